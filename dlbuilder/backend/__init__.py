@@ -1,0 +1,1 @@
+"""Backend: torch-facing code (compiler, datasets, trainer) and Qt-free code generation."""

@@ -1,0 +1,88 @@
+"""Graph-wide checks: exactly one Input, one end (an Output, or a single sink), reachability.
+
+These depend only on the wiring, so the engine re-runs them after structural edits only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+
+from dlbuilder.core.diagnostics import Diagnostic
+from dlbuilder.core.graph import Graph
+
+
+def graph_checks(graph: Graph, info: Mapping[str, Any]) -> list[Diagnostic]:
+    g = graph.nx
+    succ = g._succ
+    pred = g._pred
+    inputs: list[str] = []
+    outputs: list[str] = []
+    sinks: list[str] = []
+    for node, attrs in g.nodes(data="type"):
+        if attrs == "Input":
+            inputs.append(node)
+        elif attrs == "Output":
+            outputs.append(node)
+            continue
+        if not succ[node]:
+            sinks.append(node)
+    diags: list[Diagnostic] = []
+    diags += _count_checks(graph, inputs, outputs)
+    diags += _end_checks(sinks, outputs)
+    if inputs:
+        reached = set(inputs)
+        for node in inputs:
+            reached |= nx.descendants(g, node)
+        start = inputs[0] if len(inputs) == 1 else "an Input"
+        for node in g:
+            if node not in reached and pred[node]:
+                diags.append(Diagnostic(
+                    node, None, "error", "unreachable",
+                    f"{node} is not connected to {start}: its inputs trace back to a node with "
+                    "nothing wired into it; connect that one or delete the branch"))
+    return diags
+
+
+def _count_checks(graph: Graph, inputs: list[str], outputs: list[str]) -> list[Diagnostic]:
+    diags: list[Diagnostic] = []
+    if not inputs:
+        diags.append(Diagnostic(None, None, "error", "no_input_node",
+                                "the graph has no Input node; add one and set its shape, "
+                                "e.g. [1, 28, 28] for MNIST"))
+    elif len(inputs) > 1:
+        names = ", ".join(inputs)
+        diags += [Diagnostic(n, None, "error", "multiple_input_nodes",
+                             f"the graph has {len(inputs)} Input nodes ({names}); a network "
+                             "here takes exactly one: delete the extra ones") for n in inputs]
+    if len(outputs) > 1:
+        names = ", ".join(outputs)
+        diags += [Diagnostic(n, None, "error", "multiple_output_nodes",
+                             f"the graph has {len(outputs)} Output nodes ({names}); keep one "
+                             "and delete the others") for n in outputs]
+    for node in outputs:
+        feeds = graph.outputs(node)
+        if feeds:
+            diags.append(Diagnostic(node, None, "error", "output_has_successors",
+                                    f"the Output must be the last node, but it feeds "
+                                    f"{', '.join(feeds)}; remove those wires"))
+    return diags
+
+
+def _end_checks(sinks: list[str], outputs: list[str]) -> list[Diagnostic]:
+    if outputs:
+        return [Diagnostic(n, None, "warning", "unused_result",
+                           f"nothing uses the output of {n}; connect it onward or delete it")
+                for n in sinks]
+    if len(sinks) == 1:
+        (end,) = sinks
+        return [Diagnostic(end, None, "warning", "no_output",
+                           f"there is no Output node, so the result is the output of {end}; "
+                           "add an Output after it to choose the loss")]
+    names = ", ".join(sinks)
+    return [Diagnostic(n, None, "error", "multiple_sinks",
+                       f"the graph ends in {len(sinks)} places ({names}) and has no Output; "
+                       "join the branches (Add or Concat) or delete the extra ones, then add "
+                       "an Output") for n in sinks]

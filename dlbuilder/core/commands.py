@@ -1,0 +1,226 @@
+"""Undoable edits. Each command applies itself to a Graph and can revert exactly what it did.
+
+The editor wraps any of these in one generic QUndoCommand; `History` is the same idea without Qt,
+for scripts and tests. A command is applied once before it is reverted, and reverted before it
+is applied again.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dlbuilder.core.graph import Graph
+
+
+class Command(Protocol):
+    text: str
+
+    def apply(self, graph: Graph) -> None: ...
+
+    def revert(self, graph: Graph) -> None: ...
+
+
+@dataclass
+class AddNode:
+    node: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    ui: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return f"Add {self.type} {self.node}"
+
+    def apply(self, graph: Graph) -> None:
+        graph.add_node(self.node, self.type, self.params, self.ui)
+
+    def revert(self, graph: Graph) -> None:
+        graph.remove_node(self.node)
+
+
+@dataclass
+class RemoveNode:
+    node: str
+    _saved: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        return f"Delete {self.node}"
+
+    def apply(self, graph: Graph) -> None:
+        n = self.node
+        self._saved = {
+            "type": graph.type_of(n), "params": graph.params(n), "ui": graph.ui(n),
+            "inputs": graph.inputs(n),
+            "outputs": [(dst, graph.port_of(n, dst)) for dst in graph.outputs(n)],
+        }
+        graph.remove_node(n)
+
+    def revert(self, graph: Graph) -> None:
+        saved = self._saved
+        assert saved is not None, "RemoveNode reverted before it was applied"
+        graph.add_node(self.node, saved["type"], saved["params"], saved["ui"])
+        for src in saved["inputs"]:
+            graph.add_edge(src, self.node)
+        for dst, port in sorted(saved["outputs"], key=lambda item: item[1]):
+            graph.add_edge(self.node, dst, port)
+
+
+@dataclass
+class AddEdge:
+    src: str
+    dst: str
+    port: int | None = None
+    _port: int | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        return f"Connect {self.src} to {self.dst}"
+
+    def apply(self, graph: Graph) -> None:
+        self._port = graph.add_edge(self.src, self.dst, self.port)
+
+    def revert(self, graph: Graph) -> None:
+        graph.remove_edge(self.src, self.dst)
+
+
+@dataclass
+class RemoveEdge:
+    src: str
+    dst: str
+    _port: int | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        return f"Disconnect {self.src} from {self.dst}"
+
+    def apply(self, graph: Graph) -> None:
+        self._port = graph.remove_edge(self.src, self.dst)
+
+    def revert(self, graph: Graph) -> None:
+        graph.add_edge(self.src, self.dst, self._port)
+
+
+@dataclass
+class SetParams:
+    """Change some parameters of a node; a value of None removes the key (torch's default)."""
+
+    node: str
+    changes: dict[str, Any]
+    _old: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        names = ", ".join(sorted(self.changes))
+        return f"Set {names} of {self.node}"
+
+    def apply(self, graph: Graph) -> None:
+        self._old = graph.params(self.node)
+        new = dict(self._old)
+        for key, value in self.changes.items():
+            if value is None:
+                new.pop(key, None)
+            else:
+                new[key] = copy.deepcopy(value)
+        graph.set_params(self.node, new)
+
+    def revert(self, graph: Graph) -> None:
+        assert self._old is not None, "SetParams reverted before it was applied"
+        graph.set_params(self.node, self._old)
+
+
+@dataclass
+class SetUi:
+    node: str
+    ui: dict[str, Any]
+    _old: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def text(self) -> str:
+        return f"Move {self.node}"
+
+    def apply(self, graph: Graph) -> None:
+        self._old = graph.ui(self.node)
+        graph.set_ui(self.node, self.ui)
+
+    def revert(self, graph: Graph) -> None:
+        assert self._old is not None, "SetUi reverted before it was applied"
+        graph.set_ui(self.node, self._old)
+
+
+@dataclass
+class Macro:
+    """Several commands as one undo step; reverted in reverse order."""
+
+    text: str
+    commands: list[Any]
+
+    def apply(self, graph: Graph) -> None:
+        done: list[Any] = []
+        try:
+            for command in self.commands:
+                command.apply(graph)
+                done.append(command)
+        except Exception:
+            for command in reversed(done):
+                command.revert(graph)
+            raise
+
+    def revert(self, graph: Graph) -> None:
+        for command in reversed(self.commands):
+            command.revert(graph)
+
+
+def insert_between(graph: Graph, src: str, dst: str, node: str, type_name: str,
+                   params: dict[str, Any] | None = None, text: str | None = None) -> Macro:
+    """A command that puts a new node on the wire src -> dst, keeping dst's input port."""
+    port = graph.port_of(src, dst)
+    return Macro(text or f"Insert {type_name} before {dst}", [
+        RemoveEdge(src, dst),
+        AddNode(node, type_name, dict(params or {})),
+        AddEdge(src, node),
+        AddEdge(node, dst, port),
+    ])
+
+
+def bypass(graph: Graph, node: str, text: str | None = None) -> Macro:
+    """A command that removes a single-input node and wires its input to its successors."""
+    (src,) = graph.inputs(node)
+    outs = sorted(((dst, graph.port_of(node, dst)) for dst in graph.outputs(node)),
+                  key=lambda item: item[1])
+    return Macro(text or f"Remove {node}", [
+        RemoveNode(node),
+        *[AddEdge(src, dst, port) for dst, port in outs],
+    ])
+
+
+class History:
+    """An undo/redo stack of commands, the Qt-free twin of the editor's QUndoStack."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._done: list[Any] = []
+        self._undone: list[Any] = []
+
+    def push(self, command: Any) -> None:
+        command.apply(self.graph)
+        self._done.append(command)
+        self._undone.clear()
+
+    def undo(self) -> bool:
+        if not self._done:
+            return False
+        command = self._done.pop()
+        command.revert(self.graph)
+        self._undone.append(command)
+        return True
+
+    def redo(self) -> bool:
+        if not self._undone:
+            return False
+        command = self._undone.pop()
+        command.apply(self.graph)
+        self._done.append(command)
+        return True

@@ -1,0 +1,132 @@
+"""Problems found in a graph, and the remedies a shape rule can propose.
+
+Shape rules are pure functions; when one cannot apply it raises `ShapeProblem` with a message
+that quotes the numbers it received and, where a remedy exists, a `Remedy` (plain data). The
+inference engine turns the problem into a `Diagnostic` bound to a node, and the remedy into a
+`Fix` that yields the core commands applying it (see fixes.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from dlbuilder.core.commands import Command
+    from dlbuilder.core.graph import Graph
+
+Severity = Literal["error", "warning"]
+
+# Stable codes: tools and tests key on these, so they never change meaning.
+CODES = {
+    "param_unknown": "a parameter the layer does not have",
+    "param_missing": "a required parameter is not set",
+    "param_type": "a parameter of the wrong type",
+    "param_range": "a parameter out of its range",
+    "param_choice": "a parameter that is not one of its choices",
+    "param_conflict": "parameters that cannot be used together",
+    "unknown_type": "a layer type the registry does not know",
+    "no_input": "a node with no input connected",
+    "too_few_inputs": "fewer inputs than the layer needs",
+    "too_many_inputs": "more inputs than the layer takes",
+    "unreachable": "a node not connected to the Input",
+    "no_input_node": "the graph has no Input",
+    "multiple_input_nodes": "the graph has more than one Input",
+    "multiple_output_nodes": "the graph has more than one Output",
+    "multiple_sinks": "several ends without an Output",
+    "no_output": "no Output: the single end is the result",
+    "unused_result": "a branch whose result nothing uses",
+    "output_has_successors": "an Output that feeds other nodes",
+    "wrong_rank": "an input of the wrong number of dimensions",
+    "kernel_too_large": "a kernel larger than the padded input",
+    "output_too_small": "a layer whose output would have no elements",
+    "channels_groups": "channels not divisible by groups",
+    "add_shape_mismatch": "Add inputs of different shapes",
+    "concat_shape_mismatch": "Concat inputs that differ outside the joined dimension",
+    "bad_dim": "a dimension index outside the tensor",
+    "softmax_before_cross_entropy": "Softmax right before a CrossEntropyLoss Output",
+    "loss_shape": "an Output whose loss does not fit its input",
+    "target_shape": "an autoencoder Output whose shape differs from the Input",
+}
+
+
+@dataclass(frozen=True)
+class SetParams:
+    """Remedy: set (or with value None, remove) parameters of the node."""
+
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class InsertBefore:
+    """Remedy: insert a new node of `type` between input `port` and the node."""
+
+    port: int
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Bypass:
+    """Remedy: remove `node` and connect its input straight to its successors."""
+
+    node: str
+
+
+Remedy = SetParams | InsertBefore | Bypass
+
+
+class ShapeProblem(Exception):
+    """Raised by a shape rule that cannot apply to the shapes and parameters it received."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        field: str | None = None,
+        remedy: Remedy | None = None,
+        fix_label: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.remedy = remedy
+        self.fix_label = fix_label
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A one-click remedy: a label for the button and the commands that apply it."""
+
+    label: str
+    build: Any  # Callable[[Graph], list[Command]]; built when applied, so ids are fresh
+
+    def commands(self, graph: Graph) -> list[Command]:
+        return list(self.build(graph))
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    node: str | None
+    field: str | None
+    severity: Severity
+    code: str
+    message: str
+    fix: Fix | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "field": self.field,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "fix": self.fix.label if self.fix else None,
+        }
+
+    def __str__(self) -> str:
+        where = f"{self.node}" if self.node is not None else "graph"
+        if self.field:
+            where += f".{self.field}"
+        return f"{self.severity}: {where}: {self.message} [{self.code}]"

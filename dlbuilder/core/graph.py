@@ -1,0 +1,211 @@
+"""The graph model: layer nodes and the wires between them, the one source of truth.
+
+Nodes carry a type name, the parameters as the user set them (raw, as in the file) and a `ui`
+dict the core never reads. Wires are directed edges of a networkx DiGraph; the order of a node's
+inputs (for Add/Concat) is the `port` attribute on its incoming edges, always 0..n-1. Every change
+emits a plain event to the subscribers; edits meant for undo go through core commands.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+
+class GraphError(ValueError):
+    """An edit the model refuses; the message says why."""
+
+
+@dataclass(frozen=True)
+class NodeAdded:
+    node: str
+
+
+@dataclass(frozen=True)
+class NodeRemoved:
+    node: str
+
+
+@dataclass(frozen=True)
+class EdgeAdded:
+    src: str
+    dst: str
+    port: int
+
+
+@dataclass(frozen=True)
+class EdgeRemoved:
+    src: str
+    dst: str
+    port: int
+
+
+@dataclass(frozen=True)
+class ParamsChanged:
+    node: str
+
+
+@dataclass(frozen=True)
+class UiChanged:
+    node: str
+
+
+Event = NodeAdded | NodeRemoved | EdgeAdded | EdgeRemoved | ParamsChanged | UiChanged
+STRUCTURAL = (NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved)
+
+
+class Graph:
+    """A directed acyclic graph of layers."""
+
+    def __init__(self, name: str = "untitled", training: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.training: dict[str, Any] = dict(training or {})
+        self._g = nx.DiGraph()
+        self._listeners: list[Callable[[Event], None]] = []
+
+    # -- observation -------------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.remove(listener)
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            listener(event)
+
+    # -- queries -----------------------------------------------------------------------------
+    @property
+    def nx(self) -> nx.DiGraph:
+        """The underlying DiGraph, for algorithms. Do not edit it directly."""
+        return self._g
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._g
+
+    def __len__(self) -> int:
+        return len(self._g)
+
+    def nodes(self) -> list[str]:
+        """Node ids in insertion order."""
+        return list(self._g.nodes)
+
+    def type_of(self, node: str) -> str:
+        return self._attrs(node)["type"]
+
+    def params(self, node: str) -> dict[str, Any]:
+        """The node's raw parameters (a copy)."""
+        return copy.deepcopy(self._attrs(node)["params"])
+
+    def raw_params(self, node: str) -> dict[str, Any]:
+        """The node's raw parameters, not copied: read-only, for the inference hot path."""
+        return self._attrs(node)["params"]
+
+    def ui(self, node: str) -> dict[str, Any]:
+        return dict(self._attrs(node)["ui"])
+
+    def inputs(self, node: str) -> list[str]:
+        """The node's input nodes in port order."""
+        pred = self._g._pred[node]
+        if len(pred) < 2:
+            return list(pred)
+        return sorted(pred, key=lambda src: pred[src]["port"])
+
+    def outputs(self, node: str) -> list[str]:
+        return list(self._g._succ[node])
+
+    def edges(self) -> list[tuple[str, str, int]]:
+        """(src, dst, port) for every wire, grouped by target in node order, ports ascending."""
+        return [(src, dst, port) for dst in self._g for port, src in enumerate(self.inputs(dst))]
+
+    def port_of(self, src: str, dst: str) -> int:
+        return self._g.edges[src, dst]["port"]
+
+    def unique_id(self, base: str) -> str:
+        """A fresh id from `base` (lower-cased, `conv2d` -> `conv2d_3`)."""
+        stem = re.sub(r"\W+", "_", base.strip()).strip("_").lower() or "node"
+        if stem not in self._g:
+            return stem
+        match = re.fullmatch(r"(.*?)_?(\d+)", stem)
+        prefix, n = (match.group(1), int(match.group(2))) if match else (stem, 1)
+        while f"{prefix}_{n}" in self._g:
+            n += 1
+        return f"{prefix}_{n}"
+
+    def _attrs(self, node: str) -> dict[str, Any]:
+        try:
+            return self._g.nodes[node]
+        except KeyError:
+            raise GraphError(f"there is no node {node!r}") from None
+
+    # -- edits -------------------------------------------------------------------------------
+    def add_node(
+        self, node: str, type_name: str, params: dict[str, Any] | None = None,
+        ui: dict[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(node, str) or not node:
+            raise GraphError(f"a node id must be a non-empty string, got {node!r}")
+        if node in self._g:
+            raise GraphError(f"a node with id {node!r} already exists; ids must be unique")
+        self._g.add_node(node, type=type_name, params=copy.deepcopy(params or {}),
+                         ui=dict(ui or {}))
+        self._emit(NodeAdded(node))
+
+    def remove_node(self, node: str) -> None:
+        """Remove a node and its wires (each wire removal is emitted first)."""
+        self._attrs(node)
+        for dst in list(self._g._succ[node]):
+            self.remove_edge(node, dst)
+        for src in self.inputs(node)[::-1]:
+            self.remove_edge(src, node)
+        self._g.remove_node(node)
+        self._emit(NodeRemoved(node))
+
+    def add_edge(self, src: str, dst: str, port: int | None = None) -> int:
+        """Wire `src`'s output to `dst`'s input `port` (appended when None); returns the port."""
+        self._attrs(src)
+        self._attrs(dst)
+        if src == dst:
+            raise GraphError(f"cannot connect {src!r} to itself: a layer cannot feed its own input")
+        if self._g.has_edge(src, dst):
+            raise GraphError(f"{src!r} is already connected to {dst!r}")
+        if nx.has_path(self._g, dst, src):
+            path = nx.shortest_path(self._g, dst, src)
+            loop = " -> ".join([src, *path])
+            raise GraphError(f"connecting {src!r} to {dst!r} would make a cycle ({loop}); "
+                             "networks here flow one way, from Input to Output")
+        existing = self.inputs(dst)
+        if port is None:
+            port = len(existing)
+        if not 0 <= port <= len(existing):
+            raise GraphError(f"port {port} of {dst!r} is out of range 0..{len(existing)}")
+        for i, other in enumerate(existing[port:], start=port + 1):
+            self._g.edges[other, dst]["port"] = i
+        self._g.add_edge(src, dst, port=port)
+        self._emit(EdgeAdded(src, dst, port))
+        return port
+
+    def remove_edge(self, src: str, dst: str) -> int:
+        """Remove a wire; later inputs of `dst` move up one port. Returns the removed port."""
+        if not self._g.has_edge(src, dst):
+            raise GraphError(f"there is no wire from {src!r} to {dst!r}")
+        port = self._g.edges[src, dst]["port"]
+        self._g.remove_edge(src, dst)
+        for i, other in enumerate(self.inputs(dst)):
+            self._g.edges[other, dst]["port"] = i
+        self._emit(EdgeRemoved(src, dst, port))
+        return port
+
+    def set_params(self, node: str, params: dict[str, Any]) -> None:
+        """Replace the node's raw parameters."""
+        self._attrs(node)["params"] = copy.deepcopy(params)
+        self._emit(ParamsChanged(node))
+
+    def set_ui(self, node: str, ui: dict[str, Any]) -> None:
+        self._attrs(node)["ui"] = dict(ui)
+        self._emit(UiChanged(node))

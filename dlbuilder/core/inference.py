@@ -1,0 +1,319 @@
+"""Live shape and parameter inference over a Graph, kept up to date edit by edit.
+
+The engine listens to the graph's events. A parameter edit re-infers the edited node, then its
+successors only while outputs keep changing; a wiring edit does the same from the wire's target
+and re-runs the graph-wide checks (one Input, one end, reachability). Problems never escape as
+exceptions: every one is a `Diagnostic` bound to a node (or to the graph).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import networkx as nx
+
+from dlbuilder.core.diagnostics import Bypass, Diagnostic, ShapeProblem
+from dlbuilder.core.diagnostics import SetParams as SetParamsRemedy
+from dlbuilder.core.fixes import make_fix
+from dlbuilder.core.graph import (
+    EdgeAdded, EdgeRemoved, Event, Graph, NodeAdded, NodeRemoved, ParamsChanged,
+)
+from dlbuilder.core.params import ParamError
+from dlbuilder.core.registry import Params, Registry, Shape, format_shape, prod
+from dlbuilder.core.checks import graph_checks
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """What inference knows about one node. `output_shape` is None when it cannot be inferred."""
+
+    node: str
+    type: str
+    output_shape: Shape | None
+    params: int = 0
+    buffers: int = 0
+    macs: int = 0
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def activations(self) -> int:
+        """Elements in the output per sample."""
+        return prod(self.output_shape) if self.output_shape is not None else 0
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    buffers: int
+    macs: int
+    activations: int
+    errors: int
+    warnings: int
+
+
+@dataclass(frozen=True)
+class ShapesChanged:
+    """Emitted after an edit: the nodes whose NodeInfo changed."""
+
+    nodes: frozenset[str]
+
+
+class InferenceEngine:
+    def __init__(self, graph: Graph, registry: Registry) -> None:
+        self.graph = graph
+        self.registry = registry
+        self._info: dict[str, NodeInfo] = {}
+        self._checked: dict[str, Params | None] = {}
+        self._order: dict[str, int] = {}
+        self._next_order = 0
+        self._graph_diags: list[Diagnostic] = []
+        self._listeners: list[Callable[[ShapesChanged], None]] = []
+        self.last_inferred: list[str] = []
+        graph.subscribe(self._on_graph_event)
+        self.infer_all()
+
+    # -- public queries ----------------------------------------------------------------------
+    def info(self, node: str) -> NodeInfo:
+        return self._info[node]
+
+    def infos(self) -> list[NodeInfo]:
+        """NodeInfo for every node, in topological order."""
+        return sorted(self._info.values(), key=lambda i: self._order[i.node])
+
+    def checked_params(self, node: str) -> Params | None:
+        """The node's parameters with defaults filled in and values normalized, if valid."""
+        return self._checked.get(node)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        result = list(self._graph_diags)
+        for info in self.infos():
+            result.extend(info.diagnostics)
+        return result
+
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics())
+
+    def totals(self) -> Totals:
+        infos = self._info.values()
+        diags = self.diagnostics()
+        errors = sum(d.severity == "error" for d in diags)
+        return Totals(
+            params=sum(i.params for i in infos), buffers=sum(i.buffers for i in infos),
+            macs=sum(i.macs for i in infos), activations=sum(i.activations for i in infos),
+            errors=errors, warnings=len(diags) - errors,
+        )
+
+    def input_shapes(self, node: str) -> list[Shape | None]:
+        return [self._info[src].output_shape for src in self.graph.inputs(node)]
+
+    def explain(self, node: str) -> list[str]:
+        """How the node's numbers come about: formulas with the user's values filled in."""
+        info = self._info[node]
+        p = self._checked.get(node)
+        if info.output_shape is None or p is None:
+            return ["the output cannot be computed until the problems above are fixed"]
+        spec = self.registry.get(info.type)
+        ins = [s for s in self.input_shapes(node) if s is not None]
+        return spec.explain(ins, p, info.output_shape)
+
+    def subscribe(self, listener: Callable[[ShapesChanged], None]) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[ShapesChanged], None]) -> None:
+        self._listeners.remove(listener)
+
+    def close(self) -> None:
+        """Stop listening to the graph."""
+        self.graph.unsubscribe(self._on_graph_event)
+
+    # -- inference ---------------------------------------------------------------------------
+    def infer_all(self) -> None:
+        graph = self.graph
+        order = list(nx.topological_sort(graph.nx))
+        self._set_order(order)
+        self._info.clear()
+        self._checked.clear()
+        for node in order:
+            self._info[node] = self._infer(node)
+        self._graph_diags = graph_checks(graph, self._info)
+        self.last_inferred = order
+
+    def _set_order(self, order) -> None:
+        """Topological positions; kept valid by new nodes going last and wires that agree."""
+        self._order = {n: i for i, n in enumerate(order)}
+        self._next_order = len(self._order)
+
+    def _on_graph_event(self, event: Event) -> None:
+        graph = self.graph
+        changed: set[str] = set()
+        if isinstance(event, ParamsChanged):
+            changed = self._propagate([event.node])
+        elif isinstance(event, NodeAdded):
+            self._order[event.node] = self._next_order
+            self._next_order += 1
+            changed = self._propagate([event.node])
+        elif isinstance(event, NodeRemoved):
+            self._order.pop(event.node, None)
+            self._info.pop(event.node, None)
+            self._checked.pop(event.node, None)
+            self.last_inferred = []
+            changed = {event.node}
+        elif isinstance(event, (EdgeAdded, EdgeRemoved)):
+            if isinstance(event, EdgeAdded) and self._order[event.src] > self._order[event.dst]:
+                self._set_order(nx.topological_sort(graph.nx))
+            changed = self._propagate([event.dst])
+        else:
+            return
+        old = self._graph_diags
+        self._graph_diags = graph_checks(graph, self._info)
+        if old != self._graph_diags:
+            changed.update(d.node for d in old + self._graph_diags if d.node in self._info)
+        if changed and self._listeners:
+            message = ShapesChanged(frozenset(changed))
+            for listener in list(self._listeners):
+                listener(message)
+
+    def _propagate(self, start: list[str]) -> set[str]:
+        """Re-infer `start`, then successors of every node whose output shape changed."""
+        order = self._order
+        heap = [(order[n], n) for n in start]
+        heapq.heapify(heap)
+        seen = set(start)
+        changed: set[str] = set()
+        inferred: list[str] = []
+        inputs_changed = False
+        while heap:
+            _, node = heapq.heappop(heap)
+            old = self._info.get(node)
+            new = self._infer(node)
+            self._info[node] = new
+            inferred.append(node)
+            if new == old:
+                continue
+            changed.add(node)
+            if old is not None and old.output_shape == new.output_shape:
+                continue
+            if new.type == "Input":
+                inputs_changed = True
+            for succ in self.graph.outputs(node):
+                if succ not in seen:
+                    seen.add(succ)
+                    heapq.heappush(heap, (order[succ], succ))
+        if inputs_changed:  # an autoencoder's Output compares itself with the Input
+            for node, info in list(self._info.items()):
+                if info.type == "Output" and node not in seen:
+                    new = self._infer(node)
+                    inferred.append(node)
+                    if new != info:
+                        self._info[node] = new
+                        changed.add(node)
+        self.last_inferred = inferred
+        return changed
+
+    def _infer(self, node: str) -> NodeInfo:
+        graph = self.graph
+        type_name = graph.type_of(node)
+        if type_name not in self.registry:
+            self._checked[node] = None
+            known = ", ".join(sorted(self.registry.types()))
+            return NodeInfo(node, type_name, None, diagnostics=(Diagnostic(
+                node, None, "error", "unknown_type",
+                f"unknown layer type {type_name!r}; known types: {known}"),))
+        spec = self.registry.get(type_name)
+        diags: list[Diagnostic] = []
+        p = self._check_params(node, spec, graph.raw_params(node), diags)
+        self._checked[node] = p
+        sources = graph.inputs(node)
+        if not self._input_count_ok(node, spec, len(sources), diags) or p is None:
+            return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
+        info = self._info
+        ins = []
+        for src in sources:
+            shape = info[src].output_shape if src in info else None
+            if shape is None:  # blocked by a problem upstream, which is reported there
+                return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
+            ins.append(shape)
+        try:
+            out = spec.shape(ins, p)
+        except ShapeProblem as problem:
+            fix = make_fix(node, problem.remedy, problem.fix_label) if problem.remedy else None
+            diags.append(Diagnostic(node, problem.field, "error", problem.code,
+                                    problem.message, fix))
+            return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
+        if type_name == "Output":
+            self._check_output(node, p, out, sources, diags)
+        n_params, n_buffers = spec.count(ins, p)
+        return NodeInfo(node, type_name, out, n_params, n_buffers, spec.macs(n_params, out),
+                        tuple(diags))
+
+    def _check_params(self, node: str, spec, raw: dict, diags: list[Diagnostic]) -> Params | None:
+        index = spec.param_index
+        p = dict(spec.defaults)
+        ok = True
+        for key, value in raw.items():
+            pspec = index.get(key)
+            if pspec is None:
+                names = ", ".join(index) or "none"
+                diags.append(Diagnostic(
+                    node, key, "error", "param_unknown",
+                    f"{spec.type} has no parameter {key!r} (its parameters: {names})",
+                    make_fix(node, SetParamsRemedy({key: None}), f"Remove {key}")))
+                continue
+            try:
+                p[key] = pspec.check(value)
+            except ParamError as err:
+                ok = False
+                fix = None
+                if err.fix_value is not None:
+                    fix = make_fix(node, SetParamsRemedy({key: err.fix_value}))
+                diags.append(Diagnostic(node, key, "error", err.code, err.message, fix))
+        for pspec in spec.params:
+            if pspec.required and pspec.name not in raw:
+                ok = False
+                diags.append(Diagnostic(
+                    node, pspec.name, "error", "param_missing",
+                    f"{spec.type} needs {pspec.name}: {pspec.describe()}"))
+        return p if ok else None
+
+    @staticmethod
+    def _input_count_ok(node: str, spec, count: int, diags: list[Diagnostic]) -> bool:
+        low, high = spec.min_inputs, spec.max_inputs
+        if count == 0 and low > 0:
+            diags.append(Diagnostic(node, None, "error", "no_input",
+                                    f"nothing is connected to this {spec.type}; wire a layer's "
+                                    "output into it or delete it"))
+            return False
+        if count < low:
+            diags.append(Diagnostic(node, None, "error", "too_few_inputs",
+                                    f"{spec.type} needs at least {low} inputs but has {count}; "
+                                    "connect another branch into it"))
+            return False
+        if high is not None and count > high:
+            what = "no inputs" if high == 0 else f"{high} input" + ("s" if high > 1 else "")
+            diags.append(Diagnostic(node, None, "error", "too_many_inputs",
+                                    f"{spec.type} takes {what} but has {count}; "
+                                    "remove the extra wires"))
+            return False
+        return True
+
+    def _check_output(self, node: str, p: Params, out: Shape, sources: list[str],
+                      diags: list[Diagnostic]) -> None:
+        """Checks that need more than the Output's own input: the Input, the layer before."""
+        if p["target"] == "input":
+            inputs = [i for i in self._info.values() if i.type == "Input" and i.output_shape]
+            if len(inputs) == 1 and inputs[0].output_shape != out:
+                expected = inputs[0].output_shape
+                diags.append(Diagnostic(
+                    node, "target", "error", "target_shape",
+                    f"with target 'input' the network must give back the Input's shape "
+                    f"{format_shape(expected)}, but it gives {format_shape(out)}"))
+        prev = sources[0]
+        if p["loss"] == "CrossEntropyLoss" and self.graph.type_of(prev) == "Softmax":
+            diags.append(Diagnostic(
+                prev, None, "warning", "softmax_before_cross_entropy",
+                f"{prev} applies Softmax right before a CrossEntropyLoss Output, which applies "
+                "log-softmax itself: the scores get squashed twice and training slows. "
+                f"Remove {prev} (keep it only for prediction)",
+                make_fix(prev, Bypass(prev), f"Remove {prev}")))

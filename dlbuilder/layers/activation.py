@@ -1,0 +1,57 @@
+"""Activations: elementwise functions (and Softmax across one dimension); no weights."""
+
+from __future__ import annotations
+
+from dlbuilder.core.diagnostics import SetParams, ShapeProblem
+from dlbuilder.core.params import ParamSpec
+from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
+from dlbuilder.layers.common import float_param, int_param, torch_kwargs
+
+
+def _same(ins: list[Shape], p: Params) -> Shape:
+    return ins[0]
+
+
+def softmax_shape(ins: list[Shape], p: Params) -> Shape:
+    shape = ins[0]
+    rank = len(shape)
+    dim = p["dim"]
+    if dim == 0 or dim == -(rank + 1):
+        raise ShapeProblem("bad_dim", f"dim {dim} is the batch dimension: softmax would mix "
+                           "different samples; use 1 (the classes)", "dim",
+                           SetParams({"dim": None}))
+    if not -rank <= dim <= rank:
+        raise ShapeProblem("bad_dim", f"dim {dim} is outside the input {format_shape(shape)} "
+                           f"(per-sample dimensions 1 to {rank}, or -1 to -{rank})", "dim",
+                           SetParams({"dim": None}))
+    return shape
+
+
+def _simple(type_name: str, summary: str, params: tuple[ParamSpec, ...] = (),
+            key: str | None = None) -> LayerSpec:
+    names = tuple(p.name for p in params)
+    return LayerSpec(
+        type_name, "activation", summary, params, _same, torch_class=f"torch.nn.{type_name}",
+        torch_args=lambda ins, p: torch_kwargs(p, names),
+        key_params=(lambda p: f"{key} {p[names[0]]:g}") if key else (lambda p: ""))
+
+
+SPECS = (
+    _simple("ReLU", "max(0, x): the default choice for hidden layers"),
+    _simple("LeakyReLU", "x for x > 0, a small slope times x below",
+            (float_param("negative_slope", 0.01, "slope for negative inputs"),), "slope"),
+    _simple("Sigmoid", "1 / (1 + e^-x): squashes to (0, 1)"),
+    _simple("Tanh", "squashes to (-1, 1), centred on zero"),
+    _simple("ELU", "x for x > 0, alpha*(e^x - 1) below",
+            (float_param("alpha", 1.0, "value approached for very negative inputs"),), "alpha"),
+    LayerSpec("GELU", "activation", "x times the Gaussian CDF of x: smooth ReLU of transformers",
+              (ParamSpec("approximate", "choice", "none", "tanh: a faster approximation",
+                         choices=("none", "tanh")),),
+              _same, torch_class="torch.nn.GELU",
+              torch_args=lambda ins, p: torch_kwargs(p, ("approximate",))),
+    LayerSpec("Softmax", "activation", "turns scores into probabilities that sum to 1",
+              (int_param("dim", 1, "dimension that sums to 1 (1: the classes)", minimum=None),),
+              softmax_shape, torch_class="torch.nn.Softmax",
+              torch_args=lambda ins, p: torch_kwargs(p, ("dim",)),
+              key_params=lambda p: f"dim {p['dim']}"),
+)

@@ -1,0 +1,114 @@
+"""Skip connections: Add (residual sum of equal shapes) and Concat (join along a dimension)."""
+
+from __future__ import annotations
+
+from dlbuilder.core.diagnostics import InsertBefore, SetParams, ShapeProblem
+from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
+from dlbuilder.layers.common import int_param
+
+DIM_NAMES = {3: ("channels", "height", "width"), 2: ("channels", "length"), 1: ("features",)}
+
+
+def _differences(a: Shape, b: Shape) -> str:
+    if len(a) != len(b):
+        return f"{len(a)} dimensions vs {len(b)}"
+    names = DIM_NAMES.get(len(a), tuple(f"dim {i + 1}" for i in range(len(a))))
+    return ", ".join(f"{names[i]} {x} vs {y}" for i, (x, y) in enumerate(zip(a, b)) if x != y)
+
+
+def _reference(ins: list[Shape]) -> int:
+    """The input the others should match: the smallest image (most channels on a tie).
+
+    In a residual block the main path has downsampled and widened; the shortcut is the one to
+    project, so the reference is the smallest spatial size, then the most channels.
+    """
+    def key(i: int) -> tuple[int, int, int]:
+        shape = ins[i]
+        spatial = 1
+        for d in shape[1:]:
+            spatial *= d
+        return (spatial, -shape[0], i)
+    return min(range(len(ins)), key=key)
+
+
+def _projection(src: Shape, ref: Shape, port: int) -> tuple[InsertBefore, str] | None:
+    """A 1x1 convolution (or a Linear for vectors) that maps `src` onto `ref`, if one exists."""
+    if len(src) == 1 and len(ref) == 1:
+        return (InsertBefore(port, "Linear", {"out_features": ref[0]}),
+                f"Project input {port} with Linear({ref[0]})")
+    if len(src) != 3 or len(ref) != 3:
+        return None
+    strides = []
+    for size, want in zip(src[1:], ref[1:]):
+        stride = next((s for s in range(1, size + 1) if (size - 1) // s + 1 == want), None)
+        if stride is None:
+            return None
+        strides.append(stride)
+    stride = strides[0] if strides[0] == strides[1] else strides
+    params = {"out_channels": ref[0], "kernel_size": 1, "stride": stride}
+    text = "x".join(str(s) for s in strides) if strides[0] != strides[1] else str(strides[0])
+    return (InsertBefore(port, "Conv2d", params),
+            f"Project input {port} with a 1x1 Conv2d (stride {text}, {ref[0]} channels)")
+
+
+def add_shape(ins: list[Shape], p: Params) -> Shape:
+    ref = _reference(ins)
+    for port, shape in enumerate(ins):
+        if shape != ins[ref]:
+            projection = _projection(shape, ins[ref], port)
+            remedy, label = projection if projection else (None, None)
+            raise ShapeProblem(
+                "add_shape_mismatch",
+                f"Add needs inputs of equal shape, but input {port} is {format_shape(shape)} "
+                f"and input {ref} is {format_shape(ins[ref])} "
+                f"({_differences(shape, ins[ref])}); project the shortcut with a 1x1 "
+                "convolution (stride for the size, out_channels for the channels)",
+                None, remedy, label)
+    return ins[0]
+
+
+def add_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
+    return [f"{len(ins)} inputs of {format_shape(out)} summed element by element -> "
+            f"{format_shape(out)}", "params = 0"]
+
+
+def concat_shape(ins: list[Shape], p: Params) -> Shape:
+    rank = len(ins[0])
+    dim = p["dim"]
+    axis = dim + rank + 1 if dim < 0 else dim
+    if axis == 0:
+        raise ShapeProblem("bad_dim", f"dim {dim} is the batch dimension; use 1 to join "
+                           "channels", "dim", SetParams({"dim": None}))
+    if not 1 <= axis <= rank:
+        raise ShapeProblem("bad_dim", f"dim {dim} is outside the inputs "
+                           f"{format_shape(ins[0])} (per-sample dimensions 1 to {rank})",
+                           "dim", SetParams({"dim": None}))
+    for port, shape in enumerate(ins[1:], start=1):
+        if len(shape) != rank or any(a != b for i, (a, b) in enumerate(zip(shape, ins[0]))
+                                     if i != axis - 1):
+            raise ShapeProblem(
+                "concat_shape_mismatch",
+                f"Concat joins along dim {dim}, so its inputs must match in every other "
+                f"dimension, but input {port} is {format_shape(shape)} and input 0 is "
+                f"{format_shape(ins[0])} ({_differences(shape, ins[0])})")
+    out = list(ins[0])
+    out[axis - 1] = sum(shape[axis - 1] for shape in ins)
+    return tuple(out)
+
+
+def concat_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
+    dim = p["dim"]
+    axis = (dim + len(out) + 1 if dim < 0 else dim) - 1
+    parts = " + ".join(str(s[axis]) for s in ins)
+    return [f"joined along dim {dim}: {parts} = {out[axis]} -> {format_shape(out)}",
+            "params = 0"]
+
+
+SPECS = (
+    LayerSpec("Add", "merge", "adds inputs of equal shape: the skip connection of a ResNet",
+              (), add_shape, explain=add_explain, op="add", min_inputs=2, max_inputs=None),
+    LayerSpec("Concat", "merge", "joins inputs along a dimension (channels by default)",
+              (int_param("dim", 1, "dimension to join along (1: channels)", minimum=None),),
+              concat_shape, explain=concat_explain, op="cat", min_inputs=2, max_inputs=None,
+              key_params=lambda p: f"dim {p['dim']}"),
+)
