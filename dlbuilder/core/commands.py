@@ -53,6 +53,7 @@ class RemoveNode:
         n = self.node
         self._saved = {
             "type": graph.type_of(n), "params": graph.params(n), "ui": graph.ui(n),
+            "index": graph.nodes().index(n),
             "inputs": graph.inputs(n),
             "outputs": [(dst, graph.port_of(n, dst)) for dst in graph.outputs(n)],
         }
@@ -61,7 +62,7 @@ class RemoveNode:
     def revert(self, graph: Graph) -> None:
         saved = self._saved
         assert saved is not None, "RemoveNode reverted before it was applied"
-        graph.add_node(self.node, saved["type"], saved["params"], saved["ui"])
+        graph.add_node(self.node, saved["type"], saved["params"], saved["ui"], saved["index"])
         for src in saved["inputs"]:
             graph.add_edge(src, self.node)
         for dst, port in sorted(saved["outputs"], key=lambda item: item[1]):

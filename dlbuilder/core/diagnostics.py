@@ -41,6 +41,7 @@ CODES = {
     "kernel_too_large": "a kernel larger than the padded input",
     "output_too_small": "a layer whose output would have no elements",
     "channels_groups": "channels not divisible by groups",
+    "uneven_same_padding": "padding 'same' with an even kernel: uneven padding",
     "add_shape_mismatch": "Add inputs of different shapes",
     "concat_shape_mismatch": "Concat inputs that differ outside the joined dimension",
     "bad_dim": "a dimension index outside the tensor",

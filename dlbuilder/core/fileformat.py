@@ -132,7 +132,7 @@ def _check_nodes(raw: Any, registry: Registry, problems: list[Problem]) -> dict[
         for key in sorted(set(entry) - _NODE_KEYS):
             problems.append(Problem(where, f"unknown key {key!r} (known: id, type, params, ui)"))
         type_name = entry.get("type")
-        if type_name not in registry:
+        if not isinstance(type_name, str) or type_name not in registry:
             known = ", ".join(sorted(registry.types()))
             problems.append(Problem(where, f"unknown layer type {type_name!r}; known: {known}"))
         for key in ("params", "ui"):
@@ -226,12 +226,23 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
     data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": graph.name,
                             "nodes": nodes, "edges": edges}
     if graph.training:
-        data["training"] = graph.training
+        data["training"] = _jsonable(graph.training)
     return data
 
 
 def dumps_graph(graph: Graph) -> str:
-    return json.dumps(graph_to_dict(graph), indent=2, ensure_ascii=False) + "\n"
+    """The file text: one node or wire per line, so version control shows readable diffs."""
+    data = graph_to_dict(graph)
+    lines = ["{"]
+    items = list(data.items())
+    for i, (key, value) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        if key in ("nodes", "edges") and value:
+            rows = [f"    {json.dumps(v, ensure_ascii=False)}" for v in value]
+            lines.append(f'  "{key}": [\n' + ",\n".join(rows) + f"\n  ]{comma}")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
+    return "\n".join(lines) + "\n}\n"
 
 
 def save_graph(graph: Graph, path: str | os.PathLike[str]) -> None:

@@ -146,14 +146,20 @@ class Graph:
     # -- edits -------------------------------------------------------------------------------
     def add_node(
         self, node: str, type_name: str, params: dict[str, Any] | None = None,
-        ui: dict[str, Any] | None = None,
+        ui: dict[str, Any] | None = None, index: int | None = None,
     ) -> None:
+        """Add a node, last in the node order or at position `index` (undo restores it there)."""
         if not isinstance(node, str) or not node:
             raise GraphError(f"a node id must be a non-empty string, got {node!r}")
         if node in self._g:
             raise GraphError(f"a node with id {node!r} already exists; ids must be unique")
         self._g.add_node(node, type=type_name, params=copy.deepcopy(params or {}),
                          ui=dict(ui or {}))
+        if index is not None:
+            # Move the nodes that belong after it behind it, keeping the DiGraph's dicts in step.
+            for table in (self._g._node, self._g._succ, self._g._pred):
+                for other in list(table)[max(index, 0):-1]:
+                    table[other] = table.pop(other)
         self._emit(NodeAdded(node))
 
     def remove_node(self, node: str) -> None:

@@ -242,6 +242,10 @@ class InferenceEngine:
             diags.append(Diagnostic(node, problem.field, "error", problem.code,
                                     problem.message, fix))
             return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
+        for warning in spec.warnings(ins, p):
+            fix = make_fix(node, warning.remedy, warning.fix_label) if warning.remedy else None
+            diags.append(Diagnostic(node, warning.field, "warning", warning.code,
+                                    warning.message, fix))
         if type_name == "Output":
             self._check_output(node, p, out, sources, diags)
         n_params, n_buffers = spec.count(ins, p)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from dlbuilder.core.diagnostics import ShapeProblem
 from dlbuilder.core.params import ParamSpec
 
 Shape = tuple[int, ...]
@@ -36,6 +37,10 @@ def _no_key(p: Params) -> str:
     return ""
 
 
+def _no_warnings(ins: list[Shape], p: Params) -> list[ShapeProblem]:
+    return []
+
+
 @dataclass(frozen=True)
 class LayerSpec:
     """Everything the application knows about one layer type."""
@@ -54,6 +59,7 @@ class LayerSpec:
     max_inputs: int | None = 1
     macs_per_position: bool = False
     key_params: Callable[[Params], str] = _no_key
+    warnings: Callable[[list[Shape], Params], list[ShapeProblem]] = _no_warnings
     param_index: dict[str, ParamSpec] = field(init=False, repr=False, compare=False)
     defaults: dict[str, Any] = field(init=False, repr=False, compare=False)
 

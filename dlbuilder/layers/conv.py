@@ -79,6 +79,20 @@ def conv2d_shape(ins: list[Shape], p: Params) -> Shape:
     return (k, out[0], out[1])
 
 
+def conv2d_warnings(ins: list[Shape], p: Params) -> list[ShapeProblem]:
+    """torch pads 'same' unevenly (and copies the input) when a dilated kernel span is even."""
+    if p["padding"] != "same":
+        return []
+    spans = [d * (f - 1) + 1 for f, d in zip(p["kernel_size"], p["dilation"])]
+    if all(span % 2 for span in spans):
+        return []
+    return [ShapeProblem(
+        "uneven_same_padding",
+        f"padding 'same' with an even kernel span ({' x '.join(map(str, spans))}) pads one "
+        "more row/column on the bottom/right and makes torch copy the input; an odd "
+        "kernel_size pads evenly", "kernel_size")]
+
+
 def _kernel_too_large(axis: int, f: int, d: int, span: int, size: int, pad: int) -> None:
     what = f"kernel {f} is" if d == 1 else f"kernel {f} with dilation {d} spans {span}, which is"
     need = -(-(span - size) // 2)
@@ -205,7 +219,7 @@ SPECS = (
     LayerSpec(
         "Conv2d", "convolution", "2-D convolution: K filters of F x F slide over the image",
         CONV2D_PARAMS, conv2d_shape, _weights, conv2d_explain, "torch.nn.Conv2d", _conv2d_args,
-        macs_per_position=True, key_params=conv_key),
+        macs_per_position=True, key_params=conv_key, warnings=conv2d_warnings),
     LayerSpec(
         "ConvTranspose2d", "convolution",
         "transposed convolution: learned upsampling, the reverse of a strided Conv2d",

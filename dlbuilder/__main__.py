@@ -1,0 +1,5 @@
+import sys
+
+from dlbuilder.cli import main
+
+sys.exit(main())

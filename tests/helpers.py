@@ -1,0 +1,34 @@
+"""Small builders for graphs in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlbuilder.core.graph import Graph
+from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.layers import REGISTRY
+
+
+def chain(*layers: tuple[str, dict[str, Any]], shape: list[int] | None = None,
+          output: bool = True) -> Graph:
+    """Input(shape) -> layers... -> Output, with ids n1, n2, ... for the layers."""
+    graph = Graph("test")
+    graph.add_node("in", "Input", {"shape": shape or [1, 28, 28]})
+    prev = "in"
+    for i, (type_name, params) in enumerate(layers, start=1):
+        graph.add_node(f"n{i}", type_name, params)
+        graph.add_edge(prev, f"n{i}")
+        prev = f"n{i}"
+    if output:
+        graph.add_node("out", "Output", {})
+        graph.add_edge(prev, "out")
+    return graph
+
+
+def engine_for(graph: Graph) -> InferenceEngine:
+    return InferenceEngine(graph, REGISTRY)
+
+
+def codes(engine: InferenceEngine, node: str | None = ...) -> list[str]:  # type: ignore[assignment]
+    """Diagnostic codes, of one node when `node` is given."""
+    return [d.code for d in engine.diagnostics() if node is ... or d.node == node]
