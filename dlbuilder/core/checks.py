@@ -8,13 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import networkx as nx
-
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.graph import Graph
 
 
-def graph_checks(graph: Graph, info: Mapping[str, Any]) -> list[Diagnostic]:
+def graph_checks(graph: Graph) -> list[Diagnostic]:
     g = graph.nx
     succ = g._succ
     pred = g._pred
@@ -33,9 +31,7 @@ def graph_checks(graph: Graph, info: Mapping[str, Any]) -> list[Diagnostic]:
     diags += _count_checks(graph, inputs, outputs)
     diags += _end_checks(sinks, outputs)
     if inputs:
-        reached = set(inputs)
-        for node in inputs:
-            reached |= nx.descendants(g, node)
+        reached = _reached_from(succ, inputs)
         start = inputs[0] if len(inputs) == 1 else "an Input"
         for node in g:
             if node not in reached and pred[node]:
@@ -44,6 +40,18 @@ def graph_checks(graph: Graph, info: Mapping[str, Any]) -> list[Diagnostic]:
                     f"{node} is not connected to {start}: its inputs trace back to a node with "
                     "nothing wired into it; connect that one or delete the branch"))
     return diags
+
+
+def _reached_from(succ: Mapping[str, Any], starts: list[str]) -> set[str]:
+    """Every node a walk along the wires reaches from `starts` (one pass over the graph)."""
+    reached = set(starts)
+    stack = list(starts)
+    while stack:
+        for nxt in succ[stack.pop()]:
+            if nxt not in reached:
+                reached.add(nxt)
+                stack.append(nxt)
+    return reached
 
 
 def _count_checks(graph: Graph, inputs: list[str], outputs: list[str]) -> list[Diagnostic]:

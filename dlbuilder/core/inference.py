@@ -137,7 +137,7 @@ class InferenceEngine:
         self._checked.clear()
         for node in order:
             self._info[node] = self._infer(node)
-        self._graph_diags = graph_checks(graph, self._info)
+        self._graph_diags = graph_checks(graph)
         self.last_inferred = order
 
     def _set_order(self, order) -> None:
@@ -148,9 +148,10 @@ class InferenceEngine:
     def _on_graph_event(self, event: Event) -> None:
         graph = self.graph
         changed: set[str] = set()
-        if isinstance(event, ParamsChanged):
-            changed = self._propagate([event.node])
-        elif isinstance(event, NodeAdded):
+        if isinstance(event, ParamsChanged):  # wiring unchanged: graph checks still hold
+            self._notify(self._propagate([event.node]))
+            return
+        if isinstance(event, NodeAdded):
             self._order[event.node] = self._next_order
             self._next_order += 1
             changed = self._propagate([event.node])
@@ -167,9 +168,12 @@ class InferenceEngine:
         else:
             return
         old = self._graph_diags
-        self._graph_diags = graph_checks(graph, self._info)
+        self._graph_diags = graph_checks(graph)
         if old != self._graph_diags:
             changed.update(d.node for d in old + self._graph_diags if d.node in self._info)
+        self._notify(changed)
+
+    def _notify(self, changed: set[str]) -> None:
         if changed and self._listeners:
             message = ShapesChanged(frozenset(changed))
             for listener in list(self._listeners):

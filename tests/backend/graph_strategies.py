@@ -1,0 +1,213 @@
+"""Hypothesis strategies: random valid graphs (built shape by shape) and random anything-goes
+graphs. Shared by the torch-agreement tests here and, later, the compiler's tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from dlbuilder.core.graph import Graph
+from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.layers import REGISTRY
+
+MAX_SIDE = 24
+MAX_CHANNELS = 8
+
+
+class _Builder:
+    """Grows a chain of blocks from the Input, asking the engine for the current shape."""
+
+    def __init__(self, draw: Any, shape: list[int]) -> None:
+        self.draw = draw
+        self.graph = Graph("random")
+        self.graph.add_node("in", "Input", {"shape": shape})
+        self.engine = InferenceEngine(self.graph, REGISTRY)
+        self.last = "in"
+        self.count = 0
+
+    def shape(self, node: str | None = None) -> tuple[int, ...]:
+        shape = self.engine.info(node or self.last).output_shape
+        assert shape is not None, self.engine.diagnostics()
+        return shape
+
+    def add(self, type_name: str, params: dict[str, Any], *sources: str) -> str:
+        self.count += 1
+        node = f"{type_name.lower()}_{self.count}"
+        self.graph.add_node(node, type_name, params)
+        for src in sources or (self.last,):
+            self.graph.add_edge(src, node)
+        return node
+
+
+def _image_layer(b: _Builder) -> None:
+    draw = b.draw
+    c, h, w = b.shape()
+    kind = draw(st.sampled_from(["conv", "conv", "convt", "maxpool", "avgpool", "adaptive",
+                                 "bn", "act", "dropout", "upsample", "flatten", "add",
+                                 "concat"]))
+    if kind == "conv":
+        b.last = b.add("Conv2d", _conv_params(draw, c, h, w))
+    elif kind == "convt" and max(h, w) <= MAX_SIDE // 2:
+        b.last = b.add("ConvTranspose2d", _conv_t_params(draw, c))
+    elif kind in ("maxpool", "avgpool"):
+        b.last = b.add("MaxPool2d" if kind == "maxpool" else "AvgPool2d",
+                       _pool_params(draw, h, w, kind == "maxpool"))
+    elif kind == "adaptive":
+        b.last = b.add("AdaptiveAvgPool2d", {"output_size": [draw(st.integers(1, 4)),
+                                                            draw(st.integers(1, 4))]})
+    elif kind == "bn":
+        b.last = b.add("BatchNorm2d", {"affine": draw(st.booleans()),
+                                       "track_running_stats": draw(st.booleans())})
+    elif kind == "act":
+        _activation(b, rank=3)
+    elif kind == "dropout":
+        b.last = b.add(draw(st.sampled_from(["Dropout", "Dropout2d"])), {"p": 0.5})
+    elif kind == "upsample" and h * w <= 64:
+        if draw(st.booleans()):
+            b.last = b.add("Upsample", {"size": [draw(st.integers(1, 12)),
+                                                 draw(st.integers(1, 12))]})
+        else:
+            scale = draw(st.sampled_from([2, 1.5, [2, 1], [1.5, 2.5]]))
+            b.last = b.add("Upsample", {"scale_factor": scale,
+                                        "mode": draw(st.sampled_from(["nearest", "bilinear"]))})
+    elif kind == "flatten":
+        b.last = b.add("Flatten", {"start_dim": draw(st.sampled_from([1, 1, 2, 3, -1]))})
+    elif kind == "add":
+        k = draw(st.sampled_from([1, 3]))
+        branch = b.add("Conv2d", {"out_channels": c, "kernel_size": k, "padding": k // 2})
+        b.last = b.add("Add", {}, b.last, branch)
+    elif kind == "concat":
+        left = b.add("Conv2d", {"out_channels": draw(st.integers(1, 4)), "kernel_size": 1})
+        right = b.add("ReLU", {})
+        b.last = b.add("Concat", {}, left, right)
+
+
+def _conv_params(draw: Any, c: int, h: int, w: int) -> dict[str, Any]:
+    groups = draw(st.sampled_from([g for g in (1, 2, 3) if c % g == 0]))
+    out = groups * draw(st.integers(1, MAX_CHANNELS // groups))
+    style = draw(st.sampled_from(["pair", "int", "same", "valid"]))
+    dil = [draw(st.integers(1, 2)), draw(st.integers(1, 2))]
+    pad = [draw(st.integers(0, 2)), draw(st.integers(0, 2))]
+    if style == "int":
+        pad = [pad[0], pad[0]]
+    elif style == "valid":
+        pad = [0, 0]
+    kernel = [min(5, draw(st.integers(1, max(1, (size + 2 * p - 1) // d + 1))))
+              for size, p, d in zip((h, w), pad, dil)]
+    stride: Any = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
+    padding: Any = {"pair": pad, "int": pad[0], "valid": "valid", "same": "same"}[style]
+    if style == "same":
+        stride = 1
+    return {"out_channels": out, "kernel_size": kernel, "stride": stride, "padding": padding,
+            "dilation": dil, "groups": groups, "bias": draw(st.booleans())}
+
+
+def _conv_t_params(draw: Any, c: int) -> dict[str, Any]:
+    stride = draw(st.integers(1, 2))
+    dil = draw(st.integers(1, 2))
+    kernel = draw(st.integers(1, 4))
+    pad = draw(st.integers(0, (dil * (kernel - 1)) // 2))
+    return {"out_channels": draw(st.integers(1, MAX_CHANNELS)), "kernel_size": kernel,
+            "stride": stride, "padding": pad, "dilation": dil,
+            "output_padding": draw(st.integers(0, max(stride, dil) - 1)),
+            "bias": draw(st.booleans())}
+
+
+def _pool_params(draw: Any, h: int, w: int, dilated: bool) -> dict[str, Any]:
+    kernel = [draw(st.integers(1, min(4, h))), draw(st.integers(1, min(4, w)))]
+    params: dict[str, Any] = {
+        "kernel_size": kernel,
+        "stride": draw(st.one_of(st.none(), st.integers(1, 3))),
+        "padding": [draw(st.integers(0, k // 2)) for k in kernel],
+        "ceil_mode": draw(st.booleans()),
+    }
+    if dilated and draw(st.booleans()):
+        dil = [2 if 2 * (k - 1) + 1 <= size else 1 for k, size in zip(kernel, (h, w))]
+        params["dilation"] = dil
+    if not dilated:
+        params["count_include_pad"] = draw(st.booleans())
+    return params
+
+
+def _activation(b: _Builder, rank: int) -> None:
+    draw = b.draw
+    type_name = draw(st.sampled_from(["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "GELU",
+                                      "Softmax"]))
+    params: dict[str, Any] = {}
+    if type_name == "Softmax":
+        params["dim"] = draw(st.sampled_from([d for d in range(-rank, rank + 1) if d != 0]))
+    b.last = b.add(type_name, params)
+
+
+def _flat_layer(b: _Builder) -> None:
+    draw = b.draw
+    shape = b.shape()
+    kind = draw(st.sampled_from(["linear", "linear", "bn", "act", "dropout", "add", "concat"]))
+    if kind == "linear" and len(shape) == 1:
+        b.last = b.add("Linear", {"out_features": draw(st.integers(1, 24)),
+                                  "bias": draw(st.booleans())})
+    elif kind == "bn":
+        b.last = b.add("BatchNorm1d", {"affine": draw(st.booleans())})
+    elif kind == "dropout":
+        b.last = b.add("Dropout", {"p": draw(st.floats(0, 0.9))})
+    elif kind == "add":
+        branch = b.add("ReLU", {})
+        b.last = b.add("Add", {}, b.last, branch)
+    elif kind == "concat":
+        branch = b.add("Tanh", {})
+        b.last = b.add("Concat", {"dim": draw(st.sampled_from([1, -1]))}, b.last, branch)
+    else:
+        _activation(b, rank=len(shape))
+
+
+@st.composite
+def valid_graphs(draw: Any) -> Graph:
+    """A graph the engine should accept, grown layer by layer from shapes that fit."""
+    if draw(st.integers(0, 4)):
+        shape = [draw(st.integers(1, 4)), draw(st.integers(3, 20)), draw(st.integers(3, 20))]
+    else:
+        shape = [draw(st.integers(1, 30))]
+    b = _Builder(draw, shape)
+    for _ in range(draw(st.integers(1, 8))):
+        current = b.shape()
+        if len(current) == 3 and max(current[1:]) <= MAX_SIDE:
+            _image_layer(b)
+        elif len(current) == 3:
+            b.last = b.add("AdaptiveAvgPool2d", {"output_size": 4})
+        else:
+            _flat_layer(b)
+    if draw(st.booleans()):
+        loss = "CrossEntropyLoss" if len(b.shape()) == 1 else "MSELoss"
+        b.add("Output", {"loss": loss})
+    b.engine.close()
+    return b.graph
+
+
+_RAW_VALUES = st.one_of(
+    st.integers(-2, 12), st.floats(-1, 3, allow_nan=False), st.booleans(), st.none(),
+    st.sampled_from(["same", "valid", "nearest", "x", "label", "input", "CrossEntropyLoss"]),
+    st.lists(st.integers(-1, 6), min_size=1, max_size=4),
+)
+
+
+@st.composite
+def any_graphs(draw: Any) -> Graph:
+    """Anything goes: random types, random raw parameter values, random forward wiring."""
+    graph = Graph("chaos")
+    types = REGISTRY.types()
+    n = draw(st.integers(1, 8))
+    for i in range(n):
+        type_name = draw(st.sampled_from(types + ["Conv2d", "Linear", "Input"]))
+        spec = REGISTRY.get(type_name)
+        params = {}
+        for pspec in spec.params:
+            if draw(st.integers(0, 3)):
+                params[pspec.name] = draw(st.one_of(_RAW_VALUES, st.just(pspec.start_value)))
+        if draw(st.integers(0, 9)) == 0:
+            params["bogus"] = 1
+        graph.add_node(f"n{i}", type_name, params)
+        for j in range(i):
+            if draw(st.integers(0, 2)) == 0:
+                graph.add_edge(f"n{j}", f"n{i}")
+    return graph
