@@ -98,13 +98,19 @@ class ShapeProblem(Exception):
 
 @dataclass(frozen=True)
 class Fix:
-    """A one-click remedy: a label for the button and the commands that apply it."""
+    """A one-click remedy for `node`: a label for the button; plain data, so fixes compare equal.
+
+    The commands are built when the fix is applied, so new node ids are fresh at that moment.
+    """
 
     label: str
-    build: Any  # Callable[[Graph], list[Command]]; built when applied, so ids are fresh
+    node: str
+    remedy: Remedy
 
     def commands(self, graph: Graph) -> list[Command]:
-        return list(self.build(graph))
+        from dlbuilder.core.fixes import fix_commands  # fixes needs commands, which need graph
+
+        return fix_commands(self, graph)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Turn a rule's remedy (plain data) into a `Fix` for one node: a label and its commands."""
+"""Fixes: a rule's remedy (plain data) bound to a node, and the core commands that apply it."""
 
 from __future__ import annotations
 
@@ -11,30 +11,28 @@ from dlbuilder.core.graph import Graph
 
 
 def make_fix(node: str, remedy: Remedy, label: str | None = None) -> Fix:
+    return Fix(label or _default_label(node, remedy), node, remedy)
+
+
+def _default_label(node: str, remedy: Remedy) -> str:
     if isinstance(remedy, SetParamsRemedy):
-        text = label or "Set " + ", ".join(f"{k} = {_show(v)}" for k, v in remedy.changes.items())
-        changes = dict(remedy.changes)
-
-        def build_set(graph: Graph) -> list[Command]:
-            return [SetParams(node, changes)]
-
-        return Fix(text, build_set)
+        return "Set " + ", ".join(f"{k} = {_show(v)}" for k, v in remedy.changes.items())
     if isinstance(remedy, InsertBefore):
-        text = label or f"Insert {remedy.type} before {node}"
+        return f"Insert {remedy.type} before {node}"
+    return f"Remove {remedy.node}"
 
-        def build_insert(graph: Graph) -> list[Command]:
-            src = graph.inputs(node)[remedy.port]
-            new_id = graph.unique_id(remedy.type)
-            return [insert_between(graph, src, node, new_id, remedy.type, remedy.params, text)]
 
-        return Fix(text, build_insert)
+def fix_commands(fix: Fix, graph: Graph) -> list[Command]:
+    """The commands that apply `fix` to `graph` as it is now."""
+    remedy, node = fix.remedy, fix.node
+    if isinstance(remedy, SetParamsRemedy):
+        return [SetParams(node, dict(remedy.changes))]
+    if isinstance(remedy, InsertBefore):
+        src = graph.inputs(node)[remedy.port]
+        new_id = graph.unique_id(remedy.type)
+        return [insert_between(graph, src, node, new_id, remedy.type, remedy.params, fix.label)]
     if isinstance(remedy, Bypass):
-        text = label or f"Remove {remedy.node}"
-
-        def build_bypass(graph: Graph) -> list[Command]:
-            return [bypass(graph, remedy.node, text)]
-
-        return Fix(text, build_bypass)
+        return [bypass(graph, remedy.node, fix.label)]
     raise TypeError(f"unknown remedy {remedy!r}")
 
 

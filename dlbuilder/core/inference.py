@@ -243,8 +243,11 @@ class InferenceEngine:
             out = spec.shape(ins, p)
         except ShapeProblem as problem:
             fix = make_fix(node, problem.remedy, problem.fix_label) if problem.remedy else None
-            diags.append(Diagnostic(node, problem.field, "error", problem.code,
-                                    problem.message, fix))
+            message = problem.message
+            if len(sources) > 1:  # rules speak of ports; say which node each one is
+                ports = ", ".join(f"input {i} = {src}" for i, src in enumerate(sources))
+                message += f" ({ports})"
+            diags.append(Diagnostic(node, problem.field, "error", problem.code, message, fix))
             return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
         for warning in spec.warnings(ins, p):
             fix = make_fix(node, warning.remedy, warning.fix_label) if warning.remedy else None

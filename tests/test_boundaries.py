@@ -1,0 +1,42 @@
+"""DESIGN.md's import boundaries: the core, the layers and the backend never import Qt; the
+core, the layers and code generation never import torch. Checked in fresh interpreters."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+NO_QT = ["dlbuilder.core", "dlbuilder.core.inference", "dlbuilder.core.fileformat",
+         "dlbuilder.core.summary", "dlbuilder.layers", "dlbuilder.backend",
+         "dlbuilder.backend.modules", "dlbuilder.cli"]
+NO_TORCH = ["dlbuilder.core", "dlbuilder.core.inference", "dlbuilder.core.fileformat",
+            "dlbuilder.core.summary", "dlbuilder.core.commands", "dlbuilder.layers",
+            "dlbuilder.backend", "dlbuilder.cli"]
+
+
+def imported_after(module: str) -> set[str]:
+    code = f"import sys, {module}; print(' '.join(sorted(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    return {name.split(".")[0] for name in result.stdout.split()}
+
+
+@pytest.mark.parametrize("module", NO_QT)
+def test_no_qt(module: str) -> None:
+    assert not {"PySide6", "shiboken6", "pyqtgraph"} & imported_after(module)
+
+
+@pytest.mark.parametrize("module", NO_TORCH)
+def test_no_torch(module: str) -> None:
+    assert "torch" not in imported_after(module)
+
+
+def test_summary_command_does_not_load_torch() -> None:
+    code = ("import sys; from dlbuilder.cli import main; main(['summary', 'lenet5']); "
+            "print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.strip().endswith("False")

@@ -1,0 +1,99 @@
+"""`dlbuilder summary`: the table, --json, and the exit status contract (0 / 1 / 2)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from dlbuilder.cli import main
+from dlbuilder.core.fileformat import save_graph
+from helpers import chain
+
+LENET = str(REPO / "examples" / "lenet5.json")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "summary", LENET)
+    assert code == 0
+    assert "Layer (id)" in out and "% of total" in out and "Mult-adds" in out
+    row = next(line for line in out.splitlines() if line.startswith("c1 "))
+    assert row.split() == ["c1", "Conv2d", "6x28x28", "156", "0.3%", "122,304"]
+    assert "Total params: 61,706" in out
+    assert "No problems found." in out
+
+
+def test_summary_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "summary", LENET, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["total_params"] == 61706
+    c1 = next(n for n in data["nodes"] if n["id"] == "c1")
+    assert c1["type"] == "Conv2d" and c1["output_shape"] == [6, 28, 28] and c1["params"] == 156
+    assert data["diagnostics"] == []
+
+
+def test_summary_by_example_name(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "summary", "digits_cnn")
+    assert code == 0 and "Graph: digits_cnn" in out
+
+
+def test_graph_errors_exit_1_and_name_the_node(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad.json"
+    save_graph(chain(("Conv2d", {"out_channels": 2, "kernel_size": 9}), shape=[1, 4, 4]), path)
+    code, out, _ = run(capsys, "summary", str(path))
+    assert code == 1
+    assert "error   n1.kernel_size: kernel 9 is larger than the padded input 4" in out
+    code, out, _ = run(capsys, "summary", str(path), "--json")
+    data = json.loads(out)
+    assert code == 1 and data["diagnostics"][0]["node"] == "n1"
+    assert data["nodes"][1]["output_shape"] is None
+
+
+def test_warnings_only_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "warn.json"
+    save_graph(chain(("ReLU", {}), output=False), path)
+    code, out, _ = run(capsys, "summary", str(path))
+    assert code == 0 and "no_output" in out
+
+
+def test_unreadable_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "summary", str(tmp_path / "missing.json"))
+    assert code == 2 and "cannot be read" in err
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "dlbuilder.graph",\n "version": 1,\n "nodes": [}')
+    code, out, _ = run(capsys, "summary", str(broken), "--json")
+    data = json.loads(out)
+    assert code == 2 and "line 3" in data["problems"][0]
+
+
+def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "summary")
+    assert code == 2 and "file" in err
+    code, out, _ = run(capsys, "summary", LENET, "--json", "--bogus")
+    assert code == 2 and "bogus" in json.loads(out)["error"]
+    code, _, err = run(capsys, "--bogus")
+    assert code == 2 and "unknown option" in err
+
+
+def test_help_lists_subcommands_and_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "summary" in out and "lenet5" in out
+
+
+def test_python_dash_m_entry_point() -> None:
+    result = subprocess.run([sys.executable, "-m", "dlbuilder", "summary", LENET, "--json"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total_params"] == 61706
