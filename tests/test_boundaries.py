@@ -18,7 +18,7 @@ NO_TORCH = ["dlbuilder.core", "dlbuilder.core.inference", "dlbuilder.core.filefo
 
 def imported_after(module: str) -> set[str]:
     code = f"import sys, {module}; print(' '.join(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
     return {name.split(".")[0] for name in result.stdout.split()}
@@ -37,6 +37,6 @@ def test_no_torch(module: str) -> None:
 def test_summary_command_does_not_load_torch() -> None:
     code = ("import sys; from dlbuilder.cli import main; main(['summary', 'lenet5']); "
             "print('torch' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
                             timeout=120)
     assert result.stdout.strip().endswith("False")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
+from helpers import chain
 
 from dlbuilder.cli import main
 from dlbuilder.core.fileformat import save_graph
-from helpers import chain
 
 LENET = str(REPO / "examples" / "lenet5.json")
 
@@ -94,6 +94,6 @@ def test_help_lists_subcommands_and_examples(capsys: pytest.CaptureFixture[str])
 
 def test_python_dash_m_entry_point() -> None:
     result = subprocess.run([sys.executable, "-m", "dlbuilder", "summary", LENET, "--json"],
-                            capture_output=True, text=True, timeout=120)
+                            check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["total_params"] == 61706

@@ -14,7 +14,7 @@ from conftest import REPO
 
 def readme_commands() -> list[str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"```(?:bash|sh)?\n(.*?)```", text, re.S)
+    block = re.search(r"```(?:bash|sh)?\n(.*?)```", text, re.DOTALL)
     assert block, "README.md must start with a code block of commands"
     return [line.strip() for line in block.group(1).splitlines()
             if line.strip() and not line.strip().startswith("#")]
@@ -37,7 +37,7 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 def test_wheel_ships_examples_and_resources(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",
-         "-w", str(tmp_path), "-q"], capture_output=True, text=True, timeout=300)
+         "-w", str(tmp_path), "-q"], check=False, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     (wheel,) = tmp_path.glob("dlbuilder-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -14,15 +14,21 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from dlbuilder.core.checks import graph_checks
 from dlbuilder.core.diagnostics import Bypass, Diagnostic, ShapeProblem
 from dlbuilder.core.diagnostics import SetParams as SetParamsRemedy
 from dlbuilder.core.fixes import make_fix
 from dlbuilder.core.graph import (
-    EdgeAdded, EdgeRemoved, Event, Graph, NodeAdded, NodeRemoved, ParamsChanged,
+    EdgeAdded,
+    EdgeRemoved,
+    Event,
+    Graph,
+    NodeAdded,
+    NodeRemoved,
+    ParamsChanged,
 )
 from dlbuilder.core.params import ParamError
 from dlbuilder.core.registry import Params, Registry, Shape, format_shape, prod
-from dlbuilder.core.checks import graph_checks
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,9 +77,9 @@ def _totals_lines(data: dict[str, Any]) -> list[str]:
         f"Total params: {data['total_params']:,} (all trainable)",
         f"Buffers (BatchNorm running statistics): {data['total_buffers']:,}",
         f"Total mult-adds: {_human(data['total_macs'])} per sample",
-        f"Input size: {_mb(input_values)} MB; forward activations: "
+        (f"Input size: {_mb(input_values)} MB; forward activations: "
         f"{_mb(data['total_activations'])} MB; params: {_mb(data['total_params'])} MB "
-        "(float32, per sample)",
+        "(float32, per sample)"),
     ]
 
 

@@ -8,7 +8,13 @@ from dlbuilder.core.diagnostics import SetParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
 from dlbuilder.layers.common import (
-    bool_param, floor_div_text, int_param, need_rank, one_text, pair_param, pair_text,
+    bool_param,
+    floor_div_text,
+    int_param,
+    need_rank,
+    one_text,
+    pair_param,
+    pair_text,
     torch_kwargs,
 )
 
@@ -55,7 +61,7 @@ def _channels(ins: list[Shape], p: Params, type_name: str) -> tuple[int, int, in
 
 
 def conv2d_shape(ins: list[Shape], p: Params) -> Shape:
-    c, h, w = _channels(ins, p, "Conv2d")
+    _, h, w = _channels(ins, p, "Conv2d")
     k, kernel, stride, dil = p["out_channels"], p["kernel_size"], p["stride"], p["dilation"]
     padding = p["padding"]
     if padding == "same":
@@ -104,7 +110,7 @@ def _kernel_too_large(axis: int, f: int, d: int, span: int, size: int, pad: int)
 
 
 def conv_t_shape(ins: list[Shape], p: Params) -> Shape:
-    c, h, w = _channels(ins, p, "ConvTranspose2d")
+    _, h, w = _channels(ins, p, "ConvTranspose2d")
     k, kernel, stride, dil = p["out_channels"], p["kernel_size"], p["stride"], p["dilation"]
     pad, extra = p["padding"], p["output_padding"]
     for i in range(2):
@@ -151,7 +157,7 @@ def _params_line(ins: list[Shape], p: Params) -> str:
 
 
 def conv2d_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
-    c, h, w = ins[0]
+    _, h, w = ins[0]
     lines = [f"input D1 x H1 x W1 = {format_shape(ins[0])}"]
     padding = p["padding"]
     if padding == "same":

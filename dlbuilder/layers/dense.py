@@ -46,8 +46,8 @@ def flatten_shape(ins: list[Shape], p: Params) -> Shape:
 def flatten_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
     first, last = _flatten_range(ins[0], p)
     merged = "*".join(str(d) for d in ins[0][first:last + 1])
-    return [f"input {format_shape(ins[0])} -> {format_shape(out)}: "
-            f"{merged} = {prod(ins[0][first:last + 1])} values in a row", "params = 0"]
+    return [(f"input {format_shape(ins[0])} -> {format_shape(out)}: "
+            f"{merged} = {prod(ins[0][first:last + 1])} values in a row"), "params = 0"]
 
 
 def linear_shape(ins: list[Shape], p: Params) -> Shape:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dlbuilder.core.params import REQUIRED, ParamSpec
 from dlbuilder.core.diagnostics import ShapeProblem
+from dlbuilder.core.params import REQUIRED, ParamSpec
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
 
 LOSSES = ("CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
@@ -17,8 +17,8 @@ def input_shape(ins: list[Shape], p: Params) -> Shape:
 
 
 def input_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
-    return [f"each sample is {format_shape(out)} ({_WORDS[len(out)]}); the batch dimension "
-            "is left out everywhere"]
+    return [(f"each sample is {format_shape(out)} ({_WORDS[len(out)]}); the batch dimension "
+            "is left out everywhere")]
 
 
 def output_shape(ins: list[Shape], p: Params) -> Shape:
@@ -33,8 +33,8 @@ def output_shape(ins: list[Shape], p: Params) -> Shape:
 
 def output_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
     target = "the class label" if p["target"] == "label" else "the input itself (autoencoder)"
-    return [f"the network's result {format_shape(out)} goes to {p['loss']}, compared with "
-            f"{target}"]
+    return [(f"the network's result {format_shape(out)} goes to {p['loss']}, compared with "
+            f"{target}")]
 
 
 SPECS = (

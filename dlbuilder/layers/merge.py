@@ -68,8 +68,8 @@ def add_shape(ins: list[Shape], p: Params) -> Shape:
 
 
 def add_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
-    return [f"{len(ins)} inputs of {format_shape(out)} summed element by element -> "
-            f"{format_shape(out)}", "params = 0"]
+    return [(f"{len(ins)} inputs of {format_shape(out)} summed element by element -> "
+            f"{format_shape(out)}"), "params = 0"]
 
 
 def concat_shape(ins: list[Shape], p: Params) -> Shape:

@@ -60,8 +60,8 @@ def _dropout_explain(unit: str) -> Any:
         keep = 1 - p["p"]
         scale = f"{1 / keep:.3g}" if keep > 0 else "inf"
         return [f"output = input = {format_shape(out)}",
-                f"in training, zeroes {unit} with probability p = {p['p']:g} and scales the "
-                f"rest by 1/(1 - p) = {scale}; does nothing in evaluation",
+                (f"in training, zeroes {unit} with probability p = {p['p']:g} and scales the "
+                f"rest by 1/(1 - p) = {scale}; does nothing in evaluation"),
                 "params = 0"]
     return explain
 

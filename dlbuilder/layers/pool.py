@@ -8,7 +8,13 @@ from dlbuilder.core.diagnostics import SetParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
 from dlbuilder.layers.common import (
-    bool_param, floor_div_text, need_rank, one_text, pair_param, pair_text, torch_kwargs,
+    bool_param,
+    floor_div_text,
+    need_rank,
+    one_text,
+    pair_param,
+    pair_text,
+    torch_kwargs,
 )
 from dlbuilder.layers.conv import AXES, AXIS_WORDS
 
@@ -102,8 +108,8 @@ def adaptive_shape(ins: list[Shape], p: Params) -> Shape:
 
 def adaptive_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
     return [f"input D1 x H1 x W1 = {format_shape(ins[0])}",
-            f"output_size fixes H x W = {pair_text(p['output_size'])} whatever the input size; "
-            f"each output averages a window of about {ins[0][1] // out[1]}x{ins[0][2] // out[2]}",
+            (f"output_size fixes H x W = {pair_text(p['output_size'])} whatever the input size; "
+            f"each output averages a window of about {ins[0][1] // out[1]}x{ins[0][2] // out[2]}"),
             f"D2 = D1 = {out[0]}", "params = 0"]
 
 
