@@ -16,7 +16,10 @@ def make_fix(node: str, remedy: Remedy, label: str | None = None) -> Fix:
 
 def _default_label(node: str, remedy: Remedy) -> str:
     if isinstance(remedy, SetParamsRemedy):
-        return "Set " + ", ".join(f"{k} = {_show(v)}" for k, v in remedy.changes.items())
+        parts = [f"reset {k} to its default" if v is None else f"set {k} = {_show(v)}"
+                 for k, v in remedy.changes.items()]
+        text = ", ".join(parts)
+        return text[0].upper() + text[1:]
     if isinstance(remedy, InsertBefore):
         return f"Insert {remedy.type} before {node}"
     return f"Remove {remedy.node}"

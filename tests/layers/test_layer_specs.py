@@ -183,3 +183,16 @@ def test_course_formula_example() -> None:
     assert any("H = (28 - 5 + 2*1)/1 + 1 = 26" in line for line in lines)
     assert any("params = (F*F*D1)*K + K = (5*5*1)*10 + 10 = 260" in line for line in lines)
     assert spec.key_params(p) == "5x5 s1 p1 -> 10"
+
+
+@pytest.mark.parametrize("spec", list(REGISTRY), ids=lambda s: s.type)
+def test_a_newly_placed_node_has_no_parameter_problems(spec) -> None:
+    """The palette places nodes with start_params(): required fields must be filled in."""
+    graph = Graph("palette")
+    if spec.type != "Input":
+        graph.add_node("in", "Input", {"shape": [3, 16, 16]})
+    graph.add_node("x", spec.type, spec.start_params())
+    if spec.type != "Input":
+        graph.add_edge("in", "x")
+    problems = [d.code for d in engine_for(graph).diagnostics() if d.node == "x"]
+    assert not [c for c in problems if c.startswith("param_")], problems
