@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from dlbuilder.core.graph import Graph
+from dlbuilder.core.graph import Graph, GraphError
 
 
 class Command(Protocol):
@@ -188,7 +188,11 @@ def insert_between(graph: Graph, src: str, dst: str, node: str, type_name: str,
 
 def bypass(graph: Graph, node: str, text: str | None = None) -> Macro:
     """A command that removes a single-input node and wires its input to its successors."""
-    (src,) = graph.inputs(node)
+    inputs = graph.inputs(node)
+    if len(inputs) != 1:
+        raise GraphError(f"cannot bypass {node!r}: it has {len(inputs)} inputs, and only a "
+                         "layer with exactly one input can be bypassed")
+    (src,) = inputs
     outs = sorted(((dst, graph.port_of(node, dst)) for dst in graph.outputs(node)),
                   key=lambda item: item[1])
     return Macro(text or f"Remove {node}", [

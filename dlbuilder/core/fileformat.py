@@ -9,8 +9,10 @@ the editor without losing the rest of the work. Saving is atomic: a temporary fi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,11 +63,20 @@ def load_graph(path: str | os.PathLike[str], registry: Registry) -> Graph:
 def loads_graph(text: str, registry: Registry, source: str = "<text>",
                 default_name: str = "untitled") -> Graph:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as err:
         raise GraphFileError(source, [Problem(f"line {err.lineno}, column {err.colno}",
                                               f"not valid JSON: {err.msg}")]) from None
+    except ValueError as err:
+        raise GraphFileError(source, [Problem("file", f"not valid JSON: {err}")]) from None
+    except RecursionError:
+        raise GraphFileError(source, [Problem("file", "nested too deeply to be a graph "
+                                                      "file")]) from None
     return graph_from_dict(data, registry, source, default_name)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; write a finite number")
 
 
 def graph_from_dict(data: Any, registry: Registry, source: str = "<data>",
@@ -233,15 +244,16 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
 def dumps_graph(graph: Graph) -> str:
     """The file text: one node or wire per line, so version control shows readable diffs."""
     data = graph_to_dict(graph)
+    dump = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False)
     lines = ["{"]
     items = list(data.items())
     for i, (key, value) in enumerate(items):
         comma = "," if i < len(items) - 1 else ""
         if key in ("nodes", "edges") and value:
-            rows = [f"    {json.dumps(v, ensure_ascii=False)}" for v in value]
+            rows = [f"    {dump(v)}" for v in value]
             lines.append(f'  "{key}": [\n' + ",\n".join(rows) + f"\n  ]{comma}")
         else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)}{comma}")
+            lines.append(f"  {json.dumps(key)}: {dump(value)}{comma}")
     return "\n".join(lines) + "\n}\n"
 
 
@@ -253,6 +265,7 @@ def save_graph(graph: Graph, path: str | os.PathLike[str]) -> None:
 def write_atomic(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, _mode_for(path))
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -264,6 +277,17 @@ def write_atomic(path: Path, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """Keep an existing file's permissions; a new file is readable by all, writable by its owner.
+
+    (Reading the umask would mean setting it, which is not thread-safe.)
+    """
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o644
 
 
 def _jsonable(value: Any) -> Any:

@@ -124,7 +124,10 @@ class Graph:
         return [(src, dst, port) for dst in self._g for port, src in enumerate(self.inputs(dst))]
 
     def port_of(self, src: str, dst: str) -> int:
-        return self._g.edges[src, dst]["port"]
+        try:
+            return self._g.edges[src, dst]["port"]
+        except KeyError:
+            raise GraphError(f"there is no wire from {src!r} to {dst!r}") from None
 
     def unique_id(self, base: str) -> str:
         """A fresh id from `base` (lower-cased, `conv2d` -> `conv2d_3`)."""
