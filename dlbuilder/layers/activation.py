@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dlbuilder.core.diagnostics import SetParams, ShapeProblem
 from dlbuilder.core.params import ParamSpec
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
@@ -27,31 +29,51 @@ def softmax_shape(ins: list[Shape], p: Params) -> Shape:
     return shape
 
 
-def _simple(type_name: str, summary: str, params: tuple[ParamSpec, ...] = (),
-            key: str | None = None) -> LayerSpec:
+def _explainer(formula: Callable[[Params], str]) -> Callable[[list[Shape], Params, Shape],
+                                                            list[str]]:
+    def explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
+        return [f"f(x) = {formula(p)}, applied to each value",
+                f"output = input = {format_shape(out)}", "params = 0"]
+    return explain
+
+
+def _simple(type_name: str, summary: str, formula: Callable[[Params], str],
+            params: tuple[ParamSpec, ...] = (), key: str | None = None) -> LayerSpec:
     names = tuple(p.name for p in params)
     return LayerSpec(
-        type_name, "activation", summary, params, _same, torch_class=f"torch.nn.{type_name}",
-        torch_args=lambda ins, p: torch_kwargs(p, names),
+        type_name, "activation", summary, params, _same, explain=_explainer(formula),
+        torch_class=f"torch.nn.{type_name}", torch_args=lambda ins, p: torch_kwargs(p, names),
         key_params=(lambda p: f"{key} {p[names[0]]:g}") if key else (lambda p: ""))
 
 
+def softmax_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
+    dim = p["dim"]
+    axis = (dim + len(out) + 1 if dim < 0 else dim) - 1
+    return [f"f(x)_i = e^x_i / sum_j e^x_j over dim {dim} ({out[axis]} values that sum to 1)",
+            f"output = input = {format_shape(out)}", "params = 0"]
+
+
 SPECS = (
-    _simple("ReLU", "max(0, x): the default choice for hidden layers"),
+    _simple("ReLU", "max(0, x): the default choice for hidden layers", lambda p: "max(0, x)"),
     _simple("LeakyReLU", "x for x > 0, a small slope times x below",
+            lambda p: f"x if x > 0, else {p['negative_slope']:g}*x",
             (float_param("negative_slope", 0.01, "slope for negative inputs"),), "slope"),
-    _simple("Sigmoid", "1 / (1 + e^-x): squashes to (0, 1)"),
-    _simple("Tanh", "squashes to (-1, 1), centred on zero"),
+    _simple("Sigmoid", "1 / (1 + e^-x): squashes to (0, 1)", lambda p: "1 / (1 + e^-x)"),
+    _simple("Tanh", "squashes to (-1, 1), centred on zero",
+            lambda p: "(e^x - e^-x) / (e^x + e^-x)"),
     _simple("ELU", "x for x > 0, alpha*(e^x - 1) below",
+            lambda p: f"x if x > 0, else {p['alpha']:g}*(e^x - 1)",
             (float_param("alpha", 1.0, "value approached for very negative inputs"),), "alpha"),
     LayerSpec("GELU", "activation", "x times the Gaussian CDF of x: smooth ReLU of transformers",
               (ParamSpec("approximate", "choice", "none", "tanh: a faster approximation",
                          choices=("none", "tanh")),),
-              _same, torch_class="torch.nn.GELU",
+              _same, explain=_explainer(lambda p: "x * Phi(x)" + (
+                  ", Phi approximated with tanh" if p["approximate"] == "tanh" else "")),
+              torch_class="torch.nn.GELU",
               torch_args=lambda ins, p: torch_kwargs(p, ("approximate",))),
     LayerSpec("Softmax", "activation", "turns scores into probabilities that sum to 1",
               (int_param("dim", 1, "dimension that sums to 1 (1: the classes)", minimum=None),),
-              softmax_shape, torch_class="torch.nn.Softmax",
+              softmax_shape, explain=softmax_explain, torch_class="torch.nn.Softmax",
               torch_args=lambda ins, p: torch_kwargs(p, ("dim",)),
               key_params=lambda p: f"dim {p['dim']}"),
 )
