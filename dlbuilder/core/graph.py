@@ -111,13 +111,19 @@ class Graph:
 
     def inputs(self, node: str) -> list[str]:
         """The node's input nodes in port order."""
-        pred = self._g._pred[node]
+        try:
+            pred = self._g._pred[node]
+        except KeyError:
+            raise GraphError(f"there is no node {node!r}") from None
         if len(pred) < 2:
             return list(pred)
         return sorted(pred, key=lambda src: pred[src]["port"])
 
     def outputs(self, node: str) -> list[str]:
-        return list(self._g._succ[node])
+        try:
+            return list(self._g._succ[node])
+        except KeyError:
+            raise GraphError(f"there is no node {node!r}") from None
 
     def edges(self) -> list[tuple[str, str, int]]:
         """(src, dst, port) for every wire, grouped by target in node order, ports ascending."""

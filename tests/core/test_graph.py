@@ -481,3 +481,10 @@ def test_unique_id_never_returns_a_taken_id() -> None:
             assert new and re.fullmatch(r"\w+", new)
             graph.add_node(new, "ReLU")
     assert len(graph) == len(set(graph.nodes())) == 4 * len(bases)
+
+
+def test_queries_on_a_missing_node_raise_graph_error() -> None:
+    graph = Graph()
+    for query in (graph.inputs, graph.outputs, graph.type_of, graph.params):
+        with pytest.raises(GraphError, match="no node 'ghost'"):
+            query("ghost")
