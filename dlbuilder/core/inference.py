@@ -160,13 +160,12 @@ class InferenceEngine:
         if isinstance(event, NodeAdded):
             self._order[event.node] = self._next_order
             self._next_order += 1
-            changed = self._propagate([event.node])
+            changed = self._propagate([event.node, *self._output_nodes()])
         elif isinstance(event, NodeRemoved):
             self._order.pop(event.node, None)
             self._info.pop(event.node, None)
             self._checked.pop(event.node, None)
-            self.last_inferred = []
-            changed = {event.node}
+            changed = {event.node} | self._propagate(self._output_nodes())
         elif isinstance(event, (EdgeAdded, EdgeRemoved)):
             if isinstance(event, EdgeAdded) and self._order[event.src] > self._order[event.dst]:
                 self._set_order(nx.topological_sort(graph.nx))
@@ -193,7 +192,6 @@ class InferenceEngine:
         seen = set(start)
         changed: set[str] = set()
         inferred: list[str] = []
-        inputs_changed = False
         while heap:
             _, node = heapq.heappop(heap)
             old = self._info.get(node)
@@ -205,22 +203,19 @@ class InferenceEngine:
             changed.add(node)
             if old is not None and old.output_shape == new.output_shape:
                 continue
-            if new.type == "Input":
-                inputs_changed = True
-            for succ in self.graph.outputs(node):
+            dependents = self.graph.outputs(node)
+            if new.type == "Input":  # an autoencoder's Output compares itself with the Input
+                dependents = [*dependents, *self._output_nodes()]
+            for succ in dependents:
                 if succ not in seen:
                     seen.add(succ)
                     heapq.heappush(heap, (order[succ], succ))
-        if inputs_changed:  # an autoencoder's Output compares itself with the Input
-            for node, info in list(self._info.items()):
-                if info.type == "Output" and node not in seen:
-                    new = self._infer(node)
-                    inferred.append(node)
-                    if new != info:
-                        self._info[node] = new
-                        changed.add(node)
         self.last_inferred = inferred
         return changed
+
+    def _output_nodes(self) -> list[str]:
+        """Output nodes: their checks also depend on which Input the graph has."""
+        return [n for n, t in self.graph.nx.nodes(data="type") if t == "Output"]
 
     def _infer(self, node: str) -> NodeInfo:
         graph = self.graph
@@ -319,9 +314,11 @@ class InferenceEngine:
                       diags: list[Diagnostic]) -> None:
         """Checks that need more than the Output's own input: the Input, the layer before."""
         if p["target"] == "input":
-            inputs = [i for i in self._info.values() if i.type == "Input" and i.output_shape]
-            if len(inputs) == 1 and inputs[0].output_shape != out:
-                expected = inputs[0].output_shape
+            inputs = [n for n, t in self.graph.nx.nodes(data="type") if t == "Input"]
+            expected = None
+            if len(inputs) == 1:  # a lone Input may come later in topological order
+                expected = (self._info.get(inputs[0]) or self._infer(inputs[0])).output_shape
+            if expected is not None and expected != out:
                 diags.append(Diagnostic(
                     node, "target", "error", "target_shape",
                     f"with target 'input' the network must give back the Input's shape "

@@ -248,3 +248,34 @@ def test_every_diagnostic_serializes() -> None:
         data = diag.to_dict()
         assert set(data) == {"node", "field", "severity", "code", "message", "fix"}
         assert data["fix"] is None or isinstance(data["fix"], str)
+
+
+def test_autoencoder_check_follows_the_input_node_being_replaced() -> None:
+    graph = chain(("ReLU", {}), shape=[1, 8, 8])
+    graph.set_params("out", {"loss": "MSELoss", "target": "input"})
+    engine = engine_for(graph)
+    graph.add_node("in2", "Input", {"shape": [1, 4, 4]})  # two Inputs: that error only
+    assert "target_shape" not in codes(engine)
+    graph.remove_edge("in", "n1")
+    graph.remove_node("in")
+    graph.add_edge("in2", "n1")
+    assert engine.infos() == engine_for(graph).infos()
+    graph.add_node("in3", "Input", {"shape": [1, 2, 2]})
+    graph.remove_node("in3")
+    assert engine.infos() == engine_for(graph).infos()
+    graph.remove_node("in2")
+    graph.add_node("big", "Input", {"shape": [1, 9, 9]})
+    graph.add_edge("big", "n1")
+    assert engine.infos() == engine_for(graph).infos()
+
+
+def test_removing_a_second_input_brings_back_the_autoencoder_check() -> None:
+    graph = chain(("Conv2d", {"out_channels": 1, "kernel_size": 3}), shape=[1, 8, 8])
+    graph.set_params("out", {"loss": "MSELoss", "target": "input"})
+    graph.add_node("extra", "Input", {"shape": [1, 6, 6]})
+    engine = engine_for(graph)
+    assert "target_shape" not in codes(engine)  # which Input? the two-Inputs error says
+    graph.remove_node("extra")
+    assert "target_shape" in codes(engine, "out")
+    graph.add_node("extra", "Input", {"shape": [1, 6, 6]})
+    assert "target_shape" not in codes(engine)
