@@ -48,6 +48,7 @@ CODES = {
     "softmax_before_cross_entropy": "Softmax right before a CrossEntropyLoss Output",
     "loss_shape": "an Output whose loss does not fit its input",
     "target_shape": "an autoencoder Output whose shape differs from the Input",
+    "internal_error": "a layer rule failed unexpectedly (a bug in dlbuilder)",
 }
 
 

@@ -241,6 +241,17 @@ class InferenceEngine:
                 return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
             ins.append(shape)
         try:
+            return self._apply_rules(node, spec, ins, p, sources, diags)
+        except Exception as err:  # noqa: BLE001 - a buggy rule must not take the editor down
+            diags.append(Diagnostic(node, None, "error", "internal_error",
+                                    f"dlbuilder could not compute this {type_name} "
+                                    f"({type(err).__name__}: {err}); please report it"))
+            return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
+
+    def _apply_rules(self, node: str, spec, ins: list[Shape], p: Params, sources: list[str],
+                     diags: list[Diagnostic]) -> NodeInfo:
+        """The declaration's shape rule, warnings and counts for one node's input shapes."""
+        try:
             out = spec.shape(ins, p)
         except ShapeProblem as problem:
             fix = make_fix(node, problem.remedy, problem.fix_label) if problem.remedy else None
@@ -249,15 +260,15 @@ class InferenceEngine:
                 ports = ", ".join(f"input {i} = {src}" for i, src in enumerate(sources))
                 message += f" ({ports})"
             diags.append(Diagnostic(node, problem.field, "error", problem.code, message, fix))
-            return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
+            return NodeInfo(node, spec.type, None, diagnostics=tuple(diags))
         for warning in spec.warnings(ins, p):
             fix = make_fix(node, warning.remedy, warning.fix_label) if warning.remedy else None
             diags.append(Diagnostic(node, warning.field, "warning", warning.code,
                                     warning.message, fix))
-        if type_name == "Output":
+        if spec.type == "Output":
             self._check_output(node, p, out, sources, diags)
         n_params, n_buffers = spec.count(ins, p)
-        return NodeInfo(node, type_name, out, n_params, n_buffers, spec.macs(n_params, out),
+        return NodeInfo(node, spec.type, out, n_params, n_buffers, spec.macs(n_params, out),
                         tuple(diags))
 
     def _check_params(self, node: str, spec, raw: dict, diags: list[Diagnostic]) -> Params | None:

@@ -279,3 +279,23 @@ def test_removing_a_second_input_brings_back_the_autoencoder_check() -> None:
     assert "target_shape" in codes(engine, "out")
     graph.add_node("extra", "Input", {"shape": [1, 6, 6]})
     assert "target_shape" not in codes(engine)
+
+
+def test_a_failing_rule_becomes_a_diagnostic_not_an_exception() -> None:
+    from dlbuilder.core.registry import LayerSpec, Registry
+    from dlbuilder.layers import REGISTRY
+
+    def broken(ins, p):
+        return ins[0][0] // 0
+
+    registry = Registry()
+    registry.register(REGISTRY.get("Input"))
+    registry.register(LayerSpec("Broken", "activation", "a rule with a bug", (), broken))
+    graph = Graph()
+    graph.add_node("in", "Input", {"shape": [3]})
+    graph.add_node("b", "Broken")
+    graph.add_edge("in", "b")
+    engine = InferenceEngine(graph, registry)
+    diag = only(engine, "internal_error")
+    assert diag.node == "b" and "ZeroDivisionError" in diag.message
+    assert engine.info("b").output_shape is None
