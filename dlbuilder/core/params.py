@@ -146,7 +146,7 @@ class ParamSpec:
         values = list(raw) if isinstance(raw, (list, tuple)) else [raw, raw]
         if len(values) != 2:
             raise self._type_error(raw)
-        out, clamped, problem = [], [], None
+        out, problem = [], None  # out holds the values, clamped into range where they are not
         for value in values:
             try:
                 checked = self._number(value, self.element)
@@ -156,10 +156,9 @@ class ParamSpec:
                 problem = err
                 checked = err.fix_value
             out.append(checked)
-            clamped.append(checked)
         if problem is not None:
             message = problem.message.rsplit(", got", 1)[0] + f", got {_show(raw)}"
-            fixed = clamped[0] if not isinstance(raw, (list, tuple)) else clamped
+            fixed = out[0] if not isinstance(raw, (list, tuple)) else out
             raise ParamError("param_range", message, fix_value=fixed)
         return (out[0], out[1])
 

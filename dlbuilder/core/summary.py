@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlbuilder.core.inference import InferenceEngine
-from dlbuilder.core.registry import format_shape
+from dlbuilder.core.registry import format_shape, prod
 
 BYTES_PER_VALUE = 4  # float32
 
@@ -71,7 +71,7 @@ def format_summary(engine: InferenceEngine) -> str:
 
 
 def _totals_lines(data: dict[str, Any]) -> list[str]:
-    input_values = next((_count(n["output_shape"]) for n in data["nodes"]
+    input_values = next((prod(n["output_shape"] or [0]) for n in data["nodes"]
                          if n["type"] == "Input"), 0)
     return [
         f"Total params: {data['total_params']:,} (all trainable)",
@@ -81,13 +81,6 @@ def _totals_lines(data: dict[str, Any]) -> list[str]:
         f"{_mb(data['total_activations'])} MB; params: {_mb(data['total_params'])} MB "
         "(float32, per sample)"),
     ]
-
-
-def _count(shape: list[int] | None) -> int:
-    result = 1
-    for d in shape or [0]:
-        result *= d
-    return result
 
 
 def _mb(values: int) -> str:

@@ -69,10 +69,6 @@ def floor_div_text(numerator_text: str, numerator: int, divisor: int, ceil: bool
     return f"{'ceil' if ceil else 'floor'}(({numerator_text})/{divisor})"
 
 
-def pad_text(pad: int) -> str:
-    return f"2*{pad}"
-
-
 def int_param(name: str, default: Any = REQUIRED,
               doc: str = "", minimum: int | None = 1, **kw: Any) -> ParamSpec:
     return ParamSpec(name, "int", default, doc, minimum=minimum, **kw)

@@ -165,14 +165,16 @@ def conv2d_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
     else:
         padding = (0, 0) if padding == "valid" else padding
         for i, size in enumerate((h, w)):
-            lines.append(_conv_axis_line(i, size, p["kernel_size"][i], p["stride"][i],
-                                         padding[i], p["dilation"][i], out[i + 1]))
+            lines.append(axis_line(i, size, p["kernel_size"][i], p["stride"][i],
+                                   padding[i], p["dilation"][i], out[i + 1]))
     lines.append(f"D2 = K = {p['out_channels']} (out_channels)")
     lines.append(_params_line(ins, p))
     return lines
 
 
-def _conv_axis_line(i: int, size: int, f: int, s: int, pad: int, d: int, result: int) -> str:
+def axis_line(i: int, size: int, f: int, s: int, pad: int, d: int, result: int,
+              ceil: bool = False) -> str:
+    """One output dimension of a convolution or pooling: W2 = (W1 - F + 2P)/S + 1, filled in."""
     a = AXES[i]
     if d == 1:
         num_text, num = f"{size} - {f} + 2*{pad}", size - f + 2 * pad
@@ -181,7 +183,7 @@ def _conv_axis_line(i: int, size: int, f: int, s: int, pad: int, d: int, result:
         span = d * (f - 1) + 1
         num_text, num = f"{size} - {span} + 2*{pad}", size - span + 2 * pad
         formula = f"{a} = ({a}1 - (D*(F-1)+1) + 2P)/S + 1, D*(F-1)+1 = {d}*({f}-1)+1 = {span}"
-    return f"{formula}: {a} = {floor_div_text(num_text, num, s)} + 1 = {result}"
+    return f"{formula}: {a} = {floor_div_text(num_text, num, s, ceil)} + 1 = {result}"
 
 
 def conv_t_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:

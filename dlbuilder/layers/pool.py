@@ -9,14 +9,13 @@ from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
 from dlbuilder.layers.common import (
     bool_param,
-    floor_div_text,
     need_rank,
     one_text,
     pair_param,
     pair_text,
     torch_kwargs,
 )
-from dlbuilder.layers.conv import AXES, AXIS_WORDS
+from dlbuilder.layers.conv import AXIS_WORDS, axis_line
 
 _KERNEL = pair_param("kernel_size", REQUIRED, "window size F", initial=2)
 _STRIDE = pair_param("stride", None, "step S between windows (empty: the kernel size)",
@@ -74,11 +73,8 @@ def pool_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
     kernel, stride, pad, dil = _geometry(p)
     lines = [f"input D1 x H1 x W1 = {format_shape(ins[0])}"]
     for i, size in enumerate(ins[0][1:]):
-        a = AXES[i]
-        f = dil[i] * (kernel[i] - 1) + 1
-        num = size - f + 2 * pad[i]
-        text = floor_div_text(f"{size} - {f} + 2*{pad[i]}", num, stride[i], p["ceil_mode"])
-        lines.append(f"{a} = ({a}1 - F + 2P)/S + 1: {a} = {text} + 1 = {out[i + 1]}")
+        lines.append(axis_line(i, size, kernel[i], stride[i], pad[i], dil[i], out[i + 1],
+                               p["ceil_mode"]))
     lines.append(f"D2 = D1 = {out[0]} (pooling keeps the channels)")
     lines.append("params = 0 (pooling has no weights)")
     return lines
