@@ -1,6 +1,6 @@
 """Declaration -> torch: build one layer's module, and run a whole graph node by node.
 
-`build_module` is the one place a declaration becomes a torch object; the compiler reuses it.
+`instantiate` is the one place a declaration becomes a torch object; the compiler uses it too.
 `torch_reference` runs a graph through real torch (on any device, "meta" included) and reports
 each node's output shape and parameter count: the ground truth the inference engine is tested
 against, and the baseline its benchmark is measured against.
@@ -25,11 +25,16 @@ def torch_class(dotted: str) -> type:
     return getattr(importlib.import_module(module_name), class_name)
 
 
+def instantiate(dotted: str, args: dict[str, Any]) -> torch.nn.Module:
+    """`torch.nn.Conv2d(**args)`: the one place a declaration's class and arguments meet."""
+    return torch_class(dotted)(**args)
+
+
 def build_module(spec: LayerSpec, params: Params, in_shapes: list[Shape]) -> torch.nn.Module | None:
     """The layer's torch module, or None for a functional op (Add, Concat) or Input/Output."""
     if spec.torch_class is None:
         return None
-    return torch_class(spec.torch_class)(**spec.torch_args(in_shapes, params))
+    return instantiate(spec.torch_class, spec.torch_args(in_shapes, params))
 
 
 def apply_node(spec: LayerSpec, params: Params, module: torch.nn.Module | None,

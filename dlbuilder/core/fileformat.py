@@ -262,12 +262,16 @@ def save_graph(graph: Graph, path: str | os.PathLike[str]) -> None:
     write_atomic(Path(path), dumps_graph(graph))
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write a file so that a crash leaves either the old file or the new one, never half.
+
+    Text is written as UTF-8; used for graphs, exported code, weights and ONNX files.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.chmod(tmp, _mode_for(path))
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

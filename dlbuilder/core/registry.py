@@ -4,6 +4,8 @@ A `LayerSpec` says, for one type: its palette category and description, its fiel
 inputs it takes, the pure shape rule, the parameter/buffer count, how to explain its numbers, and
 the torch constructor (a class named as a string plus the arguments built from the inferred input
 shapes). The compiler and the code generator both build from `torch_args`, so they cannot drift.
+A spec with an `op` ("add", "cat", "flatten") is written inline in forward rather than kept as a
+submodule; its `torch_args` are then the arguments of that operation.
 """
 
 from __future__ import annotations

@@ -109,6 +109,7 @@ SPECS = (
               (), add_shape, explain=add_explain, op="add", min_inputs=2, max_inputs=None),
     LayerSpec("Concat", "merge", "joins inputs along a dimension (channels by default)",
               (int_param("dim", 1, "dimension to join along (1: channels)", minimum=None),),
-              concat_shape, explain=concat_explain, op="cat", min_inputs=2, max_inputs=None,
+              concat_shape, explain=concat_explain, op="cat",
+              torch_args=lambda ins, p: {"dim": p["dim"]}, min_inputs=2, max_inputs=None,
               key_params=lambda p: f"dim {p['dim']}"),
 )

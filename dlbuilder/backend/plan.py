@@ -1,0 +1,236 @@
+"""The model plan: what the compiler builds and the code generator writes, decided once.
+
+`build_plan` takes an error-free inference engine and fixes:
+- which nodes become submodules, under which attribute names (the node ids, made legal and
+  unique by a `Namespace`), with which constructor arguments (the declaration's `torch_args`);
+- the order `forward` runs them: at a fork the longer path first, so a residual block reads
+  main path, then shortcut, then `x = x + shortcut`;
+- which local variable holds each value: `x` along the main path, `shortcut` or `branch` for
+  the copies a fork needs.
+The compiler executes the plan and codegen prints it, so the model that runs and the code that
+is exported cannot differ. No torch here: the editor shows the code before torch is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from dlbuilder.backend.names import ATTRIBUTE_RESERVED, LOCAL_RESERVED, Namespace, snake_case
+from dlbuilder.core.diagnostics import Diagnostic
+from dlbuilder.core.graph import Graph
+from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.core.registry import Shape
+
+INPUT_VAR = "x"
+
+
+class CompileError(ValueError):
+    """The graph has errors; `diagnostics` lists them (node, field, message, fix)."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = list(diagnostics)
+        count = len(self.diagnostics)
+        lines = "\n".join(f"  {d}" for d in self.diagnostics)
+        super().__init__(f"the graph has {count} error{'s' if count != 1 else ''}; fix "
+                         f"{'them' if count != 1 else 'it'} before compiling or exporting:\n"
+                         f"{lines}")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A submodule: `self.<attr> = <torch_class>(**args)`."""
+
+    node: str
+    type: str
+    attr: str
+    torch_class: str
+    args: dict[str, Any] = field(hash=False)
+    in_shape: Shape
+    out_shape: Shape
+    params: int
+    buffers: int
+    used: bool = True
+
+
+@dataclass(frozen=True)
+class Op:
+    """One statement of forward: `target = kind(sources)`.
+
+    kind is "call" (the submodule `attr`), "add", "cat" or "flatten" (written inline, with
+    `args` from the declaration), or "copy" (keep a value a fork needs twice).
+    """
+
+    kind: str
+    target: str
+    sources: tuple[str, ...]
+    node: str | None = None
+    attr: str | None = None
+    args: dict[str, Any] = field(default_factory=dict, hash=False)
+    out_shape: Shape | None = None
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    name: str
+    input_shape: Shape
+    output_shape: Shape
+    layers: tuple[Layer, ...]
+    ops: tuple[Op, ...]
+    result: str
+    loss: str | None
+    target: str | None
+    params: int
+    buffers: int
+
+    @property
+    def input_var(self) -> str:
+        return INPUT_VAR
+
+
+def build_plan(engine: InferenceEngine) -> ModelPlan:
+    """The plan for the engine's graph; raises CompileError if the graph has errors."""
+    errors = [d for d in engine.diagnostics() if d.severity == "error"]
+    if errors:
+        raise CompileError(errors)
+    return _Planner(engine).plan()
+
+
+class _Planner:
+    def __init__(self, engine: InferenceEngine) -> None:
+        self.engine = engine
+        self.graph: Graph = engine.graph
+        self.infos = {info.node: info for info in engine.infos()}
+        self.position = {node: i for i, node in enumerate(self.graph.nodes())}
+        types = {node: info.type for node, info in self.infos.items()}
+        self.types = types
+        self.start = next(n for n, t in types.items() if t == "Input")
+        outputs = [n for n, t in types.items() if t == "Output"]
+        self.end = outputs[0] if outputs else next(
+            n for n in self.infos if not self.graph.outputs(n))
+        self.live = nx.ancestors(self.graph.nx, self.end) | {self.end}
+        self.order = self._emission_order()
+        self.rank = {node: i for i, node in enumerate(self.order)}
+        self.locals = Namespace(LOCAL_RESERVED)
+        self.edge_var: dict[tuple[str, str], str] = {}
+        self.ops: list[Op] = []
+
+    # -- order -----------------------------------------------------------------------------
+    def _emission_order(self) -> list[str]:
+        """Depth first from the Input, taking at each fork the longest way to the end first."""
+        graph, live = self.graph, self.live
+        height: dict[str, int] = {}
+        for node in reversed(list(nx.topological_sort(graph.nx.subgraph(live)))):
+            height[node] = 1 + max((height[s] for s in graph.outputs(node) if s in live),
+                                   default=-1)
+        waiting = {node: len(graph.inputs(node)) for node in live}
+        order: list[str] = []
+        stack = [self.start]
+        while stack:
+            node = stack.pop()
+            order.append(node)
+            ready = []
+            for succ in graph.outputs(node):
+                if succ in live:
+                    waiting[succ] -= 1
+                    if waiting[succ] == 0:
+                        ready.append(succ)
+            ready.sort(key=lambda s: (height[s], -self.position[s]))
+            stack.extend(ready)
+        return order
+
+    # -- names -------------------------------------------------------------------------------
+    def _attributes(self, nodes: list[str]) -> dict[str, str]:
+        """Attribute names: ids that are already fine keep their name before others pick."""
+        space = Namespace(ATTRIBUTE_RESERVED)
+        names: dict[str, str] = {}
+        for node in nodes:
+            if node.isascii() and node.isidentifier() and space.is_free(node) \
+                    and not node.startswith("_"):
+                names[node] = space.claim(node)
+        for node in nodes:
+            if node not in names:
+                names[node] = space.claim(node, snake_case(self.types[node]))
+        return names
+
+    # -- building ----------------------------------------------------------------------------
+    def plan(self) -> ModelPlan:
+        registry, engine = self.engine.registry, self.engine
+        module_nodes = [n for n in self.order if self._is_module(n)]
+        dead = [n for n in self.graph.nodes() if n not in self.live and self._is_module(n)]
+        attrs = self._attributes(module_nodes + dead)
+        layers = [self._layer(n, attrs[n], n in self.live) for n in module_nodes + dead]
+
+        self._bind(self.start, self.locals.claim(INPUT_VAR))
+        result = INPUT_VAR
+        for node in self.order[1:]:
+            sources = [self.edge_var[(src, node)] for src in self.graph.inputs(node)]
+            if self.types[node] == "Output":
+                result = sources[0]
+                continue
+            spec = registry.get(self.types[node])
+            target = INPUT_VAR if INPUT_VAR in sources else sources[0]
+            for var in sources:
+                if var != target:
+                    self.locals.release(var)
+            if spec.op == "add":  # the running value first: `x = x + shortcut`
+                sources = [target] + [v for v in sources if v != target]
+            info = self.infos[node]
+            args = spec.torch_args(engine.input_shapes(node), engine.checked_params(node))
+            kind = spec.op or "call"
+            self.ops.append(Op(kind, target, tuple(sources), node, attrs.get(node), args,
+                               info.output_shape))
+            self._bind(node, target)
+            result = target
+
+        output = self.infos[self.end]
+        out_params = engine.checked_params(self.end) if output.type == "Output" else None
+        return ModelPlan(
+            name=self.graph.name, input_shape=self.infos[self.start].output_shape,
+            output_shape=output.output_shape, layers=tuple(layers), ops=tuple(self.ops),
+            result=result,
+            loss=out_params["loss"] if out_params else None,
+            target=out_params["target"] if out_params else None,
+            params=sum(layer.params for layer in layers),
+            buffers=sum(layer.buffers for layer in layers))
+
+    def _is_module(self, node: str) -> bool:
+        spec = self.engine.registry.get(self.types[node])
+        return spec.torch_class is not None and spec.op is None
+
+    def _layer(self, node: str, attr: str, used: bool) -> Layer:
+        spec = self.engine.registry.get(self.types[node])
+        info = self.infos[node]
+        ins = self.engine.input_shapes(node)
+        assert spec.torch_class is not None and info.output_shape is not None
+        args = spec.torch_args(ins, self.engine.checked_params(node))
+        return Layer(node, info.type, attr, spec.torch_class, args, ins[0], info.output_shape,
+                     info.params, info.buffers, used)
+
+    def _bind(self, node: str, var: str) -> None:
+        """`var` holds the node's value: its first consumer reads it, the others get copies."""
+        consumers = sorted((c for c in self.graph.outputs(node) if c in self.live),
+                           key=self.rank.__getitem__)
+        if not consumers:
+            return
+        self.edge_var[(node, consumers[0])] = var
+        for consumer in consumers[1:]:
+            copy = self.locals.claim(self._copy_name(consumer))
+            self.ops.append(Op("copy", copy, (var,)))
+            self.edge_var[(node, consumer)] = copy
+
+    def _copy_name(self, node: str) -> str:
+        """`shortcut` when the copy ends in an Add (a skip connection), else `branch`."""
+        for _ in range(len(self.order)):
+            if self.types[node] == "Add":
+                return "shortcut"
+            if self.types[node] == "Concat":
+                return "branch"
+            nexts = sorted((c for c in self.graph.outputs(node) if c in self.live),
+                           key=self.rank.__getitem__)
+            if not nexts:
+                break
+            node = nexts[0]
+        return "branch"
