@@ -13,6 +13,16 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--refresh-golden", action="store_true",
+                     help="rewrite the golden files (generated code) instead of comparing")
+
+
+@pytest.fixture
+def refresh_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--refresh-golden"))
+
+
 @pytest.fixture
 def mnist_dir() -> Path:
     folder = SHARED / "datasets" / "mnist"

@@ -19,6 +19,7 @@ from dlbuilder.backend.names import LOCAL_RESERVED, comment_text, is_plain_ident
 from dlbuilder.backend.plan import Layer, ModelPlan, Op, build_plan
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.registry import format_shape
+from dlbuilder.layers.io import CLASS_LOSSES
 
 LINE_LENGTH = 88
 INDENT = "    "
@@ -71,7 +72,8 @@ def _docstring(plan: ModelPlan, class_name: str) -> list[str]:
     lines = [(f'"""A network for {format_shape(plan.input_shape)} inputs giving {out} per '
              f"sample, with {plan.params:,} parameters.")]
     if plan.loss:
-        against = "the input itself" if plan.target == "input" else "class labels"
+        against = ("the input itself" if plan.target == "input" else
+                   "class labels" if plan.loss in CLASS_LOSSES else "the targets")
         lines += ["", f"Trained with nn.{plan.loss} against {against}."]
     lines += ["", "Load weights saved by dlbuilder (a plain state_dict) with:", "",
               f"    model = {class_name}()",

@@ -95,12 +95,7 @@ class Namespace:
         self._taken.discard(name)
 
 
-def snake_case(type_name: str) -> str:
-    """`Conv2d` -> `conv2d`, `BatchNorm2d` -> `batch_norm2d`: a fallback name for a node."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", type_name).lower()
-
-
-def comment_text(text: str, limit: int = 60) -> str:
+def comment_text(text: str, limit: int = 40) -> str:
     """Any text made safe for a `#` comment: printable ASCII only, one line, shortened."""
     shown = ascii(text)
     return shown if len(shown) <= limit else shown[: limit - 4] + "...'"

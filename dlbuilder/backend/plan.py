@@ -18,7 +18,7 @@ from typing import Any
 
 import networkx as nx
 
-from dlbuilder.backend.names import ATTRIBUTE_RESERVED, LOCAL_RESERVED, Namespace, snake_case
+from dlbuilder.backend.names import ATTRIBUTE_RESERVED, LOCAL_RESERVED, Namespace
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
@@ -152,7 +152,7 @@ class _Planner:
                 names[node] = space.claim(node)
         for node in nodes:
             if node not in names:
-                names[node] = space.claim(node, snake_case(self.types[node]))
+                names[node] = space.claim(node, self.types[node].lower())
         return names
 
     # -- building ----------------------------------------------------------------------------
