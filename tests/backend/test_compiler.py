@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from dlbuilder.backend.codegen import generate_code
 from dlbuilder.backend.compiler import CompiledModel, compile_graph
 from dlbuilder.backend.plan import CompileError, build_plan
+from dlbuilder.backend.weights import save_weights
 from dlbuilder.core.fileformat import load_graph
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
@@ -55,7 +56,7 @@ def write_case(folder: Path, engine: InferenceEngine, batch: int = 3) -> None:
         expected = model(x)
     folder.mkdir(parents=True)
     (folder / "model.py").write_text(generate_code(plan), encoding="utf-8")
-    torch.save(model.state_dict(), folder / "weights.pt")
+    save_weights(model, folder / "weights.pt")  # read back with torch.load(weights_only=True)
     torch.save({"input": x, "expected": expected}, folder / "case.pt")
 
 

@@ -1,0 +1,133 @@
+"""Trained weights as a plain `state_dict` file (.pt): tensors only, keyed by layer attribute.
+
+A plain state_dict is what `torch.load(path, weights_only=True)` reads anywhere, with or without
+dlbuilder, and reading it never runs code from the file: torch refuses any pickle that asks for
+a Python object other than tensors and containers. The keys are the plan's attribute names (the
+node ids made legal), so the file fits the exported code's module as well as the compiled one.
+Saving is atomic, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from dlbuilder.core.fileformat import write_atomic
+
+_SHOWN = 5  # problems of one kind listed before "and N more"
+_BLOCKED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be read, or does not fit the model; the message names both."""
+
+
+def save_weights(model: nn.Module, path: str | os.PathLike[str]) -> None:
+    """Write the model's state_dict; a crash leaves the old file or the new one, never half."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    write_atomic(Path(path), buffer.getvalue())
+
+
+def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """The tensors in a weights file; anything else (or nothing readable) is a WeightsError."""
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            # a raw pickle (not torch's zip format) makes torch warn before refusing or reading it
+            warnings.filterwarnings("ignore", message="Detected pickle protocol",
+                                    category=UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch reports bad files with many types
+        raise WeightsError(f"{path}: {_load_failure(err)}") from None
+    _check_tensors(path, state)
+    return state
+
+
+def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> None:
+    """Load a weights file into the model, refusing (and listing) every key or size that differs.
+
+    The check comes first, so a file that does not fit leaves the model untouched.
+    """
+    path = Path(path)
+    state = read_state_dict(path)
+    problems = _mismatches(model.state_dict(), state, path.name)
+    if problems:
+        raise WeightsError(
+            f"{path}: these weights do not fit this graph:\n"
+            + "\n".join(f"  {p}" for p in problems)
+            + "\nThe keys are the layers' attribute names (the node ids made legal): layers "
+              "renamed, added, removed or resized since the weights were saved no longer match. "
+              "Load weights saved from this graph, or train it again.")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise WeightsError(f"{path}: cannot be loaded into this graph: {err}") from None
+
+
+def _load_failure(err: Exception) -> str:
+    """What is wrong with a file torch.load refused, in the user's words."""
+    if isinstance(err, FileNotFoundError):
+        return "no such file"
+    if isinstance(err, IsADirectoryError):
+        return "is a folder, not a weights file"
+    if isinstance(err, OSError):
+        return f"cannot be read: {err.strerror or err}"
+    if isinstance(err, EOFError):
+        return "is empty or cut short; it is not a complete weights file"
+    blocked = _BLOCKED_GLOBAL.search(str(err))
+    if blocked:
+        return (f"refused: it asks for the Python object {blocked.group(1)}, and a weights file "
+                "holds only tensors (loading it could run code from the file). Save weights "
+                "with dlbuilder or torch.save(model.state_dict(), path)")
+    return "is not a PyTorch weights file, or it is damaged"
+
+
+def _check_tensors(path: Path, state: object) -> None:
+    """A state_dict is a dict from names to tensors; torch.load also accepts lists, numbers..."""
+    if not isinstance(state, Mapping):
+        raise WeightsError(f"{path}: holds a {type(state).__name__}, not a state_dict "
+                           "(a dict from layer names to tensors)")
+    wrong = [f"{key!r} is a {type(key).__name__}, not a name" for key in state
+             if not isinstance(key, str)]
+    wrong += [f"{key} holds a {type(value).__name__}, not a tensor"
+              for key, value in state.items()
+              if isinstance(key, str) and not isinstance(value, torch.Tensor)]
+    if wrong:
+        raise WeightsError(f"{path}: not a state_dict of tensors: {_few(wrong, '; ')}")
+
+
+def _mismatches(expected: Mapping[str, torch.Tensor], found: Mapping[str, torch.Tensor],
+                file_name: str) -> list[str]:
+    """Missing keys, unexpected keys and size differences, a few of each."""
+    missing = [key for key in expected if key not in found]
+    unexpected = [key for key in found if key not in expected]
+    resized = [f"{key} is {_size(found[key])} in {file_name} but {_size(value)} in this graph"
+               for key, value in expected.items()
+               if key in found and found[key].shape != value.shape]
+    problems = []
+    if missing:
+        problems.append(f"missing from {file_name} (in this graph only): {_few(missing)}")
+    if unexpected:
+        problems.append(f"unexpected in {file_name} (not in this graph): {_few(unexpected)}")
+    if resized:
+        problems.append(f"different sizes: {_few(resized, '; ')}")
+    return problems
+
+
+def _size(tensor: torch.Tensor) -> str:
+    return "x".join(str(n) for n in tensor.shape) if tensor.dim() else "a single number"
+
+
+def _few(items: Iterable[str], sep: str = ", ") -> str:
+    """The first few items, then how many more there are: a long list hides the point."""
+    items = list(items)
+    rest = len(items) - _SHOWN
+    return sep.join(items[:_SHOWN]) + (f" and {rest} more" if rest > 0 else "")
