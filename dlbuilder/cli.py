@@ -10,8 +10,14 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dlbuilder import __version__
+
+if TYPE_CHECKING:
+    from dlbuilder.backend.plan import ModelPlan
+    from dlbuilder.core.inference import InferenceEngine
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_USAGE = 0, 1, 2
 
@@ -40,22 +46,115 @@ def cmd_summary(argv: Sequence[str]) -> int:
         args = _summary_parser().parse_args(argv)
     except UsageError as err:
         return _fail(str(err), as_json, [])
-    from dlbuilder.core.fileformat import GraphFileError, load_graph
-    from dlbuilder.core.inference import InferenceEngine
+    from dlbuilder.core.fileformat import GraphFileError
     from dlbuilder.core.summary import format_summary, summary_dict
-    from dlbuilder.layers import REGISTRY
-    from dlbuilder.resources import find_graph_file
 
     try:
-        graph = load_graph(find_graph_file(args.file), REGISTRY)
+        engine = _load_engine(args.file)
     except GraphFileError as err:
         return _fail(str(err), args.json, [str(p) for p in err.problems])
-    engine = InferenceEngine(graph, REGISTRY)
     if args.json:
         print(json.dumps(summary_dict(engine)))
     else:
         print(format_summary(engine))
     return EXIT_GRAPH_ERRORS if engine.has_errors() else EXIT_OK
+
+
+def _export_parser() -> _Parser:
+    parser = _Parser(prog="dlbuilder export",
+                     description="Export a graph as a PyTorch Python file or an ONNX model.")
+    parser.add_argument("file", help="a graph file (.json), or the name of a shipped example")
+    parser.add_argument("-o", "--output", help="where to write (default for Python: stdout)")
+    parser.add_argument("--format", choices=("python", "onnx"),
+                        help="python or onnx (default: onnx for a .onnx output, else python)")
+    parser.add_argument("--class-name", default="Net",
+                        help="the nn.Module subclass in the Python file (default: Net)")
+    parser.add_argument("--weights", help="trained weights (.pt state_dict) for the ONNX model")
+    return parser
+
+
+def cmd_export(argv: Sequence[str]) -> int:
+    try:
+        args = _export_parser().parse_args(argv)
+        fmt = args.format or ("onnx" if (args.output or "").endswith(".onnx") else "python")
+        if fmt == "onnx" and not args.output:
+            raise UsageError("dlbuilder export: ONNX needs an output file: -o model.onnx")
+        if fmt == "python" and args.weights:
+            raise UsageError("dlbuilder export: --weights applies to ONNX; the Python file "
+                             "loads weights itself (see its docstring)")
+    except UsageError as err:
+        return _fail(str(err), False, [])
+    from dlbuilder.backend.codegen import ClassNameError, check_class_name
+    from dlbuilder.backend.plan import CompileError, build_plan
+    from dlbuilder.core.fileformat import GraphFileError
+
+    try:
+        check_class_name(args.class_name)
+        plan = build_plan(_load_engine(args.file))
+    except ClassNameError as err:
+        return _fail(f"dlbuilder export: --class-name: {err}", False, [])
+    except GraphFileError as err:
+        return _fail(str(err), False, [])
+    except CompileError as err:
+        print(f"dlbuilder export: {args.file}: {err}", file=sys.stderr)
+        return EXIT_GRAPH_ERRORS
+    if fmt == "python":
+        return _export_python(plan, args.class_name, args.output)
+    return _export_onnx(plan, args.output, args.weights)
+
+
+def _export_python(plan: ModelPlan, class_name: str, output: str | None) -> int:
+    from dlbuilder.backend.codegen import generate_code
+
+    code = generate_code(plan, class_name)
+    if output is None:
+        print(code, end="")
+        return EXIT_OK
+    from dlbuilder.core.fileformat import write_atomic
+
+    try:
+        write_atomic(Path(output), code)
+    except OSError as err:
+        return _fail(f"dlbuilder export: cannot write {output}: {err.strerror or err}", False,
+                     [])
+    print(f"wrote {output}: class {class_name}, {plan.params:,} parameters", file=sys.stderr)
+    return EXIT_OK
+
+
+def _export_onnx(plan: ModelPlan, output: str, weights: str | None) -> int:
+    from dlbuilder.backend.onnx_export import (
+        OnnxExportError,
+        OnnxUnavailable,
+        export_onnx,
+        onnx_missing,
+    )
+
+    missing = onnx_missing()
+    if missing:
+        return _fail(f"dlbuilder export: {missing}", False, [])
+    from dlbuilder.backend.compiler import CompiledModel
+    from dlbuilder.backend.weights import WeightsError, load_weights
+
+    model = CompiledModel(plan)
+    try:
+        if weights:
+            load_weights(model, weights)
+        export_onnx(model, output)
+    except (WeightsError, OnnxUnavailable, OnnxExportError, OSError) as err:
+        return _fail(f"dlbuilder export: {err}", False, [])
+    source = f"weights from {weights}" if weights else "untrained (random) weights"
+    print(f"wrote {output}: ONNX with a dynamic batch size, {source}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _load_engine(name: str) -> InferenceEngine:
+    """The inference engine over a graph file or shipped example; raises GraphFileError."""
+    from dlbuilder.core.fileformat import load_graph
+    from dlbuilder.core.inference import InferenceEngine
+    from dlbuilder.layers import REGISTRY
+    from dlbuilder.resources import find_graph_file
+
+    return InferenceEngine(load_graph(find_graph_file(name), REGISTRY), REGISTRY)
 
 
 def _fail(message: str, as_json: bool, problems: list[str]) -> int:
@@ -75,6 +174,7 @@ def cmd_gui(argv: Sequence[str]) -> int:
 
 SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "summary": (cmd_summary, "print a graph's shapes, parameter counts and problems"),
+    "export": (cmd_export, "write a graph as PyTorch code (or ONNX with --format onnx)"),
 }
 
 USAGE = """usage: dlbuilder [FILE]

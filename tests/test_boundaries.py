@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-NO_QT = ["dlbuilder.core", "dlbuilder.core.inference", "dlbuilder.core.fileformat",
-         "dlbuilder.core.summary", "dlbuilder.layers", "dlbuilder.backend",
-         "dlbuilder.backend.modules", "dlbuilder.cli"]
 NO_TORCH = ["dlbuilder.core", "dlbuilder.core.inference", "dlbuilder.core.fileformat",
             "dlbuilder.core.summary", "dlbuilder.core.commands", "dlbuilder.layers",
-            "dlbuilder.backend", "dlbuilder.cli"]
+            "dlbuilder.backend", "dlbuilder.backend.names", "dlbuilder.backend.plan",
+            "dlbuilder.backend.codegen", "dlbuilder.cli"]
+NO_QT = [*NO_TORCH, "dlbuilder.backend.modules", "dlbuilder.backend.compiler",
+         "dlbuilder.backend.weights", "dlbuilder.backend.onnx_export"]
 
 
 def imported_after(module: str) -> set[str]:
@@ -34,8 +34,9 @@ def test_no_torch(module: str) -> None:
     assert "torch" not in imported_after(module)
 
 
-def test_summary_command_does_not_load_torch() -> None:
-    code = ("import sys; from dlbuilder.cli import main; main(['summary', 'lenet5']); "
+@pytest.mark.parametrize("command", [["summary", "lenet5"], ["export", "lenet5"]])
+def test_summary_and_python_export_do_not_load_torch(command: list[str]) -> None:
+    code = (f"import sys; from dlbuilder.cli import main; main({command!r}); "
             "print('torch' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True,
                             timeout=120)
