@@ -211,6 +211,8 @@ def make_step(model: nn.Module, x: torch.Tensor, labels: torch.Tensor) -> Callab
         model.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(x), labels)
         loss.backward()
+        if x.is_cuda:  # the step is over when the GPU is done, not when Python is
+            torch.cuda.synchronize()
 
     return step
 
@@ -256,16 +258,23 @@ def forward_overhead_us(models: dict[str, nn.Module], repeats: int = 15, calls: 
                         ) -> dict[str, float]:
     """Fastest microseconds per eval-mode forward of one sample: where compute is smallest,
     so Python-side costs (the compiled module's op loop included) show the most."""
-    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(SEED))
+    device = next(next(iter(models.values())).parameters()).device
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(SEED)).to(device)
     best = {}
     for key, model in models.items():
         model.eval()
         with torch.no_grad():
             model(x)
-            best[key] = min(seconds_per_step(lambda m=model: m(x), calls)
+            best[key] = min(seconds_per_step(lambda m=model: _synced(m(x)), calls)
                             for _ in range(repeats)) * 1e6
         model.train()
     return best
+
+
+def _synced(out: torch.Tensor) -> torch.Tensor:
+    if out.is_cuda:
+        torch.cuda.synchronize()
+    return out
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -303,8 +312,8 @@ def print_summary(times: dict[str, list[float]], overhead: dict[str, float],
     print("forward of one sample, eval mode, fastest of 15 (Python-side cost shows most): "
           + ", ".join(f"{NAMES[key]} {us:.0f} us" for key, us in overhead.items()))
     ratio = statistics.median(c_h)
-    met = abs(ratio - 1) <= GOAL
-    print(f"goal: compiled within {GOAL:.0%} of handwritten: {ratio:.3f} -> "
+    met = ratio <= 1 + GOAL  # faster than by hand is no overhead either
+    print(f"goal: compiled at most {GOAL:.0%} slower than handwritten: {ratio:.3f} -> "
           f"{'met' if met else 'NOT met'}")
     print(f"(one step = zero_grad + forward + cross-entropy + backward; batch {args.batch}, "
           f"{args.steps} interleaved steps per model per round, "
@@ -319,6 +328,7 @@ def parse_args() -> argparse.Namespace:
                         help=f"interleaved rounds, at least {MIN_PAIRS} (default 31)")
     parser.add_argument("--steps", type=int, default=6,
                         help="interleaved training steps per model per round (default 6)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads (default: torch's current setting)")
     args = parser.parse_args()
@@ -335,10 +345,10 @@ def main() -> None:
     torch.set_num_threads(args.threads or torch.get_num_threads())  # stated, the same for all
     print(f"python {sys.version.split()[0]}, torch {torch.__version__} "
           f"({plural(torch.get_num_threads(), 'thread')}), graph {GRAPH}, seed {SEED}")
-    models = build_models()
+    models = {key: model.to(args.device) for key, model in build_models().items()}
     generator = torch.Generator().manual_seed(SEED)
-    x = torch.randn(args.batch, 3, 32, 32, generator=generator)
-    labels = torch.randint(0, 10, (args.batch,), generator=generator)
+    x = torch.randn(args.batch, 3, 32, 32, generator=generator).to(args.device)
+    labels = torch.randint(0, 10, (args.batch,), generator=generator).to(args.device)
     check_same(models, x, labels)
     times = run_rounds(models, x, labels, args.pairs, args.steps)
     overhead = forward_overhead_us(models)
@@ -348,7 +358,8 @@ def main() -> None:
     ms = {k: statistics.median(v) * 1000 for k, v in times.items()}
     print(f"compiled_vs_handwritten={ratio:.3f} exported_vs_handwritten={exported_ratio:.3f} "
           f"compiled_ms={ms['c']:.1f} handwritten_ms={ms['h']:.1f} exported_ms={ms['e']:.1f} "
-          f"batch={args.batch} threads={torch.get_num_threads()} pairs={args.pairs} "
+          f"batch={args.batch} device={args.device} threads={torch.get_num_threads()} "
+          f"pairs={args.pairs} "
           f"steps={args.steps}")
 
 
