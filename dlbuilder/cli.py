@@ -34,7 +34,8 @@ class _Parser(argparse.ArgumentParser):
 def _summary_parser() -> _Parser:
     parser = _Parser(prog="dlbuilder summary",
                      description="Print each layer's output shape, parameters and mult-adds.")
-    parser.add_argument("file", help="a graph file (.json), or the name of a shipped example")
+    parser.add_argument("file", metavar="FILE",
+                        help="a graph file (.json), or the name of a shipped example")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object on stdout instead of a table")
     return parser
@@ -63,13 +64,16 @@ def cmd_summary(argv: Sequence[str]) -> int:
 def _export_parser() -> _Parser:
     parser = _Parser(prog="dlbuilder export",
                      description="Export a graph as a PyTorch Python file or an ONNX model.")
-    parser.add_argument("file", help="a graph file (.json), or the name of a shipped example")
-    parser.add_argument("-o", "--output", help="where to write (default for Python: stdout)")
+    parser.add_argument("file", metavar="FILE",
+                        help="a graph file (.json), or the name of a shipped example")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="where to write (default for Python: stdout)")
     parser.add_argument("--format", choices=("python", "onnx"),
                         help="python or onnx (default: onnx for a .onnx output, else python)")
-    parser.add_argument("--class-name", default="Net",
+    parser.add_argument("--class-name", default="Net", metavar="NAME",
                         help="the nn.Module subclass in the Python file (default: Net)")
-    parser.add_argument("--weights", help="trained weights (.pt state_dict) for the ONNX model")
+    parser.add_argument("--weights", metavar="W.pt",
+                        help="trained weights (a .pt state_dict) for the ONNX model")
     return parser
 
 
@@ -115,21 +119,15 @@ def _export_python(plan: ModelPlan, class_name: str, output: str | None) -> int:
     try:
         write_atomic(Path(output), code)
     except OSError as err:
-        return _fail(f"dlbuilder export: cannot write {output}: {err.strerror or err}", False,
-                     [])
+        return _cannot_write(output, err)
     print(f"wrote {output}: class {class_name}, {plan.params:,} parameters", file=sys.stderr)
     return EXIT_OK
 
 
 def _export_onnx(plan: ModelPlan, output: str, weights: str | None) -> int:
-    from dlbuilder.backend.onnx_export import (
-        OnnxExportError,
-        OnnxUnavailable,
-        export_onnx,
-        onnx_missing,
-    )
+    from dlbuilder.backend.onnx_export import OnnxExportError, export_onnx, onnx_missing
 
-    missing = onnx_missing()
+    missing = onnx_missing()  # before torch loads: say it at once
     if missing:
         return _fail(f"dlbuilder export: {missing}", False, [])
     from dlbuilder.backend.compiler import CompiledModel
@@ -140,11 +138,17 @@ def _export_onnx(plan: ModelPlan, output: str, weights: str | None) -> int:
         if weights:
             load_weights(model, weights)
         export_onnx(model, output)
-    except (WeightsError, OnnxUnavailable, OnnxExportError, OSError) as err:
+    except (WeightsError, OnnxExportError) as err:
         return _fail(f"dlbuilder export: {err}", False, [])
+    except OSError as err:
+        return _cannot_write(output, err)
     source = f"weights from {weights}" if weights else "untrained (random) weights"
     print(f"wrote {output}: ONNX with a dynamic batch size, {source}", file=sys.stderr)
     return EXIT_OK
+
+
+def _cannot_write(output: str, err: OSError) -> int:
+    return _fail(f"dlbuilder export: cannot write {output}: {err.strerror or err}", False, [])
 
 
 def _load_engine(name: str) -> InferenceEngine:

@@ -80,7 +80,7 @@ def test_unreadable_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "summary")
-    assert code == 2 and "file" in err
+    assert code == 2 and "required: FILE" in err
     code, out, _ = run(capsys, "summary", LENET, "--json", "--bogus")
     assert code == 2 and "bogus" in json.loads(out)["error"]
     code, _, err = run(capsys, "--bogus")
