@@ -18,7 +18,12 @@ from typing import Any
 
 import networkx as nx
 
-from dlbuilder.backend.names import ATTRIBUTE_RESERVED, LOCAL_RESERVED, Namespace
+from dlbuilder.backend.names import (
+    ATTRIBUTE_RESERVED,
+    LOCAL_RESERVED,
+    Namespace,
+    is_plain_identifier,
+)
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
@@ -104,8 +109,7 @@ class _Planner:
         self.graph: Graph = engine.graph
         self.infos = {info.node: info for info in engine.infos()}
         self.position = {node: i for i, node in enumerate(self.graph.nodes())}
-        types = {node: info.type for node, info in self.infos.items()}
-        self.types = types
+        types = self.types = {node: info.type for node, info in self.infos.items()}
         self.start = next(n for n, t in types.items() if t == "Input")
         outputs = [n for n, t in types.items() if t == "Output"]
         self.end = outputs[0] if outputs else next(
@@ -147,8 +151,7 @@ class _Planner:
         space = Namespace(ATTRIBUTE_RESERVED)
         names: dict[str, str] = {}
         for node in nodes:
-            if node.isascii() and node.isidentifier() and space.is_free(node) \
-                    and not node.startswith("_"):
+            if is_plain_identifier(node) and space.is_free(node):
                 names[node] = space.claim(node)
         for node in nodes:
             if node not in names:
@@ -177,11 +180,11 @@ class _Planner:
                     self.locals.release(var)
             if spec.op == "add":  # the running value first: `x = x + shortcut`
                 sources = [target] + [v for v in sources if v != target]
-            info = self.infos[node]
-            args = spec.torch_args(engine.input_shapes(node), engine.checked_params(node))
-            kind = spec.op or "call"
-            self.ops.append(Op(kind, target, tuple(sources), node, attrs.get(node), args,
-                               info.output_shape))
+            # a submodule's constructor arguments live on its Layer; an inline op keeps its own
+            args = (spec.torch_args(engine.input_shapes(node), engine.checked_params(node))
+                    if spec.op else {})
+            self.ops.append(Op(spec.op or "call", target, tuple(sources), node, attrs.get(node),
+                               args, self.infos[node].output_shape))
             self._bind(node, target)
             result = target
 
@@ -211,8 +214,7 @@ class _Planner:
 
     def _bind(self, node: str, var: str) -> None:
         """`var` holds the node's value: its first consumer reads it, the others get copies."""
-        consumers = sorted((c for c in self.graph.outputs(node) if c in self.live),
-                           key=self.rank.__getitem__)
+        consumers = self._consumers(node)
         if not consumers:
             return
         self.edge_var[(node, consumers[0])] = var
@@ -221,6 +223,11 @@ class _Planner:
             self.ops.append(Op("copy", copy, (var,)))
             self.edge_var[(node, consumer)] = copy
 
+    def _consumers(self, node: str) -> list[str]:
+        """The live nodes that read this node's value, in the order forward runs them."""
+        return sorted((c for c in self.graph.outputs(node) if c in self.live),
+                      key=self.rank.__getitem__)
+
     def _copy_name(self, node: str) -> str:
         """`shortcut` when the copy ends in an Add (a skip connection), else `branch`."""
         for _ in range(len(self.order)):
@@ -228,8 +235,7 @@ class _Planner:
                 return "shortcut"
             if self.types[node] == "Concat":
                 return "branch"
-            nexts = sorted((c for c in self.graph.outputs(node) if c in self.live),
-                           key=self.rank.__getitem__)
+            nexts = self._consumers(node)
             if not nexts:
                 break
             node = nexts[0]
