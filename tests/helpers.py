@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from dlbuilder.core.fileformat import load_graph
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.layers import REGISTRY
+from dlbuilder.resources import find_graph_file
 
 
 def chain(*layers: tuple[str, dict[str, Any]], shape: list[int] | None = None,
@@ -32,3 +34,8 @@ def engine_for(graph: Graph) -> InferenceEngine:
 def codes(engine: InferenceEngine, node: str | None = ...) -> list[str]:  # type: ignore[assignment]
     """Diagnostic codes, of one node when `node` is given."""
     return [d.code for d in engine.diagnostics() if node is ... or d.node == node]
+
+
+def example_graph(name: str) -> Graph:
+    """A shipped example, by name (examples/NAME.json)."""
+    return load_graph(find_graph_file(name), REGISTRY)

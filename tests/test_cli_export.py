@@ -6,12 +6,10 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from helpers import chain
+from helpers import chain, example_graph
 
 from dlbuilder.cli import main
-from dlbuilder.core.fileformat import load_graph, save_graph
-from dlbuilder.layers import REGISTRY
-from dlbuilder.resources import find_graph_file
+from dlbuilder.core.fileformat import save_graph
 
 GOLDEN = REPO / "tests" / "backend" / "golden"
 
@@ -95,7 +93,7 @@ def test_onnx_with_trained_weights(tmp_path: Path, capsys: pytest.CaptureFixture
     from dlbuilder.backend.compiler import compile_graph
     from dlbuilder.backend.weights import save_weights
 
-    model = compile_graph(load_graph(find_graph_file("digits_cnn"), REGISTRY))
+    model = compile_graph(example_graph("digits_cnn"))
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.05 * torch.randn_like(p))  # "trained": not the initial weights
@@ -119,7 +117,7 @@ def test_onnx_with_weights_of_another_graph_exit_2(tmp_path: Path,
     from dlbuilder.backend.weights import save_weights
 
     weights = tmp_path / "lenet.pt"
-    save_weights(compile_graph(load_graph(find_graph_file("lenet5"), REGISTRY)), weights)
+    save_weights(compile_graph(example_graph("lenet5")), weights)
     code, _, err = run(capsys, "export", "digits_cnn", "-o", str(tmp_path / "m.onnx"),
                        "--weights", str(weights))
     assert code == 2 and "do not fit this graph" in err and "c1.weight" in err

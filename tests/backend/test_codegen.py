@@ -12,21 +12,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import chain, engine_for
+from helpers import chain, engine_for, example_graph
 
 from dlbuilder.backend.codegen import ClassNameError, check_class_name, export_code
 from dlbuilder.backend.plan import CompileError
-from dlbuilder.core.fileformat import dumps_graph, load_graph, loads_graph
+from dlbuilder.core.fileformat import dumps_graph, loads_graph
 from dlbuilder.core.graph import Graph
 from dlbuilder.layers import REGISTRY
-from dlbuilder.resources import example_names, find_graph_file
+from dlbuilder.resources import example_names
 
 GOLDEN = Path(__file__).parent / "golden"
 EXAMPLES = example_names()
 
 
 def example_code(name: str, class_name: str = "Net") -> str:
-    return export_code(engine_for(load_graph(find_graph_file(name), REGISTRY)), class_name)
+    return export_code(engine_for(example_graph(name)), class_name)
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -48,7 +48,7 @@ def test_every_golden_file_has_an_example() -> None:
 
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_stable_across_save_and_load(name: str) -> None:
-    graph = load_graph(find_graph_file(name), REGISTRY)
+    graph = example_graph(name)
     again = loads_graph(dumps_graph(graph), REGISTRY)
     assert export_code(engine_for(graph)) == export_code(engine_for(again)) == example_code(name)
 

@@ -11,18 +11,17 @@ from pathlib import Path
 import pytest
 import torch
 from graph_strategies import valid_graphs
-from helpers import chain, engine_for
+from helpers import chain, engine_for, example_graph
 from hypothesis import HealthCheck, Phase, given, settings
 
 from dlbuilder.backend.codegen import generate_code
 from dlbuilder.backend.compiler import CompiledModel, compile_graph
 from dlbuilder.backend.plan import CompileError, build_plan
 from dlbuilder.backend.weights import save_weights
-from dlbuilder.core.fileformat import load_graph
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.layers import REGISTRY
-from dlbuilder.resources import example_names, find_graph_file
+from dlbuilder.resources import example_names
 
 RUNNER = Path(__file__).with_name("run_exported.py")
 RANDOM_GRAPHS = 300
@@ -30,7 +29,7 @@ EXAMPLES = example_names()
 
 
 def example_engine(name: str) -> InferenceEngine:
-    return engine_for(load_graph(find_graph_file(name), REGISTRY))
+    return engine_for(example_graph(name))
 
 
 def check_against_inference(engine: InferenceEngine, model: CompiledModel, batch: int = 2

@@ -10,6 +10,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 import torch
+from helpers import example_graph
 from torch import nn
 
 from dlbuilder.backend.compiler import CompiledModel, compile_graph
@@ -19,9 +20,7 @@ from dlbuilder.backend.onnx_export import (
     export_onnx,
     onnx_missing,
 )
-from dlbuilder.core.fileformat import load_graph
-from dlbuilder.layers import REGISTRY
-from dlbuilder.resources import example_names, find_graph_file
+from dlbuilder.resources import example_names
 
 NEEDS = "ONNX export is an optional extra: pip install 'dlbuilder[onnx]'"
 Exported = Callable[[str], tuple[CompiledModel, Path]]
@@ -37,7 +36,7 @@ def needs_onnx() -> ModuleType:
 def example_model(name: str) -> CompiledModel:
     """A seeded model of an example, with batch-norm statistics off their defaults."""
     torch.manual_seed(0)
-    model = compile_graph(load_graph(find_graph_file(name), REGISTRY))
+    model = compile_graph(example_graph(name))
     with torch.no_grad():
         model(torch.randn(4, *model.plan.input_shape) * 3 + 1)
     return model.eval()

@@ -9,17 +9,11 @@ from typing import Any
 
 import pytest
 import torch
+from helpers import example_graph
 
 from dlbuilder.backend.compiler import CompiledModel, compile_graph
 from dlbuilder.backend.weights import WeightsError, load_weights, read_state_dict, save_weights
-from dlbuilder.core.fileformat import load_graph
-from dlbuilder.core.graph import Graph
-from dlbuilder.layers import REGISTRY
-from dlbuilder.resources import example_names, find_graph_file
-
-
-def example_graph(name: str) -> Graph:
-    return load_graph(find_graph_file(name), REGISTRY)
+from dlbuilder.resources import example_names
 
 
 def compiled(name: str, seed: int = 0, input_shape: list[int] | None = None) -> CompiledModel:
