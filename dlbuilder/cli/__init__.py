@@ -1,0 +1,101 @@
+"""The command line. The first argument selects a subcommand; anything else opens the editor.
+
+Exit status for every subcommand: 0 ok (or only warnings), 1 errors in the graph, 2 an
+unreadable file or bad arguments; `train` also 130 when Ctrl+C ended the run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from dlbuilder import __version__
+from dlbuilder.cli.common import (
+    EXIT_GRAPH_ERRORS,
+    EXIT_OK,
+    EXIT_USAGE,
+    Parser,
+    UsageError,
+    fail,
+    load_engine,
+)
+from dlbuilder.cli.export import cmd_export
+
+
+def _summary_parser() -> Parser:
+    parser = Parser(prog="dlbuilder summary",
+                    description="Print each layer's output shape, parameters and mult-adds.")
+    parser.add_argument("file", metavar="FILE",
+                        help="a graph file (.json), or the name of a shipped example")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object on stdout instead of a table")
+    return parser
+
+
+def cmd_summary(argv: Sequence[str]) -> int:
+    as_json = "--json" in argv
+    try:
+        args = _summary_parser().parse_args(argv)
+    except UsageError as err:
+        return fail(str(err), as_json, [])
+    from dlbuilder.core.fileformat import GraphFileError
+    from dlbuilder.core.summary import format_summary, summary_dict
+
+    try:
+        engine = load_engine(args.file)
+    except GraphFileError as err:
+        return fail(str(err), args.json, [str(p) for p in err.problems])
+    if args.json:
+        print(json.dumps(summary_dict(engine)))
+    else:
+        print(format_summary(engine))
+    return EXIT_GRAPH_ERRORS if engine.has_errors() else EXIT_OK
+
+
+def cmd_gui(argv: Sequence[str]) -> int:
+    print("dlbuilder: the desktop editor is not part of this version yet.\n"
+          "Try `dlbuilder summary FILE` (for example `dlbuilder summary lenet5`).",
+          file=sys.stderr)
+    return EXIT_USAGE
+
+
+SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
+    "summary": (cmd_summary, "print a graph's shapes, parameter counts and problems"),
+    "export": (cmd_export, "write a graph as PyTorch code (or ONNX with --format onnx)"),
+}
+
+USAGE = """usage: dlbuilder [FILE]
+       dlbuilder SUBCOMMAND [ARGS...]
+
+Design neural networks visually, with every layer's shape and parameter count live.
+
+subcommands:
+{commands}
+
+Run `dlbuilder SUBCOMMAND --help` for a subcommand's options.
+Shipped examples (usable by name): {examples}"""
+
+
+def _usage() -> str:
+    from dlbuilder.resources import example_names
+
+    commands = "\n".join(f"  {name:<10} {text}" for name, (_, text) in SUBCOMMANDS.items())
+    return USAGE.format(commands=commands, examples=", ".join(example_names()))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return EXIT_OK
+    if args and args[0] == "--version":
+        print(f"dlbuilder {__version__}")
+        return EXIT_OK
+    if args and args[0] in SUBCOMMANDS:
+        command, _ = SUBCOMMANDS[args[0]]
+        return command(args[1:])
+    if args and args[0].startswith("-"):
+        print(f"dlbuilder: unknown option {args[0]!r}\n\n{_usage()}", file=sys.stderr)
+        return EXIT_USAGE
+    return cmd_gui(args)

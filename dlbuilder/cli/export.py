@@ -1,0 +1,112 @@
+"""`dlbuilder export`: a graph as a PyTorch Python file or an ONNX model."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from dlbuilder.cli.common import (
+    EXIT_GRAPH_ERRORS,
+    EXIT_OK,
+    Parser,
+    UsageError,
+    fail,
+    load_engine,
+)
+
+if TYPE_CHECKING:
+    from dlbuilder.backend.plan import ModelPlan
+
+
+def _export_parser() -> Parser:
+    parser = Parser(prog="dlbuilder export",
+                    description="Export a graph as a PyTorch Python file or an ONNX model.")
+    parser.add_argument("file", metavar="FILE",
+                        help="a graph file (.json), or the name of a shipped example")
+    parser.add_argument("-o", "--output", metavar="OUT",
+                        help="where to write (default for Python: stdout)")
+    parser.add_argument("--format", choices=("python", "onnx"),
+                        help="python or onnx (default: onnx for a .onnx output, else python)")
+    parser.add_argument("--class-name", default="Net", metavar="NAME",
+                        help="the nn.Module subclass in the Python file (default: Net)")
+    parser.add_argument("--weights", metavar="W.pt",
+                        help="trained weights (a .pt state_dict) for the ONNX model")
+    return parser
+
+
+def cmd_export(argv: Sequence[str]) -> int:
+    try:
+        args = _export_parser().parse_args(argv)
+        fmt = args.format or ("onnx" if (args.output or "").endswith(".onnx") else "python")
+        if fmt == "onnx" and not args.output:
+            raise UsageError("dlbuilder export: ONNX needs an output file: -o model.onnx")
+        if fmt == "python" and args.weights:
+            raise UsageError("dlbuilder export: --weights applies to ONNX; the Python file "
+                             "loads weights itself (see its docstring)")
+    except UsageError as err:
+        return fail(str(err), False, [])
+    from dlbuilder.backend.codegen import ClassNameError, check_class_name
+    from dlbuilder.backend.plan import CompileError, build_plan
+    from dlbuilder.core.fileformat import GraphFileError
+
+    try:
+        check_class_name(args.class_name)
+        plan = build_plan(load_engine(args.file))
+    except ClassNameError as err:
+        return fail(f"dlbuilder export: --class-name: {err}", False, [])
+    except GraphFileError as err:
+        return fail(str(err), False, [])
+    except CompileError as err:
+        print(f"dlbuilder export: {args.file}: {err}", file=sys.stderr)
+        return EXIT_GRAPH_ERRORS
+    if fmt == "python":
+        return _export_python(plan, args.class_name, args.output)
+    return _export_onnx(plan, args.output, args.weights)
+
+
+def _export_python(plan: ModelPlan, class_name: str, output: str | None) -> int:
+    from dlbuilder.backend.codegen import generate_code
+
+    code = generate_code(plan, class_name)
+    if output is None:
+        print(code, end="")
+        return EXIT_OK
+    from dlbuilder.core.fileformat import write_atomic
+
+    try:
+        write_atomic(Path(output), code)
+    except OSError as err:
+        return _cannot_write(output, err)
+    print(f"wrote {output}: class {class_name}, {plan.params:,} parameters", file=sys.stderr)
+    return EXIT_OK
+
+
+def _export_onnx(plan: ModelPlan, output: str, weights: str | None) -> int:
+    from dlbuilder.backend.onnx_export import OnnxExportError, export_onnx, onnx_missing
+
+    missing = onnx_missing()  # before torch loads: say it at once
+    if missing:
+        return fail(f"dlbuilder export: {missing}", False, [])
+    from dlbuilder.backend.compiler import CompiledModel
+    from dlbuilder.backend.weights import WeightsError, load_weights
+
+    model = CompiledModel(plan)
+    try:
+        if weights:
+            load_weights(model, weights)
+        export_onnx(model, output)
+    except (WeightsError, OnnxExportError) as err:
+        return fail(f"dlbuilder export: {err}", False, [])
+    except OSError as err:
+        return _cannot_write(output, err)
+    source = f"weights from {weights}" if weights else "untrained (random) weights"
+    print(f"wrote {output}: ONNX with a dynamic batch size, {source}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cannot_write(output: str, err: OSError) -> int:
+    return fail(f"dlbuilder export: cannot write {output}: {err.strerror or err}", False, [])
+
+
