@@ -1,8 +1,11 @@
-"""Shared test set-up: Qt offscreen, the shared datasets folder, small helpers."""
+"""Shared test set-up: Qt offscreen, no network and no real cache, the shared datasets
+folder, small helpers."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -21,6 +24,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def refresh_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--refresh-golden"))
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def offline_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test may reach the internet or the real cache: each gets its own cache folder and a
+    download table whose only mirror is a closed local port (tests that download pass their
+    own table, or point $DLBUILDER_DOWNLOADS at one)."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("DLBUILDER_CACHE_DIR", str(cache))
+    nowhere = f"http://127.0.0.1:{closed_port()}/"
+    entry = {"mirrors": [nowhere], "files": {"none.gz": {"md5": "0" * 32, "size": 1}}}
+    table = tmp_path / "offline-downloads.json"
+    table.write_text(json.dumps({name: entry for name in ("mnist", "fashion-mnist", "cifar10")}))
+    monkeypatch.setenv("DLBUILDER_DOWNLOADS", str(table))
+    return cache
 
 
 @pytest.fixture
