@@ -11,9 +11,11 @@ import pytest
 NO_TORCH = ["dlbuilder.core", "dlbuilder.core.inference", "dlbuilder.core.fileformat",
             "dlbuilder.core.summary", "dlbuilder.core.commands", "dlbuilder.layers",
             "dlbuilder.backend", "dlbuilder.backend.names", "dlbuilder.backend.plan",
-            "dlbuilder.backend.codegen", "dlbuilder.cli"]
+            "dlbuilder.backend.codegen", "dlbuilder.cli", "dlbuilder.backend.datasets",
+            "dlbuilder.backend.datasets.download", "dlbuilder.backend.settings"]
 NO_QT = [*NO_TORCH, "dlbuilder.backend.modules", "dlbuilder.backend.compiler",
-         "dlbuilder.backend.weights", "dlbuilder.backend.onnx_export"]
+         "dlbuilder.backend.weights", "dlbuilder.backend.onnx_export",
+         "dlbuilder.backend.trainer", "dlbuilder.backend.predict"]
 
 
 def imported_after(module: str) -> set[str]:

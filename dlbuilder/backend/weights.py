@@ -31,8 +31,13 @@ class WeightsError(ValueError):
 
 def save_weights(model: nn.Module, path: str | os.PathLike[str]) -> None:
     """Write the model's state_dict; a crash leaves the old file or the new one, never half."""
+    save_state(model.state_dict(), path)
+
+
+def save_state(state: Mapping[str, torch.Tensor], path: str | os.PathLike[str]) -> None:
+    """Write a state_dict (a model's, or a copy kept aside, such as the best epoch's)."""
     buffer = io.BytesIO()
-    torch.save(model.state_dict(), buffer)
+    torch.save(state, buffer)
     write_atomic(Path(path), buffer.getvalue())
 
 

@@ -1,0 +1,225 @@
+"""From a dataset's raw arrays to the tensors a run trains on: the validation split, the declared
+preprocessing, and the check that the data fits the graph (said before training starts).
+
+The whole split is converted once into one float tensor, so a batch is a single gather by index
+with no per-sample Python work. The preprocessing is stored beside trained weights (a small JSON
+file, `<weights>.json`), so prediction prepares its inputs exactly as training did.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dlbuilder.backend.datasets import Dataset
+from dlbuilder.backend.plan import ModelPlan
+from dlbuilder.core.fileformat import write_atomic
+from dlbuilder.core.registry import format_shape
+from dlbuilder.layers.io import CLASS_LOSSES
+
+INFO_FORMAT = "dlbuilder.preprocessing"
+_EPS = 1e-8
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """What turns a raw sample into the network's input: x / scale, then (x - mean) / std per
+    channel (images) or per feature, then a reshape to the Input's shape."""
+
+    dataset: str
+    sample_shape: tuple[int, ...]
+    input_shape: tuple[int, ...]
+    classes: tuple[str, ...]
+    scale: float
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+
+    def apply(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Raw samples (N, *sample_shape) -> float32 network input (N, *input_shape)."""
+        t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+        t = t.to(torch.float32).reshape(len(t), *self.sample_shape) / self.scale
+        if self.mean:
+            view = (1, len(self.mean)) + (1,) * (len(self.sample_shape) - 1)
+            mean = torch.tensor(self.mean).view(view)
+            std = torch.tensor(self.std).view(view)
+            t = (t - mean) / std
+        return t.reshape(len(t), *self.input_shape)
+
+    def to_json(self) -> str:
+        data = {"format": INFO_FORMAT, "version": 1, **asdict(self)}
+        return json.dumps(data, indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> Preprocessing:
+        try:
+            data = json.loads(text)
+            if data.get("format") != INFO_FORMAT or data.get("version") != 1:
+                raise ValueError("not a dlbuilder preprocessing file (version 1)")
+            return cls(dataset=str(data["dataset"]),
+                       sample_shape=tuple(int(n) for n in data["sample_shape"]),
+                       input_shape=tuple(int(n) for n in data["input_shape"]),
+                       classes=tuple(str(c) for c in data["classes"]),
+                       scale=float(data["scale"]),
+                       mean=tuple(float(v) for v in data["mean"]),
+                       std=tuple(float(v) for v in data["std"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise ValueError(f"{where}: cannot be read as preprocessing settings: {err}") from None
+
+
+def info_path(weights: str | os.PathLike[str]) -> Path:
+    """Where the preprocessing of a weights file is kept: `model.pt` -> `model.pt.json`."""
+    return Path(f"{os.fspath(weights)}.json")
+
+
+def save_preprocessing(weights: str | os.PathLike[str], prep: Preprocessing) -> None:
+    write_atomic(info_path(weights), prep.to_json())
+
+
+def read_preprocessing(weights: str | os.PathLike[str]) -> Preprocessing | None:
+    """The preprocessing saved beside a weights file, or None if there is none."""
+    path = info_path(weights)
+    if not path.exists():
+        return None
+    return Preprocessing.from_json(path.read_text(encoding="utf-8"), str(path))
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Float inputs (N, *input_shape) and int64 labels per split; val/test may be None."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor | None
+    val_y: torch.Tensor | None
+    test_x: torch.Tensor | None
+    test_y: torch.Tensor | None
+    preprocessing: Preprocessing
+    kind: str
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.preprocessing.classes
+
+    def splits(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """The splits that exist, by name ("train", "val", "test")."""
+        found = {"train": (self.train_x, self.train_y)}
+        if self.val_x is not None and self.val_y is not None:
+            found["val"] = (self.val_x, self.val_y)
+        if self.test_x is not None and self.test_y is not None:
+            found["test"] = (self.test_x, self.test_y)
+        return found
+
+
+def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    """(train indices, validation indices): `fraction` of each class, chosen by a seeded shuffle,
+    so every class is represented as in the whole set. The class shares are rounded so that the
+    total is round(N * fraction) (60,000 at 0.1 gives exactly 6,000). Indices come back sorted."""
+    if fraction <= 0:
+        return np.arange(len(labels)), np.arange(0)
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quotas = counts * fraction
+    takes = np.floor(quotas).astype(int)
+    short = round(len(labels) * fraction) - int(takes.sum())
+    takes[np.argsort(-(quotas - takes), kind="stable")[:max(short, 0)]] += 1
+    takes = np.where(counts > 1, np.clip(takes, 1, counts - 1), 0)
+    val = []
+    for cls, take in zip(classes, takes):
+        members = np.flatnonzero(labels == cls)
+        rng.shuffle(members)
+        val.append(members[:take])
+    val_idx = np.sort(np.concatenate(val)) if val else np.arange(0)
+    train_mask = np.ones(len(labels), dtype=bool)
+    train_mask[val_idx] = False
+    return np.flatnonzero(train_mask), val_idx
+
+
+def fit_preprocessing(dataset: Dataset, train_x: np.ndarray, input_shape: tuple[int, ...],
+                      normalize: bool) -> Preprocessing:
+    """Scale, and where asked the training split's mean and std per channel or feature."""
+    mean: tuple[float, ...] = ()
+    std: tuple[float, ...] = ()
+    if normalize and len(train_x):
+        channels = dataset.sample_shape[0]
+        x = train_x.reshape(len(train_x), channels, -1)
+        sums = np.zeros(channels)
+        squares = np.zeros(channels)
+        for start in range(0, len(x), 4096):  # float64 sums in chunks: exact and small
+            chunk = x[start:start + 4096].astype(np.float64) / dataset.scale
+            sums += chunk.sum(axis=(0, 2))
+            squares += (chunk ** 2).sum(axis=(0, 2))
+        count = x.shape[0] * x.shape[2]
+        mean_arr = sums / count
+        std_arr = np.sqrt(np.maximum(squares / count - mean_arr ** 2, 0.0))
+        mean = tuple(float(v) for v in mean_arr)
+        std = tuple(float(v) if v > _EPS else 1.0 for v in std_arr)
+    return Preprocessing(dataset=dataset.name, sample_shape=tuple(dataset.sample_shape),
+                         input_shape=tuple(input_shape), classes=tuple(dataset.classes),
+                         scale=float(dataset.scale), mean=mean, std=std)
+
+
+def prepare_data(dataset: Dataset, *, val_split: float, seed: int, normalize: bool,
+                 input_shape: tuple[int, ...] | None = None) -> PreparedData:
+    """Split, fit the preprocessing on the training part only, and convert every split once."""
+    shape = tuple(input_shape or dataset.sample_shape)
+    train_idx, val_idx = stratified_split(dataset.train.y, val_split, seed)
+    train_raw = dataset.train.x[train_idx]
+    prep = fit_preprocessing(dataset, train_raw, shape, normalize)
+
+    def convert(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return prep.apply(x), torch.as_tensor(np.asarray(y, dtype=np.int64))
+
+    train_x, train_y = convert(train_raw, dataset.train.y[train_idx])
+    val_x = val_y = test_x = test_y = None
+    if len(val_idx):
+        val_x, val_y = convert(dataset.train.x[val_idx], dataset.train.y[val_idx])
+    if dataset.test is not None and len(dataset.test.y):
+        test_x, test_y = convert(dataset.test.x, dataset.test.y)
+    return PreparedData(train_x, train_y, val_x, val_y, test_x, test_y, prep, dataset.kind)
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    return int(np.prod(shape)) if shape else 1
+
+
+def fit_problems(plan: ModelPlan, dataset: Dataset, output_node: str | None) -> list[str]:
+    """How the data and the graph disagree, in the user's terms; empty when they fit.
+
+    An Input whose shape holds as many values as a sample (784 for 1x28x28) is fine: the
+    samples are reshaped to it, as a multilayer perceptron on images expects.
+    """
+    problems = []
+    data_shape = tuple(dataset.sample_shape)
+    noun = "images are" if dataset.kind == "image" else "samples are"
+    if tuple(plan.input_shape) != data_shape and _prod(plan.input_shape) != _prod(data_shape):
+        problems.append(f"Input is {format_shape(plan.input_shape)} but {dataset.name} {noun} "
+                        f"{format_shape(data_shape)}: set the Input's shape to "
+                        f"{list(data_shape)}")
+    out = tuple(plan.output_shape)
+    who = output_node or "the network's last layer"
+    loss, target = loss_and_target(plan)
+    if target == "input":  # the graph's own check (target_shape) compares output and Input
+        return problems
+    classes = len(dataset.classes)
+    if len(out) != 1 or out[0] != classes:
+        values = f"{out[0]} values" if len(out) == 1 else format_shape(out)
+        problems.append(f"{who} gives {values} but {dataset.name} has {classes} classes: "
+                        f"give it {classes} outputs" + ("" if loss in CLASS_LOSSES
+                                                        else " (one per class, one-hot)"))
+    return problems
+
+
+def loss_and_target(plan: ModelPlan) -> tuple[str, str]:
+    """The Output node's loss and target; a graph without Output classifies (the defaults)."""
+    return plan.loss or "CrossEntropyLoss", plan.target or "label"
+
+
+def describe(data: PreparedData) -> dict[str, Any]:
+    """Split sizes, for the first line a run prints."""
+    return {name: len(y) for name, (_, y) in data.splits().items()}
