@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dlbuilder import __version__
 from dlbuilder.cli.common import (
     EXIT_GRAPH_ERRORS,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     Parser,
@@ -21,6 +22,8 @@ from dlbuilder.cli.common import (
     load_engine,
 )
 from dlbuilder.cli.export import cmd_export
+from dlbuilder.cli.predict import cmd_predict
+from dlbuilder.cli.train import cmd_train
 
 
 def _summary_parser() -> Parser:
@@ -63,6 +66,8 @@ def cmd_gui(argv: Sequence[str]) -> int:
 SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "summary": (cmd_summary, "print a graph's shapes, parameter counts and problems"),
     "export": (cmd_export, "write a graph as PyTorch code (or ONNX with --format onnx)"),
+    "train": (cmd_train, "train a graph on a dataset, one line of metrics per epoch"),
+    "predict": (cmd_predict, "classify images or an NPZ of samples with trained weights"),
 }
 
 USAGE = """usage: dlbuilder [FILE]
@@ -94,7 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     if args and args[0] in SUBCOMMANDS:
         command, _ = SUBCOMMANDS[args[0]]
-        return command(args[1:])
+        try:
+            return command(args[1:])
+        except KeyboardInterrupt:  # a second Ctrl+C during training, or one while loading
+            print("\ninterrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
     if args and args[0].startswith("-"):
         print(f"dlbuilder: unknown option {args[0]!r}\n\n{_usage()}", file=sys.stderr)
         return EXIT_USAGE
