@@ -203,7 +203,7 @@ class Trainer:
         train_x, _ = self.tensors["train"]
         batches = math.ceil(len(train_x) / s.batch_size)
         yield RunStarted(s.epochs, batches, len(train_x), self._count("val"),
-                         self._count("test"), str(self.device), self.data_params(),
+                         self._count("test"), str(self.device), self.param_count(),
                          self.task.name, self.data.classes, stopping.monitor)
         reason, message, epoch_done, last_train = "completed", "", 0, None
         for epoch in range(1, s.epochs + 1):
@@ -284,7 +284,7 @@ class Trainer:
     def _count(self, split: str) -> int:
         return len(self.tensors[split][1]) if split in self.tensors else 0
 
-    def data_params(self) -> int:
+    def param_count(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
 
     def _fill(self) -> torch.Tensor:
@@ -292,11 +292,11 @@ class Trainer:
         blank = torch.zeros((1, *self.data.preprocessing.sample_shape))
         return self.data.preprocessing.apply(blank)[0, :, 0, 0].to(self.device)
 
-    def _scores(self, split: str) -> Scores | None:
+    def _scores(self, split: str, confusion: bool = False) -> Scores | None:
         if split not in self.tensors:
             return None
         x, y = self.tensors[split]
-        return evaluate(self.model, self.task, x, y, self.eval_batch)
+        return evaluate(self.model, self.task, x, y, self.eval_batch, confusion)
 
     @staticmethod
     def _monitored(monitor: str, train: Scores, val: Scores | None) -> float:
@@ -339,15 +339,11 @@ class Trainer:
                 train_loss: float | None, seconds: float) -> RunFinished:
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
-        val = self._scores("val")
-        test = self._scores("test")
-        matrix_split = "test" if test is not None else "val" if val is not None else None
-        matrix = per_class = None
-        if matrix_split and self.task.has_accuracy:
-            x, y = self.tensors[matrix_split]
-            matrix = evaluate(self.model, self.task, x, y, self.eval_batch,
-                              confusion=True).confusion
-            per_class = per_class_accuracy(matrix)
+        matrix_split = next((s for s in ("test", "val") if s in self.tensors), None)
+        val = self._scores("val", confusion=matrix_split == "val")
+        test = self._scores("test", confusion=True)
+        matrix = (test or val).confusion if matrix_split else None
+        per_class = per_class_accuracy(matrix) if matrix else None
         if not message:
             message = f"finished {epochs_run} epochs"
         return RunFinished(
