@@ -34,15 +34,18 @@ def closed_port() -> int:
 
 
 @pytest.fixture(autouse=True)
-def offline_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def offline_cache(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test may reach the internet or the real cache: each gets its own cache folder and a
     download table whose only mirror is a closed local port (tests that download pass their
-    own table, or point $DLBUILDER_DOWNLOADS at one)."""
-    cache = tmp_path / "cache"
+    own table, or point $DLBUILDER_DOWNLOADS at one). Both live outside the test's tmp_path,
+    which stays the test's own."""
+    home = tmp_path_factory.mktemp("offline")
+    cache = home / "cache"
     monkeypatch.setenv("DLBUILDER_CACHE_DIR", str(cache))
     nowhere = f"http://127.0.0.1:{closed_port()}/"
     entry = {"mirrors": [nowhere], "files": {"none.gz": {"md5": "0" * 32, "size": 1}}}
-    table = tmp_path / "offline-downloads.json"
+    table = home / "offline-downloads.json"
     table.write_text(json.dumps({name: entry for name in ("mnist", "fashion-mnist", "cifar10")}))
     monkeypatch.setenv("DLBUILDER_DOWNLOADS", str(table))
     return cache
