@@ -15,8 +15,8 @@ class _Record:
 
     def as_dict(self) -> dict[str, Any]:
         """The fields that have a value (metrics a run does not compute are left out)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)  # type: ignore[arg-type]
-                if getattr(self, f.name) is not None}
+        values = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        return {name: _plain(value) for name, value in values.items() if value is not None}
 
 
 def _plain(value: Any) -> Any:

@@ -18,6 +18,7 @@ from dlbuilder.cli.common import (
 
 if TYPE_CHECKING:
     from dlbuilder.backend.plan import ModelPlan
+    from dlbuilder.backend.settings import TrainSettings
 
 
 def _export_parser() -> Parser:
@@ -33,6 +34,9 @@ def _export_parser() -> Parser:
                         help="the nn.Module subclass in the Python file (default: Net)")
     parser.add_argument("--weights", metavar="W.pt",
                         help="trained weights (a .pt state_dict) for the ONNX model")
+    parser.add_argument("--with-training-script", action="store_true",
+                        help="add a main() that trains the model with the graph's training "
+                             "settings, on one device or under torchrun (Python only)")
     return parser
 
 
@@ -45,6 +49,9 @@ def cmd_export(argv: Sequence[str]) -> int:
         if fmt == "python" and args.weights:
             raise UsageError("dlbuilder export: --weights applies to ONNX; the Python file "
                              "loads weights itself (see its docstring)")
+        if fmt == "onnx" and args.with_training_script:
+            raise UsageError("dlbuilder export: --with-training-script applies to Python "
+                             "output, not ONNX")
     except UsageError as err:
         return fail(str(err), False, [])
     from dlbuilder.backend.codegen import ClassNameError, check_class_name
@@ -53,7 +60,8 @@ def cmd_export(argv: Sequence[str]) -> int:
 
     try:
         check_class_name(args.class_name)
-        plan = build_plan(load_engine(args.file))
+        engine = load_engine(args.file)
+        plan = build_plan(engine)
     except ClassNameError as err:
         return fail(f"dlbuilder export: --class-name: {err}", False, [])
     except GraphFileError as err:
@@ -61,15 +69,38 @@ def cmd_export(argv: Sequence[str]) -> int:
     except CompileError as err:
         print(f"dlbuilder export: {args.file}: {err}", file=sys.stderr)
         return EXIT_GRAPH_ERRORS
-    if fmt == "python":
-        return _export_python(plan, args.class_name, args.output)
-    return _export_onnx(plan, args.output, args.weights)
+    if fmt == "onnx":
+        return _export_onnx(plan, args.output, args.weights)
+    settings = None
+    if args.with_training_script:
+        from dlbuilder.backend.settings import SettingsError, resolve_settings
+
+        try:
+            settings = resolve_settings(engine.graph.training)
+        except SettingsError as err:
+            problems = "".join(f"\n  {problem}" for problem in err.problems)
+            return fail(f"dlbuilder export: {args.file}: the training settings cannot be "
+                        f"used for the training script:{problems}", False, err.problems)
+    return _export_python(plan, args.class_name, args.output, settings)
 
 
-def _export_python(plan: ModelPlan, class_name: str, output: str | None) -> int:
-    from dlbuilder.backend.codegen import generate_code
+def _export_python(plan: ModelPlan, class_name: str, output: str | None,
+                   settings: TrainSettings | None = None) -> int:
+    """The model class, with the training script after it when there are settings."""
+    from dlbuilder.backend.codegen import ClassNameError, generate_code
 
-    code = generate_code(plan, class_name)
+    if settings is None:
+        code = generate_code(plan, class_name)
+    else:
+        from dlbuilder.backend.train_script import ScriptError, training_script_code
+
+        try:
+            code = training_script_code(plan, settings, class_name)
+        except ClassNameError as err:
+            return fail(f"dlbuilder export: --class-name: {err}", False, [])
+        except ScriptError as err:
+            print(f"dlbuilder export: --with-training-script: {err}", file=sys.stderr)
+            return EXIT_GRAPH_ERRORS
     if output is None:
         print(code, end="")
         return EXIT_OK
@@ -79,7 +110,9 @@ def _export_python(plan: ModelPlan, class_name: str, output: str | None) -> int:
         write_atomic(Path(output), code)
     except OSError as err:
         return _cannot_write(output, err)
-    print(f"wrote {output}: class {class_name}, {plan.params:,} parameters", file=sys.stderr)
+    script = " and a training script" if settings is not None else ""
+    print(f"wrote {output}: class {class_name}{script}, {plan.params:,} parameters",
+          file=sys.stderr)
     return EXIT_OK
 
 

@@ -1,0 +1,262 @@
+"""`dlbuilder export --with-training-script`: the model file plus a `main()` that trains it.
+
+The script is plain torch a student can read and edit: the graph's resolved training settings
+as constants, the optimizer and schedule written out as dlbuilder's trainer builds them
+(optim.py), and a loop that runs on one device with `python model.py`, or with
+DistributedDataParallel under `torchrun --standalone --nproc_per_node=N model.py`. Only the
+data comes through dlbuilder (imported inside `load_data`, so the class needs only torch).
+
+No torch here, like codegen: exporting never loads it. Values from the graph file reach the
+text only as numbers, checked choices, or string literals made by `quoted`; every name is
+fixed, and the class name may not take one of them.
+"""
+
+from __future__ import annotations
+
+from dlbuilder.backend import train_templates as templates
+from dlbuilder.backend.codegen import (
+    ClassNameError,
+    check_class_name,
+    generate_code,
+    py_literal,
+    wrapped_call,
+)
+from dlbuilder.backend.names import is_plain_identifier
+from dlbuilder.backend.plan import ModelPlan
+from dlbuilder.backend.settings import TrainSettings
+from dlbuilder.core.registry import format_shape
+from dlbuilder.layers.io import CLASS_LOSSES
+
+PLATEAU_PATIENCE = 2  # as optim.PLATEAU_PATIENCE (a test keeps them equal; optim loads torch)
+EVAL_BATCH_SIZE = 256
+
+IMPORTS = ("import argparse", "import os", "import torch", "import torch.distributed as dist",
+           "from torch import nn", "from torch.nn.parallel import DistributedDataParallel",
+           "from torch.utils.data import DataLoader, TensorDataset",
+           "from torch.utils.data.distributed import DistributedSampler")
+
+# Every name the script binds at module level or uses in run() and main(); not for the class.
+SCRIPT_NAMES = frozenset({
+    "argparse", "os", "dist", "DataLoader", "TensorDataset", "DistributedSampler",
+    "DistributedDataParallel", "DATASET", "DATA_DIR", "EPOCHS", "BATCH_SIZE", "LR", "MOMENTUM",
+    "NESTEROV", "WEIGHT_DECAY", "STEP_SIZE", "GAMMA", "PLATEAU_PATIENCE", "PATIENCE",
+    "VAL_SPLIT", "SEED", "NORMALIZE", "INPUT_SHAPE", "NUM_CLASSES", "AUGMENT_SHIFT",
+    "AUGMENT_FLIP", "COMPILE", "DEVICE", "EVAL_BATCH_SIZE", "LOSS_FN", "load_data",
+    "make_optimizer", "make_scheduler", "make_augment", "parse_args", "setup",
+    "rank_and_world", "log", "all_sum", "make_loader", "train_epoch", "evaluate", "fit", "save_weights", "run", "main", "args",
+    "device", "data", "net", "model", "ids", "group", "rank", "world", "test",
+})
+
+_USAGE = """\
+Train it with the graph's settings (the data comes through dlbuilder's own loaders, so
+dlbuilder must be installed to train; the class above needs only torch):
+
+    python model.py [--epochs N] [--data-dir DIR] [--save-weights W.pt]
+                    [--device auto|cpu|cuda|mps]
+    torchrun --standalone --nproc_per_node=N model.py [same options]
+
+Under torchrun, each of the N processes trains the same model on its share of each
+epoch and DistributedDataParallel averages the gradients (gloo on the CPU, nccl on CUDA
+with one GPU per process); torchrun also takes training beyond one machine. BATCH_SIZE
+is per process."""
+
+
+class ScriptError(ValueError):
+    """The graph cannot be trained by the script as it stands (said before anything runs)."""
+
+
+def quoted(text: str) -> str:
+    """A string literal for any text, in the quotes ruff format would choose: printable ASCII
+    as it is, everything else (newlines, quotes that would end it, non-ASCII) escaped."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    out = []
+    for char in text:
+        if char in (quote, "\\"):
+            out.append("\\" + char)
+        elif char.isascii() and char.isprintable():
+            out.append(char)
+        else:
+            out.append(ascii(char)[1:-1])
+    return quote + "".join(out) + quote
+
+
+def training_script_code(plan: ModelPlan, settings: TrainSettings,
+                         class_name: str = "Net") -> str:
+    """The model class (as `generate_code` writes it) with the training script after it."""
+    check_class_name(class_name)
+    if class_name in SCRIPT_NAMES:
+        raise ClassNameError(f"class name {class_name!r} is a name the training script uses; "
+                             "choose another (e.g. Net)")
+    script = _Script(plan, settings, class_name)
+    return generate_code(plan, class_name, usage=_USAGE.splitlines(), imports=IMPORTS,
+                         appendix=script.lines())
+
+
+class _Script:
+    """The pieces of the script for one graph and its settings."""
+
+    def __init__(self, plan: ModelPlan, settings: TrainSettings, class_name: str) -> None:
+        self.plan, self.s, self.class_name = plan, settings, class_name
+        self.loss = plan.loss or "CrossEntropyLoss"  # as prepare.loss_and_target (loads torch)
+        self.target = plan.target or "label"
+        if not is_plain_identifier(self.loss):  # the declaration allows only torch's names
+            raise ScriptError(f"the loss {self.loss!r} is not a torch.nn loss")
+        self.labels = self.target == "label"  # a classifier: accuracy is measured
+        self.one_hot = self.labels and self.loss not in CLASS_LOSSES
+        if self.one_hot and len(plan.output_shape) != 1:
+            raise ScriptError(f"nn.{self.loss} compares the output with one-hot labels, so the "
+                              "network must give one value per class, not "
+                              f"{format_shape(plan.output_shape)}")
+        self.augmenting = (settings.augment_shift > 0 or settings.augment_flip) \
+            and len(plan.input_shape) == 3
+        self.monitor = settings.resolved_monitor()
+        self.validating = settings.val_split > 0
+
+    def lines(self) -> list[str]:
+        main = templates.MAIN.substitute(
+            cls=self.class_name, test_text=self._scores_text("test"),
+            compile=templates.COMPILE if self.s.compile else "")
+        parts = [self._constants(), templates.LOAD_DATA, self._optimizer(), self._scheduler(),
+                 *([templates.AUGMENT] if self.augmenting else []), templates.SETUP,
+                 self._train_epoch(), self._evaluate(), self._fit(), templates.SAVE, main,
+                 'if __name__ == "__main__":\n    main()']
+        return "\n\n\n".join(part.strip("\n") for part in parts if part).splitlines()
+
+    # -- the settings ----------------------------------------------------------------------
+    def _constants(self) -> str:
+        rows = self._data_rows() + self._optimizer_rows() + self._run_rows()
+        head = ["# Training settings, from the graph's training section."]
+        if (self.s.augment_shift > 0 or self.s.augment_flip) and not self.augmenting:
+            head.append("# (augment_shift and augment_flip apply to [C, H, W] inputs only.)")
+        return "\n".join(head + [f"{name} = {value}" + (f"  # {note}" if note else "")
+                                 for name, value, note in rows])
+
+    def _data_rows(self) -> list[tuple[str, str, str]]:
+        s = self.s
+        rows = [
+            ("DATASET", quoted(s.dataset), ""),
+            ("DATA_DIR", quoted(s.data_dir) if s.data_dir else "None",
+             "" if s.data_dir else "None: dlbuilder's download folder"),
+            ("VAL_SPLIT", py_literal(s.val_split), "share of the training set kept aside"),
+            ("SEED", py_literal(s.seed), ""),
+            ("NORMALIZE", py_literal(self._normalize()),
+             "by the training split's mean and std" if self._normalize()
+             else "no: only scaled to [0, 1]"),
+            ("INPUT_SHAPE", py_literal(tuple(self.plan.input_shape)), "of one sample"),
+        ]
+        if self.one_hot:
+            rows.append(("NUM_CLASSES", py_literal(self.plan.output_shape[0]), ""))
+        if self.augmenting:
+            rows += [("AUGMENT_SHIFT", py_literal(s.augment_shift), "pixels, at most"),
+                     ("AUGMENT_FLIP", py_literal(s.augment_flip), "left-right, half of them")]
+        return rows
+
+    def _optimizer_rows(self) -> list[tuple[str, str, str]]:
+        s = self.s
+        rows = [("EPOCHS", py_literal(s.epochs), ""),
+                ("BATCH_SIZE", py_literal(s.batch_size), "per process under torchrun"),
+                ("LR", py_literal(s.lr), "the learning rate")]
+        if s.optimizer in ("sgd", "rmsprop"):
+            rows.append(("MOMENTUM", py_literal(s.momentum), ""))
+        if s.optimizer == "sgd":
+            rows.append(("NESTEROV", py_literal(s.nesterov), ""))
+        rows.append(("WEIGHT_DECAY", py_literal(s.weight_decay),
+                     "decoupled from the gradient (AdamW)" if s.optimizer == "adamw"
+                     else "L2 penalty"))
+        if s.schedule == "step" and s.step_size is not None:
+            rows.append(("STEP_SIZE", py_literal(s.step_size), "epochs between rate drops"))
+        if s.schedule in ("step", "plateau"):
+            rows.append(("GAMMA", py_literal(s.gamma), "the factor that lowers the rate"))
+        if s.schedule == "plateau":
+            rows.append(("PLATEAU_PATIENCE", py_literal(PLATEAU_PATIENCE),
+                         "epochs without improvement before it does"))
+        return rows
+
+    def _run_rows(self) -> list[tuple[str, str, str]]:
+        rows = []
+        if self.s.patience is not None:
+            rows.append(("PATIENCE", py_literal(self.s.patience),
+                         f"early stopping: epochs without a better {self.monitor}"))
+        if self.s.compile:
+            rows.append(("COMPILE", "True", "train through torch.compile(model)"))
+        return rows + [
+            ("DEVICE", quoted(self.s.device), "auto picks CUDA if there is one, else the CPU"),
+            ("EVAL_BATCH_SIZE", py_literal(EVAL_BATCH_SIZE), ""),
+            ("LOSS_FN", f"nn.{self.loss}()", self._loss_comment()),
+        ]
+
+    def _normalize(self) -> bool:
+        return self.s.normalize if self.s.normalize is not None else self.labels
+
+    def _loss_comment(self) -> str:
+        what = ("the input itself" if self.target == "input" else
+                "the one-hot labels" if self.one_hot else "the class labels")
+        return f"compares the output with {what}"
+
+    def _optimizer(self) -> str:
+        name = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
+        args = ["model.parameters()", "lr=LR",
+                *{"sgd": ["momentum=MOMENTUM", "nesterov=NESTEROV"],
+                  "rmsprop": ["momentum=MOMENTUM"]}.get(self.s.optimizer, []),
+                "weight_decay=WEIGHT_DECAY"]
+        call = wrapped_call(f"    return torch.optim.{name[self.s.optimizer]}(", args)
+        return templates.OPTIMIZER.substitute(name=name[self.s.optimizer], call="\n".join(call))
+
+    def _scheduler(self) -> str:
+        kind = self.s.schedule
+        if kind == "none":
+            return ""
+        if kind == "cosine":
+            return templates.COSINE
+        if kind == "plateau":
+            mode = "max" if self.monitor.endswith("accuracy") else "min"
+            return templates.PLATEAU.substitute(mode=mode, monitor=self.monitor)
+        step = ("STEP_SIZE" if self.s.step_size is not None
+                else "max(1, epochs // 3)  # a third of the epochs")
+        return templates.STEP.substitute(step=step)
+
+    # -- the loop --------------------------------------------------------------------------
+    def _target(self) -> str:
+        return "x" if self.target == "input" else \
+            "nn.functional.one_hot(y, NUM_CLASSES).float()" if self.one_hot else "y"
+
+    def _loop_fields(self, indent: str) -> dict[str, str]:
+        """What train_epoch and evaluate write only for a classifier (or differently)."""
+        labels = self.labels
+        return {"what": "loss and accuracy" if labels else "loss", "target": self._target(),
+                "correct": ", correct" if labels else "",
+                "correct_init": "correct = " if labels else "",
+                "correct_step": (f"\n{indent}correct += (out.argmax(1) == y).sum().item()"
+                                 if labels else "")}
+
+    def _train_epoch(self) -> str:
+        return templates.TRAIN_EPOCH.substitute(
+            self._loop_fields(" " * 8), args=", augment" if self.augmenting else "",
+            augment="\n        x = augment(x)" if self.augmenting else "",
+            accuracy='\n        "accuracy": correct / count,' if self.labels else "")
+
+    def _evaluate(self) -> str:
+        return templates.EVALUATE.substitute(
+            self._loop_fields(" " * 12),
+            accuracy=', "accuracy": correct / count' if self.labels else "")
+
+    def _scores_text(self, split: str, sep: str = " ") -> str:
+        text = f"{split} loss {{{split}['loss']:.4f}}"
+        return text + (f"{sep}accuracy {{{split}['accuracy']:.4f}}" if self.labels else "")
+
+    def _fit(self) -> str:
+        source, metric = self.monitor.split("_")
+        better = ">" if metric == "accuracy" else "<"
+        step = {"none": "", "plateau": "\n        scheduler.step(monitored)"}.get(
+            self.s.schedule, "\n        scheduler.step()")
+        stop = ("" if self.s.patience is None
+                else templates.EARLY_STOP.substitute(monitor=self.monitor))
+        val = (f'\n            f"; {self._scores_text("val")}"' if self.validating else "")
+        return templates.FIT.substitute(
+            augment=templates.FIT_AUGMENT if self.augmenting else "",
+            augment_arg=", augment" if self.augmenting else "",
+            validate=(templates.FIT_VALIDATE if self.validating else ""),
+            train_text=self._scores_text("train", '"\n            f" '), val_text=val,
+            monitored=f'{source}["{metric}"]', better=better, step=step, stop=stop,
+            monitor=self.monitor, scheduler="" if self.s.schedule == "none" else
+            "\n    scheduler = make_scheduler(optimizer, epochs)")
