@@ -113,7 +113,7 @@ NORMALIZE = True  # by the training split's mean and std
 INPUT_SHAPE = (1, 28, 28)  # of one sample
 EPOCHS = 10
 BATCH_SIZE = 64  # per process under torchrun
-LR = 0.01  # the learning rate
+LR = 0.05  # the learning rate
 MOMENTUM = 0.9
 NESTEROV = False
 WEIGHT_DECAY = 0.0  # L2 penalty
@@ -149,6 +149,11 @@ def make_optimizer(model):
         nesterov=NESTEROV,
         weight_decay=WEIGHT_DECAY,
     )
+
+
+def make_scheduler(optimizer, epochs):
+    """Cosine annealing of the learning rate from LR towards 0 over the epochs."""
+    return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
 
 
 def parse_args(argv):
@@ -260,6 +265,7 @@ def fit(model, net, data, device, epochs):
     """Train for the epochs (fewer if early stopping ends it), then keep the weights of
     the epoch with the best val_loss."""
     optimizer = make_optimizer(model)
+    scheduler = make_scheduler(optimizer, epochs)
     loader = make_loader(data.train_x, data.train_y)
     best, best_epoch, best_state = None, 0, None
     for epoch in range(1, epochs + 1):
@@ -274,6 +280,7 @@ def fit(model, net, data, device, epochs):
             f"; val loss {val['loss']:.4f} accuracy {val['accuracy']:.4f}"
         )
         monitored = val["loss"]
+        scheduler.step()
         if best is None or monitored < best:
             best, best_epoch = monitored, epoch
             best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
