@@ -175,3 +175,15 @@ def test_ctrl_c_stops_after_the_batch_saves_and_exits_130(tmp_path):
     assert "stopping after this batch" in err and "Traceback" not in err
     assert "stopped:" in out
     assert weights.exists() and json.loads(metrics.read_text())["final"]["reason"] == "stopped"
+
+
+def test_a_dataset_that_cannot_be_read_is_a_usage_error(tmp_path, capsys):
+    code, out, err = run(capsys, "train", "lenet5", "--data-dir", str(tmp_path))
+    assert code == 2 and out == ""
+    assert "cannot read the data" in err and "train-images-idx3-ubyte" in err
+
+
+def test_without_the_data_a_failed_download_says_where_to_put_the_files(capsys):
+    code, _, err = run(capsys, "train", "lenet5", "--epochs", "1")
+    assert code == 2  # tests/conftest.py points the download table at a closed local port
+    assert "could not download" in err and "--data-dir" in err

@@ -24,7 +24,7 @@ from torch import nn
 
 from dlbuilder.backend.augment import augment
 from dlbuilder.backend.compiler import CompiledModel
-from dlbuilder.backend.datasets import Dataset, DatasetError, load_dataset
+from dlbuilder.backend.datasets import Dataset, load_dataset
 from dlbuilder.backend.metrics import EarlyStopping, Scores, Task, evaluate, per_class_accuracy
 from dlbuilder.backend.optim import make_optimizer, make_scheduler, step_scheduler
 from dlbuilder.backend.plan import CompileError, ModelPlan, build_plan
@@ -110,7 +110,8 @@ def result_node(engine: InferenceEngine) -> str | None:
 
 def plan_run(engine: InferenceEngine, settings: TrainSettings, *, dataset: Dataset | None = None,
              progress: Callable[[str, int, int | None], None] | None = None) -> RunPlan:
-    """Check the graph, load and check the data, and prepare it; TrainError lists what is wrong.
+    """Check the graph, load and check the data, and prepare it. TrainError lists how the
+    graph, the settings and the data do not fit; DatasetError says the data cannot be read.
 
     `dataset` skips loading (tests and the GUI pass one they hold already).
     """
@@ -119,10 +120,7 @@ def plan_run(engine: InferenceEngine, settings: TrainSettings, *, dataset: Datas
     except CompileError as err:
         raise TrainError([str(d) for d in err.diagnostics]) from None
     if dataset is None:
-        try:
-            dataset = load_dataset(settings.dataset, settings.data_dir, progress=progress)
-        except DatasetError as err:
-            raise TrainError([str(err)]) from None
+        dataset = load_dataset(settings.dataset, settings.data_dir, progress=progress)
     problems = fit_problems(plan, dataset, result_node(engine))
     augmenting = settings.augment_shift > 0 or settings.augment_flip
     if augmenting and (dataset.kind != "image" or len(plan.input_shape) != 3):

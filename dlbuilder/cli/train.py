@@ -103,6 +103,7 @@ def cmd_train(argv: Sequence[str]) -> int:
 
 def _run(engine, settings, args) -> int:
     """Load and check everything, train, then save what was asked for."""
+    from dlbuilder.backend.datasets import DatasetError
     from dlbuilder.backend.trainer import TrainControl, Trainer, TrainError, plan_run
     from dlbuilder.backend.weights import WeightsError
 
@@ -116,6 +117,8 @@ def _run(engine, settings, args) -> int:
         print(f"dlbuilder train: {name}: cannot train:\n"
               + "\n".join(f"  {p}" for p in err.problems), file=sys.stderr)
         return EXIT_GRAPH_ERRORS
+    except DatasetError as err:
+        return fail(f"dlbuilder train: cannot read the data: {err}", False, [])
     except WeightsError as err:
         return fail(f"dlbuilder train: --init-weights: {err}", False, [])
     epochs: list[dict[str, Any]] = []
