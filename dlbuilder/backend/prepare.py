@@ -12,7 +12,6 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -219,7 +218,3 @@ def loss_and_target(plan: ModelPlan) -> tuple[str, str]:
     """The Output node's loss and target; a graph without Output classifies (the defaults)."""
     return plan.loss or "CrossEntropyLoss", plan.target or "label"
 
-
-def describe(data: PreparedData) -> dict[str, Any]:
-    """Split sizes, for the first line a run prints."""
-    return {name: len(y) for name, (_, y) in data.splits().items()}

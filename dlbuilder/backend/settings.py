@@ -75,6 +75,7 @@ class TrainSettings:
 
 
 _NAMES = tuple(f.name for f in fields(TrainSettings))
+_FLOATS = frozenset(f.name for f in fields(TrainSettings) if isinstance(f.default, float))
 
 
 def _positive_int(value: Any) -> str | None:
@@ -180,16 +181,12 @@ def resolve_settings(training: Mapping[str, Any] | None = None,
             if problem:
                 problems.append(f"{where}: {problem}, not {value!r}")
             else:
-                values[key] = float(value) if _is_float_field(key) else value
+                values[key] = float(value) if key in _FLOATS else value
     settings = replace(TrainSettings(), **values)
     problems += _combination_problems(settings)
     if problems:
         raise SettingsError(problems)
     return settings
-
-
-def _is_float_field(key: str) -> bool:
-    return key in ("lr", "momentum", "weight_decay", "gamma", "val_split")
 
 
 def _did_you_mean(key: str) -> str:
