@@ -294,3 +294,31 @@ def test_builtin_table_is_well_formed() -> None:
         remote = remote_for(name, DOWNLOADS)
         assert remote.mirrors and all(m.startswith("http") for m in remote.mirrors)
         assert all(f.size for f in remote.files)
+
+
+def test_dlbuilder_train_downloads_with_progress_then_trains(server: tuple[str, Behaviour],
+                                                             tmp_path: Path, offline_cache: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             ) -> None:
+    """The whole way a user takes: no data folder, so `train` downloads into the cache (here
+    from the local server named by $DLBUILDER_DOWNLOADS), reports it, and trains."""
+    from helpers import example_graph
+
+    from dlbuilder.cli import main
+    from dlbuilder.core.fileformat import save_graph
+
+    base, rules = server
+    write_mnist_like(rules.root, train=40, test=10)
+    table = tmp_path / "table.json"
+    table.write_text(json.dumps(table_for(rules.root, [base])))
+    monkeypatch.setenv("DLBUILDER_DOWNLOADS", str(table))
+    graph = example_graph("mlp_mnist")
+    graph.training.update(epochs=1, val_split=0.25)
+    save_graph(graph, tmp_path / "mlp.json")
+    assert main(["train", str(tmp_path / "mlp.json")]) == 0
+    out, err = capsys.readouterr()
+    assert "downloading train-images-idx3-ubyte.gz" in err
+    assert "(30 train / 10 val / 10 test)" in out and "test accuracy" in out
+    assert sorted(p.name for p in (offline_cache / "mnist").iterdir()) == sorted(
+        p.name for p in rules.root.iterdir())
