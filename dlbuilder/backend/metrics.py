@@ -48,15 +48,33 @@ class Task:
             return y
         return nn.functional.one_hot(y, self.classes).to(out.dtype)
 
+    def tallies(self, out: torch.Tensor, target: torch.Tensor,
+                labels: torch.Tensor) -> torch.Tensor:
+        """A batch's sums, as float64: right predictions, per-sample MAE and per-sample MSE
+        (0 where the metric does not apply). One tensor, so reading it is one sync."""
+        zero = torch.zeros((), dtype=torch.float64, device=out.device)
+        hits = (out.argmax(1) == labels).sum().double() if self.has_accuracy else zero
+        abs_err = sq_err = zero
+        if self.has_errors:
+            diff = (out.detach() - target).double().flatten(1)
+            abs_err, sq_err = diff.abs().mean(1).sum(), (diff * diff).mean(1).sum()
+        return torch.stack([hits, abs_err, sq_err])
+
+    def scores(self, loss_sum: float, hits: float, abs_err: float, sq_err: float,
+               count: int) -> Scores:
+        """Per-sample means from summed tallies."""
+        n = max(count, 1)
+        return Scores(loss=loss_sum / n, accuracy=hits / n if self.has_accuracy else None,
+                      mae=abs_err / n if self.has_errors else None,
+                      mse=sq_err / n if self.has_errors else None)
+
 
 def evaluate(model: nn.Module, task: Task, x: torch.Tensor, y: torch.Tensor, batch_size: int,
              confusion: bool = False) -> Scores:
     """Scores of the model (in eval mode, without autograd) on one split."""
     was_training = model.training
     model.eval()
-    total_loss = torch.zeros((), dtype=torch.float64, device=x.device)
-    abs_err = torch.zeros((), dtype=torch.float64, device=x.device)
-    sq_err = torch.zeros((), dtype=torch.float64, device=x.device)
+    sums = torch.zeros(4, dtype=torch.float64, device=x.device)  # loss, then the tallies
     predictions = []
     try:
         with torch.inference_mode():
@@ -64,26 +82,17 @@ def evaluate(model: nn.Module, task: Task, x: torch.Tensor, y: torch.Tensor, bat
                 xb, yb = x[start:start + batch_size], y[start:start + batch_size]
                 out = model(xb)
                 target = task.targets(xb, yb, out)
-                total_loss += task.loss_fn(out, target).double() * len(xb)
-                if task.has_errors:
-                    diff = (out - target).double()
-                    abs_err += diff.abs().mean(dim=tuple(range(1, diff.dim()))).sum()
-                    sq_err += (diff * diff).mean(dim=tuple(range(1, diff.dim()))).sum()
-                if task.has_accuracy:
+                sums[0] += task.loss_fn(out, target).double() * len(xb)
+                sums[1:] += task.tallies(out, target, yb)
+                if confusion and task.has_accuracy:
                     predictions.append(out.argmax(1))
     finally:
         model.train(was_training)
-    n = max(len(x), 1)
-    scores = {"loss": total_loss.item() / n}
-    if task.has_errors:
-        scores["mae"], scores["mse"] = abs_err.item() / n, sq_err.item() / n
-    matrix = None
-    if task.has_accuracy:
-        predicted = torch.cat(predictions) if predictions else y[:0]
-        scores["accuracy"] = (predicted == y).sum().item() / n
-        if confusion:
-            matrix = confusion_matrix(y, predicted, task.classes)
-    return Scores(**scores, confusion=matrix)
+    scores = task.scores(*sums.tolist(), len(x))
+    if predictions:
+        matrix = confusion_matrix(y, torch.cat(predictions), task.classes)
+        scores = Scores(scores.loss, scores.accuracy, scores.mae, scores.mse, matrix)
+    return scores
 
 
 def confusion_matrix(truth: torch.Tensor, predicted: torch.Tensor,

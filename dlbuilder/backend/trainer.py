@@ -243,7 +243,7 @@ class Trainer:
         order = torch.randperm(len(train_x), generator=generator).to(self.device)
         fill = self._fill() if s.augment_shift else None
         model.train()
-        loss_sum, correct, seen, paused = 0.0, 0, 0, 0.0
+        sums, seen, paused = [0.0] * 4, 0, 0.0  # loss, hits, abs and squared errors
         start = time.perf_counter()
         for batch in range(batches):
             paused += self.control.wait_while_paused()
@@ -254,28 +254,23 @@ class Trainer:
             if s.augment_shift or s.augment_flip:
                 xb = augment(xb, s.augment_shift, s.augment_flip, generator, fill)
             out = self._train_forward(xb)
-            loss = task.loss_fn(out, task.targets(xb, yb, out))
-            hits = (out.argmax(1) == yb).sum() if task.has_accuracy else loss.new_zeros(())
-            loss_value, hit_count = torch.stack([loss.detach(), hits.to(loss.dtype)]).tolist()
+            target = task.targets(xb, yb, out)
+            loss = task.loss_fn(out, target)
+            tallies = task.tallies(out, target, yb)
+            loss_value, *batch_sums = torch.cat([loss.detach().double().view(1),
+                                                 tallies]).tolist()
             if not math.isfinite(loss_value):
                 return _Halt("diverged", self._diverged(loss_value, epoch, batch + 1, optimizer))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += loss_value * len(index)
-            correct += int(hit_count)
+            sums = [a + b for a, b in zip(sums, [loss_value * len(index), *batch_sums])]
             seen += len(index)
             rate = seen / max(time.perf_counter() - start - paused, 1e-9)
             yield BatchEnd(epoch, batch + 1, batches, (epoch - 1) * batches + batch + 1,
-                           loss_value, correct / seen if task.has_accuracy else None, rate)
+                           loss_value, sums[1] / seen if task.has_accuracy else None, rate)
         seconds = time.perf_counter() - start - paused
-        scores = Scores(loss=loss_sum / seen, accuracy=correct / seen if task.has_accuracy
-                        else None)
-        if task.has_errors:  # the running loss is enough for a classifier's curve
-            x, y = self.tensors["train"]
-            full = evaluate(model, task, x, y, self.eval_batch)
-            scores = Scores(loss=scores.loss, accuracy=scores.accuracy, mae=full.mae,
-                            mse=full.mse)
+        scores = task.scores(*sums, seen)  # running means over the epoch, as Keras reports
         return scores, seconds, seen / max(seconds, 1e-9)
 
     # -- pieces ----------------------------------------------------------------------------
