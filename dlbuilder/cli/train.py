@@ -50,9 +50,9 @@ def _parser() -> Parser:
     data.add_argument("--augment-flip", action="store_true", default=None,
                       help="mirror half of the images left to right")
     opt = p.add_argument_group("optimization")
-    opt.add_argument("--epochs", type=int, metavar="N")
-    opt.add_argument("--batch-size", type=int, metavar="B")
-    opt.add_argument("--optimizer", choices=OPTIMIZERS)
+    opt.add_argument("--epochs", type=int, metavar="N", help="passes over the data (default 10)")
+    opt.add_argument("--batch-size", type=int, metavar="B", help="samples a step (default 64)")
+    opt.add_argument("--optimizer", choices=OPTIMIZERS, help="default adam")
     opt.add_argument("--lr", type=float, metavar="X", help="learning rate (default 0.001)")
     opt.add_argument("--momentum", type=float, metavar="X", help="for sgd and rmsprop")
     opt.add_argument("--nesterov", action="store_true", default=None, help="for sgd")
