@@ -42,7 +42,8 @@ def cmd_predict(argv: Sequence[str]) -> int:
     from dlbuilder.core.fileformat import GraphFileError
 
     try:
-        plan = build_plan(load_engine(args.file))
+        engine = load_engine(args.file)
+        plan = build_plan(engine)
     except GraphFileError as err:
         return fail(str(err), args.json, [str(p) for p in err.problems])
     except CompileError as err:
@@ -55,7 +56,7 @@ def cmd_predict(argv: Sequence[str]) -> int:
     try:
         model = CompiledModel(plan)
         load_weights(model, args.weights)
-        prep = _preprocessing(args)
+        prep = _preprocessing(engine, args.weights)
         names, raw, notes = read_samples(args.inputs, prep)
     except (WeightsError, DatasetError, ValueError) as err:
         return fail(f"dlbuilder predict: {err}", args.json, [])
@@ -75,18 +76,17 @@ def cmd_predict(argv: Sequence[str]) -> int:
     return EXIT_OK
 
 
-def _preprocessing(args):
+def _preprocessing(engine, weights: str):
     """Saved beside the weights, or fitted again from the graph's training settings."""
-    from dlbuilder.backend.prepare import read_preprocessing
+    from dlbuilder.backend.prepare import info_path, read_preprocessing
     from dlbuilder.backend.settings import resolve_settings
     from dlbuilder.backend.trainer import TrainError, plan_run
 
-    saved = read_preprocessing(args.weights)
+    saved = read_preprocessing(weights)
     if saved is not None:
         return saved
-    engine = load_engine(args.file)
     settings = resolve_settings(engine.graph.training)
-    print(f"note: {args.weights}.json (the preprocessing saved with the weights) is missing; "
+    print(f"note: {info_path(weights)} (the preprocessing saved with the weights) is missing; "
           f"fitting it again on {settings.dataset} with the graph's training settings",
           file=sys.stderr)
     try:
