@@ -187,3 +187,11 @@ def test_without_the_data_a_failed_download_says_where_to_put_the_files(capsys):
     code, _, err = run(capsys, "train", "lenet5", "--epochs", "1")
     assert code == 2  # tests/conftest.py points the download table at a closed local port
     assert "could not download" in err and "--data-dir" in err
+
+
+def test_an_unusable_checkpoint_folder_is_said_before_training(tmp_path, capsys):
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    code, out, err = run(capsys, "train", "digits_cnn", "--checkpoint-dir", str(blocker / "ck"))
+    assert code == 2 and out == ""
+    assert "--checkpoint-dir: cannot use" in err and "Traceback" not in err

@@ -185,6 +185,8 @@ class Trainer:
         loss, target = loss_and_target(run.plan)
         self.task = Task(loss, target, len(self.data.classes), loss in CLASS_LOSSES)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        if self.checkpoint_dir is not None:  # an unusable folder is said before training
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         self.best_state: State | None = None
         self._last_good: State = copy_state(self.model)
         self.tensors = {name: (x.to(self.device), y.to(self.device))
@@ -322,7 +324,6 @@ class Trainer:
     def _checkpoint(self, improved: bool) -> None:
         if self.checkpoint_dir is None:
             return
-        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         targets = ["last.pt"] + (["best.pt"] if improved else [])
         for name in targets:
             save_state(self._last_good, self.checkpoint_dir / name)

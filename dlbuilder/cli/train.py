@@ -121,9 +121,16 @@ def _run(engine, settings, args) -> int:
         return fail(f"dlbuilder train: cannot read the data: {err}", False, [])
     except WeightsError as err:
         return fail(f"dlbuilder train: --init-weights: {err}", False, [])
+    except OSError as err:
+        return fail(f"dlbuilder train: --checkpoint-dir: cannot use {err.filename}: "
+                    f"{err.strerror or err}", False, [])
     epochs: list[dict[str, Any]] = []
-    with _CtrlC(control) as interrupted:
-        final = _train(trainer, run, epochs)
+    try:
+        with _CtrlC(control) as interrupted:
+            final = _train(trainer, run, epochs)
+    except OSError as err:  # a checkpoint that could not be written (disk full...)
+        return fail(f"dlbuilder train: training stopped: cannot write {err.filename}: "
+                    f"{err.strerror or err}", False, [])
     code = _save(trainer, run, final, epochs, args)
     if code != EXIT_OK:
         return code
@@ -160,7 +167,7 @@ def _train(trainer, run, epochs: list[dict[str, Any]]):
 
 
 def _save(trainer, run, final, epochs: list[dict[str, Any]], args) -> int:
-    from dlbuilder.backend.prepare import save_preprocessing
+    from dlbuilder.backend.prepare import info_path, save_preprocessing
     from dlbuilder.backend.weights import save_weights
     from dlbuilder.core.fileformat import write_atomic
 
@@ -169,7 +176,7 @@ def _save(trainer, run, final, epochs: list[dict[str, Any]], args) -> int:
             save_weights(trainer.model, args.save_weights)
             save_preprocessing(args.save_weights, run.data.preprocessing)
             print(f"saved weights to {args.save_weights} (preprocessing in "
-                  f"{args.save_weights}.json)", file=sys.stderr)
+                  f"{info_path(args.save_weights)})", file=sys.stderr)
         if args.metrics_json:
             summary = {"epochs": epochs, "final": final.as_dict(),
                        "settings": run.settings.as_dict()}
