@@ -6,9 +6,7 @@ from collections.abc import Iterable
 
 import torch
 
-from dlbuilder.backend.settings import TrainSettings
-
-PLATEAU_PATIENCE = 2  # epochs without improvement before the plateau schedule lowers the rate
+from dlbuilder.backend.settings import PLATEAU_PATIENCE, TrainSettings
 
 
 def make_optimizer(params: Iterable[torch.nn.Parameter],

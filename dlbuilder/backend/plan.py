@@ -95,6 +95,11 @@ class ModelPlan:
         return INPUT_VAR
 
 
+def loss_and_target(plan: ModelPlan) -> tuple[str, str]:
+    """The Output node's loss and target; a graph without Output classifies (the defaults)."""
+    return plan.loss or "CrossEntropyLoss", plan.target or "label"
+
+
 def build_plan(engine: InferenceEngine) -> ModelPlan:
     """The plan for the engine's graph; raises CompileError if the graph has errors."""
     errors = [d for d in engine.diagnostics() if d.severity == "error"]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from dlbuilder.backend.datasets import Dataset
-from dlbuilder.backend.plan import ModelPlan
+from dlbuilder.backend.plan import ModelPlan, loss_and_target
 from dlbuilder.core.fileformat import write_atomic
 from dlbuilder.core.registry import format_shape
 from dlbuilder.layers.io import CLASS_LOSSES
@@ -212,9 +212,4 @@ def fit_problems(plan: ModelPlan, dataset: Dataset, output_node: str | None) -> 
                         f"give it {classes} outputs" + ("" if loss in CLASS_LOSSES
                                                         else " (one per class, one-hot)"))
     return problems
-
-
-def loss_and_target(plan: ModelPlan) -> tuple[str, str]:
-    """The Output node's loss and target; a graph without Output classifies (the defaults)."""
-    return plan.loss or "CrossEntropyLoss", plan.target or "label"
 

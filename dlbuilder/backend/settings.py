@@ -17,6 +17,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "plateau")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 MONITORS = ("val_loss", "val_accuracy", "train_loss", "train_accuracy")
+PLATEAU_PATIENCE = 2  # epochs without improvement before the plateau schedule lowers the rate
 
 
 class SettingsError(ValueError):
@@ -63,6 +64,10 @@ class TrainSettings:
         if self.monitor is not None:
             return self.monitor
         return "val_loss" if self.val_split > 0 else "train_loss"
+
+    def resolved_normalize(self, target: str) -> bool:
+        """`normalize`, or by default: yes for class labels, no for an autoencoder."""
+        return self.normalize if self.normalize is not None else target == "label"
 
     def resolved_step_size(self) -> int:
         return self.step_size if self.step_size is not None else max(1, self.epochs // 3)

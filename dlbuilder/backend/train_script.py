@@ -22,12 +22,11 @@ from dlbuilder.backend.codegen import (
     wrapped_call,
 )
 from dlbuilder.backend.names import is_plain_identifier
-from dlbuilder.backend.plan import ModelPlan
-from dlbuilder.backend.settings import TrainSettings
+from dlbuilder.backend.plan import ModelPlan, loss_and_target
+from dlbuilder.backend.settings import PLATEAU_PATIENCE, TrainSettings
 from dlbuilder.core.registry import format_shape
 from dlbuilder.layers.io import CLASS_LOSSES
 
-PLATEAU_PATIENCE = 2  # as optim.PLATEAU_PATIENCE (a test keeps them equal; optim loads torch)
 EVAL_BATCH_SIZE = 256
 
 IMPORTS = ("import argparse", "import os", "import torch", "import torch.distributed as dist",
@@ -97,8 +96,7 @@ class _Script:
 
     def __init__(self, plan: ModelPlan, settings: TrainSettings, class_name: str) -> None:
         self.plan, self.s, self.class_name = plan, settings, class_name
-        self.loss = plan.loss or "CrossEntropyLoss"  # as prepare.loss_and_target (loads torch)
-        self.target = plan.target or "label"
+        self.loss, self.target = loss_and_target(plan)
         if not is_plain_identifier(self.loss):  # the declaration allows only torch's names
             raise ScriptError(f"the loss {self.loss!r} is not a torch.nn loss")
         self.labels = self.target == "label"  # a classifier: accuracy is measured
@@ -186,7 +184,7 @@ class _Script:
         ]
 
     def _normalize(self) -> bool:
-        return self.s.normalize if self.s.normalize is not None else self.labels
+        return self.s.resolved_normalize(self.target)
 
     def _loss_comment(self) -> str:
         what = ("the input itself" if self.target == "input" else

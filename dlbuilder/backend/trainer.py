@@ -27,14 +27,8 @@ from dlbuilder.backend.compiler import CompiledModel
 from dlbuilder.backend.datasets import Dataset, load_dataset
 from dlbuilder.backend.metrics import EarlyStopping, Scores, Task, evaluate, per_class_accuracy
 from dlbuilder.backend.optim import make_optimizer, make_scheduler, step_scheduler
-from dlbuilder.backend.plan import CompileError, ModelPlan, build_plan
-from dlbuilder.backend.prepare import (
-    PreparedData,
-    fit_problems,
-    loss_and_target,
-    prepare_data,
-    save_preprocessing,
-)
+from dlbuilder.backend.plan import CompileError, ModelPlan, build_plan, loss_and_target
+from dlbuilder.backend.prepare import PreparedData, fit_problems, prepare_data, save_preprocessing
 from dlbuilder.backend.records import BatchEnd, EpochEnd, Record, RunFinished, RunStarted
 from dlbuilder.backend.settings import TrainSettings
 from dlbuilder.backend.weights import load_weights, save_state
@@ -130,9 +124,9 @@ def plan_run(engine: InferenceEngine, settings: TrainSettings, *, dataset: Datas
     if problems:
         raise TrainError(problems)
     _, target = loss_and_target(plan)
-    normalize = settings.normalize if settings.normalize is not None else target == "label"
     data = prepare_data(dataset, val_split=settings.val_split, seed=settings.seed,
-                        normalize=normalize, input_shape=tuple(plan.input_shape))
+                        normalize=settings.resolved_normalize(target),
+                        input_shape=tuple(plan.input_shape))
     if settings.resolved_monitor().startswith("val") and data.val_x is None:
         raise TrainError([(f"{dataset.name} has too few samples per class for a validation "
                            "split; set val_split to 0 (then train_loss is monitored)")])

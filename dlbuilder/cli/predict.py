@@ -35,9 +35,8 @@ def cmd_predict(argv: Sequence[str]) -> int:
         return fail(str(err), False, [])
     from dlbuilder.backend.compiler import CompiledModel
     from dlbuilder.backend.datasets import DatasetError
-    from dlbuilder.backend.plan import CompileError, build_plan
+    from dlbuilder.backend.plan import CompileError, build_plan, loss_and_target
     from dlbuilder.backend.predict import class_probabilities, read_samples, top_classes
-    from dlbuilder.backend.prepare import loss_and_target
     from dlbuilder.backend.weights import WeightsError, load_weights
     from dlbuilder.core.fileformat import GraphFileError
 

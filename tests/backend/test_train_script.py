@@ -26,11 +26,9 @@ from helpers import chain, engine_for, example_graph
 
 from dlbuilder.backend import optim
 from dlbuilder.backend.codegen import ClassNameError, export_code
-from dlbuilder.backend.plan import ModelPlan, build_plan
-from dlbuilder.backend.prepare import loss_and_target
+from dlbuilder.backend.plan import ModelPlan, build_plan, loss_and_target
 from dlbuilder.backend.settings import resolve_settings
 from dlbuilder.backend.train_script import (
-    PLATEAU_PATIENCE,
     SCRIPT_NAMES,
     ScriptError,
     quoted,
@@ -221,7 +219,6 @@ def test_class_names_the_script_uses_are_refused(name: str) -> None:
 
 
 def test_same_defaults_as_the_app() -> None:
-    assert PLATEAU_PATIENCE == optim.PLATEAU_PATIENCE
     for graph in [example_graph(n) for n in EXAMPLES] + [digits_autoencoder(), digits_one_hot()]:
         loss, target = loss_and_target(plan_of(graph))
         code = script_for(graph, {"dataset": "digits"})
