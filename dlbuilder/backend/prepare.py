@@ -50,6 +50,11 @@ class Preprocessing:
             t = (t - mean) / std
         return t.reshape(len(t), *self.input_shape)
 
+    def blank(self) -> torch.Tensor:
+        """Per channel, the value a blank (zero) raw pixel has after preprocessing: what
+        augmentation fills the edge of a shifted image with."""
+        return self.apply(torch.zeros((1, *self.sample_shape)))[0, :, 0, 0]
+
     def to_json(self) -> str:
         data = {"format": INFO_FORMAT, "version": 1, **asdict(self)}
         return json.dumps(data, indent=1) + "\n"

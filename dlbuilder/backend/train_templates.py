@@ -61,8 +61,7 @@ def make_augment(data, device):
     looks after preprocessing)."""
     from dlbuilder.backend.augment import augment
 
-    prep = data.preprocessing
-    fill = prep.apply(torch.zeros(1, *prep.sample_shape))[0, :, 0, 0].to(device)
+    fill = data.preprocessing.blank().to(device)
     generator = torch.Generator().manual_seed(SEED + rank_and_world()[0])
     return lambda x: augment(x, AUGMENT_SHIFT, AUGMENT_FLIP, generator, fill)
 '''

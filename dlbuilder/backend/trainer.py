@@ -237,7 +237,7 @@ class Trainer:
         s, task, model = self.settings, self.task, self.model
         train_x, train_y = self.tensors["train"]
         order = torch.randperm(len(train_x), generator=generator).to(self.device)
-        fill = self._fill() if s.augment_shift else None
+        fill = self.data.preprocessing.blank().to(self.device) if s.augment_shift else None
         model.train()
         sums, seen, paused = [0.0] * 4, 0, 0.0  # loss, hits, abs and squared errors
         start = time.perf_counter()
@@ -275,11 +275,6 @@ class Trainer:
 
     def param_count(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
-
-    def _fill(self) -> torch.Tensor:
-        """The value a blank (zero) raw pixel has after preprocessing, per channel."""
-        blank = torch.zeros((1, *self.data.preprocessing.sample_shape))
-        return self.data.preprocessing.apply(blank)[0, :, 0, 0].to(self.device)
 
     def _scores(self, split: str, confusion: bool = False) -> Scores | None:
         if split not in self.tensors:
