@@ -170,12 +170,25 @@ def py_literal(value: Any) -> str:
             return repr(float(value))
         return f'float("{value}")'
     if isinstance(value, str):
-        if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
-            return f'"{value}"'
-        return ascii(value)
+        return quoted(value)
     if isinstance(value, tuple):
         items = ", ".join(py_literal(v) for v in value)
         return f"({items},)" if len(value) == 1 else f"({items})"
     if isinstance(value, list):
         return "[" + ", ".join(py_literal(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} {value!r} as a constructor argument")
+
+
+def quoted(text: str) -> str:
+    """A string literal for any text, in the quotes ruff format would choose: printable ASCII
+    as it is, everything else (newlines, quotes that would end it, non-ASCII) escaped."""
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    out = []
+    for char in text:
+        if char in (quote, "\\"):
+            out.append("\\" + char)
+        elif char.isascii() and char.isprintable():
+            out.append(char)
+        else:
+            out.append(ascii(char)[1:-1])
+    return quote + "".join(out) + quote

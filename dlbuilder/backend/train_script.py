@@ -19,6 +19,7 @@ from dlbuilder.backend.codegen import (
     check_class_name,
     generate_code,
     py_literal,
+    quoted,
     wrapped_call,
 )
 from dlbuilder.backend.names import is_plain_identifier
@@ -62,21 +63,6 @@ is per process."""
 
 class ScriptError(ValueError):
     """The graph cannot be trained by the script as it stands (said before anything runs)."""
-
-
-def quoted(text: str) -> str:
-    """A string literal for any text, in the quotes ruff format would choose: printable ASCII
-    as it is, everything else (newlines, quotes that would end it, non-ASCII) escaped."""
-    quote = "'" if text.count('"') > text.count("'") else '"'
-    out = []
-    for char in text:
-        if char in (quote, "\\"):
-            out.append("\\" + char)
-        elif char.isascii() and char.isprintable():
-            out.append(char)
-        else:
-            out.append(ascii(char)[1:-1])
-    return quote + "".join(out) + quote
 
 
 def training_script_code(plan: ModelPlan, settings: TrainSettings,

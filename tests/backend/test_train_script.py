@@ -25,13 +25,12 @@ import torch
 from helpers import chain, engine_for, example_graph
 
 from dlbuilder.backend import optim
-from dlbuilder.backend.codegen import ClassNameError, export_code
+from dlbuilder.backend.codegen import ClassNameError, export_code, quoted
 from dlbuilder.backend.plan import ModelPlan, build_plan, loss_and_target
 from dlbuilder.backend.settings import resolve_settings
 from dlbuilder.backend.train_script import (
     SCRIPT_NAMES,
     ScriptError,
-    quoted,
     training_script_code,
 )
 from dlbuilder.cli import main
