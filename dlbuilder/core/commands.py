@@ -175,15 +175,22 @@ class Macro:
 
 
 def insert_between(graph: Graph, src: str, dst: str, node: str, type_name: str,
-                   params: dict[str, Any] | None = None, text: str | None = None) -> Macro:
-    """A command that puts a new node on the wire src -> dst, keeping dst's input port."""
+                   params: dict[str, Any] | None = None, text: str | None = None,
+                   then: list[tuple[str, str, dict[str, Any]]] = ()) -> Macro:
+    """A command that puts a new node on the wire src -> dst, keeping dst's input port.
+
+    `then` chains more new nodes (id, type, params) after it, before dst: a projection
+    followed by its BatchNorm.
+    """
     port = graph.port_of(src, dst)
-    return Macro(text or f"Insert {type_name} before {dst}", [
-        RemoveEdge(src, dst),
-        AddNode(node, type_name, dict(params or {})),
-        AddEdge(src, node),
-        AddEdge(node, dst, port),
-    ])
+    commands: list[Any] = [RemoveEdge(src, dst), AddNode(node, type_name, dict(params or {})),
+                           AddEdge(src, node)]
+    last = node
+    for next_id, next_type, next_params in then:
+        commands += [AddNode(next_id, next_type, dict(next_params)), AddEdge(last, next_id)]
+        last = next_id
+    commands.append(AddEdge(last, dst, port))
+    return Macro(text or f"Insert {type_name} before {dst}", commands)
 
 
 def bypass(graph: Graph, node: str, text: str | None = None) -> Macro:

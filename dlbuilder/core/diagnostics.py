@@ -61,11 +61,13 @@ class SetParams:
 
 @dataclass(frozen=True)
 class InsertBefore:
-    """Remedy: insert a new node of `type` between input `port` and the node."""
+    """Remedy: insert a new node of `type` between input `port` and the node, followed by the
+    (type, params) pairs of `then` (a projection's BatchNorm)."""
 
     port: int
     type: str
     params: dict[str, Any] = field(default_factory=dict)
+    then: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,32 @@ def fix_commands(fix: Fix, graph: Graph) -> list[Command]:
     if isinstance(remedy, InsertBefore):
         src = graph.inputs(node)[remedy.port]
         new_id = graph.unique_id(remedy.type)
-        return [insert_between(graph, src, node, new_id, remedy.type, remedy.params, fix.label)]
+        taken = {new_id}
+        chain = []
+        for type_name, params in remedy.then:
+            next_id = graph.unique_id(type_name)
+            while next_id in taken:
+                next_id = graph.unique_id(f"{next_id}_2")
+            taken.add(next_id)
+            chain.append((next_id, type_name, params))
+        return [insert_between(graph, src, node, new_id, remedy.type, remedy.params, fix.label,
+                               chain)]
     if isinstance(remedy, Bypass):
         return [bypass(graph, remedy.node, fix.label)]
     raise TypeError(f"unknown remedy {remedy!r}")
+
+
+NORM_AFTER = {"Conv2d": "BatchNorm2d", "Linear": "BatchNorm1d"}
+
+
+def with_batchnorm(fix: Fix) -> Fix | None:
+    """The same projection followed by a BatchNorm (as ResNet's shortcuts have), if it is one."""
+    remedy = fix.remedy
+    if not isinstance(remedy, InsertBefore) or remedy.then or remedy.type not in NORM_AFTER:
+        return None
+    norm = NORM_AFTER[remedy.type]
+    return Fix(f"{fix.label} + {norm}", fix.node,
+               InsertBefore(remedy.port, remedy.type, remedy.params, ((norm, {}),)))
 
 
 def apply_fix(graph: Graph, fix: Fix) -> Macro:

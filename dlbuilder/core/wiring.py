@@ -1,0 +1,65 @@
+"""Whether a wire may be drawn, asked before it is: the editor refuses a connection that could
+never work (a cycle, a full input, tensors of incompatible ranks) and says why.
+
+A connection that breaks a rule with a one-click fix (a Linear after an image: insert Flatten;
+an Add of equal ranks but different sizes: project the shortcut) is allowed, so the node can
+show the problem with its fix.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from dlbuilder.core.diagnostics import ShapeProblem
+from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.core.registry import format_shape
+
+
+def connect_problem(engine: InferenceEngine, src: str, dst: str) -> str | None:
+    """Why wiring `src`'s output into `dst` must be refused, or None when it may be drawn."""
+    graph = engine.graph
+    if src == dst:
+        return "a layer cannot feed its own input"
+    if graph.nx.has_edge(src, dst):
+        return f"{src} is already connected to {dst}"
+    if nx.has_path(graph.nx, dst, src):
+        path = " -> ".join([src, *nx.shortest_path(graph.nx, dst, src)])
+        return f"this wire would make a cycle ({path}); networks flow one way"
+    if graph.type_of(dst) not in engine.registry:
+        return None
+    spec = engine.registry.get(graph.type_of(dst))
+    if spec.max_inputs == 0:
+        return f"{dst} is an {spec.type}: nothing can flow into it"
+    inputs = graph.inputs(dst)
+    if spec.max_inputs is not None and len(inputs) >= spec.max_inputs:
+        taken = ", ".join(inputs)
+        return (f"{dst} ({spec.type}) takes {spec.max_inputs} input and already has one "
+                f"({taken}); delete that wire first, or join them with Add or Concat")
+    if graph.type_of(src) == "Output":
+        return f"{src} is an Output: it ends the network and feeds nothing"
+    return _rank_problem(engine, src, dst, inputs)
+
+
+def _rank_problem(engine: InferenceEngine, src: str, dst: str, inputs: list[str]) -> str | None:
+    new = engine.info(src).output_shape
+    if new is None:
+        return None  # unknown until the problems upstream are fixed: let the user wire it
+    shapes = [engine.info(s).output_shape for s in inputs]
+    known = [s for s in shapes if s is not None]
+    spec = engine.registry.get(engine.graph.type_of(dst))
+    for other, shape in zip(inputs, shapes):
+        if shape is not None and len(shape) != len(new):
+            return (f"{spec.type} {dst} cannot join {src}'s {len(new)}-D output "
+                    f"({format_shape(new)}) with {other}'s {len(shape)}-D output "
+                    f"({format_shape(shape)})")
+    params = engine.checked_params(dst)
+    if params is None or len(known) != len(shapes) or len(inputs) + 1 < spec.min_inputs:
+        return None
+    try:
+        spec.shape([*known, new], params)
+    except ShapeProblem as problem:
+        if problem.code == "wrong_rank" and problem.remedy is None:
+            return problem.message
+    except Exception:  # noqa: BLE001 - a rule's bug is reported by inference, not here
+        return None
+    return None

@@ -1,0 +1,217 @@
+"""The open graph as the editor sees it: the core model, its inference engine, the undo stack,
+the file it came from and the selection, with the core's plain events re-sent as Qt signals.
+
+Every edit goes through `push`, which applies a core command once and keeps it on a QUndoStack
+(one generic QUndoCommand wraps any core command). Views never change the model themselves:
+they call `push` and redraw when the signals say what changed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from dlbuilder.core.commands import AddEdge, AddNode, Macro, SetUi
+from dlbuilder.core.fileformat import load_graph, save_graph
+from dlbuilder.core.graph import Event, Graph, GraphError
+from dlbuilder.core.inference import InferenceEngine, ShapesChanged
+from dlbuilder.core.registry import Registry
+from dlbuilder.core.wiring import connect_problem
+from dlbuilder.layers import REGISTRY
+
+
+class _Step(QUndoCommand):
+    """One core command on the undo stack. It was applied before it was pushed."""
+
+    def __init__(self, doc: Document, command: Any, merge_key: Any = None) -> None:
+        super().__init__(command.text)
+        self.doc = doc
+        self.command = command
+        self.merge_key = merge_key
+        self._applied = True
+
+    def redo(self) -> None:
+        if self._applied:  # QUndoStack.push calls redo(); the command already ran
+            self._applied = False
+            return
+        self.command.apply(self.doc.graph)
+
+    def undo(self) -> None:
+        self.command.revert(self.doc.graph)
+
+    def id(self) -> int:
+        return 1 if self.merge_key is not None else -1
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        """Consecutive changes of the same fields of the same node are one undo step."""
+        if not isinstance(other, _Step) or other.merge_key != self.merge_key:
+            return False
+        if not isinstance(self.command, Macro):
+            self.command = Macro(self.command.text, [self.command])
+        self.command.commands.append(other.command)
+        return True
+
+
+class Document(QObject):
+    """The graph being edited. Signals fire after the model changed."""
+
+    graph_event = Signal(object)       # a core Event (NodeAdded, EdgeRemoved, ParamsChanged...)
+    shapes_changed = Signal(object)    # frozenset of node ids whose NodeInfo changed
+    edited = Signal()                  # after each push, undo or redo: totals, problems, code
+    replaced = Signal()                # a different graph was loaded: views rebuild entirely
+    selection_changed = Signal(object)  # tuple of selected node ids
+    focus_requested = Signal(str)      # show this node (problems list, summary table)
+    refused = Signal(str)              # an edit the model refused, and why
+    path_changed = Signal(object)      # Path | None
+
+    def __init__(self, graph: Graph | None = None, path: Path | None = None,
+                 registry: Registry = REGISTRY, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.indexChanged.connect(self._on_undo_stack_index_changed)
+        self.graph: Graph = Graph()
+        self.engine: InferenceEngine | None = None
+        self.path: Path | None = None
+        self._selection: tuple[str, ...] = ()
+        self.read_only_reason: str | None = None  # set while training (issue 6)
+        self.replace(graph or Graph(), path)
+
+    # -- the model -----------------------------------------------------------------------------
+    def replace(self, graph: Graph, path: Path | None = None) -> None:
+        """Edit `graph` from now on (new, open, recover): the undo history starts afresh."""
+        if self.engine is not None:
+            self.engine.close()
+            self.engine.unsubscribe(self._on_engine_shapes)
+            self.graph.unsubscribe(self._on_graph_event)
+        self.graph = graph
+        self.engine = InferenceEngine(graph, self.registry)
+        self.engine.subscribe(self._on_engine_shapes)
+        graph.subscribe(self._on_graph_event)
+        self._selection = ()
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self.set_path(path)
+        self.replaced.emit()
+        self.selection_changed.emit(())
+        self.edited.emit()
+
+    def _on_undo_stack_index_changed(self, _index: int) -> None:
+        self.edited.emit()
+
+    def _on_graph_event(self, event: Event) -> None:
+        self.graph_event.emit(event)
+        gone = getattr(event, "node", None)
+        if gone is not None and gone not in self.graph and gone in self._selection:
+            self.select([n for n in self._selection if n != gone])
+
+    def _on_engine_shapes(self, message: ShapesChanged) -> None:
+        self.shapes_changed.emit(message.nodes)
+
+    # -- edits ---------------------------------------------------------------------------------
+    def push(self, command: Any, merge_key: Any = None) -> bool:
+        """Apply a core command as one undo step. A refused edit changes nothing, emits
+        `refused` with the reason and returns False."""
+        if self.read_only_reason:
+            self.refused.emit(self.read_only_reason)
+            return False
+        try:
+            command.apply(self.graph)
+        except GraphError as err:
+            self.refused.emit(str(err))
+            return False
+        self.undo_stack.push(_Step(self, command, merge_key))
+        return True
+
+    def add_layer(self, type_name: str, x: float, y: float, after: str | None = None,
+                  params: dict[str, Any] | None = None) -> str | None:
+        """Place a new layer at (x, y), wired after `after` when given; returns its id."""
+        spec = self.registry.get(type_name)
+        node = self.graph.unique_id(type_name)
+        start = spec.start_params() if params is None else params
+        commands: list[Any] = [AddNode(node, type_name, start, {"x": round(x), "y": round(y)})]
+        if after is not None and after in self.graph \
+                and self.connect_problem(after, node) is None:
+            commands.append(AddEdge(after, node))
+        text = f"Add {type_name} {node}"
+        ok = self.push(commands[0] if len(commands) == 1 else Macro(text, commands))
+        if ok:
+            self.select([node])
+        return node if ok else None
+
+    def connect_problem(self, src: str, dst: str) -> str | None:
+        """Why a wire src -> dst would be refused, or None if it may be drawn."""
+        for node in (src, dst):
+            if node not in self.graph:
+                return f"there is no node {node!r}"
+        return connect_problem(self.engine, src, dst)
+
+    def connect(self, src: str, dst: str, port: int | None = None) -> bool:
+        reason = self.connect_problem(src, dst)
+        if reason is not None:
+            self.refused.emit(reason)
+            return False
+        return self.push(AddEdge(src, dst, port))
+
+    def move_nodes(self, positions: dict[str, tuple[float, float]], text: str | None = None
+                   ) -> bool:
+        """Set the canvas positions of nodes as one undo step ("Move conv1", "Auto-layout")."""
+        commands = []
+        for node, (x, y) in positions.items():
+            ui = self.graph.ui(node)
+            if ui.get("x") == round(x) and ui.get("y") == round(y):
+                continue
+            commands.append(SetUi(node, {**ui, "x": round(x), "y": round(y)}))
+        if not commands:
+            return False
+        if len(commands) == 1 and text is None:
+            return self.push(commands[0])
+        return self.push(Macro(text or f"Move {len(commands)} nodes", commands))
+
+    # -- selection -----------------------------------------------------------------------------
+    def selection(self) -> tuple[str, ...]:
+        return self._selection
+
+    def select(self, nodes: list[str] | tuple[str, ...]) -> None:
+        chosen = tuple(n for n in dict.fromkeys(nodes) if n in self.graph)
+        if chosen != self._selection:
+            self._selection = chosen
+            self.selection_changed.emit(chosen)
+
+    def focus(self, node: str) -> None:
+        """Select `node` and ask the canvas to show it."""
+        if node in self.graph:
+            self.select([node])
+            self.focus_requested.emit(node)
+
+    # -- files ---------------------------------------------------------------------------------
+    @property
+    def modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def set_path(self, path: Path | None) -> None:
+        self.path = Path(path) if path is not None else None
+        self.path_changed.emit(self.path)
+
+    def display_name(self) -> str:
+        return self.path.name if self.path is not None else f"{self.graph.name} (unsaved)"
+
+    def open(self, path: Path) -> None:
+        """Load `path`, replacing the graph; a file that fails to load raises GraphFileError
+        and leaves the current graph untouched."""
+        graph = load_graph(path, self.registry)
+        self.replace(graph, Path(path))
+
+    def save(self, path: Path | None = None) -> Path:
+        """Write the graph (atomically) to `path` or its own file; marks the document clean."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("this graph has no file yet; choose one with Save As")
+        save_graph(self.graph, target)
+        self.undo_stack.setClean()
+        if target != self.path:
+            self.set_path(target)
+        return target
