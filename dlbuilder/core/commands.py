@@ -152,6 +152,43 @@ class SetUi:
 
 
 @dataclass
+class RenameNode:
+    """Give a node a new id, keeping its place in the node order, its wires and their ports."""
+
+    node: str
+    new: str
+
+    @property
+    def text(self) -> str:
+        return f"Rename {self.node} to {self.new}"
+
+    def apply(self, graph: Graph) -> None:
+        _rename(graph, self.node, self.new)
+
+    def revert(self, graph: Graph) -> None:
+        _rename(graph, self.new, self.node)
+
+
+def _rename(graph: Graph, old: str, new: str) -> None:
+    if not isinstance(new, str) or not new.strip() or new != new.strip():
+        raise GraphError(f"{new!r} cannot be an id: use a non-empty name without spaces at "
+                         "either end")
+    if new in graph:
+        raise GraphError(f"there is already a node {new!r}; ids must be unique")
+    index = graph.nodes().index(old)
+    inputs = graph.inputs(old)
+    outputs = sorted(((dst, graph.port_of(old, dst)) for dst in graph.outputs(old)),
+                     key=lambda item: item[1])
+    type_name, params, ui = graph.type_of(old), graph.params(old), graph.ui(old)
+    graph.remove_node(old)
+    graph.add_node(new, type_name, params, ui, index)
+    for src in inputs:
+        graph.add_edge(src, new)
+    for dst, port in outputs:
+        graph.add_edge(new, dst, port)
+
+
+@dataclass
 class Macro:
     """Several commands as one undo step; reverted in reverse order."""
 

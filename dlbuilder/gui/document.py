@@ -15,7 +15,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from dlbuilder.core.commands import AddEdge, AddNode, Macro, SetUi
+from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.fileformat import load_graph, save_graph
+from dlbuilder.core.fixes import with_batchnorm
 from dlbuilder.core.graph import Event, Graph, GraphError
 from dlbuilder.core.inference import InferenceEngine, ShapesChanged
 from dlbuilder.core.registry import Registry
@@ -170,6 +172,23 @@ class Document(QObject):
         if len(commands) == 1 and text is None:
             return self.push(commands[0])
         return self.push(Macro(text or f"Move {len(commands)} nodes", commands))
+
+    def fixes_for(self, diagnostic: Diagnostic) -> list[Fix]:
+        """The one-click fixes a problem offers: its own, and for a projection the same with a
+        BatchNorm after it."""
+        if diagnostic.fix is None:
+            return []
+        variant = with_batchnorm(diagnostic.fix)
+        return [diagnostic.fix] + ([variant] if variant is not None else [])
+
+    def apply_fix(self, fix: Fix) -> bool:
+        """Apply a fix as one undo step, named by its label."""
+        try:
+            commands = fix.commands(self.graph)
+        except (GraphError, IndexError, KeyError) as err:  # the graph moved on since
+            self.refused.emit(f"this fix no longer applies: {err}")
+            return False
+        return self.push(Macro(fix.label, commands))
 
     # -- selection -----------------------------------------------------------------------------
     def selection(self) -> tuple[str, ...]:
