@@ -8,11 +8,14 @@ show the problem with its fix.
 
 from __future__ import annotations
 
+from typing import Any
+
 import networkx as nx
 
 from dlbuilder.core.diagnostics import ShapeProblem
 from dlbuilder.core.inference import InferenceEngine
-from dlbuilder.core.registry import format_shape
+from dlbuilder.core.params import ParamError
+from dlbuilder.core.registry import LayerSpec, Params, format_shape
 
 
 def connect_problem(engine: InferenceEngine, src: str, dst: str) -> str | None:
@@ -37,22 +40,37 @@ def connect_problem(engine: InferenceEngine, src: str, dst: str) -> str | None:
                 f"({taken}); delete that wire first, or join them with Add or Concat")
     if graph.type_of(src) == "Output":
         return f"{src} is an Output: it ends the network and feeds nothing"
-    return _rank_problem(engine, src, dst, inputs)
+    return _rank_problem(engine, src, dst, spec, engine.checked_params(dst), inputs)
 
 
-def _rank_problem(engine: InferenceEngine, src: str, dst: str, inputs: list[str]) -> str | None:
+def feed_problem(engine: InferenceEngine, src: str, type_name: str,
+                 raw_params: dict[str, Any]) -> str | None:
+    """Why a new `type_name` layer could not be wired after `src` (quick-add after a node)."""
+    spec = engine.registry.get(type_name)
+    if engine.graph.type_of(src) == "Output":
+        return f"{src} is an Output: it ends the network and feeds nothing"
+    if spec.max_inputs == 0:
+        return f"an {type_name} takes no input"
+    try:
+        params = {**spec.defaults, **{k: spec.param_index[k].check(v)
+                                      for k, v in raw_params.items()}}
+    except (KeyError, ParamError):
+        return None
+    return _rank_problem(engine, src, f"the new {type_name}", spec, params, [])
+
+
+def _rank_problem(engine: InferenceEngine, src: str, dst: str, spec: LayerSpec,
+                  params: Params | None, inputs: list[str]) -> str | None:
     new = engine.info(src).output_shape
     if new is None:
         return None  # unknown until the problems upstream are fixed: let the user wire it
     shapes = [engine.info(s).output_shape for s in inputs]
     known = [s for s in shapes if s is not None]
-    spec = engine.registry.get(engine.graph.type_of(dst))
     for other, shape in zip(inputs, shapes):
         if shape is not None and len(shape) != len(new):
             return (f"{spec.type} {dst} cannot join {src}'s {len(new)}-D output "
                     f"({format_shape(new)}) with {other}'s {len(shape)}-D output "
                     f"({format_shape(shape)})")
-    params = engine.checked_params(dst)
     if params is None or len(known) != len(shapes) or len(inputs) + 1 < spec.min_inputs:
         return None
     try:

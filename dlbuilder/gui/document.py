@@ -21,7 +21,7 @@ from dlbuilder.core.fixes import with_batchnorm
 from dlbuilder.core.graph import Event, Graph, GraphError
 from dlbuilder.core.inference import InferenceEngine, ShapesChanged
 from dlbuilder.core.registry import Registry
-from dlbuilder.core.wiring import connect_problem
+from dlbuilder.core.wiring import connect_problem, feed_problem
 from dlbuilder.layers import REGISTRY
 
 
@@ -136,7 +136,7 @@ class Document(QObject):
         start = spec.start_params() if params is None else params
         commands: list[Any] = [AddNode(node, type_name, start, {"x": round(x), "y": round(y)})]
         if after is not None and after in self.graph \
-                and self.connect_problem(after, node) is None:
+                and feed_problem(self.engine, after, type_name, start) is None:
             commands.append(AddEdge(after, node))
         text = f"Add {type_name} {node}"
         ok = self.push(commands[0] if len(commands) == 1 else Macro(text, commands))
