@@ -1,0 +1,145 @@
+"""Copy and paste of part of a graph: a JSON-able fragment of nodes and the wires among them.
+
+The clipboard may hold anything, so a fragment is checked before use and a broken one is refused
+with a ValueError that says what is wrong. Pasting gives every node a fresh id and keeps the
+wires inside the fragment, in their port order; wires to nodes outside it are not copied.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from typing import Any
+
+from dlbuilder.core.commands import AddEdge, AddNode, Macro
+from dlbuilder.core.graph import Graph
+
+FORMAT = "dlbuilder.fragment"
+VERSION = 1
+
+
+class FragmentError(ValueError):
+    """Clipboard content that is not a fragment of copied layers; the message says why."""
+
+
+def copy_fragment(graph: Graph, nodes: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The nodes (in graph order) with type, params and ui, and the wires among them."""
+    chosen = set(nodes)
+    missing = sorted(n for n in chosen if n not in graph)
+    if missing:
+        raise FragmentError(f"cannot copy {', '.join(map(repr, missing))}: no such node")
+    entries = [{"id": n, "type": graph.type_of(n), "params": _jsonable(graph.params(n)),
+                "ui": _jsonable(graph.ui(n))} for n in graph.nodes() if n in chosen]
+    edges = [{"from": src, "to": dst, "to_port": port}
+             for src, dst, port in graph.edges() if src in chosen and dst in chosen]
+    return {"format": FORMAT, "version": VERSION, "nodes": entries, "edges": edges}
+
+
+def fragment_to_text(fragment: dict[str, Any]) -> str:
+    return json.dumps(fragment, ensure_ascii=False, allow_nan=False)
+
+
+def fragment_from_text(text: str | bytes) -> dict[str, Any]:
+    """Parse and check clipboard text; ValueError with the reason when it is not a fragment."""
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise FragmentError(f"the clipboard does not hold copied layers (not JSON: {err})"
+                            ) from None
+    check_fragment(data)
+    return data
+
+
+def check_fragment(data: Any) -> None:
+    """Refuse anything that is not a well-formed fragment, naming the first problem."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise FragmentError("the clipboard does not hold copied layers (expected a "
+                         f"{FORMAT!r} object)")
+    if data.get("version") != VERSION:
+        raise FragmentError(f"copied layers of version {data.get('version')!r} cannot be pasted; "
+                         f"this dlbuilder reads version {VERSION}")
+    nodes, edges = data.get("nodes"), data.get("edges", [])
+    if not isinstance(nodes, list) or not isinstance(edges, list):
+        raise FragmentError("copied layers: 'nodes' and 'edges' must be lists")
+    ids: set[str] = set()
+    for i, entry in enumerate(nodes):
+        _check_node(i, entry, ids)
+    for i, edge in enumerate(edges):
+        _check_edge(i, edge, ids)
+
+
+def _check_node(i: int, entry: Any, ids: set[str]) -> None:
+    where = f"copied layers: node {i}"
+    if not isinstance(entry, dict):
+        raise FragmentError(f"{where} must be an object")
+    node, type_name = entry.get("id"), entry.get("type")
+    if not isinstance(node, str) or not node:
+        raise FragmentError(f"{where} needs a non-empty string 'id'")
+    if node in ids:
+        raise FragmentError(f"{where}: id {node!r} appears twice")
+    if not isinstance(type_name, str) or not type_name:
+        raise FragmentError(f"{where} ({node}) needs a string 'type'")
+    for key in ("params", "ui"):
+        if not isinstance(entry.get(key, {}), dict):
+            raise FragmentError(f"{where} ({node}): '{key}' must be an object")
+    ids.add(node)
+
+
+def _check_edge(i: int, edge: Any, ids: set[str]) -> None:
+    where = f"copied layers: wire {i}"
+    if not isinstance(edge, dict):
+        raise FragmentError(f"{where} must be an object")
+    for key in ("from", "to"):
+        if edge.get(key) not in ids:
+            raise FragmentError(f"{where}: '{key}' must name a copied node, got {edge.get(key)!r}")
+    port = edge.get("to_port", 0)
+    if not isinstance(port, int) or isinstance(port, bool) or port < 0:
+        raise FragmentError(f"{where}: 'to_port' must be a whole number >= 0, got {port!r}")
+
+
+def paste_commands(graph: Graph, fragment: dict[str, Any],
+                   offset: tuple[float, float] = (0, 0)) -> tuple[Macro, list[str]]:
+    """One command adding the fragment's nodes (moved by `offset`) under fresh ids, with its
+    internal wires; and the new ids, in the fragment's order."""
+    check_fragment(fragment)
+    dx, dy = offset
+    renamed: dict[str, str] = {}
+    commands: list[Any] = []
+    for entry in fragment["nodes"]:
+        new = _fresh_id(graph, entry["id"], set(renamed.values()))
+        renamed[entry["id"]] = new
+        ui = dict(entry.get("ui", {}))
+        ui["x"] = round(_number(ui.get("x")) + dx)
+        ui["y"] = round(_number(ui.get("y")) + dy)
+        commands.append(AddNode(new, entry["type"], copy.deepcopy(entry.get("params", {})), ui))
+    wires = sorted(fragment.get("edges", []), key=lambda e: (e.get("to_port", 0)))
+    for edge in wires:  # ascending ports: each wire appends, so the order is kept
+        commands.append(AddEdge(renamed[edge["from"]], renamed[edge["to"]]))
+    count = len(renamed)
+    text = f"Paste {count} node{'s' * (count != 1)}"
+    return Macro(text, commands), list(renamed.values())
+
+
+def _fresh_id(graph: Graph, base: str, taken: set[str]) -> str:
+    """graph.unique_id, also avoiding the ids this paste has already handed out."""
+    candidate = graph.unique_id(base)
+    n = 2
+    while candidate in taken:
+        candidate = graph.unique_id(f"{base}_{n}")
+        n += 1
+    return candidate
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    return float(value) if math.isfinite(value) else 0.0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
