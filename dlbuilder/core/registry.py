@@ -5,7 +5,8 @@ inputs it takes, the pure shape rule, the parameter/buffer count, how to explain
 the torch constructor (a class named as a string plus the arguments built from the inferred input
 shapes). The compiler and the code generator both build from `torch_args`, so they cannot drift.
 A spec with an `op` ("add", "cat", "flatten") is written inline in forward rather than kept as a
-submodule; its `torch_args` are then the arguments of that operation.
+submodule; its `torch_args` are then the arguments of that operation. An elementwise activation
+may give its `curve` (value and derivative at x) so the inspector can plot it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ class LayerSpec:
     macs_per_position: bool = False
     key_params: Callable[[Params], str] = _no_key
     warnings: Callable[[list[Shape], Params], list[ShapeProblem]] = _no_warnings
+    # an elementwise activation's f(x) and f'(x), for the inspector's plot (pure math)
+    curve: Callable[[float, Params], tuple[float, float]] | None = None
     param_index: dict[str, ParamSpec] = field(init=False, repr=False, compare=False)
     defaults: dict[str, Any] = field(init=False, repr=False, compare=False)
 
