@@ -1,0 +1,211 @@
+"""The canvas's edit actions, each one undo step: delete, cut, copy, paste, duplicate, rename,
+select all, auto-layout, and the node's context menu with its problems' fixes.
+
+A mixin of CanvasView (kept apart so each file stays small); it uses the view's `doc`,
+`graph_scene`, `_say` and `fit`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtWidgets import QMenu
+
+from dlbuilder.core.commands import RenameNode
+from dlbuilder.core.fragment import copy_fragment, paste_commands
+from dlbuilder.core.layout import layout_for_view
+from dlbuilder.gui.canvas.edit_ops import (
+    RenameEditWidget,
+    delete_command,
+    fragment_from_clipboard,
+    paste_offset,
+    plural,
+    put_fragment_on_clipboard,
+)
+from dlbuilder.gui.canvas.style import HEADER_H, NODE_H, NODE_W
+
+if TYPE_CHECKING:
+    from dlbuilder.gui.canvas.scene import GraphScene
+    from dlbuilder.gui.document import Document
+
+_LAYOUT_MARGIN = 40  # scene units left free around an auto-laid-out graph
+
+
+class CanvasActionsMixin:
+    doc: Document
+    graph_scene: GraphScene
+    _rename: RenameEditWidget | None
+
+    def _init_actions(self) -> None:
+        self._rename = None
+
+    # -- delete and clipboard --------------------------------------------------------------
+    def delete_selected(self) -> bool:
+        """Delete the selected layers and wires as one undo step."""
+        command = delete_command(self.doc.graph, self.graph_scene.selected_nodes(),
+                                 self.graph_scene.selected_wires())
+        if command is None:
+            self._say("Select layers or wires to delete")
+            return False
+        return self.doc.push(command)
+
+    def _delete_wire(self, wire: tuple[str, str]) -> bool:
+        command = delete_command(self.doc.graph, [], [wire])
+        return command is not None and self.doc.push(command)
+
+    def copy(self) -> bool:
+        nodes = self.graph_scene.selected_nodes()
+        if not nodes:
+            self._say("Select layers to copy")
+            return False
+        put_fragment_on_clipboard(copy_fragment(self.doc.graph, nodes))
+        self._say(f"Copied {plural(len(nodes), 'layer')}")
+        return True
+
+    def cut(self) -> bool:
+        """Copy the selected layers, then delete them (one undo step)."""
+        nodes = self.graph_scene.selected_nodes()
+        if not nodes:
+            self._say("Select layers to cut")
+            return False
+        put_fragment_on_clipboard(copy_fragment(self.doc.graph, nodes))
+        command = delete_command(self.doc.graph, nodes, self.graph_scene.selected_wires(),
+                                 verb="Cut")
+        return command is not None and self.doc.push(command)
+
+    def paste(self) -> list[str]:
+        """Add the copied layers under fresh ids, below the cards they would cover; selects
+        them. Returns the new ids."""
+        try:
+            fragment = fragment_from_clipboard()
+        except ValueError as err:
+            self._say(str(err))
+            return []
+        return self._paste_fragment(fragment)
+
+    def duplicate(self) -> list[str]:
+        """Copy and paste the selection in one go, leaving the clipboard alone."""
+        nodes = self.graph_scene.selected_nodes()
+        if not nodes:
+            self._say("Select layers to duplicate")
+            return []
+        return self._paste_fragment(copy_fragment(self.doc.graph, nodes), "Duplicate")
+
+    def _paste_fragment(self, fragment: dict[str, Any], verb: str = "Paste") -> list[str]:
+        if not fragment["nodes"]:
+            return []
+        rects = [item.card_rect() for item in self.graph_scene.nodes.values()]
+        command, new_ids = paste_commands(self.doc.graph, fragment,
+                                          paste_offset(rects, fragment))
+        command.text = f"{verb} {plural(len(new_ids), 'node')}"
+        if not self.doc.push(command):
+            return []
+        self.doc.select(new_ids)
+        return new_ids
+
+    def select_all(self) -> None:
+        self.doc.select(self.doc.graph.nodes())
+
+    # -- rename ----------------------------------------------------------------------------
+    def rename_selected(self) -> bool:
+        nodes = self.graph_scene.selected_nodes()
+        if len(nodes) != 1:
+            self._say("Select one layer to rename")
+            return False
+        return self.rename_node(nodes[0])
+
+    def rename_node(self, node: str) -> bool:
+        """Open the in-place editor over the node's id."""
+        item = self.graph_scene.nodes.get(node)
+        if item is None:
+            return False
+        self._cancel_rename()
+        if not self._visible(item.card_rect()):
+            self.center_on_node(node)
+        header = QRectF(item.pos(), QPointF(item.x() + NODE_W, item.y() + HEADER_H))
+        box = self.mapFromScene(header).boundingRect()
+        editor = RenameEditWidget(node, self.viewport(), self._on_rename_commit,
+                                  self._on_rename_cancel)
+        editor.setGeometry(box.x(), box.y(), max(box.width(), 140), max(box.height(), 24))
+        editor.show()
+        editor.setFocus()
+        self._rename = editor
+        self._say("Type a new id; Enter to rename, Esc to cancel")
+        return True
+
+    def _on_rename_commit(self, editor: RenameEditWidget, text: str, leaving: bool) -> None:
+        new = text.strip() if leaving else text
+        if new == editor.node or (leaving and not new):
+            self._close_rename(editor)
+            return
+        reasons: list[str] = []
+        self.doc.refused.connect(reasons.append)
+        try:
+            ok = self.doc.push(RenameNode(editor.node, new))
+        finally:
+            self.doc.refused.disconnect(reasons.append)
+        if ok:
+            self._close_rename(editor)
+            self.doc.select([new])
+            return
+        reason = reasons[-1] if reasons else f"cannot rename {editor.node} to {new!r}"
+        self._say(f"Cannot rename: {reason}")
+        if leaving:
+            self._close_rename(editor)
+        else:
+            editor.show_problem(reason)
+
+    def _on_rename_cancel(self, editor: RenameEditWidget) -> None:
+        self._close_rename(editor)
+
+    def _close_rename(self, editor: RenameEditWidget) -> None:
+        editor.close_editor()
+        if self._rename is editor:
+            self._rename = None
+        self.setFocus()
+
+    def _cancel_rename(self) -> None:
+        if self._rename is not None:
+            self._close_rename(self._rename)
+
+    def rename_editor(self) -> RenameEditWidget | None:
+        """The open rename editor, if any."""
+        return self._rename
+
+    def _visible(self, rect: QRectF) -> bool:
+        return self.mapToScene(self.viewport().rect()).boundingRect().contains(rect)
+
+    # -- layout ----------------------------------------------------------------------------
+    def auto_layout(self) -> bool:
+        """Lay the graph out (one undo step, "Auto-layout"), wrapped to this view, then fit."""
+        if len(self.doc.graph) == 0:
+            return False
+        done = self.doc.move_nodes(self.layout_positions(), text="Auto-layout")
+        self.fit()
+        return done
+
+    def layout_positions(self) -> dict[str, tuple[int, int]]:
+        """The layout for this view: wrapped to its width at 1:1 (wider only where that shows
+        the whole graph larger)."""
+        port = self.viewport().rect()
+        width = max(port.width() - 2 * _LAYOUT_MARGIN, NODE_W)
+        height = max(port.height() - 2 * _LAYOUT_MARGIN, NODE_H)
+        return layout_for_view(self.doc.graph, width, height)
+
+    # -- the node's menu -------------------------------------------------------------------
+    def node_menu(self, node: str) -> QMenu:
+        """Fixes for the node's problems, then rename and delete."""
+        menu = QMenu(self)
+        item = self.graph_scene.nodes.get(node)
+        for diagnostic in item.diagnostics if item is not None else ():
+            for fix in self.doc.fixes_for(diagnostic):
+                action = menu.addAction(f"Fix: {fix.label}")
+                action.setToolTip(diagnostic.message)
+                action.triggered.connect(lambda _=False, f=fix: self.doc.apply_fix(f))
+        if not menu.isEmpty():
+            menu.addSeparator()
+        menu.addAction("Rename…", lambda: self.rename_node(node))
+        menu.addAction("Duplicate", self.duplicate)
+        menu.addAction("Delete", self.delete_selected)
+        return menu

@@ -1,0 +1,322 @@
+"""One layer on the canvas: a rounded card that shows what inference knows about the node.
+
+The card reads everything from the document (type, parameters, shape, count, problems) and
+keeps only prepared text, rebuilt by `refresh()` when the scene says the node changed, so paint
+does no text layout or font measuring. Its only state the file needs is its position.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPen, QStaticText
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from dlbuilder.core.diagnostics import Diagnostic
+from dlbuilder.core.registry import format_shape
+from dlbuilder.gui.canvas import style
+from dlbuilder.gui.canvas.style import (
+    BADGE_R,
+    HEADER_H,
+    NODE_H,
+    NODE_W,
+    PAD,
+    PORT_HIT,
+    PORT_R,
+    RADIUS,
+    fonts,
+    paints,
+)
+
+if TYPE_CHECKING:
+    from dlbuilder.gui.canvas.scene import GraphScene
+    from dlbuilder.gui.document import Document
+
+_MARGIN = 12.0  # room outside the card for ports, the badge and the selection outline
+_BOUNDS = QRectF(-_MARGIN, -_MARGIN, NODE_W + 2 * _MARGIN, NODE_H + 2 * _MARGIN)
+_CARD = QRectF(0, 0, NODE_W, NODE_H)
+_HEADER_RECT = QRectF(0, 0, NODE_W, HEADER_H)
+_BADGE_CENTRE = QPointF(NODE_W - 4, 4)
+
+
+def _header_path() -> QPainterPath:
+    path = QPainterPath()
+    path.addRoundedRect(QRectF(0, 0, NODE_W, HEADER_H + RADIUS), RADIUS, RADIUS)
+    square = QPainterPath()
+    square.addRect(QRectF(0, HEADER_H, NODE_W, RADIUS))
+    return path.subtracted(square)
+
+
+_HEADER = _header_path()
+
+
+def _static(text: str) -> QStaticText:
+    static = QStaticText(text)
+    static.setTextFormat(Qt.TextFormat.PlainText)
+    static.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+    return static
+
+
+class NodeItem(QGraphicsItem):
+    """The card of node `node`."""
+
+    def __init__(self, doc: Document, node: str,
+                 diagnostics: tuple[Diagnostic, ...] = ()) -> None:
+        super().__init__()
+        self.doc = doc
+        self.node = node
+        self.category = "io"
+        self.severity: str | None = None
+        self.diagnostics: tuple[Diagnostic, ...] = ()
+        self.input_count = 1      # ports drawn on the left
+        self.connected = 0        # of which wired
+        self.has_output = True
+        self.placed = True        # False: the graph holds no position for it yet
+        self._texts: list[tuple[QStaticText, QPointF, str]] = []
+        self._shape_text: tuple[QStaticText, QPointF] | None = None
+        self._shape_known = True
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setZValue(1)
+        # Repaints (an edit elsewhere, a pan) blit the card instead of running paint() again.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.refresh(diagnostics)
+
+    # -- content -------------------------------------------------------------------------------
+    def refresh(self, diagnostics: tuple[Diagnostic, ...]) -> None:
+        """Re-read the node from the document and prepare its text."""
+        graph, engine = self.doc.graph, self.doc.engine
+        type_name = graph.type_of(self.node)
+        info = engine.info(self.node)
+        registry = self.doc.registry
+        spec = registry.get(type_name) if type_name in registry else None
+        self.category = spec.category if spec is not None else "io"
+        self.diagnostics = diagnostics
+        errors = [d for d in diagnostics if d.severity == "error"]
+        self.severity = "error" if errors else ("warning" if diagnostics else None)
+        self.connected = len(graph.inputs(self.node))
+        self.input_count = _port_count(spec, self.connected)
+        self.has_output = type_name != "Output"
+        self._prepare_text(type_name, _key_text(spec, engine.checked_params(self.node)),
+                           format_shape(info.output_shape), info.params)
+        self.setToolTip(self._tooltip(type_name, spec.summary if spec else ""))
+        self.update()
+
+    def _prepare_text(self, type_name: str, key: str, shape: str, params: int) -> None:
+        f = fonts()
+        width = NODE_W - 2 * PAD - (2 * BADGE_R if self.severity else 0)
+        type_full = f.header_metrics.horizontalAdvance(type_name)
+        id_full = f.small_metrics.horizontalAdvance(self.node)
+        # Both when they fit; else the id keeps at least 55% (it names this very node).
+        id_room = id_full if type_full + 10 + id_full <= width else \
+            max(width - type_full - 10, min(id_full, width * 0.55))
+        ident = f.small_metrics.elidedText(self.node, Qt.TextElideMode.ElideMiddle, id_room)
+        shown_type = f.header_metrics.elidedText(type_name, Qt.TextElideMode.ElideRight,
+                                                 width - 10 - id_room)
+        id_x = PAD + width - f.small_metrics.horizontalAdvance(ident)
+        count = f"{params:,} params" if params else "no parameters"
+        body = NODE_W - 2 * PAD
+        self._texts = [
+            (_static(shown_type), QPointF(PAD, 5), "header"),
+            (_static(ident), QPointF(id_x, 6), "id"),
+            (_static(f.small_metrics.elidedText(key, Qt.TextElideMode.ElideRight, body)),
+             QPointF(PAD, HEADER_H + 5), "key"),
+            (_static(count), QPointF(PAD, NODE_H - 19), "count"),
+        ]
+        for static, _pos, role in self._texts:
+            static.prepare(font=f.header if role == "header" else f.small)
+        shape_text = f.shape_metrics.elidedText(shape, Qt.TextElideMode.ElideRight, body)
+        big = _static(shape_text)
+        big.prepare(font=f.shape)
+        self._shape_text = (big, QPointF(PAD, HEADER_H + 22))
+        self._shape_known = shape != "?"
+
+    def texts(self) -> dict[str, str]:
+        """What the card shows, by role: header, id, key, count and shape (for tests, tools)."""
+        shown = {role: static.text() for static, _pos, role in self._texts}
+        shown["shape"] = self._shape_text[0].text() if self._shape_text else ""
+        return shown
+
+    def _tooltip(self, type_name: str, summary: str) -> str:
+        lines = [f"{type_name} {self.node}"] + ([summary] if summary else [])
+        for d in self.diagnostics:
+            lines.append(f"\n{d.severity}: {d.message}")
+            for fix in self.doc.fixes_for(d):
+                lines.append(f"fix: {fix.label} (right-click or click the badge)")
+        return "\n".join(lines)
+
+    # -- geometry ------------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return _BOUNDS
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(_CARD, RADIUS, RADIUS)
+        return path
+
+    def card_rect(self) -> QRectF:
+        """The card in scene coordinates."""
+        return _CARD.translated(self.pos())
+
+    def input_port_local(self, port: int) -> QPointF:
+        count = max(self.input_count, 1)
+        if count == 1:
+            return QPointF(0, NODE_H / 2)
+        body = NODE_H - HEADER_H
+        return QPointF(0, HEADER_H + body * (port + 1) / (count + 1))
+
+    def input_port_pos(self, port: int) -> QPointF:
+        return self.pos() + self.input_port_local(port)
+
+    def output_port_pos(self) -> QPointF:
+        return self.pos() + QPointF(NODE_W, NODE_H / 2)
+
+    def port_at(self, scene_pos: QPointF, reach: float = PORT_HIT) -> tuple[str, int] | None:
+        """("out", 0) or ("in", port) when `scene_pos` is on one of the card's ports."""
+        local = scene_pos - self.pos()
+        if self.has_output and _near(local, QPointF(NODE_W, NODE_H / 2), reach):
+            return ("out", 0)
+        for port in range(self.input_count):
+            if _near(local, self.input_port_local(port), reach):
+                return ("in", port)
+        return None
+
+    def free_input_port(self) -> int | None:
+        """Where a new wire would go: the next port after the wired ones, if there is room."""
+        return self.connected if self.connected < self.input_count else None
+
+    def badge_contains(self, scene_pos: QPointF) -> bool:
+        return self.severity is not None and _near(scene_pos - self.pos(), _BADGE_CENTRE,
+                                                   BADGE_R + 3)
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        scene = self.scene()
+        if scene is not None:
+            kind = QGraphicsItem.GraphicsItemChange
+            if change == kind.ItemPositionChange:
+                return scene.snapped_position(self, value)
+            if change == kind.ItemPositionHasChanged:
+                scene.node_moved(self)
+            elif change == kind.ItemSelectedHasChanged:
+                scene.node_selection_toggled(self)
+        return super().itemChange(change, value)
+
+    # -- painting ------------------------------------------------------------------------------
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        scene: GraphScene = self.scene()
+        p = paints(scene.theme())
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < style.LOD_TEXT:
+            self._paint_far(painter, p, lod)
+            return
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(p.card)
+        painter.drawRoundedRect(_CARD, RADIUS, RADIUS)
+        painter.setBrush(p.categories.get(self.category, p.categories["io"]))
+        painter.drawPath(_HEADER)
+        self._paint_border(painter, p)
+        self._paint_text(painter, p, lod)
+        self._paint_ports(painter, p)
+        if self.severity is not None:
+            self._paint_badge(painter, p, lod)
+
+    def _paint_far(self, painter: QPainter, p: style.Paints, lod: float) -> None:
+        """Zoomed out: flat shapes (round corners and ports are under a pixel there) and the
+        output shape while it can still be read."""
+        painter.fillRect(_CARD, p.card)
+        painter.fillRect(_HEADER_RECT, p.categories.get(self.category, p.categories["io"]))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self.severity is not None:
+            painter.setPen(QPen(p.error if self.severity == "error" else p.warning, 3.0))
+        else:
+            painter.setPen(p.border)
+        painter.drawRect(_CARD)
+        if self.isSelected():
+            painter.setPen(p.selection_pen)
+            painter.drawRect(_CARD.adjusted(-4, -4, 4, 4))
+        if lod >= style.LOD_SHAPE and self._shape_text is not None:
+            painter.setFont(fonts().shape)
+            painter.setPen(p.text if self._shape_known else p.error)
+            painter.drawStaticText(self._shape_text[1], self._shape_text[0])
+
+    def _paint_border(self, painter: QPainter, p: style.Paints) -> None:
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self.severity is not None:
+            color = p.error if self.severity == "error" else p.warning
+            painter.setPen(QPen(color, 2.0))
+        else:
+            painter.setPen(p.border)
+        painter.drawRoundedRect(_CARD, RADIUS, RADIUS)
+        if self.isSelected():
+            painter.setPen(p.selection_pen)
+            painter.drawRoundedRect(_CARD.adjusted(-4, -4, 4, 4), RADIUS + 3, RADIUS + 3)
+
+    def _paint_text(self, painter: QPainter, p: style.Paints, lod: float) -> None:
+        f = fonts()
+        if lod >= style.LOD_TEXT:
+            for static, pos, role in self._texts:
+                if role == "header":
+                    painter.setFont(f.header)
+                    painter.setPen(p.header_text)
+                elif role == "id":
+                    painter.setFont(f.small)
+                    painter.setPen(p.header_id)
+                else:
+                    painter.setFont(f.small)
+                    painter.setPen(p.muted)
+                painter.drawStaticText(pos, static)
+        if self._shape_text is not None:
+            painter.setFont(f.shape)
+            painter.setPen(p.text if self._shape_known else p.error)
+            painter.drawStaticText(self._shape_text[1], self._shape_text[0])
+
+    def _paint_ports(self, painter: QPainter, p: style.Paints) -> None:
+        painter.setPen(p.port_pen)
+        wired = QBrush(p.wire)
+        for port in range(self.input_count):
+            painter.setBrush(wired if port < self.connected else p.card)
+            painter.drawEllipse(self.input_port_local(port), PORT_R, PORT_R)
+        if self.has_output:
+            painter.setBrush(wired)
+            painter.drawEllipse(QPointF(NODE_W, NODE_H / 2), PORT_R, PORT_R)
+
+    def _paint_badge(self, painter: QPainter, p: style.Paints, lod: float) -> None:
+        color = p.error if self.severity == "error" else p.warning
+        painter.setPen(QPen(p.card.color(), 1.5))
+        painter.setBrush(color)
+        painter.drawEllipse(_BADGE_CENTRE, BADGE_R, BADGE_R)
+        if lod >= style.LOD_TEXT:
+            painter.setPen(p.header_text)
+            painter.setFont(fonts().badge)
+            box = QRectF(_BADGE_CENTRE.x() - BADGE_R, _BADGE_CENTRE.y() - BADGE_R,
+                         2 * BADGE_R, 2 * BADGE_R)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "!")
+
+
+def _port_count(spec: Any, connected: int) -> int:
+    """One port per wire plus a free one for merges; none for the Input."""
+    if spec is None:
+        return max(connected, 1)
+    if spec.max_inputs == 0:
+        return 0
+    if spec.max_inputs is None or spec.max_inputs > 1:
+        room = connected + 1
+        return room if spec.max_inputs is None else min(room, spec.max_inputs)
+    return max(connected, 1)
+
+
+def _key_text(spec: Any, checked: dict[str, Any] | None) -> str:
+    if spec is None or checked is None:
+        return "" if spec is not None else "unknown layer type"
+    try:
+        return spec.key_params(checked)
+    except Exception:  # noqa: BLE001 - a declaration's text helper must not break painting
+        return ""
+
+
+def _near(a: QPointF, b: QPointF, reach: float) -> bool:
+    d = a - b
+    return d.x() * d.x() + d.y() * d.y() <= reach * reach

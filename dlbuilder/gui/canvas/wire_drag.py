@@ -1,0 +1,152 @@
+"""Dragging a connection: from an output port to a card, from a free input port back to a
+source, or an existing wire picked up by its input end and dropped elsewhere.
+
+While the pointer moves, the loose wire asks the document whether the card under it would take
+the connection and turns red with the reason when not. Releasing pushes one undo step: a new
+wire, a wire moved to another input (remove + add as one Macro), or a wire dropped on empty
+canvas (disconnected). Nothing here raises: refusals come back as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF
+
+from dlbuilder.core.commands import AddEdge, Macro, RemoveEdge
+from dlbuilder.gui.canvas.node_item import NodeItem
+from dlbuilder.gui.canvas.scene import GraphScene
+from dlbuilder.gui.canvas.style import PORT_HIT
+from dlbuilder.gui.canvas.wire_item import DragWireItem, WireItem
+
+
+@dataclass
+class DropResult:
+    """What a released drag did: `connected`, `refused` (with `message`), `detached`,
+    `cancelled`, or `empty` (released on empty canvas from `source`: the place to add a layer)."""
+
+    outcome: str
+    message: str = ""
+    source: str | None = None
+
+
+class WireDrag:
+    """One connection being dragged on `scene`. `from_output` drags go source -> target."""
+
+    def __init__(self, scene: GraphScene, item: NodeItem, port: tuple[str, int]) -> None:
+        self.scene = scene
+        self.doc = scene.doc
+        self.detached: WireItem | None = None
+        kind, index = port
+        if kind == "in" and index < item.connected:  # pick up the wire plugged in here
+            src = self.doc.graph.inputs(item.node)[index]
+            self.detached = scene.wires.get((src, item.node))
+            if self.detached is not None:
+                self.detached.setVisible(False)
+            kind, item = "out", scene.nodes[src]
+        self.from_output = kind == "out"
+        self.fixed = item.node
+        self.fixed_port = None if self.from_output else index
+        anchor = item.output_port_pos() if self.from_output else item.input_port_pos(index)
+        self.loose = DragWireItem(anchor, self.from_output)
+        scene.addItem(self.loose)
+        self.reason: str | None = None
+        self._asked: dict[str, str | None] = {}
+
+    # -- while moving ----------------------------------------------------------------------
+    def target_at(self, pos: QPointF) -> tuple[NodeItem | None, int | None]:
+        """The card under the pointer and the input port it points at (None: the next free)."""
+        target = self.scene.node_at(pos, PORT_HIT)
+        if target is None or target.node == self.fixed:
+            return None, None
+        if not self.from_output:
+            return target, None
+        hit = target.port_at(pos)
+        port = hit[1] if hit is not None and hit[0] == "in" else None
+        if port is not None and port >= target.connected:
+            port = None
+        return target, port
+
+    def problem(self, target: NodeItem) -> str | None:
+        """Why the connection to `target` would be refused (asked once per card per drag)."""
+        if target.node not in self._asked:
+            if self.detached is not None and target.node == self.detached.dst.node:
+                self._asked[target.node] = None  # back where it came from
+            elif self.from_output:
+                self._asked[target.node] = self.doc.connect_problem(self.fixed, target.node)
+            else:
+                self._asked[target.node] = self.doc.connect_problem(target.node, self.fixed)
+        return self._asked[target.node]
+
+    def move(self, pos: QPointF) -> str | None:
+        """Follow the pointer; returns the refusal reason where the pointer is, if any."""
+        target, port = self.target_at(pos)
+        reason = self.problem(target) if target is not None else None
+        tip = pos
+        if target is not None and reason is None:
+            if self.from_output:
+                free = target.free_input_port()
+                tip = target.input_port_pos(port if port is not None else (free or 0))
+            else:
+                tip = target.output_port_pos()
+        self.loose.move_to(tip, reason)
+        self.reason = reason
+        return reason
+
+    # -- release ---------------------------------------------------------------------------
+    def finish(self, pos: QPointF) -> DropResult:
+        target, port = self.target_at(pos)
+        self._remove_loose()
+        if target is None:
+            return self._dropped_on_empty()
+        reason = self.problem(target)
+        if reason is not None:
+            self._restore()
+            return DropResult("refused", reason)
+        if self.detached is not None:
+            return self._reattach(target, port)
+        if self.from_output:
+            ok = self.doc.connect(self.fixed, target.node, port)
+        else:
+            ok = self.doc.connect(target.node, self.fixed, None)
+        return DropResult("connected" if ok else "refused")
+
+    def cancel(self) -> None:
+        self._remove_loose()
+        self._restore()
+
+    def _dropped_on_empty(self) -> DropResult:
+        if self.detached is not None:
+            src, dst = self.detached.key
+            ok = self.doc.push(RemoveEdge(src, dst))
+            if not ok:
+                self._restore()
+            return DropResult("detached" if ok else "refused")
+        if self.from_output:
+            return DropResult("empty", source=self.fixed)
+        return DropResult("cancelled", "release on a layer to connect it here")
+
+    def _reattach(self, target: NodeItem, port: int | None) -> DropResult:
+        src, old_dst = self.detached.key
+        old_port = self.detached.port
+        if target.node == old_dst and port in (None, old_port):
+            self._restore()
+            return DropResult("cancelled")
+        if target.node == old_dst:
+            text = f"Move {src}'s wire to input {port} of {old_dst}"
+        else:
+            text = f"Reconnect {src} from {old_dst} to {target.node}"
+        ok = self.doc.push(Macro(text, [RemoveEdge(src, old_dst), AddEdge(src, target.node,
+                                                                             port)]))
+        if not ok:
+            self._restore()
+        return DropResult("connected" if ok else "refused")
+
+    def _restore(self) -> None:
+        wire = self.detached
+        if wire is not None and wire.scene() is not None:
+            wire.setVisible(True)
+
+    def _remove_loose(self) -> None:
+        if self.loose.scene() is not None:
+            self.scene.removeItem(self.loose)
