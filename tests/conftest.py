@@ -11,6 +11,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from PySide6.QtCore import QSettings, QStandardPaths
+
+QStandardPaths.setTestModeEnabled(True)  # GUI tests never touch real settings, logs, recovery
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -57,3 +60,37 @@ def mnist_dir() -> Path:
     if not (folder / "train-images-idx3-ubyte.gz").exists():
         pytest.skip(f"MNIST is not in {folder} (../shared is missing on this machine)")
     return folder
+
+
+# -- the editor ---------------------------------------------------------------------------
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def make_window(qtbot, settings: QSettings, tmp_path: Path):
+    """A MainWindow factory: `make_window(graph=None, example="digits_cnn")`."""
+    from dlbuilder.gui.document import Document
+    from dlbuilder.gui.main_window import MainWindow
+    from dlbuilder.gui.recovery import RecoveryStore
+    from dlbuilder.resources import examples_dir
+
+    made = []
+
+    def make(graph=None, example: str | None = "digits_cnn", recovery_dir: Path | None = None):
+        store = RecoveryStore(recovery_dir or tmp_path / "recovery")
+        window = MainWindow(Document(graph), settings, store)
+        qtbot.addWidget(window)
+        if graph is None and example is not None:
+            assert window.files.open(examples_dir() / f"{example}.json", ask=False)
+        window.resize(1600, 1000)
+        window.show()
+        qtbot.waitExposed(window)
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        window.doc.undo_stack.setClean()  # no unsaved-changes prompt at teardown
+        window.files.shutdown()

@@ -12,7 +12,8 @@ NO_TORCH = ["dlbuilder.core", "dlbuilder.core.inference", "dlbuilder.core.filefo
             "dlbuilder.core.summary", "dlbuilder.core.commands", "dlbuilder.layers",
             "dlbuilder.backend", "dlbuilder.backend.names", "dlbuilder.backend.plan",
             "dlbuilder.backend.codegen", "dlbuilder.cli", "dlbuilder.backend.datasets",
-            "dlbuilder.backend.datasets.download", "dlbuilder.backend.settings"]
+            "dlbuilder.backend.datasets.download", "dlbuilder.backend.settings",
+            "dlbuilder.core.wiring", "dlbuilder.core.layout", "dlbuilder.core.fragment"]
 NO_QT = [*NO_TORCH, "dlbuilder.backend.modules", "dlbuilder.backend.compiler",
          "dlbuilder.backend.weights", "dlbuilder.backend.onnx_export",
          "dlbuilder.backend.trainer", "dlbuilder.backend.predict"]
@@ -24,6 +25,16 @@ def imported_after(module: str) -> set[str]:
                             timeout=120)
     assert result.returncode == 0, result.stderr
     return {name.split(".")[0] for name in result.stdout.split()}
+
+
+# The window paints before torch (~3 s) and pyqtgraph (~0.5 s) load.
+GUI_LIGHT = ["dlbuilder.gui", "dlbuilder.gui.app", "dlbuilder.gui.main_window",
+             "dlbuilder.cli.gui"]
+
+
+@pytest.mark.parametrize("module", GUI_LIGHT)
+def test_gui_modules_load_neither_torch_nor_pyqtgraph(module: str) -> None:
+    assert not {"torch", "pyqtgraph"} & imported_after(module)
 
 
 @pytest.mark.parametrize("module", NO_QT)

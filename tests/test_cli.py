@@ -84,7 +84,7 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "summary", LENET, "--json", "--bogus")
     assert code == 2 and "bogus" in json.loads(out)["error"]
     code, _, err = run(capsys, "--bogus")
-    assert code == 2 and "unknown option" in err
+    assert code == 2 and "--bogus" in err
 
 
 def test_help_lists_subcommands_and_examples(capsys: pytest.CaptureFixture[str]) -> None:

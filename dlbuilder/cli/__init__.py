@@ -15,13 +15,13 @@ from dlbuilder.cli.common import (
     EXIT_GRAPH_ERRORS,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_USAGE,
     Parser,
     UsageError,
     fail,
     load_engine,
 )
 from dlbuilder.cli.export import cmd_export
+from dlbuilder.cli.gui import cmd_gui, cmd_render
 from dlbuilder.cli.predict import cmd_predict
 from dlbuilder.cli.train import cmd_train
 
@@ -56,21 +56,15 @@ def cmd_summary(argv: Sequence[str]) -> int:
     return EXIT_GRAPH_ERRORS if engine.has_errors() else EXIT_OK
 
 
-def cmd_gui(argv: Sequence[str]) -> int:
-    print("dlbuilder: the desktop editor is not part of this version yet.\n"
-          "Try `dlbuilder summary FILE` (for example `dlbuilder summary lenet5`).",
-          file=sys.stderr)
-    return EXIT_USAGE
-
-
 SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "summary": (cmd_summary, "print a graph's shapes, parameter counts and problems"),
     "export": (cmd_export, "write a graph as PyTorch code (or ONNX with --format onnx)"),
     "train": (cmd_train, "train a graph on a dataset, one line of metrics per epoch"),
     "predict": (cmd_predict, "classify images or an NPZ of samples with trained weights"),
+    "render": (cmd_render, "draw a graph's canvas to a PNG or SVG image, without a window"),
 }
 
-USAGE = """usage: dlbuilder [FILE]
+USAGE = """usage: dlbuilder [FILE] [--screenshot OUT.png [--size WxH]] [--theme light|dark]
        dlbuilder SUBCOMMAND [ARGS...]
 
 Design neural networks visually, with every layer's shape and parameter count live.
@@ -104,7 +98,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:  # a second Ctrl+C during training, or one while loading
             print("\ninterrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
-    if args and args[0].startswith("-"):
-        print(f"dlbuilder: unknown option {args[0]!r}\n\n{_usage()}", file=sys.stderr)
-        return EXIT_USAGE
     return cmd_gui(args)

@@ -1,0 +1,81 @@
+"""The main window's actions and menus, kept apart from what they do (main_window.py and
+file_ops.py). Standard shortcuts come from QKeySequence so each platform gets its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow
+
+Key = QKeySequence.StandardKey
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    text: str
+    tip: str
+    keys: tuple[QKeySequence.StandardKey | str, ...] = ()
+    icon: str | None = None
+    checkable: bool = False
+
+
+SPECS = (
+    ActionSpec("new", "&New", "Start a new, empty graph", (Key.New,), "new"),
+    ActionSpec("open", "&Open…", "Open a graph file (.json)", (Key.Open,), "open"),
+    ActionSpec("save", "&Save", "Save the graph to its file", (Key.Save,), "save"),
+    ActionSpec("save_as", "Save &As…", "Save the graph under a new name", (Key.SaveAs,),
+               "save-as"),
+    ActionSpec("export_code", "&Export PyTorch code…", "Write the graph as a Python file",
+               ("Ctrl+E",), "export"),
+    ActionSpec("render", "Save canvas as &image…", "Draw the whole graph to PNG or SVG", (),
+               None),
+    ActionSpec("quit", "&Quit", "Close dlbuilder", (Key.Quit,), None),
+    ActionSpec("cut", "Cu&t", "Cut the selected layers", (Key.Cut,), "cut"),
+    ActionSpec("copy", "&Copy", "Copy the selected layers", (Key.Copy,), "copy"),
+    ActionSpec("paste", "&Paste", "Paste layers", (Key.Paste,), "paste"),
+    ActionSpec("duplicate", "D&uplicate", "Duplicate the selected layers (new ids)",
+               ("Ctrl+D",), "duplicate"),
+    ActionSpec("delete", "&Delete", "Delete the selected layers and wires",
+               (Key.Delete, "Backspace"), "delete"),
+    ActionSpec("rename", "&Rename…", "Rename the selected layer (its id)", ("F2",), "rename"),
+    ActionSpec("select_all", "Select &All", "Select every layer", (Key.SelectAll,), None),
+    ActionSpec("add_layer", "&Add layer…", "Search for a layer to add (Tab on the canvas)",
+               (), "search"),
+    ActionSpec("zoom_in", "Zoom &In", "Zoom in", (Key.ZoomIn,), "zoom-in"),
+    ActionSpec("zoom_out", "Zoom &Out", "Zoom out", (Key.ZoomOut,), "zoom-out"),
+    ActionSpec("fit", "&Fit to View", "Show the whole graph", ("F",), "fit"),
+    ActionSpec("layout", "Auto-&layout", "Arrange the layers in the direction of flow",
+               ("Ctrl+L",), "layout"),
+    ActionSpec("snap", "&Snap to Grid", "Snap moved layers to the grid", (), None, True),
+    ActionSpec("reset_layout", "Reset &Panels", "Put every panel back where it started", (),
+               None),
+    ActionSpec("shortcuts", "&Keyboard and Mouse", "The canvas gestures and shortcuts",
+               (Key.HelpContents,), None),
+    ActionSpec("about", "&About dlbuilder", "Version and licence", (), None),
+)
+
+
+def make_actions(window: QMainWindow, icon_for: Callable[[str], object] | None = None
+                 ) -> dict[str, QAction]:
+    """One QAction per spec, owned by `window`, with tooltips that name the shortcut."""
+    actions: dict[str, QAction] = {}
+    for spec in SPECS:
+        action = QAction(spec.text, window)
+        action.setObjectName(f"action_{spec.name}")
+        keys = [k if isinstance(k, QKeySequence) else QKeySequence(k) for k in spec.keys]
+        if keys:
+            action.setShortcuts(keys)
+        shortcut = keys[0].toString(QKeySequence.SequenceFormat.NativeText) if keys else ""
+        action.setToolTip(f"{spec.tip} ({shortcut})" if shortcut else spec.tip)
+        action.setStatusTip(spec.tip)
+        action.setCheckable(spec.checkable)
+        if spec.icon and icon_for is not None:
+            try:
+                action.setIcon(icon_for(spec.icon))
+            except KeyError:
+                pass
+        actions[spec.name] = action
+    return actions
