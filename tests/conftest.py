@@ -12,6 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtWidgets import QApplication
 
 QStandardPaths.setTestModeEnabled(True)  # GUI tests never touch real settings, logs, recovery
 
@@ -81,16 +82,17 @@ def make_window(qtbot, settings: QSettings, tmp_path: Path):
     def make(graph=None, example: str | None = "digits_cnn", recovery_dir: Path | None = None):
         store = RecoveryStore(recovery_dir or tmp_path / "recovery")
         window = MainWindow(Document(graph), settings, store)
-        qtbot.addWidget(window)
         if graph is None and example is not None:
             assert window.files.open(examples_dir() / f"{example}.json", ask=False)
         window.resize(1600, 1000)
         window.show()
         qtbot.waitExposed(window)
+        QApplication.processEvents()  # the panels' coalesced refreshes
         made.append(window)
         return window
 
     yield make
-    for window in made:
-        window.doc.undo_stack.setClean()  # no unsaved-changes prompt at teardown
-        window.files.shutdown()
+    for window in made:  # closed here, not by qtbot, so that no unsaved-changes prompt waits
+        window.doc.undo_stack.setClean()
+        window.close()
+        window.deleteLater()

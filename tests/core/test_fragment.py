@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import chain, example_graph
 
 from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.core.fragment import (
@@ -17,7 +18,6 @@ from dlbuilder.core.fragment import (
     paste_commands,
 )
 from dlbuilder.core.graph import Graph
-from tests.helpers import chain, example_graph
 
 BLOCK = ["block2_conv1", "block2_bn1", "block2_relu1", "block2_conv2", "block2_bn2",
          "block2_proj", "block2_proj_bn", "block2_add"]

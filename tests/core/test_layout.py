@@ -4,10 +4,10 @@ shortcut sits beside its block, and the same graph always gets the same position
 from __future__ import annotations
 
 import pytest
+from helpers import chain, example_graph
 
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.layout import GAP, NODE_SIZE, layered_layout, layout_for_view
-from tests.helpers import chain, example_graph
 
 W, H = NODE_SIZE
 

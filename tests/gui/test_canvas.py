@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from gui_helpers import drag_events, viewport_point
+from helpers import chain, example_graph
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
-from PySide6.QtGui import QContextMenuEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -19,7 +21,6 @@ from dlbuilder.gui.canvas.style import GRID, NODE_H, NODE_W
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.mime import LAYER_MIME
 from dlbuilder.gui.theme import theme_manager
-from tests.helpers import chain, example_graph
 
 
 def place(graph: Graph) -> Graph:
@@ -46,10 +47,6 @@ def make_view(qtbot) -> Iterator:
 def convs() -> Graph:
     return place(chain(("Conv2d", {"out_channels": 8, "kernel_size": 3}), ("ReLU", {}),
                        ("Conv2d", {"out_channels": 16, "kernel_size": 3}), shape=[1, 12, 12]))
-
-
-def viewport_point(view: CanvasView, scene_pos: QPointF) -> QPoint:
-    return view.mapFromScene(scene_pos)
 
 
 # -- mirroring the document ------------------------------------------------------------------
@@ -113,18 +110,6 @@ def test_error_and_warning_state(make_view) -> None:
 
 
 # -- adding and wiring -----------------------------------------------------------------------
-def drag_events(view: CanvasView, mime: QMimeData, at: QPoint) -> list[bool]:
-    action, button = Qt.DropAction.CopyAction, Qt.MouseButton.LeftButton
-    modifier = Qt.KeyboardModifier.NoModifier
-    accepted = []
-    for event in (QDragEnterEvent(at, action, mime, button, modifier),
-                  QDragMoveEvent(at, action, mime, button, modifier),
-                  QDropEvent(QPointF(at), action, mime, button, modifier)):
-        QApplication.sendEvent(view.viewport(), event)
-        accepted.append(event.isAccepted())
-    return accepted
-
-
 def test_drop_from_palette_creates_the_layer_there(make_view) -> None:
     view = make_view(convs())
     mime = QMimeData()
@@ -355,7 +340,7 @@ def test_rename_in_place(make_view, qtbot) -> None:
 
 
 def test_auto_layout_is_one_step_then_fits(make_view) -> None:
-    graph = example_graph("resnet_cifar")
+    graph = place(example_graph("resnet_cifar"))  # one long row, as if drawn by hand
     view = make_view(graph)
     doc = view.doc
     before = {n: doc.graph.ui(n) for n in doc.graph.nodes()}

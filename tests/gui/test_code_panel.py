@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import chain, example_graph
 from PySide6.QtGui import QGuiApplication
 
 from dlbuilder.backend.codegen import export_code
@@ -13,7 +14,6 @@ from dlbuilder.gui.code_panel import BANNER_TITLE, CodePanel, default_file_name
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.highlighter import SYNTAX
 from dlbuilder.gui.theme import theme_manager
-from tests.helpers import chain, example_graph
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers import chain, example_graph
 from PySide6.QtCore import QPoint, Qt
 
 from dlbuilder.core.commands import SetParams
@@ -16,7 +17,6 @@ from dlbuilder.gui.problems_panel import (
     ProblemsPanel,
     count_text,
 )
-from tests.helpers import chain, example_graph
 
 
 def residual_mismatch() -> Graph:

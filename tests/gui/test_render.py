@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import chain, example_graph
 from PySide6.QtGui import QImage
 
 from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.render import render_graph
-from tests.helpers import chain, example_graph
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])

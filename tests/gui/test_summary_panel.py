@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers import chain, example_graph
 from PySide6.QtCore import Qt
 
 from dlbuilder.core.commands import AddEdge, AddNode, SetParams
@@ -18,7 +19,6 @@ from dlbuilder.gui.summary_panel import (
     SORT_ROLE,
     SummaryPanel,
 )
-from tests.helpers import chain, example_graph
 
 
 @pytest.fixture
