@@ -34,6 +34,7 @@ from PySide6.QtGui import (
     QPainter,
     QPalette,
     QPixmap,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -162,10 +163,16 @@ class SummaryModel(QAbstractTableModel):
             self.endResetModel()
             return True
         changed = [i for i, (old, new) in enumerate(zip(self._rows, rows)) if old != new]
+        # Ids, types and order only change with a reset, so the Layer column is left out of the
+        # range (sparing the proxy a re-sort in network order) except where a problem icon
+        # changed. Tooltips are read on demand and need no signal.
+        iconic = [i for i in changed if self._rows[i].severity != rows[i].severity]
         self._rows = list(rows)
         if changed:
-            self.dataChanged.emit(self.index(changed[0], 0),
+            self.dataChanged.emit(self.index(changed[0], COL_SHAPE),
                                   self.index(changed[-1], len(COLUMNS) - 1))
+        for i in iconic:
+            self.dataChanged.emit(self.index(i, COL_LAYER), self.index(i, COL_LAYER))
         return False
 
     def row_of(self, node: str) -> int:
@@ -435,7 +442,16 @@ class SummaryPanel(QWidget):
 
     # -- other handlers ------------------------------------------------------------------------
     def _on_doc_edited(self) -> None:
-        self._timer.start()
+        if self.isVisible():
+            self._timer.start()
+        else:  # a tab behind another, or a closed dock: catch up when shown
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if getattr(self, "_stale", False):
+            self._stale = False
+            self.refresh()
 
     def _on_theme_changed(self, theme: Theme) -> None:
         self._show_totals(theme)

@@ -230,3 +230,16 @@ def test_a_graph_saved_elsewhere_opens_by_path(make_window, tmp_path: Path) -> N
     window = make_window()
     assert window.files.open(path)
     assert window.doc.path == path and not window.isWindowModified()
+
+
+def test_a_hidden_summary_catches_up_when_shown(make_window) -> None:
+    window = make_window()
+    window.docks["code"].raise_()
+    QApplication.processEvents()
+    assert not window.summary.isVisible()
+    window.doc.push(SetParams("fc1", {"out_features": 32}))
+    QApplication.processEvents()
+    window.docks["summary"].raise_()
+    QApplication.processEvents()
+    row = next(r for r in window.summary.model.rows() if r.node == "fc1")
+    assert row.shape == "32"
