@@ -129,6 +129,7 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["summary"], self.docks["code"])
         self.tabifyDockWidget(self.docks["code"], self.docks["problems"])
         self.docks["summary"].raise_()
+        self.docks["summary"].visibilityChanged.connect(self._on_summary_dock_visibility_changed)
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
         self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 330],
@@ -273,6 +274,10 @@ class MainWindow(QMainWindow):
     def _on_doc_replaced(self) -> None:
         self._on_doc_path_changed(self.doc.path)
         self.view.fit()
+
+    def _on_summary_dock_visibility_changed(self, visible: bool) -> None:
+        if visible:
+            self.summary.catch_up()
 
     def _show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

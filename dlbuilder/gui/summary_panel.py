@@ -295,6 +295,7 @@ class SummaryPanel(QWidget):
         self._syncing = False
         self._data: dict[str, Any] = {}
         self._totals_plain = ""
+        self._stale = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -442,16 +443,20 @@ class SummaryPanel(QWidget):
 
     # -- other handlers ------------------------------------------------------------------------
     def _on_doc_edited(self) -> None:
-        if self.isVisible():
+        if self.isVisible() and not self.visibleRegion().isEmpty():
             self._timer.start()
-        else:  # a tab behind another, or a closed dock: catch up when shown
+        else:  # a closed dock, or a tab behind another: catch up when shown
             self._stale = True
+
+    def catch_up(self) -> None:
+        """Refresh if edits came while the table could not be seen (its dock shows it)."""
+        if self._stale:
+            self._stale = False
+            self.refresh()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        if getattr(self, "_stale", False):
-            self._stale = False
-            self.refresh()
+        self.catch_up()
 
     def _on_theme_changed(self, theme: Theme) -> None:
         self._show_totals(theme)
