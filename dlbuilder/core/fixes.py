@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dlbuilder.core.commands import Command, Macro, SetParams, bypass, insert_between
 from dlbuilder.core.diagnostics import Bypass, Fix, InsertBefore, Remedy
 from dlbuilder.core.diagnostics import SetParams as SetParamsRemedy
 from dlbuilder.core.graph import Graph
+from dlbuilder.core.registry import Shape
 
 
 def make_fix(node: str, remedy: Remedy, label: str | None = None) -> Fix:
@@ -59,6 +61,58 @@ def with_batchnorm(fix: Fix) -> Fix | None:
     norm = NORM_AFTER[remedy.type]
     return Fix(f"{fix.label} + {norm}", fix.node,
                InsertBefore(remedy.port, remedy.type, remedy.params, ((norm, {}),)))
+
+
+MAX_WALK = 12  # layers to look back along a path for the convolution that shrank it
+
+
+def same_padding_fix(graph: Graph, shape_of: Callable[[str], Shape | None],
+                     params_of: Callable[[str], dict[str, Any] | None],
+                     sources: list[str]) -> Fix | None:
+    """For a merge whose inputs differ in size because an unpadded odd-kernel convolution on
+    one path shrank it: pad that convolution to keep the size ("same" padding, (F - 1) / 2).
+
+    Shape rules see only shapes; this looks back along the graph, so the engine asks it when
+    a merge's rule found no remedy of its own.
+    """
+    shapes = [shape_of(src) for src in sources]
+    if any(s is None or len(s) != 3 for s in shapes):
+        return None
+    biggest = max(shapes, key=lambda s: s[1] * s[2])
+    for src, shape in zip(sources, shapes):
+        gap = (biggest[1] - shape[1], biggest[2] - shape[2])
+        if gap == (0, 0) or min(gap) < 0:
+            continue
+        conv = _shrinking_conv(graph, shape_of, params_of, src, shape, gap)
+        if conv is not None:
+            node, pad = conv
+            return Fix(f"Pad {node} to keep the size ('same': padding = {pad})", node,
+                       SetParamsRemedy({"padding": pad}))
+    return None
+
+
+def _shrinking_conv(graph: Graph, shape_of: Callable[[str], Shape | None],
+                    params_of: Callable[[str], dict[str, Any] | None], node: str,
+                    size: Shape, gap: tuple[int, int]) -> tuple[str, int] | None:
+    for _ in range(MAX_WALK):
+        if graph.type_of(node) == "Conv2d":
+            p = params_of(node)
+            if p is None or p["padding"] in ("same", "valid") or p["stride"] != (1, 1) \
+                    or p["dilation"] != (1, 1):
+                return None
+            k, pads = p["kernel_size"], p["padding"]
+            if k[0] == k[1] and k[0] % 2 == 1 and pads[0] == pads[1] \
+                    and (k[0] - 1 - 2 * pads[0],) * 2 == gap:
+                return node, (k[0] - 1) // 2
+            return None
+        inputs = graph.inputs(node)
+        if len(inputs) != 1:
+            return None
+        node = inputs[0]
+        shape = shape_of(node)
+        if shape is None or shape[1:] != size[1:]:  # a layer that changed the size: stop
+            return None
+    return None
 
 
 def apply_fix(graph: Graph, fix: Fix) -> Macro:

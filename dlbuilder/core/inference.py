@@ -17,7 +17,7 @@ import networkx as nx
 from dlbuilder.core.checks import graph_checks
 from dlbuilder.core.diagnostics import Bypass, Diagnostic, ShapeProblem
 from dlbuilder.core.diagnostics import SetParams as SetParamsRemedy
-from dlbuilder.core.fixes import make_fix
+from dlbuilder.core.fixes import make_fix, same_padding_fix
 from dlbuilder.core.graph import (
     EdgeAdded,
     EdgeRemoved,
@@ -64,6 +64,9 @@ class ShapesChanged:
     """Emitted after an edit: the nodes whose NodeInfo changed."""
 
     nodes: frozenset[str]
+
+
+MERGE_MISMATCHES = ("add_shape_mismatch", "concat_shape_mismatch")
 
 
 class InferenceEngine:
@@ -213,6 +216,10 @@ class InferenceEngine:
         self.last_inferred = inferred
         return changed
 
+    def _shape_of(self, node: str) -> Shape | None:
+        info = self._info.get(node)
+        return info.output_shape if info is not None else None
+
     def _output_nodes(self) -> list[str]:
         """Output nodes: their checks also depend on which Input the graph has."""
         return [n for n, t in self.graph.nx.nodes(data="type") if t == "Output"]
@@ -255,6 +262,8 @@ class InferenceEngine:
             out = spec.shape(ins, p)
         except ShapeProblem as problem:
             fix = make_fix(node, problem.remedy, problem.fix_label) if problem.remedy else None
+            if fix is None and problem.code in MERGE_MISMATCHES:
+                fix = same_padding_fix(self.graph, self._shape_of, self._checked.get, sources)
             message = problem.message
             if len(sources) > 1:  # rules speak of ports; say which node each one is
                 ports = ", ".join(f"input {i} = {src}" for i, src in enumerate(sources))

@@ -57,13 +57,17 @@ def add_shape(ins: list[Shape], p: Params) -> Shape:
         if shape != ins[ref]:
             projection = _projection(shape, ins[ref], port)
             remedy, label = projection if projection else (None, None)
+            advice = ("project the shortcut with a 1x1 convolution (stride for the size, "
+                      "out_channels for the channels)")
+            if projection is None and len(shape) == 3 == len(ins[ref]):
+                advice = ("no strided projection makes up that difference in size; pad the "
+                          "convolutions on the other path so they keep the size ('same' "
+                          "padding, (F - 1)/2 for an odd kernel)")
             raise ShapeProblem(
                 "add_shape_mismatch",
                 f"Add needs inputs of equal shape, but input {port} is {format_shape(shape)} "
                 f"and input {ref} is {format_shape(ins[ref])} "
-                f"({_differences(shape, ins[ref])}); project the shortcut with a 1x1 "
-                "convolution (stride for the size, out_channels for the channels)",
-                None, remedy, label)
+                f"({_differences(shape, ins[ref])}); {advice}", None, remedy, label)
     return ins[0]
 
 
