@@ -75,6 +75,7 @@ class FieldWidget(QWidget):
         self.spec = spec
         self._quiet = False
         self._raw: Any = None
+        self._marked: str | None = None
         self.frame = QFrame(self)
         self.frame.setObjectName("fieldFrame")
         self.row = QHBoxLayout(self.frame)
@@ -155,9 +156,17 @@ class FieldWidget(QWidget):
     def _on_theme_changed(self, theme: Theme) -> None:
         self._restyle(theme)
 
+    def mark_problem(self, severity: str | None) -> None:
+        """Outline the field that a problem of the graph names (its message is shown in the
+        inspector's Problems section), apart from the field's own typing errors."""
+        self._marked = severity
+        self._restyle(current())
+
     def _restyle(self, theme: Theme) -> None:
         invalid = not self.error_label.isHidden()
-        border = f"1px solid {theme.error}" if invalid else "1px solid transparent"
+        marked = self._marked
+        color = theme.error if invalid or marked == "error" else theme.warning if marked else None
+        border = f"1px solid {color}" if color else "1px solid transparent"
         self.frame.setStyleSheet(f"QFrame#fieldFrame {{ border: {border}; border-radius: 4px; }}")
         self.error_label.setStyleSheet(f"color: {theme.error};")
 

@@ -299,6 +299,12 @@ class InspectorPanel(QWidget):
         self.curve_plot.show()
 
     def _refresh_problems(self, diagnostics: list[Diagnostic]) -> None:
+        named: dict[str, str] = {}
+        for d in diagnostics:
+            if d.field and named.get(d.field) != "error":
+                named[d.field] = d.severity
+        for name, field in self.fields.items():
+            field.mark_problem(named.get(name))
         if tuple(diagnostics) == self._shown_diagnostics:
             return  # keep the buttons: one of them may be the one being clicked
         self._shown_diagnostics = tuple(diagnostics)

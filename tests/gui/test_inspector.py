@@ -157,6 +157,9 @@ def test_problems_offer_their_fixes(qtbot) -> None:
     panel.show()
     doc.select(["n1"])
     assert panel.problems_box.isVisibleTo(panel)
+    assert panel.fields["kernel_size"]._marked == "error"  # the field the problem names
+    assert theme_manager().theme.error in panel.fields["kernel_size"].frame.styleSheet()
+    assert panel.fields["stride"]._marked is None
     buttons = panel.fix_buttons()
     assert [b.text() for b in buttons] == ["Set padding = 2"]
     buttons[0].click()
@@ -164,6 +167,7 @@ def test_problems_offer_their_fixes(qtbot) -> None:
     assert panel.fields["padding"].first.value() == 2
     assert doc.engine.info("n1").output_shape == (8, 2, 2)
     assert not panel.problems_box.isVisibleTo(panel)
+    assert panel.fields["kernel_size"]._marked is None
 
 
 def test_downstream_of_a_problem_says_why_it_has_no_numbers(qtbot) -> None:
