@@ -121,6 +121,7 @@ def run_gui(options: GuiOptions) -> int:
         print(f"dlbuilder: {err}" if err else f"dlbuilder: cannot open {options.file}",
               file=sys.stderr)
         return 2
+    window.statusBar().clearMessage()  # the canvas hint, not "Opened ...", greets the user
     _watch_first_paint(window)
     window.show()
     window.view.fit()

@@ -14,6 +14,7 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QCursor, QIcon, QK
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
+    QLabel,
     QMainWindow,
     QMessageBox,
     QVBoxLayout,
@@ -75,7 +76,9 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self.status = StatusWidget(doc, self)
         self.statusBar().addPermanentWidget(self.status)
-        self.statusBar().showMessage(CANVAS_HINT)
+        self.hint = QLabel(CANVAS_HINT)  # shown whenever no message is (Qt hides it meanwhile)
+        self.hint.setToolTip("Help ▸ Keyboard and Mouse lists every gesture")
+        self.statusBar().addWidget(self.hint, 1)
         self._connect()
         self._default_state = self.saveState(STATE_VERSION)
         self._restore_settings()
