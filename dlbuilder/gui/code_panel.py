@@ -78,7 +78,7 @@ class CodePanel(QWidget):
         self.export_button.setIcon(themed_icon("export"))
         self.export_button.setToolTip("Save this code as a Python file (the same as "
                                       "`dlbuilder export GRAPH -o FILE.py`)")
-        self.export_button.clicked.connect(self._on_export_clicked)
+        self.export_button.clicked.connect(self.export_dialog)
         self.status_label = QLabel()
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bar = QHBoxLayout()
@@ -180,7 +180,8 @@ class CodePanel(QWidget):
     def _on_doc_edited(self) -> None:
         self._timer.start()
 
-    def _on_export_clicked(self) -> None:
+    def export_dialog(self) -> None:
+        """Ask where to write the code (Export… and File ▸ Export PyTorch code)."""
         path, _filter = QFileDialog.getSaveFileName(
             self, "Export PyTorch code", str(self.suggested_path()),
             "Python files (*.py);;All files (*)")

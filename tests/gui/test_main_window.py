@@ -247,3 +247,44 @@ def test_a_hidden_summary_catches_up_when_shown(make_window) -> None:
     window.docks["summary"].raise_()
     QApplication.processEvents()
     assert fc1_shape() == "32"
+
+
+def test_every_menu_action_runs(make_window, tmp_path, monkeypatch) -> None:
+    """Each action does its work or asks; none may raise (pytest-qt fails on a slot's error)."""
+    window = make_window()
+    dialogs = "dlbuilder.gui.{}.QFileDialog.{}"
+    for module in ("file_ops", "main_window", "code_panel"):
+        monkeypatch.setattr(dialogs.format(module, "getSaveFileName"), lambda *a, **k: ("", ""))
+        monkeypatch.setattr(dialogs.format(module, "getOpenFileName"), lambda *a, **k: ("", ""))
+    monkeypatch.setattr(QMessageBox, "about", lambda *a, **k: None)
+    window.doc.select(["conv1"])
+    names = [n for n in window.actions if n not in ("quit", "new")] + ["new"]
+    for name in names:
+        if name == "new":  # last: it replaces the graph
+            assert window.doc.undo_stack.count() >= 4  # cut, paste, duplicate, delete...
+            monkeypatch.setattr(QMessageBox, "warning",
+                                lambda *a, **k: QMessageBox.StandardButton.Discard)
+        window.actions[name].trigger()
+        QApplication.processEvents()
+        close_dialogs()
+        window.quick_add.close()
+    assert len(window.doc.graph) == 0
+
+
+def test_export_code_from_the_file_menu(make_window, tmp_path, monkeypatch) -> None:
+    window = make_window()
+    target = tmp_path / "digits"
+    monkeypatch.setattr("dlbuilder.gui.code_panel.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (str(target), ""))
+    window.actions["export_code"].trigger()
+    text = (tmp_path / "digits.py").read_text()
+    assert "class Net(nn.Module)" in text or "class Net(torch.nn.Module)" in text
+    compile(text, "digits.py", "exec")
+
+
+def test_render_from_the_file_menu(make_window, tmp_path, monkeypatch) -> None:
+    window = make_window()
+    monkeypatch.setattr("dlbuilder.gui.main_window.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "g.svg"), ""))
+    window.actions["render"].trigger()
+    assert "Conv2d" in (tmp_path / "g.svg").read_text()
