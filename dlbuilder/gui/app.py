@@ -12,7 +12,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QStandardPaths, QTimer
+from PySide6.QtCore import (
+    QEvent,
+    QMessageLogContext,
+    QObject,
+    QSettings,
+    QTimer,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication
 
 from dlbuilder.core.fileformat import GraphFileError
@@ -35,10 +43,20 @@ class GuiOptions:
     theme: str | None = None
 
 
+OFFSCREEN_NOTICES = ("This plugin does not support",)  # the offscreen platform's own chatter
+
+
+def _on_qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    if not message.startswith(OFFSCREEN_NOTICES):
+        print(message, file=sys.stderr)
+
+
 def application() -> QApplication:
     """The one QApplication, named so QSettings and QStandardPaths find our folders."""
     app = QApplication.instance()
     if not isinstance(app, QApplication):
+        if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+            qInstallMessageHandler(_on_qt_message)
         app = QApplication(sys.argv[:1])
     app.setOrganizationName("dlbuilder")
     app.setApplicationName("dlbuilder")
@@ -170,7 +188,3 @@ def use_offscreen_if_headless() -> None:
     """For screenshots and rendering, which need no screen: draw offscreen when there is none."""
     if needs_display_message() is not None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
-
-
-def enable_test_paths() -> None:
-    QStandardPaths.setTestModeEnabled(True)
