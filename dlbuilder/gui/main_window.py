@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.view, 1)
         self.setCentralWidget(center)
         self.quick_add = QuickAddPopup(self.doc.registry, self)
+        self._quick_add_at: tuple[QPointF, str | None] | None = None
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
               tip: str) -> QDockWidget:
@@ -216,7 +217,7 @@ class MainWindow(QMainWindow):
             "render": self._render_image, "quit": self.close, "cut": view.cut,
             "copy": view.copy, "paste": view.paste, "duplicate": view.duplicate,
             "delete": view.delete_selected, "rename": view.rename_selected,
-            "select_all": view.select_all, "add_layer": self._quick_add_at_cursor,
+            "select_all": view.select_all, "add_layer": view.request_quick_add,
             "zoom_in": view.zoom_in, "zoom_out": view.zoom_out, "fit": view.fit,
             "layout": view.auto_layout, "reset_layout": self._reset_panels,
             "shortcuts": self._show_gestures, "about": self._show_about,
@@ -312,33 +313,26 @@ class MainWindow(QMainWindow):
         menu.setEnabled(bool(paths))
 
     # -- adding layers -------------------------------------------------------------------------
-    def _anchor(self) -> str | None:
-        """The node a new layer goes after: the one being wired from, or the lone selection."""
-        pending = getattr(self.view, "pending_source", None)
-        if pending:
-            return pending
+    def _selected_one(self) -> str | None:
         selected = self.doc.selection()
         return selected[0] if len(selected) == 1 else None
 
-    def _quick_add_at_cursor(self) -> None:
-        pos = self.view.mapToScene(self.view.mapFromGlobal(QCursor.pos()))
-        if not self.view.viewport().rect().contains(self.view.mapFromGlobal(QCursor.pos())):
-            pos = self.view.mapToScene(self.view.viewport().rect().center())
-        self._on_view_quick_add_requested(pos)
-
     def _on_view_quick_add_requested(self, scene_pos: QPointF) -> None:
-        self._quick_add_pos = QPointF(scene_pos)
+        """Remember where, and after which node the view asked for (a wire's source, or the
+        selection for Tab), then ask which layer; the popup may be dismissed."""
+        self._quick_add_at = (QPointF(scene_pos), self.view.pending_source)
+        self.view.pending_source = None
         self.quick_add.popup_at(QCursor.pos())
 
     def _on_quick_add_chosen(self, type_name: str) -> None:
-        pos = getattr(self, "_quick_add_pos", None) or self._free_spot()
-        self.doc.add_layer(type_name, pos.x(), pos.y(), after=self._anchor())
-        if hasattr(self.view, "pending_source"):
-            self.view.pending_source = None
+        pos, after = self._quick_add_at or (self._free_spot(), None)
+        self._quick_add_at = None
+        self.doc.add_layer(type_name, pos.x(), pos.y(),
+                           after=after if after in self.doc.graph else None)
 
     def _on_palette_add_requested(self, type_name: str) -> None:
-        self.doc.add_layer(type_name, *self._position_after(self._anchor()),
-                           after=self._anchor())
+        after = self._selected_one()
+        self.doc.add_layer(type_name, *self._position_after(after), after=after)
 
     def _position_after(self, node: str | None) -> tuple[float, float]:
         if node is not None:

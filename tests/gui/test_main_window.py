@@ -200,12 +200,17 @@ def test_palette_and_quick_add_add_after_the_selection(make_window) -> None:
     new = doc.selection()[0]
     assert doc.graph.type_of(new) == "ReLU" and doc.graph.inputs(new) == ["fc2"]
     assert doc.graph.ui(new)["x"] > doc.graph.ui("fc2")["x"]
-    window._on_view_quick_add_requested(window.view.mapToScene(10, 10))
+    window.view.request_quick_add()  # Tab: after the selected layer
     assert window.quick_add.isVisible()
     window.quick_add.chosen.emit("Sigmoid")
     (sig,) = doc.selection()
     assert doc.graph.type_of(sig) == "Sigmoid" and doc.graph.inputs(sig) == [new]
-    assert doc.undo_stack.count() == 2
+    window.view.request_quick_add(window.view.mapToScene(10, 10))  # right-click: unwired
+    window.quick_add.chosen.emit("Tanh")
+    (tanh,) = doc.selection()
+    assert doc.graph.inputs(tanh) == []
+    doc.undo_stack.undo()
+    assert doc.undo_stack.index() == 2
 
 
 def test_docks_are_tabs_below_and_sides(make_window) -> None:
