@@ -83,7 +83,7 @@ def _opens_quietly(window: MainWindow, path: Path) -> bool:
     """The last file, if it still opens; a broken one is skipped without a dialog."""
     try:
         window.doc.open(path)
-    except (GraphFileError, OSError):
+    except GraphFileError:
         return False
     return True
 

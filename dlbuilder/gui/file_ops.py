@@ -61,13 +61,9 @@ class FileController(QObject):
             return False
         try:
             self.doc.open(path)
-        except GraphFileError as err:
+        except GraphFileError as err:  # unreadable files too: the loader says why
             self.last_error = err
             self._show_load_error(err)
-            return False
-        except OSError as err:
-            self.last_error = GraphFileError(str(path), [])
-            self._warn("Cannot open", f"{path} cannot be read: {err.strerror or err}")
             return False
         self._forget_recovery()
         if not self._is_example(path):

@@ -293,3 +293,20 @@ def test_render_from_the_file_menu(make_window, tmp_path, monkeypatch) -> None:
                         lambda *a, **k: (str(tmp_path / "g.svg"), ""))
     window.actions["render"].trigger()
     assert "Conv2d" in (tmp_path / "g.svg").read_text()
+
+
+def test_starts_on_the_last_file_else_the_digits_example(make_window, settings,
+                                                          tmp_path) -> None:
+    from dlbuilder.gui.app import open_start_graph
+
+    mine = tmp_path / "mine.json"
+    save_graph(example_graph("lenet5"), mine)
+    settings.setValue("last_file", str(mine))
+    window = make_window(example=None)
+    assert open_start_graph(window, None, settings) and window.doc.path == mine
+    mine.write_text("{")  # broken since: skipped without a dialog
+    assert open_start_graph(window, None, settings)
+    assert window.doc.graph.name == "digits_cnn" and not open_dialogs(window)
+    assert not open_start_graph(window, str(mine), settings)  # asked for: it says why
+    assert window.doc.graph.name == "digits_cnn" and len(open_dialogs(window)) == 1
+    close_dialogs()
