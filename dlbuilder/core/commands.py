@@ -170,6 +170,8 @@ class RenameNode:
 
 
 def _rename(graph: Graph, old: str, new: str) -> None:
+    if old not in graph:
+        raise GraphError(f"there is no node {old!r} to rename")
     if not isinstance(new, str) or not new.strip() or new != new.strip():
         raise GraphError(f"{new!r} cannot be an id: use a non-empty name without spaces at "
                          "either end")

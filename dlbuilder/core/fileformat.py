@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import stat
 import tempfile
@@ -63,7 +64,7 @@ def load_graph(path: str | os.PathLike[str], registry: Registry) -> Graph:
 def loads_graph(text: str, registry: Registry, source: str = "<text>",
                 default_name: str = "untitled") -> Graph:
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = strict_json(text)
     except json.JSONDecodeError as err:
         raise GraphFileError(source, [Problem(f"line {err.lineno}, column {err.colno}",
                                               f"not valid JSON: {err.msg}")]) from None
@@ -75,8 +76,21 @@ def loads_graph(text: str, registry: Registry, source: str = "<text>",
     return graph_from_dict(data, registry, source, default_name)
 
 
+def strict_json(text: str | bytes) -> Any:
+    """JSON with finite numbers only: NaN, Infinity and 1e400 raise ValueError, since no file
+    (nor the clipboard, nor the autosave) could hold them again."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number; write a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large for a number; write a finite number")
+    return value
 
 
 def graph_from_dict(data: Any, registry: Registry, source: str = "<data>",

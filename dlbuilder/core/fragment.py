@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
-import math
+from collections.abc import Collection
 from typing import Any
 
 from dlbuilder.core.commands import AddEdge, AddNode, Macro
+from dlbuilder.core.fileformat import strict_json
 from dlbuilder.core.graph import Graph
 
 FORMAT = "dlbuilder.fragment"
@@ -40,18 +41,23 @@ def fragment_to_text(fragment: dict[str, Any]) -> str:
     return json.dumps(fragment, ensure_ascii=False, allow_nan=False)
 
 
-def fragment_from_text(text: str | bytes) -> dict[str, Any]:
-    """Parse and check clipboard text; ValueError with the reason when it is not a fragment."""
+def fragment_from_text(text: str | bytes, types: Collection[str] | None = None
+                       ) -> dict[str, Any]:
+    """Parse and check clipboard text; ValueError with the reason when it is not a fragment.
+    With `types`, a layer type outside them is refused too (a saved file could not hold it)."""
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        data = strict_json(text)
+    except ValueError as err:  # not JSON, not UTF-8, NaN or a number too big for a float
         raise FragmentError(f"the clipboard does not hold copied layers (not JSON: {err})"
                             ) from None
-    check_fragment(data)
+    except RecursionError:
+        raise FragmentError("the clipboard does not hold copied layers (nested too deeply)"
+                            ) from None
+    check_fragment(data, types)
     return data
 
 
-def check_fragment(data: Any) -> None:
+def check_fragment(data: Any, types: Collection[str] | None = None) -> None:
     """Refuse anything that is not a well-formed fragment, naming the first problem."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise FragmentError("the clipboard does not hold copied layers (expected a "
@@ -65,6 +71,9 @@ def check_fragment(data: Any) -> None:
     ids: set[str] = set()
     for i, entry in enumerate(nodes):
         _check_node(i, entry, ids)
+        if types is not None and entry["type"] not in types:
+            raise FragmentError(f"copied layers: node {i} ({entry['id']}) has the unknown layer "
+                                f"type {entry['type']!r}")
     for i, edge in enumerate(edges):
         _check_edge(i, edge, ids)
 
@@ -132,9 +141,10 @@ def _fresh_id(graph: Graph, base: str, taken: set[str]) -> str:
 
 
 def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A copied coordinate, or 0 for anything that is not a usable one (text, 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not abs(value) <= 1e9:
         return 0.0
-    return float(value) if math.isfinite(value) else 0.0
+    return float(value)
 
 
 def _jsonable(value: Any) -> Any:
