@@ -210,6 +210,13 @@ def _number(raw: Any, fallback: float) -> float:
     return fallback
 
 
+def _set_spin(spin: QAbstractSpinBox, value: float) -> None:
+    """Show `value` clamped to the spin box's range (a file may hold 10**12 or 3.5 where the
+    box takes a C int; the field's inline error says what is wrong with it)."""
+    value = min(max(value, spin.minimum()), spin.maximum())
+    spin.setValue(int(value) if isinstance(spin, QSpinBox) else float(value))
+
+
 class IntFieldWidget(FieldWidget):
     def __init__(self, spec: ParamSpec, parent: QWidget | None = None) -> None:
         super().__init__(spec, parent)
@@ -217,7 +224,7 @@ class IntFieldWidget(FieldWidget):
         self.spin.valueChanged.connect(self._on_spin_value_changed)
 
     def _show_value(self, raw: Any) -> None:
-        self.spin.setValue(int(_number(raw, self.spin.minimum())))
+        _set_spin(self.spin, _number(raw, self.spin.minimum()))
 
     def _on_spin_value_changed(self, value: int) -> None:
         self._emit(int(value))
@@ -244,7 +251,7 @@ class FloatFieldWidget(FieldWidget):
         if self.typed:
             self.line.setText(_show(raw) if raw is not None else "")
         else:
-            self.spin.setValue(float(_number(raw, 0.0)))
+            _set_spin(self.spin, _number(raw, 0.0))
 
     def _on_spin_value_changed(self, value: float) -> None:
         self._emit(float(value))
@@ -405,8 +412,8 @@ class PairFieldWidget(FieldWidget):
         if mode == NUMBER_MODE:
             values = list(raw) if isinstance(raw, (list, tuple)) and len(raw) == 2 else [raw, raw]
             fallback = self.first.minimum() if self.first.minimum() > 0 else 1
-            self.first.setValue(_number(values[0], fallback))
-            self.second.setValue(_number(values[1], fallback))
+            _set_spin(self.first, _number(values[0], fallback))
+            _set_spin(self.second, _number(values[1], fallback))
             self.lock.setChecked(self.first.value() == self.second.value())
         self._enable_numbers(mode == NUMBER_MODE)
 

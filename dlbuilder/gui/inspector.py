@@ -188,8 +188,8 @@ class InspectorPanel(QWidget):
         """Show `node` (None: the hint); fields are rebuilt from its declaration."""
         if node is not None and node not in self.doc.graph:
             node = None
+        self._clear_fields()  # first: a text field left half-typed applies to its own node
         self.node = node
-        self._clear_fields()
         self._shown_diagnostics = None
         spec = self._spec()
         self.hint_label.setVisible(node is None)

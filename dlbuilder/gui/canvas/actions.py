@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMenu
 
 from dlbuilder.core.commands import RenameNode
 from dlbuilder.core.fragment import copy_fragment, paste_commands
+from dlbuilder.core.graph import Event, NodeRemoved
 from dlbuilder.core.layout import layout_for_view
 from dlbuilder.gui.canvas.edit_ops import (
     RenameEditWidget,
@@ -39,6 +40,14 @@ class CanvasActionsMixin:
 
     def _init_actions(self) -> None:
         self._rename = None
+        self.doc.graph_event.connect(self._on_doc_graph_event)
+        self.doc.replaced.connect(self._cancel_rename)
+
+    def _on_doc_graph_event(self, event: Event) -> None:
+        """An undo (or any edit) that removes the node being renamed closes its editor."""
+        if isinstance(event, NodeRemoved) and self._rename is not None \
+                and self._rename.node == event.node:
+            self._cancel_rename()
 
     # -- delete and clipboard --------------------------------------------------------------
     def delete_selected(self) -> bool:
@@ -78,7 +87,7 @@ class CanvasActionsMixin:
         """Add the copied layers under fresh ids, below the cards they would cover; selects
         them. Returns the new ids."""
         try:
-            fragment = fragment_from_clipboard()
+            fragment = fragment_from_clipboard(self.doc.registry.types())
         except ValueError as err:
             self._say(str(err))
             return []

@@ -3,7 +3,7 @@ fragments, and where pasted copies go. Qt only for the clipboard's MIME data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from PySide6.QtCore import QMimeData, QRectF, Qt, QTimer
@@ -51,12 +51,13 @@ def put_fragment_on_clipboard(fragment: dict[str, Any]) -> None:
     QApplication.clipboard().setMimeData(mime)
 
 
-def fragment_from_clipboard() -> dict[str, Any]:
-    """The copied layers on the clipboard; ValueError saying why when there are none."""
+def fragment_from_clipboard(types: Collection[str] | None = None) -> dict[str, Any]:
+    """The copied layers on the clipboard (of `types`, when given); ValueError saying why when
+    there are none."""
     mime = QApplication.clipboard().mimeData()
     if mime is None or not mime.hasFormat(NODES_MIME):
         raise ValueError("the clipboard holds no copied layers; copy some with Ctrl+C first")
-    return fragment_from_text(bytes(mime.data(NODES_MIME).data()))
+    return fragment_from_text(bytes(mime.data(NODES_MIME).data()), types)
 
 
 def paste_offset(card_rects: list[QRectF], fragment: dict[str, Any]) -> tuple[int, int]:
@@ -79,7 +80,8 @@ def paste_offset(card_rects: list[QRectF], fragment: dict[str, Any]) -> tuple[in
 
 def _ui_point(ui: dict[str, Any]) -> tuple[float, float]:
     x, y = ui.get("x", 0), ui.get("y", 0)
-    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y))
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) <= 1e9
+             for v in (x, y))
     return (float(x), float(y)) if ok else (0.0, 0.0)
 
 

@@ -31,6 +31,8 @@ from dlbuilder.gui.canvas.wire_item import WireItem
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.theme import Theme, current, theme_manager
 
+MAX_COORD = 1e9  # a position farther out is taken as missing (a hand-edited file)
+
 
 class GraphScene(QGraphicsScene):
     """The items of `doc`'s graph. `snap_to_grid` makes dragged cards land on the 20 px grid."""
@@ -359,5 +361,6 @@ class GraphScene(QGraphicsScene):
 
 
 def _has_position(ui: dict) -> bool:
+    """Whether `ui` holds a usable position (a hand-edited file may hold anything there)."""
     return all(isinstance(ui.get(k), (int, float)) and not isinstance(ui.get(k), bool)
-               for k in ("x", "y"))
+               and abs(ui[k]) <= MAX_COORD for k in ("x", "y"))

@@ -81,6 +81,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.doc.focus_requested.connect(self._on_doc_focus_requested)
+        self.doc.replaced.connect(self._on_doc_replaced)
         theme_manager().changed.connect(self._on_theme_changed)
 
     # -- zoom and pan ----------------------------------------------------------------------
@@ -415,6 +416,13 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
 
     def _on_doc_focus_requested(self, node: str) -> None:
         self.center_on_node(node)
+
+    def _on_doc_replaced(self) -> None:
+        """Another graph: a wire being dragged belonged to the old one. Its items go with the
+        scene's rebuild (before or after this), so the drag is only forgotten."""
+        self._wire_drag = None
+        self.pending_source = None
+        QToolTip.hideText()
 
     @staticmethod
     def hint() -> str:
