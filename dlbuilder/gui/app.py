@@ -28,7 +28,7 @@ from dlbuilder.gui.document import Document
 from dlbuilder.gui.errors import ErrorReporter
 from dlbuilder.gui.main_window import MainWindow
 from dlbuilder.gui.recovery import RecoveryStore
-from dlbuilder.gui.theme import theme_manager
+from dlbuilder.gui.theme import THEME_NAMES, theme_manager
 from dlbuilder.resources import examples_dir, find_graph_file
 
 START_EXAMPLE = "digits_cnn"
@@ -126,7 +126,8 @@ def run_gui(options: GuiOptions) -> int:
         settings = QSettings(str(Path(scratch.name) / "settings.ini"), QSettings.Format.IniFormat)
     else:
         settings = QSettings()
-    theme_manager().apply(options.theme or str(settings.value("theme", "system")))
+    saved = str(settings.value("theme", "system"))
+    theme_manager().apply(options.theme or (saved if saved in THEME_NAMES else "system"))
     reporter = ErrorReporter(interactive=not shooting)
     reporter.install()
     recovery = None if shooting else RecoveryStore()

@@ -107,9 +107,10 @@ class FileController(QObject):
     def _save_to(self, path: Path) -> bool:
         try:
             self.doc.save(path)
-        except OSError as err:
-            self._warn("Cannot save", f"The graph could not be written to {path}: "
-                       f"{err.strerror or err}. Nothing was lost: it is still open here.")
+        except (OSError, ValueError) as err:  # ValueError: a value JSON cannot hold
+            reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            self._warn("Cannot save", f"The graph could not be written to {path}: {reason}. "
+                       "Nothing was lost: it is still open here.")
             return False
         self.add_recent(path)
         self.settings.setValue("last_file", str(path))

@@ -42,6 +42,8 @@ from dlbuilder.gui.theme import THEME_NAMES, theme_manager
 from dlbuilder.resources import example_names
 
 STATE_VERSION = 1
+# Actions whose keys act on the canvas only; their menu entries work from anywhere.
+CANVAS_KEYS = ("cut", "copy", "paste", "duplicate", "delete", "rename", "select_all", "fit")
 CANVAS_HINT = ("Drag a layer from the palette, or press Tab to add one · drag from a port to "
                "connect · wheel to zoom · F to fit")
 GESTURES = """<table cellspacing=4>
@@ -224,6 +226,9 @@ class MainWindow(QMainWindow):
         }
         for name, slot in triggers.items():
             a[name].triggered.connect(lambda _=False, s=slot: s())
+        for name in CANVAS_KEYS:  # Delete in the summary table must not delete layers
+            self.view.addAction(a[name])
+            a[name].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         a["snap"].setChecked(bool(self.scene.snap_to_grid))
         a["snap"].toggled.connect(self._on_snap_toggled)
         doc.path_changed.connect(self._on_doc_path_changed)
@@ -335,9 +340,10 @@ class MainWindow(QMainWindow):
         self.doc.add_layer(type_name, *self._position_after(after), after=after)
 
     def _position_after(self, node: str | None) -> tuple[float, float]:
-        if node is not None:
-            ui = self.doc.graph.ui(node)
-            return ui.get("x", 0) + NODE_SIZE[0] + GAP[0], ui.get("y", 0)
+        """Right of `node`'s card where the canvas shows it (a file may not say where)."""
+        item = self.scene.nodes.get(node) if node is not None else None
+        if item is not None:
+            return item.pos().x() + NODE_SIZE[0] + GAP[0], item.pos().y()
         spot = self._free_spot()
         return spot.x(), spot.y()
 

@@ -310,3 +310,18 @@ def test_starts_on_the_last_file_else_the_digits_example(make_window, settings,
     assert not open_start_graph(window, str(mine), settings)  # asked for: it says why
     assert window.doc.graph.name == "digits_cnn" and len(open_dialogs(window)) == 1
     close_dialogs()
+
+
+def test_delete_key_acts_on_the_canvas_not_on_the_summary(make_window, qtbot) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    window = make_window()
+    window.activateWindow()
+    window.doc.select(["dropout"])
+    window.summary.view.setFocus()
+    QTest.keyClick(window.summary.view, Qt.Key.Key_Delete)
+    assert "dropout" in window.doc.graph
+    window.view.setFocus()
+    QTest.keyClick(window.view.viewport(), Qt.Key.Key_Delete)
+    assert "dropout" not in window.doc.graph
