@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -175,7 +176,13 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         edit.addActions([a["rename"], a["add_layer"], a["select_all"]])
 
-        view = bar.addMenu("&View")
+        self._build_view_menu(bar.addMenu("&View"))
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addActions([a["shortcuts"], a["about"]])
+
+    def _build_view_menu(self, view: QMenu) -> None:
+        a = self.actions
         view.addActions([a["zoom_in"], a["zoom_out"], a["fit"]])
         view.addSeparator()
         view.addActions([a["layout"], a["snap"]])
@@ -193,9 +200,6 @@ class MainWindow(QMainWindow):
             panels.addAction(dock.toggleViewAction())
         panels.addSeparator()
         panels.addAction(a["reset_layout"])
-
-        help_menu = bar.addMenu("&Help")
-        help_menu.addActions([a["shortcuts"], a["about"]])
 
     def _build_toolbar(self) -> None:
         a = self.actions

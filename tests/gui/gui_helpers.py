@@ -1,4 +1,5 @@
-"""Gestures for GUI tests: a synthesized palette drop, scene-to-viewport points."""
+"""Gestures and checks for GUI tests: a synthesized palette drop, scene-to-viewport points,
+the clipboard, and a check that every view agrees with the graph."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from dlbuilder.core.registry import format_shape
 from dlbuilder.gui.canvas import CanvasView
+from dlbuilder.gui.mime import NODES_MIME
 
 
 def drag_events(view: CanvasView, mime: QMimeData, at: QPoint) -> list[bool]:
@@ -24,3 +27,39 @@ def drag_events(view: CanvasView, mime: QMimeData, at: QPoint) -> list[bool]:
 
 def viewport_point(view: CanvasView, scene_pos: QPointF) -> QPoint:
     return view.mapFromScene(scene_pos)
+
+
+def settle() -> None:
+    """Let the panels' coalesced refreshes and deferred slots run."""
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def put_on_clipboard(data: bytes) -> None:
+    mime = QMimeData()
+    mime.setData(NODES_MIME, data)
+    QApplication.clipboard().setMimeData(mime)
+
+
+def all_panels_follow(window) -> None:
+    """Every view agrees with the graph once the refreshes ran."""
+    settle()
+    graph = window.doc.graph
+    assert set(window.scene.nodes) == set(graph.nodes())
+    assert set(window.scene.wires) == {(s, d) for s, d, _ in graph.edges()}
+    engine = window.doc.engine
+    for (src, dst), wire in window.scene.wires.items():
+        path = wire.path()
+        assert wire.port == graph.port_of(src, dst)
+        assert path.pointAtPercent(0) == wire.src.output_port_pos()
+        assert path.pointAtPercent(1) == wire.dst.input_port_pos(wire.port)
+        assert wire.label_text() == format_shape(engine.info(src).output_shape)
+    for node, item in window.scene.nodes.items():
+        assert item.texts()["shape"] == format_shape(engine.info(node).output_shape)
+        assert item.connected == len(graph.inputs(node))
+    if window.docks["summary"].isVisible():  # a hidden table catches up when shown
+        assert sorted(window.summary.visible_nodes()) == sorted(graph.nodes())
+    assert window.problems.diagnostics() == sorted(
+        window.doc.engine.diagnostics(), key=lambda d: d.severity != "error")
+    shown = window.inspector.node
+    assert shown is None or shown in graph
