@@ -64,6 +64,16 @@ def mnist_dir() -> Path:
 
 
 # -- the editor ---------------------------------------------------------------------------
+@pytest.fixture(scope="session", autouse=True)
+def empty_clipboard_at_exit():
+    """Qt's offscreen platform (6.11) crashes at exit if the clipboard still holds data that a
+    test copied; the xcb platform does not. Empty it once the tests are done."""
+    yield
+    app = QApplication.instance()
+    if app is not None:
+        QApplication.clipboard().clear()
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
