@@ -106,3 +106,21 @@ def make_window(qtbot, settings: QSettings, tmp_path: Path):
         window.doc.undo_stack.setClean()
         window.close()
         window.deleteLater()
+
+
+@pytest.fixture
+def make_view(qtbot):
+    """A CanvasView factory over a Document of `graph`, 1000x700 and fitted."""
+    from dlbuilder.gui.canvas import CanvasView, GraphScene
+    from dlbuilder.gui.document import Document
+
+    def make(graph):
+        doc = Document(graph)
+        view = CanvasView(GraphScene(doc))
+        qtbot.addWidget(view)
+        view.resize(1000, 700)
+        view.show()
+        QApplication.processEvents()
+        view.fit()
+        return view
+    yield make

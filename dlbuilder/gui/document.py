@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from dlbuilder.core.commands import AddEdge, AddNode, Macro, SetUi
+from dlbuilder.core.commands import AddEdge, AddNode, Macro, SetUi, insert_between
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.fileformat import load_graph, save_graph
 from dlbuilder.core.fixes import with_batchnorm
@@ -143,6 +143,26 @@ class Document(QObject):
         if ok:
             self.select([node])
         return node if ok else None
+
+    def insert_layer(self, type_name: str, src: str, dst: str, x: float, y: float
+                     ) -> str | None:
+        """Put a new layer on the wire src -> dst at (x, y), as one undo step ("Insert ...").
+        A layer that could not take src's output is refused with the reason."""
+        reason = None if self.graph.nx.has_edge(src, dst) else f"{src} no longer feeds {dst}"
+        spec = self.registry.get(type_name)
+        start = spec.start_params()
+        reason = reason or feed_problem(self.engine, src, type_name, start)
+        if reason is not None:
+            self.refused.emit(f"cannot insert {type_name} between {src} and {dst}: {reason}")
+            return None
+        node = self.graph.unique_id(type_name)
+        command = insert_between(self.graph, src, dst, node, type_name, start,
+                                 f"Insert {type_name} {node} between {src} and {dst}")
+        command.commands[1].ui = {"x": round(x), "y": round(y)}  # the AddNode
+        if not self.push(command):
+            return None
+        self.select([node])
+        return node
 
     def connect_problem(self, src: str, dst: str) -> str | None:
         """Why a wire src -> dst would be refused, or None if it may be drawn."""

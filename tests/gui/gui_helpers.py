@@ -3,10 +3,12 @@ the clipboard, and a check that every view agrees with the graph."""
 
 from __future__ import annotations
 
+from helpers import chain
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from dlbuilder.core.graph import Graph
 from dlbuilder.core.registry import format_shape
 from dlbuilder.gui.canvas import CanvasView
 from dlbuilder.gui.mime import NODES_MIME
@@ -63,3 +65,15 @@ def all_panels_follow(window) -> None:
         window.doc.engine.diagnostics(), key=lambda d: d.severity != "error")
     shown = window.inspector.node
     assert shown is None or shown in graph
+
+
+def place(graph: Graph) -> Graph:
+    """Give every node a position, left to right, as the files do."""
+    for i, node in enumerate(graph.nodes()):
+        graph.set_ui(node, {"x": i * 260, "y": 0})
+    return graph
+
+
+def convs() -> Graph:
+    return place(chain(("Conv2d", {"out_channels": 8, "kernel_size": 3}), ("ReLU", {}),
+                       ("Conv2d", {"out_channels": 16, "kernel_size": 3}), shape=[1, 12, 12]))

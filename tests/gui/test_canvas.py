@@ -3,10 +3,8 @@ refusals leave the graph alone with a reason."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from gui_helpers import drag_events, viewport_point
+from gui_helpers import convs, drag_events, place, viewport_point
 from helpers import chain, example_graph
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QContextMenuEvent
@@ -15,38 +13,10 @@ from PySide6.QtWidgets import QApplication
 
 from dlbuilder.core.commands import SetParams
 from dlbuilder.core.fileformat import graph_to_dict
-from dlbuilder.core.graph import Graph
-from dlbuilder.gui.canvas import CanvasView, GraphScene
+from dlbuilder.gui.canvas import CanvasView
 from dlbuilder.gui.canvas.style import GRID, NODE_H, NODE_W
-from dlbuilder.gui.document import Document
 from dlbuilder.gui.mime import LAYER_MIME
 from dlbuilder.gui.theme import theme_manager
-
-
-def place(graph: Graph) -> Graph:
-    """Give every node a position, left to right, as the files do."""
-    for i, node in enumerate(graph.nodes()):
-        graph.set_ui(node, {"x": i * 260, "y": 0})
-    return graph
-
-
-@pytest.fixture
-def make_view(qtbot) -> Iterator:
-    def make(graph: Graph) -> CanvasView:
-        doc = Document(graph)
-        view = CanvasView(GraphScene(doc))
-        qtbot.addWidget(view)
-        view.resize(1000, 700)
-        view.show()
-        QApplication.processEvents()
-        view.fit()
-        return view
-    yield make
-
-
-def convs() -> Graph:
-    return place(chain(("Conv2d", {"out_channels": 8, "kernel_size": 3}), ("ReLU", {}),
-                       ("Conv2d", {"out_channels": 16, "kernel_size": 3}), shape=[1, 12, 12]))
 
 
 # -- mirroring the document ------------------------------------------------------------------

@@ -25,6 +25,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsView, QMenu, QToolTip, QWidget
 
 from dlbuilder.gui.canvas.actions import CanvasActionsMixin
+from dlbuilder.gui.canvas.node_item import NodeItem
 from dlbuilder.gui.canvas.scene import GraphScene
 from dlbuilder.gui.canvas.style import (
     GAP_X,
@@ -396,17 +397,31 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         event.acceptProposedAction()
 
     def add_layer_at(self, type_name: str, scene_pos: QPointF) -> str | None:
-        """Place a new layer centred on `scene_pos` (on the grid when snapping)."""
+        """Place a new layer centred on `scene_pos` (on the grid when snapping); dropped on a
+        wire, it goes in between the wire's two layers."""
         if type_name not in self.doc.registry:
             self._say(f"unknown layer type {type_name!r}")
             return None
         x, y = scene_pos.x() - NODE_W / 2, scene_pos.y() - NODE_H / 2
         if self.graph_scene.snap_to_grid:
             x, y = snap(x, self.graph_scene.grid), snap(y, self.graph_scene.grid)
-        node = self.doc.add_layer(type_name, x, y)
+        wire = self._wire_at(scene_pos)
+        if wire is not None:
+            node = self.doc.insert_layer(type_name, *wire.key, x, y)
+        else:
+            node = self.doc.add_layer(type_name, x, y)
         if node is not None:
             self.setFocus()
         return node
+
+    def _wire_at(self, scene_pos: QPointF) -> WireItem | None:
+        """The wire under `scene_pos`, unless a card is on top of it there."""
+        for item in self.graph_scene.items(scene_pos):
+            if isinstance(item, NodeItem):
+                return None
+            if isinstance(item, WireItem):
+                return item
+        return None
 
     def _say(self, text: str, repeat: bool = True) -> None:
         """Tell the status bar; a hover hint (`repeat` False) only when it changes."""
