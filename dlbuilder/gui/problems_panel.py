@@ -56,10 +56,10 @@ def severity_icon(severity: str) -> QIcon:
     return themed_icon("error" if severity == "error" else "warning")
 
 
-def count_text(errors: int, warnings: int) -> str:
-    """"2 errors, 1 warning"; the friendly line when there are none."""
+def count_text(errors: int, warnings: int, none: str = NO_PROBLEMS) -> str:
+    """"2 errors, 1 warning"; `none` (the friendly line) when there are none."""
     if not errors and not warnings:
-        return NO_PROBLEMS
+        return none
     parts = []
     if errors:
         parts.append(f"{errors} error{'s' if errors != 1 else ''}")

@@ -6,6 +6,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.problems_panel import count_text
 from dlbuilder.gui.theme import current, theme_manager
 
 
@@ -45,14 +46,6 @@ class StatusWidget(QWidget):
         self.params_label.setText(f"{totals.params:,} params")
         self.macs_label.setText(f"{short_count(totals.macs)} mult-adds")
         theme = current()
-        if totals.errors:
-            text = f"{totals.errors} error{'s' * (totals.errors != 1)}"
-            if totals.warnings:
-                text += f", {totals.warnings} warning{'s' * (totals.warnings != 1)}"
-            color = theme.error
-        elif totals.warnings:
-            text, color = f"{totals.warnings} warning{'s' * (totals.warnings != 1)}", theme.warning
-        else:
-            text, color = "no problems", theme.muted
-        self.problems_label.setText(text)
+        color = theme.error if totals.errors else theme.warning if totals.warnings else theme.muted
+        self.problems_label.setText(count_text(totals.errors, totals.warnings, none="no problems"))
         self.problems_label.setStyleSheet(f"color: {color}; font-weight: 600;")

@@ -390,7 +390,7 @@ class SummaryPanel(QWidget):
         size = sum(mb.values())
         errors, warnings = data["errors"], data["warnings"]
         color = theme.error if errors else theme.warning if warnings else theme.muted
-        problems = count_text(errors, warnings) if errors or warnings else "no problems"
+        problems = count_text(errors, warnings, none="no problems")
         parts = [f"Total params: <b>{params:,}</b>", f"Trainable: {params:,}",
                  f"Mult-adds: {compact(data['total_macs'])}",
                  f"Estimated size: {size:.2f} MB",
