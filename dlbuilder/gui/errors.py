@@ -10,17 +10,13 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-
-def log_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-    return Path(base or Path.home() / ".dlbuilder")
+from dlbuilder.gui.paths import data_dir
 
 
 def log_path() -> Path:
-    return log_dir() / "dlbuilder.log"
+    return data_dir() / "dlbuilder.log"
 
 
 def write_log(text: str) -> Path | None:

@@ -13,17 +13,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QStandardPaths
+from PySide6.QtCore import QLockFile
 
 from dlbuilder.core.fileformat import graph_to_dict, write_atomic
 from dlbuilder.core.graph import Graph
+from dlbuilder.gui.paths import data_dir
 
 AUTOSAVE_MS = 30_000
 
 
 def recovery_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
-    return Path(base or Path.home() / ".dlbuilder") / "recovery"
+    return data_dir() / "recovery"
 
 
 @dataclass(frozen=True)
