@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder import __version__
-from dlbuilder.core.layout import GAP, NODE_SIZE
 from dlbuilder.gui.actions import make_actions
 from dlbuilder.gui.banner import RecoveryBannerWidget
 from dlbuilder.gui.canvas.scene import GraphScene
@@ -346,9 +345,7 @@ class MainWindow(QMainWindow):
     def _position_after(self, node: str | None) -> tuple[float, float]:
         """Right of `node`'s card where the canvas shows it (a file may not say where)."""
         item = self.scene.nodes.get(node) if node is not None else None
-        if item is not None:
-            return item.pos().x() + NODE_SIZE[0] + GAP[0], item.pos().y()
-        spot = self._free_spot()
+        spot = item.spot_after() if item is not None else self._free_spot()
         return spot.x(), spot.y()
 
     def _free_spot(self) -> QPointF:

@@ -42,9 +42,6 @@ class Theme:
     def color(self, name: str) -> QColor:
         return QColor(getattr(self, name))
 
-    def category_color(self, category: str) -> QColor:
-        return QColor(self.categories.get(category, self.categories["io"]))
-
 
 LIGHT = Theme(
     name="light", window="#f3f4f6", base="#ffffff", alt_base="#f6f7f9", text="#1f2328",

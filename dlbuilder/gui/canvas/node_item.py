@@ -18,6 +18,7 @@ from dlbuilder.core.registry import format_shape
 from dlbuilder.gui.canvas import style
 from dlbuilder.gui.canvas.style import (
     BADGE_R,
+    GAP_X,
     HEADER_H,
     NODE_H,
     NODE_W,
@@ -160,6 +161,11 @@ class NodeItem(QGraphicsItem):
         """The card in scene coordinates."""
         return _CARD.translated(self.pos())
 
+    def spot_after(self) -> QPointF:
+        """Top-left of a card placed next along the flow: right of this one, one gap apart."""
+        card = self.card_rect()
+        return QPointF(card.right() + GAP_X, card.top())
+
     def input_port_local(self, port: int) -> QPointF:
         count = max(self.input_count, 1)
         if count == 1:
@@ -215,7 +221,7 @@ class NodeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(p.card)
         painter.drawRoundedRect(_CARD, RADIUS, RADIUS)
-        painter.setBrush(p.categories.get(self.category, p.categories["io"]))
+        painter.setBrush(p.header(self.category))
         painter.drawPath(_HEADER)
         self._paint_border(painter, p)
         self._paint_text(painter, p, lod)
@@ -227,7 +233,7 @@ class NodeItem(QGraphicsItem):
         """Zoomed out: flat shapes (round corners and ports are under a pixel there) and the
         output shape while it can still be read."""
         painter.fillRect(_CARD, p.card)
-        painter.fillRect(_HEADER_RECT, p.categories.get(self.category, p.categories["io"]))
+        painter.fillRect(_HEADER_RECT, p.header(self.category))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if self.severity is not None:
             painter.setPen(QPen(p.error if self.severity == "error" else p.warning, 3.0))

@@ -93,6 +93,10 @@ class Paints:
     port_pen: QPen
     categories: dict[str, QBrush]
 
+    def header(self, category: str) -> QBrush:
+        """A card header's brush: its category's colour (io's for an unknown type)."""
+        return self.categories.get(category, self.categories["io"])
+
 
 _paints: dict[int, Paints] = {}
 

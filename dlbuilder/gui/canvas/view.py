@@ -28,7 +28,6 @@ from dlbuilder.gui.canvas.actions import CanvasActionsMixin
 from dlbuilder.gui.canvas.node_item import NodeItem
 from dlbuilder.gui.canvas.scene import GraphScene
 from dlbuilder.gui.canvas.style import (
-    GAP_X,
     GRID,
     GRID_MAJOR,
     NODE_H,
@@ -335,8 +334,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         if scene_pos is None and len(selected) == 1 \
                 and self.doc.graph.type_of(selected[0]) != "Output":
             self.pending_source = selected[0]
-            card = self.graph_scene.nodes[selected[0]].card_rect()
-            self._emit_quick_add(QPointF(card.right() + GAP_X, card.top()))
+            self._emit_quick_add(self.graph_scene.nodes[selected[0]].spot_after())
             return
         if scene_pos is None:
             local = self.viewport().mapFromGlobal(QCursor.pos())
