@@ -13,6 +13,7 @@ NO_TORCH = ["dlbuilder.core", "dlbuilder.core.inference", "dlbuilder.core.filefo
             "dlbuilder.backend", "dlbuilder.backend.names", "dlbuilder.backend.plan",
             "dlbuilder.backend.codegen", "dlbuilder.cli", "dlbuilder.backend.datasets",
             "dlbuilder.backend.datasets.download", "dlbuilder.backend.settings",
+            "dlbuilder.backend.fit", "dlbuilder.backend.controls",
             "dlbuilder.core.wiring", "dlbuilder.core.layout", "dlbuilder.core.fragment"]
 NO_QT = [*NO_TORCH, "dlbuilder.backend.modules", "dlbuilder.backend.compiler",
          "dlbuilder.backend.weights", "dlbuilder.backend.onnx_export",

@@ -86,6 +86,11 @@ def class_probabilities(model: nn.Module, prep: Preprocessing, raw: np.ndarray,
     model.eval()
     with torch.inference_mode():
         out = model(prep.apply(raw).to(device)).float().cpu()
+    return to_probabilities(out, loss)
+
+
+def to_probabilities(out: torch.Tensor, loss: str) -> torch.Tensor:
+    """Network outputs as class probabilities, by the loss they were trained with."""
     if loss == "CrossEntropyLoss":
         return out.softmax(dim=1)
     if loss == "NLLLoss":

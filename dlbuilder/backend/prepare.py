@@ -1,5 +1,5 @@
-"""From a dataset's raw arrays to the tensors a run trains on: the validation split, the declared
-preprocessing, and the check that the data fits the graph (said before training starts).
+"""From a dataset's raw arrays to the tensors a run trains on: the validation split and the
+declared preprocessing (whether the data fits the graph at all is fit.py's question).
 
 The whole split is converted once into one float tensor, so a batch is a single gather by index
 with no per-sample Python work. The preprocessing is stored beside trained weights (a small JSON
@@ -17,10 +17,7 @@ import numpy as np
 import torch
 
 from dlbuilder.backend.datasets import Dataset
-from dlbuilder.backend.plan import ModelPlan, loss_and_target
 from dlbuilder.core.fileformat import write_atomic
-from dlbuilder.core.registry import format_shape
-from dlbuilder.layers.io import CLASS_LOSSES
 
 INFO_FORMAT = "dlbuilder.preprocessing"
 _EPS = 1e-8
@@ -186,35 +183,3 @@ def prepare_data(dataset: Dataset, *, val_split: float, seed: int, normalize: bo
     if dataset.test is not None and len(dataset.test.y):
         test_x, test_y = convert(dataset.test.x, dataset.test.y)
     return PreparedData(train_x, train_y, val_x, val_y, test_x, test_y, prep, dataset.kind)
-
-
-def _prod(shape: tuple[int, ...]) -> int:
-    return int(np.prod(shape)) if shape else 1
-
-
-def fit_problems(plan: ModelPlan, dataset: Dataset, output_node: str | None) -> list[str]:
-    """How the data and the graph disagree, in the user's terms; empty when they fit.
-
-    An Input whose shape holds as many values as a sample (784 for 1x28x28) is fine: the
-    samples are reshaped to it, as a multilayer perceptron on images expects.
-    """
-    problems = []
-    data_shape = tuple(dataset.sample_shape)
-    noun = "images are" if dataset.kind == "image" else "samples are"
-    if tuple(plan.input_shape) != data_shape and _prod(plan.input_shape) != _prod(data_shape):
-        problems.append(f"Input is {format_shape(plan.input_shape)} but {dataset.name} {noun} "
-                        f"{format_shape(data_shape)}: set the Input's shape to "
-                        f"{list(data_shape)}")
-    out = tuple(plan.output_shape)
-    who = output_node or "the network's last layer"
-    loss, target = loss_and_target(plan)
-    if target == "input":  # the graph's own check (target_shape) compares output and Input
-        return problems
-    classes = len(dataset.classes)
-    if len(out) != 1 or out[0] != classes:
-        values = f"{out[0]} values" if len(out) == 1 else format_shape(out)
-        problems.append(f"{who} gives {values} but {dataset.name} has {classes} classes: "
-                        f"give it {classes} outputs" + ("" if loss in CLASS_LOSSES
-                                                        else " (one per class, one-hot)"))
-    return problems
-

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,11 +23,13 @@ from torch import nn
 
 from dlbuilder.backend.augment import augment
 from dlbuilder.backend.compiler import CompiledModel
+from dlbuilder.backend.controls import TrainControl
 from dlbuilder.backend.datasets import Dataset, load_dataset
+from dlbuilder.backend.fit import fit_problems, result_node
 from dlbuilder.backend.metrics import EarlyStopping, Scores, Task, evaluate, per_class_accuracy
 from dlbuilder.backend.optim import make_optimizer, make_scheduler, step_scheduler
 from dlbuilder.backend.plan import CompileError, ModelPlan, build_plan, loss_and_target
-from dlbuilder.backend.prepare import PreparedData, fit_problems, prepare_data, save_preprocessing
+from dlbuilder.backend.prepare import PreparedData, prepare_data, save_preprocessing
 from dlbuilder.backend.records import BatchEnd, EpochEnd, Record, RunFinished, RunStarted
 from dlbuilder.backend.settings import TrainSettings
 from dlbuilder.backend.weights import load_weights, save_state
@@ -46,42 +47,6 @@ class TrainError(ValueError):
         super().__init__("\n".join(self.problems))
 
 
-class TrainControl:
-    """Stop and pause requests from another thread (or a signal handler); the loop looks at
-    them between batches, so a request takes effect within one batch."""
-
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._running.set()  # a paused run wakes up to stop
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def wait_while_paused(self) -> float:
-        """Block while paused; the seconds spent waiting (left out of the throughput)."""
-        if self._running.is_set():
-            return 0.0
-        start = time.perf_counter()
-        self._running.wait()
-        return time.perf_counter() - start
-
-
 @dataclass(frozen=True)
 class RunPlan:
     """A run that can start: the model plan, the prepared data, the settings."""
@@ -89,17 +54,6 @@ class RunPlan:
     plan: ModelPlan
     data: PreparedData
     settings: TrainSettings
-
-
-def result_node(engine: InferenceEngine) -> str | None:
-    """The node whose value the network returns: the Output's input, or the single end."""
-    graph = engine.graph
-    for node in graph.nodes():
-        if graph.type_of(node) == "Output":
-            inputs = graph.inputs(node)
-            return inputs[0] if inputs else None
-    ends = [node for node in graph.nodes() if not graph.outputs(node)]
-    return ends[0] if len(ends) == 1 else None
 
 
 def plan_run(engine: InferenceEngine, settings: TrainSettings, *, dataset: Dataset | None = None,

@@ -133,6 +133,24 @@ class SetParams:
 
 
 @dataclass
+class SetTraining:
+    """Replace the graph's training settings (the file's `training` section), so a change in
+    the training form is one undo step and marks the file modified like any other edit."""
+
+    training: dict[str, Any]
+    text: str = "Change training settings"
+    _old: dict[str, Any] | None = field(default=None, repr=False)
+
+    def apply(self, graph: Graph) -> None:
+        self._old = copy.deepcopy(graph.training)
+        graph.training = copy.deepcopy(self.training)
+
+    def revert(self, graph: Graph) -> None:
+        assert self._old is not None, "SetTraining reverted before it was applied"
+        graph.training = copy.deepcopy(self._old)
+
+
+@dataclass
 class SetUi:
     node: str
     ui: dict[str, Any]

@@ -9,10 +9,10 @@ from helpers import chain, engine_for
 from train_helpers import blobs, tiny_images
 
 from dlbuilder.backend.augment import augment
+from dlbuilder.backend.fit import fit_problems
 from dlbuilder.backend.plan import build_plan
 from dlbuilder.backend.prepare import (
     Preprocessing,
-    fit_problems,
     prepare_data,
     read_preprocessing,
     save_preprocessing,
