@@ -1,0 +1,452 @@
+"""Live training curves, like TensorBoard's scalars or MATLAB's training-progress view.
+
+`CurvesWidget` shows loss and accuracy side by side and the learning rate below them, on one
+x axis in epochs. Two modes, switched by the last call:
+- live (`set_history`): per batch a faint raw line and a smoothed one (debiased EMA, weight
+  adjustable), per epoch the training and validation means as markers joined by lines;
+- compare (`set_runs`): per run its epoch curves, validation solid and training dashed, one
+  colour and marker shape per run.
+
+Redraws happen on a ~15 Hz timer and only when a history's `version` moved, with `setData` on
+items made once; the smoothing is incremental, so a redraw costs little even at 50k batches.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.training import plot_parts as parts
+from dlbuilder.gui.training.history import RunHistory
+from dlbuilder.gui.training.plot_parts import COMPARE_SERIES, LIVE_CURVES, PERCENT
+
+REDRAW_MS = 66  # about 15 redraws a second
+HOVER_MS = 30   # the read-out follows the mouse at most this often
+HINT = "Press Start to train; the curves appear here"
+
+
+class CurvesWidget(QWidget):
+    """Loss, accuracy and learning-rate curves of one live run or of several runs."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._history: RunHistory | None = None
+        self._label = "run"
+        self._runs: list[tuple[str, RunHistory]] = []
+        self._drawn: tuple[int, ...] | None = None  # the versions the plots show
+        self._x_ranged = False
+        self.draw_count = 0  # redraws done: the timer redraws only when a version moved
+        self._smoothers = {name: parts.IncrementalSmoother()
+                           for name in ("batch_loss", "batch_accuracy")}
+        self._compare: dict[str, tuple[pg.PlotDataItem, int, str]] = {}
+        self._keys: list[pg.PlotDataItem] = []
+        self._hover: tuple[pg.PlotWidget, QPointF] | None = None
+        self._message_kind = "muted"
+        self._build_controls()
+        self._build_plots()
+        self._items = {name: parts.make_curve(self.plots[plot], name.startswith("batch"))
+                       for name, (plot, _, _) in LIVE_CURVES.items()}
+        self._build_layout()
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self._hover_timer = QTimer(self)
+        self._hover_timer.setSingleShot(True)
+        self._hover_timer.setInterval(HOVER_MS)
+        self._hover_timer.timeout.connect(self._on_hover_timer_timeout)
+        theme_manager().changed.connect(self._on_theme_changed)
+        self._set_live_legends()
+        self._apply_theme(current())
+
+    # -- building ---------------------------------------------------------------------------
+    def _build_controls(self) -> None:
+        self.smoothing = QDoubleSpinBox()
+        self.smoothing.setRange(0.0, 0.99)
+        self.smoothing.setSingleStep(0.05)
+        self.smoothing.setDecimals(2)
+        self.smoothing.setValue(parts.DEFAULT_SMOOTHING)
+        self.smoothing.setToolTip("Smoothing of the per-batch curves: the weight of a debiased "
+                                  "moving average, 0 (off) to 0.99 (smoothest)")
+        self.smoothing.valueChanged.connect(self._on_smoothing_value_changed)
+        self.log_scale = QCheckBox("Log-scale loss")
+        self.log_scale.setToolTip("Show the loss axis on a logarithmic scale")
+        self.log_scale.toggled.connect(self._on_log_toggled)
+        self.csv_button = QPushButton("Export CSV…")
+        self.csv_button.setToolTip("Save every curve's points as a CSV table "
+                                   "(run, series, x in epochs, y)")
+        self.csv_button.clicked.connect(self._on_csv_button_clicked)
+        self.png_button = QPushButton("Export PNG…")
+        self.png_button.setToolTip("Save the plots as a PNG image")
+        self.png_button.clicked.connect(self._on_png_button_clicked)
+        self.readout = QLabel(" \n ")
+        self.readout.setToolTip("The values nearest the mouse pointer")
+        self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._message = QLabel()
+        self._message.setWordWrap(True)
+        self._message.hide()
+
+    def _build_plots(self) -> None:
+        titles = {"loss": "loss", "accuracy": "accuracy (%)", "lr": "learning rate"}
+        self.plots: dict[str, pg.PlotWidget] = {}
+        self._lines: dict[str, pg.InfiniteLine] = {}
+        for key, title in titles.items():
+            plot = pg.PlotWidget(axisItems={"bottom": parts.EpochAxisItem("bottom")})
+            plot.setLabel("bottom", "epoch")
+            plot.setLabel("left", title)
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            line = pg.InfiniteLine(angle=90, movable=False)
+            line.hide()
+            plot.addItem(line, ignoreBounds=True)
+            plot.scene().sigMouseMoved.connect(partial(self._on_scene_mouse_moved, plot))
+            self.plots[key], self._lines[key] = plot, line
+        # the learning-rate plot is wider than the loss plot, and pyqtgraph lines linked views
+        # up by pixel where they overlap: it gets the same range set instead of a link
+        self.plots["accuracy"].setXLink(self.plots["loss"])
+        # the plot's own context menu has a log-y switch too: keep the checkbox in step
+        self.plots["loss"].getPlotItem().ctrl.logYCheck.toggled.connect(self.log_scale.setChecked)
+        self.plots["lr"].setMinimumHeight(150)
+        self.plots["lr"].getAxis("left").enableAutoSIPrefix(False)
+        self._legends = {"loss": self.plots["loss"].addLegend(offset=(-8, 8)),
+                         "accuracy": self.plots["accuracy"].addLegend(offset=(-8, -8))}
+
+    def _build_layout(self) -> None:
+        bar = QHBoxLayout()
+        smoothing = QLabel("Smoothing")
+        smoothing.setToolTip(self.smoothing.toolTip())
+        smoothing.setBuddy(self.smoothing)
+        for widget in (smoothing, self.smoothing, self.log_scale):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        bar.addWidget(self.csv_button)
+        bar.addWidget(self.png_button)
+        self._plots_page = QWidget()
+        grid = QVBoxLayout(self._plots_page)
+        grid.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(self.plots["loss"])
+        top.addWidget(self.plots["accuracy"])
+        grid.addLayout(top, 3)
+        grid.addWidget(self.plots["lr"], 1)
+        self._hint = QLabel(HINT)
+        self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._hint.setWordWrap(True)
+        self._stack = QStackedWidget()
+        self._stack.addWidget(self._hint)
+        self._stack.addWidget(self._plots_page)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self._stack, 1)
+        layout.addWidget(self.readout)
+        layout.addWidget(self._message)
+
+    # -- public -----------------------------------------------------------------------------
+    def set_history(self, history: RunHistory | None, label: str = "run") -> None:
+        """Live mode: follow `history` (None clears). `label` names the run in the CSV."""
+        self._leave_compare()
+        self._history, self._label = history, label
+        for smoother in self._smoothers.values():
+            smoother.reset()
+        self._x_ranged = False
+        self._auto_range()
+        for item in self._items.values():
+            item.setData([], [])
+            item.show()
+        self._set_live_legends()
+        self.smoothing.setEnabled(True)
+        self._restart()
+
+    def set_runs(self, runs: list[tuple[str, RunHistory]]) -> None:
+        """Compare mode: the epoch curves of each (label, history); [] clears."""
+        self._history = None
+        self._leave_compare()
+        for item in self._items.values():
+            item.setData([], [])
+            item.hide()
+        self._runs = parts.unique_labels(runs)
+        self._build_compare_items()
+        self.smoothing.setEnabled(False)
+        self._auto_range()
+        self._restart()
+
+    def clear(self) -> None:
+        """No run at all: the hint instead of the plots."""
+        self.set_history(None)
+
+    def redraw_now(self) -> None:
+        """Draw what the histories hold now, whether or not they changed."""
+        self._draw()
+
+    def point_counts(self) -> dict[str, int]:
+        """The points each curve item holds. Live mode: the LIVE_CURVES names; compare mode:
+        '<run label>/<series>' for each run's COMPARE_SERIES."""
+        items = ({key: item for key, (item, _, _) in self._compare.items()} if self._runs
+                 else self._items)
+        counts = {}
+        for key, item in items.items():
+            _, ys = item.getOriginalDataset()
+            counts[key] = 0 if ys is None else len(ys)
+        return counts
+
+    def is_empty(self) -> bool:
+        """True while the hint shows instead of the plots (no run, or one not started)."""
+        return self._stack.currentIndex() == 0
+
+    def message(self) -> str:
+        """The last export's outcome shown under the plots ('' for none)."""
+        return self._message.text()
+
+    def export_csv(self, path: Path) -> None:
+        """Write every series as rows (run, series, x, y): see plot_parts.csv_rows. A failure
+        to write shows as a message in the widget, never as an exception."""
+        runs = self._runs or ([(self._label, self._history)] if self._history else [])
+        try:
+            parts.write_csv(Path(path), runs, self.smoothing.value())
+        except OSError as err:
+            self._show_message(f"Could not write {path}: {err.strerror or err}", "error")
+        else:
+            self._show_message(f"Saved the curves to {path}", "muted")
+
+    def export_png(self, path: Path) -> None:
+        """Save the plots (or the hint, before any run) as a PNG image; a failure to write
+        shows as a message in the widget."""
+        try:
+            if not self._stack.grab().save(str(path), "PNG"):
+                raise OSError(f"Qt could not save {path}")
+        except OSError as err:
+            self._show_message(f"Could not write {path}: {err.strerror or err}", "error")
+        else:
+            self._show_message(f"Saved the plots to {path}", "muted")
+
+    # -- modes ------------------------------------------------------------------------------
+    def _restart(self) -> None:
+        self._drawn = None
+        self._hover = None
+        for line in self._lines.values():
+            line.hide()
+        self.readout.setText(" \n ")
+        self._draw()
+        self._update_timer()
+
+    def _auto_range(self) -> None:
+        for key in ("loss", "lr"):
+            self.plots[key].enableAutoRange()
+        self.plots["accuracy"].enableAutoRange(axis="y")
+
+    def _leave_compare(self) -> None:
+        for item, _, series in self._compare.values():
+            self.plots[parts.plot_of(series)].removeItem(item)
+        for item in self._keys:
+            self.plots["loss"].removeItem(item)
+        self._compare, self._keys, self._runs = {}, [], []
+
+    def _build_compare_items(self) -> None:
+        legend = self._legends["loss"]
+        legend.clear()
+        self._legends["accuracy"].clear()
+        for index, (name, history) in enumerate(self._runs):
+            for series in COMPARE_SERIES:
+                item = parts.make_curve(self.plots[parts.plot_of(series)], False)
+                self._compare[f"{name}/{series}"] = (item, index, series)
+            has_val = len(history.arrays("val_loss")[0]) > 0
+            legend.addItem(self._compare[f"{name}/{'val_loss' if has_val else 'train_loss'}"][0],
+                           name)
+        if self._runs:
+            for series in ("validation", "training"):
+                key = pg.PlotDataItem()
+                self.plots["loss"].addItem(key)
+                self._keys.append(key)
+                legend.addItem(key, series)
+        legend.setColumnCount(2 if len(self._runs) > 4 else 1)  # many runs: a wide, short key
+        self._restyle_compare(current())
+        for box in self._legends.values():
+            box.setVisible(bool(box.items))
+
+    def _restyle_compare(self, theme: Theme) -> None:
+        for item, index, series in self._compare.values():
+            parts.restyle(item, parts.run_style(index, series, theme))
+        for item, series in zip(self._keys, ("validation", "training"), strict=False):
+            parts.restyle(item, parts.key_style(series, theme))
+
+    def _set_live_legends(self) -> None:
+        for key, legend in self._legends.items():
+            legend.clear()
+            for name, (plot, _, label) in LIVE_CURVES.items():
+                if plot == key and label:
+                    legend.addItem(self._items[name], label)
+            legend.setColumnCount(1)
+            legend.setVisible(True)
+
+    def _update_timer(self) -> None:
+        if self.isVisible() and (self._history is not None or self._runs):
+            self._timer.start()
+        else:
+            self._timer.stop()
+
+    def _versions(self) -> tuple[int, ...]:
+        if self._runs:
+            return tuple(history.version for _, history in self._runs)
+        return (self._history.version,) if self._history is not None else ()
+
+    # -- drawing ----------------------------------------------------------------------------
+    def _draw(self) -> None:
+        self.draw_count += 1
+        self._drawn = self._versions()
+        history = self._history
+        shown = bool(self._runs) or (history is not None and (
+            history.started is not None or len(history.arrays("batch_loss")[0]) > 0
+            or bool(history.epochs)))
+        self._stack.setCurrentIndex(1 if shown else 0)
+        for button in (self.csv_button, self.png_button):
+            button.setEnabled(shown)
+        if self._runs:
+            self._draw_compare()
+        elif history is not None:
+            self._draw_live(history)
+
+    def _draw_live(self, history: RunHistory) -> None:
+        log = self.log_scale.isChecked()
+        for name, (plot, series, _) in LIVE_CURVES.items():
+            xs, ys = history.arrays(series)
+            if name.endswith("_smooth"):
+                ys = self._smoothers[series].update(ys)
+            if series in PERCENT:
+                ys = ys * 100.0
+            parts.set_points(self._items[name], xs, ys, positive=log and plot == "loss")
+        started = history.started or {}
+        task_has_accuracy = started.get("task") == "classify" and bool(started.get("classes"))
+        self.plots["accuracy"].setVisible(
+            task_has_accuracy or len(history.arrays("batch_accuracy")[0]) > 0
+            or len(history.arrays("val_accuracy")[0]) > 0)
+        if not self._x_ranged and started.get("epochs"):
+            for key in ("loss", "lr"):
+                self.plots[key].setXRange(0, int(started["epochs"]), padding=0.02)
+            self._x_ranged = True
+
+    def _draw_compare(self) -> None:
+        log = self.log_scale.isChecked()
+        histories = dict(enumerate(history for _, history in self._runs))
+        for item, index, series in self._compare.values():
+            xs, ys = histories[index].arrays(series)
+            parts.set_points(item, xs, ys * 100.0 if series in PERCENT else ys,
+                 positive=log and series.endswith("loss"))
+        self.plots["accuracy"].setVisible(any(
+            len(history.arrays("val_accuracy")[0]) or len(history.arrays("train_accuracy")[0])
+            for history in histories.values()))
+
+    # -- theme ------------------------------------------------------------------------------
+    def _apply_theme(self, theme: Theme) -> None:
+        for plot in self.plots.values():
+            plot.setBackground(theme.base)
+            for side in ("bottom", "left"):
+                axis = plot.getAxis(side)
+                axis.setPen(theme.muted)
+                axis.setTextPen(theme.text)
+        for legend in self._legends.values():
+            legend.setBrush(pg.mkBrush(parts.faint(theme.base, 220)))
+            legend.setPen(pg.mkPen(theme.card_border))
+            legend.setLabelTextColor(theme.text)
+        for line in self._lines.values():
+            line.setPen(pg.mkPen(theme.muted, width=1, style=Qt.PenStyle.DashLine))
+        for name, item in self._items.items():
+            parts.restyle(item, parts.live_style(name, theme))
+        self._restyle_compare(theme)
+        self._hint.setStyleSheet(f"color: {theme.muted}; font-size: 13pt;")
+        self.readout.setStyleSheet(f"color: {theme.muted};")
+        self._style_message(theme)
+
+    def _on_theme_changed(self, theme: Theme) -> None:
+        try:
+            self._apply_theme(theme)
+        except RuntimeError:  # a theme switch while Qt tears the widget down
+            pass
+
+    # -- messages ---------------------------------------------------------------------------
+    def _show_message(self, text: str, kind: str) -> None:
+        self._message_kind = kind
+        self._message.setText(text)
+        self._message.show()
+        self._style_message(current())
+
+    def _style_message(self, theme: Theme) -> None:
+        color = theme.error if self._message_kind == "error" else theme.muted
+        self._message.setStyleSheet(f"color: {color};")
+
+    # -- slots ------------------------------------------------------------------------------
+    def _on_timer_timeout(self) -> None:
+        if self._versions() != self._drawn:
+            self._draw()
+
+    def _on_smoothing_value_changed(self, value: float) -> None:
+        for smoother in self._smoothers.values():
+            smoother.set_weight(value)
+        self._draw()
+
+    def _on_log_toggled(self, checked: bool) -> None:
+        self.plots["loss"].setLogMode(y=checked)
+        self._x_ranged = False  # pyqtgraph fits the view to the data again: back to the epochs
+        self._draw()
+
+    def _on_csv_button_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the curves as CSV", "curves.csv",
+                                              "CSV files (*.csv)")
+        if path:
+            self.export_csv(Path(path))
+
+    def _on_png_button_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the plots as PNG", "curves.png",
+                                              "PNG images (*.png)")
+        if path:
+            self.export_png(Path(path))
+
+    def _on_scene_mouse_moved(self, plot: pg.PlotWidget, pos: QPointF) -> None:
+        self._hover = (plot, QPointF(pos))
+        if not self._hover_timer.isActive():
+            self._hover_timer.start()
+
+    def _on_hover_timer_timeout(self) -> None:
+        if self._hover is None:
+            return
+        plot, pos = self._hover
+        box = plot.getPlotItem().getViewBox()
+        at = None
+        if box.sceneBoundingRect().contains(pos):
+            text, at = self._readout_at(box.mapSceneToView(pos).x())
+        for line in self._lines.values():
+            line.setVisible(at is not None)
+            if at is not None:
+                line.setPos(at)
+        if at is not None:
+            self.readout.setText(text)
+
+    def _readout_at(self, x: float) -> tuple[str, float | None]:
+        """The read-out text for the points nearest to x, and the x they sit at."""
+        if self._runs:
+            return parts.compare_text(self._runs, x)
+        return parts.live_text(self._history, self._smoothers, x)
+
+    # -- visibility -------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._update_timer()
+        if self._versions() != self._drawn:
+            self._draw()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self._update_timer()
