@@ -1,0 +1,225 @@
+"""The runs table's model: one row per run summary, the columns' texts and tooltips, and the
+sort order (numbers as numbers, missing values last, run 9 before run 10)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtWidgets import QWidget
+
+from dlbuilder.gui.summary_panel import number_font
+from dlbuilder.gui.theme import current
+from dlbuilder.gui.training.runs_store import RunSummary
+
+COLUMNS = ("Run", "Started", "Graph", "Dataset", "Parameters", "Epochs", "Val accuracy",
+           "Test accuracy", "Time", "Ended")
+(COL_RUN, COL_STARTED, COL_GRAPH, COL_DATASET, COL_PARAMS, COL_EPOCHS, COL_VAL, COL_TEST,
+ COL_TIME, COL_ENDED) = range(len(COLUMNS))
+NUMERIC = frozenset({COL_PARAMS, COL_EPOCHS, COL_VAL, COL_TEST, COL_TIME})
+RUN_ROLE = Qt.ItemDataRole.UserRole + 1  # the run id of a row
+MISSING = "–"
+EMPTY_TEXT = ("No runs yet — each training run is kept here with its graph, settings and "
+              "curves")
+ENDED = {  # reason: (words in the table, what it means)
+    "completed": ("completed", "Ran all its epochs"),
+    "early_stopped": ("early stop", "Stopped early: the monitored value stopped improving"),
+    "stopped": ("stopped", "Stopped by you before its last epoch"),
+    "diverged": ("diverged", "Stopped because the loss became nan or infinite"),
+}
+HEADER_TIPS = (
+    "The run's name (F2 or Rename to change it); sorts by name",
+    "When the run started (local time)",
+    "The graph's name when the run trained",
+    "The dataset it trained on",
+    "Trainable parameters of the network",
+    "Epochs the run went through",
+    "Validation accuracy of the kept (best) weights",
+    "Accuracy of the kept weights on the dataset's test split",
+    "How long the run took (minutes:seconds)",
+    "How the run ended: completed, early stop, stopped (by you) or diverged",
+)
+_DIGITS = re.compile(r"(\d+)")
+
+
+# -- formatting --------------------------------------------------------------------------------
+def percent_text(value: float | None) -> str:
+    return MISSING if value is None else f"{100 * value:.1f}%"
+
+
+def count_text(value: int | None) -> str:
+    return MISSING if value is None else f"{value:,}"
+
+
+def duration_text(seconds: float | None) -> str:
+    """72 -> "1:12", 3725 -> "1:02:05"."""
+    if seconds is None:
+        return MISSING
+    hours, rest = divmod(round(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def started_text(started: str) -> str:
+    """"2024-05-01T10:03:59" -> "2024-05-01 10:03"; other text as it is."""
+    try:
+        return datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return started
+
+
+def ended_text(reason: str | None) -> str:
+    return MISSING if reason is None else ENDED.get(reason, (reason, ""))[0]
+
+
+def _natural(text: str) -> tuple[tuple[int, Any], ...]:
+    """"run 10" after "run 9": digits compare as numbers (tagged so types never mix)."""
+    return tuple((1, int(part)) if part.isdigit() else (0, part)
+                 for part in _DIGITS.split(text.casefold()) if part)
+
+
+def _display(row: RunSummary, column: int) -> str:
+    return (row.label, started_text(row.started), row.graph_name, row.dataset,
+            count_text(row.params), count_text(row.epochs_run), percent_text(row.val_accuracy),
+            percent_text(row.test_accuracy), duration_text(row.seconds),
+            ended_text(row.reason))[column]
+
+
+def sort_key(row: RunSummary, column: int) -> Any:
+    """What a column sorts by; None (missing) goes last."""
+    return (_natural(row.label), row.started, row.graph_name.casefold(), row.dataset.casefold(),
+            row.params, row.epochs_run, row.val_accuracy, row.test_accuracy, row.seconds,
+            ended_text(row.reason) if row.reason else None)[column]
+
+
+def _tooltip(row: RunSummary, column: int) -> str:
+    if column == COL_RUN:
+        pairs = ", ".join(f"{k} {v}" for k, v in row.settings.items() if v is not None)
+        return "\n".join([f"{row.label} (run {row.id}): {row.graph_name} on {row.dataset}",
+                          *textwrap.wrap(pairs or "default settings", 72),
+                          "Double-click to open its graph; F2 to rename"])
+    if column == COL_STARTED:
+        return f"Started {row.started.replace('T', ' ')}"
+    if column == COL_EPOCHS and row.epochs_run is not None:
+        planned = row.settings.get("epochs")
+        return f"{row.epochs_run} epochs run" + (f" of {planned} planned" if planned else "")
+    if column == COL_VAL:
+        loss = (f"; validation loss {row.best_val_loss:.4g}"
+                if row.best_val_loss is not None else "")
+        return HEADER_TIPS[COL_VAL] + loss
+    if column == COL_TEST and row.test_accuracy is None:
+        return "No test accuracy: the dataset has no test split, or the run ended before it"
+    if column == COL_TIME and row.seconds is not None:
+        return f"{row.seconds:,.1f} seconds"
+    if column == COL_ENDED:
+        return ENDED.get(row.reason or "", ("", "The run did not finish"))[1] or row.reason
+    return HEADER_TIPS[column]
+
+
+# -- model ------------------------------------------------------------------------------------
+class RunsModel(QAbstractTableModel):
+    """The run summaries; the Run column is editable, and an edit renames through
+    `rename_handler(run_id, text)` (True when the store took it)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[RunSummary] = []
+        self._font = number_font()
+        self.rename_handler: Callable[[int, str], bool] | None = None
+
+    def set_rows(self, rows: list[RunSummary]) -> bool:
+        """Show `rows`; True when that needed a reset (runs added or removed)."""
+        if [r.id for r in rows] != [r.id for r in self._rows]:
+            self.beginResetModel()
+            self._rows = list(rows)
+            self.endResetModel()
+            return True
+        changed = [i for i, (old, new) in enumerate(zip(self._rows, rows)) if old != new]
+        self._rows = list(rows)
+        if changed:
+            self.dataChanged.emit(self.index(changed[0], 0),
+                                  self.index(changed[-1], len(COLUMNS) - 1))
+        return False
+
+    def row(self, i: int) -> RunSummary:
+        return self._rows[i]
+
+    def row_of(self, run_id: int) -> int:
+        return next((i for i, r in enumerate(self._rows) if r.id == run_id), -1)
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if index.isValid() and index.column() == COL_RUN:
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row, column = self._rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(row, column)
+        if role == Qt.ItemDataRole.EditRole:
+            return row.label if column == COL_RUN else None
+        if role == RUN_ROLE:
+            return row.id
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole and column in NUMERIC | {COL_STARTED}:
+            return self._font
+        if role == Qt.ItemDataRole.ForegroundRole and _display(row, column) == MISSING:
+            return current().color("muted")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(row, column)
+        return None
+
+    def setData(self, index: QModelIndex | QPersistentModelIndex, value: Any,
+                role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if (role != Qt.ItemDataRole.EditRole or not index.isValid()
+                or index.column() != COL_RUN or self.rename_handler is None):
+            return False
+        return self.rename_handler(self._rows[index.row()].id, str(value))
+
+
+class RunsProxy(QSortFilterProxyModel):
+    """Sorts by `sort_key`: numbers as numbers, missing values last in either order."""
+
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex,
+                 right: QModelIndex | QPersistentModelIndex) -> bool:  # Qt override
+        model = self.sourceModel()
+        assert isinstance(model, RunsModel)
+        a = sort_key(model.row(left.row()), left.column())
+        b = sort_key(model.row(right.row()), right.column())
+        descending = self.sortOrder() == Qt.SortOrder.DescendingOrder
+        if a is None or b is None:  # Qt sorts descending by asking lessThan(right, left)
+            return (b is not None and descending) if a is None else not descending
+        return bool(a < b)
