@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QCursor, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -39,6 +39,7 @@ from dlbuilder.gui.recovery import RecoveryStore
 from dlbuilder.gui.status import StatusWidget
 from dlbuilder.gui.summary_panel import SummaryPanel
 from dlbuilder.gui.theme import THEME_NAMES, theme_manager
+from dlbuilder.gui.training_host import LOCKED_TEXT, TrainingHostWidget, TrainingWindowMixin
 from dlbuilder.resources import example_names
 
 STATE_VERSION = 1
@@ -62,7 +63,7 @@ GESTURES = """<table cellspacing=4>
 </table>"""
 
 
-class MainWindow(QMainWindow):
+class MainWindow(TrainingWindowMixin, QMainWindow):
     def __init__(self, doc: Document, settings: QSettings,
                  recovery: RecoveryStore | None = None, interactive: bool = True) -> None:
         super().__init__()
@@ -97,6 +98,11 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
+        self.lock_banner = QLabel(LOCKED_TEXT)
+        self.lock_banner.setObjectName("lock_banner")
+        self.lock_banner.setWordWrap(True)
+        self.lock_banner.hide()
+        layout.addWidget(self.lock_banner)
         layout.addWidget(self.view, 1)
         self.setCentralWidget(center)
         self.quick_add = QuickAddPopup(self.doc.registry, self)
@@ -118,6 +124,7 @@ class MainWindow(QMainWindow):
         self.summary = SummaryPanel(doc)
         self.code = CodePanel(doc)
         self.problems = ProblemsPanel(doc)
+        self.training = TrainingHostWidget(doc)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.docks = {
@@ -131,11 +138,16 @@ class MainWindow(QMainWindow):
                                "The graph as PyTorch code, updated as you edit"),
             "problems": self._dock("problems", "Problems", self.problems, bottom,
                                    "What does not fit, with one-click fixes"),
+            "training": self._dock("training", "Training", self.training, bottom,
+                                   "Train the graph: data, settings, live curves, results, runs"),
         }
         self.tabifyDockWidget(self.docks["summary"], self.docks["code"])
         self.tabifyDockWidget(self.docks["code"], self.docks["problems"])
+        self.tabifyDockWidget(self.docks["problems"], self.docks["training"])
         self.docks["summary"].raise_()
         self.docks["summary"].visibilityChanged.connect(self._on_summary_dock_visibility_changed)
+        self.docks["training"].visibilityChanged.connect(
+            self._on_training_dock_visibility_changed)
         self.setCorner(Qt.Corner.BottomLeftCorner, left)
         self.setCorner(Qt.Corner.BottomRightCorner, right)
         self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 330],
@@ -176,6 +188,8 @@ class MainWindow(QMainWindow):
         edit.addActions([a["rename"], a["add_layer"], a["select_all"]])
 
         self._build_view_menu(bar.addMenu("&View"))
+        training = bar.addMenu("T&raining")
+        training.addActions([a["train"], a["pause"], a["stop"]])
 
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([a["shortcuts"], a["about"]])
@@ -213,6 +227,11 @@ class MainWindow(QMainWindow):
                         a["zoom_out"]])
         bar.addSeparator()
         bar.addAction(a["export_code"])
+        bar.addSeparator()
+        bar.addActions([a["train"], a["pause"], a["stop"]])
+        train_button = bar.widgetForAction(a["train"])
+        if train_button is not None:  # the one button a newcomer looks for: with its word
+            train_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
     def _connect(self) -> None:
         a, view, doc = self.actions, self.view, self.doc
@@ -226,6 +245,8 @@ class MainWindow(QMainWindow):
             "zoom_in": view.zoom_in, "zoom_out": view.zoom_out, "fit": view.fit,
             "layout": view.auto_layout, "reset_layout": self._reset_panels,
             "shortcuts": self._show_gestures, "about": self._show_about,
+            "train": self._train, "pause": self.training.toggle_pause,
+            "stop": self.training.stop,
         }
         for name, slot in triggers.items():
             a[name].triggered.connect(lambda _=False, s=slot: s())
@@ -247,6 +268,10 @@ class MainWindow(QMainWindow):
         self.banner.recover_clicked.connect(self._on_banner_recover)
         self.banner.discard_clicked.connect(self._on_banner_discard)
         theme_manager().changed.connect(self._on_theme_changed)
+        self.training.training_changed.connect(self._on_training_changed)
+        self.training.message.connect(self._show_message)
+        self.training.open_graph_requested.connect(self._on_training_open_graph_requested)
+        self._on_training_changed(False)
 
     # -- settings ------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -291,6 +316,10 @@ class MainWindow(QMainWindow):
         if visible:
             self.summary.catch_up()
 
+    def _on_training_dock_visibility_changed(self, visible: bool) -> None:
+        if visible and self.training.panel is None:  # after this paint, not before it
+            QTimer.singleShot(0, self, self.training.ensure_panel)
+
     def _show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
@@ -302,6 +331,7 @@ class MainWindow(QMainWindow):
 
     def _on_theme_changed(self, _theme: object) -> None:
         self.view.viewport().update()
+        self._style_lock_banner()
 
     def _open_example(self, name: str) -> None:
         if self.files.open_example(name):
@@ -358,6 +388,9 @@ class MainWindow(QMainWindow):
             self.banner.offer(found[0])
 
     def _on_banner_recover(self, recovered: object) -> None:
+        if self.training.running:
+            self._show_message(LOCKED_TEXT)
+            return
         if self.files.maybe_save() and self.files.recover(recovered):
             self.banner.hide()
             self.view.fit()
@@ -401,9 +434,13 @@ class MainWindow(QMainWindow):
                           "curves, and plain PyTorch code to take away.</p><p>MIT licence.</p>")
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.training.running and not self._confirm_stop_training():
+            event.ignore()
+            return
         if not self.files.maybe_save():
             event.ignore()
             return
+        self.training.shutdown()
         self.save_settings()
         self.files.shutdown()
         event.accept()
@@ -427,4 +464,3 @@ def _app_icon() -> Path:
     from dlbuilder.resources import resources_dir
 
     return resources_dir() / "icons" / "dlbuilder.svg"
-

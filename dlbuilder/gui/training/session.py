@@ -208,6 +208,10 @@ class TrainingSession(QObject):
         self._thread.finished.connect(w.deleteLater)
         self._running = False
         self._thread.start()
+        # a session dropped without shutdown() must not leave its thread running (Qt aborts
+        # the process when a running QThread is destroyed)
+        thread, control = self._thread, self.control
+        self.destroyed.connect(lambda *_: _end_thread(thread, control))
 
     @property
     def running(self) -> bool:
@@ -236,11 +240,15 @@ class TrainingSession(QObject):
 
     def shutdown(self, wait_ms: int = JOIN_MS) -> bool:
         """Stop the run and end the thread; True when it ended within `wait_ms`."""
-        self.control.stop()
-        self._thread.quit()
-        return self._thread.wait(wait_ms)
+        return _end_thread(self._thread, self.control, wait_ms)
 
     def _on_worker_ended(self, outcome: Outcome) -> None:
         self._running = False
         self.running_changed.emit(False)
         self.ended.emit(outcome)
+
+
+def _end_thread(thread: QThread, control: TrainControl, wait_ms: int = JOIN_MS) -> bool:
+    control.stop()
+    thread.quit()
+    return thread.wait(wait_ms)

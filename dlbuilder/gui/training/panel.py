@@ -1,0 +1,476 @@
+"""The Training tab: the data and the settings on the left, Start / Pause / Stop, and on the right
+the progress header over three tabs: the live curves, the results of the last run, and every
+run kept for this graph.
+
+The panel holds the run in progress (a RunHistory fed by the TrainingSession's records) and the
+weights the last run left; the main window locks the graph while `training_changed` says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import html
+import shutil
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dlbuilder.backend.settings import resolve_settings
+from dlbuilder.core.commands import SetTraining
+from dlbuilder.core.fileformat import graph_to_dict
+from dlbuilder.gui.document import Document
+from dlbuilder.gui.paths import data_dir
+from dlbuilder.gui.theme import current, theme_manager
+from dlbuilder.gui.training.data_panel import DataPanel
+from dlbuilder.gui.training.history import RunHistory
+from dlbuilder.gui.training.plots import CurvesWidget
+from dlbuilder.gui.training.progress import ProgressHeaderWidget
+from dlbuilder.gui.training.results import ResultsPanel
+from dlbuilder.gui.training.runs_panel import RunsPanel
+from dlbuilder.gui.training.runs_store import RunStore, RunStoreError, runs_folder
+from dlbuilder.gui.training.session import Job, Outcome, TrainingSession, torch_threads
+from dlbuilder.gui.training.settings_form import SettingsForm
+from dlbuilder.gui.training.weights_files import WeightsChoice, start_problems
+
+HEADER_MS = 100  # the progress line's refresh
+
+
+class TrainingPanel(QWidget):
+    """Everything about training one graph, in one dock."""
+
+    training_changed = Signal(bool)  # a run started (True) or ended (False)
+    message = Signal(str)  # for the status bar
+    open_graph_requested = Signal(object)  # a run's graph snapshot (file dict) to open
+
+    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.session = TrainingSession(self)
+        self.history = RunHistory()
+        self.weights = WeightsChoice()
+        self.store: RunStore | None = None
+        self._job: Job | None = None
+        self._started_at: str | None = None
+        self._build()
+        self._connect()
+        self._header_timer = QTimer(self)
+        self._header_timer.setInterval(HEADER_MS)
+        self._header_timer.timeout.connect(self._on_header_timer_timeout)
+        self._check_timer = QTimer(self)
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(150)
+        self._check_timer.timeout.connect(self.refresh_problems)
+        self._on_doc_replaced()
+
+    # -- building ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.data_panel = DataPanel()
+        self.form = SettingsForm()
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.start_button.setToolTip("Train the graph on the chosen data with these settings")
+        self.pause_button.setToolTip("Pause after this batch; press again to resume")
+        self.stop_button.setToolTip("Stop after this batch; the best weights so far are kept")
+        self.problems_label = QLabel()
+        self.problems_label.setWordWrap(True)
+        self.problems_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.weights_label = QLabel()
+        self.weights_label.setWordWrap(True)
+        self.load_weights_button = QPushButton("Load weights…")
+        self.save_weights_button = QPushButton("Save weights…")
+        self.export_button = QPushButton("Export code with weights…")
+        self.clear_weights_button = QPushButton("Start fresh")
+        self.load_weights_button.setToolTip(
+            "Start the next run from weights saved earlier (a .pt state_dict)")
+        self.save_weights_button.setToolTip(
+            "Save the last run's best weights as a .pt file (and its preprocessing as .pt.json)")
+        self.export_button.setToolTip(
+            "Write the graph as a PyTorch class (.py) with the trained weights beside it (.pt)")
+        self.clear_weights_button.setToolTip("The next run starts from new random weights")
+
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addWidget(self.data_panel)
+        column.addWidget(self.form)
+        column.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(left)
+        scroll.setMinimumWidth(300)
+
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+        weights = QHBoxLayout()
+        for button in (self.load_weights_button, self.save_weights_button, self.export_button,
+                       self.clear_weights_button):
+            weights.addWidget(button)
+        controls = QWidget()
+        controls_layout = QVBoxLayout(controls)
+        controls_layout.setContentsMargins(4, 0, 4, 4)
+        controls_layout.addLayout(buttons)
+        controls_layout.addWidget(self.problems_label)
+        controls_layout.addWidget(self.message_label)
+        controls_layout.addWidget(self.weights_label)
+        controls_layout.addLayout(weights)
+        left_side = QWidget()
+        left_layout = QVBoxLayout(left_side)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(scroll, 1)
+        left_layout.addWidget(controls)
+
+        self.header = ProgressHeaderWidget()
+        self.curves = CurvesWidget()
+        self.results = ResultsPanel()
+        self.runs = RunsPanel()
+        self.compare = CurvesWidget()
+        runs_split = QSplitter(Qt.Orientation.Horizontal)
+        runs_split.addWidget(self.runs)
+        runs_split.addWidget(self.compare)
+        runs_split.setSizes([520, 480])
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.curves, "Curves")
+        self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(runs_split, "Runs")
+        self.tabs.setTabToolTip(0, "Loss, accuracy and learning rate as the run goes on")
+        self.tabs.setTabToolTip(1, "Accuracy, confusion matrix and sample predictions")
+        self.tabs.setTabToolTip(2, "Every run of this graph; select several to compare them")
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        right_layout.addWidget(self.header)
+        right_layout.addWidget(self.tabs, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left_side)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([380, 1000])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split)
+        self._update_buttons()
+
+    def _connect(self) -> None:
+        s, doc = self.session, self.doc
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.load_weights_button.clicked.connect(self._on_load_weights_clicked)
+        self.save_weights_button.clicked.connect(self._on_save_weights_clicked)
+        self.export_button.clicked.connect(self._on_export_clicked)
+        self.clear_weights_button.clicked.connect(self._on_clear_weights_clicked)
+        s.records_arrived.connect(self._on_session_records_arrived)
+        s.evaluated.connect(self._on_session_evaluated)
+        s.status_changed.connect(self._on_session_status_changed)
+        s.failed.connect(self._on_session_failed)
+        s.ended.connect(self._on_session_ended)
+        doc.edited.connect(self._on_doc_edited)
+        doc.replaced.connect(self._on_doc_replaced)
+        doc.path_changed.connect(self._on_doc_path_changed)
+        self.form.changed.connect(self._on_training_changes)
+        self.data_panel.changed.connect(self._on_training_changes)
+        self.data_panel.loaded_changed.connect(self._on_data_loaded_changed)
+        self.runs.selection_changed.connect(self._on_runs_selection_changed)
+        self.runs.open_graph_requested.connect(self._on_runs_open_graph_requested)
+        self.runs.weights_requested.connect(self._on_runs_weights_requested)
+        theme_manager().changed.connect(self._on_theme_changed)
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.session.running
+
+    def start_problems(self) -> list[str]:
+        """What must be fixed before a run can start (empty when it can)."""
+        graph, fit = start_problems(self.doc.engine, self.doc.graph.training,
+                                    self.data_panel.dataset())
+        return graph + fit
+
+    def refresh_problems(self) -> None:
+        """Show what blocks Start: the data's misfit beside the data, everything in the list."""
+        graph, fit = start_problems(self.doc.engine, self.doc.graph.training,
+                                    self.data_panel.dataset())
+        self.data_panel.show_fit(fit)
+        problems = [] if self.running else graph + fit
+        if problems:
+            items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+            self.problems_label.setText(f"<b>Fix these to start:</b><ul style='margin:0'>"
+                                        f"{items}</ul>")
+        else:
+            self.problems_label.setText("")
+        self._restyle()
+
+    def _update_buttons(self) -> None:
+        running = self.running
+        self.start_button.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText("Resume" if running and self.session.paused else "Pause")
+        self.data_panel.set_locked(running)
+        self.form.set_locked(running)
+        for button in (self.load_weights_button, self.clear_weights_button):
+            button.setEnabled(not running)
+        has_weights = self.weights.trained is not None and not running
+        self.save_weights_button.setEnabled(has_weights)
+        self.export_button.setEnabled(has_weights)
+        self.clear_weights_button.setEnabled(not running and self.weights.initial is not None)
+        self.weights_label.setText(self.weights.describe())
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        self._restyle()
+
+    def _restyle(self) -> None:
+        theme = current()
+        self.problems_label.setStyleSheet(f"color: {theme.error};")
+
+    # -- running -------------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start a run if nothing blocks it; False (with the reasons shown) otherwise."""
+        if self.running:
+            return False
+        self.refresh_problems()
+        if self.start_problems():
+            self.message.emit("Training cannot start yet: see the Training tab")
+            return False
+        settings = resolve_settings(self.doc.graph.training)
+        folder = self._runs_folder()
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        self._job = Job(graph=graph_to_dict(self.doc.graph), settings=settings,
+                        weights_out=folder / f"pending-{stamp}.pt",
+                        init_weights=self.weights.initial,
+                        dataset=self.data_panel.dataset(), threads=torch_threads())
+        self._started_at = datetime.datetime.now().isoformat(timespec="seconds")
+        self.history = RunHistory()
+        self.curves.set_history(self.history)
+        self.results.clear()
+        self.header.reset()
+        self.header.show_message("Starting…")
+        self.message_label.setText("")
+        self.tabs.setCurrentIndex(0)
+        self.session.start(self._job)
+        self._header_timer.start()
+        self._update_buttons()
+        self.training_changed.emit(True)
+        return True
+
+    def toggle_pause(self) -> None:
+        if not self.running:
+            return
+        pausing = not self.session.paused
+        if pausing:
+            self.session.pause()
+        else:
+            self.session.resume()
+        self.header.clock.pause(pausing)
+        self._update_buttons()
+        self.header.update_from(self.history, pausing)
+
+    def stop(self) -> None:
+        if self.running:
+            self.session.stop()
+            self.header.clock.pause(False)
+            self.header.show_message("Stopping after this batch…")
+
+    def shutdown(self) -> bool:
+        """Stop any run and end the training thread (the window is closing)."""
+        self._header_timer.stop()
+        return self.session.shutdown()
+
+    # -- the session's reports -----------------------------------------------------------------
+    def _on_session_records_arrived(self, records: list[Any]) -> None:
+        for record in records:
+            if record.kind == "started":
+                self.header.clock.start()
+            self.history.add(record)
+
+    def _on_session_evaluated(self, evaluation: Any) -> None:
+        self.results.show_results(evaluation, self.history.finished)
+
+    def _on_session_status_changed(self, text: str) -> None:
+        if text:
+            self.header.show_message(text)
+
+    def _on_session_failed(self, text: str) -> None:
+        self.message_label.setText(text)
+        self.message_label.setStyleSheet(f"color: {current().error};")
+        self.message.emit(text.splitlines()[0])
+
+    def _on_session_ended(self, outcome: Outcome) -> None:
+        self._header_timer.stop()
+        self.curves.redraw_now()
+        self.header.update_from(self.history)
+        if self.history.finished is not None:
+            self._keep_run(outcome)
+            if self.history.finished.get("confusion_split") is None:  # no classes to count
+                self.results.show_results(None, self.history.finished)
+            self.header.show_message(self.header.line.text() + " · "
+                                     + self.history.finished.get("message", ""))
+            if outcome.reason == "completed":
+                self.tabs.setCurrentIndex(1)
+        self._update_buttons()
+        self.refresh_problems()
+        self.training_changed.emit(False)
+
+    def _keep_run(self, outcome: Outcome) -> None:
+        """Add the run to the store, its weights beside it; they become the current ones."""
+        job = self._job
+        if job is None or self.store is None:
+            return
+        try:
+            run_id = self.store.add(job.graph, dataclasses.asdict(job.settings), self.history,
+                                    self._started_at)
+        except RunStoreError as err:
+            self._on_session_failed(f"The run could not be kept: {err}")
+            return
+        if outcome.weights is not None and outcome.weights.exists():
+            target = self.store.weights_path(run_id)
+            try:
+                outcome.weights.replace(target)
+                _move_if_there(Path(f"{outcome.weights}.json"), Path(f"{target}.json"))
+            except OSError as err:
+                self._on_session_failed(f"The run's weights could not be kept: {err}")
+                target = outcome.weights
+            self.weights.trained = target
+            self.weights.trained_from = f"run {run_id}"
+        self.runs.refresh()
+        self.runs.select_runs([run_id])
+
+    def _on_header_timer_timeout(self) -> None:
+        self.header.update_from(self.history, self.session.paused)
+
+    # -- the document --------------------------------------------------------------------------
+    def _on_doc_edited(self) -> None:
+        if not self.running:
+            self._show_training(self.doc.graph.training)
+            self._check_timer.start()
+
+    def _on_doc_replaced(self) -> None:
+        self.weights = WeightsChoice()
+        self._show_training(self.doc.graph.training)
+        self._on_doc_path_changed(self.doc.path)
+        self._update_buttons()
+        self._check_timer.start()
+
+    def _on_doc_path_changed(self, _path: object) -> None:
+        self.store = RunStore(self._runs_folder())
+        self.runs.set_store(self.store)
+        self.compare.set_runs([])
+
+    def _runs_folder(self) -> Path:
+        return runs_folder(self.doc.path, self.doc.graph.name, data_dir())
+
+    def _show_training(self, training: dict[str, Any]) -> None:
+        self.form.set_training(training)
+        self.data_panel.set_source(str(training.get("dataset", "digits")),
+                                   training.get("data_dir"))
+        shape = self._input_shape()
+        self.data_panel.set_input_shape(shape)
+
+    def _input_shape(self) -> tuple[int, ...] | None:
+        graph = self.doc.graph
+        for node in graph.nodes():
+            if graph.type_of(node) == "Input":
+                shape = graph.params(node).get("shape")
+                return tuple(shape) if isinstance(shape, list) else None
+        return None
+
+    def _on_training_changes(self, changes: dict[str, Any]) -> None:
+        """A form or the data chooser changed settings: one undo step on the graph."""
+        training = dict(self.doc.graph.training)
+        for key, value in changes.items():
+            if value is None:
+                training.pop(key, None)
+            else:
+                training[key] = value
+        if training != self.doc.graph.training:
+            names = ", ".join(sorted(changes))
+            self.doc.push(SetTraining(training, f"Set training {names}"))
+
+    def _on_data_loaded_changed(self, _dataset: object) -> None:
+        self._check_timer.start()
+
+    # -- runs ----------------------------------------------------------------------------------
+    def _on_runs_selection_changed(self, run_ids: list[int]) -> None:
+        if self.store is None:
+            return
+        try:
+            runs = [(self._run_label(i), self.store.history(i)) for i in run_ids]
+        except RunStoreError as err:
+            self.message_label.setText(str(err))
+            return
+        self.compare.set_runs(runs)
+
+    def _run_label(self, run_id: int) -> str:
+        for summary in self.store.summaries() if self.store else []:
+            if summary.id == run_id:
+                return summary.label
+        return f"run {run_id}"
+
+    def _on_runs_open_graph_requested(self, run_id: int) -> None:
+        if self.store is not None:
+            try:
+                self.open_graph_requested.emit(self.store.graph(run_id))
+            except RunStoreError as err:
+                self.message_label.setText(str(err))
+
+    def _on_runs_weights_requested(self, run_id: int) -> None:
+        if self.store is None:
+            return
+        path = self.store.weights_path(run_id)
+        if not path.exists():
+            self.message_label.setText(f"Run {run_id} has no weights kept (it may have been "
+                                       "stopped before its first epoch ended)")
+            return
+        self.weights.use(path, f"{self._run_label(run_id)}")
+        self._update_buttons()
+
+    # -- weights -------------------------------------------------------------------------------
+    def _on_load_weights_clicked(self) -> None:
+        from dlbuilder.gui.training.weights_files import ask_weights_file
+
+        path = ask_weights_file(self, self.doc.path)
+        if path is not None:
+            self.weights.use(path, path.name)
+            self._update_buttons()
+
+    def _on_clear_weights_clicked(self) -> None:
+        self.weights.initial = None
+        self._update_buttons()
+
+    def _on_save_weights_clicked(self) -> None:
+        from dlbuilder.gui.training.weights_files import save_weights_dialog
+
+        text = save_weights_dialog(self, self.weights, self.doc)
+        if text:
+            self.message_label.setText(text)
+
+    def _on_export_clicked(self) -> None:
+        from dlbuilder.gui.training.weights_files import export_with_weights_dialog
+
+        text = export_with_weights_dialog(self, self.weights, self.doc)
+        if text:
+            self.message_label.setText(text)
+
+
+def _move_if_there(source: Path, target: Path) -> None:
+    if source.exists():
+        shutil.move(str(source), str(target))
+

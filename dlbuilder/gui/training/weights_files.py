@@ -1,0 +1,148 @@
+"""Weights in the app: which ones the next run starts from, which ones the last run left, and
+the files the user saves and exports them to. Plus the one question asked before Start: what
+blocks a run (`start_problems`).
+
+Weights files are plain state_dicts written by the worker; here they are only copied, never
+loaded, so nothing of torch is needed in the GUI thread. A file that does not fit the graph is
+refused with the reason when a run starts from it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from dlbuilder.backend.codegen import generate_code, quoted
+from dlbuilder.backend.names import identifier_from
+from dlbuilder.backend.plan import CompileError, build_plan
+from dlbuilder.backend.settings import SettingsError, resolve_settings
+from dlbuilder.core.fileformat import write_atomic
+from dlbuilder.core.inference import InferenceEngine
+
+CLASS_NAME = "Net"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\- ]+")
+
+
+@dataclass
+class WeightsChoice:
+    """`initial`: what the next run starts from (None: new random weights). `trained`: the
+    newest weights worth saving (the last run's best, or a file the user loaded)."""
+
+    initial: Path | None = None
+    initial_from: str = ""
+    trained: Path | None = None
+    trained_from: str = ""
+
+    def use(self, path: Path, label: str) -> None:
+        """Start the next run from `path`, and offer it for saving and export."""
+        self.initial, self.initial_from = Path(path), label
+        self.trained, self.trained_from = Path(path), label
+
+    def describe(self) -> str:
+        start = (f"The next run starts from the weights of {self.initial_from}."
+                 if self.initial is not None else "Each run starts from new random weights.")
+        if self.trained is None:
+            return start
+        return f"{start} Trained weights to save: {self.trained_from}."
+
+
+def start_problems(engine: InferenceEngine, training: dict[str, Any],
+                   dataset: Any | None) -> tuple[list[str], list[str]]:
+    """Why a run cannot start: (errors in the graph, with the node, and bad settings, with the
+    setting; how the loaded data does not fit the graph). Data not loaded yet is no reason:
+    the run loads (or downloads) it and says so."""
+    from dlbuilder.backend.fit import fit_problems, result_node
+
+    problems = [f"{d.node}: {d.message}" if d.node else d.message
+                for d in engine.diagnostics() if d.severity == "error"]
+    try:
+        resolve_settings(training)
+    except SettingsError as err:
+        problems += err.problems
+    if dataset is None or engine.has_errors():
+        return problems, []
+    try:
+        plan = build_plan(engine)
+    except CompileError:
+        return problems, []
+    return problems, fit_problems(plan, dataset, result_node(engine))
+
+
+def _copy_with_info(source: Path, target: Path) -> None:
+    """The weights and, where there is one, their preprocessing file (`.pt.json`)."""
+    shutil.copyfile(source, target)
+    info = Path(f"{source}.json")
+    if info.exists():
+        shutil.copyfile(info, Path(f"{target}.json"))
+
+
+def ask_weights_file(parent: QWidget, graph_path: Path | None) -> Path | None:
+    folder = graph_path.parent if graph_path is not None else Path.home()
+    name, _ = QFileDialog.getOpenFileName(parent, "Start from weights", str(folder),
+                                          "PyTorch weights (*.pt *.pth);;All files (*)")
+    return Path(name) if name else None
+
+
+def save_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any) -> str:
+    """Ask where, copy the trained weights there; returns what happened, for the panel."""
+    if weights.trained is None:
+        return "There are no trained weights yet: train the graph first"
+    folder = doc.path.parent if doc.path is not None else Path.home()
+    suggested = folder / f"{identifier_from(doc.graph.name, 'model')}.pt"
+    name, _ = QFileDialog.getSaveFileName(parent, "Save trained weights", str(suggested),
+                                          "PyTorch weights (*.pt)")
+    if not name:
+        return ""
+    return save_weights_to(weights, Path(name))
+
+
+def save_weights_to(weights: WeightsChoice, target: Path) -> str:
+    if weights.trained is None:
+        return "There are no trained weights yet: train the graph first"
+    if not target.suffix:
+        target = target.with_suffix(".pt")
+    try:
+        _copy_with_info(weights.trained, target)
+    except OSError as err:
+        return f"Cannot save the weights to {target}: {err.strerror or err}"
+    return f"Saved the weights of {weights.trained_from} to {target}"
+
+
+def export_with_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any) -> str:
+    folder = doc.path.parent if doc.path is not None else Path.home()
+    suggested = folder / f"{identifier_from(doc.graph.name, 'model')}.py"
+    name, _ = QFileDialog.getSaveFileName(parent, "Export code with weights", str(suggested),
+                                          "Python files (*.py)")
+    if not name:
+        return ""
+    return export_with_weights(doc.engine, weights, Path(name))
+
+
+def export_with_weights(engine: InferenceEngine, weights: WeightsChoice, target: Path) -> str:
+    """`model.py` with the class, and `model.pt` (+ `.pt.json`) beside it; its docstring says
+    how the two go together."""
+    if weights.trained is None:
+        return "There are no trained weights yet: train the graph first"
+    if not target.suffix:
+        target = target.with_suffix(".py")
+    pt = target.with_suffix(".pt")
+    try:
+        plan = build_plan(engine)
+    except CompileError as err:
+        return f"Not exported: the graph has {len(err.diagnostics)} errors; fix them first"
+    # the file name goes into a docstring: only a plain one is written as it is
+    name = pt.name if _PLAIN_NAME.fullmatch(pt.name) else "the .pt file of the same name"
+    usage = [f"The trained weights are in {name}, beside this file:", "",
+             f"    model = {CLASS_NAME}()",
+             f"    model.load_state_dict(torch.load({quoted(name)}, weights_only=True))"]
+    try:
+        write_atomic(target, generate_code(plan, CLASS_NAME, usage=usage))
+        _copy_with_info(weights.trained, pt)
+    except OSError as err:
+        return f"Cannot export to {target}: {err.strerror or err}"
+    return f"Wrote {target} and its weights {pt.name}"

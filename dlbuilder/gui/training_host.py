@@ -1,0 +1,137 @@
+"""The Training dock's content, built the first time it is needed: the training panel loads
+pyqtgraph (and its worker loads torch), which must not delay the window's first paint."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QMessageBox, QVBoxLayout, QWidget
+
+from dlbuilder.gui.document import Document
+from dlbuilder.gui.theme import current
+
+if TYPE_CHECKING:
+    from dlbuilder.gui.training.panel import TrainingPanel
+
+# Actions that would change the graph (or replace it): off while it trains.
+LOCKED_WHILE_TRAINING = ("new", "open", "cut", "paste", "duplicate", "delete", "rename",
+                         "add_layer", "layout", "train")
+LOCKED_TEXT = ("Training is running: the graph is locked until the run ends. Stop it (Shift+F5) "
+               "to edit the graph now.")
+
+
+class TrainingHostWidget(QWidget):
+    """Holds the TrainingPanel once built, and passes its signals on."""
+
+    training_changed = Signal(bool)
+    message = Signal(str)
+    open_graph_requested = Signal(object)
+
+    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.panel: TrainingPanel | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._placeholder = QLabel("Loading the training view…")
+        self._layout.addWidget(self._placeholder)
+
+    def ensure_panel(self) -> TrainingPanel:
+        if self.panel is None:
+            from dlbuilder.gui.training.panel import TrainingPanel
+
+            panel = TrainingPanel(self.doc, self)
+            panel.training_changed.connect(self.training_changed.emit)
+            panel.message.connect(self.message.emit)
+            panel.open_graph_requested.connect(self.open_graph_requested.emit)
+            self._layout.removeWidget(self._placeholder)
+            self._placeholder.deleteLater()
+            self._layout.addWidget(panel)
+            self.panel = panel
+        return self.panel
+
+    @property
+    def running(self) -> bool:
+        return self.panel is not None and self.panel.running
+
+    def start(self) -> bool:
+        return self.ensure_panel().start()
+
+    def toggle_pause(self) -> None:
+        if self.panel is not None:
+            self.panel.toggle_pause()
+
+    def stop(self) -> None:
+        if self.panel is not None:
+            self.panel.stop()
+
+    def shutdown(self) -> bool:
+        """Stop a run and join the training thread; True when nothing is left running."""
+        return self.panel.shutdown() if self.panel is not None else True
+
+
+class TrainingWindowMixin:
+    """The main window's side of training: the Train, Pause and Stop actions, the lock on the
+    graph while it trains, and the question before closing mid-run."""
+
+    def show_training(self) -> None:
+        """Bring the Training tab forward, tall enough for its curves."""
+        dock = self.docks["training"]
+        dock.show()
+        dock.raise_()
+        self.training.ensure_panel()
+        if dock.height() < self.height() * 0.4:
+            self.resizeDocks([dock], [int(self.height() * 0.45)], Qt.Orientation.Vertical)
+
+    def _train(self) -> None:
+        self.show_training()
+        self.training.start()
+
+    def _on_training_changed(self, running: bool) -> None:
+        """Lock the graph while it trains: edits are refused with the reason, the actions that
+        would change or replace it are off, and a banner over the canvas says why."""
+        self.doc.read_only_reason = LOCKED_TEXT if running else None
+        for name in LOCKED_WHILE_TRAINING:
+            self.actions[name].setEnabled(not running)
+        self.actions["pause"].setEnabled(running)
+        self.actions["stop"].setEnabled(running)
+        stack = self.doc.undo_stack
+        self.undo_action.setEnabled(not running and stack.canUndo())
+        self.redo_action.setEnabled(not running and stack.canRedo())
+        for widget in (self.examples_menu, self.palette, self.inspector, self.quick_add):
+            widget.setEnabled(not running)
+        self.recent_menu.setEnabled(not running and bool(self.files.recent()))
+        self.lock_banner.setVisible(running)
+        self._style_lock_banner()
+
+    def _style_lock_banner(self) -> None:
+        theme = current()
+        self.lock_banner.setStyleSheet(
+            f"QLabel#lock_banner {{ background: {theme.alt_base}; color: {theme.text}; "
+            f"border-bottom: 2px solid {theme.highlight}; padding: 6px 10px; }}")
+
+    def _on_training_open_graph_requested(self, data: object) -> None:
+        """Open a run's graph snapshot as a new, unsaved graph."""
+        from dlbuilder.core.fileformat import GraphFileError, graph_from_dict
+
+        if self.training.running or not self.files.maybe_save():
+            return
+        try:
+            graph = graph_from_dict(data, self.doc.registry, "the run's graph")
+        except GraphFileError as err:
+            self._show_message(f"The run's graph cannot be opened: {err}")
+            return
+        self.doc.replace(graph, None)
+        self.view.fit()
+        self._show_message(f"Opened the graph of that run as {graph.name} (unsaved)")
+
+    def _confirm_stop_training(self) -> bool:
+        if not self.interactive:
+            return True
+        answer = QMessageBox.question(
+            self, "Training is running",
+            "A run is still training. Stop it and close? The run so far is kept with its best "
+            "weights.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
