@@ -38,6 +38,7 @@ class Theme:
     refused: str         # a wire being dragged to a port that would refuse it
     categories: dict[str, str]  # header colour per registry category
     header_text: str = "#ffffff"
+    success: str = "#2e7d32"  # good news (data fits the graph): calm, not alarming
 
     def color(self, name: str) -> QColor:
         return QColor(getattr(self, name))
@@ -49,6 +50,7 @@ LIGHT = Theme(
     canvas="#fafbfc", grid_minor="#eceef2", grid_major="#dcdfe5",
     card="#ffffff", card_border="#c4c9d2", wire="#7b8494", wire_label_bg="#fafbfc",
     selection="#2f6fde", error="#d1242f", warning="#c77700", refused="#d1242f",
+    success="#2e7d32",
     categories={
         "io": "#4b5563", "convolution": "#2563b0", "pooling": "#0f8a8a",
         "normalization": "#7c4dbd", "dense": "#b4541a", "activation": "#2e7d32",
@@ -62,6 +64,7 @@ DARK = Theme(
     canvas="#191b20", grid_minor="#22252b", grid_major="#2c3038",
     card="#262a31", card_border="#3c424c", wire="#8c96a5", wire_label_bg="#191b20",
     selection="#4c8dff", error="#ff5c5c", warning="#f0a020", refused="#ff5c5c",
+    success="#6cc070",
     categories={
         "io": "#5b6573", "convolution": "#2f6fc4", "pooling": "#13898a",
         "normalization": "#8257c4", "dense": "#b85c20", "activation": "#2f8a3a",

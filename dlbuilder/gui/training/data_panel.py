@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QImage, QPainter, QPaintEvent
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -38,11 +38,8 @@ from dlbuilder.gui.training.dataset_loader import (
     feature_rows,
     progress_text,
 )
+from dlbuilder.gui.training.samples_view import SamplesWidget
 
-THUMB = 48  # pixels of a sample image's longer side
-CELL_W, GAP = 54, 4
-MAX_SAMPLES = 10
-OK_COLORS = {"light": "#2e7d32", "dark": "#6cc070"}  # "fits the graph": calm, not alarming
 CHOICES = (  # (dataset, label, tooltip)
     ("digits", "Digits (8×8, built in)",
      "1,797 handwritten digits, 8×8 pixels, 10 classes. Embedded in dlbuilder: no download."),
@@ -58,101 +55,6 @@ CHOICES = (  # (dataset, label, tooltip)
 )
 ASK_FOLDER, ASK_FILE = "folder", "file"
 ASK_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-class SamplesWidget(QWidget):
-    """One sample image per class (the first of each, up to ten), painted nearest-neighbour so
-    that pixels stay pixels, with the class name under it; rows wrap to the width."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.samples: list[tuple[QImage, str]] = []
-        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
-        policy.setHeightForWidth(True)
-        self.setSizePolicy(policy)
-
-    def set_dataset(self, data: Dataset | None) -> None:
-        self.samples = sample_images(data) if data is not None and data.kind == "image" else []
-        more = data is not None and data.num_classes > MAX_SAMPLES
-        tip = "The first training image of each class" + (
-            f" (of the first {MAX_SAMPLES} classes)" if more else "")
-        self.setToolTip(tip if self.samples else "")
-        self.setVisible(bool(self.samples))
-        self.updateGeometry()
-        self.update()
-
-    def _columns(self, width: int) -> int:
-        """As many as fit, then evened out over the rows (5 + 5 rather than 6 + 4)."""
-        fit = max(1, (width + GAP) // (CELL_W + GAP))
-        rows = -(-len(self.samples) // fit) or 1
-        return -(-len(self.samples) // rows) or 1
-
-    def _cell_h(self) -> int:
-        return THUMB + 4 + self.fontMetrics().height()
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        if not self.samples:
-            return 0
-        rows = -(-len(self.samples) // self._columns(width))
-        return rows * self._cell_h() + (rows - 1) * GAP
-
-    def sizeHint(self) -> QSize:
-        width = len(self.samples) * (CELL_W + GAP)
-        return QSize(width, self.heightForWidth(max(width, CELL_W)))
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(CELL_W, 0)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        theme = current()
-        columns = self._columns(self.width())
-        metrics = self.fontMetrics()
-        for i, (image, name) in enumerate(self.samples):
-            x = (i % columns) * (CELL_W + GAP)
-            y = (i // columns) * (self._cell_h() + GAP)
-            size = QSize(image.width(), image.height()).scaled(
-                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio)
-            left = x + (CELL_W - size.width()) // 2
-            painter.fillRect(x + (CELL_W - THUMB) // 2, y, THUMB, THUMB, theme.color("alt_base"))
-            larger = image.width() > THUMB or image.height() > THUMB  # shrink smoothly
-            mode = Qt.TransformationMode.SmoothTransformation if larger else \
-                Qt.TransformationMode.FastTransformation  # enlarge: pixels stay pixels
-            painter.drawImage(left, y + (THUMB - size.height()) // 2,
-                              image.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio, mode))
-            painter.setPen(theme.color("muted"))
-            text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, CELL_W)
-            painter.drawText(x, y + THUMB + 4, CELL_W, metrics.height(),
-                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, text)
-        painter.end()
-
-
-def sample_images(data: Dataset) -> list[tuple[QImage, str]]:
-    """(image, class name) for the first training sample of each of the first ten classes."""
-    classes, first = np.unique(data.train.y, return_index=True)
-    shown = [(int(c), int(i)) for c, i in zip(classes, first)][:MAX_SAMPLES]
-    return [(to_qimage(data.train.x[i], data.scale), data.classes[c]) for c, i in shown]
-
-
-def to_qimage(sample: np.ndarray, scale: float) -> QImage:
-    """A (C, H, W) or (H, W) sample as an 8-bit grey or RGB image: x / scale * 255, or
-    stretched to its own range where float data lies outside [0, 1]."""
-    pixels = sample if sample.ndim == 3 else sample[None]
-    if pixels.dtype != np.uint8 or scale != 255.0:
-        values = pixels.astype(np.float32) / np.float32(scale or 1.0)
-        low, high = float(values.min()), float(values.max())
-        if low < 0.0 or high > 1.0:
-            values = (values - low) / ((high - low) or 1.0)
-        pixels = np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    height, width = pixels.shape[1:]
-    if pixels.shape[0] >= 3:
-        rgb = np.ascontiguousarray(pixels[:3].transpose(1, 2, 0))
-        return QImage(rgb.tobytes(), width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-    grey = np.ascontiguousarray(pixels[0])
-    return QImage(grey.tobytes(), width, height, width, QImage.Format.Format_Grayscale8).copy()
 
 
 def _wrapped(text: str = "") -> QLabel:
@@ -214,17 +116,40 @@ class DataPanel(QWidget):
         self.features_label.setToolTip("The first rows of the training data: features, then "
                                        "the class")
         self.features_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.samples)
+        layout.addWidget(self.features_label)
+        layout.addWidget(self._build_facts())
+        layout.addStretch(1)
+        self._restyle(current())
+
+    def _build_facts(self) -> QWidget:
+        """What the data holds; under it the graph's Input with the fit beside it (or, when
+        they disagree, the problems below: they need the width)."""
+        box = QWidget()
+        self.facts = QGridLayout(box)
+        self.facts.setContentsMargins(0, 0, 0, 0)
+        self.facts.setHorizontalSpacing(12)
+        self.facts.setVerticalSpacing(2)
+        self.facts.setColumnStretch(1, 1)
         self.description_label = _wrapped()
-        self.input_label = _wrapped()
+        self.input_label = QLabel()
+        self.input_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.input_label.setToolTip("The shape the graph's Input node takes, per sample")
         self.fit_label = _wrapped()
         self.fit_label.setToolTip("Whether the data's samples and classes fit the graph's "
                                   "Input and output")
-        for widget in (self.samples, self.features_label, self.description_label,
-                       self.input_label, self.fit_label):
-            layout.addWidget(widget)
-        layout.addStretch(1)
-        self._restyle(current())
+        self.facts.addWidget(self.description_label, 0, 0, 1, 2)
+        self.facts.addWidget(self.input_label, 1, 0)
+        self._place_fit(beside=True)
+        return box
+
+    def _place_fit(self, beside: bool) -> None:
+        """The fit line beside the graph input, or below it across the width."""
+        self.facts.removeWidget(self.fit_label)
+        if beside:
+            self.facts.addWidget(self.fit_label, 1, 1)
+        else:
+            self.facts.addWidget(self.fit_label, 2, 0, 1, 2)
 
     def _build_combo(self) -> QComboBox:
         self.combo = QComboBox()
@@ -507,12 +432,13 @@ class DataPanel(QWidget):
         if fits:
             self.fit_label.setText("\n".join(f"• {p}" for p in self._fit) if self._fit
                                    else "Fits the graph ✓")
+            self._place_fit(beside=not self._fit)
         self._restyle(current())
 
     def _restyle(self, theme: Theme) -> None:
         self.description_label.setStyleSheet(f"color: {theme.text};")
         self.input_label.setStyleSheet(f"color: {theme.muted};")
-        fit_color = theme.error if self._fit else OK_COLORS.get(theme.name, theme.text)
+        fit_color = theme.error if self._fit else theme.success
         self.fit_label.setStyleSheet(f"color: {fit_color};")
         failed = self._state == "failed"
         self.status_label.setStyleSheet(f"color: {theme.error if failed else theme.text};")

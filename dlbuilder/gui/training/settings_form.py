@@ -16,16 +16,13 @@ from dataclasses import fields
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QFrame,
     QLabel,
     QSizePolicy,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -41,9 +38,9 @@ from dlbuilder.backend.settings import (
     resolve_settings,
 )
 from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.training.number_box import CountSpinBox, NumberSpinBox, format_number
 
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainSettings)}
-INT_MAX = 2**31 - 1  # what a QSpinBox holds
 _WHERE = re.compile(r"^(?:training\.)?([a-z_]+):")
 
 # key: (label, tooltip); the tooltips say what each setting does, in the user's terms
@@ -124,84 +121,6 @@ def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return math.isclose(a, b, rel_tol=1e-12, abs_tol=0.0)
     return type(a) is type(b) and a == b
-
-
-def format_number(value: float) -> str:
-    """0.001 -> "0.001", 1e-06 -> "1e-6": short, exact to 10 digits."""
-    text = f"{value:.10g}"
-    return text.replace("e-0", "e-").replace("e+0", "e+")
-
-
-def ladder_step(value: float, direction: int) -> float:
-    """The next value along 1, 2, 5, 10, 20, … up (direction 1) or down (-1): a learning
-    rate's natural scale. Up from 0 is 1e-6; down from 1e-6 or less is 0."""
-    if value <= 0 or (direction < 0 and value <= 1e-6 * (1 + 1e-9)):
-        return 1e-6 if direction > 0 else 0.0
-    exponent = math.floor(math.log10(value) + 1e-9)
-    ladder = [m * 10.0**e for e in range(exponent - 1, exponent + 2) for m in (1, 2, 5)]
-    if direction > 0:
-        found = min(c for c in ladder if c > value * (1 + 1e-9))
-    else:
-        found = max(c for c in ladder if c < value * (1 - 1e-9))
-    return float(f"{found:.12g}")
-
-
-class NumberSpinBox(QDoubleSpinBox):
-    """A spin box for numbers over many orders of magnitude: typed as 0.001 or 1e-3, shown
-    short; `ladder` steps along 1, 2, 5, 10 instead of adding a fixed step. `factor` shows a
-    fraction as a percentage (0.1 -> "10 %")."""
-
-    def __init__(self, low: float, high: float, *, ladder: bool = False, step: float = 0.1,
-                 factor: float = 1.0, suffix: str = "") -> None:
-        super().__init__()
-        self.ladder = ladder
-        self.factor = factor
-        self.setDecimals(12)
-        self.setRange(low * factor, high * factor)
-        self.setSingleStep(step * factor)
-        self.setSuffix(suffix)
-        self.setKeyboardTracking(False)
-        self.setAccelerated(True)
-
-    def number(self) -> float:
-        return float(f"{self.value() / self.factor:.12g}")
-
-    def set_number(self, value: float) -> None:
-        self.setValue(value * self.factor)
-
-    def textFromValue(self, value: float) -> str:
-        return format_number(value)
-
-    def valueFromText(self, text: str) -> float:
-        try:
-            return float(self._bare(text))
-        except ValueError:
-            return self.value()
-
-    def validate(self, text: str, pos: int) -> object:
-        bare = self._bare(text)
-        try:
-            value = float(bare)
-        except ValueError:
-            partial = re.fullmatch(r"[+-]?(\d*\.?\d*)?([eE][+-]?\d*)?", bare) is not None
-            state = QValidator.State.Intermediate if partial else QValidator.State.Invalid
-            return state, text, pos
-        inside = self.minimum() <= value <= self.maximum()
-        return (QValidator.State.Acceptable if inside else QValidator.State.Intermediate,
-                text, pos)
-
-    def stepBy(self, steps: int) -> None:
-        if not self.ladder:
-            super().stepBy(steps)
-            return
-        value = self.value()
-        for _ in range(abs(steps)):
-            value = ladder_step(value, 1 if steps > 0 else -1)
-        self.setValue(min(max(value, self.minimum()), self.maximum()))
-        self.selectAll()
-
-    def _bare(self, text: str) -> str:
-        return text.removesuffix(self.suffix()).strip().replace(",", ".")
 
 
 class _Section(QWidget):
@@ -398,7 +317,7 @@ class SettingsForm(QWidget):
             return editor.isChecked()
         if isinstance(editor, NumberSpinBox):
             return editor.number()
-        assert isinstance(editor, QSpinBox)
+        assert isinstance(editor, CountSpinBox)
         value = editor.value()
         return None if key in _OPTIONAL_INTS and value == 0 else value
 
@@ -417,19 +336,10 @@ class SettingsForm(QWidget):
             return isinstance(value, bool)
         if value is None and key in _OPTIONAL_INTS:
             value = 0
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if isinstance(editor, NumberSpinBox):
-            scaled = value * editor.factor if number else math.nan
-            if not editor.minimum() <= scaled <= editor.maximum():
-                return False
-            editor.set_number(value)
-            return True
-        assert isinstance(editor, QSpinBox)
-        if not isinstance(value, int) or isinstance(value, bool) or not (
-                editor.minimum() <= value <= editor.maximum()):
-            return False
-        editor.setValue(value)
-        return True
+            return editor.set_number(value)
+        assert isinstance(editor, CountSpinBox)
+        return editor.set_count(value)
 
     # -- showing -------------------------------------------------------------------------------
     def _refresh(self, expand_problems: bool = False) -> None:
@@ -470,7 +380,7 @@ class SettingsForm(QWidget):
         epochs = self._training.get("epochs", DEFAULTS["epochs"])
         third = max(1, epochs // 3) if isinstance(epochs, int) and epochs > 0 else None
         step = self.editors["step_size"]
-        assert isinstance(step, QSpinBox)
+        assert isinstance(step, CountSpinBox)
         step.setSpecialValueText(f"default ({third})" if third else "default")
         val_split = self._training.get("val_split", DEFAULTS["val_split"])
         auto = "train_loss" if isinstance(val_split, (int, float)) and val_split == 0 \
@@ -515,16 +425,9 @@ def _message_label() -> QLabel:
     return label
 
 
-def _int_spin(key: str) -> QSpinBox:
+def _int_spin(key: str) -> CountSpinBox:
     minimum, suffix, special = _INT_SPINS[key]
-    spin = QSpinBox()
-    spin.setRange(minimum, INT_MAX)
-    spin.setSuffix(suffix)
-    spin.setSpecialValueText(special)
-    spin.setKeyboardTracking(False)
-    spin.setAccelerated(True)
-    spin.setGroupSeparatorShown(key == "batch_size")
-    return spin
+    return CountSpinBox(minimum, suffix=suffix, special=special, separators=key == "batch_size")
 
 
 def _number_spin(key: str) -> NumberSpinBox:

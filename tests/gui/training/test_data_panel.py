@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from dlbuilder.backend.datasets import Dataset, Split
 from dlbuilder.backend.datasets.builtin import IDX_FILES
 from dlbuilder.backend.datasets.idx import write_idx
-from dlbuilder.gui.theme import current
-from dlbuilder.gui.training.data_panel import DataPanel, to_qimage
+from dlbuilder.gui.theme import DARK, LIGHT, current, theme_manager
+from dlbuilder.gui.training.data_panel import DataPanel
 from dlbuilder.gui.training.dataset_loader import (
     CACHE_SIZE,
     DatasetLoader,
@@ -33,6 +33,7 @@ from dlbuilder.gui.training.dataset_loader import (
     load_cached,
     progress_text,
 )
+from dlbuilder.gui.training.samples_view import THUMB, thumbnail, to_qimage
 
 WAIT_MS = 10_000
 
@@ -230,6 +231,19 @@ def test_images_are_scaled_to_bytes_and_channel_first_is_rgb() -> None:
     assert (color.red(), color.green(), color.blue()) == (200, 0, 50)
 
 
+def test_thumbnails_enlarge_by_whole_factors_and_shrink_to_fit() -> None:
+    eight = to_qimage(np.arange(64, dtype=np.uint8).reshape(1, 8, 8), 255.0)
+    big = thumbnail(eight)
+    assert (big.width(), big.height()) == (THUMB, THUMB)
+    factor = THUMB // 8
+    assert all(big.pixelColor(x, y) == eight.pixelColor(x // factor, y // factor)
+               for x in range(THUMB) for y in range(THUMB))  # nearest: pixels stay squares
+    mnist = to_qimage(np.zeros((28, 28), dtype=np.uint8), 255.0)
+    assert (thumbnail(mnist).width(), thumbnail(mnist).height()) == (28, 28)
+    photo = to_qimage(np.zeros((3, 60, 90), dtype=np.uint8), 255.0)
+    assert (thumbnail(photo).width(), thumbnail(photo).height()) == (THUMB, 21)
+
+
 def test_descriptions_and_progress_read_as_sentences() -> None:
     x = np.zeros((3, 4), dtype=np.float32)
     table = Dataset(name="t.csv", sample_shape=(4,), classes=("a", "b"),
@@ -256,7 +270,14 @@ def test_set_source_shows_digits_quietly_with_a_preview(qtbot, panel: DataPanel)
     samples = panel.samples.samples
     assert [name for _, name in samples] == [str(i) for i in range(10)]
     assert all((image.width(), image.height()) == (8, 8) for image, _ in samples)
-    assert panel.samples.isVisibleTo(panel) and panel.samples.heightForWidth(360) > 48
+    preview = panel.samples
+    assert preview.isVisibleTo(panel)
+    one_row = preview.heightForWidth(360)  # ten side by side in the dock's column
+    assert THUMB < one_row < 2 * THUMB
+    assert preview.cell_rect(9, 360).top() == 0 and preview.cell_rect(9, 360).right() < 360
+    assert preview.heightForWidth(200) > 2 * THUMB  # narrower: two rows of five
+    assert preview.cell_rect(5, 200).left() == 0 and preview.cell_rect(4, 200).top() == 0
+    assert preview.index_at(preview.cell_rect(3, preview.width()).center()) == 3
     assert panel.description_label.text() == (
         "1×8×8 images · 10 classes · 1,797 train / no test split")
     assert not panel.folder_row.isVisibleTo(panel)  # digits needs no folder
@@ -306,6 +327,10 @@ def test_a_failure_shows_the_message_and_retry_reads_again(qtbot, panel: DataPan
     assert panel.description_label.text() == "2 features · 2 classes · 2 train / no test split"
 
 
+def grid_row(panel: DataPanel, label: QWidget) -> int:
+    return panel.facts.getItemPosition(panel.facts.indexOf(label))[0]
+
+
 def test_show_fit_says_fits_or_lists_the_problems(qtbot, panel: DataPanel) -> None:
     load_into(qtbot, panel, "digits")
     panel.set_input_shape((1, 28, 28))
@@ -314,9 +339,19 @@ def test_show_fit_says_fits_or_lists_the_problems(qtbot, panel: DataPanel) -> No
     assert panel.fit_label.isVisibleTo(panel)
     assert panel.fit_label.text() == "• Input is 1x28x28 but digits images are 1x8x8"
     assert current().error in panel.fit_label.styleSheet()
+    assert grid_row(panel, panel.fit_label) > grid_row(panel, panel.input_label)  # problems: below, full width
     panel.show_fit([])
     assert panel.fit_label.text() == "Fits the graph ✓"
-    assert current().error not in panel.fit_label.styleSheet()
+    assert grid_row(panel, panel.fit_label) == grid_row(panel, panel.input_label)  # fits: beside the input
+    assert current().success in panel.fit_label.styleSheet()
+    before = theme_manager().choice
+    try:
+        theme_manager().apply("dark")
+        assert DARK.success in panel.fit_label.styleSheet()
+        theme_manager().apply("light")
+        assert LIGHT.success in panel.fit_label.styleSheet()
+    finally:
+        theme_manager().apply(before)
     panel.set_input_shape(None)
     assert panel.input_label.text() == "The graph has no Input node"
 

@@ -9,12 +9,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox
 
 from dlbuilder.gui.theme import current
-from dlbuilder.gui.training.settings_form import (
-    CHOICES,
+from dlbuilder.gui.training.number_box import (
+    CountSpinBox,
     NumberSpinBox,
-    SettingsForm,
     format_number,
     ladder_step,
+)
+from dlbuilder.gui.training.settings_form import (
+    CHOICES,
+    SettingsForm,
     same_value,
 )
 
@@ -188,6 +191,22 @@ def test_every_control_explains_itself(form: SettingsForm) -> None:
     assert isinstance(spin, QSpinBox) and not spin.keyboardTracking()
     lr = form.editors["lr"]
     assert isinstance(lr, NumberSpinBox) and not lr.keyboardTracking()
+
+
+def test_number_boxes_show_only_values_they_can_hold(qtbot) -> None:
+    share = NumberSpinBox(0.0, 0.999999, factor=100.0, suffix=" %")
+    qtbot.addWidget(share)
+    assert share.set_number(0.25) and share.text() == "25 %" and share.number() == 0.25
+    for bad in (1.5, -0.1, float("nan"), True, "0.2", None):
+        assert not share.set_number(bad), bad
+    assert share.number() == 0.25  # a refused value leaves the shown one
+    count = CountSpinBox(0, suffix=" px", special="off")
+    qtbot.addWidget(count)
+    assert count.set_count(0) and count.text() == "off"
+    assert count.set_count(3) and count.text() == "3 px"
+    for bad in (3.0, True, -1, 2**31, "3"):
+        assert not count.set_count(bad), bad
+    assert count.value() == 3
 
 
 def test_same_value_tells_flags_from_numbers() -> None:
