@@ -22,6 +22,12 @@ def resources_dir() -> Path:
     return _shipped("resources")
 
 
+def is_example(path: Path) -> bool:
+    """A shipped example: read-only in an installed package, so it is saved elsewhere and
+    its runs are kept in the user's data folder."""
+    return Path(path).resolve().parent == examples_dir().resolve()
+
+
 def example_names() -> list[str]:
     return sorted(p.stem for p in examples_dir().glob("*.json"))
 

@@ -13,7 +13,7 @@ from dlbuilder.core.fileformat import GraphFileError, loads_graph
 from dlbuilder.core.graph import Graph
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.recovery import AUTOSAVE_MS, Recovered, RecoveryStore
-from dlbuilder.resources import examples_dir
+from dlbuilder.resources import examples_dir, is_example
 
 MAX_RECENT = 8
 FILTER = "dlbuilder graphs (*.json);;All files (*)"
@@ -66,7 +66,7 @@ class FileController(QObject):
             self._show_load_error(err)
             return False
         self._forget_recovery()
-        if not self._is_example(path):
+        if not is_example(path):
             self.add_recent(path)
         self.settings.setValue("last_file", str(path))
         self.message.emit(f"Opened {path.name}")
@@ -74,9 +74,6 @@ class FileController(QObject):
 
     def open_example(self, name: str) -> bool:
         return self.open(examples_dir() / f"{name}.json")
-
-    def _is_example(self, path: Path) -> bool:
-        return Path(path).resolve().parent == examples_dir().resolve()
 
     def _show_load_error(self, err: GraphFileError) -> None:
         count = len(err.problems)
@@ -87,14 +84,14 @@ class FileController(QObject):
 
     # -- saving --------------------------------------------------------------------------------
     def save(self) -> bool:
-        if self.doc.path is None or self._is_example(self.doc.path):
+        if self.doc.path is None or is_example(self.doc.path):
             return self.save_as()
         return self._save_to(self.doc.path)
 
     def save_as(self) -> bool:
         if not self.interactive:
             return False
-        folder = self.doc.path.parent if self.doc.path and not self._is_example(self.doc.path) \
+        folder = self.doc.path.parent if self.doc.path and not is_example(self.doc.path) \
             else Path.home()
         suggested = folder / f"{self.doc.graph.name or 'untitled'}.json"
         path, _ = QFileDialog.getSaveFileName(self.window, "Save graph as", str(suggested),

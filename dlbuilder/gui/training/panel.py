@@ -43,6 +43,7 @@ from dlbuilder.gui.training.runs_store import RunStore, RunStoreError, runs_fold
 from dlbuilder.gui.training.session import Job, Outcome, TrainingSession, torch_threads
 from dlbuilder.gui.training.settings_form import SettingsForm
 from dlbuilder.gui.training.weights_files import WeightsChoice, start_problems
+from dlbuilder.resources import is_example
 
 HEADER_MS = 100  # the progress line's refresh
 
@@ -375,7 +376,8 @@ class TrainingPanel(QWidget):
         self.compare.set_runs([])
 
     def _runs_folder(self) -> Path:
-        return runs_folder(self.doc.path, self.doc.graph.name, data_dir())
+        path = self.doc.path if self.doc.path is None or not is_example(self.doc.path) else None
+        return runs_folder(path, self.doc.graph.name, data_dir())
 
     def _show_training(self, training: dict[str, Any]) -> None:
         self.form.set_training(training)

@@ -75,6 +75,7 @@ class TrainWorker(QObject):
         control.before_wait = self._flush
         self._pending: list[Any] = []
         self._sent_at = 0.0
+        self.batches_done = 0  # trained in this run so far (read by tests across threads)
 
     @Slot(object)
     def run(self, job: Job) -> None:
@@ -130,6 +131,10 @@ class TrainWorker(QObject):
 
     # -- sending -------------------------------------------------------------------------------
     def _send(self, record: Any) -> None:
+        if record.kind == "batch":
+            self.batches_done += 1
+        elif record.kind == "started":
+            self.batches_done = 0
         self._pending.append(record)
         now = time.perf_counter()
         if record.kind != "batch" or now - self._sent_at >= BUNDLE_S:
