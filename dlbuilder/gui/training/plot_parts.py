@@ -1,6 +1,8 @@
 """The parts of the training curves that need no widget: the debiased moving average (kept
-incrementally, so a redraw smooths only the new points), the epoch axis, the colours and line
-styles of each theme, the CSV rows and the hover read-out's text.
+incrementally, so a redraw smooths only the new points), the plots with their epoch and value
+axes, the learning rate's range (from 0, so a constant rate shows its value), the compact
+legends whose keys stand for groups of curves, the colours and line styles of each theme, the
+CSV rows and the hover read-out's text.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QSizePolicy
 
 from dlbuilder.gui.theme import Theme
 from dlbuilder.gui.training.history import BATCH_SERIES, SERIES, RunHistory
@@ -120,19 +123,103 @@ class EpochAxisItem(pg.AxisItem):
         return [f"{round(v * scale):,}" for v in values]
 
 
+class ValueAxisItem(pg.AxisItem):
+    """A y axis whose ticks show the values themselves (0.001, 5e-05), never an SI prefix or a
+    rounded-away 0: for the learning rate, which is small."""
+
+    def __init__(self, orientation: str = "left") -> None:
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        if self.logMode:
+            return super().tickStrings(values, scale, spacing)
+        tiny = abs(spacing * scale) * 1e-6  # what is left of 0 after float arithmetic
+        return [f"{0.0 if abs(v * scale) < tiny else v * scale:.3g}" for v in values]
+
+
+def value_span(values: np.ndarray) -> tuple[float, float] | None:
+    """The y range a series of values should show: from 0 (or the most negative value) to
+    20% past the largest, so a constant series is a line inside the plot with its own value
+    on the axis; None where no value is finite."""
+    finite = np.asarray(values, float)
+    finite = finite[np.isfinite(finite)]
+    if len(finite) == 0:
+        return None
+    low, high = min(0.0, float(finite.min())), max(0.0, float(finite.max()))
+    span = high - low
+    if span == 0.0:
+        return (0.0, 1.0)
+    return (low - 0.2 * span if low < 0 else low, high + 0.2 * span if high > 0 else high)
+
+
+class RangeHintItem(pg.GraphicsObject):
+    """An invisible item whose data bounds are a y span (see value_span): the view's own
+    auto-range then includes it, and zooming, panning and the "A" button work as usual."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.span: tuple[float, float] | None = None
+        self._log_y = False
+
+    def set_span(self, span: tuple[float, float] | None) -> None:
+        """Make the view's auto-range include `span` (None: nothing)."""
+        if span != self.span:
+            self.span = span
+            self.informViewBoundsChanged()
+
+    def setLogMode(self, x: bool, y: bool) -> None:
+        """Called by the plot: on a log axis the span (from 0) means nothing, so it is off."""
+        self._log_y = bool(y)
+        self.informViewBoundsChanged()
+
+    def dataBounds(self, ax: int, frac: float = 1.0,
+                   orthoRange: tuple[float, float] | None = None) -> tuple[float | None, ...]:
+        if ax == 0 or self.span is None or self._log_y:
+            return (None, None)
+        return self.span
+
+    def boundingRect(self) -> QRectF:
+        return QRectF()
+
+    def paint(self, *args: Any) -> None:
+        """Nothing to draw."""
+
+
+class KeySample(pg.ItemSample):
+    """A legend sample drawn like `item` that stands for a group of curves (say, every
+    training curve): a click shows or hides the whole group."""
+
+    def __init__(self, item: pg.PlotDataItem, group: list[pg.PlotDataItem]) -> None:
+        super().__init__(item)
+        self.group = group
+
+    def mouseClickEvent(self, event: Any) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            visible = not self.item.isVisible()
+            for member in self.group:
+                member.setVisible(visible)
+        event.accept()
+        self.update()
+        self.sigClicked.emit(self.item)
+
+
 # -- the curve items ------------------------------------------------------------------------
-# live curve -> (plot, history series, legend label or None)
+# live curve -> (plot, history series, the legend entry it belongs to or None). The legend
+# has one entry per kind: "train" (drawn like the epoch means) stands for the faint per-batch
+# line, its smoothed copy and the epoch means; "validation" for the validation means.
 LIVE_CURVES = {
-    "batch_loss": ("loss", "batch_loss", "train, per batch"),
-    "batch_loss_smooth": ("loss", "batch_loss", "train, smoothed"),
-    "train_loss": ("loss", "train_loss", "train, epoch mean"),
+    "batch_loss": ("loss", "batch_loss", "train"),
+    "batch_loss_smooth": ("loss", "batch_loss", "train"),
+    "train_loss": ("loss", "train_loss", "train"),
     "val_loss": ("loss", "val_loss", "validation"),
-    "batch_accuracy": ("accuracy", "batch_accuracy", "train, running"),
-    "batch_accuracy_smooth": ("accuracy", "batch_accuracy", "train, smoothed"),
-    "train_accuracy": ("accuracy", "train_accuracy", "train, epoch mean"),
+    "batch_accuracy": ("accuracy", "batch_accuracy", "train"),
+    "batch_accuracy_smooth": ("accuracy", "batch_accuracy", "train"),
+    "train_accuracy": ("accuracy", "train_accuracy", "train"),
     "val_accuracy": ("accuracy", "val_accuracy", "validation"),
     "lr": ("lr", "lr", None),
 }
+LEGEND_SAMPLES = {"train": "train", "validation": "val"}  # entry -> the curve it looks like
 COMPARE_SERIES = ("val_loss", "train_loss", "val_accuracy", "train_accuracy", "lr")
 PERCENT = ("batch_accuracy", "train_accuracy", "val_accuracy")  # fractions, shown as %
 
@@ -153,6 +240,35 @@ def unique_labels(runs: list[tuple[str, RunHistory]]) -> list[tuple[str, RunHist
 def plot_of(series: str) -> str:
     """The plot a history series goes to: 'loss', 'accuracy' or 'lr'."""
     return "lr" if series == "lr" else series.rsplit("_", 1)[1]
+
+
+def make_plot(title: str, font: QFont, epoch_label: bool, lr: bool) -> pg.PlotWidget:
+    """A plot in epochs titled `title` on the left, its text in `font`; `lr`: its y ticks show
+    small values as they are (ValueAxisItem). Its size policy ignores the view's own size
+    hint (which follows its last size and made one of two plots side by side the wider): the
+    layout's stretch factors alone share the space out."""
+    axes = {"bottom": EpochAxisItem("bottom")}
+    if lr:
+        axes["left"] = ValueAxisItem("left")
+    plot = pg.PlotWidget(axisItems=axes)
+    css = {"font-size": f"{font.pointSizeF():g}pt"}
+    if epoch_label:
+        plot.setLabel("bottom", "epoch", **css)
+    plot.setLabel("left", title, **css)
+    for side in ("bottom", "left"):
+        plot.getAxis(side).setStyle(tickFont=font)
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+    return plot
+
+
+def add_legend(plot: pg.PlotWidget, offset: tuple[int, int], font: QFont) -> pg.LegendItem:
+    """A compact legend in the corner `offset` points to (negative: from the right/bottom):
+    small print, tight rows."""
+    legend = plot.addLegend(offset=offset, labelTextSize=f"{font.pointSizeF():g}pt",
+                            verSpacing=-6, horSpacing=8)
+    legend.layout.setContentsMargins(2, 0, 6, 0)
+    return legend
 
 
 def make_curve(plot: pg.PlotWidget, batch: bool) -> pg.PlotDataItem:

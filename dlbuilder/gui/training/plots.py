@@ -13,12 +13,14 @@ items made once; the smoothing is incremental, so a redraw costs little even at 
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtGui import QFont, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -34,8 +36,21 @@ from PySide6.QtWidgets import (
 from dlbuilder.gui.theme import Theme, current, theme_manager
 from dlbuilder.gui.training import plot_parts as parts
 from dlbuilder.gui.training.history import RunHistory
-from dlbuilder.gui.training.plot_parts import COMPARE_SERIES, LIVE_CURVES, PERCENT
+from dlbuilder.gui.training.plot_parts import (
+    COMPARE_SERIES,
+    LEGEND_SAMPLES,
+    LIVE_CURVES,
+    PERCENT,
+)
 
+MIN_PLOT_WIDTH = 160
+MIN_PLOT_HEIGHT = 100   # loss and accuracy
+MIN_LR_HEIGHT = 70      # the learning-rate strip: a small share of the height, never more
+MAX_LR_HEIGHT = 110
+LEGEND_ALPHA = 190      # the keys' background: the curves show through a little
+READOUT_TIP = ("The values nearest the mouse pointer. Blue: training (faint line: each batch, "
+               "bold line: smoothed, circles: the epoch's mean); orange squares: validation. "
+               "Click a key's sample to hide or show its curves.")
 REDRAW_MS = 66  # about 15 redraws a second
 HOVER_MS = 30   # the read-out follows the mouse at most this often
 HINT = "Press Start to train; the curves appear here"
@@ -95,21 +110,22 @@ class CurvesWidget(QWidget):
         self.png_button.setToolTip("Save the plots as a PNG image")
         self.png_button.clicked.connect(self._on_png_button_clicked)
         self.readout = QLabel(" \n ")
-        self.readout.setToolTip("The values nearest the mouse pointer")
+        self.readout.setToolTip(READOUT_TIP)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._message = QLabel()
         self._message.setWordWrap(True)
         self._message.hide()
 
     def _build_plots(self) -> None:
-        titles = {"loss": "loss", "accuracy": "accuracy (%)", "lr": "learning rate"}
+        # two lines: the learning-rate strip is too short for the words in one
+        titles = {"loss": "loss", "accuracy": "accuracy (%)", "lr": "learning<br>rate"}
         self.plots: dict[str, pg.PlotWidget] = {}
         self._lines: dict[str, pg.InfiniteLine] = {}
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() - 1))  # small plots: small print
         for key, title in titles.items():
-            plot = pg.PlotWidget(axisItems={"bottom": parts.EpochAxisItem("bottom")})
-            plot.setLabel("bottom", "epoch")
-            plot.setLabel("left", title)
-            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot = parts.make_plot(title, font, epoch_label=key != "lr", lr=key == "lr")
+            plot.setMinimumSize(MIN_PLOT_WIDTH, MIN_LR_HEIGHT)
             line = pg.InfiniteLine(angle=90, movable=False)
             line.hide()
             plot.addItem(line, ignoreBounds=True)
@@ -120,10 +136,14 @@ class CurvesWidget(QWidget):
         self.plots["accuracy"].setXLink(self.plots["loss"])
         # the plot's own context menu has a log-y switch too: keep the checkbox in step
         self.plots["loss"].getPlotItem().ctrl.logYCheck.toggled.connect(self.log_scale.setChecked)
-        self.plots["lr"].setMinimumHeight(150)
-        self.plots["lr"].getAxis("left").enableAutoSIPrefix(False)
-        self._legends = {"loss": self.plots["loss"].addLegend(offset=(-8, 8)),
-                         "accuracy": self.plots["accuracy"].addLegend(offset=(-8, -8))}
+        self.plots["loss"].setMinimumHeight(MIN_PLOT_HEIGHT)
+        self.plots["accuracy"].setMinimumHeight(MIN_PLOT_HEIGHT)
+        self.plots["lr"].setMaximumHeight(MAX_LR_HEIGHT)
+        self._lr_span = parts.RangeHintItem()  # the learning rate's axis starts at 0
+        self.plots["lr"].addItem(self._lr_span)
+        # keys where the curves seldom are: loss falls (top right is free), accuracy rises
+        self._legends = {"loss": parts.add_legend(self.plots["loss"], (-4, 4), font),
+                         "accuracy": parts.add_legend(self.plots["accuracy"], (-4, -4), font)}
 
     def _build_layout(self) -> None:
         bar = QHBoxLayout()
@@ -138,11 +158,13 @@ class CurvesWidget(QWidget):
         self._plots_page = QWidget()
         grid = QVBoxLayout(self._plots_page)
         grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
         top = QHBoxLayout()
-        top.addWidget(self.plots["loss"])
-        top.addWidget(self.plots["accuracy"])
-        grid.addLayout(top, 3)
-        grid.addWidget(self.plots["lr"], 1)
+        top.setSpacing(4)
+        top.addWidget(self.plots["loss"], 1)
+        top.addWidget(self.plots["accuracy"], 1)
+        grid.addLayout(top, 7)
+        grid.addWidget(self.plots["lr"], 3)
         self._hint = QLabel(HINT)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._hint.setWordWrap(True)
@@ -240,6 +262,7 @@ class CurvesWidget(QWidget):
         for line in self._lines.values():
             line.hide()
         self.readout.setText(" \n ")
+        self._lr_span.set_span(None)
         self._draw()
         self._update_timer()
 
@@ -256,23 +279,36 @@ class CurvesWidget(QWidget):
         self._compare, self._keys, self._runs = {}, [], []
 
     def _build_compare_items(self) -> None:
-        legend = self._legends["loss"]
-        legend.clear()
-        self._legends["accuracy"].clear()
+        """One curve per run and series; the runs' key in the loss plot (top right) and the
+        line-style key (solid validation, dashed training) in the accuracy plot (bottom
+        right), or under the runs' where no run has an accuracy."""
+        runs, styles = self._legends["loss"], self._legends["accuracy"]
+        runs.clear()
+        styles.clear()
         for index, (name, history) in enumerate(self._runs):
+            group = []
             for series in COMPARE_SERIES:
                 item = parts.make_curve(self.plots[parts.plot_of(series)], False)
                 self._compare[f"{name}/{series}"] = (item, index, series)
+                group.append(item)
             has_val = len(history.arrays("val_loss")[0]) > 0
-            legend.addItem(self._compare[f"{name}/{'val_loss' if has_val else 'train_loss'}"][0],
-                           name)
-        if self._runs:
-            for series in ("validation", "training"):
-                key = pg.PlotDataItem()
-                self.plots["loss"].addItem(key)
-                self._keys.append(key)
-                legend.addItem(key, series)
-        legend.setColumnCount(2 if len(self._runs) > 4 else 1)  # many runs: a wide, short key
+            sample = self._compare[f"{name}/{'val_loss' if has_val else 'train_loss'}"][0]
+            runs.addItem(parts.KeySample(sample, group), name)
+        has_accuracy = any(len(history.arrays("train_accuracy")[0]) for _, history in self._runs)
+        if not has_accuracy:
+            styles = runs
+        for series, prefix in (("validation", "val_"), ("training", "train_")):
+            if not self._runs:
+                break
+            key = pg.PlotDataItem()
+            self.plots["loss"].addItem(key)
+            self._keys.append(key)
+            group = [key] + [item for item, _, name in self._compare.values()
+                             if name.startswith(prefix)]
+            styles.addItem(parts.KeySample(key, group), series)
+        runs.setColumnCount(max(1, math.ceil(len(runs.items) / 3)))  # at most 3 rows
+        if styles is not runs:
+            styles.setColumnCount(1)  # narrow: the plot may be too, beside the runs table
         self._restyle_compare(current())
         for box in self._legends.values():
             box.setVisible(bool(box.items))
@@ -286,10 +322,11 @@ class CurvesWidget(QWidget):
     def _set_live_legends(self) -> None:
         for key, legend in self._legends.items():
             legend.clear()
-            for name, (plot, _, label) in LIVE_CURVES.items():
-                if plot == key and label:
-                    legend.addItem(self._items[name], label)
-            legend.setColumnCount(1)
+            for entry, prefix in LEGEND_SAMPLES.items():
+                group = [self._items[name] for name, (plot, _, kind) in LIVE_CURVES.items()
+                         if plot == key and kind == entry]
+                legend.addItem(parts.KeySample(self._items[f"{prefix}_{key}"], group), entry)
+            legend.setColumnCount(len(LEGEND_SAMPLES))  # one short row
             legend.setVisible(True)
 
     def _update_timer(self) -> None:
@@ -328,6 +365,7 @@ class CurvesWidget(QWidget):
             if series in PERCENT:
                 ys = ys * 100.0
             parts.set_points(self._items[name], xs, ys, positive=log and plot == "loss")
+        self._lr_span.set_span(parts.value_span(history.arrays("lr")[1]))
         started = history.started or {}
         task_has_accuracy = started.get("task") == "classify" and bool(started.get("classes"))
         self.plots["accuracy"].setVisible(
@@ -341,6 +379,8 @@ class CurvesWidget(QWidget):
     def _draw_compare(self) -> None:
         log = self.log_scale.isChecked()
         histories = dict(enumerate(history for _, history in self._runs))
+        self._lr_span.set_span(parts.value_span(np.concatenate(
+            [history.arrays("lr")[1] for history in histories.values()])))
         for item, index, series in self._compare.values():
             xs, ys = histories[index].arrays(series)
             parts.set_points(item, xs, ys * 100.0 if series in PERCENT else ys,
@@ -358,7 +398,7 @@ class CurvesWidget(QWidget):
                 axis.setPen(theme.muted)
                 axis.setTextPen(theme.text)
         for legend in self._legends.values():
-            legend.setBrush(pg.mkBrush(parts.faint(theme.base, 220)))
+            legend.setBrush(pg.mkBrush(parts.faint(theme.base, LEGEND_ALPHA)))
             legend.setPen(pg.mkPen(theme.card_border))
             legend.setLabelTextColor(theme.text)
         for line in self._lines.values():

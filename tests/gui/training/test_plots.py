@@ -9,15 +9,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from dlbuilder.backend.records import BatchEnd, EpochEnd, RunFinished, RunStarted
 from dlbuilder.gui.theme import DARK, LIGHT, theme_manager
 from dlbuilder.gui.training.history import SERIES, RunHistory
-from dlbuilder.gui.training.plot_parts import IncrementalSmoother, smoothed
-from dlbuilder.gui.training.plots import CurvesWidget
+from dlbuilder.gui.training.plot_parts import (
+    IncrementalSmoother,
+    smoothed,
+    value_span,
+)
+from dlbuilder.gui.training.plots import MAX_LR_HEIGHT, CurvesWidget
 
 BPE = 20  # batches per epoch
 
@@ -82,6 +86,20 @@ def widget(qtbot) -> CurvesWidget:
 
 def curve_y(widget: CurvesWidget, name: str) -> np.ndarray:
     return widget._items[name].getOriginalDataset()[1]
+
+
+def legend_labels(widget: CurvesWidget, plot: str) -> list[str]:
+    return [label.text for _, label in widget._legends[plot].items]
+
+
+class LeftClick:
+    """The part of a pyqtgraph mouse-click event a legend sample reads."""
+
+    def button(self) -> Qt.MouseButton:
+        return Qt.MouseButton.LeftButton
+
+    def accept(self) -> None:
+        pass
 
 
 # -- live mode ------------------------------------------------------------------------------
@@ -150,6 +168,97 @@ def test_a_regression_run_has_no_accuracy_plot(widget: CurvesWidget) -> None:
     assert widget.plots["loss"].isVisible()
     widget.set_history(run(1))
     assert widget.plots["accuracy"].isVisible()
+
+
+# -- layout in the dock, legends, the learning-rate axis --------------------------------------
+def test_the_lr_strip_is_short_and_loss_and_accuracy_share_the_width(widget: CurvesWidget,
+                                                                     qtbot) -> None:
+    widget.resize(790, 330)  # the Curves tab in a 1600x1000 window
+    widget.set_history(run(3))
+    qtbot.waitUntil(lambda: widget.width() == 790 and widget.height() == 330, timeout=1000)
+    QApplication.processEvents()
+    loss, accuracy, lr = (widget.plots[key] for key in ("loss", "accuracy", "lr"))
+    assert lr.height() <= MAX_LR_HEIGHT and lr.height() < 0.6 * loss.height()
+    assert loss.height() >= 150  # most of the height goes to loss and accuracy
+    assert abs(loss.width() - accuracy.width()) <= 2
+    assert lr.getAxis("bottom").label.isVisible() is False  # no "epoch" under the strip
+    widget.resize(1000, 700)  # a tall dock: the strip stays a strip
+    qtbot.waitUntil(lambda: widget.height() == 700, timeout=1000)
+    QApplication.processEvents()
+    assert lr.height() <= MAX_LR_HEIGHT < loss.height()
+
+
+def flat_lr_run(epochs: int, lr: float) -> RunHistory:
+    history = run(epochs)
+    history.arrays("lr")[1][:] = lr  # a constant learning rate (the arrays are views)
+    history.version += 1
+    return history
+
+
+def test_a_constant_learning_rate_shows_its_value(widget: CurvesWidget) -> None:
+    widget.set_history(flat_lr_run(4, 0.001))
+    widget.grab()  # pyqtgraph fits the views before painting
+    low, high = widget.plots["lr"].getViewBox().viewRange()[1]
+    assert low <= 0.0 and 0.0011 < high < 0.0015  # from 0 to 1.2 x the rate, plus padding
+    axis = widget.plots["lr"].getAxis("left")
+    assert axis.tickStrings([0.0, 0.0005, 0.001], 1.0, 0.0005) == ["0", "0.0005", "0.001"]
+    assert axis.tickStrings([-1e-19, 2e-5], 1.0, 1e-5) == ["0", "2e-05"]
+    drawn = [text for spacing, values in axis.tickValues(low, high, 60)
+             for text in axis.tickStrings(values, 1.0, spacing)]
+    assert "0.001" in drawn and "1" not in drawn
+    widget.set_runs([("A", flat_lr_run(2, 0.003)), ("B", flat_lr_run(2, 0.001))])
+    widget.grab()
+    low, high = widget.plots["lr"].getViewBox().viewRange()[1]
+    assert low <= 0.0 and 0.003 * 1.1 < high < 0.003 * 1.4  # every run's rate
+
+
+@pytest.mark.parametrize(("values", "span"), [
+    ([0.001, 0.001, 0.001], (0.0, 0.0012)),
+    ([0.01, 0.005, 0.0], (0.0, 0.012)),
+    ([np.nan, 2.0], (0.0, 2.4)),
+    ([-1.0, 1.0], (-1.4, 1.4)),
+    ([0.0, 0.0], (0.0, 1.0)),
+])
+def test_value_span_starts_at_zero_with_headroom(values: list[float],
+                                                 span: tuple[float, float]) -> None:
+    assert value_span(np.array(values)) == pytest.approx(span)
+
+
+def test_value_span_of_nothing_is_none() -> None:
+    assert value_span(np.array([])) is None and value_span(np.array([np.inf])) is None
+
+
+def test_legends_are_one_short_row_out_of_the_curves_way(widget: CurvesWidget) -> None:
+    widget.resize(790, 330)
+    widget.set_history(run(5))
+    QApplication.processEvents()
+    widget.grab()
+    for key, corner in (("loss", "top"), ("accuracy", "bottom")):
+        legend = widget._legends[key]
+        assert legend_labels(widget, key) == ["train", "validation"]
+        box = widget.plots[key].getViewBox().sceneBoundingRect()
+        rect = legend.sceneBoundingRect()
+        assert box.contains(rect), key  # wholly inside its plot
+        assert rect.height() < 0.25 * box.height() and rect.width() < 0.6 * box.width()
+        assert rect.right() > box.right() - 12  # at the right edge ...
+        edge = rect.top() - box.top() if corner == "top" else box.bottom() - rect.bottom()
+        assert 0 <= edge < 12  # ... at the top (loss falls) or the bottom (accuracy rises)
+        assert legend.opts["brush"].color().alpha() < 255  # the curves show through
+
+
+def test_a_legend_key_hides_its_whole_group(widget: CurvesWidget) -> None:
+    widget.set_history(run(2))
+    sample, _ = widget._legends["loss"].items[0]  # "train"
+    sample.mouseClickEvent(LeftClick())
+    hidden = {name for name, item in widget._items.items() if not item.isVisible()}
+    assert hidden == {"batch_loss", "batch_loss_smooth", "train_loss"}
+    sample.mouseClickEvent(LeftClick())
+    assert all(item.isVisible() for item in widget._items.values())
+    widget.set_runs([("A", run(2)), ("B", run(1))])
+    sample, _ = widget._legends["accuracy"].items[1]  # "training": every run's dashed curves
+    sample.mouseClickEvent(LeftClick())
+    hidden = {key for key, (item, _, _) in widget._compare.items() if not item.isVisible()}
+    assert hidden == {"A/train_loss", "A/train_accuracy", "B/train_loss", "B/train_accuracy"}
 
 
 # -- smoothing ------------------------------------------------------------------------------
@@ -296,8 +405,8 @@ def test_compare_mode_draws_every_run(widget: CurvesWidget, tmp_path: Path) -> N
     assert "batch_loss" not in counts
     assert widget._items["batch_loss"].getOriginalDataset()[1] is None
     assert not widget.smoothing.isEnabled()
-    labels = [label.text for _, label in widget._legends["loss"].items]
-    assert labels == ["A", "B", "A (2)", "validation", "training"]
+    assert legend_labels(widget, "loss") == ["A", "B", "A (2)"]  # the runs: top right
+    assert legend_labels(widget, "accuracy") == ["validation", "training"]  # line styles
     # distinct colours per run, dashed training
     pen_a = widget._compare["A/val_loss"][0].opts["pen"]
     pen_b = widget._compare["B/val_loss"][0].opts["pen"]
@@ -306,6 +415,9 @@ def test_compare_mode_draws_every_run(widget: CurvesWidget, tmp_path: Path) -> N
     widget.export_csv(tmp_path / "all.csv")
     text = (tmp_path / "all.csv").read_text()
     assert "\nB,val_loss," in text and "\nA (2),val_loss," in text
+    widget.set_runs([("R", run(2, task="regress"))])  # no accuracy plot: one key for all
+    assert legend_labels(widget, "loss") == ["R", "validation", "training"]
+    assert not widget._legends["accuracy"].isVisible()
     widget.set_runs([])
     assert widget.is_empty() and not any(widget.point_counts().values())
     widget.set_history(run(1))
