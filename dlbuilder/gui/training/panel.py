@@ -74,6 +74,7 @@ class TrainingPanel(QWidget):
         self._check_timer.setInterval(150)
         self._check_timer.timeout.connect(self.refresh_problems)
         self._on_doc_replaced()
+        self.session.warm_up()
 
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:

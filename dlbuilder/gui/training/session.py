@@ -68,6 +68,7 @@ class TrainWorker(QObject):
     status_changed = Signal(str)  # "Loading PyTorch…", download progress, "Preparing data…"
     failed = Signal(str)  # a message for the user; the details went to the log
     ended = Signal(object)  # Outcome, after everything else of the run
+    warmed_up = Signal()
 
     def __init__(self, control: TrainControl) -> None:
         super().__init__()
@@ -76,6 +77,24 @@ class TrainWorker(QObject):
         self._pending: list[Any] = []
         self._sent_at = 0.0
         self.batches_done = 0  # trained in this run so far (read by tests across threads)
+
+    @Slot()
+    def warm_up(self) -> None:
+        """Load torch and what a run's first step imports (the optimizers pull in a few
+        seconds of modules), so that Start begins at once and the imports, which hold the GIL
+        and so slow the GUI, happen while nobody waits for a run."""
+        try:
+            import torch
+
+            from dlbuilder.backend import evaluation, trainer  # noqa: F401 - imported to load
+            from dlbuilder.backend.optim import make_optimizer
+
+            weight = torch.nn.Parameter(torch.zeros(1))
+            weight.grad = torch.zeros(1)
+            make_optimizer([weight], TrainSettings()).step()
+        except Exception as err:  # noqa: BLE001 - a real run will say what is wrong
+            write_log(f"warming up the training thread failed: {err!r}")
+        self.warmed_up.emit()
 
     @Slot(object)
     def run(self, job: Job) -> None:
@@ -193,7 +212,9 @@ class TrainingSession(QObject):
     failed = Signal(str)
     ended = Signal(object)  # Outcome
     running_changed = Signal(bool)
+    warmed_up = Signal()
     _job_posted = Signal(object)
+    _warm_up_posted = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -203,6 +224,9 @@ class TrainingSession(QObject):
         self._worker = TrainWorker(self.control)
         self._worker.moveToThread(self._thread)
         self._job_posted.connect(self._worker.run)
+        self._warm_up_posted.connect(self._worker.warm_up)
+        self._worker.warmed_up.connect(self._on_worker_warmed_up)
+        self.is_warm = False
         w = self._worker
         for source, target in ((w.records_arrived, self.records_arrived),
                                (w.evaluated, self.evaluated),
@@ -234,6 +258,14 @@ class TrainingSession(QObject):
         self.running_changed.emit(True)
         self._job_posted.emit(job)
 
+    def warm_up(self) -> None:
+        """Load torch in the training thread now, ahead of the first Start."""
+        self._warm_up_posted.emit()
+
+    def _on_worker_warmed_up(self) -> None:
+        self.is_warm = True
+        self.warmed_up.emit()
+
     def pause(self) -> None:
         self.control.pause()
 
@@ -255,5 +287,8 @@ class TrainingSession(QObject):
 
 def _end_thread(thread: QThread, control: TrainControl, wait_ms: int = JOIN_MS) -> bool:
     control.stop()
-    thread.quit()
-    return thread.wait(wait_ms)
+    try:
+        thread.quit()
+        return thread.wait(wait_ms)
+    except RuntimeError:  # Qt deleted the thread already (at interpreter exit): it has ended
+        return True
