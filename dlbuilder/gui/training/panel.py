@@ -45,7 +45,7 @@ from dlbuilder.gui.training.settings_form import SettingsForm
 from dlbuilder.gui.training.weights_files import WeightsChoice, start_problems
 from dlbuilder.resources import is_example
 
-HEADER_MS = 100  # the progress line's refresh
+HEADER_MS = 200  # the progress line's refresh: readable, and cheap beside the training
 
 
 class TrainingPanel(QWidget):

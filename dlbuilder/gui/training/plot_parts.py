@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QSizePolicy
+from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
 
 from dlbuilder.gui.theme import Theme
 from dlbuilder.gui.training.history import BATCH_SERIES, SERIES, RunHistory
@@ -255,9 +255,13 @@ def make_plot(title: str, font: QFont, epoch_label: bool, lr: bool) -> pg.PlotWi
     if epoch_label:
         plot.setLabel("bottom", "epoch", **css)
     plot.setLabel("left", title, **css)
-    for side in ("bottom", "left"):
-        plot.getAxis(side).setStyle(tickFont=font)
     plot.showGrid(x=True, y=True, alpha=0.15)
+    for side in ("bottom", "left"):
+        axis = plot.getAxis(side)
+        axis.setStyle(tickFont=font)
+        # Kept as a pixmap until its ticks change: replaying the axis (its text and the grid
+        # it draws across the plot) took most of each repaint while a run trains.
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
     return plot
 

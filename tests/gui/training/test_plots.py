@@ -123,7 +123,9 @@ def test_points_arrive_on_the_timer(widget: CurvesWidget, qtbot) -> None:
     assert widget.point_counts()["batch_loss"] == 0
     add_epoch(history, 1)
     add_epoch(history, 2)
-    qtbot.waitUntil(lambda: widget.point_counts()["val_loss"] == 2, timeout=2000)
+    # one plot a tick: loss, then accuracy, then the learning rate
+    qtbot.waitUntil(lambda: all(widget.point_counts()[name] == 2
+                                for name in ("val_loss", "val_accuracy", "lr")), timeout=2000)
     counts = widget.point_counts()
     assert counts["batch_loss"] == counts["batch_loss_smooth"] == 2 * BPE
     assert counts["batch_accuracy"] == counts["batch_accuracy_smooth"] == 2 * BPE
@@ -134,20 +136,24 @@ def test_points_arrive_on_the_timer(widget: CurvesWidget, qtbot) -> None:
     assert low <= 0 and 5 <= high < 5.5
 
 
-def test_redraws_only_when_the_history_changed(widget: CurvesWidget, qtbot) -> None:
+def test_redraws_only_what_changed_one_plot_a_tick(widget: CurvesWidget, qtbot) -> None:
     history = run(1)
     widget.set_history(history)
     drawn = widget.draw_count
-    qtbot.wait(300)  # about four timer ticks, nothing new
+    qtbot.wait(300)  # about six timer ticks, nothing new
     assert widget.draw_count == drawn
     history.add(RunFinished(
         reason="completed", message="", epochs_run=1, best_epoch=1, monitor="val_loss",
         best_value=1.0, train_loss=1.0, val_loss=1.0, val_accuracy=0.6, val_mae=None,
         test_loss=None, test_accuracy=None, test_mae=None, confusion=None,
         confusion_split=None, per_class_accuracy=None, classes=(), seconds=1.0))
-    qtbot.waitUntil(lambda: widget.draw_count == drawn + 1, timeout=1000)
+    qtbot.wait(300)  # a record without points repaints nothing
+    assert widget.draw_count == drawn
+    history.add(BatchEnd(2, 1, BPE, BPE + 1, 0.5, 0.7, 900.0))  # the loss and accuracy plots
+    qtbot.waitUntil(lambda: widget.draw_count == drawn + 2, timeout=1000)
     qtbot.wait(200)
-    assert widget.draw_count == drawn + 1
+    assert widget.draw_count == drawn + 2  # one tick each, the learning rate untouched
+    assert widget.point_counts()["batch_loss"] == BPE + 1
 
 
 def test_the_timer_stops_while_hidden(widget: CurvesWidget, qtbot) -> None:
