@@ -81,8 +81,8 @@ class TrainingWindowMixin:
         dock.show()
         dock.raise_()
         self.training.ensure_panel()
-        if dock.height() < self.height() * 0.4:
-            self.resizeDocks([dock], [int(self.height() * 0.45)], Qt.Orientation.Vertical)
+        if dock.height() < self.height() * 0.5:  # the curves and the confusion matrix need it
+            self.resizeDocks([dock], [int(self.height() * 0.55)], Qt.Orientation.Vertical)
 
     def _train(self) -> None:
         self.show_training()

@@ -207,17 +207,17 @@ class ConfusionMatrixWidget(QWidget):
         return max(room / k, 0.5)
 
     def _count_font(self, cell: float) -> QFont | None:
-        """The widget font, shrunk down to 6.5 pt if need be, in which the widest count fits
+        """The widget font, shrunk down to 6 pt if need be, in which the widest count fits
         a cell; None when none does."""
         if not self._counts.size:
             return None
-        widest = f"{int(self._counts.max()):,}"
+        widest = str(int(self._counts.max()))  # no thousands separator: cells are narrow
         font = QFont(self.font())
         size = font.pointSizeF() if font.pointSizeF() > 0 else 9.0
-        while size >= 6.5:
+        while size >= 6.0:
             font.setPointSizeF(size)
             fm = QFontMetricsF(font)
-            if fm.horizontalAdvance(widest) + 4 <= cell and fm.height() <= cell:
+            if fm.horizontalAdvance(widest) + 2 <= cell and fm.height() <= cell:
                 return font
             size -= 0.5
         return None
@@ -264,7 +264,7 @@ class ConfusionMatrixWidget(QWidget):
                 if g.count_font is not None:
                     ink = ink_for(color) if count else QColor(theme.muted)
                     painter.setPen(ink)
-                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"{count:,}")
+                    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, str(count))
         if g.cell >= 6:  # thin separators; below that they would swallow the cells
             painter.setPen(QPen(QColor(theme.base), 1.0))
             k = len(self._classes)

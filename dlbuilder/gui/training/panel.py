@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -92,6 +93,8 @@ class TrainingPanel(QWidget):
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        for label in (self.problems_label, self.message_label):
+            label.hide()  # shown while they have something to say
         self.weights_label = QLabel()
         self.weights_label.setWordWrap(True)
         self.load_weights_button = QPushButton("Load weights…")
@@ -115,15 +118,15 @@ class TrainingPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
-        scroll.setMinimumWidth(300)
+        scroll.setMinimumWidth(280)
 
         buttons = QHBoxLayout()
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
-        weights = QHBoxLayout()
-        for button in (self.load_weights_button, self.save_weights_button, self.export_button,
-                       self.clear_weights_button):
-            weights.addWidget(button)
+        weights = QGridLayout()  # two by two: the column stays narrow beside the curves
+        for index, button in enumerate((self.load_weights_button, self.clear_weights_button,
+                                        self.save_weights_button, self.export_button)):
+            weights.addWidget(button, index // 2, index % 2)
         controls = QWidget()
         controls_layout = QVBoxLayout(controls)
         controls_layout.setContentsMargins(4, 0, 4, 4)
@@ -165,6 +168,10 @@ class TrainingPanel(QWidget):
         split.addWidget(right)
         split.setStretchFactor(1, 1)
         split.setSizes([380, 1000])
+        # explicit minimums: the columns' own size hints (every button side by side) made the
+        # dock so wide that the main window squeezed the Layers and Inspector docks
+        left_side.setMinimumWidth(280)
+        right.setMinimumWidth(360)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
@@ -218,6 +225,7 @@ class TrainingPanel(QWidget):
                                         f"{items}</ul>")
         else:
             self.problems_label.setText("")
+        self.problems_label.setVisible(bool(problems))
         self._restyle()
 
     def _update_buttons(self) -> None:
@@ -265,7 +273,7 @@ class TrainingPanel(QWidget):
         self.results.clear()
         self.header.reset()
         self.header.show_message("Starting…")
-        self.message_label.setText("")
+        self._say("")
         self.tabs.setCurrentIndex(0)
         self.session.start(self._job)
         self._header_timer.start()
@@ -311,9 +319,15 @@ class TrainingPanel(QWidget):
             self.header.show_message(text)
 
     def _on_session_failed(self, text: str) -> None:
-        self.message_label.setText(text)
-        self.message_label.setStyleSheet(f"color: {current().error};")
+        self._say(text, error=True)
         self.message.emit(text.splitlines()[0])
+
+    def _say(self, text: str, error: bool = False) -> None:
+        """A line under the buttons: what just happened, or (error) what went wrong."""
+        self.message_label.setText(text)
+        self.message_label.setVisible(bool(text))
+        theme = current()
+        self.message_label.setStyleSheet(f"color: {theme.error if error else theme.text};")
 
     def _on_session_ended(self, outcome: Outcome) -> None:
         self._header_timer.stop()
@@ -417,7 +431,7 @@ class TrainingPanel(QWidget):
         try:
             runs = [(self._run_label(i), self.store.history(i)) for i in run_ids]
         except RunStoreError as err:
-            self.message_label.setText(str(err))
+            self._say(str(err), error=True)
             return
         self.compare.set_runs(runs)
 
@@ -432,14 +446,14 @@ class TrainingPanel(QWidget):
             try:
                 self.open_graph_requested.emit(self.store.graph(run_id))
             except RunStoreError as err:
-                self.message_label.setText(str(err))
+                self._say(str(err), error=True)
 
     def _on_runs_weights_requested(self, run_id: int) -> None:
         if self.store is None:
             return
         path = self.store.weights_path(run_id)
         if not path.exists():
-            self.message_label.setText(f"Run {run_id} has no weights kept (it may have been "
+            self._say(f"Run {run_id} has no weights kept (it may have been "
                                        "stopped before its first epoch ended)")
             return
         self.weights.use(path, f"{self._run_label(run_id)}")
@@ -463,14 +477,14 @@ class TrainingPanel(QWidget):
 
         text = save_weights_dialog(self, self.weights, self.doc)
         if text:
-            self.message_label.setText(text)
+            self._say(text)
 
     def _on_export_clicked(self) -> None:
         from dlbuilder.gui.training.weights_files import export_with_weights_dialog
 
         text = export_with_weights_dialog(self, self.weights, self.doc)
         if text:
-            self.message_label.setText(text)
+            self._say(text)
 
 
 def _move_if_there(source: Path, target: Path) -> None:

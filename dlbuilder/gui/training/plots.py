@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtGui import QFont, QHideEvent, QShowEvent
+from PySide6.QtGui import QFont, QHideEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -54,6 +54,7 @@ READOUT_TIP = ("The values nearest the mouse pointer. Blue: training (faint line
                "Click a key's sample to hide or show its curves.")
 REDRAW_MS = 50  # a tick every 50 ms; a live run repaints one plot a tick (see _draw_live)
 LIVE_TURNS = ("loss", "accuracy", "lr")
+LR_MIN_HEIGHT = 320  # px of the whole widget: below it, no learning-rate strip
 HOVER_MS = 30   # the read-out follows the mouse at most this often
 HINT = "Press Start to train; the curves appear here"
 
@@ -104,15 +105,15 @@ class CurvesWidget(QWidget):
         self.smoothing.setToolTip("Smoothing of the per-batch curves: the weight of a debiased "
                                   "moving average, 0 (off) to 0.99 (smoothest)")
         self.smoothing.valueChanged.connect(self._on_smoothing_value_changed)
-        self.log_scale = QCheckBox("Log-scale loss")
+        self.log_scale = QCheckBox("Log loss")
         self.log_scale.setToolTip("Show the loss axis on a logarithmic scale")
         self.log_scale.toggled.connect(self._on_log_toggled)
-        self.csv_button = QPushButton("Export CSV…")
-        self.csv_button.setToolTip("Save every curve's points as a CSV table "
+        self.csv_button = QPushButton("CSV…")
+        self.csv_button.setToolTip("Export: save every curve's points as a CSV table "
                                    "(run, series, x in epochs, y)")
         self.csv_button.clicked.connect(self._on_csv_button_clicked)
-        self.png_button = QPushButton("Export PNG…")
-        self.png_button.setToolTip("Save the plots as a PNG image")
+        self.png_button = QPushButton("PNG…")
+        self.png_button.setToolTip("Export: save the plots as a PNG image")
         self.png_button.clicked.connect(self._on_png_button_clicked)
         self.readout = QLabel(" \n ")
         self.readout.setToolTip(READOUT_TIP)
@@ -544,6 +545,12 @@ class CurvesWidget(QWidget):
         return parts.live_text(self._history, self._smoothers, x)
 
     # -- visibility -------------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Below LR_MIN_HEIGHT the learning-rate strip goes, so that loss and accuracy keep a
+        readable height (a small window, a short dock)."""
+        super().resizeEvent(event)
+        self.plots["lr"].setVisible(self.height() >= LR_MIN_HEIGHT)
+
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._update_timer()

@@ -116,6 +116,7 @@ class ProgressHeaderWidget(QWidget):
         self.epoch_bar.setFormat("epoch %p%")
         self.run_bar.setFormat("run %p%")
         self.line = QLabel("No run yet: choose the data and press Start")
+        self.line.setWordWrap(True)
         self.line.setToolTip("Epoch, batch, speed, time, the best epoch by the monitored "
                              "metric and the early-stopping patience left")
         layout = QGridLayout(self)

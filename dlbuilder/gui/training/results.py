@@ -187,10 +187,10 @@ class ResultsPanel(QWidget):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(left)
         self.splitter.addWidget(self.grid)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([380, 520])
+        self.splitter.setSizes([450, 450])  # the matrix's counts need cells of ~30 px
         return self.splitter
 
     def _build_layout(self) -> None:

@@ -453,3 +453,12 @@ def test_theme_switch_recolours(widget: CurvesWidget) -> None:
     finally:
         theme_manager().apply("light")
     QApplication.processEvents()
+
+
+def test_a_short_widget_drops_the_learning_rate_strip(widget: CurvesWidget, qtbot) -> None:
+    widget.set_history(run(1))
+    widget.resize(700, 260)
+    qtbot.waitUntil(lambda: not widget.plots["lr"].isVisible(), timeout=1000)
+    assert widget.plots["loss"].isVisible()
+    widget.resize(700, 400)
+    qtbot.waitUntil(lambda: widget.plots["lr"].isVisible(), timeout=1000)
