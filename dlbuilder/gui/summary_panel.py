@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
-    QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
     QRectF,
@@ -37,9 +35,7 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
-    QHeaderView,
     QLabel,
     QStyle,
     QStyledItemDelegate,
@@ -53,6 +49,7 @@ from dlbuilder.core.registry import format_shape
 from dlbuilder.core.summary import BYTES_PER_VALUE, summary_dict
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.problems_panel import count_text, severity_icon
+from dlbuilder.gui.table_model import RIGHT, RowsTableModel, select_rows, set_up_table
 from dlbuilder.gui.theme import Theme, current, theme_manager
 
 COLUMNS = ("Layer", "Type", "Output shape", "Params", "% of total", "Mult-adds")
@@ -135,12 +132,11 @@ def compact(value: float) -> str:
     return f"{value:,.0f}"
 
 
-class SummaryModel(QAbstractTableModel):
+class SummaryModel(RowsTableModel):
     """The summary rows; `set_rows` resets only when the layers themselves changed."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[SummaryRow] = []
+        super().__init__(COLUMNS, HEADER_TIPS, NUMERIC, lambda row: row.node, parent)
         self._font = number_font()
         self._blank: QIcon | None = None
 
@@ -175,27 +171,6 @@ class SummaryModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(i, COL_LAYER), self.index(i, COL_LAYER))
         return False
 
-    def row_of(self, node: str) -> int:
-        return next((i for i, r in enumerate(self._rows) if r.node == node), -1)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TIPS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
@@ -213,7 +188,7 @@ class SummaryModel(QAbstractTableModel):
 
     def _style(self, row: SummaryRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return RIGHT
         if role == Qt.ItemDataRole.FontRole and column in NUMERIC | {COL_SHAPE}:
             return self._font
         if role == Qt.ItemDataRole.DecorationRole and column == COL_LAYER:
@@ -277,7 +252,7 @@ class ShareBarDelegate(QStyledItemDelegate):
         painter.setPen(opt.palette.color(text_role))
         painter.setFont(opt.font)
         painter.drawText(opt.rect.adjusted(0, 0, -6, 0),
-                         int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter), text)
+                         RIGHT, text)
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem,  # Qt override
@@ -318,16 +293,8 @@ class SummaryPanel(QWidget):
         view.setItemDelegateForColumn(COL_SHARE, ShareBarDelegate(view))
         view.setSortingEnabled(True)
         view.sortByColumn(COL_LAYER, Qt.SortOrder.AscendingOrder)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        view.setAlternatingRowColors(True)
-        view.setShowGrid(False)
-        view.setWordWrap(False)
-        view.verticalHeader().hide()
-        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+        set_up_table(view)
         header = view.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setMinimumSectionSize(60)
         view.setToolTip("Click a layer to show it on the canvas; click a header to sort")
         view.selectionModel().selectionChanged.connect(self._on_view_selection_changed)
@@ -406,17 +373,7 @@ class SummaryPanel(QWidget):
 
     # -- selection -----------------------------------------------------------------------------
     def _select_rows(self, nodes: tuple[str, ...] | list[str]) -> None:
-        selection = QItemSelection()
-        for node in nodes:
-            row = self.model.row_of(node)
-            if row >= 0:
-                index = self.proxy.mapFromSource(self.model.index(row, 0))
-                selection.select(index, index)
-        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
-                 | QItemSelectionModel.SelectionFlag.Rows)
-        self.view.selectionModel().select(selection, flags)
-        if not selection.isEmpty():
-            self.view.scrollTo(selection.indexes()[0])
+        select_rows(self.view, self.proxy, self.model, nodes)
 
     def _on_doc_selection_changed(self, nodes: tuple[str, ...]) -> None:
         if self._syncing or tuple(self.selected_nodes()) == tuple(nodes):

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -19,6 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QWidget
 
 from dlbuilder.gui.summary_panel import number_font
+from dlbuilder.gui.table_model import RIGHT, RowsTableModel
 from dlbuilder.gui.theme import current
 from dlbuilder.gui.training.runs_store import RunSummary
 
@@ -127,13 +127,12 @@ def _tooltip(row: RunSummary, column: int) -> str:
 
 
 # -- model ------------------------------------------------------------------------------------
-class RunsModel(QAbstractTableModel):
+class RunsModel(RowsTableModel):
     """The run summaries; the Run column is editable, and an edit renames through
     `rename_handler(run_id, text)` (True when the store took it)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[RunSummary] = []
+        super().__init__(COLUMNS, HEADER_TIPS, NUMERIC, lambda row: row.id, parent)
         self._font = number_font()
         self.rename_handler: Callable[[int, str], bool] | None = None
 
@@ -154,27 +153,6 @@ class RunsModel(QAbstractTableModel):
     def row(self, i: int) -> RunSummary:
         return self._rows[i]
 
-    def row_of(self, run_id: int) -> int:
-        return next((i for i, r in enumerate(self._rows) if r.id == run_id), -1)
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TIPS[section]
-        if role == Qt.ItemDataRole.TextAlignmentRole and section in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
         flags = super().flags(index)
         if index.isValid() and index.column() == COL_RUN:
@@ -193,7 +171,7 @@ class RunsModel(QAbstractTableModel):
         if role == RUN_ROLE:
             return row.id
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return RIGHT
         if role == Qt.ItemDataRole.FontRole and column in NUMERIC | {COL_STARTED}:
             return self._font
         if role == Qt.ItemDataRole.ForegroundRole and _display(row, column) == MISSING:

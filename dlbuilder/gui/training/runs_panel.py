@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from PySide6.QtCore import (
     QItemSelection,
-    QItemSelectionModel,
     QModelIndex,
     QPoint,
     Qt,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMenu,
     QMessageBox,
@@ -35,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder.gui.icons import icon
+from dlbuilder.gui.table_model import select_rows, set_up_table
 from dlbuilder.gui.theme import Theme, current, theme_manager
 from dlbuilder.gui.training.runs_model import (
     COL_RUN,
@@ -138,18 +137,10 @@ class RunsPanel(QWidget):
         view.setModel(self.proxy)
         view.setSortingEnabled(True)
         view.sortByColumn(COL_STARTED, Qt.SortOrder.AscendingOrder)
-        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        set_up_table(view)
         view.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
-        view.setAlternatingRowColors(True)
-        view.setShowGrid(False)
-        view.setWordWrap(False)
-        view.verticalHeader().hide()
-        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
         header = view.horizontalHeader()
-        header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         view.setToolTip("Click a header to sort; select several runs to compare them; "
                         "right-click for more")
@@ -185,17 +176,7 @@ class RunsPanel(QWidget):
 
     def select_runs(self, run_ids: list[int]) -> None:
         """Select these runs (those not shown are ignored) and scroll to the first."""
-        selection = QItemSelection()
-        for run_id in run_ids:
-            row = self.model.row_of(run_id)
-            if row >= 0:
-                index = self.proxy.mapFromSource(self.model.index(row, 0))
-                selection.select(index, index)
-        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
-                 | QItemSelectionModel.SelectionFlag.Rows)
-        self.view.selectionModel().select(selection, flags)
-        if not selection.isEmpty():
-            self.view.scrollTo(selection.indexes()[0])
+        select_rows(self.view, self.proxy, self.model, run_ids)
         self._emit_selection()
 
     def selected_runs(self) -> list[int]:

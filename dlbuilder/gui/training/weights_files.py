@@ -81,6 +81,12 @@ def _copy_with_info(source: Path, target: Path) -> None:
         shutil.copyfile(info, Path(f"{target}.json"))
 
 
+def _suggested(doc: Any, suffix: str) -> str:
+    """Beside the graph file (else in the home folder), named after the graph."""
+    folder = doc.path.parent if doc.path is not None else Path.home()
+    return str(folder / f"{identifier_from(doc.graph.name, 'model')}{suffix}")
+
+
 def ask_weights_file(parent: QWidget, graph_path: Path | None) -> Path | None:
     folder = graph_path.parent if graph_path is not None else Path.home()
     name, _ = QFileDialog.getOpenFileName(parent, "Start from weights", str(folder),
@@ -92,9 +98,7 @@ def save_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any) -> st
     """Ask where, copy the trained weights there; returns what happened, for the panel."""
     if weights.trained is None:
         return "There are no trained weights yet: train the graph first"
-    folder = doc.path.parent if doc.path is not None else Path.home()
-    suggested = folder / f"{identifier_from(doc.graph.name, 'model')}.pt"
-    name, _ = QFileDialog.getSaveFileName(parent, "Save trained weights", str(suggested),
+    name, _ = QFileDialog.getSaveFileName(parent, "Save trained weights", _suggested(doc, ".pt"),
                                           "PyTorch weights (*.pt)")
     if not name:
         return ""
@@ -114,9 +118,7 @@ def save_weights_to(weights: WeightsChoice, target: Path) -> str:
 
 
 def export_with_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any) -> str:
-    folder = doc.path.parent if doc.path is not None else Path.home()
-    suggested = folder / f"{identifier_from(doc.graph.name, 'model')}.py"
-    name, _ = QFileDialog.getSaveFileName(parent, "Export code with weights", str(suggested),
+    name, _ = QFileDialog.getSaveFileName(parent, "Export code with weights", _suggested(doc, ".py"),
                                           "Python files (*.py)")
     if not name:
         return ""
