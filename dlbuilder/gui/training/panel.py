@@ -149,7 +149,7 @@ class TrainingPanel(QWidget):
         runs_split = QSplitter(Qt.Orientation.Horizontal)
         runs_split.addWidget(self.runs)
         runs_split.addWidget(self.compare)
-        runs_split.setSizes([520, 480])
+        runs_split.setSizes([500, 500])
         self.tabs = QTabWidget()
         self.tabs.addTab(self.curves, "Curves")
         self.tabs.addTab(self.results, "Results")

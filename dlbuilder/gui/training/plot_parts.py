@@ -242,6 +242,9 @@ def plot_of(series: str) -> str:
     return "lr" if series == "lr" else series.rsplit("_", 1)[1]
 
 
+LEFT_AXIS_WIDTH = 52  # px: the tick labels ("0.0005", "100") and the axis title beside them
+
+
 def make_plot(title: str, font: QFont, epoch_label: bool, lr: bool) -> pg.PlotWidget:
     """A plot in epochs titled `title` on the left, its text in `font`; `lr`: its y ticks show
     small values as they are (ValueAxisItem). Its size policy ignores the view's own size
@@ -259,9 +262,14 @@ def make_plot(title: str, font: QFont, epoch_label: bool, lr: bool) -> pg.PlotWi
     for side in ("bottom", "left"):
         axis = plot.getAxis(side)
         axis.setStyle(tickFont=font)
+        axis.enableAutoSIPrefix(False)  # "loss (x0.001)" over 200 reads worse than 0.2
         # Kept as a pixmap until its ticks change: replaying the axis (its text and the grid
         # it draws across the plot) took most of each repaint while a run trains.
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    # One width for every y axis: linked x ranges line up by pixel, so plots whose axes were
+    # of different widths showed the same epoch at different places (and the range moved
+    # whenever a tick label grew a digit).
+    plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
     plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
     return plot
 

@@ -108,9 +108,8 @@ class RunsPanel(QWidget):
             buttons.addWidget(button)
             self.buttons[act.text().rstrip("…")] = button
         buttons.addStretch(1)
-        self.count_label = QLabel()
+        self.count_label = QLabel()  # under the table: the buttons need the row's width
         self.count_label.setToolTip("Runs kept for this graph, and how many are selected")
-        buttons.addWidget(self.count_label)
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -129,6 +128,7 @@ class RunsPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.message_label)
         layout.addWidget(self.stack, 1)
+        layout.addWidget(self.count_label)
         self.menu = QMenu(self)
         self.menu.addActions(list(self.actions_in_order))
 

@@ -347,6 +347,8 @@ def test_log_scale_checkbox_sets_log_mode(widget: CurvesWidget) -> None:
 
 def test_hover_shows_the_nearest_points(widget: CurvesWidget, qtbot) -> None:
     widget.set_history(run(3))
+    qtbot.waitUntil(lambda: widget._drawn == widget._versions(), timeout=1000)  # all plots
+    widget.grab()  # lay out and fit the views before mapping a point into them
     plot = widget.plots["loss"]
     box = plot.getPlotItem().getViewBox()
     pos = box.mapViewToScene(QPointF(2.0, 1.0))
