@@ -30,7 +30,8 @@ class TrainControl:
         self._running.set()
 
     def pause(self) -> None:
-        self._running.clear()
+        if not self._stop.is_set():  # a run asked to stop must not then wait forever
+            self._running.clear()
 
     def resume(self) -> None:
         self._running.set()

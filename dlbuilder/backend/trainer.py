@@ -178,7 +178,7 @@ class Trainer:
                 message = (f"{stopping.monitor} did not improve for {s.patience} epochs; "
                            f"the best was epoch {stopping.best_epoch}")
                 break
-            if self.control.stop_requested:
+            if self.control.stop_requested and epoch < s.epochs:
                 reason, message = "stopped", f"stopped after epoch {epoch}"
                 break
         yield self._finish(reason, message, epoch_done, stopping, last_train,
@@ -282,7 +282,7 @@ class Trainer:
         matrix = (test or val).confusion if matrix_split else None
         per_class = per_class_accuracy(matrix) if matrix else None
         if not message:
-            message = f"finished {epochs_run} epochs"
+            message = f"finished {epochs_run} epoch{'s' * (epochs_run != 1)}"
         return RunFinished(
             reason, message, epochs_run, stopping.best_epoch, stopping.monitor,
             stopping.best_value, train_loss, val and val.loss, val and val.accuracy,

@@ -43,8 +43,15 @@ class FileController(QObject):
         doc.undo_stack.cleanChanged.connect(self._on_stack_clean_changed)
 
     # -- opening -------------------------------------------------------------------------------
+    def _locked(self) -> bool:
+        """The graph may not be replaced now (it is training); the status bar says why."""
+        if self.doc.read_only_reason:
+            self.message.emit(self.doc.read_only_reason)
+            return True
+        return False
+
     def new(self) -> bool:
-        if not self.maybe_save():
+        if self._locked() or not self.maybe_save():
             return False
         self.doc.replace(Graph("untitled"))
         self._forget_recovery()
@@ -57,7 +64,7 @@ class FileController(QObject):
 
     def open(self, path: Path, ask: bool = True) -> bool:
         """Open `path` after the unsaved-changes prompt; on failure show every problem."""
-        if ask and not self.maybe_save():
+        if self._locked() or (ask and not self.maybe_save()):
             return False
         try:
             self.doc.open(path)
@@ -167,6 +174,8 @@ class FileController(QObject):
 
     def recover(self, recovered: Recovered) -> bool:
         """Open the work a crashed session left, marked modified, keeping its file name."""
+        if self._locked():
+            return False
         try:
             graph = loads_graph(RecoveryStore.graph_text(recovered), self.doc.registry,
                                 str(recovered.path))

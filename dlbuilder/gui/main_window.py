@@ -348,7 +348,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         if paths:
             menu.addSeparator()
             menu.addAction("Clear list", self.files.clear_recent)
-        menu.setEnabled(bool(paths))
+        menu.setEnabled(bool(paths) and not self.training.running)
 
     # -- adding layers -------------------------------------------------------------------------
     def _selected_one(self) -> str | None:

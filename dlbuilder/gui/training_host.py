@@ -115,7 +115,10 @@ class TrainingWindowMixin:
         """Open a run's graph snapshot as a new, unsaved graph."""
         from dlbuilder.core.fileformat import GraphFileError, graph_from_dict
 
-        if self.training.running or not self.files.maybe_save():
+        if self.training.running:
+            self._show_message(LOCKED_TEXT)
+            return
+        if not self.files.maybe_save():
             return
         try:
             graph = graph_from_dict(data, self.doc.registry, "the run's graph")

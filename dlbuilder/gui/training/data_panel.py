@@ -246,6 +246,10 @@ class DataPanel(QWidget):
         """The loaded data of the current choice, or None while it is not (yet) there."""
         return self._data
 
+    def failure(self) -> str | None:
+        """Why the chosen data cannot be read (a run would fail the same way), else None."""
+        return self._message if self._state == "failed" else None
+
     def source(self) -> tuple[str, str | None]:
         return self._dataset_name, self._data_dir
 

@@ -15,16 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QScrollArea,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -34,15 +26,10 @@ from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.theme import current, theme_manager
-from dlbuilder.gui.training.data_panel import DataPanel
 from dlbuilder.gui.training.history import RunHistory
-from dlbuilder.gui.training.plots import CurvesWidget
-from dlbuilder.gui.training.progress import ProgressHeaderWidget
-from dlbuilder.gui.training.results import ResultsPanel
-from dlbuilder.gui.training.runs_panel import RunsPanel
-from dlbuilder.gui.training.runs_store import RunStore, RunStoreError, runs_folder
+from dlbuilder.gui.training.panel_ui import setup_ui
+from dlbuilder.gui.training.runs_store import RunStore, RunStoreError, move_runs, runs_folder
 from dlbuilder.gui.training.session import Job, Outcome, TrainingSession, torch_threads
-from dlbuilder.gui.training.settings_form import SettingsForm
 from dlbuilder.gui.training.weights_files import WeightsChoice, start_problems
 from dlbuilder.resources import is_example
 
@@ -64,6 +51,7 @@ class TrainingPanel(QWidget):
         self.weights = WeightsChoice()
         self.store: RunStore | None = None
         self._job: Job | None = None
+        self._run_store: RunStore | None = None
         self._started_at: str | None = None
         self._build()
         self._connect()
@@ -79,102 +67,7 @@ class TrainingPanel(QWidget):
 
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.data_panel = DataPanel()
-        self.form = SettingsForm()
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
-        self.start_button.setToolTip("Train the graph on the chosen data with these settings")
-        self.pause_button.setToolTip("Pause after this batch; press again to resume")
-        self.stop_button.setToolTip("Stop after this batch; the best weights so far are kept")
-        self.problems_label = QLabel()
-        self.problems_label.setWordWrap(True)
-        self.problems_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        for label in (self.problems_label, self.message_label):
-            label.hide()  # shown while they have something to say
-        self.weights_label = QLabel()
-        self.weights_label.setWordWrap(True)
-        self.load_weights_button = QPushButton("Load weights…")
-        self.save_weights_button = QPushButton("Save weights…")
-        self.export_button = QPushButton("Export code with weights…")
-        self.clear_weights_button = QPushButton("Start fresh")
-        self.load_weights_button.setToolTip(
-            "Start the next run from weights saved earlier (a .pt state_dict)")
-        self.save_weights_button.setToolTip(
-            "Save the last run's best weights as a .pt file (and its preprocessing as .pt.json)")
-        self.export_button.setToolTip(
-            "Write the graph as a PyTorch class (.py) with the trained weights beside it (.pt)")
-        self.clear_weights_button.setToolTip("The next run starts from new random weights")
-
-        left = QWidget()
-        column = QVBoxLayout(left)
-        column.setContentsMargins(4, 4, 4, 4)
-        column.addWidget(self.data_panel)
-        column.addWidget(self.form)
-        column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(left)
-        scroll.setMinimumWidth(280)
-
-        buttons = QHBoxLayout()
-        for button in (self.start_button, self.pause_button, self.stop_button):
-            buttons.addWidget(button)
-        weights = QGridLayout()  # two by two: the column stays narrow beside the curves
-        for index, button in enumerate((self.load_weights_button, self.clear_weights_button,
-                                        self.save_weights_button, self.export_button)):
-            weights.addWidget(button, index // 2, index % 2)
-        controls = QWidget()
-        controls_layout = QVBoxLayout(controls)
-        controls_layout.setContentsMargins(4, 0, 4, 4)
-        controls_layout.addLayout(buttons)
-        controls_layout.addWidget(self.problems_label)
-        controls_layout.addWidget(self.message_label)
-        controls_layout.addWidget(self.weights_label)
-        controls_layout.addLayout(weights)
-        left_side = QWidget()
-        left_layout = QVBoxLayout(left_side)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(scroll, 1)
-        left_layout.addWidget(controls)
-
-        self.header = ProgressHeaderWidget()
-        self.curves = CurvesWidget()
-        self.results = ResultsPanel()
-        self.runs = RunsPanel()
-        self.compare = CurvesWidget()
-        runs_split = QSplitter(Qt.Orientation.Horizontal)
-        runs_split.addWidget(self.runs)
-        runs_split.addWidget(self.compare)
-        runs_split.setSizes([500, 500])
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.curves, "Curves")
-        self.tabs.addTab(self.results, "Results")
-        self.tabs.addTab(runs_split, "Runs")
-        self.tabs.setTabToolTip(0, "Loss, accuracy and learning rate as the run goes on")
-        self.tabs.setTabToolTip(1, "Accuracy, confusion matrix and sample predictions")
-        self.tabs.setTabToolTip(2, "Every run of this graph; select several to compare them")
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.header)
-        right_layout.addWidget(self.tabs, 1)
-
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left_side)
-        split.addWidget(right)
-        split.setStretchFactor(1, 1)
-        split.setSizes([380, 1000])
-        # explicit minimums: the columns' own size hints (every button side by side) made the
-        # dock so wide that the main window squeezed the Layers and Inspector docks
-        left_side.setMinimumWidth(280)
-        right.setMinimumWidth(360)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split)
+        setup_ui(self)
         self._update_buttons()
 
     def _connect(self) -> None:
@@ -210,13 +103,13 @@ class TrainingPanel(QWidget):
     def start_problems(self) -> list[str]:
         """What must be fixed before a run can start (empty when it can)."""
         graph, fit = start_problems(self.doc.engine, self.doc.graph.training,
-                                    self.data_panel.dataset())
+                                    self.data_panel.dataset(), self.data_panel.failure())
         return graph + fit
 
     def refresh_problems(self) -> None:
         """Show what blocks Start: the data's misfit beside the data, everything in the list."""
         graph, fit = start_problems(self.doc.engine, self.doc.graph.training,
-                                    self.data_panel.dataset())
+                                    self.data_panel.dataset(), self.data_panel.failure())
         self.data_panel.show_fit(fit)
         problems = [] if self.running else graph + fit
         if problems:
@@ -229,10 +122,12 @@ class TrainingPanel(QWidget):
         self._restyle()
 
     def _update_buttons(self) -> None:
+        self.weights.forget_missing()
         running = self.running
         self.start_button.setEnabled(not running)
-        self.pause_button.setEnabled(running)
-        self.stop_button.setEnabled(running)
+        stopping = running and self.session.control.stop_requested
+        self.pause_button.setEnabled(running and not stopping)
+        self.stop_button.setEnabled(running and not stopping)
         self.pause_button.setText("Resume" if running and self.session.paused else "Pause")
         self.data_panel.set_locked(running)
         self.form.set_locked(running)
@@ -268,6 +163,7 @@ class TrainingPanel(QWidget):
                         init_weights=self.weights.initial,
                         dataset=self.data_panel.dataset(), threads=torch_threads())
         self._started_at = datetime.datetime.now().isoformat(timespec="seconds")
+        self._run_store = self.store  # where this run goes, even if the graph is saved elsewhere
         self.history = RunHistory()
         self.curves.set_history(self.history)
         self.results.clear()
@@ -291,13 +187,19 @@ class TrainingPanel(QWidget):
             self.session.resume()
         self.header.clock.pause(pausing)
         self._update_buttons()
-        self.header.update_from(self.history, pausing)
+        self.header.update_from(self.history, self._run_note())
 
     def stop(self) -> None:
         if self.running:
             self.session.stop()
             self.header.clock.pause(False)
-            self.header.show_message("Stopping after this batch…")
+            self._update_buttons()
+            self.header.update_from(self.history, self._run_note())
+
+    def _run_note(self) -> str:
+        if self.session.control.stop_requested:
+            return "stopping after this batch…"
+        return "paused" if self.session.paused else ""
 
     def shutdown(self) -> bool:
         """Stop any run and end the training thread (the window is closing)."""
@@ -309,6 +211,7 @@ class TrainingPanel(QWidget):
         for record in records:
             if record.kind == "started":
                 self.header.clock.start()
+                self.header.clock.pause(self.session.paused)  # paused while it was preparing
             self.history.add(record)
 
     def _on_session_evaluated(self, evaluation: Any) -> None:
@@ -333,6 +236,8 @@ class TrainingPanel(QWidget):
         self._header_timer.stop()
         self.curves.redraw_now()
         self.header.update_from(self.history)
+        if self.history.started is None:  # it never began: the message says why
+            self.header.show_message("The run did not start: see the message under Start")
         if self.history.finished is not None:
             self._keep_run(outcome)
             if self.history.finished.get("confusion_split") is None:  # no classes to count
@@ -347,17 +252,20 @@ class TrainingPanel(QWidget):
 
     def _keep_run(self, outcome: Outcome) -> None:
         """Add the run to the store, its weights beside it; they become the current ones."""
-        job = self._job
-        if job is None or self.store is None:
+        job, store = self._job, self._run_store
+        if outcome.weights is not None and outcome.weights.exists():
+            self.weights.trained, self.weights.trained_from = outcome.weights, "the last run"
+            self.weights.trained_graph = job.graph if job is not None else None
+        if job is None or store is None:
             return
         try:
-            run_id = self.store.add(job.graph, dataclasses.asdict(job.settings), self.history,
+            run_id = store.add(job.graph, dataclasses.asdict(job.settings), self.history,
                                     self._started_at)
         except RunStoreError as err:
             self._on_session_failed(f"The run could not be kept: {err}")
             return
         if outcome.weights is not None and outcome.weights.exists():
-            target = self.store.weights_path(run_id)
+            target = store.weights_path(run_id)
             try:
                 outcome.weights.replace(target)
                 _move_if_there(Path(f"{outcome.weights}.json"), Path(f"{target}.json"))
@@ -366,11 +274,13 @@ class TrainingPanel(QWidget):
                 target = outcome.weights
             self.weights.trained = target
             self.weights.trained_from = f"run {run_id}"
+        if store is not self.store:  # the graph was saved elsewhere meanwhile
+            return
         self.runs.refresh()
         self.runs.select_runs([run_id])
 
     def _on_header_timer_timeout(self) -> None:
-        self.header.update_from(self.history, self.session.paused)
+        self.header.update_from(self.history, self._run_note())
 
     # -- the document --------------------------------------------------------------------------
     def _on_doc_edited(self) -> None:
@@ -380,13 +290,26 @@ class TrainingPanel(QWidget):
 
     def _on_doc_replaced(self) -> None:
         self.weights = WeightsChoice()
+        if not self.running:  # another graph: the last run's views belong to the old one
+            self.history = RunHistory()
+            self.curves.clear()
+            self.results.clear()
+            self.header.reset()
+            self.header.show_message("No run yet: choose the data and press Start")
         self._show_training(self.doc.graph.training)
         self._on_doc_path_changed(self.doc.path)
         self._update_buttons()
         self._check_timer.start()
 
     def _on_doc_path_changed(self, _path: object) -> None:
-        self.store = RunStore(self._runs_folder())
+        folder = self._runs_folder()
+        unsaved = data_dir() / "runs"
+        if self.store is not None and self.store.folder.parent == unsaved \
+                and folder.parent != unsaved:  # Save As of an unsaved graph (or example)
+            moved = move_runs(self.store.folder, folder)
+            if moved:
+                self._say(f"Moved {moved} run{'s' * (moved != 1)} with the graph to {folder}")
+        self.store = RunStore(folder)
         self.runs.set_store(self.store)
         self.compare.set_runs([])
 
@@ -426,6 +349,7 @@ class TrainingPanel(QWidget):
 
     # -- runs ----------------------------------------------------------------------------------
     def _on_runs_selection_changed(self, run_ids: list[int]) -> None:
+        self._update_buttons()  # a deleted run's weights are no longer on offer
         if self.store is None:
             return
         try:
@@ -436,10 +360,11 @@ class TrainingPanel(QWidget):
         self.compare.set_runs(runs)
 
     def _run_label(self, run_id: int) -> str:
-        for summary in self.store.summaries() if self.store else []:
-            if summary.id == run_id:
-                return summary.label
-        return f"run {run_id}"
+        try:
+            summaries = self.store.summaries() if self.store else []
+        except RunStoreError:
+            summaries = []
+        return next((s.label for s in summaries if s.id == run_id), f"run {run_id}")
 
     def _on_runs_open_graph_requested(self, run_id: int) -> None:
         if self.store is not None:
@@ -456,7 +381,12 @@ class TrainingPanel(QWidget):
             self._say(f"Run {run_id} has no weights kept (it may have been "
                                        "stopped before its first epoch ended)")
             return
-        self.weights.use(path, f"{self._run_label(run_id)}")
+        try:
+            graph = self.store.graph(run_id)
+        except RunStoreError as err:
+            self._say(str(err), error=True)
+            return
+        self.weights.use(path, self._run_label(run_id), graph)
         self._update_buttons()
 
     # -- weights -------------------------------------------------------------------------------

@@ -53,8 +53,8 @@ class ElapsedClock:
         return end - self.started - self._paused_total
 
 
-def progress_text(history: RunHistory, elapsed: float, paused: bool = False) -> str:
-    """The header line for the run so far."""
+def progress_text(history: RunHistory, elapsed: float, note: str = "") -> str:
+    """The header line for the run so far; `note` ("paused", "stopping…") ends it."""
     started = history.started
     if started is None:
         return ""
@@ -62,18 +62,18 @@ def progress_text(history: RunHistory, elapsed: float, paused: bool = False) -> 
     batch = history.last_batch
     parts = []
     if batch is not None:
-        parts.append(f"epoch {batch['epoch']}/{epochs}")
+        parts.append(f"epoch {batch['epoch']:,}/{epochs:,}")
         parts.append(f"batch {batch['batch']:,}/{batch['batches']:,}")
         parts.append(f"{batch['samples_per_s']:,.0f} samples/s")
     else:
-        parts.append(f"epoch 0/{epochs}")
+        parts.append(f"epoch 0/{epochs:,}")
     parts.append(f"{clock(elapsed)} elapsed")
     done = _fraction_done(history, epochs, per_epoch)
     if history.finished is None and 0.02 <= done < 1:
         parts.append(f"~{clock(elapsed / done - elapsed)} left")
     parts += _best_and_patience(history)
-    if paused:
-        parts.append("paused")
+    if note:
+        parts.append(note)
     return " · ".join(parts)
 
 
@@ -134,7 +134,7 @@ class ProgressHeaderWidget(QWidget):
     def show_message(self, text: str) -> None:
         self.line.setText(text)
 
-    def update_from(self, history: RunHistory, paused: bool = False) -> None:
+    def update_from(self, history: RunHistory, note: str = "") -> None:
         started = history.started
         if started is None:
             return
@@ -143,14 +143,13 @@ class ProgressHeaderWidget(QWidget):
         batch = history.last_batch
         self.epoch_bar.setRange(0, per_epoch)
         self.run_bar.setRange(0, total)
-        if history.finished is not None:
+        if history.finished is not None and history.finished.get("reason") == "completed":
             self.epoch_bar.setValue(per_epoch)
-            self.run_bar.setValue(total if history.finished.get("reason") == "completed"
-                                  else min(batch["step"] if batch else 0, total))
-        elif batch is not None:
+            self.run_bar.setValue(total)
+        elif batch is not None:  # where it is, or where it stopped
             self.epoch_bar.setValue(batch["batch"])
             self.run_bar.setValue(batch["step"])
-        self.line.setText(progress_text(history, self.clock.seconds(), paused))
+        self.line.setText(progress_text(history, self.clock.seconds(), note))
 
     @property
     def run_value(self) -> int:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -359,3 +360,19 @@ def _array(blob: bytes) -> np.ndarray:
     if len(blob) % 8:
         raise ValueError("a curve's length is not whole numbers")
     return np.frombuffer(blob, dtype="<f8")
+
+
+def move_runs(source: Path, target: Path) -> int:
+    """Move the runs kept in `source` (the database and every run's weights) to `target`,
+    which must not hold runs yet: an unsaved graph's runs follow it to where it is saved.
+    Returns how many runs moved (0 when there was nothing to move, or no room)."""
+    if not (source / DB_NAME).is_file() or (target / DB_NAME).exists():
+        return 0
+    try:
+        count = len(RunStore(source).summaries())
+        target.mkdir(parents=True, exist_ok=True)
+        for path in [source / DB_NAME, *sorted(source.glob("run-*.pt*"))]:
+            shutil.move(str(path), str(target / path.name))
+    except (OSError, RunStoreError):
+        return 0
+    return count

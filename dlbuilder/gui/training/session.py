@@ -119,6 +119,10 @@ class TrainWorker(QObject):
         try:
             run = plan_run(engine, job.settings, dataset=job.dataset, progress=self._on_download)
             trainer = Trainer(run, control=self.control, init_weights=job.init_weights)
+        except _StopDuringDownload:
+            self.status_changed.emit("Stopped during the download; it resumes where it left "
+                                     "off next time")
+            return Outcome("stopped", None)
         except TrainError as err:
             self.failed.emit("Training cannot start:\n" + "\n".join(f"• {p}"
                                                                   for p in err.problems))
@@ -137,6 +141,8 @@ class TrainWorker(QObject):
         from dlbuilder.backend.prepare import save_preprocessing
         from dlbuilder.backend.weights import save_weights
 
+        if self.batches_done == 0:  # stopped before the first step: nothing was learned
+            return Outcome(final.reason, None)
         job.weights_out.parent.mkdir(parents=True, exist_ok=True)
         save_weights(trainer.model, job.weights_out)
         save_preprocessing(job.weights_out, run.data.preprocessing)
@@ -166,8 +172,14 @@ class TrainWorker(QObject):
         self._sent_at = time.perf_counter() if now is None else now
 
     def _on_download(self, name: str, done: int, total: int | None) -> None:
+        if self.control.stop_requested:  # the downloader passes this on: the run ends here
+            raise _StopDuringDownload
         size = f"{done / 1e6:.1f} / {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
         self.status_changed.emit(f"Downloading {name}: {size}")
+
+
+class _StopDuringDownload(Exception):
+    """Stop was pressed while the data was downloading."""
 
 
 def _engine_for(graph_dict: dict[str, Any]) -> Any:

@@ -21,7 +21,7 @@ from dlbuilder.backend.codegen import generate_code, quoted
 from dlbuilder.backend.names import identifier_from
 from dlbuilder.backend.plan import CompileError, build_plan
 from dlbuilder.backend.settings import SettingsError, resolve_settings
-from dlbuilder.core.fileformat import write_atomic
+from dlbuilder.core.fileformat import graph_to_dict, write_atomic
 from dlbuilder.core.inference import InferenceEngine
 
 CLASS_NAME = "Net"
@@ -37,11 +37,19 @@ class WeightsChoice:
     initial_from: str = ""
     trained: Path | None = None
     trained_from: str = ""
+    trained_graph: dict[str, Any] | None = None  # the graph they were trained on, if known
 
-    def use(self, path: Path, label: str) -> None:
+    def use(self, path: Path, label: str, graph: dict[str, Any] | None = None) -> None:
         """Start the next run from `path`, and offer it for saving and export."""
         self.initial, self.initial_from = Path(path), label
-        self.trained, self.trained_from = Path(path), label
+        self.trained, self.trained_from, self.trained_graph = Path(path), label, graph
+
+    def forget_missing(self) -> None:
+        """Drop files that are gone (a deleted run's weights)."""
+        if self.initial is not None and not self.initial.exists():
+            self.initial, self.initial_from = None, ""
+        if self.trained is not None and not self.trained.exists():
+            self.trained, self.trained_from, self.trained_graph = None, "", None
 
     def describe(self) -> str:
         start = (f"The next run starts from the weights of {self.initial_from}."
@@ -51,8 +59,8 @@ class WeightsChoice:
         return f"{start} Trained weights to save: {self.trained_from}."
 
 
-def start_problems(engine: InferenceEngine, training: dict[str, Any],
-                   dataset: Any | None) -> tuple[list[str], list[str]]:
+def start_problems(engine: InferenceEngine, training: dict[str, Any], dataset: Any | None,
+                   data_failure: str | None = None) -> tuple[list[str], list[str]]:
     """Why a run cannot start: (errors in the graph, with the node, and bad settings, with the
     setting; how the loaded data does not fit the graph). Data not loaded yet is no reason:
     the run loads (or downloads) it and says so."""
@@ -60,6 +68,8 @@ def start_problems(engine: InferenceEngine, training: dict[str, Any],
 
     problems = [f"{d.node}: {d.message}" if d.node else d.message
                 for d in engine.diagnostics() if d.severity == "error"]
+    if data_failure:
+        problems.append(f"the data cannot be read: {data_failure}")
     try:
         resolve_settings(training)
     except SettingsError as err:
@@ -110,6 +120,8 @@ def save_weights_to(weights: WeightsChoice, target: Path) -> str:
         return "There are no trained weights yet: train the graph first"
     if not target.suffix:
         target = target.with_suffix(".pt")
+    if not weights.trained.exists():
+        return f"The weights of {weights.trained_from} are gone ({weights.trained} was deleted)"
     try:
         _copy_with_info(weights.trained, target)
     except OSError as err:
@@ -125,11 +137,27 @@ def export_with_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any
     return export_with_weights(doc.engine, weights, Path(name))
 
 
+def same_network(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two graph file dicts hold the same layers, settings and wires (positions,
+    names and training settings aside): then the same weights fit both."""
+    def network(data: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+        nodes = [(n["id"], n["type"], n.get("params", {})) for n in data.get("nodes", [])]
+        edges = [(e["from"], e["to"], e.get("to_port")) for e in data.get("edges", [])]
+        return nodes, edges
+    return network(a) == network(b)
+
+
 def export_with_weights(engine: InferenceEngine, weights: WeightsChoice, target: Path) -> str:
     """`model.py` with the class, and `model.pt` (+ `.pt.json`) beside it; its docstring says
-    how the two go together."""
+    how the two go together. Refused when the graph changed since the weights were trained
+    (the pair would not load)."""
     if weights.trained is None:
         return "There are no trained weights yet: train the graph first"
+    if weights.trained_graph is not None \
+            and not same_network(weights.trained_graph, graph_to_dict(engine.graph)):
+        return (f"Not exported: the graph changed since {weights.trained_from} was trained, so "
+                "its weights no longer fit it. Train again, or open that run's graph from "
+                "the Runs tab and export from there")
     if not target.suffix:
         target = target.with_suffix(".py")
     pt = target.with_suffix(".pt")
