@@ -83,6 +83,9 @@ class TrainingWindowMixin:
         self.training.ensure_panel()
         if dock.height() < self.height() * 0.5:  # the curves and the confusion matrix need it
             self.resizeDocks([dock], [int(self.height() * 0.55)], Qt.Orientation.Vertical)
+        inspector = self.docks["inspector"]
+        if self.width() < 1500 and inspector.width() > 240:  # a small window: room for curves
+            self.resizeDocks([inspector], [240], Qt.Orientation.Horizontal)
 
     def _train(self) -> None:
         self.show_training()
