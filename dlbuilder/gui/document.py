@@ -79,7 +79,7 @@ class Document(QObject):
         self.engine: InferenceEngine | None = None
         self.path: Path | None = None
         self._selection: tuple[str, ...] = ()
-        self.read_only_reason: str | None = None  # set while training (issue 6)
+        self.read_only_reason: str | None = None  # set while the graph trains: edits refused
         self.replace(graph or Graph(), path)
 
     # -- the model -----------------------------------------------------------------------------
