@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
 
 from dlbuilder.gui.theme import Theme
+from dlbuilder.gui.training.formats import MISSING, percent
 from dlbuilder.gui.training.history import BATCH_SERIES, SERIES, RunHistory
 
 DEFAULT_SMOOTHING = 0.6
@@ -406,11 +407,7 @@ def write_csv(path: Path, runs: list[tuple[str, RunHistory]], weight: float) -> 
 
 # -- the hover read-out --------------------------------------------------------------------
 def fmt_loss(value: float | None) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{value:.4g}"
-
-
-def fmt_percent(value: float | None) -> str:
-    return "–" if value is None or not math.isfinite(value) else f"{100 * value:.1f}%"
+    return MISSING if value is None or not math.isfinite(value) else f"{value:.4g}"
 
 
 def nearest(xs: np.ndarray, x: float) -> int | None:
@@ -432,8 +429,8 @@ def epoch_text(values: dict[str, Any]) -> str:
     if values.get("val_loss") is not None:
         parts[0] += f" / {fmt_loss(values['val_loss'])} val"
     if values.get("train_accuracy") is not None or values.get("val_accuracy") is not None:
-        parts.append(f"accuracy {fmt_percent(values.get('train_accuracy'))} train / "
-                     f"{fmt_percent(values.get('val_accuracy'))} val")
+        parts.append(f"accuracy {percent(values.get('train_accuracy'))} train / "
+                     f"{percent(values.get('val_accuracy'))} val")
     if values.get("lr") is not None:
         parts.append(f"lr {values['lr']:.3g}")
     return " · ".join(parts)
@@ -450,8 +447,8 @@ def batch_text(history: RunHistory, index: int, smooth_loss: np.ndarray,
             f"(smoothed {fmt_loss(float(smooth_loss[index]))})")
     accs = history.arrays("batch_accuracy")[1]
     if len(accs) == len(xs):
-        text += (f" · accuracy {fmt_percent(float(accs[index]))} "
-                 f"(smoothed {fmt_percent(float(smooth_accuracy[index]))})")
+        text += (f" · accuracy {percent(float(accs[index]))} "
+                 f"(smoothed {percent(float(smooth_accuracy[index]))})")
     return text
 
 
@@ -471,7 +468,7 @@ def compare_text(runs: list[tuple[str, RunHistory]], x: float) -> tuple[str, flo
         which = "val" if "val_loss" in values else "train"
         text = f"{label} (epoch {values.get('epoch', i + 1):,}): {which} loss {fmt_loss(loss)}"
         if acc is not None:
-            text += f", accuracy {fmt_percent(acc)}"
+            text += f", accuracy {percent(acc)}"
         texts.append(text)
     return " · ".join(texts), at
 

@@ -12,19 +12,12 @@ import time
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
 
+from dlbuilder.gui.training.formats import clock, percent
 from dlbuilder.gui.training.history import RunHistory
 
 
-def clock(seconds: float) -> str:
-    """0:42, 12:05, 1:02:09."""
-    whole = max(round(seconds), 0)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 def metric_text(name: str, value: float) -> str:
-    return f"{value:.1%}" if name.endswith("accuracy") else f"{value:.4g}"
+    return percent(value) if name.endswith("accuracy") else f"{value:.4g}"
 
 
 class ElapsedClock:

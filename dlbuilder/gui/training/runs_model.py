@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QWidget
 from dlbuilder.gui.summary_panel import number_font
 from dlbuilder.gui.table_model import RIGHT, RowsTableModel
 from dlbuilder.gui.theme import current
+from dlbuilder.gui.training.formats import MISSING, clock, percent
 from dlbuilder.gui.training.runs_store import RunSummary
 
 COLUMNS = ("Run", "Started", "Graph", "Dataset", "Parameters", "Epochs", "Val accuracy",
@@ -28,7 +29,6 @@ COLUMNS = ("Run", "Started", "Graph", "Dataset", "Parameters", "Epochs", "Val ac
  COL_TIME, COL_ENDED) = range(len(COLUMNS))
 NUMERIC = frozenset({COL_PARAMS, COL_EPOCHS, COL_VAL, COL_TEST, COL_TIME})
 RUN_ROLE = Qt.ItemDataRole.UserRole + 1  # the run id of a row
-MISSING = "–"
 EMPTY_TEXT = ("No runs yet — each training run is kept here with its graph, settings and "
               "curves")
 ENDED = {  # reason: (words in the table, what it means)
@@ -53,21 +53,13 @@ _DIGITS = re.compile(r"(\d+)")
 
 
 # -- formatting --------------------------------------------------------------------------------
-def percent_text(value: float | None) -> str:
-    return MISSING if value is None else f"{100 * value:.1f}%"
-
-
 def count_text(value: int | None) -> str:
     return MISSING if value is None else f"{value:,}"
 
 
 def duration_text(seconds: float | None) -> str:
     """72 -> "1:12", 3725 -> "1:02:05"."""
-    if seconds is None:
-        return MISSING
-    hours, rest = divmod(round(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return MISSING if seconds is None else clock(seconds)
 
 
 def started_text(started: str) -> str:
@@ -90,8 +82,8 @@ def _natural(text: str) -> tuple[tuple[int, Any], ...]:
 
 def _display(row: RunSummary, column: int) -> str:
     return (row.label, started_text(row.started), row.graph_name, row.dataset,
-            count_text(row.params), count_text(row.epochs_run), percent_text(row.val_accuracy),
-            percent_text(row.test_accuracy), duration_text(row.seconds),
+            count_text(row.params), count_text(row.epochs_run), percent(row.val_accuracy),
+            percent(row.test_accuracy), duration_text(row.seconds),
             ended_text(row.reason))[column]
 
 

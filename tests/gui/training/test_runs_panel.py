@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 from test_runs_store import graph_dict, make_history
 
 from dlbuilder.gui.theme import DARK, LIGHT, theme_manager
+from dlbuilder.gui.training.formats import percent
 from dlbuilder.gui.training.runs_model import (
     COL_ENDED,
     COL_PARAMS,
@@ -19,7 +20,6 @@ from dlbuilder.gui.training.runs_model import (
     COL_VAL,
     EMPTY_TEXT,
     duration_text,
-    percent_text,
     started_text,
 )
 from dlbuilder.gui.training.runs_panel import RunsPanel
@@ -68,7 +68,7 @@ def test_rows_show_formatted_values(panel: RunsPanel) -> None:
 
 
 def test_formatting_helpers() -> None:
-    assert percent_text(0.98765) == "98.8%" and percent_text(None) == "–"
+    assert percent(0.98765) == "98.8%" and percent(None) == "–"
     assert duration_text(72) == "1:12" and duration_text(3725.4) == "1:02:05"
     assert duration_text(None) == "–"
     assert started_text("2024-05-01T10:03:59") == "2024-05-01 10:03"
