@@ -52,6 +52,7 @@ class TrainingPanel(QWidget):
         self.store: RunStore | None = None
         self._job: Job | None = None
         self._run_store: RunStore | None = None
+        self._shown: tuple[dict[str, Any], tuple[int, ...] | None] | None = None
         self._started_at: str | None = None
         self._build()
         self._connect()
@@ -106,8 +107,9 @@ class TrainingPanel(QWidget):
                                     self.data_panel.dataset(), self.data_panel.failure())
         return graph + fit
 
-    def refresh_problems(self) -> None:
-        """Show what blocks Start: the data's misfit beside the data, everything in the list."""
+    def refresh_problems(self) -> list[str]:
+        """Show what blocks Start (the data's misfit beside the data, everything in the list),
+        and return it."""
         graph, fit = start_problems(self.doc.engine, self.doc.graph.training,
                                     self.data_panel.dataset(), self.data_panel.failure())
         self.data_panel.show_fit(fit)
@@ -120,6 +122,7 @@ class TrainingPanel(QWidget):
             self.problems_label.setText("")
         self.problems_label.setVisible(bool(problems))
         self._restyle()
+        return problems
 
     def _update_buttons(self) -> None:
         self.weights.forget_missing()
@@ -151,8 +154,7 @@ class TrainingPanel(QWidget):
         """Start a run if nothing blocks it; False (with the reasons shown) otherwise."""
         if self.running:
             return False
-        self.refresh_problems()
-        if self.start_problems():
+        if self.refresh_problems():
             self.message.emit("Training cannot start yet: see the Training tab")
             return False
         settings = resolve_settings(self.doc.graph.training)
@@ -290,6 +292,7 @@ class TrainingPanel(QWidget):
 
     def _on_doc_replaced(self) -> None:
         self.weights = WeightsChoice()
+        self._shown = None  # another graph: show its settings even if they look the same
         if not self.running:  # another graph: the last run's views belong to the old one
             self.history = RunHistory()
             self.curves.clear()
@@ -318,11 +321,16 @@ class TrainingPanel(QWidget):
         return runs_folder(path, self.doc.graph.name, data_dir())
 
     def _show_training(self, training: dict[str, Any]) -> None:
+        """Show the graph's training section and Input shape; skipped when neither changed
+        (every canvas edit ends here, and most leave both alone)."""
+        shown = (dict(training), self._input_shape())
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.form.set_training(training)
         self.data_panel.set_source(str(training.get("dataset", "digits")),
                                    training.get("data_dir"))
-        shape = self._input_shape()
-        self.data_panel.set_input_shape(shape)
+        self.data_panel.set_input_shape(shown[1])
 
     def _input_shape(self) -> tuple[int, ...] | None:
         graph = self.doc.graph
@@ -353,7 +361,8 @@ class TrainingPanel(QWidget):
         if self.store is None:
             return
         try:
-            runs = [(self._run_label(i), self.store.history(i)) for i in run_ids]
+            labels = {s.id: s.label for s in self.store.summaries()}
+            runs = [(labels.get(i, f"run {i}"), self.store.history(i)) for i in run_ids]
         except RunStoreError as err:
             self._say(str(err), error=True)
             return
