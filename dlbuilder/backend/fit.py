@@ -1,12 +1,16 @@
-"""Whether a dataset fits a graph, said in the user's terms before anything trains. No torch:
-the editor asks it as soon as it knows the data's shape, to block Start with the list."""
+"""Whether a run can start: errors in the graph, bad settings, and whether a dataset fits the
+graph, said in the user's terms before anything trains. No torch: the editor asks it live, to
+block Start with the list of what to fix."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from dlbuilder.backend.datasets import Dataset
-from dlbuilder.backend.plan import ModelPlan, loss_and_target
+from dlbuilder.backend.plan import CompileError, ModelPlan, build_plan, loss_and_target
+from dlbuilder.backend.settings import SettingsError, resolve_settings
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.registry import format_shape
 from dlbuilder.layers.io import CLASS_LOSSES
@@ -53,3 +57,24 @@ def fit_problems(plan: ModelPlan, dataset: Dataset, output_node: str | None) -> 
                                                         else " (one per class, one-hot)"))
     return problems
 
+
+def start_problems(engine: InferenceEngine, training: dict[str, Any], dataset: Any | None,
+                   data_failure: str | None = None) -> tuple[list[str], list[str]]:
+    """Why a run cannot start: (errors in the graph, with the node, and bad settings, with the
+    setting; how the loaded data does not fit the graph). Data not loaded yet is no reason:
+    the run loads (or downloads) it and says so."""
+    problems = [f"{d.node}: {d.message}" if d.node else d.message
+                for d in engine.diagnostics() if d.severity == "error"]
+    if data_failure:
+        problems.append(f"the data cannot be read: {data_failure}")
+    try:
+        resolve_settings(training)
+    except SettingsError as err:
+        problems += err.problems
+    if dataset is None or engine.has_errors():
+        return problems, []
+    try:
+        plan = build_plan(engine)
+    except CompileError:
+        return problems, []
+    return problems, fit_problems(plan, dataset, result_node(engine))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlbuilder.backend.fit import start_problems
 from dlbuilder.backend.settings import resolve_settings
 from dlbuilder.core.commands import SetTraining
 from dlbuilder.core.fileformat import graph_to_dict
@@ -30,7 +31,7 @@ from dlbuilder.gui.training.history import RunHistory
 from dlbuilder.gui.training.panel_ui import setup_ui
 from dlbuilder.gui.training.runs_store import RunStore, RunStoreError, move_runs, runs_folder
 from dlbuilder.gui.training.session import Job, Outcome, TrainingSession, torch_threads
-from dlbuilder.gui.training.weights_files import WeightsChoice, start_problems
+from dlbuilder.gui.training.weights_files import WeightsChoice
 from dlbuilder.resources import is_example
 
 HEADER_MS = 200  # the progress line's refresh: readable, and cheap beside the training

@@ -1,6 +1,5 @@
 """Weights in the app: which ones the next run starts from, which ones the last run left, and
-the files the user saves and exports them to. Plus the one question asked before Start: what
-blocks a run (`start_problems`).
+the files the user saves and exports them to.
 
 Weights files are plain state_dicts written by the worker; here they are only copied, never
 loaded, so nothing of torch is needed in the GUI thread. A file that does not fit the graph is
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from dlbuilder.backend.codegen import generate_code, quoted
 from dlbuilder.backend.names import identifier_from
 from dlbuilder.backend.plan import CompileError, build_plan
-from dlbuilder.backend.settings import SettingsError, resolve_settings
 from dlbuilder.core.fileformat import graph_to_dict, write_atomic
 from dlbuilder.core.inference import InferenceEngine
 
@@ -57,30 +55,6 @@ class WeightsChoice:
         if self.trained is None:
             return start
         return f"{start} Trained weights to save: {self.trained_from}."
-
-
-def start_problems(engine: InferenceEngine, training: dict[str, Any], dataset: Any | None,
-                   data_failure: str | None = None) -> tuple[list[str], list[str]]:
-    """Why a run cannot start: (errors in the graph, with the node, and bad settings, with the
-    setting; how the loaded data does not fit the graph). Data not loaded yet is no reason:
-    the run loads (or downloads) it and says so."""
-    from dlbuilder.backend.fit import fit_problems, result_node
-
-    problems = [f"{d.node}: {d.message}" if d.node else d.message
-                for d in engine.diagnostics() if d.severity == "error"]
-    if data_failure:
-        problems.append(f"the data cannot be read: {data_failure}")
-    try:
-        resolve_settings(training)
-    except SettingsError as err:
-        problems += err.problems
-    if dataset is None or engine.has_errors():
-        return problems, []
-    try:
-        plan = build_plan(engine)
-    except CompileError:
-        return problems, []
-    return problems, fit_problems(plan, dataset, result_node(engine))
 
 
 def _copy_with_info(source: Path, target: Path) -> None:
