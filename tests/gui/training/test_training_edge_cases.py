@@ -98,13 +98,24 @@ def test_code_is_not_exported_with_weights_that_no_longer_fit(qtbot, trainable, 
                                tmp_path / "c.py").startswith("Wrote")
 
 
-def test_stopped_before_the_first_step_keeps_no_weights(qtbot, trainable):
+def test_stopped_before_the_first_step_keeps_no_weights(qtbot, trainable, monkeypatch):
     _window, panel = trainable(epochs=300, batch_size=8)
+    control = panel.session.control
+    ready = control.reset
+
+    def ready_but_paused() -> None:
+        """Paused before the job reaches the thread. Pausing after start() returned let a
+        batch slip in whenever the GUI thread was slow (a loaded machine)."""
+        ready()
+        control.pause()
+
+    monkeypatch.setattr(control, "reset", ready_but_paused)
     assert panel.start()
-    panel.session.pause()  # at once: the run is still preparing, and waits before batch 1
     qtbot.waitUntil(lambda: panel.history.started is not None, timeout=RUN_S)
+    assert panel.session._worker.batches_done == 0
     panel.stop()
     finish(qtbot, panel)
+    assert panel.history.finished["reason"] == "stopped"
     assert panel.weights.trained is None and not panel.save_weights_button.isEnabled()
 
 
