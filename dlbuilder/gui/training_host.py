@@ -42,9 +42,9 @@ class TrainingHostWidget(QWidget):
             from dlbuilder.gui.training.panel import TrainingPanel
 
             panel = TrainingPanel(self.doc, self)
-            panel.training_changed.connect(self.training_changed.emit)
-            panel.message.connect(self.message.emit)
-            panel.open_graph_requested.connect(self.open_graph_requested.emit)
+            panel.training_changed.connect(self.training_changed)
+            panel.message.connect(self.message)
+            panel.open_graph_requested.connect(self.open_graph_requested)
             self._layout.removeWidget(self._placeholder)
             self._placeholder.deleteLater()
             self._layout.addWidget(panel)

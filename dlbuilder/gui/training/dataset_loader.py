@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal, Slot
 
 from dlbuilder.backend.datasets import Dataset, DatasetError, builtin_name, cache_dir, load_dataset
 from dlbuilder.backend.datasets.builtin import missing_idx_files
@@ -298,6 +298,7 @@ class DatasetLoader(QObject):
             relay.delivered.emit(loader, "loaded", (key, data))
 
     # -- GUI thread ----------------------------------------------------------------------------
+    @Slot(int, str, object)  # a slot of the loader: the relay's signal comes from other threads
     def _on_relay_delivered(self, loader: int, name: str, args: Any) -> None:
         if loader != self._id:
             return

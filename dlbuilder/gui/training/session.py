@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from dlbuilder.backend.controls import TrainControl
 from dlbuilder.backend.settings import TrainSettings
@@ -240,19 +240,22 @@ class TrainingSession(QObject):
         self._worker.warmed_up.connect(self._on_worker_warmed_up)
         self.is_warm = False
         w = self._worker
+        # signal to signal, and the session's own slots: a cross-thread signal connected to a
+        # callable that is not a slot (another signal's emit, a lambda) can crash PySide
         for source, target in ((w.records_arrived, self.records_arrived),
                                (w.evaluated, self.evaluated),
                                (w.status_changed, self.status_changed),
                                (w.failed, self.failed)):
-            source.connect(target.emit)
+            source.connect(target)
         w.ended.connect(self._on_worker_ended)
         self._thread.finished.connect(w.deleteLater)
         self._running = False
         self._thread.start()
-        # a session dropped without shutdown() must not leave its thread running (Qt aborts
-        # the process when a running QThread is destroyed)
-        thread, control = self._thread, self.control
-        self.destroyed.connect(lambda *_: _end_thread(thread, control))
+        # Qt aborts the process when a running QThread is destroyed: the owner calls shutdown()
+        # (the window does as it closes), and quitting the application does too
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
 
     @property
     def running(self) -> bool:
@@ -274,6 +277,7 @@ class TrainingSession(QObject):
         """Load torch in the training thread now, ahead of the first Start."""
         self._warm_up_posted.emit()
 
+    @Slot()
     def _on_worker_warmed_up(self) -> None:
         self.is_warm = True
         self.warmed_up.emit()
@@ -287,20 +291,19 @@ class TrainingSession(QObject):
     def stop(self) -> None:
         self.control.stop()
 
+    @Slot()
     def shutdown(self, wait_ms: int = JOIN_MS) -> bool:
         """Stop the run and end the thread; True when it ended within `wait_ms`."""
-        return _end_thread(self._thread, self.control, wait_ms)
+        self.control.stop()
+        try:
+            self._thread.quit()
+            return self._thread.wait(wait_ms)
+        except RuntimeError:  # Qt deleted the thread already (at interpreter exit): it has ended
+            return True
 
+    @Slot(object)
     def _on_worker_ended(self, outcome: Outcome) -> None:
         self._running = False
         self.running_changed.emit(False)
         self.ended.emit(outcome)
 
-
-def _end_thread(thread: QThread, control: TrainControl, wait_ms: int = JOIN_MS) -> bool:
-    control.stop()
-    try:
-        thread.quit()
-        return thread.wait(wait_ms)
-    except RuntimeError:  # Qt deleted the thread already (at interpreter exit): it has ended
-        return True
