@@ -74,6 +74,22 @@ def empty_clipboard_at_exit():
         QApplication.clipboard().clear()
 
 
+@pytest.fixture(scope="session")
+def gui_collector(qapp):
+    """As in the app, cyclic garbage is collected in the GUI thread only (gui/collector.py)."""
+    from dlbuilder.gui.collector import install_collector
+
+    return install_collector(qapp)
+
+
+@pytest.fixture(autouse=True)
+def collect_in_the_gui_thread(gui_collector):
+    """Between tests too, so the garbage of one test's windows is freed here, not in a thread
+    of the next."""
+    yield
+    gui_collector.check()
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

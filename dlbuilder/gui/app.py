@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication
 
 from dlbuilder.core.fileformat import GraphFileError
+from dlbuilder.gui.collector import install_collector
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.errors import ErrorReporter
 from dlbuilder.gui.main_window import MainWindow
@@ -61,6 +62,7 @@ def application() -> QApplication:
     app.setOrganizationName("dlbuilder")
     app.setApplicationName("dlbuilder")
     app.setApplicationDisplayName("dlbuilder")
+    install_collector(app)  # cyclic garbage is freed in this thread, never in the training one
     return app
 
 
