@@ -35,7 +35,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
-from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK_MS = 5
@@ -124,7 +123,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path)
     args = parser.parse_args()
 
-    app = QApplication.instance() or QApplication([])  # noqa: F841 - kept alive for the runs
+    from dlbuilder.gui.app import application
+
+    app = application()  # noqa: F841 - as the app makes it (its GUI-thread garbage collector too)
     from dlbuilder.backend.settings import resolve_settings
     from dlbuilder.core.fileformat import graph_to_dict, load_graph
     from dlbuilder.gui.document import Document
