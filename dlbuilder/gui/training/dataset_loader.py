@@ -241,14 +241,14 @@ class DatasetLoader(QObject):
         key = dataset_key(dataset, data_dir)
         found = cached_dataset(dataset, data_dir)
         if found is not None:
-            QTimer.singleShot(0, self, partial(self._emit_cached, key, found))
+            self._answer_later("loaded", key, found)
             return key
         if key in self._running:
             return key
         if not download:
             sentence = missing_sentence(dataset, data_dir)
             if sentence is not None:
-                QTimer.singleShot(0, self, partial(self.missing.emit, key, sentence))
+                self._answer_later("missing", key, sentence)
                 return key
         cancel = threading.Event()
         self._running[key] = cancel
@@ -304,10 +304,15 @@ class DatasetLoader(QObject):
             return
         if name != "progressed":
             self._running.pop(args[0], None)
-        getattr(self, name).emit(*args)
+        self._answer(name, args)
 
-    def _emit_cached(self, key: str, data: Dataset) -> None:
-        self.loaded.emit(key, data)
+    def _answer_later(self, name: str, *args: Any) -> None:
+        """Answer through the event loop, as an answer from a thread comes (a bound method of
+        the loader, not a signal's emit: PySide can crash on a connection to the latter)."""
+        QTimer.singleShot(0, self, partial(self._answer, name, args))
+
+    def _answer(self, name: str, args: tuple[Any, ...]) -> None:
+        getattr(self, name).emit(*args)
 
 
 def _cancelled(dataset: str) -> str:
