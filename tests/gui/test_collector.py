@@ -67,12 +67,13 @@ def test_a_generation_is_collected_only_once_its_count_passed_the_threshold(qtbo
     try:
         gc.collect()
         assert collector.check() == -1  # nothing new yet
-        garbage = [[i] for i in range(2 * collector.threshold[0])]
+        # well past the threshold each time: frees count the generation's count down again
+        garbage = [[i] for i in range(10 * collector.threshold[0])]
         assert collector.check() == 0
         del garbage
         for _ in range(collector.threshold[1] + 1):
             gc.collect(0)
-        _ = [[i] for i in range(2 * collector.threshold[0])]
+        _ = [[i] for i in range(10 * collector.threshold[0])]
         assert collector.check() == 1
     finally:
         collector.deleteLater()
