@@ -22,6 +22,8 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Slot
 CHECK_MS = 250  # how often the GUI thread looks at the collector's counts
 IMPORT_BURST = 50  # modules loaded since the last freeze that make it worth freezing again
 
+_modules_at_freeze = 0  # the freeze is the process's, and so is this count
+
 
 class GuiThreadCollector(QObject):
     """Collects cyclic garbage in the thread it lives in (the GUI thread)."""
@@ -30,19 +32,20 @@ class GuiThreadCollector(QObject):
         super().__init__(parent)
         self.threshold = gc.get_threshold()
         gc.disable()
-        self._modules = 0
         self.freeze_new_modules()
         self._timer = QTimer(self)
         self._timer.setInterval(CHECK_MS)
         self._timer.timeout.connect(self.check)
         self._timer.start()
 
-    def freeze_new_modules(self) -> bool:
+    @staticmethod
+    def freeze_new_modules() -> bool:
         """Freeze what is alive if many modules were imported since the last freeze."""
-        if len(sys.modules) - self._modules < IMPORT_BURST:
+        global _modules_at_freeze
+        if len(sys.modules) - _modules_at_freeze < IMPORT_BURST:
             return False
         gc.freeze()
-        self._modules = len(sys.modules)
+        _modules_at_freeze = len(sys.modules)
         return True
 
     @Slot()
