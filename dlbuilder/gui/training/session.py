@@ -13,14 +13,16 @@ torch is imported in the worker thread, so the window never waits for it.
 
 from __future__ import annotations
 
+import atexit
 import os
 import time
 import traceback
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from dlbuilder.backend.controls import TrainControl
 from dlbuilder.backend.settings import TrainSettings
@@ -252,10 +254,8 @@ class TrainingSession(QObject):
         self._running = False
         self._thread.start()
         # Qt aborts the process when a running QThread is destroyed: the owner calls shutdown()
-        # (the window does as it closes), and quitting the application does too
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.shutdown)
+        # (the window does as it closes), and so does the interpreter's exit for any other
+        _LIVE.add(self)
 
     @property
     def running(self) -> bool:
@@ -291,7 +291,6 @@ class TrainingSession(QObject):
     def stop(self) -> None:
         self.control.stop()
 
-    @Slot()
     def shutdown(self, wait_ms: int = JOIN_MS) -> bool:
         """Stop the run and end the thread; True when it ended within `wait_ms`."""
         self.control.stop()
@@ -307,3 +306,13 @@ class TrainingSession(QObject):
         self.running_changed.emit(False)
         self.ended.emit(outcome)
 
+
+_LIVE: weakref.WeakSet[TrainingSession] = weakref.WeakSet()
+
+
+@atexit.register
+def _shut_down_live_sessions() -> None:
+    """A script that ends with a session's thread running (it never closed its window) would
+    otherwise end in Qt's abort as the thread's wrapper is freed."""
+    for session in list(_LIVE):
+        session.shutdown()

@@ -3,6 +3,9 @@ becomes a message, and the thread ends when asked."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -117,3 +120,34 @@ def test_shutdown_mid_run_stops_and_joins_the_thread(qtbot, tmp_path):
     session.start(digits_job(tmp_path, epochs=500, batch_size=8))
     qtbot.waitUntil(lambda: "batch" in seen.kinds(), timeout=60_000)
     assert session.shutdown(10_000)
+
+
+SCRIPT_THAT_LEAVES_A_RUN = """
+import sys, tempfile, time
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+sys.path.insert(0, sys.argv[1])
+from test_session import Collector, digits_job
+from dlbuilder.gui.training.session import TrainingSession
+
+app = QApplication([])
+session = TrainingSession()
+seen = Collector(session)
+session.start(digits_job(Path(tempfile.mkdtemp()), epochs=500, batch_size=8))
+deadline = time.monotonic() + 60
+while "batch" not in seen.kinds() and time.monotonic() < deadline:
+    app.processEvents()
+print("training" if session.running else "not training", flush=True)
+"""
+
+
+def test_a_script_that_exits_mid_run_without_shutdown_ends_cleanly(tmp_path):
+    """Qt aborts the process when a running QThread is destroyed; the session's exit hook
+    stops the run first."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", SCRIPT_THAT_LEAVES_A_RUN,
+                           str(Path(__file__).parent)], capture_output=True, text=True,
+                          timeout=120, env=env, check=False)
+    assert done.stdout.strip() == "training", done.stderr
+    assert done.returncode == 0, done.stderr
+    assert "Destroyed while thread" not in done.stderr
