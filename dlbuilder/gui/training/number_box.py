@@ -36,7 +36,23 @@ def ladder_step(value: float, direction: int) -> float:
     return float(f"{found:.12g}")
 
 
-class NumberSpinBox(QDoubleSpinBox):
+class _RefusalMemory:
+    """Remembers the text a spin box refused as editing finished (Qt puts the last value back
+    without a word), so the form can say what was not taken and why."""
+
+    _refused: str | None = None
+
+    def fixup(self, text: str) -> str:
+        self._refused = text.strip()  # Qt calls this with what it will not take
+        return super().fixup(text)  # type: ignore[misc]
+
+    def take_refusal(self) -> str | None:
+        """The text refused since the last call, if any."""
+        refused, self._refused = self._refused, None
+        return refused or None
+
+
+class NumberSpinBox(_RefusalMemory, QDoubleSpinBox):
     """A spin box for numbers over many orders of magnitude: typed as 0.001 or 1e-3, shown
     short; `ladder` steps along 1, 2, 5, 10 instead of adding a fixed step. `factor` shows a
     fraction as a percentage (0.1 -> "10 %")."""
@@ -55,6 +71,12 @@ class NumberSpinBox(QDoubleSpinBox):
 
     def number(self) -> float:
         return float(f"{self.value() / self.factor:.12g}")
+
+    def allowed(self) -> str:
+        """What the field takes, in its own units: "1e-6 to 10", "0 % to 99.9999 %"."""
+        low, high = (self.textFromValue(v) + self.suffix() for v in (self.minimum(),
+                                                                     self.maximum()))
+        return f"{low} to {high}"
 
     def set_number(self, value: object) -> bool:
         """Show `value` if it is a number within range; False (and nothing shown) if not."""
@@ -101,7 +123,7 @@ class NumberSpinBox(QDoubleSpinBox):
         return text.removesuffix(self.suffix()).strip().replace(",", ".")
 
 
-class CountSpinBox(QSpinBox):
+class CountSpinBox(_RefusalMemory, QSpinBox):
     """A whole number from `minimum` up to what a QSpinBox holds; `special` names the
     minimum ("off", "default"), `separators` shows 1,024 rather than 1024."""
 
@@ -114,6 +136,11 @@ class CountSpinBox(QSpinBox):
         self.setKeyboardTracking(False)
         self.setAccelerated(True)
         self.setGroupSeparatorShown(separators)
+
+    def allowed(self) -> str:
+        """What the field takes: "1 or more", "0 (off) or more"."""
+        special = f" ({self.specialValueText()})" if self.specialValueText() else ""
+        return f"a whole number, {self.minimum()}{special} or more"
 
     def set_count(self, value: object) -> bool:
         """Show `value` if it is a whole number within range; False (and nothing shown) if

@@ -171,6 +171,7 @@ class SettingsForm(QWidget):
         super().__init__(parent)
         self._training: dict[str, Any] = {}
         self._unshown: set[str] = set()  # keys whose file value the editor cannot show
+        self._refused: dict[str, str] = {}  # key -> what its field did not take, and why
         self._pushing = False
         self._locked = False
         self._not_mapping = ""  # the problem when the section is not an object at all
@@ -253,6 +254,7 @@ class SettingsForm(QWidget):
             f"training: must be an object of settings, not {type(training).__name__}")
         self._training = dict(training) if is_mapping else {}
         self._unshown = set()
+        self._refused = {}
         self._pushing = True
         try:
             for key in self.editors:
@@ -305,9 +307,17 @@ class SettingsForm(QWidget):
         self.changed.emit(update)
 
     def _on_field_finished(self, key: str) -> None:
-        """Leaving a field whose file value could not be shown puts the shown value there."""
+        """Say what the field did not take (the spin box put its last value back); leaving a
+        field whose file value could not be shown puts the shown value there."""
+        editor = self.editors[key]
+        assert isinstance(editor, (NumberSpinBox, CountSpinBox))
+        refused = editor.take_refusal()
+        if refused is not None:
+            self._refused[key] = f"{refused} was not taken: this field takes {editor.allowed()}"
         if key in self._unshown:
             self._on_field_edited(key)
+        if refused is not None or self._refused.pop(key, None) is not None:
+            self._refresh()
 
     def _read(self, key: str) -> Any:
         editor = self.editors[key]
@@ -356,6 +366,8 @@ class SettingsForm(QWidget):
                 general.append(problem)
         for key in self._unshown - per_key.keys():  # usable, but beyond what the field shows
             per_key[key] = [f"the file holds {self._training[key]!r}, which this field cannot show"]
+        for key, refusal in self._refused.items():
+            per_key.setdefault(key, []).append(refusal)
         for key, label in self.errors.items():
             label.setText("\n".join(per_key.get(key, [])))
             label.setVisible(key in per_key)

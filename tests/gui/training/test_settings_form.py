@@ -89,6 +89,23 @@ def test_typing_a_learning_rate_emits_once(qtbot, form: SettingsForm,
     assert "lr" not in form.training()
 
 
+def test_a_value_out_of_range_is_refused_with_a_reason(qtbot, form: SettingsForm,
+                                                      emitted: list[dict]) -> None:
+    """The spin box puts the last value back, and the form says what was not taken and why
+    (it used to return to the old value without a word)."""
+    type_into(qtbot, form, "lr", "0")
+    assert form.editors["lr"].text() == "0.001" and emitted == []
+    error = form.errors["lr"]
+    assert error.isVisibleTo(form)
+    assert error.text() == "0 was not taken: this field takes 1e-12 to 1000000"
+    type_into(qtbot, form, "epochs", "0")
+    assert form.errors["epochs"].text() == "0 was not taken: this field takes a whole " \
+                                           "number, 1 or more"
+    assert form.problems() == []  # nothing wrong with the settings: the old values stand
+    type_into(qtbot, form, "lr", "0.01")  # a value it takes: the message goes
+    assert emitted == [{"lr": 0.01}] and not error.isVisibleTo(form)
+
+
 def test_arrows_step_the_learning_rate_along_1_2_5(qtbot, form: SettingsForm,
                                                    emitted: list[dict]) -> None:
     form.editors["lr"].stepBy(1)
