@@ -73,7 +73,7 @@ class NumberSpinBox(_RefusalMemory, QDoubleSpinBox):
         return float(f"{self.value() / self.factor:.12g}")
 
     def allowed(self) -> str:
-        """What the field takes, in its own units: "1e-6 to 10", "0 % to 99.9999 %"."""
+        """What the field takes, in its own units: "1e-12 to 1000000", "0 % to 99.9999 %"."""
         low, high = (self.textFromValue(v) + self.suffix() for v in (self.minimum(),
                                                                      self.maximum()))
         return f"{low} to {high}"
@@ -138,7 +138,7 @@ class CountSpinBox(_RefusalMemory, QSpinBox):
         self.setGroupSeparatorShown(separators)
 
     def allowed(self) -> str:
-        """What the field takes: "1 or more", "0 (off) or more"."""
+        """What the field takes: "a whole number, 1 or more", "…, 0 (off) or more"."""
         special = f" ({self.specialValueText()})" if self.specialValueText() else ""
         return f"a whole number, {self.minimum()}{special} or more"
 
