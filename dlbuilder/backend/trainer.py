@@ -144,6 +144,7 @@ class Trainer:
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> Iterator[Record]:
         s, started = self.settings, time.perf_counter()
+        self.first_loss: float | None = None  # the run's first batch, to tell a loss that rose
         optimizer = make_optimizer(self.model.parameters(), s)
         scheduler = make_scheduler(optimizer, s)
         stopping = EarlyStopping(s.resolved_monitor(), s.patience)
@@ -211,6 +212,8 @@ class Trainer:
                                                  tallies]).tolist()
             if not math.isfinite(loss_value):
                 return _Halt("diverged", self._diverged(loss_value, epoch, batch + 1, optimizer))
+            if self.first_loss is None:
+                self.first_loss = loss_value
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -283,6 +286,11 @@ class Trainer:
         per_class = per_class_accuracy(matrix) if matrix else None
         if not message:
             message = f"finished {epochs_run} epoch{'s' * (epochs_run != 1)}"
+        if train_loss is not None and self.first_loss is not None \
+                and train_loss > self.first_loss:  # finite, so not caught as diverged
+            message += (f"; the training loss rose from {self.first_loss:.3g} to "
+                        f"{train_loss:.3g}: a learning rate of {self.settings.lr:g} may be too "
+                        f"high")
         return RunFinished(
             reason, message, epochs_run, stopping.best_epoch, stopping.monitor,
             stopping.best_value, train_loss, val and val.loss, val and val.accuracy,

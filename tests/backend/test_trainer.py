@@ -132,6 +132,17 @@ def test_divergence_keeps_the_last_good_weights():
     assert all(bool(torch.isfinite(p).all()) for p in trainer.model.parameters())
 
 
+def test_a_loss_that_rose_without_diverging_is_said_with_the_learning_rate():
+    """Finite but exploding (Adam at lr 1000) completes, as before, with a hint; a run that
+    learned has none."""
+    final = records(trainer_for(mlp(), blobs(), lr=1e3, epochs=3))[-1]
+    assert final.reason == "completed"
+    assert "the training loss rose from 1.16 to" in final.message
+    assert final.message.endswith("a learning rate of 1000 may be too high")
+    learned = records(trainer_for(mlp(), blobs(), epochs=3))[-1]
+    assert learned.message == "finished 3 epochs"
+
+
 def test_the_best_checkpoint_reloads_to_the_same_validation_accuracy(tmp_path):
     trainer = trainer_for(mlp(), blobs(), epochs=4, lr=0.01, checkpoint_dir=tmp_path)
     final = records(trainer)[-1]
