@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -37,6 +36,7 @@ from dlbuilder.gui.fields import FieldWidget, make_field
 from dlbuilder.gui.icons import category_icon, icon
 from dlbuilder.gui.layer_search import category_title
 from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.wrap_button import WrapButton
 
 NO_SELECTION = ("Select a layer on the canvas to see and edit its parameters here.\n\n"
                 "To add one, drag it from the Layers palette, double-click it there, or press "
@@ -106,7 +106,7 @@ class InspectorPanel(QWidget):
         self._pushing = False
         self._explain_lines: list[str] = []
         self._shown_diagnostics: tuple[Diagnostic, ...] | None = None
-        self._fix_buttons: list[QPushButton] = []
+        self._fix_buttons: list[WrapButton] = []
         self._build()
         doc.selection_changed.connect(self._on_doc_selection_changed)
         doc.graph_event.connect(self._on_doc_graph_event)
@@ -121,7 +121,9 @@ class InspectorPanel(QWidget):
         self.scroll = QScrollArea(self)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Labels wrap and fix buttons grow taller, so the content fits the dock's width; a
+        # horizontal bar appears only in a dock too narrow even for the fields (never a clip).
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         content = QWidget()
         self.content_layout = QVBoxLayout(content)
         self.content_layout.setContentsMargins(10, 8, 10, 10)
@@ -341,14 +343,14 @@ class InspectorPanel(QWidget):
         layout.addLayout(column, 1)
         return row
 
-    def _fix_button(self, fix: Fix) -> QPushButton:
-        button = QPushButton(icon("fix"), fix.label)
+    def _fix_button(self, fix: Fix) -> WrapButton:
+        button = WrapButton(icon("fix"), fix.label)
         button.setToolTip(f"Fix: {fix.label} (one undo step)")
         button.clicked.connect(partial(self._on_fix_clicked, fix))
         self._fix_buttons.append(button)
         return button
 
-    def fix_buttons(self) -> list[QPushButton]:
+    def fix_buttons(self) -> list[WrapButton]:
         """The fix buttons of the problems shown now."""
         return list(self._fix_buttons)
 
@@ -413,7 +415,9 @@ def _wrapped_label(text: str = "") -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
     label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    policy.setHeightForWidth(True)  # as tall as its lines at the width it gets, no taller
+    label.setSizePolicy(policy)
     return label
 
 
