@@ -72,7 +72,8 @@ class ParamSpec:
             return "a list of 1 to 3 positive whole numbers, like [1, 28, 28]"
         if self.kind == "bool":
             return "true or false"
-        word = "a whole number" if (self.kind == "int" or self.element == "int") else "a number"
+        whole = self.kind == "int" or (self.kind == "pair" and self.element == "int")
+        word = "a whole number" if whole else "a number"
         text = word + self._range_words()
         if self.kind == "pair":
             text += f", or a pair like [{_example(self)}, {_example(self)}]"
