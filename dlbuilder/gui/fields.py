@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from dlbuilder.core.params import ParamError, ParamSpec
 from dlbuilder.gui.icons import icon
+from dlbuilder.gui.refusal import RefusalMemory, let_out_of_range_be_typed, not_taken
 from dlbuilder.gui.theme import Theme, current, theme_manager
 
 INT_LIMIT = 2**31 - 1          # QSpinBox holds a C int
@@ -151,7 +152,15 @@ class FieldWidget(QWidget):
     def _add(self, widget: QWidget, stretch: int = 0) -> QWidget:
         widget.setToolTip(self.toolTip())
         self.row.addWidget(widget, stretch)
+        if isinstance(widget, RefusalMemory):
+            widget.editingFinished.connect(lambda: self._on_spin_editing_finished(widget))
         return widget
+
+    def _on_spin_editing_finished(self, spin: RefusalMemory) -> None:
+        """Say what the spin box did not take (it put its last value back without a word)."""
+        refused = spin.take_refusal()
+        if refused is not None:
+            self.show_error(not_taken(refused, self.spec.name, self.spec.describe()))
 
     def _on_theme_changed(self, theme: Theme) -> None:
         self._restyle(theme)
@@ -171,8 +180,15 @@ class FieldWidget(QWidget):
         self.error_label.setStyleSheet(f"color: {theme.error};")
 
 
-def _int_spin(spec: ParamSpec) -> QSpinBox:
-    spin = QSpinBox()
+class IntSpinBox(RefusalMemory, QSpinBox):
+    """A QSpinBox that lets "-3" or "0" be typed where it takes 1 or more, to say so."""
+
+    def validate(self, text: str, pos: int) -> object:
+        return let_out_of_range_be_typed(self, super().validate(text, pos))
+
+
+def _int_spin(spec: ParamSpec) -> IntSpinBox:
+    spin = IntSpinBox()
     spin.setRange(int(spec.minimum) if spec.minimum is not None else -INT_LIMIT,
                   int(spec.maximum) if spec.maximum is not None else INT_LIMIT)
     spin.setAccelerated(True)
@@ -186,11 +202,15 @@ def _narrow(widget: QWidget) -> None:
     widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
 
-class FloatSpinBox(QDoubleSpinBox):
-    """A QDoubleSpinBox that shows 0.5 rather than 0.500000."""
+class FloatSpinBox(RefusalMemory, QDoubleSpinBox):
+    """A QDoubleSpinBox that shows 0.5 rather than 0.500000, and lets a number out of range be
+    typed, to say so."""
 
     def textFromValue(self, value: float) -> str:
         return self.locale().toString(value, "g", 10)
+
+    def validate(self, text: str, pos: int) -> object:
+        return let_out_of_range_be_typed(self, super().validate(text, pos))
 
 
 def _float_spin(spec: ParamSpec, default: Any) -> QDoubleSpinBox:

@@ -13,6 +13,8 @@ import re
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
+from dlbuilder.gui.refusal import RefusalMemory
+
 INT_MAX = 2**31 - 1  # what a QSpinBox holds
 
 
@@ -36,23 +38,7 @@ def ladder_step(value: float, direction: int) -> float:
     return float(f"{found:.12g}")
 
 
-class _RefusalMemory:
-    """Remembers the text a spin box refused as editing finished (Qt puts the last value back
-    without a word), so the form can say what was not taken and why."""
-
-    _refused: str | None = None
-
-    def fixup(self, text: str) -> str:
-        self._refused = text.strip()  # Qt calls this with what it will not take
-        return super().fixup(text)  # type: ignore[misc]
-
-    def take_refusal(self) -> str | None:
-        """The text refused since the last call, if any."""
-        refused, self._refused = self._refused, None
-        return refused or None
-
-
-class NumberSpinBox(_RefusalMemory, QDoubleSpinBox):
+class NumberSpinBox(RefusalMemory, QDoubleSpinBox):
     """A spin box for numbers over many orders of magnitude: typed as 0.001 or 1e-3, shown
     short; `ladder` steps along 1, 2, 5, 10 instead of adding a fixed step. `factor` shows a
     fraction as a percentage (0.1 -> "10 %")."""
@@ -123,7 +109,7 @@ class NumberSpinBox(_RefusalMemory, QDoubleSpinBox):
         return text.removesuffix(self.suffix()).strip().replace(",", ".")
 
 
-class CountSpinBox(_RefusalMemory, QSpinBox):
+class CountSpinBox(RefusalMemory, QSpinBox):
     """A whole number from `minimum` up to what a QSpinBox holds; `special` names the
     minimum ("off", "default"), `separators` shows 1,024 rather than 1024."""
 
