@@ -187,14 +187,21 @@ class RenameNode:
         _rename(graph, self.new, self.node)
 
 
-def _rename(graph: Graph, old: str, new: str) -> None:
+def rename_problem(graph: Graph, old: str, new: str) -> str | None:
+    """Why `old` cannot be renamed to `new`, or None if it can."""
     if old not in graph:
-        raise GraphError(f"there is no node {old!r} to rename")
+        return f"there is no node {old!r} to rename"
     if not isinstance(new, str) or not new.strip() or new != new.strip():
-        raise GraphError(f"{new!r} cannot be an id: use a non-empty name without spaces at "
-                         "either end")
+        return f"{new!r} cannot be an id: use a non-empty name without spaces at either end"
     if new in graph:
-        raise GraphError(f"there is already a node {new!r}; ids must be unique")
+        return f"there is already a node {new!r}; ids must be unique"
+    return None
+
+
+def _rename(graph: Graph, old: str, new: str) -> None:
+    problem = rename_problem(graph, old, new)
+    if problem is not None:
+        raise GraphError(problem)
     index = graph.nodes().index(old)
     inputs = graph.inputs(old)
     outputs = sorted(((dst, graph.port_of(old, dst)) for dst in graph.outputs(old)),

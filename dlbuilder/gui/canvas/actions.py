@@ -134,7 +134,7 @@ class CanvasActionsMixin:
             self.center_on_node(node)
         header = QRectF(item.pos(), QPointF(item.x() + NODE_W, item.y() + HEADER_H))
         box = self.mapFromScene(header).boundingRect()
-        editor = RenameEditWidget(node, self.viewport(), self._on_rename_commit,
+        editor = RenameEditWidget(node, self.viewport(), self.doc, self._on_rename_commit,
                                   self._on_rename_cancel)
         editor.setGeometry(box.x(), box.y(), max(box.width(), 140), max(box.height(), 24))
         editor.show()

@@ -4,18 +4,23 @@ fragments, and where pasted copies go. Qt only for the clipboard's MIME data."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QMimeData, QRectF, Qt, QTimer
 from PySide6.QtGui import QFocusEvent, QKeyEvent
-from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
 
-from dlbuilder.core.commands import Macro, RemoveEdge, RemoveNode
+from dlbuilder.core.commands import Macro, RemoveEdge, RemoveNode, rename_problem
 from dlbuilder.core.fragment import fragment_from_text, fragment_to_text
 from dlbuilder.core.graph import Graph
 from dlbuilder.gui.canvas.style import GAP_Y, NODE_H, NODE_W, snap
 from dlbuilder.gui.mime import NODES_MIME
 from dlbuilder.gui.theme import current
+
+if TYPE_CHECKING:
+    from dlbuilder.gui.document import Document
+
+PROBLEM_WIDTH = 240  # the reason under the rename box wraps at this width (or the box's)
 
 
 def plural(count: int, word: str) -> str:
@@ -86,33 +91,67 @@ def _ui_point(ui: dict[str, Any]) -> tuple[float, float]:
 
 
 class RenameEditWidget(QLineEdit):
-    """The in-place editor of a node's id (F2): Enter commits, Esc cancels, leaving it commits."""
+    """The in-place editor of a node's id (F2): Enter commits, Esc cancels, leaving it commits.
+    An id the graph would refuse is said under the box as it is typed."""
 
-    def __init__(self, node: str, parent: QWidget,
+    def __init__(self, node: str, parent: QWidget, doc: Document,
                  on_commit: Callable[[RenameEditWidget, str, bool], None],
                  on_cancel: Callable[[RenameEditWidget], None]) -> None:
         super().__init__(node, parent)
         self.node = node
+        self._doc = doc
         self._on_commit = on_commit
         self._on_cancel = on_cancel
         self._closing = False
+        self.problem_label = QLabel(parent)  # a sibling, so it may be wider than the box
+        self.problem_label.setWordWrap(True)
+        self.problem_label.hide()
         self.selectAll()
         self.setToolTip("Enter to rename, Esc to cancel")
         self.returnPressed.connect(self.commit)
+        self.textEdited.connect(self._on_text_edited)
 
     def commit(self) -> None:
         if not self._closing:
             self._on_commit(self, self.text(), False)
 
-    def show_problem(self, reason: str) -> None:
-        """Keep editing, with the reason on the field."""
-        self.setToolTip(reason)
-        self.setStyleSheet(f"QLineEdit {{ border: 2px solid {current().error}; }}")
+    def show_problem(self, reason: str | None) -> None:
+        """Keep editing, with the reason under the box and on its border (None: clear it)."""
+        self.setToolTip(reason or "Enter to rename, Esc to cancel")
+        theme = current()
+        self.setStyleSheet(f"QLineEdit {{ border: 2px solid {theme.error}; }}" if reason else "")
+        self.problem_label.setText(reason or "")
+        self.problem_label.setVisible(bool(reason))
+        if reason:
+            self.problem_label.setStyleSheet(
+                f"QLabel {{ color: {theme.error}; background: {theme.base}; "
+                f"border: 1px solid {theme.error}; border-radius: 3px; padding: 2px 4px; }}")
+            self._place_problem()
+            self.problem_label.raise_()
         self.setFocus()
+
+    def _place_problem(self) -> None:
+        """Under the box, as wide as it or PROBLEM_WIDTH; above it where the view ends."""
+        label, box = self.problem_label, self.geometry()
+        width = max(box.width(), PROBLEM_WIDTH)
+        height = label.heightForWidth(width)
+        room = label.parentWidget().height() if label.parentWidget() is not None else 0
+        top = box.bottom() + 2
+        if top + height > room and box.top() - height - 2 >= 0:
+            top = box.top() - height - 2
+        label.setGeometry(box.left(), top, width, height)
+
+    def _on_text_edited(self, text: str) -> None:
+        if self._closing or self.node not in self._doc.graph:
+            return
+        self.show_problem(None if text == self.node else
+                          rename_problem(self._doc.graph, self.node, text))
 
     def close_editor(self) -> None:
         self._closing = True
         self.hide()
+        self.problem_label.hide()
+        self.problem_label.deleteLater()
         self.deleteLater()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
