@@ -18,27 +18,23 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QSizePolicy,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from dlbuilder.core.params import ParamError, ParamSpec
+from dlbuilder.gui.field_spins import float_spin, int_spin, number_or, set_spin
 from dlbuilder.gui.icons import icon
-from dlbuilder.gui.refusal import RefusalMemory, let_out_of_range_be_typed, not_taken
+from dlbuilder.gui.refusal import RefusalMemory, not_taken
 from dlbuilder.gui.theme import Theme, current, theme_manager
 
-INT_LIMIT = 2**31 - 1          # QSpinBox holds a C int
-FLOAT_LIMIT = 1e9
-MIN_SPIN_WIDTH = 56
 TINY = 1e-3                    # defaults below this (eps) are typed, not spun
+SHAPE_SEPARATORS = ",x×*[("  # a shape ending in one of these is still being typed
 NUMBER_MODE = "number"
 DEFAULT_MODE = "default"
 
@@ -180,71 +176,14 @@ class FieldWidget(QWidget):
         self.error_label.setStyleSheet(f"color: {theme.error};")
 
 
-class IntSpinBox(RefusalMemory, QSpinBox):
-    """A QSpinBox that lets "-3" or "0" be typed where it takes 1 or more, to say so."""
-
-    def validate(self, text: str, pos: int) -> object:
-        return let_out_of_range_be_typed(self, super().validate(text, pos))
-
-
-def _int_spin(spec: ParamSpec) -> IntSpinBox:
-    spin = IntSpinBox()
-    spin.setRange(int(spec.minimum) if spec.minimum is not None else -INT_LIMIT,
-                  int(spec.maximum) if spec.maximum is not None else INT_LIMIT)
-    spin.setAccelerated(True)
-    _narrow(spin)
-    return spin
-
-
-def _narrow(widget: QWidget) -> None:
-    """Let a spin box shrink to a ~300 px dock: its hint is as wide as its widest number."""
-    widget.setMinimumWidth(MIN_SPIN_WIDTH)
-    widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-
-
-class FloatSpinBox(RefusalMemory, QDoubleSpinBox):
-    """A QDoubleSpinBox that shows 0.5 rather than 0.500000, and lets a number out of range be
-    typed, to say so."""
-
-    def textFromValue(self, value: float) -> str:
-        return self.locale().toString(value, "g", 10)
-
-    def validate(self, text: str, pos: int) -> object:
-        return let_out_of_range_be_typed(self, super().validate(text, pos))
-
-
-def _float_spin(spec: ParamSpec, default: Any) -> QDoubleSpinBox:
-    spin = FloatSpinBox()
-    spin.setDecimals(6)
-    spin.setRange(spec.minimum if spec.minimum is not None else -FLOAT_LIMIT,
-                  spec.maximum if spec.maximum is not None else FLOAT_LIMIT)
-    small = isinstance(default, (int, float)) and 0 < abs(default) < 0.1
-    spin.setSingleStep(0.01 if small else 0.05 if (spec.maximum or 2) <= 1 else 0.1)
-    _narrow(spin)
-    return spin
-
-
-def _number(raw: Any, fallback: float) -> float:
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return raw
-    return fallback
-
-
-def _set_spin(spin: QAbstractSpinBox, value: float) -> None:
-    """Show `value` clamped to the spin box's range (a file may hold 10**12 or 3.5 where the
-    box takes a C int; the field's inline error says what is wrong with it)."""
-    value = min(max(value, spin.minimum()), spin.maximum())
-    spin.setValue(int(value) if isinstance(spin, QSpinBox) else float(value))
-
-
 class IntFieldWidget(FieldWidget):
     def __init__(self, spec: ParamSpec, parent: QWidget | None = None) -> None:
         super().__init__(spec, parent)
-        self.spin = self._add(_int_spin(spec), 1)
+        self.spin = self._add(int_spin(spec), 1)
         self.spin.valueChanged.connect(self._on_spin_value_changed)
 
     def _show_value(self, raw: Any) -> None:
-        _set_spin(self.spin, _number(raw, self.spin.minimum()))
+        set_spin(self.spin, number_or(raw, self.spin.minimum()))
 
     def _on_spin_value_changed(self, value: int) -> None:
         self._emit(int(value))
@@ -264,14 +203,14 @@ class FloatFieldWidget(FieldWidget):
             self.line.textEdited.connect(self._on_line_text_edited)
             self.line.editingFinished.connect(self._on_line_editing_finished)
         else:
-            self.spin = self._add(_float_spin(spec, default), 1)
+            self.spin = self._add(float_spin(spec, default), 1)
             self.spin.valueChanged.connect(self._on_spin_value_changed)
 
     def _show_value(self, raw: Any) -> None:
         if self.typed:
             self.line.setText(_show(raw) if raw is not None else "")
         else:
-            _set_spin(self.spin, _number(raw, 0.0))
+            set_spin(self.spin, number_or(raw, 0.0))
 
     def _on_spin_value_changed(self, value: float) -> None:
         self._emit(float(value))
@@ -341,43 +280,58 @@ class ChoiceFieldWidget(FieldWidget):
 
 
 class ShapeFieldWidget(FieldWidget):
-    """A per-sample shape typed as `1, 28, 28` (or `1x28x28`): checked as it is typed, applied
-    on Enter or leaving the field (a half-typed shape would re-infer the whole graph)."""
+    """A per-sample shape typed as `1, 28, 28` (or `1x28x28`), applied as it is typed whenever
+    the text is a shape (like the spin boxes' numbers); text that is not, or not yet ("3, 32,"),
+    says why under the field and is not applied. Leaving the field or Enter puts the shape the
+    graph holds back in the line, still saying what was not taken."""
 
     def __init__(self, spec: ParamSpec, parent: QWidget | None = None) -> None:
         super().__init__(spec, parent)
         self.line = self._add(QLineEdit(), 1)
         self.line.setPlaceholderText("C, H, W  or  F")
-        self.line.setToolTip(self.toolTip() + "<br>Press Enter to apply.")
         self.line.textEdited.connect(self._on_line_text_edited)
         self.line.editingFinished.connect(self._on_line_editing_finished)
 
     def _show_value(self, raw: Any) -> None:
-        if isinstance(raw, (list, tuple)):
-            self.line.setText(", ".join(str(v) for v in raw))
-        else:
-            self.line.setText("" if raw is None else str(raw))
+        self.line.setText(_shape_text(raw))
 
     def _on_line_text_edited(self, text: str) -> None:
-        self._parse(text)
-
-    def _on_line_editing_finished(self) -> None:
-        values = self._parse(self.line.text())
+        values = self._parse(text)
         if values is not None and values != self._raw:
             self._emit(values)
 
+    def _on_line_editing_finished(self) -> None:
+        text = self.line.text().strip()
+        if text == _shape_text(self._raw):  # not edited: set_value says what is wrong, if any
+            return
+        if self._parse(text) is None:
+            self.set_value(self._raw)
+            self.show_error(not_taken(repr(text) if text else "an empty shape",
+                                      self.spec.name, self.spec.describe()))
+
     def _parse(self, text: str) -> list[int] | None:
         """The typed shape if it can be used, else None with the reason shown inline."""
-        parts = [p for p in re.split(r"[\s,x×*\[\]()]+", text.strip()) if p]
+        text = text.strip()
+        if text and text[-1] in SHAPE_SEPARATORS:
+            self.show_error(f"{text!r} is not finished: type the number after "
+                            f"{text[-1]!r}, like 1, 28, 28 (C, H, W) or 784 (F)")
+            return None
+        parts = [p for p in re.split(r"[\s,x×*\[\]()]+", text) if p]
         try:
             values = [int(p) for p in parts]
             self.spec.check(values)
         except (ValueError, ParamError):
-            self.show_error(f"{text.strip() or 'an empty shape'!r} is not a shape: give 1 to 3 "
+            self.show_error(f"{text or 'an empty shape'!r} is not a shape: give 1 to 3 "
                             "positive whole numbers, like 1, 28, 28 (C, H, W) or 784 (F)")
             return None
         self.show_error(None)
         return values
+
+
+def _shape_text(raw: Any) -> str:
+    if isinstance(raw, (list, tuple)):
+        return ", ".join(str(v) for v in raw)
+    return "" if raw is None else str(raw)
 
 
 class PairFieldWidget(FieldWidget):
@@ -396,9 +350,9 @@ class PairFieldWidget(FieldWidget):
             self.mode.currentTextChanged.connect(self._on_mode_text_changed)
         floats = spec.element == "float"
         default = spec.default if not spec.required else spec.initial
-        self.first = self._add(_float_spin(spec, default) if floats else _int_spin(spec), 1)
+        self.first = self._add(float_spin(spec, default) if floats else int_spin(spec), 1)
         self.lock = self._add(QToolButton())
-        self.second = self._add(_float_spin(spec, default) if floats else _int_spin(spec), 1)
+        self.second = self._add(float_spin(spec, default) if floats else int_spin(spec), 1)
         self.first.setToolTip(f"{spec.name}: height\n{spec.describe()}")
         self.second.setToolTip(f"{spec.name}: width\n{spec.describe()}")
         self.lock.setCheckable(True)
@@ -432,8 +386,8 @@ class PairFieldWidget(FieldWidget):
         if mode == NUMBER_MODE:
             values = list(raw) if isinstance(raw, (list, tuple)) and len(raw) == 2 else [raw, raw]
             fallback = self.first.minimum() if self.first.minimum() > 0 else 1
-            _set_spin(self.first, _number(values[0], fallback))
-            _set_spin(self.second, _number(values[1], fallback))
+            set_spin(self.first, number_or(values[0], fallback))
+            set_spin(self.second, number_or(values[1], fallback))
             self.lock.setChecked(self.first.value() == self.second.value())
         self._enable_numbers(mode == NUMBER_MODE)
 

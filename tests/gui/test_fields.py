@@ -148,23 +148,36 @@ def test_float_pair(qtbot, emitted) -> None:
     assert emitted == [1.5] and isinstance(emitted[0], float)
 
 
-def test_shape_text_is_checked_before_it_is_sent(qtbot, emitted) -> None:
+def test_shape_applies_as_it_is_typed_when_it_is_a_shape(qtbot, emitted) -> None:
     field = field_for(qtbot, "Input", "shape", emitted, [1, 28, 28])
     assert isinstance(field, ShapeFieldWidget)
     assert field.line.text() == "1, 28, 28"
-    field.line.clear()
-    qtbot.keyClicks(field.line, "3, 0, x")
-    assert field.error() is not None and "positive whole numbers" in field.error()
-    assert emitted == []
+    field.line.selectAll()
+    qtbot.keyClicks(field.line, "3x32x")  # "3x" and "3x32x" are not finished: not sent
+    assert emitted == [[3], [3, 3], [3, 32]]
+    assert "not finished" in field.error()
+    qtbot.keyClicks(field.line, "32")
+    assert emitted[-1] == [3, 32, 32] and field.error() is None
     qtbot.keyClick(field.line, Qt.Key.Key_Return)
+    assert emitted[-1] == [3, 32, 32] and len(emitted) == 5
+
+
+def test_shape_that_is_not_one_says_why_and_is_not_sent(qtbot, emitted) -> None:
+    field = field_for(qtbot, "Input", "shape", emitted, [1, 28, 28])
+    field.line.setText("3, 32, 32")
+    field.line.selectAll()
+    qtbot.keyClicks(field.line, "0")
+    assert "positive whole numbers" in field.error() and emitted == []
+    qtbot.keyClicks(field.line, ", 4")  # "0, 4": still not a shape
     assert emitted == []
-    field.line.clear()
-    qtbot.keyClicks(field.line, "3x32x32")
-    assert field.error() is None and emitted == []
-    qtbot.keyClick(field.line, Qt.Key.Key_Return)
-    assert emitted == [[3, 32, 32]]
-    field.set_value([0])
-    assert field.error() is not None
+    qtbot.keyClick(field.line, Qt.Key.Key_Return)  # the graph's shape comes back, with why
+    assert field.line.text() == "1, 28, 28" and emitted == []
+    assert field.error() == ("'0, 4' was not taken: shape takes a list of 1 to 3 positive "
+                             "whole numbers, like [1, 28, 28]")
+    field.set_value([0])  # a file's bad shape is shown as it is, with its problem
+    assert field.line.text() == "0" and field.error() is not None
+    qtbot.keyClick(field.line, Qt.Key.Key_Return)  # not edited: no refusal to report
+    assert "was not taken" not in field.error()
 
 
 def test_spin_keys_edit_live(qtbot, emitted) -> None:
