@@ -304,7 +304,11 @@ class ShapeFieldWidget(FieldWidget):
         text = self.line.text().strip()
         if text == _shape_text(self._raw):  # not edited: set_value says what is wrong, if any
             return
-        if self._parse(text) is None:
+        values = self._parse(text)
+        if values is not None:
+            if values != self._raw:  # text set without typing: applied now
+                self._emit(values)
+        else:
             self.set_value(self._raw)
             self.show_error(not_taken(repr(text) if text else "an empty shape",
                                       self.spec.name, self.spec.describe()))
