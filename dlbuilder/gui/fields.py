@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -351,12 +352,16 @@ class PairFieldWidget(FieldWidget):
         if len(modes) > 1:
             self.mode = self._add(QComboBox())
             self.mode.addItems(modes)
+            # the words keep their width; the numbers give way (a narrow dock cut "number")
+            self.mode.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             self.mode.currentTextChanged.connect(self._on_mode_text_changed)
         floats = spec.element == "float"
         default = spec.default if not spec.required else spec.initial
         self.first = self._add(float_spin(spec, default) if floats else int_spin(spec), 1)
         self.lock = self._add(QToolButton())
         self.second = self._add(float_spin(spec, default) if floats else int_spin(spec), 1)
+        for spin in (self.first, self.second):
+            spin.setMinimumWidth(spin.fontMetrics().horizontalAdvance("0000") + 28)
         self.first.setToolTip(f"{spec.name}: height\n{spec.describe()}")
         self.second.setToolTip(f"{spec.name}: width\n{spec.describe()}")
         self.lock.setCheckable(True)

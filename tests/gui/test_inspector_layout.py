@@ -86,3 +86,18 @@ def test_wrapped_labels_are_as_tall_as_their_lines(broken_add) -> None:
     message = next(label for label in panel.problems_box.findChildren(QLabel)
                    if label.text().startswith("Add needs inputs"))
     assert message.height() == message.heightForWidth(message.width())
+
+
+def test_a_pair_fields_mode_box_keeps_its_words_in_a_narrow_dock(qtbot) -> None:
+    """At the dock's default width the padding row's mode box used to be cut ("numbe")."""
+    doc = Document(example_graph("resnet_cifar"))
+    panel = InspectorPanel(doc)
+    qtbot.addWidget(panel)
+    panel.resize(330, 700)  # the dock's default width
+    panel.show()
+    doc.select(["stem_conv"])
+    settle()
+    mode = panel.fields["padding"].mode
+    assert mode.isVisibleTo(panel)
+    assert mode.width() >= mode.sizeHint().width()
+    assert right_edge(mode.parentWidget(), panel) <= panel.scroll.viewport().width()
