@@ -84,7 +84,14 @@ class Document(QObject):
 
     # -- the model -----------------------------------------------------------------------------
     def replace(self, graph: Graph, path: Path | None = None) -> None:
-        """Edit `graph` from now on (new, open, recover): the undo history starts afresh."""
+        """Edit `graph` from now on (new, open, recover): the undo history starts afresh.
+
+        The history is cleared first, while its graph is still the current one: clearing
+        moves the stack's index, which views hear as `edited`, and they must not hear it
+        about the new graph before `replaced` (a scene would look up its old cards in it).
+        """
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
         if self.engine is not None:
             self.engine.close()
             self.engine.unsubscribe(self._on_engine_shapes)
@@ -94,8 +101,6 @@ class Document(QObject):
         self.engine.subscribe(self._on_engine_shapes)
         graph.subscribe(self._on_graph_event)
         self._selection = ()
-        self.undo_stack.clear()
-        self.undo_stack.setClean()
         self.set_path(path)
         self.replaced.emit()
         self.selection_changed.emit(())
