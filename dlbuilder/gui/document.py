@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from dlbuilder.core.commands import AddEdge, AddNode, Macro, SetUi, insert_between
+from dlbuilder.core.commands import AddEdge, AddNode, Macro, RemoveEdge, SetUi, insert_between
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.fileformat import load_graph, save_graph
 from dlbuilder.core.fixes import with_batchnorm
@@ -28,7 +28,7 @@ from dlbuilder.core.placement import (
     placed,
 )
 from dlbuilder.core.registry import Registry
-from dlbuilder.core.wiring import connect_problem, feed_problem
+from dlbuilder.core.wiring import connect_problem, displaced_source, feed_problem
 from dlbuilder.layers import REGISTRY
 
 
@@ -194,19 +194,33 @@ class Document(QObject):
         self.select([node])
         return node
 
-    def connect_problem(self, src: str, dst: str) -> str | None:
-        """Why a wire src -> dst would be refused, or None if it may be drawn."""
+    def connect_problem(self, src: str, dst: str, replace: bool = False) -> str | None:
+        """Why a wire src -> dst would be refused, or None if it may be drawn (with `replace`,
+        in place of the wire now feeding a single-input dst)."""
         for node in (src, dst):
             if node not in self.graph:
                 return f"there is no node {node!r}"
-        return connect_problem(self.engine, src, dst)
+        return connect_problem(self.engine, src, dst, replace)
 
-    def connect(self, src: str, dst: str, port: int | None = None) -> bool:
-        reason = self.connect_problem(src, dst)
+    def displaced_source(self, src: str, dst: str) -> str | None:
+        """Whose wire into dst a wire from src would replace (see core.wiring)."""
+        if src not in self.graph or dst not in self.graph:
+            return None
+        return displaced_source(self.engine, src, dst)
+
+    def connect(self, src: str, dst: str, port: int | None = None,
+                replace: bool = False) -> bool:
+        """Wire src into dst as one undo step; with `replace`, the wire now feeding a
+        single-input dst goes in the same step."""
+        reason = self.connect_problem(src, dst, replace)
         if reason is not None:
             self.refused.emit(reason)
             return False
-        return self.push(AddEdge(src, dst, port))
+        old = self.displaced_source(src, dst) if replace else None
+        if old is None:
+            return self.push(AddEdge(src, dst, port))
+        return self.push(Macro(f"Connect {src} to {dst} in place of {old}",
+                               [RemoveEdge(old, dst), AddEdge(src, dst, port)]))
 
     def move_nodes(self, positions: dict[str, tuple[float, float]], text: str | None = None
                    ) -> bool:

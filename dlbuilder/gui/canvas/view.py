@@ -212,8 +212,9 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         pos = self.mapToScene(event.position().toPoint())
         if self._wire_drag is not None:
             reason = self.move_wire_drag(pos)
-            if reason:
-                QToolTip.showText(event.globalPosition().toPoint(), reason, self)
+            tip = reason or (self._wire_drag.note if self._wire_drag is not None else None)
+            if tip:
+                QToolTip.showText(event.globalPosition().toPoint(), tip, self)
             else:
                 QToolTip.hideText()
             return
@@ -276,6 +277,8 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         reason = self._wire_drag.move(scene_pos)
         if reason:
             self._say(f"Cannot connect here: {reason}", repeat=False)
+        elif self._wire_drag.note:
+            self._say(f"Release to connect: {self._wire_drag.note}", repeat=False)
         return reason
 
     def finish_wire_drag(self, scene_pos: QPointF) -> DropResult | None:
