@@ -9,6 +9,7 @@ from dlbuilder.core.commands import Command, Macro, SetParams, bypass, insert_be
 from dlbuilder.core.diagnostics import Bypass, Fix, InsertBefore, Remedy
 from dlbuilder.core.diagnostics import SetParams as SetParamsRemedy
 from dlbuilder.core.graph import Graph
+from dlbuilder.core.placement import card_positions, place_between, placed
 from dlbuilder.core.registry import Shape
 
 
@@ -43,8 +44,10 @@ def fix_commands(fix: Fix, graph: Graph) -> list[Command]:
                 next_id = graph.unique_id(f"{next_id}_2")
             taken.add(next_id)
             chain.append((next_id, type_name, params))
-        return [insert_between(graph, src, node, new_id, remedy.type, remedy.params, fix.label,
-                               chain)]
+        command = insert_between(graph, src, node, new_id, remedy.type, remedy.params,
+                                 fix.label, chain)
+        spots = place_between(card_positions(graph), src, node, 1 + len(chain))
+        return [placed(command, [new_id] + [c[0] for c in chain], spots, graph)]
     if isinstance(remedy, Bypass):
         return [bypass(graph, remedy.node, fix.label)]
     raise TypeError(f"unknown remedy {remedy!r}")

@@ -18,8 +18,24 @@ from dlbuilder.core.params import ParamError
 from dlbuilder.core.registry import LayerSpec, Params, format_shape
 
 
-def connect_problem(engine: InferenceEngine, src: str, dst: str) -> str | None:
-    """Why wiring `src`'s output into `dst` must be refused, or None when it may be drawn."""
+def displaced_source(engine: InferenceEngine, src: str, dst: str) -> str | None:
+    """The layer whose wire a new wire `src` -> `dst` would replace: `dst` takes one input
+    and another layer feeds it (dropping a wire there swaps the old one, as in node editors;
+    merges take more and append instead)."""
+    graph = engine.graph
+    if graph.type_of(dst) not in engine.registry:
+        return None
+    inputs = graph.inputs(dst)
+    if engine.registry.get(graph.type_of(dst)).max_inputs == 1 and len(inputs) == 1 \
+            and inputs[0] != src:
+        return inputs[0]
+    return None
+
+
+def connect_problem(engine: InferenceEngine, src: str, dst: str,
+                    replace: bool = False) -> str | None:
+    """Why wiring `src`'s output into `dst` must be refused, or None when it may be drawn.
+    With `replace`, a single input already fed is no refusal: the new wire takes its place."""
     graph = engine.graph
     if src == dst:
         return "a layer cannot feed its own input"
@@ -34,6 +50,9 @@ def connect_problem(engine: InferenceEngine, src: str, dst: str) -> str | None:
     if spec.max_inputs == 0:
         return f"{dst} is an {spec.type}: nothing can flow into it"
     inputs = graph.inputs(dst)
+    displaced = displaced_source(engine, src, dst) if replace else None
+    if displaced is not None:
+        inputs = [s for s in inputs if s != displaced]
     if spec.max_inputs is not None and len(inputs) >= spec.max_inputs:
         taken = ", ".join(inputs)
         return (f"{dst} ({spec.type}) takes {spec.max_inputs} input and already has one "

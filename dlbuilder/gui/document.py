@@ -14,14 +14,21 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from dlbuilder.core.commands import AddEdge, AddNode, Macro, SetUi, insert_between
+from dlbuilder.core.commands import AddEdge, AddNode, Macro, RemoveEdge, SetUi, insert_between
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.fileformat import load_graph, save_graph
 from dlbuilder.core.fixes import with_batchnorm
 from dlbuilder.core.graph import Event, Graph, GraphError
 from dlbuilder.core.inference import InferenceEngine, ShapesChanged
+from dlbuilder.core.placement import (
+    card_positions,
+    place_after,
+    place_between,
+    place_near,
+    placed,
+)
 from dlbuilder.core.registry import Registry
-from dlbuilder.core.wiring import connect_problem, feed_problem
+from dlbuilder.core.wiring import connect_problem, displaced_source, feed_problem
 from dlbuilder.layers import REGISTRY
 
 
@@ -84,7 +91,14 @@ class Document(QObject):
 
     # -- the model -----------------------------------------------------------------------------
     def replace(self, graph: Graph, path: Path | None = None) -> None:
-        """Edit `graph` from now on (new, open, recover): the undo history starts afresh."""
+        """Edit `graph` from now on (new, open, recover): the undo history starts afresh.
+
+        The history is cleared first, while its graph is still the current one: clearing
+        moves the stack's index, which views hear as `edited`, and they must not hear it
+        about the new graph before `replaced` (a scene would look up its old cards in it).
+        """
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
         if self.engine is not None:
             self.engine.close()
             self.engine.unsubscribe(self._on_engine_shapes)
@@ -94,8 +108,6 @@ class Document(QObject):
         self.engine.subscribe(self._on_engine_shapes)
         graph.subscribe(self._on_graph_event)
         self._selection = ()
-        self.undo_stack.clear()
-        self.undo_stack.setClean()
         self.set_path(path)
         self.replaced.emit()
         self.selection_changed.emit(())
@@ -128,26 +140,44 @@ class Document(QObject):
         self.undo_stack.push(_Step(self, command, merge_key))
         return True
 
-    def add_layer(self, type_name: str, x: float, y: float, after: str | None = None,
-                  params: dict[str, Any] | None = None) -> str | None:
-        """Place a new layer at (x, y), wired after `after` when given; returns its id."""
+    def add_layer(self, type_name: str, x: float | None = None, y: float | None = None,
+                  after: str | None = None, params: dict[str, Any] | None = None) -> str | None:
+        """Add a new layer as one undo step, select it and return its id.
+
+        At (x, y) when given (or the nearest free spot), wired after `after` when it can take
+        its output. Without a position, after `after`: into its chain when it feeds exactly
+        one layer (that wire moves to the new layer), else as a branch beside it. Cards in
+        the way move aside in the same step.
+        """
         spec = self.registry.get(type_name)
         node = self.graph.unique_id(type_name)
         start = spec.start_params() if params is None else params
-        commands: list[Any] = [AddNode(node, type_name, start, {"x": round(x), "y": round(y)})]
-        if after is not None and after in self.graph \
-                and feed_problem(self.engine, after, type_name, start) is None:
-            commands.append(AddEdge(after, node))
-        text = f"Add {type_name} {node}"
-        ok = self.push(commands[0] if len(commands) == 1 else Macro(text, commands))
-        if ok:
-            self.select([node])
-        return node if ok else None
+        known = after is not None and after in self.graph
+        wired = after if known and feed_problem(self.engine, after, type_name, start) is None \
+            else None
+        positions = card_positions(self.graph)
+        consumers = self.graph.outputs(wired) if wired is not None else []
+        if x is None and wired is not None and len(consumers) == 1:
+            command = insert_between(self.graph, wired, consumers[0], node, type_name, start,
+                                     f"Add {type_name} {node} after {wired}")
+            placement = place_between(positions, wired, consumers[0])
+        else:
+            commands: list[Any] = [AddNode(node, type_name, start)]
+            if wired is not None:
+                commands.append(AddEdge(wired, node))
+            command = Macro(f"Add {type_name} {node}", commands)
+            placement = place_near(positions, (x or 0, y or 0)) \
+                if x is not None or not known else place_after(positions, after)
+        if not self.push(placed(command, [node], placement, self.graph)):
+            return None
+        self.select([node])
+        return node
 
     def insert_layer(self, type_name: str, src: str, dst: str, x: float, y: float
                      ) -> str | None:
-        """Put a new layer on the wire src -> dst at (x, y), as one undo step ("Insert ...").
-        A layer that could not take src's output is refused with the reason."""
+        """Put a new layer on the wire src -> dst at (x, y), or where there is room, as one
+        undo step ("Insert ..."). A layer that could not take src's output is refused with
+        the reason."""
         reason = None if self.graph.nx.has_edge(src, dst) else f"{src} no longer feeds {dst}"
         spec = self.registry.get(type_name)
         start = spec.start_params()
@@ -158,25 +188,39 @@ class Document(QObject):
         node = self.graph.unique_id(type_name)
         command = insert_between(self.graph, src, dst, node, type_name, start,
                                  f"Insert {type_name} {node} between {src} and {dst}")
-        command.commands[1].ui = {"x": round(x), "y": round(y)}  # the AddNode
-        if not self.push(command):
+        placement = place_between(card_positions(self.graph), src, dst, at=(x, y))
+        if not self.push(placed(command, [node], placement, self.graph)):
             return None
         self.select([node])
         return node
 
-    def connect_problem(self, src: str, dst: str) -> str | None:
-        """Why a wire src -> dst would be refused, or None if it may be drawn."""
+    def connect_problem(self, src: str, dst: str, replace: bool = False) -> str | None:
+        """Why a wire src -> dst would be refused, or None if it may be drawn (with `replace`,
+        in place of the wire now feeding a single-input dst)."""
         for node in (src, dst):
             if node not in self.graph:
                 return f"there is no node {node!r}"
-        return connect_problem(self.engine, src, dst)
+        return connect_problem(self.engine, src, dst, replace)
 
-    def connect(self, src: str, dst: str, port: int | None = None) -> bool:
-        reason = self.connect_problem(src, dst)
+    def displaced_source(self, src: str, dst: str) -> str | None:
+        """Whose wire into dst a wire from src would replace (see core.wiring)."""
+        if src not in self.graph or dst not in self.graph:
+            return None
+        return displaced_source(self.engine, src, dst)
+
+    def connect(self, src: str, dst: str, port: int | None = None,
+                replace: bool = False) -> bool:
+        """Wire src into dst as one undo step; with `replace`, the wire now feeding a
+        single-input dst goes in the same step."""
+        reason = self.connect_problem(src, dst, replace)
         if reason is not None:
             self.refused.emit(reason)
             return False
-        return self.push(AddEdge(src, dst, port))
+        old = self.displaced_source(src, dst) if replace else None
+        if old is None:
+            return self.push(AddEdge(src, dst, port))
+        return self.push(Macro(f"Connect {src} to {dst} in place of {old}",
+                               [RemoveEdge(old, dst), AddEdge(src, dst, port)]))
 
     def move_nodes(self, positions: dict[str, tuple[float, float]], text: str | None = None
                    ) -> bool:

@@ -26,6 +26,7 @@ from dlbuilder import __version__
 from dlbuilder.gui.actions import make_actions
 from dlbuilder.gui.banner import RecoveryBannerWidget
 from dlbuilder.gui.canvas.scene import GraphScene
+from dlbuilder.gui.canvas.style import NODE_H, NODE_W
 from dlbuilder.gui.canvas.view import CanvasView
 from dlbuilder.gui.code_panel import CodePanel
 from dlbuilder.gui.document import Document
@@ -106,7 +107,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         layout.addWidget(self.view, 1)
         self.setCentralWidget(center)
         self.quick_add = QuickAddPopup(self.doc.registry, self)
-        self._quick_add_at: tuple[QPointF, str | None] | None = None
+        self._quick_add_at: tuple[QPointF, str | None, bool] | None = None
 
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea,
               tip: str) -> QDockWidget:
@@ -356,30 +357,36 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         return selected[0] if len(selected) == 1 else None
 
     def _on_view_quick_add_requested(self, scene_pos: QPointF) -> None:
-        """Remember where, and after which node the view asked for (a wire's source, or the
-        selection for Tab), then ask which layer; the popup may be dismissed."""
-        self._quick_add_at = (QPointF(scene_pos), self.view.pending_source)
-        self.view.pending_source = None
+        """Remember where, after which node, and whether into its chain the view asked for (a
+        wire's source: a branch where the wire ended; Tab: after the selection), then ask
+        which layer; the popup may be dismissed."""
+        view = self.view
+        self._quick_add_at = (QPointF(scene_pos), view.pending_source, view.pending_in_chain)
+        view.pending_source, view.pending_in_chain = None, False
         self.quick_add.popup_at(QCursor.pos())
 
     def _on_quick_add_chosen(self, type_name: str) -> None:
-        pos, after = self._quick_add_at or (self._free_spot(), None)
+        pos, after, in_chain = self._quick_add_at or (self._free_spot(), None, False)
         self._quick_add_at = None
-        self.doc.add_layer(type_name, pos.x(), pos.y(),
-                           after=after if after in self.doc.graph else None)
+        after = after if after in self.doc.graph else None
+        if in_chain and after is not None:
+            self.doc.add_layer(type_name, after=after)
+        else:
+            self.doc.add_layer(type_name, pos.x(), pos.y(), after=after)
 
     def _on_palette_add_requested(self, type_name: str) -> None:
+        """After the selected layer (into its chain), else in the middle of the view."""
         after = self._selected_one()
-        self.doc.add_layer(type_name, *self._position_after(after), after=after)
-
-    def _position_after(self, node: str | None) -> tuple[float, float]:
-        """Right of `node`'s card where the canvas shows it (a file may not say where)."""
-        item = self.scene.nodes.get(node) if node is not None else None
-        spot = item.spot_after() if item is not None else self._free_spot()
-        return spot.x(), spot.y()
+        if after is not None:
+            self.doc.add_layer(type_name, after=after)
+        else:
+            spot = self._free_spot()
+            self.doc.add_layer(type_name, spot.x(), spot.y())
 
     def _free_spot(self) -> QPointF:
-        return self.view.mapToScene(self.view.viewport().rect().center())
+        """Top-left of a card centred in the view (the document moves it to free space)."""
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        return centre - QPointF(NODE_W / 2, NODE_H / 2)
 
     # -- files, dialogs ------------------------------------------------------------------------
     def offer_recovery(self) -> None:

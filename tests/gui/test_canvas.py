@@ -356,9 +356,15 @@ def test_tab_and_right_click_ask_for_quick_add(make_view, qtbot) -> None:
     empty = view.viewport().rect().bottomLeft() + QPoint(30, -30)
     event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, empty,
                               view.viewport().mapToGlobal(empty))
-    with qtbot.waitSignal(view.quick_add_requested):
-        QApplication.sendEvent(view.viewport(), event)
-    assert view.pending_source is None
+    QApplication.sendEvent(view.viewport(), event)  # the canvas's menu, layer search first
+    menu = QApplication.activePopupWidget()
+    assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
+        "Add Layer…", "Paste", "Select All", "Fit", "Lay Out"]
+    with qtbot.waitSignal(view.quick_add_requested) as asked:
+        menu.actions()[0].trigger()
+    menu.hide()  # the view deletes it with itself
+    assert view.pending_source is None and not view.pending_in_chain
+    assert asked.args[0].x() < view.mapToScene(empty).x()  # centred where it was asked
 
 
 def test_focus_request_centres_the_node(make_view) -> None:

@@ -14,12 +14,13 @@ from PySide6.QtWidgets import QMenu
 
 from dlbuilder.core.commands import RenameNode
 from dlbuilder.core.fragment import copy_fragment, paste_commands
-from dlbuilder.core.graph import Event, NodeRemoved
+from dlbuilder.core.graph import Event, NodeAdded, NodeRemoved
 from dlbuilder.core.layout import layout_for_view
 from dlbuilder.gui.canvas.edit_ops import (
     RenameEditWidget,
     delete_command,
     fragment_from_clipboard,
+    has_copied_layers,
     paste_offset,
     plural,
     put_fragment_on_clipboard,
@@ -44,8 +45,11 @@ class CanvasActionsMixin:
         self.doc.replaced.connect(self._cancel_rename)
 
     def _on_doc_graph_event(self, event: Event) -> None:
-        """An undo (or any edit) that removes the node being renamed closes its editor."""
-        if isinstance(event, NodeRemoved) and self._rename is not None \
+        """An undo (or any edit) that removes the node being renamed closes its editor; an
+        added node is noted so the view can show it once the edit ends."""
+        if isinstance(event, NodeAdded):
+            self.note_added(event.node)
+        elif isinstance(event, NodeRemoved) and self._rename is not None \
                 and self._rename.node == event.node:
             self._cancel_rename()
 
@@ -202,7 +206,20 @@ class CanvasActionsMixin:
         height = max(port.height() - 2 * _LAYOUT_MARGIN, NODE_H)
         return layout_for_view(self.doc.graph, width, height)
 
-    # -- the node's menu -------------------------------------------------------------------
+    # -- menus -----------------------------------------------------------------------------
+    def canvas_menu(self, scene_pos: QPointF) -> QMenu:
+        """The menu of empty canvas: add a layer there, paste, select all, fit, lay out."""
+        menu = QMenu(self)
+        menu.addAction("Add Layer…", lambda: self.request_quick_add(scene_pos))
+        menu.addSeparator()
+        paste = menu.addAction("Paste", self.paste)
+        paste.setEnabled(has_copied_layers())
+        menu.addAction("Select All", self.select_all).setEnabled(len(self.doc.graph) > 0)
+        menu.addSeparator()
+        menu.addAction("Fit", self.fit)
+        menu.addAction("Lay Out", self.auto_layout).setEnabled(len(self.doc.graph) > 0)
+        return menu
+
     def node_menu(self, node: str) -> QMenu:
         """Fixes for the node's problems, then rename and delete."""
         menu = QMenu(self)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPen, QStaticText
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QStaticText
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from dlbuilder.core.diagnostics import Diagnostic
@@ -39,6 +39,9 @@ _BOUNDS = QRectF(-_MARGIN, -_MARGIN, NODE_W + 2 * _MARGIN, NODE_H + 2 * _MARGIN)
 _CARD = QRectF(0, 0, NODE_W, NODE_H)
 _HEADER_RECT = QRectF(0, 0, NODE_W, HEADER_H)
 _BADGE_CENTRE = QPointF(NODE_W - 4, 4)
+# Errors of a graph still being built: the layer waits for a wire. Drawn calm (grey, dashed),
+# not red; the diagnostic stays and still blocks training and export.
+WAITING_CODES = frozenset({"no_input", "too_few_inputs", "unreachable"})
 
 
 def _header_path() -> QPainterPath:
@@ -68,7 +71,7 @@ class NodeItem(QGraphicsItem):
         self.doc = doc
         self.node = node
         self.category = "io"
-        self.severity: str | None = None
+        self.severity: str | None = None  # "error", "pending" (waits for a wire), "warning"
         self.diagnostics: tuple[Diagnostic, ...] = ()
         self.input_count = 1      # ports drawn on the left
         self.connected = 0        # of which wired
@@ -95,8 +98,7 @@ class NodeItem(QGraphicsItem):
         spec = registry.get(type_name) if type_name in registry else None
         self.category = spec.category if spec is not None else "io"
         self.diagnostics = diagnostics
-        errors = [d for d in diagnostics if d.severity == "error"]
-        self.severity = "error" if errors else ("warning" if diagnostics else None)
+        self.severity = _severity(diagnostics)
         self.connected = len(graph.inputs(self.node))
         self.input_count = _port_count(spec, self.connected)
         self.has_output = type_name != "Output"
@@ -235,26 +237,35 @@ class NodeItem(QGraphicsItem):
         painter.fillRect(_CARD, p.card)
         painter.fillRect(_HEADER_RECT, p.header(self.category))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        if self.severity is not None:
-            painter.setPen(QPen(p.error if self.severity == "error" else p.warning, 3.0))
-        else:
-            painter.setPen(p.border)
+        painter.setPen(self._border_pen(p, 3.0))
         painter.drawRect(_CARD)
         if self.isSelected():
             painter.setPen(p.selection_pen)
             painter.drawRect(_CARD.adjusted(-4, -4, 4, 4))
         if lod >= style.LOD_SHAPE and self._shape_text is not None:
             painter.setFont(fonts().shape)
-            painter.setPen(p.text if self._shape_known else p.error)
+            painter.setPen(self._shape_colour(p))
             painter.drawStaticText(self._shape_text[1], self._shape_text[0])
+
+    def _problem_colour(self, p: style.Paints) -> QColor:
+        return {"error": p.error, "warning": p.warning}.get(self.severity, p.muted)
+
+    def _shape_colour(self, p: style.Paints) -> QColor:
+        """An unknown shape is red only where this card has a real error; else it waits."""
+        return p.text if self._shape_known else (p.error if self.severity == "error"
+                                                 else p.muted)
+
+    def _border_pen(self, p: style.Paints, width: float) -> QPen:
+        if self.severity is None:
+            return p.border
+        pen = QPen(self._problem_colour(p), width)
+        if self.severity == "pending":
+            pen.setStyle(Qt.PenStyle.DashLine)
+        return pen
 
     def _paint_border(self, painter: QPainter, p: style.Paints) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        if self.severity is not None:
-            color = p.error if self.severity == "error" else p.warning
-            painter.setPen(QPen(color, 2.0))
-        else:
-            painter.setPen(p.border)
+        painter.setPen(self._border_pen(p, 2.0 if self.severity != "pending" else 1.5))
         painter.drawRoundedRect(_CARD, RADIUS, RADIUS)
         if self.isSelected():
             painter.setPen(p.selection_pen)
@@ -276,7 +287,7 @@ class NodeItem(QGraphicsItem):
                 painter.drawStaticText(pos, static)
         if self._shape_text is not None:
             painter.setFont(f.shape)
-            painter.setPen(p.text if self._shape_known else p.error)
+            painter.setPen(self._shape_colour(p))
             painter.drawStaticText(self._shape_text[1], self._shape_text[0])
 
     def _paint_ports(self, painter: QPainter, p: style.Paints) -> None:
@@ -290,9 +301,8 @@ class NodeItem(QGraphicsItem):
             painter.drawEllipse(QPointF(NODE_W, NODE_H / 2), PORT_R, PORT_R)
 
     def _paint_badge(self, painter: QPainter, p: style.Paints, lod: float) -> None:
-        color = p.error if self.severity == "error" else p.warning
         painter.setPen(QPen(p.card.color(), 1.5))
-        painter.setBrush(color)
+        painter.setBrush(self._problem_colour(p))
         painter.drawEllipse(_BADGE_CENTRE, BADGE_R, BADGE_R)
         if lod >= style.LOD_TEXT:
             painter.setPen(p.header_text)
@@ -300,6 +310,15 @@ class NodeItem(QGraphicsItem):
             box = QRectF(_BADGE_CENTRE.x() - BADGE_R, _BADGE_CENTRE.y() - BADGE_R,
                          2 * BADGE_R, 2 * BADGE_R)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "!")
+
+
+def _severity(diagnostics: tuple[Diagnostic, ...]) -> str | None:
+    errors = {d.code for d in diagnostics if d.severity == "error"}
+    if errors - WAITING_CODES:
+        return "error"
+    if errors:
+        return "pending"
+    return "warning" if diagnostics else None
 
 
 def _port_count(spec: Any, connected: int) -> int:

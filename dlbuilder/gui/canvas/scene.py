@@ -24,14 +24,13 @@ from dlbuilder.core.graph import (
     UiChanged,
 )
 from dlbuilder.core.layout import layered_layout
+from dlbuilder.core.placement import ui_position
 from dlbuilder.gui.canvas.card_index import CardIndex
 from dlbuilder.gui.canvas.node_item import NodeItem
 from dlbuilder.gui.canvas.style import GAP_X, GAP_Y, GRID, NODE_H, NODE_W, snap
 from dlbuilder.gui.canvas.wire_item import WireItem
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.theme import Theme, current, theme_manager
-
-MAX_COORD = 1e9  # a position farther out is taken as missing (a hand-edited file)
 
 
 class GraphScene(QGraphicsScene):
@@ -102,12 +101,12 @@ class GraphScene(QGraphicsScene):
 
     def _add_node_item(self, node: str) -> NodeItem:
         item = NodeItem(self.doc, node, self._diagnostics.get(node, ()))
-        ui = self.doc.graph.ui(node)
-        item.placed = _has_position(ui)
+        spot = ui_position(self.doc.graph.ui(node))
+        item.placed = spot is not None
         self.nodes[node] = item
         self.addItem(item)
-        if item.placed:
-            item.setPos(float(ui["x"]), float(ui["y"]))
+        if spot is not None:
+            item.setPos(float(spot[0]), float(spot[1]))
         self._cards.put(item, item.card_rect())
         return item
 
@@ -187,11 +186,11 @@ class GraphScene(QGraphicsScene):
                 wire.update_path()
 
     def _follow_model_position(self, item: NodeItem) -> None:
-        ui = self.doc.graph.ui(item.node)
-        if not _has_position(ui):
+        spot = ui_position(self.doc.graph.ui(item.node))
+        if spot is None:
             return
         item.placed = True
-        target = QPointF(float(ui["x"]), float(ui["y"]))
+        target = QPointF(float(spot[0]), float(spot[1]))
         if item.pos() != target:
             old = item.card_rect()
             self._placing = True
@@ -359,8 +358,3 @@ class GraphScene(QGraphicsScene):
             rect = rect.united(item.card_rect())
         return rect
 
-
-def _has_position(ui: dict) -> bool:
-    """Whether `ui` holds a usable position (a hand-edited file may hold anything there)."""
-    return all(isinstance(ui.get(k), (int, float)) and not isinstance(ui.get(k), bool)
-               and abs(ui[k]) <= MAX_COORD for k in ("x", "y"))

@@ -46,7 +46,9 @@ _HINT = "Drag from a port to connect; Tab or right-click to add a layer; F to fi
 
 class CanvasView(CanvasActionsMixin, QGraphicsView):
     """The canvas. `pending_source` is the node a quick-add should wire its new layer after
-    (set when a wire is dropped on empty canvas, or Tab with one layer selected)."""
+    (set when a wire is dropped on empty canvas, or Tab with one layer selected);
+    `pending_in_chain` says the new layer goes into that node's chain (Tab), not as a branch
+    where the wire ended."""
 
     quick_add_requested = Signal(QPointF)  # scene position of the new layer's top-left corner
     status_message = Signal(str)
@@ -60,6 +62,8 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         self.graph_scene = scene
         self.doc = scene.doc
         self.pending_source: str | None = None
+        self.pending_in_chain = False
+        self._added: list[str] = []  # cards added by the edit under way: shown once it ends
         self._wire_drag: WireDrag | None = None
         self._pan_from: QPointF | None = None
         self._space_held = False
@@ -82,6 +86,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.doc.focus_requested.connect(self._on_doc_focus_requested)
         self.doc.replaced.connect(self._on_doc_replaced)
+        self.doc.edited.connect(self._on_doc_edited)
         theme_manager().changed.connect(self._on_theme_changed)
 
     # -- zoom and pan ----------------------------------------------------------------------
@@ -207,8 +212,9 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         pos = self.mapToScene(event.position().toPoint())
         if self._wire_drag is not None:
             reason = self.move_wire_drag(pos)
-            if reason:
-                QToolTip.showText(event.globalPosition().toPoint(), reason, self)
+            tip = reason or (self._wire_drag.note if self._wire_drag is not None else None)
+            if tip:
+                QToolTip.showText(event.globalPosition().toPoint(), tip, self)
             else:
                 QToolTip.hideText()
             return
@@ -271,6 +277,8 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         reason = self._wire_drag.move(scene_pos)
         if reason:
             self._say(f"Cannot connect here: {reason}", repeat=False)
+        elif self._wire_drag.note:
+            self._say(f"Release to connect: {self._wire_drag.note}", repeat=False)
         return reason
 
     def finish_wire_drag(self, scene_pos: QPointF) -> DropResult | None:
@@ -281,7 +289,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         if result.outcome == "refused" and result.message:
             self._say(f"Cannot connect: {result.message}")
         elif result.outcome == "empty":  # the new layer's input port where the wire ended
-            self.pending_source = result.source
+            self.pending_source, self.pending_in_chain = result.source, False
             self._emit_quick_add(scene_pos - QPointF(0, NODE_H / 2))
         elif result.message:
             self._say(result.message)
@@ -330,10 +338,10 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         """Ask for quick-add: right of the one selected layer (and wired after it), else
         centred on `scene_pos`, the pointer, or the middle of the view."""
         selected = self.graph_scene.selected_nodes()
-        self.pending_source = None
+        self.pending_source, self.pending_in_chain = None, False
         if scene_pos is None and len(selected) == 1 \
                 and self.doc.graph.type_of(selected[0]) != "Output":
-            self.pending_source = selected[0]
+            self.pending_source, self.pending_in_chain = selected[0], True
             self._emit_quick_add(self.graph_scene.nodes[selected[0]].spot_after())
             return
         if scene_pos is None:
@@ -364,7 +372,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
                            lambda: self._delete_wire(wire))
             _popup(menu, event.globalPos())
             return
-        self.request_quick_add(pos)
+        _popup(self.canvas_menu(pos), event.globalPos())
 
     def _wire_at(self, view_pos: QPoint) -> tuple[str, str] | None:
         for item in self.items(view_pos):
@@ -434,8 +442,35 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         """Another graph: a wire being dragged belonged to the old one. Its items go with the
         scene's rebuild (before or after this), so the drag is only forgotten."""
         self._wire_drag = None
-        self.pending_source = None
+        self.pending_source, self.pending_in_chain = None, False
+        self._added.clear()
         QToolTip.hideText()
+
+    def note_added(self, node: str) -> None:
+        """A card was added by the edit under way (the actions mixin hears the events)."""
+        self._added.append(node)
+
+    def _on_doc_edited(self) -> None:
+        """An edit (or undo, redo) ended: scroll to show the cards it added, if they are not
+        in view (the scene, connected first, has placed them)."""
+        added, self._added = self._added, []
+        cards = [self.graph_scene.nodes[n].card_rect() for n in added
+                 if n in self.graph_scene.nodes]
+        if cards and self.isVisible():
+            self.show_rect(cards)
+
+    def show_rect(self, cards: list[QRectF]) -> None:
+        """Scroll as little as needed to show `cards` (all of them where they fit)."""
+        rect = QRectF(cards[0])
+        for card in cards[1:]:
+            rect = rect.united(card)
+        if self._visible(rect):
+            return
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        if rect.width() + 80 > shown.width() or rect.height() + 80 > shown.height():
+            self.centerOn(cards[-1].center())
+        else:
+            self.ensureVisible(rect, 40, 40)
 
     @staticmethod
     def hint() -> str:

@@ -2,9 +2,11 @@
 source, or an existing wire picked up by its input end and dropped elsewhere.
 
 While the pointer moves, the loose wire asks the document whether the card under it would take
-the connection and turns red with the reason when not. Releasing pushes one undo step: a new
-wire, a wire moved to another input (remove + add as one Macro), or a wire dropped on empty
-canvas (disconnected). Nothing here raises: refusals come back as text.
+the connection and turns red with the reason when not; over a single-input layer that is
+already fed it says the new wire replaces the old one. Releasing pushes one undo step: a new
+wire (in place of the old one there), a wire moved to another input (remove + add as one
+Macro), or a wire dropped on empty canvas (disconnected). Nothing here raises: refusals come
+back as text.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class WireDrag:
         self.loose = DragWireItem(anchor, self.from_output)
         scene.addItem(self.loose)
         self.reason: str | None = None
+        self.note: str | None = None  # what a release here does besides connecting
         self._asked: dict[str, str | None] = {}
 
     # -- while moving ----------------------------------------------------------------------
@@ -73,10 +76,18 @@ class WireDrag:
             if self.detached is not None and target.node == self.detached.dst.node:
                 self._asked[target.node] = None  # back where it came from
             elif self.from_output:
-                self._asked[target.node] = self.doc.connect_problem(self.fixed, target.node)
+                self._asked[target.node] = self.doc.connect_problem(self.fixed, target.node,
+                                                                    replace=True)
             else:
                 self._asked[target.node] = self.doc.connect_problem(target.node, self.fixed)
         return self._asked[target.node]
+
+    def displaced(self, target: NodeItem) -> str | None:
+        """The layer whose wire into `target` this one would replace, if any."""
+        if not self.from_output or (self.detached is not None
+                                    and target.node == self.detached.dst.node):
+            return None
+        return self.doc.displaced_source(self.fixed, target.node)
 
     def move(self, pos: QPointF) -> str | None:
         """Follow the pointer; returns the refusal reason where the pointer is, if any."""
@@ -89,6 +100,8 @@ class WireDrag:
                 tip = target.input_port_pos(port if port is not None else (free or 0))
             else:
                 tip = target.output_port_pos()
+        old = self.displaced(target) if target is not None and reason is None else None
+        self.note = f"replaces the wire from {old}" if old is not None else None
         self.loose.move_to(tip, reason)
         self.reason = reason
         return reason
@@ -105,11 +118,14 @@ class WireDrag:
             return DropResult("refused", reason)
         if self.detached is not None:
             return self._reattach(target, port)
+        old = self.displaced(target)
         if self.from_output:
-            ok = self.doc.connect(self.fixed, target.node, port)
+            ok = self.doc.connect(self.fixed, target.node, port, replace=True)
         else:
             ok = self.doc.connect(target.node, self.fixed, None)
-        return DropResult("connected" if ok else "refused")
+        said = f"Connected {self.fixed} to {target.node} in place of {old}" \
+            if ok and old is not None else ""
+        return DropResult("connected" if ok else "refused", said)
 
     def cancel(self) -> None:
         self._remove_loose()
@@ -132,12 +148,17 @@ class WireDrag:
         if target.node == old_dst and port in (None, old_port):
             self._restore()
             return DropResult("cancelled")
+        commands = [RemoveEdge(src, old_dst)]
         if target.node == old_dst:
             text = f"Move {src}'s wire to input {port} of {old_dst}"
         else:
             text = f"Reconnect {src} from {old_dst} to {target.node}"
-        ok = self.doc.push(Macro(text, [RemoveEdge(src, old_dst), AddEdge(src, target.node,
-                                                                             port)]))
+            displaced = self.displaced(target)
+            if displaced is not None:
+                commands.append(RemoveEdge(displaced, target.node))
+                text += f" in place of {displaced}"
+        commands.append(AddEdge(src, target.node, port))
+        ok = self.doc.push(Macro(text, commands))
         if not ok:
             self._restore()
         return DropResult("connected" if ok else "refused")
