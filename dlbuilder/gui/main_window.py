@@ -40,6 +40,7 @@ from dlbuilder.gui.status import StatusWidget
 from dlbuilder.gui.summary_panel import SummaryPanel
 from dlbuilder.gui.theme import THEME_NAMES, theme_manager
 from dlbuilder.gui.training_host import LOCKED_TEXT, TrainingHostWidget, TrainingWindowMixin
+from dlbuilder.gui.window_geometry import FIRST_SIZE, fit_to_screen
 from dlbuilder.resources import example_names
 
 STATE_VERSION = 1
@@ -276,10 +277,11 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
     # -- settings ------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(FIRST_SIZE)
+            fit_to_screen(self, centre=True)
         else:
-            self.resize(1600, 1000)
+            fit_to_screen(self)
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state, STATE_VERSION)
@@ -309,6 +311,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.setWindowModified(not clean)
 
     def _on_doc_replaced(self) -> None:
+        self.statusBar().clearMessage()  # "Wrote lecture_model.py" belonged to the old graph
         self._on_doc_path_changed(self.doc.path)
         self.view.fit()
 
