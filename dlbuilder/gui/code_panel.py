@@ -64,6 +64,7 @@ class CodePanel(QWidget):
         self._build()
         doc.edited.connect(self._on_doc_edited)
         doc.replaced.connect(self._on_doc_edited)
+        doc.path_changed.connect(self._on_doc_edited)  # Save As may name the graph
         theme_manager().changed.connect(self._on_theme_changed)
         self._on_theme_changed(current())
         self.refresh()
