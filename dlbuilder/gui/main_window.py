@@ -29,6 +29,7 @@ from dlbuilder.gui.canvas.scene import GraphScene
 from dlbuilder.gui.canvas.view import CanvasView
 from dlbuilder.gui.code_panel import CodePanel
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.export_folder import export_folder, remember_export_folder
 from dlbuilder.gui.file_ops import FileController
 from dlbuilder.gui.icons import icon
 from dlbuilder.gui.inspector import InspectorPanel
@@ -412,8 +413,9 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         from dlbuilder.gui.render import render_graph
 
         name = (self.doc.path.stem if self.doc.path else self.doc.graph.name) or "graph"
+        folder = export_folder(self.doc.path, self.settings)
         path, _ = QFileDialog.getSaveFileName(self, "Save canvas as image",
-                                              str(Path.home() / f"{name}.png"),
+                                              str(folder / f"{name}.png"),
                                               "PNG image (*.png);;SVG drawing (*.svg)")
         if not path:
             return
@@ -422,6 +424,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         except (OSError, ValueError) as err:
             self._show_message(f"Cannot save the image: {err}")
             return
+        remember_export_folder(Path(path), self.settings)
         self._show_message(f"Saved {path}")
 
     def _show_gestures(self) -> None:

@@ -21,6 +21,7 @@ from dlbuilder.backend.preprocessing import info_path, read_preprocessing
 from dlbuilder.backend.weights_code import code_with_weights
 from dlbuilder.core.fileformat import graph_to_dict, write_atomic
 from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.gui.export_folder import export_folder, remember_export_folder, settings_for
 
 CLASS_NAME = "Net"
 
@@ -64,9 +65,9 @@ def _copy_with_info(source: Path, target: Path) -> None:
         shutil.copyfile(info, Path(f"{target}.json"))
 
 
-def _suggested(doc: Any, suffix: str) -> str:
-    """Beside the graph file (else in the home folder), named after the graph."""
-    folder = doc.path.parent if doc.path is not None else Path.home()
+def _suggested(parent: QWidget, doc: Any, suffix: str) -> str:
+    """Named after the graph, where exports go (export_folder.py)."""
+    folder = export_folder(doc.path, settings_for(parent))
     return str(folder / f"{identifier_from(doc.graph.name, 'model')}{suffix}")
 
 
@@ -81,11 +82,15 @@ def save_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any) -> st
     """Ask where, copy the trained weights there; returns what happened, for the panel."""
     if weights.trained is None:
         return "There are no trained weights yet: train the graph first"
-    name, _ = QFileDialog.getSaveFileName(parent, "Save trained weights", _suggested(doc, ".pt"),
+    name, _ = QFileDialog.getSaveFileName(parent, "Save trained weights",
+                                          _suggested(parent, doc, ".pt"),
                                           "PyTorch weights (*.pt)")
     if not name:
         return ""
-    return save_weights_to(weights, Path(name))
+    text = save_weights_to(weights, Path(name))
+    if text.startswith("Saved"):
+        remember_export_folder(Path(name), settings_for(parent))
+    return text
 
 
 def save_weights_to(weights: WeightsChoice, target: Path) -> str:
@@ -103,11 +108,14 @@ def save_weights_to(weights: WeightsChoice, target: Path) -> str:
 
 
 def export_with_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any) -> str:
-    name, _ = QFileDialog.getSaveFileName(parent, "Export code with weights", _suggested(doc, ".py"),
-                                          "Python files (*.py)")
+    name, _ = QFileDialog.getSaveFileName(parent, "Export code with weights",
+                                          _suggested(parent, doc, ".py"), "Python files (*.py)")
     if not name:
         return ""
-    return export_with_weights(doc.engine, weights, Path(name))
+    text = export_with_weights(doc.engine, weights, Path(name))
+    if text.startswith("Wrote"):
+        remember_export_folder(Path(name), settings_for(parent))
+    return text
 
 
 def same_network(a: dict[str, Any], b: dict[str, Any]) -> bool:

@@ -63,3 +63,27 @@ def test_weights_without_their_json_export_with_a_warning_in_the_docstring(tmp_p
     message = export_with_weights(engine, choice, tmp_path / "m.py")
     assert message.startswith("Wrote") and "preprocessing" in message
     assert "m.pt.json) was missing" in (tmp_path / "m.py").read_text()
+
+
+def test_the_dialog_starts_where_exports_go_and_remembers(make_window, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QFileDialog
+
+    from dlbuilder.gui.export_folder import documents_folder
+    from dlbuilder.gui.training.weights_files import export_with_weights_dialog
+
+    _engine, weights, _trainer = _trained(tmp_path, epochs=1)
+    window = make_window()  # the digits example: never proposed as the place to write
+    choice = WeightsChoice()
+    choice.use(weights, "run 1")
+    asked = []
+
+    def answer(parent, title, start, filters):
+        asked.append(Path(start))
+        return str(tmp_path / "net.py"), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", answer)
+    assert export_with_weights_dialog(window, choice, window.doc).startswith("Wrote")
+    assert asked[0].parent == documents_folder()
+    assert window.code.suggested_path().parent == tmp_path
