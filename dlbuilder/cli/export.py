@@ -121,20 +121,21 @@ def _export_python(plan: ModelPlan, class_name: str, output: str | None,
 
 
 def _export_onnx(plan: ModelPlan, output: str, weights: str | None) -> int:
-    from dlbuilder.backend.onnx_export import OnnxExportError, export_onnx, onnx_missing
+    from dlbuilder.backend.onnx_export import (
+        OnnxExportError,
+        OnnxUnavailable,
+        export_plan,
+        onnx_missing,
+    )
 
     missing = onnx_missing()  # before torch loads: say it at once
     if missing:
         return fail(f"dlbuilder export: {missing}", False, [])
-    from dlbuilder.backend.compiler import CompiledModel
-    from dlbuilder.backend.weights import WeightsError, load_weights
+    from dlbuilder.backend.weights import WeightsError
 
-    model = CompiledModel(plan)
     try:
-        if weights:
-            load_weights(model, weights)
-        export_onnx(model, output)
-    except (WeightsError, OnnxExportError) as err:
+        export_plan(plan, output, weights or None)
+    except (WeightsError, OnnxExportError, OnnxUnavailable) as err:
         return fail(f"dlbuilder export: {err}", False, [])
     except OSError as err:
         return _cannot_write(output, err)

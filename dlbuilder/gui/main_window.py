@@ -33,6 +33,7 @@ from dlbuilder.gui.export_folder import export_folder, remember_export_folder
 from dlbuilder.gui.file_ops import FileController
 from dlbuilder.gui.icons import icon
 from dlbuilder.gui.inspector import InspectorPanel
+from dlbuilder.gui.onnx_exporting import OnnxExportController
 from dlbuilder.gui.palette import PalettePanel
 from dlbuilder.gui.problems_panel import ProblemsPanel
 from dlbuilder.gui.quick_add import QuickAddPopup
@@ -81,6 +82,8 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self._build_toolbar()
         self.status = StatusWidget(doc, self)
         self.statusBar().addPermanentWidget(self.status)
+        self.onnx = OnnxExportController(self, settings)
+        self.statusBar().addPermanentWidget(self.onnx.busy_bar)
         self.hint = QLabel(CANVAS_HINT)  # shown whenever no message is (Qt hides it meanwhile)
         self.hint.setToolTip("Help ▸ Keyboard and Mouse lists every gesture")
         self.statusBar().addWidget(self.hint, 1)
@@ -171,7 +174,9 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([a["save"], a["save_as"]])
         file_menu.addSeparator()
-        file_menu.addActions([a["export_code"], a["render"]])
+        export = file_menu.addMenu("&Export")
+        export.setIcon(_try_icon("export"))
+        export.addActions([a["export_code"], a["export_onnx"], a["render"]])
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
         self._rebuild_recent(self.files.recent())
@@ -240,6 +245,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         triggers = {
             "new": self.files.new, "open": self.files.open_dialog, "save": self.files.save,
             "save_as": self.files.save_as, "export_code": self._export_code,
+            "export_onnx": self._export_onnx,
             "render": self._render_image, "quit": self.close, "cut": view.cut,
             "copy": view.copy, "paste": view.paste, "duplicate": view.duplicate,
             "delete": view.delete_selected, "rename": view.rename_selected,
@@ -266,6 +272,8 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.quick_add.chosen.connect(self._on_quick_add_chosen)
         self.palette.add_requested.connect(self._on_palette_add_requested)
         self.files.message.connect(self._show_message)
+        self.onnx.started.connect(self._on_onnx_started)
+        self.onnx.finished.connect(self._on_onnx_finished)
         self.files.recent_changed.connect(self._rebuild_recent)
         self.banner.recover_clicked.connect(self._on_banner_recover)
         self.banner.discard_clicked.connect(self._on_banner_discard)
@@ -408,6 +416,18 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.docks["code"].show()
         self.docks["code"].raise_()
         self.code.export_dialog()
+
+    def _export_onnx(self) -> None:
+        panel = self.training.panel  # trained weights, if the Training tab has some
+        self.onnx.export_dialog(self.doc, panel.weights if panel is not None else None)
+
+    def _on_onnx_started(self, text: str) -> None:
+        self.actions["export_onnx"].setEnabled(False)
+        self.statusBar().showMessage(text)  # until it is done
+
+    def _on_onnx_finished(self, _ok: bool, message: str) -> None:
+        self.actions["export_onnx"].setEnabled(True)
+        self._show_message(message)
 
     def _render_image(self) -> None:
         from dlbuilder.gui.render import render_graph
