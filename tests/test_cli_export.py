@@ -52,7 +52,8 @@ def test_graph_errors_exit_1_and_write_nothing(tmp_path: Path,
     (["lenet5", "--class-name", "import os"], "--class-name: class name 'import os'"),
     (["lenet5", "--class-name", "torch"], "would hide"),
     (["lenet5", "--format", "onnx"], "ONNX needs an output file"),
-    (["lenet5", "-o", "m.py", "--weights", "w.pt"], "--weights applies to ONNX"),
+    (["lenet5", "-o", "m.py", "--weights", "w.pt", "--with-training-script"],
+     "--weights and --with-training-script"),
     (["lenet5", "--format", "keras"], "invalid choice: 'keras'"),
     (["no_such_graph.json"], "cannot be read"),
 ])
@@ -122,3 +123,66 @@ def test_onnx_with_weights_of_another_graph_exit_2(tmp_path: Path,
                        "--weights", str(weights))
     assert code == 2 and "do not fit this graph" in err and "c1.weight" in err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def _digits_weights(folder: Path, with_info: bool = True) -> Path:
+    """digits_cnn's initial weights, saved with the preprocessing of a digits run."""
+    from dlbuilder.backend.compiler import compile_graph
+    from dlbuilder.backend.datasets import load_dataset
+    from dlbuilder.backend.prepare import fit_preprocessing, save_preprocessing
+    from dlbuilder.backend.weights import save_weights
+
+    weights = folder / "digits.pt"
+    save_weights(compile_graph(example_graph("digits_cnn")), weights)
+    if with_info:
+        data = load_dataset("digits")
+        save_preprocessing(weights, fit_preprocessing(data, data.train.x, (1, 8, 8), True))
+    return weights
+
+
+def test_python_with_weights_carries_their_preprocessing(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    weights = _digits_weights(tmp_path)
+    target = tmp_path / "digits_net.py"
+    code, _, err = run(capsys, "export", "digits_cnn", "-o", str(target), "--weights",
+                       str(weights))
+    assert code == 0, err
+    assert "with the preprocessing of digits.pt (preprocess())" in err
+    text = target.read_text(encoding="utf-8")
+    assert "def preprocess(x):" in text and "SCALE = 16.0" in text and "MEAN = (" in text
+    assert 'torch.load("digits.pt", weights_only=True)' in text
+    assert "note:" not in err  # the weights are beside the code
+
+
+def test_python_with_weights_without_their_json_says_so(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    weights = _digits_weights(tmp_path, with_info=False)
+    out_dir = tmp_path / "elsewhere"
+    out_dir.mkdir()
+    target = out_dir / "m.py"
+    code, _, err = run(capsys, "export", "digits_cnn", "-o", str(target), "--weights",
+                       str(weights))
+    assert code == 0, err
+    assert f"{weights}.json (the preprocessing saved with the weights) is missing" in err
+    assert "copy digits.pt beside" in err
+    assert "def preprocess" not in target.read_text(encoding="utf-8")
+
+
+def test_python_with_weights_of_another_graph_exit_2(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]
+                                                     ) -> None:
+    from dlbuilder.backend.compiler import compile_graph
+    from dlbuilder.backend.weights import save_weights
+
+    weights = tmp_path / "lenet.pt"
+    save_weights(compile_graph(example_graph("lenet5")), weights)
+    code, _, err = run(capsys, "export", "digits_cnn", "-o", str(tmp_path / "m.py"),
+                       "--weights", str(weights))
+    assert code == 2 and "do not fit this graph" in err
+    assert not (tmp_path / "m.py").exists()
+    weights = _digits_weights(tmp_path)
+    code, _, err = run(capsys, "export", "digits_cnn", "--weights", str(weights),
+                       "--class-name", "preprocess")
+    assert code == 2 and "--class-name: class name 'preprocess'" in err

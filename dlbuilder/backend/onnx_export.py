@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import torch
 
     from dlbuilder.backend.compiler import CompiledModel
+    from dlbuilder.backend.plan import ModelPlan
 
 INSTALL_HINT = 'pip install "dlbuilder[onnx]"'
 BATCH_DIM = "batch"
@@ -75,6 +76,26 @@ def export_onnx(model: CompiledModel, path: str | os.PathLike[str],
     path = Path(path)
     data = _exported_bytes(model, path, opset)
     write_atomic(path, data)
+
+
+def export_plan(plan: ModelPlan, path: str | os.PathLike[str],
+                weights: str | os.PathLike[str] | None = None) -> None:
+    """The planned model, with `weights` loaded (else its initial weights), as ONNX at `path`.
+
+    What `dlbuilder export --format onnx` and File ▸ Export ▸ ONNX both run. Raises
+    OnnxUnavailable before torch loads, WeightsError for weights that do not fit the graph,
+    OnnxExportError, or OSError when the file cannot be written.
+    """
+    missing = onnx_missing()
+    if missing:
+        raise OnnxUnavailable(missing)
+    from dlbuilder.backend.compiler import CompiledModel
+    from dlbuilder.backend.weights import load_weights
+
+    model = CompiledModel(plan)
+    if weights is not None:
+        load_weights(model, weights)
+    export_onnx(model, path)
 
 
 def _importable(name: str) -> bool:

@@ -33,7 +33,9 @@ def _export_parser() -> Parser:
     parser.add_argument("--class-name", default="Net", metavar="NAME",
                         help="the nn.Module subclass in the Python file (default: Net)")
     parser.add_argument("--weights", metavar="W.pt",
-                        help="trained weights (a .pt state_dict) for the ONNX model")
+                        help="trained weights (a .pt state_dict): the ONNX model holds them; "
+                             "the Python file names them and carries their preprocessing "
+                             "(from W.pt.json) as preprocess()")
     parser.add_argument("--with-training-script", action="store_true",
                         help="add a main() that trains the model with the graph's training "
                              "settings, on one device or under torchrun (Python only)")
@@ -46,9 +48,9 @@ def cmd_export(argv: Sequence[str]) -> int:
         fmt = args.format or ("onnx" if (args.output or "").endswith(".onnx") else "python")
         if fmt == "onnx" and not args.output:
             raise UsageError("dlbuilder export: ONNX needs an output file: -o model.onnx")
-        if fmt == "python" and args.weights:
-            raise UsageError("dlbuilder export: --weights applies to ONNX; the Python file "
-                             "loads weights itself (see its docstring)")
+        if args.weights and args.with_training_script:
+            raise UsageError("dlbuilder export: --weights and --with-training-script do not "
+                             "go together: the training script prepares its own data")
         if fmt == "onnx" and args.with_training_script:
             raise UsageError("dlbuilder export: --with-training-script applies to Python "
                              "output, not ONNX")
@@ -71,6 +73,8 @@ def cmd_export(argv: Sequence[str]) -> int:
         return EXIT_GRAPH_ERRORS
     if fmt == "onnx":
         return _export_onnx(plan, args.output, args.weights)
+    if args.weights:
+        return _export_with_weights(plan, args.class_name, args.output, args.weights)
     settings = None
     if args.with_training_script:
         from dlbuilder.backend.settings import SettingsError, resolve_settings
@@ -117,25 +121,70 @@ def _export_python(plan: ModelPlan, class_name: str, output: str | None,
 
 
 def _export_onnx(plan: ModelPlan, output: str, weights: str | None) -> int:
-    from dlbuilder.backend.onnx_export import OnnxExportError, export_onnx, onnx_missing
+    from dlbuilder.backend.onnx_export import (
+        OnnxExportError,
+        OnnxUnavailable,
+        export_plan,
+        onnx_missing,
+    )
 
     missing = onnx_missing()  # before torch loads: say it at once
     if missing:
         return fail(f"dlbuilder export: {missing}", False, [])
-    from dlbuilder.backend.compiler import CompiledModel
-    from dlbuilder.backend.weights import WeightsError, load_weights
+    from dlbuilder.backend.weights import WeightsError
 
-    model = CompiledModel(plan)
     try:
-        if weights:
-            load_weights(model, weights)
-        export_onnx(model, output)
-    except (WeightsError, OnnxExportError) as err:
+        export_plan(plan, output, weights or None)
+    except (WeightsError, OnnxExportError, OnnxUnavailable) as err:
         return fail(f"dlbuilder export: {err}", False, [])
     except OSError as err:
         return _cannot_write(output, err)
     source = f"weights from {weights}" if weights else "untrained (random) weights"
     print(f"wrote {output}: ONNX with a dynamic batch size, {source}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _export_with_weights(plan: ModelPlan, class_name: str, output: str | None,
+                         weights: str) -> int:
+    """The class with the preprocessing saved beside the weights, after checking they fit."""
+    from dlbuilder.backend.codegen import ClassNameError
+    from dlbuilder.backend.compiler import CompiledModel
+    from dlbuilder.backend.preprocessing import info_path, read_preprocessing
+    from dlbuilder.backend.weights import WeightsError, load_weights
+    from dlbuilder.backend.weights_code import code_with_weights
+
+    try:
+        load_weights(CompiledModel(plan), weights)
+        prep = read_preprocessing(weights)
+    except (WeightsError, ValueError) as err:
+        return fail(f"dlbuilder export: {err}", False, [])
+    except OSError as err:
+        return fail(f"dlbuilder export: cannot read {info_path(weights)}: "
+                    f"{err.strerror or err}", False, [])
+    name = Path(weights).name
+    if prep is None:
+        print(f"note: {info_path(weights)} (the preprocessing saved with the weights) is "
+              "missing; the code has no preprocess(), so prepare inputs as for training",
+              file=sys.stderr)
+    if output is not None and Path(output).resolve().parent != Path(weights).resolve().parent:
+        print(f"note: the code loads {name} from beside it: copy {name} beside {output}",
+              file=sys.stderr)
+    try:
+        code = code_with_weights(plan, class_name, name, prep)
+    except ClassNameError as err:
+        return fail(f"dlbuilder export: --class-name: {err}", False, [])
+    if output is None:
+        print(code, end="")
+        return EXIT_OK
+    from dlbuilder.core.fileformat import write_atomic
+
+    try:
+        write_atomic(Path(output), code)
+    except OSError as err:
+        return _cannot_write(output, err)
+    with_prep = f", with the preprocessing of {name} (preprocess())" if prep else ""
+    print(f"wrote {output}: class {class_name}{with_prep}, {plan.params:,} parameters",
+          file=sys.stderr)
     return EXIT_OK
 
 

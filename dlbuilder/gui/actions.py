@@ -28,9 +28,11 @@ SPECS = (
     ActionSpec("save", "&Save", "Save the graph to its file", (Key.Save,), "save"),
     ActionSpec("save_as", "Save &As…", "Save the graph under a new name", (Key.SaveAs,),
                "save-as"),
-    ActionSpec("export_code", "&Export PyTorch code…", "Write the graph as a Python file",
+    ActionSpec("export_code", "&PyTorch code…", "Write the graph as a Python file",
                ("Ctrl+E",), "export"),
-    ActionSpec("render", "Save canvas as &image…", "Draw the whole graph to PNG or SVG", (),
+    ActionSpec("export_onnx", "&ONNX…", "Write the graph as an ONNX model (with the trained "
+               "weights, if you choose them), in the background", (), None),
+    ActionSpec("render", "Canvas as &image…", "Draw the whole graph to PNG or SVG", (),
                None),
     ActionSpec("quit", "&Quit", "Close dlbuilder", (Key.Quit,), None),
     ActionSpec("cut", "Cu&t", "Cut the selected layers", (Key.Cut,), "cut"),

@@ -29,6 +29,7 @@ from dlbuilder.backend.plan import CompileError
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.fileformat import write_atomic
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.export_folder import export_folder, remember_export_folder, settings_for
 from dlbuilder.gui.highlighter import PythonHighlighter
 from dlbuilder.gui.problems_panel import themed_icon
 from dlbuilder.gui.theme import Theme, current, theme_manager
@@ -64,6 +65,7 @@ class CodePanel(QWidget):
         self._build()
         doc.edited.connect(self._on_doc_edited)
         doc.replaced.connect(self._on_doc_edited)
+        doc.path_changed.connect(self._on_doc_edited)  # Save As may name the graph
         theme_manager().changed.connect(self._on_theme_changed)
         self._on_theme_changed(current())
         self.refresh()
@@ -151,10 +153,10 @@ class CodePanel(QWidget):
         return True
 
     def suggested_path(self) -> Path:
-        """Where Export… proposes to write: next to the graph file, named after the graph."""
-        name = default_file_name(self.doc.graph.name)
-        folder = self.doc.path.parent if self.doc.path is not None else Path.home()
-        return folder / name
+        """Where Export… proposes to write: named after the graph, in the last export folder,
+        else beside the graph file, else in the documents folder (export_folder.py)."""
+        folder = export_folder(self.doc.path, settings_for(self))
+        return folder / default_file_name(self.doc.graph.name)
 
     def export_to(self, path: Path | str) -> bool:
         """Write the current graph's code to `path` atomically; report in the status line.
@@ -190,7 +192,8 @@ class CodePanel(QWidget):
         target = Path(path)
         if not target.suffix:
             target = target.with_suffix(".py")
-        self.export_to(target)
+        if self.export_to(target):
+            remember_export_folder(target, settings_for(self))
 
     def _on_banner_link_activated(self, link: str) -> None:
         index = int(link.removeprefix("node:")) if link.startswith("node:") else -1

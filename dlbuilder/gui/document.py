@@ -31,6 +31,8 @@ from dlbuilder.core.registry import Registry
 from dlbuilder.core.wiring import connect_problem, displaced_source, feed_problem
 from dlbuilder.layers import REGISTRY
 
+DEFAULT_NAME = Graph().name  # what New starts as; a graph saved under it takes its file's name
+
 
 class _Step(QUndoCommand):
     """One core command on the undo stack. It was applied before it was pushed."""
@@ -289,11 +291,24 @@ class Document(QObject):
         self.replace(graph, Path(path))
 
     def save(self, path: Path | None = None) -> Path:
-        """Write the graph (atomically) to `path` or its own file; marks the document clean."""
+        """Write the graph (atomically) to `path` or its own file; marks the document clean.
+
+        A graph still under the default name, saved to a new file, takes the file's name
+        (`my_net.json` -> "my_net"): the name the exported code and the runs then show. It is
+        part of the save, not an undoable edit, like the path: undo goes back through the edits
+        and leaves the name to the file. A failed save leaves the name as it was.
+        """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("this graph has no file yet; choose one with Save As")
-        save_graph(self.graph, target)
+        old_name = self.graph.name
+        if target != self.path and old_name == DEFAULT_NAME and target.stem:
+            self.graph.name = target.stem
+        try:
+            save_graph(self.graph, target)
+        except BaseException:
+            self.graph.name = old_name
+            raise
         self.undo_stack.setClean()
         if target != self.path:
             self.set_path(target)

@@ -1,5 +1,11 @@
 """The application's icons: one family of SVGs in resources/icons, loaded once and cached.
 
+The SVGs draw their lines in one neutral grey (theme.ICON_INK). Each icon is painted by
+`ThemedSvgEngine` in the active theme's icon colour, and a disabled one (a toolbar button whose
+action is off) faintly in that colour, so it reads as disabled on the light and the dark
+palette alike; Qt's own disabled pixmap brightened the grey on the dark one, so Undo looked
+enabled. Painting reads the theme each time, so a theme switch needs only a repaint.
+
 Asking for a name that does not exist is a programming error, so it raises KeyError listing the
 known names (a test walks the code for every name used), rather than showing a blank button.
 """
@@ -9,8 +15,11 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QByteArray, QPoint, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QIcon, QIconEngine, QPainter, QPixmap
+from PySide6.QtSvg import QSvgRenderer
 
+from dlbuilder.gui.theme import DISABLED_ICON_OPACITY, ICON_INK, Theme, current
 from dlbuilder.resources import resources_dir
 
 APP_ICON = "dlbuilder"
@@ -26,13 +35,71 @@ def icon_names() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in icons_dir().glob("*.svg")))
 
 
+class ThemedSvgEngine(QIconEngine):
+    """One SVG drawn in the current theme's icon colour; faint when disabled."""
+
+    def __init__(self, svg: bytes) -> None:
+        super().__init__()
+        self.svg = svg
+        self._renderers: dict[str, QSvgRenderer] = {}
+
+    def _renderer(self, theme: Theme) -> QSvgRenderer:
+        renderer = self._renderers.get(theme.name)
+        if renderer is None:
+            text = self.svg.replace(ICON_INK.encode(), theme.icon.encode())
+            renderer = self._renderers[theme.name] = QSvgRenderer(QByteArray(text))
+        return renderer
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode,
+              state: QIcon.State) -> None:
+        # the SVG renderer sets its own opacity, so a faint icon is drawn, then faded
+        scale = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        painter.drawPixmap(rect, self.scaledPixmap(rect.size(), mode, state, scale))
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        return self.scaledPixmap(size, mode, state, 1.0)
+
+    def scaledPixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State,  # Qt override
+                     scale: float) -> QPixmap:
+        image = _drawn(self._renderer(current()), size * scale)
+        if mode == QIcon.Mode.Disabled:
+            faded = QPixmap(image.size())
+            faded.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(faded)
+            painter.setOpacity(DISABLED_ICON_OPACITY)
+            painter.drawPixmap(0, 0, image)
+            painter.end()
+            image = faded
+        image.setDevicePixelRatio(scale)
+        return image
+
+    def actualSize(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QSize:
+        return QSize(size)
+
+    def isNull(self) -> bool:
+        return not self._renderer(current()).isValid()
+
+    def clone(self) -> QIconEngine:
+        return ThemedSvgEngine(self.svg)
+
+
+def _drawn(renderer: QSvgRenderer, size: QSize) -> QPixmap:
+    image = QPixmap(size)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    renderer.render(painter, QRectF(QPoint(0, 0), size))
+    painter.end()
+    return image
+
+
 @cache
 def icon(name: str) -> QIcon:
     """The icon `name` (a file stem in resources/icons); KeyError for an unknown name."""
     path = icons_dir() / f"{name}.svg"
     if name not in icon_names() or not path.is_file():
         raise KeyError(f"no icon {name!r}; known icons: {', '.join(icon_names())}")
-    return QIcon(str(path))
+    return QIcon(ThemedSvgEngine(path.read_bytes()))
 
 
 def category_icon(category: str) -> QIcon:

@@ -30,9 +30,11 @@ from dlbuilder.gui.canvas.style import NODE_H, NODE_W
 from dlbuilder.gui.canvas.view import CanvasView
 from dlbuilder.gui.code_panel import CodePanel
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.export_folder import export_folder, remember_export_folder
 from dlbuilder.gui.file_ops import FileController
 from dlbuilder.gui.icons import icon
 from dlbuilder.gui.inspector import InspectorPanel
+from dlbuilder.gui.onnx_exporting import OnnxExportController
 from dlbuilder.gui.palette import PalettePanel
 from dlbuilder.gui.problems_panel import ProblemsPanel
 from dlbuilder.gui.quick_add import QuickAddPopup
@@ -41,6 +43,7 @@ from dlbuilder.gui.status import StatusWidget
 from dlbuilder.gui.summary_panel import SummaryPanel
 from dlbuilder.gui.theme import THEME_NAMES, theme_manager
 from dlbuilder.gui.training_host import LOCKED_TEXT, TrainingHostWidget, TrainingWindowMixin
+from dlbuilder.gui.window_geometry import FIRST_SIZE, fit_to_screen
 from dlbuilder.resources import example_names
 
 STATE_VERSION = 1
@@ -80,6 +83,8 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self._build_toolbar()
         self.status = StatusWidget(doc, self)
         self.statusBar().addPermanentWidget(self.status)
+        self.onnx = OnnxExportController(self, settings)
+        self.statusBar().addPermanentWidget(self.onnx.busy_bar)
         self.hint = QLabel(CANVAS_HINT)  # shown whenever no message is (Qt hides it meanwhile)
         self.hint.setToolTip("Help ▸ Keyboard and Mouse lists every gesture")
         self.statusBar().addWidget(self.hint, 1)
@@ -170,7 +175,9 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([a["save"], a["save_as"]])
         file_menu.addSeparator()
-        file_menu.addActions([a["export_code"], a["render"]])
+        export = file_menu.addMenu("&Export")
+        export.setIcon(_try_icon("export"))
+        export.addActions([a["export_code"], a["export_onnx"], a["render"]])
         file_menu.addSeparator()
         file_menu.addAction(a["quit"])
         self._rebuild_recent(self.files.recent())
@@ -239,6 +246,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         triggers = {
             "new": self.files.new, "open": self.files.open_dialog, "save": self.files.save,
             "save_as": self.files.save_as, "export_code": self._export_code,
+            "export_onnx": self._export_onnx,
             "render": self._render_image, "quit": self.close, "cut": view.cut,
             "copy": view.copy, "paste": view.paste, "duplicate": view.duplicate,
             "delete": view.delete_selected, "rename": view.rename_selected,
@@ -265,6 +273,8 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.quick_add.chosen.connect(self._on_quick_add_chosen)
         self.palette.add_requested.connect(self._on_palette_add_requested)
         self.files.message.connect(self._show_message)
+        self.onnx.started.connect(self._on_onnx_started)
+        self.onnx.finished.connect(self._on_onnx_finished)
         self.files.recent_changed.connect(self._rebuild_recent)
         self.banner.recover_clicked.connect(self._on_banner_recover)
         self.banner.discard_clicked.connect(self._on_banner_discard)
@@ -277,10 +287,11 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
     # -- settings ------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(FIRST_SIZE)
+            fit_to_screen(self, centre=True)
         else:
-            self.resize(1600, 1000)
+            fit_to_screen(self)
         state = self.settings.value("window/state")
         if state is not None:
             self.restoreState(state, STATE_VERSION)
@@ -310,6 +321,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.setWindowModified(not clean)
 
     def _on_doc_replaced(self) -> None:
+        self.statusBar().clearMessage()  # "Wrote lecture_model.py" belonged to the old graph
         self._on_doc_path_changed(self.doc.path)
         self.view.fit()
 
@@ -412,12 +424,25 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.docks["code"].raise_()
         self.code.export_dialog()
 
+    def _export_onnx(self) -> None:
+        panel = self.training.panel  # trained weights, if the Training tab has some
+        self.onnx.export_dialog(self.doc, panel.weights if panel is not None else None)
+
+    def _on_onnx_started(self, text: str) -> None:
+        self.actions["export_onnx"].setEnabled(False)
+        self.statusBar().showMessage(text)  # until it is done
+
+    def _on_onnx_finished(self, _ok: bool, message: str) -> None:
+        self.actions["export_onnx"].setEnabled(True)
+        self._show_message(message)
+
     def _render_image(self) -> None:
         from dlbuilder.gui.render import render_graph
 
         name = (self.doc.path.stem if self.doc.path else self.doc.graph.name) or "graph"
+        folder = export_folder(self.doc.path, self.settings)
         path, _ = QFileDialog.getSaveFileName(self, "Save canvas as image",
-                                              str(Path.home() / f"{name}.png"),
+                                              str(folder / f"{name}.png"),
                                               "PNG image (*.png);;SVG drawing (*.svg)")
         if not path:
             return
@@ -426,6 +451,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         except (OSError, ValueError) as err:
             self._show_message(f"Cannot save the image: {err}")
             return
+        remember_export_folder(Path(path), self.settings)
         self._show_message(f"Saved {path}")
 
     def _show_gestures(self) -> None:

@@ -13,6 +13,8 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 THEME_NAMES = ("system", "light", "dark")
+ICON_INK = "#6b7280"        # the neutral line colour every SVG in resources/icons is drawn in
+DISABLED_ICON_OPACITY = 0.35  # a disabled icon: the theme's icon colour, this faint
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class Theme:
     categories: dict[str, str]  # header colour per registry category
     header_text: str = "#ffffff"
     success: str = "#2e7d32"  # good news (data fits the graph): calm, not alarming
+    icon: str = "#6b7280"     # the line colour of the icons (drawn in ICON_INK in the SVGs)
+    disabled: str = "#a3a9b3"  # text of disabled controls; disabled icons fade to match
 
     def color(self, name: str) -> QColor:
         return QColor(getattr(self, name))
@@ -50,7 +54,7 @@ LIGHT = Theme(
     canvas="#fafbfc", grid_minor="#eceef2", grid_major="#dcdfe5",
     card="#ffffff", card_border="#c4c9d2", wire="#7b8494", wire_label_bg="#fafbfc",
     selection="#2f6fde", error="#d1242f", warning="#c77700", refused="#d1242f",
-    success="#2e7d32",
+    success="#2e7d32", icon="#5c6370", disabled="#a3a9b3",
     categories={
         "io": "#4b5563", "convolution": "#2563b0", "pooling": "#0f8a8a",
         "normalization": "#7c4dbd", "dense": "#b4541a", "activation": "#2e7d32",
@@ -64,7 +68,7 @@ DARK = Theme(
     canvas="#191b20", grid_minor="#22252b", grid_major="#2c3038",
     card="#262a31", card_border="#3c424c", wire="#8c96a5", wire_label_bg="#191b20",
     selection="#4c8dff", error="#ff5c5c", warning="#f0a020", refused="#ff5c5c",
-    success="#6cc070",
+    success="#6cc070", icon="#b4bcc8", disabled="#5d6470",
     categories={
         "io": "#5b6573", "convolution": "#2f6fc4", "pooling": "#13898a",
         "normalization": "#8257c4", "dense": "#b85c20", "activation": "#2f8a3a",
@@ -101,8 +105,9 @@ def make_palette(theme: Theme) -> QPalette:
     pal.setColor(QPalette.ColorRole.Dark, QColor(theme.card_border).darker(130))
     disabled = QPalette.ColorGroup.Disabled
     for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText,
-                 QPalette.ColorRole.ButtonText):
-        pal.setColor(disabled, role, QColor(theme.muted))
+                 QPalette.ColorRole.ButtonText, QPalette.ColorRole.PlaceholderText):
+        pal.setColor(disabled, role, QColor(theme.disabled))
+    pal.setColor(disabled, QPalette.ColorRole.Light, QColor(theme.window))  # no etched shadow
     return pal
 
 

@@ -102,8 +102,8 @@ def test_build_edit_fix_undo_save_reopen(make_window, tmp_path: Path) -> None:
     assert doc.undo_stack.index() == steps and nodes[add].severity != "error"
     assert window.isWindowModified()
 
-    # Save, reopen, compare.
-    saved = graph_to_dict(doc.graph)
+    # Save, reopen, compare (the untitled graph takes the file's name).
+    saved = {**graph_to_dict(doc.graph), "name": "block"}
     target = tmp_path / "block.json"
     assert window.files._save_to(target)
     assert not window.isWindowModified() and "block.json" in window.windowTitle()

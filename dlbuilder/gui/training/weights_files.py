@@ -8,7 +8,6 @@ refused with the reason when a run starts from it.
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +15,15 @@ from typing import Any
 
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from dlbuilder.backend.codegen import generate_code, quoted
 from dlbuilder.backend.names import identifier_from
 from dlbuilder.backend.plan import CompileError, build_plan
+from dlbuilder.backend.preprocessing import info_path, read_preprocessing
+from dlbuilder.backend.weights_code import code_with_weights
 from dlbuilder.core.fileformat import graph_to_dict, write_atomic
 from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.gui.export_folder import export_folder, remember_export_folder, settings_for
 
 CLASS_NAME = "Net"
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\- ]+")
 
 
 @dataclass
@@ -65,9 +65,9 @@ def _copy_with_info(source: Path, target: Path) -> None:
         shutil.copyfile(info, Path(f"{target}.json"))
 
 
-def _suggested(doc: Any, suffix: str) -> str:
-    """Beside the graph file (else in the home folder), named after the graph."""
-    folder = doc.path.parent if doc.path is not None else Path.home()
+def _suggested(parent: QWidget, doc: Any, suffix: str) -> str:
+    """Named after the graph, where exports go (export_folder.py)."""
+    folder = export_folder(doc.path, settings_for(parent))
     return str(folder / f"{identifier_from(doc.graph.name, 'model')}{suffix}")
 
 
@@ -82,11 +82,15 @@ def save_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any) -> st
     """Ask where, copy the trained weights there; returns what happened, for the panel."""
     if weights.trained is None:
         return "There are no trained weights yet: train the graph first"
-    name, _ = QFileDialog.getSaveFileName(parent, "Save trained weights", _suggested(doc, ".pt"),
+    name, _ = QFileDialog.getSaveFileName(parent, "Save trained weights",
+                                          _suggested(parent, doc, ".pt"),
                                           "PyTorch weights (*.pt)")
     if not name:
         return ""
-    return save_weights_to(weights, Path(name))
+    text = save_weights_to(weights, Path(name))
+    if text.startswith("Saved"):
+        remember_export_folder(Path(name), settings_for(parent))
+    return text
 
 
 def save_weights_to(weights: WeightsChoice, target: Path) -> str:
@@ -104,11 +108,14 @@ def save_weights_to(weights: WeightsChoice, target: Path) -> str:
 
 
 def export_with_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any) -> str:
-    name, _ = QFileDialog.getSaveFileName(parent, "Export code with weights", _suggested(doc, ".py"),
-                                          "Python files (*.py)")
+    name, _ = QFileDialog.getSaveFileName(parent, "Export code with weights",
+                                          _suggested(parent, doc, ".py"), "Python files (*.py)")
     if not name:
         return ""
-    return export_with_weights(doc.engine, weights, Path(name))
+    text = export_with_weights(doc.engine, weights, Path(name))
+    if text.startswith("Wrote"):
+        remember_export_folder(Path(name), settings_for(parent))
+    return text
 
 
 def same_network(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -122,8 +129,8 @@ def same_network(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def export_with_weights(engine: InferenceEngine, weights: WeightsChoice, target: Path) -> str:
-    """`model.py` with the class, and `model.pt` (+ `.pt.json`) beside it; its docstring says
-    how the two go together. Refused when the graph changed since the weights were trained
+    """`model.py` with the class and the weights' preprocessing (`preprocess()`), and
+    `model.pt` (+ `.pt.json`) beside it; its docstring says how they go together. Refused when the graph changed since the weights were trained
     (the pair would not load)."""
     if weights.trained is None:
         return "There are no trained weights yet: train the graph first"
@@ -139,14 +146,17 @@ def export_with_weights(engine: InferenceEngine, weights: WeightsChoice, target:
         plan = build_plan(engine)
     except CompileError as err:
         return f"Not exported: the graph has {len(err.diagnostics)} errors; fix them first"
-    # the file name goes into a docstring: only a plain one is written as it is
-    name = pt.name if _PLAIN_NAME.fullmatch(pt.name) else "the .pt file of the same name"
-    usage = [f"The trained weights are in {name}, beside this file:", "",
-             f"    model = {CLASS_NAME}()",
-             f"    model.load_state_dict(torch.load({quoted(name)}, weights_only=True))"]
     try:
-        write_atomic(target, generate_code(plan, CLASS_NAME, usage=usage))
+        prep = read_preprocessing(weights.trained)
+    except (OSError, ValueError) as err:
+        return f"Not exported: {err}"
+    try:
+        write_atomic(target, code_with_weights(plan, CLASS_NAME, pt.name, prep))
         _copy_with_info(weights.trained, pt)
     except OSError as err:
         return f"Cannot export to {target}: {err.strerror or err}"
-    return f"Wrote {target} and its weights {pt.name}"
+    if prep is None:
+        return (f"Wrote {target} and its weights {pt.name}, without their preprocessing "
+                f"({info_path(weights.trained).name} is missing): prepare inputs as for "
+                "training")
+    return f"Wrote {target} and its weights {pt.name}, with their preprocessing (preprocess())"
