@@ -8,6 +8,7 @@ inference engine turns the problem into a `Diagnostic` bound to a node, and the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,6 +51,22 @@ CODES = {
     "target_shape": "an autoencoder Output whose shape differs from the Input",
     "internal_error": "a layer rule failed unexpectedly (a bug in dlbuilder)",
 }
+
+
+# Errors that only say a node waits for a wire (a half-built graph): views draw them calmly.
+WAITING_CODES = frozenset({"no_input", "too_few_inputs", "unreachable"})
+
+
+def shown_severity(problems: Iterable[tuple[str, str]]) -> str | None:
+    """How a node's (severity, code) problems are shown: "error", "pending" (its only errors
+    say it waits for a wire), "warning", or None. The diagnostics themselves stay errors."""
+    problems = list(problems)
+    errors = {code for severity, code in problems if severity == "error"}
+    if errors - WAITING_CODES:
+        return "error"
+    if errors:
+        return "pending"
+    return "warning" if problems else None
 
 
 @dataclass(frozen=True)

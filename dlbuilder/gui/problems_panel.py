@@ -53,7 +53,8 @@ def themed_icon(name: str) -> QIcon:
 
 
 def severity_icon(severity: str) -> QIcon:
-    return themed_icon("error" if severity == "error" else "warning")
+    """The icon of a problem's severity; "pending" (a layer that waits for a wire) is calm."""
+    return themed_icon({"error": "error", "pending": "info"}.get(severity, "warning"))
 
 
 def count_text(errors: int, warnings: int, none: str = NO_PROBLEMS) -> str:

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlbuilder.core.diagnostics import shown_severity
 from dlbuilder.core.registry import format_shape
 from dlbuilder.core.summary import BYTES_PER_VALUE, summary_dict
 from dlbuilder.gui.document import Document
@@ -84,7 +85,7 @@ class SummaryRow:
     share: float          # of all parameters, 0..1
     order: int            # topological position
     key_params: str
-    severity: str | None  # "error", "warning" or None
+    severity: str | None  # shown_severity's: "error", "pending", "warning" or None
     problems: tuple[str, ...]
 
 
@@ -98,8 +99,7 @@ def rows_from(data: dict[str, Any]) -> list[SummaryRow]:
     rows = []
     for order, node in enumerate(data["nodes"]):
         diags = by_node.get(node["id"], [])
-        severity = ("error" if any(d["severity"] == "error" for d in diags)
-                    else "warning" if diags else None)
+        severity = shown_severity((d["severity"], d["code"]) for d in diags)
         shape = tuple(node["output_shape"]) if node["output_shape"] is not None else None
         rows.append(SummaryRow(
             node=node["id"], type=node["type"], shape=format_shape(shape),

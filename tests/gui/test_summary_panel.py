@@ -158,3 +158,24 @@ def test_graph_wide_problems_naming_a_node_mark_its_row(qtbot) -> None:
     assert "warning" in _cell(panel, row, COL_LAYER, Qt.ItemDataRole.ToolTipRole)
     assert not _cell(panel, row, COL_LAYER, Qt.ItemDataRole.DecorationRole).isNull()
     assert "1 warning" in panel.totals_text()
+
+
+def test_a_layer_waiting_for_a_wire_is_calm_and_a_real_error_is_not(qtbot) -> None:
+    """As on the canvas: a half-built graph's rows are muted, not red; the count stays."""
+    graph = chain(("Conv2d", {"out_channels": 4, "kernel_size": 40}))
+    graph.add_node("loose", "ReLU", {})  # dropped on the canvas, not wired yet
+    doc = Document(graph)
+    panel = SummaryPanel(doc)
+    qtbot.addWidget(panel)
+    rows = panel.model.rows()
+    by_node = {r.node: r for r in rows}
+    assert by_node["loose"].severity == "pending"
+    assert by_node["n1"].severity == "error"
+    loose = panel.visible_nodes().index("loose")
+    colour = _cell(panel, loose, summary_panel.COL_SHAPE, Qt.ItemDataRole.ForegroundRole)
+    assert colour == summary_panel.current().color("muted")
+    icon = _cell(panel, loose, COL_LAYER, Qt.ItemDataRole.DecorationRole)
+    error = _cell(panel, panel.visible_nodes().index("n1"), COL_LAYER,
+                  Qt.ItemDataRole.DecorationRole)
+    assert icon.pixmap(16).toImage() != error.pixmap(16).toImage()
+    assert "2 errors" in panel.totals_text()

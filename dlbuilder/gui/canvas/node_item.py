@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QStaticText
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from dlbuilder.core.diagnostics import Diagnostic
+from dlbuilder.core.diagnostics import Diagnostic, shown_severity
 from dlbuilder.core.registry import format_shape
 from dlbuilder.gui.canvas import style
 from dlbuilder.gui.canvas.style import (
@@ -41,7 +41,6 @@ _HEADER_RECT = QRectF(0, 0, NODE_W, HEADER_H)
 _BADGE_CENTRE = QPointF(NODE_W - 4, 4)
 # Errors of a graph still being built: the layer waits for a wire. Drawn calm (grey, dashed),
 # not red; the diagnostic stays and still blocks training and export.
-WAITING_CODES = frozenset({"no_input", "too_few_inputs", "unreachable"})
 
 
 def _header_path() -> QPainterPath:
@@ -98,7 +97,7 @@ class NodeItem(QGraphicsItem):
         spec = registry.get(type_name) if type_name in registry else None
         self.category = spec.category if spec is not None else "io"
         self.diagnostics = diagnostics
-        self.severity = _severity(diagnostics)
+        self.severity = shown_severity((d.severity, d.code) for d in diagnostics)
         self.connected = len(graph.inputs(self.node))
         self.input_count = _port_count(spec, self.connected)
         self.has_output = type_name != "Output"
@@ -310,15 +309,6 @@ class NodeItem(QGraphicsItem):
             box = QRectF(_BADGE_CENTRE.x() - BADGE_R, _BADGE_CENTRE.y() - BADGE_R,
                          2 * BADGE_R, 2 * BADGE_R)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "!")
-
-
-def _severity(diagnostics: tuple[Diagnostic, ...]) -> str | None:
-    errors = {d.code for d in diagnostics if d.severity == "error"}
-    if errors - WAITING_CODES:
-        return "error"
-    if errors:
-        return "pending"
-    return "warning" if diagnostics else None
 
 
 def _port_count(spec: Any, connected: int) -> int:
