@@ -29,7 +29,14 @@ from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.theme import current, theme_manager
 from dlbuilder.gui.training.history import RunHistory
 from dlbuilder.gui.training.panel_ui import setup_ui
-from dlbuilder.gui.training.runs_store import RunStore, RunStoreError, move_runs, runs_folder
+from dlbuilder.gui.training.runs_store import (
+    RunStore,
+    RunStoreError,
+    copy_runs,
+    has_runs,
+    move_runs,
+    runs_folder,
+)
 from dlbuilder.gui.training.session import Job, Outcome, TrainingSession, torch_threads
 from dlbuilder.gui.training.weights_files import WeightsChoice
 from dlbuilder.resources import is_example
@@ -51,6 +58,7 @@ class TrainingPanel(QWidget):
         self.history = RunHistory()
         self.weights = WeightsChoice()
         self.store: RunStore | None = None
+        self._store_graph: object = None  # the graph whose runs `store` holds
         self._job: Job | None = None
         self._run_store: RunStore | None = None
         self._shown: tuple[dict[str, Any], tuple[int, ...] | None] | None = None
@@ -300,20 +308,49 @@ class TrainingPanel(QWidget):
             self.results.clear()
             self.header.reset()
             self.header.show_message("No run yet: choose the data and press Start")
+        self._say("")  # whatever it said was about the graph that has gone
         self._show_training(self.doc.graph.training)
-        self._on_doc_path_changed(self.doc.path)
+        self._use_store(self._runs_folder())
         self._update_buttons()
         self._check_timer.start()
 
     def _on_doc_path_changed(self, _path: object) -> None:
-        folder = self._runs_folder()
-        unsaved = data_dir() / "runs"
-        if self.store is not None and self.store.folder.parent == unsaved \
-                and folder.parent != unsaved:  # Save As of an unsaved graph (or example)
-            moved = move_runs(self.store.folder, folder)
-            if moved:
-                self._say(f"Moved {moved} run{'s' * (moved != 1)} with the graph to {folder}")
+        """The graph shown was saved under a new name: its runs go with it. Another graph
+        opened, new'd or recovered changes the path too, before `replaced` (which shows that
+        graph's own runs): those never carry the last graph's runs along."""
+        if self.doc.graph is not self._store_graph or self.store is None:
+            return
+        source, target = self.store.folder, self._runs_folder()
+        if target == source:
+            return
+        if self.doc.path is not None and has_runs(source):
+            self._carry_runs(source, target)
+        self._use_store(target)
+        if self.running:  # the run under way is kept with the graph's other runs
+            self._run_store = self.store
+
+    def _carry_runs(self, source: Path, target: Path) -> None:
+        """Runs kept for an unsaved graph (or an example) move to its first file; a file's
+        runs are copied, so that the file it was saved from keeps them too. Runs already
+        kept at the target are never overwritten: then these stay where they are."""
+        moving = source.parent == data_dir() / "runs"
+        if has_runs(target):
+            self._say(f"{target} already holds runs of its own, so the runs of this graph "
+                      f"stay in {source}")
+            return
+        try:
+            count = (move_runs if moving else copy_runs)(source, target)
+        except RunStoreError as err:
+            self._say(str(err), error=True)
+            return
+        if count:
+            verb = "Moved" if moving else "Copied"
+            self._say(f"{verb} {count} run{'s' * (count != 1)} with the graph to {target}")
+
+    def _use_store(self, folder: Path) -> None:
+        """Show the runs kept in `folder`, the current graph's."""
         self.store = RunStore(folder)
+        self._store_graph = self.doc.graph
         self.runs.set_store(self.store)
         self.compare.set_runs([])
 
