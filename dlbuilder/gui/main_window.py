@@ -434,7 +434,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
                           "curves, and plain PyTorch code to take away.</p><p>MIT licence.</p>")
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.training.running and not self._confirm_stop_training():
+        if self.training.running and not self._stop_training_to_close():
             event.ignore()
             return
         if not self.files.maybe_save():

@@ -67,7 +67,8 @@ class TrainingHostWidget(QWidget):
             self.panel.stop()
 
     def shutdown(self) -> bool:
-        """Stop a run and join the training thread; True when nothing is left running."""
+        """Stop a run and join the training thread (the run so far is kept); True when nothing
+        is left running."""
         return self.panel.shutdown() if self.panel is not None else True
 
 
@@ -132,12 +133,17 @@ class TrainingWindowMixin:
         self.view.fit()
         self._show_message(f"Opened the graph of that run as {graph.name} (unsaved)")
 
-    def _confirm_stop_training(self) -> bool:
-        if not self.interactive:
-            return True
-        answer = QMessageBox.question(
-            self, "Training is running",
-            "A run is still training. Stop it and close? The run so far is kept with its best "
-            "weights.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
-        return answer == QMessageBox.StandardButton.Yes
+    def _stop_training_to_close(self) -> bool:
+        """Ask before closing mid-run; Yes stops the run at once (within its batch), before
+        any other question, so a run never goes on behind the save prompt. False: Cancel, the
+        run goes on."""
+        if self.interactive:
+            answer = QMessageBox.question(
+                self, "Training is running",
+                "A run is still training. Stop it and close? The run so far is kept with its "
+                "best weights.", QMessageBox.StandardButton.Yes
+                | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        self.training.stop()
+        return True

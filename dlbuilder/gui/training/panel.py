@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer, Signal
 from PySide6.QtWidgets import (
     QWidget,
 )
@@ -213,9 +213,14 @@ class TrainingPanel(QWidget):
         return "paused" if self.session.paused else ""
 
     def shutdown(self) -> bool:
-        """Stop any run and end the training thread (the window is closing)."""
+        """Stop any run and end the training thread (the window is closing). The run's last
+        reports are still queued for this thread: they are handled here, so the run is kept
+        before the event loop ends."""
         self._header_timer.stop()
-        return self.session.shutdown()
+        ended = self.session.shutdown()
+        if ended:
+            QCoreApplication.sendPostedEvents(self.session, QEvent.Type.MetaCall)
+        return ended
 
     # -- the session's reports -----------------------------------------------------------------
     def _on_session_records_arrived(self, records: list[Any]) -> None:
