@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder.backend.datasets import Dataset, builtin_name
+from dlbuilder.backend.fit import Fit
 from dlbuilder.gui.theme import Theme, current, theme_manager
 from dlbuilder.gui.training.dataset_loader import (
     DatasetLoader,
@@ -81,7 +82,7 @@ class DataPanel(QWidget):
         self._download = False  # whether the current request may download
         self._data: Dataset | None = None
         self._input_shape: tuple[int, ...] | None = None
-        self._fit: list[str] | None = None
+        self._fit: Fit | None = None
         self._locked = False
         self._message = ""  # the missing sentence or the failure's message
         self._progress_line = ""
@@ -257,9 +258,9 @@ class DataPanel(QWidget):
         self._input_shape = tuple(shape) if shape is not None else None
         self._show_texts()
 
-    def show_fit(self, problems: list[str]) -> None:
-        """How the data and the graph disagree (empty: they fit), computed by the caller."""
-        self._fit = list(problems)
+    def show_fit(self, fit: Fit | None) -> None:
+        """How the data and the graph agree, as the caller checked it (None: not checked)."""
+        self._fit = fit
         self._show_texts()
 
     def set_locked(self, locked: bool) -> None:
@@ -431,18 +432,20 @@ class DataPanel(QWidget):
         shape = self._input_shape
         self.input_label.setText(f"Graph input: {'×'.join(str(n) for n in shape)}"
                                  if shape else "The graph has no Input node")
-        fits = data is not None and self._fit is not None
-        self.fit_label.setVisible(fits)
-        if fits:
-            self.fit_label.setText("\n".join(f"• {p}" for p in self._fit) if self._fit
-                                   else "Fits the graph ✓")
-            self._place_fit(beside=not self._fit)
+        fit = self._fit if data is not None else None
+        self.fit_label.setVisible(fit is not None)
+        if fit is not None:
+            lines = [f"• {p}" for p in fit.problems] + ([fit.unknown] if fit.unknown else [])
+            self.fit_label.setText("\n".join(lines) or "Fits the graph ✓")
+            self._place_fit(beside=not lines)
         self._restyle(current())
 
     def _restyle(self, theme: Theme) -> None:
         self.description_label.setStyleSheet(f"color: {theme.text};")
         self.input_label.setStyleSheet(f"color: {theme.muted};")
-        fit_color = theme.error if self._fit else theme.success
+        fit = self._fit
+        fit_color = (theme.error if fit and fit.problems else theme.muted if fit and fit.unknown
+                     else theme.success)
         self.fit_label.setStyleSheet(f"color: {fit_color};")
         failed = self._state == "failed"
         self.status_label.setStyleSheet(f"color: {theme.error if failed else theme.text};")

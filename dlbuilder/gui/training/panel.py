@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlbuilder.backend.fit import start_problems
+from dlbuilder.backend.fit import Fit, start_problems
 from dlbuilder.backend.settings import resolve_settings
 from dlbuilder.core.commands import SetTraining
 from dlbuilder.core.fileformat import graph_to_dict
@@ -112,17 +112,20 @@ class TrainingPanel(QWidget):
 
     def start_problems(self) -> list[str]:
         """What must be fixed before a run can start (empty when it can)."""
-        graph, fit = start_problems(self.doc.engine, self.doc.graph.training,
-                                    self.data_panel.dataset(), self.data_panel.failure())
-        return graph + fit
+        graph, fit = self._check()
+        return graph + list(fit.problems if fit else ())
+
+    def _check(self) -> tuple[list[str], Fit | None]:
+        return start_problems(self.doc.engine, self.doc.graph.training,
+                              self.data_panel.dataset(), self.data_panel.failure())
 
     def refresh_problems(self) -> list[str]:
         """Show what blocks Start (the data's misfit beside the data, everything in the list),
         and return it."""
-        graph, fit = start_problems(self.doc.engine, self.doc.graph.training,
-                                    self.data_panel.dataset(), self.data_panel.failure())
+        graph, fit = self._check()
         self.data_panel.show_fit(fit)
-        problems = [] if self.running else graph + fit
+        fit_problems = list(fit.problems) if fit else []
+        problems = [] if self.running else graph + fit_problems
         if problems:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
             self.problems_label.setText(f"<b>Fix these to start:</b><ul style='margin:0'>"
