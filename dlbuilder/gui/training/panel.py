@@ -182,7 +182,8 @@ class TrainingPanel(QWidget):
         self.curves.set_history(self.history)
         self.results.clear()
         self.header.reset()
-        self.header.show_message("Starting…")
+        # the thread loads PyTorch when the panel is built; the first run waits for it
+        self.header.show_message("Starting…" if self.session.is_warm else "Loading PyTorch…")
         self._say("")
         self.tabs.setCurrentIndex(0)
         self.session.start(self._job)
