@@ -124,7 +124,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.summary = SummaryPanel(doc)
         self.code = CodePanel(doc)
         self.problems = ProblemsPanel(doc)
-        self.training = TrainingHostWidget(doc)
+        self.training = TrainingHostWidget(doc, settings=self.settings)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.docks = {

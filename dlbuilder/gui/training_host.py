@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QVBoxLayout, QWidget
 
 from dlbuilder.gui.document import Document
@@ -29,9 +29,11 @@ class TrainingHostWidget(QWidget):
     message = Signal(str)
     open_graph_requested = Signal(object)
 
-    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, doc: Document, parent: QWidget | None = None,
+                 settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
+        self.settings = settings  # where the panel remembers the user's data folders
         self.panel: TrainingPanel | None = None
         self._start_when_built = False
         self._layout = QVBoxLayout(self)
@@ -59,7 +61,7 @@ class TrainingHostWidget(QWidget):
         if self.panel is None:
             from dlbuilder.gui.training.panel import TrainingPanel
 
-            panel = TrainingPanel(self.doc, self)
+            panel = TrainingPanel(self.doc, self, self.settings)
             panel.training_changed.connect(self.training_changed)
             panel.message.connect(self.message)
             panel.open_graph_requested.connect(self.open_graph_requested)

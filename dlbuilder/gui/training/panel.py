@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
     QWidget,
 )
@@ -27,6 +27,7 @@ from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.theme import current, theme_manager
+from dlbuilder.gui.training.data_folders import DataFolders
 from dlbuilder.gui.training.history import RunHistory
 from dlbuilder.gui.training.panel_ui import setup_ui
 from dlbuilder.gui.training.runs_store import (
@@ -51,9 +52,11 @@ class TrainingPanel(QWidget):
     message = Signal(str)  # for the status bar
     open_graph_requested = Signal(object)  # a run's graph snapshot (file dict) to open
 
-    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, doc: Document, parent: QWidget | None = None,
+                 settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
+        self.data_folders = DataFolders(settings) if settings is not None else None
         self.session = TrainingSession(self)
         self.history = RunHistory()
         self.weights = WeightsChoice()
@@ -170,6 +173,9 @@ class TrainingPanel(QWidget):
             self.message.emit("Training cannot start yet: see the Training tab")
             return False
         settings = resolve_settings(self.doc.graph.training)
+        remembered = self.data_panel.remembered_folder()
+        if remembered is not None:  # the graph names no folder: the one the user chose before
+            settings = dataclasses.replace(settings, data_dir=remembered)
         folder = self._runs_folder()
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         self._job = Job(graph=graph_to_dict(self.doc.graph), settings=settings,

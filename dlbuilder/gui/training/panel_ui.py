@@ -54,7 +54,7 @@ class RunsSplitWidget(QSplitter):
 def setup_ui(panel: Any) -> None:
     """Make the panel's widgets as attributes of `panel` and lay them out (in the manner
     of Qt Designer's setupUi), so that the panel's own module holds only what they do."""
-    panel.data_panel = DataPanel()
+    panel.data_panel = DataPanel(folders=panel.data_folders)
     panel.form = SettingsForm()
     panel.start_button = QPushButton("Start")
     panel.pause_button = QPushButton("Pause")
