@@ -4,6 +4,7 @@ block Start with the list of what to fix."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,38 +32,93 @@ def _prod(shape: tuple[int, ...]) -> int:
     return int(np.prod(shape)) if shape else 1
 
 
+@dataclass(frozen=True)
+class Fit:
+    """How the loaded data fits the graph: the disagreements found, and `unknown`, a sentence
+    saying what could not be checked (an Input or output size the graph's errors hide)."""
+
+    problems: tuple[str, ...] = ()
+    unknown: str | None = None
+
+
 def fit_problems(plan: ModelPlan, dataset: Dataset, output_node: str | None) -> list[str]:
     """How the data and the graph disagree, in the user's terms; empty when they fit.
 
     An Input whose shape holds as many values as a sample (784 for 1x28x28) is fine: the
     samples are reshaped to it, as a multilayer perceptron on images expects.
     """
-    problems = []
+    return (_input_problems(tuple(plan.input_shape), dataset)
+            + _output_problems(tuple(plan.output_shape), *loss_and_target(plan), dataset,
+                               output_node))
+
+
+def _input_problems(shape: tuple[int, ...], dataset: Dataset) -> list[str]:
     data_shape = tuple(dataset.sample_shape)
     noun = "images are" if dataset.kind == "image" else "samples are"
-    if tuple(plan.input_shape) != data_shape and _prod(plan.input_shape) != _prod(data_shape):
-        problems.append(f"Input is {format_shape(plan.input_shape)} but {dataset.name} {noun} "
-                        f"{format_shape(data_shape)}: set the Input's shape to "
-                        f"{list(data_shape)}")
-    out = tuple(plan.output_shape)
-    who = output_node or "the network's last layer"
-    loss, target = loss_and_target(plan)
+    if shape != data_shape and _prod(shape) != _prod(data_shape):
+        return [(f"Input is {format_shape(shape)} but {dataset.name} {noun} "
+                 f"{format_shape(data_shape)}: set the Input's shape to {list(data_shape)}")]
+    return []
+
+
+def _output_problems(out: tuple[int, ...], loss: str, target: str, dataset: Dataset,
+                     output_node: str | None) -> list[str]:
     if target == "input":  # the graph's own check (target_shape) compares output and Input
-        return problems
+        return []
     classes = len(dataset.classes)
-    if len(out) != 1 or out[0] != classes:
-        values = f"{out[0]} values" if len(out) == 1 else format_shape(out)
-        problems.append(f"{who} gives {values} but {dataset.name} has {classes} classes: "
-                        f"give it {classes} outputs" + ("" if loss in CLASS_LOSSES
-                                                        else " (one per class, one-hot)"))
-    return problems
+    if len(out) == 1 and out[0] == classes:
+        return []
+    who = output_node or "the network's last layer"
+    values = f"{out[0]} values" if len(out) == 1 else format_shape(out)
+    hint = "" if loss in CLASS_LOSSES else " (one per class, one-hot)"
+    return [(f"{who} gives {values} but {dataset.name} has {classes} classes: give it "
+             f"{classes} outputs{hint}")]
+
+
+def check_fit(engine: InferenceEngine, dataset: Dataset) -> Fit:
+    """The fit of `dataset` to the engine's graph, errors or not: what the graph's errors hide
+    is said to be unknown, never taken to fit."""
+    if not engine.has_errors():
+        try:
+            plan = build_plan(engine)
+        except CompileError:
+            pass
+        else:
+            return Fit(tuple(fit_problems(plan, dataset, result_node(engine))))
+    graph, problems, hidden = engine.graph, [], []
+    inputs = [n for n in graph.nodes() if graph.type_of(n) == "Input"]
+    in_shape = engine.info(inputs[0]).output_shape if len(inputs) == 1 else None
+    if in_shape is None:
+        hidden.append("the Input")
+    else:
+        problems += _input_problems(tuple(in_shape), dataset)
+    end = result_node(engine)
+    out_shape = engine.info(end).output_shape if end is not None else None
+    loss = _loss_and_target(engine)
+    if out_shape is None or loss is None:
+        hidden.append("the output")
+    else:
+        problems += _output_problems(tuple(out_shape), *loss, dataset, end)
+    unknown = (f"Whether the data fits {' and '.join(hidden)} shows once the graph's errors "
+               "are fixed") if hidden else None
+    return Fit(tuple(problems), unknown)
+
+
+def _loss_and_target(engine: InferenceEngine) -> tuple[str, str] | None:
+    """The Output's loss and target (None while they are wrong); without an Output, its
+    declaration's defaults, as a plan takes them."""
+    graph = engine.graph
+    output = next((n for n in graph.nodes() if graph.type_of(n) == "Output"), None)
+    params = (engine.checked_params(output) if output is not None
+              else engine.registry.get("Output").defaults)
+    return (params["loss"], params["target"]) if params else None
 
 
 def start_problems(engine: InferenceEngine, training: dict[str, Any], dataset: Any | None,
-                   data_failure: str | None = None) -> tuple[list[str], list[str]]:
+                   data_failure: str | None = None) -> tuple[list[str], Fit | None]:
     """Why a run cannot start: (errors in the graph, with the node, and bad settings, with the
-    setting; how the loaded data does not fit the graph). Data not loaded yet is no reason:
-    the run loads (or downloads) it and says so."""
+    setting; how the loaded data fits the graph, None while no data is loaded). Data not
+    loaded yet is no reason: the run loads (or downloads) it and says so."""
     problems = [f"{d.node}: {d.message}" if d.node else d.message
                 for d in engine.diagnostics() if d.severity == "error"]
     if data_failure:
@@ -71,10 +127,6 @@ def start_problems(engine: InferenceEngine, training: dict[str, Any], dataset: A
         resolve_settings(training)
     except SettingsError as err:
         problems += err.problems
-    if dataset is None or engine.has_errors():
-        return problems, []
-    try:
-        plan = build_plan(engine)
-    except CompileError:
-        return problems, []
-    return problems, fit_problems(plan, dataset, result_node(engine))
+    if dataset is None:
+        return problems, None
+    return problems, check_fit(engine, dataset)

@@ -130,7 +130,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.summary = SummaryPanel(doc)
         self.code = CodePanel(doc)
         self.problems = ProblemsPanel(doc)
-        self.training = TrainingHostWidget(doc)
+        self.training = TrainingHostWidget(doc, settings=self.settings)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.docks = {
@@ -467,7 +467,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
                           "curves, and plain PyTorch code to take away.</p><p>MIT licence.</p>")
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.training.running and not self._confirm_stop_training():
+        if self.training.running and not self._stop_training_to_close():
             event.ignore()
             return
         if not self.files.maybe_save():

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QVBoxLayout, QWidget
 
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.theme import current
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # Actions that would change the graph (or replace it): off while it trains.
 LOCKED_WHILE_TRAINING = ("new", "open", "cut", "paste", "duplicate", "delete", "rename",
                          "add_layer", "layout", "train")
+BUILD_DELAY_MS = 50  # time for the loading state to be painted before the panel's imports
 LOCKED_TEXT = ("Training is running: the graph is locked until the run ends. Stop it (Shift+F5) "
                "to edit the graph now.")
 
@@ -28,20 +29,39 @@ class TrainingHostWidget(QWidget):
     message = Signal(str)
     open_graph_requested = Signal(object)
 
-    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, doc: Document, parent: QWidget | None = None,
+                 settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
+        self.settings = settings  # where the panel remembers the user's data folders
         self.panel: TrainingPanel | None = None
+        self._start_when_built = False
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._placeholder = QLabel("Loading the training view…")
+        self._placeholder = self._build_placeholder()
         self._layout.addWidget(self._placeholder)
+
+    def _build_placeholder(self) -> QWidget:
+        """What the tab shows while the panel loads (pyqtgraph, then PyTorch in its thread)."""
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.addStretch(1)
+        self.loading_label = QLabel("Loading the training view and PyTorch…")
+        self.loading_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        bar = QProgressBar()
+        bar.setRange(0, 0)  # busy: how long the imports take is not known
+        bar.setTextVisible(False)
+        bar.setMaximumWidth(320)
+        layout.addWidget(self.loading_label)
+        layout.addWidget(bar, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+        return box
 
     def ensure_panel(self) -> TrainingPanel:
         if self.panel is None:
             from dlbuilder.gui.training.panel import TrainingPanel
 
-            panel = TrainingPanel(self.doc, self)
+            panel = TrainingPanel(self.doc, self, self.settings)
             panel.training_changed.connect(self.training_changed)
             panel.message.connect(self.message)
             panel.open_graph_requested.connect(self.open_graph_requested)
@@ -50,6 +70,21 @@ class TrainingHostWidget(QWidget):
             self._layout.addWidget(panel)
             self.panel = panel
         return self.panel
+
+    def start_soon(self) -> None:
+        """Start a run (F5). The first time, the loading state is painted before the panel is
+        built, so the tab answers at once rather than after the imports."""
+        if self.panel is not None:
+            self.panel.start()
+            return
+        self._start_when_built = True
+        QTimer.singleShot(BUILD_DELAY_MS, self, self._on_build_timer_timeout)
+
+    def _on_build_timer_timeout(self) -> None:
+        start, self._start_when_built = self._start_when_built, False
+        panel = self.ensure_panel()
+        if start:
+            panel.start()
 
     @property
     def running(self) -> bool:
@@ -67,7 +102,8 @@ class TrainingHostWidget(QWidget):
             self.panel.stop()
 
     def shutdown(self) -> bool:
-        """Stop a run and join the training thread; True when nothing is left running."""
+        """Stop a run and join the training thread (the run so far is kept); True when nothing
+        is left running."""
         return self.panel.shutdown() if self.panel is not None else True
 
 
@@ -76,11 +112,14 @@ class TrainingWindowMixin:
     graph while it trains, and the question before closing mid-run."""
 
     def show_training(self) -> None:
-        """Bring the Training tab forward, tall enough for its curves."""
+        """Bring the Training tab forward, tall enough for its curves, with its panel built."""
+        self._raise_training_dock()
+        self.training.ensure_panel()
+
+    def _raise_training_dock(self) -> None:
         dock = self.docks["training"]
         dock.show()
         dock.raise_()
-        self.training.ensure_panel()
         if dock.height() < self.height() * 0.5:  # the curves and the confusion matrix need it
             self.resizeDocks([dock], [int(self.height() * 0.55)], Qt.Orientation.Vertical)
         inspector = self.docks["inspector"]
@@ -88,8 +127,8 @@ class TrainingWindowMixin:
             self.resizeDocks([inspector], [240], Qt.Orientation.Horizontal)
 
     def _train(self) -> None:
-        self.show_training()
-        self.training.start()
+        self._raise_training_dock()
+        self.training.start_soon()
 
     def _on_training_changed(self, running: bool) -> None:
         """Lock the graph while it trains: edits are refused with the reason, the actions that
@@ -132,12 +171,17 @@ class TrainingWindowMixin:
         self.view.fit()
         self._show_message(f"Opened the graph of that run as {graph.name} (unsaved)")
 
-    def _confirm_stop_training(self) -> bool:
-        if not self.interactive:
-            return True
-        answer = QMessageBox.question(
-            self, "Training is running",
-            "A run is still training. Stop it and close? The run so far is kept with its best "
-            "weights.", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Cancel)
-        return answer == QMessageBox.StandardButton.Yes
+    def _stop_training_to_close(self) -> bool:
+        """Ask before closing mid-run; Yes stops the run at once (within its batch), before
+        any other question, so a run never goes on behind the save prompt. False: Cancel, the
+        run goes on."""
+        if self.interactive:
+            answer = QMessageBox.question(
+                self, "Training is running",
+                "A run is still training. Stop it and close? The run so far is kept with its "
+                "best weights.", QMessageBox.StandardButton.Yes
+                | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        self.training.stop()
+        return True

@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder.backend.datasets import Dataset, builtin_name
+from dlbuilder.backend.fit import Fit
 from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.training.data_folders import DataFolders
 from dlbuilder.gui.training.dataset_loader import (
     DatasetLoader,
     dataset_key,
@@ -71,17 +73,20 @@ class DataPanel(QWidget):
     changed = Signal(dict)  # {"dataset": str, "data_dir": str | None}: the user's choice
     loaded_changed = Signal(object)  # the current choice's Dataset, or None
 
-    def __init__(self, parent: QWidget | None = None, loader: DatasetLoader | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, loader: DatasetLoader | None = None,
+                 folders: DataFolders | None = None) -> None:
         super().__init__(parent)
         self.loader = loader or DatasetLoader(self)
+        self.folders = folders
         self._dataset_name = "digits"
-        self._data_dir: str | None = None
+        self._data_dir: str | None = None  # the folder read from: the graph's, or remembered
+        self._remembered = False  # _data_dir is remembered, not the graph's
         self._key = ""
         self._state = "idle"  # loading, downloading, missing, failed, loaded
         self._download = False  # whether the current request may download
         self._data: Dataset | None = None
         self._input_shape: tuple[int, ...] | None = None
-        self._fit: list[str] | None = None
+        self._fit: Fit | None = None
         self._locked = False
         self._message = ""  # the missing sentence or the failure's message
         self._progress_line = ""
@@ -227,12 +232,15 @@ class DataPanel(QWidget):
     def set_source(self, dataset: str, data_dir: str | None) -> None:
         """Show the file's choice (no `changed`) and load it for the preview; a choice already
         shown is loaded again only when it failed or was missing (files may have appeared)."""
-        data_dir = str(data_dir) if data_dir else None
+        data_dir, remembered = self._folder_for(dataset, str(data_dir) if data_dir else None)
         same = (dataset, data_dir) == (self._dataset_name, self._data_dir)
         if same and self._state in ("loading", "downloading", "loaded"):
+            self._remembered = remembered  # the same folder, now the graph's or remembered
+            self._show_choice()
             return
         usable = isinstance(dataset, str) and dataset.strip() != ""
         self._dataset_name, self._data_dir = (dataset if usable else str(dataset)), data_dir
+        self._remembered = remembered
         self._show_choice()
         if usable:
             self._request(download=False)
@@ -253,13 +261,26 @@ class DataPanel(QWidget):
     def source(self) -> tuple[str, str | None]:
         return self._dataset_name, self._data_dir
 
+    def remembered_folder(self) -> str | None:
+        """The folder read from when it is remembered, not the graph's own."""
+        return self._data_dir if self._remembered else None
+
+    def _folder_for(self, dataset: object, data_dir: str | None) -> tuple[str | None, bool]:
+        """The folder to read `dataset` from, and whether it is a remembered one: the graph's
+        own wins; a built-in dataset without one takes the folder remembered for it."""
+        name = builtin_name(dataset) if isinstance(dataset, str) else None
+        if data_dir or self.folders is None or name in (None, "digits"):
+            return data_dir, False
+        remembered = self.folders.get(name)
+        return remembered, remembered is not None
+
     def set_input_shape(self, shape: tuple[int, ...] | None) -> None:
         self._input_shape = tuple(shape) if shape is not None else None
         self._show_texts()
 
-    def show_fit(self, problems: list[str]) -> None:
-        """How the data and the graph disagree (empty: they fit), computed by the caller."""
-        self._fit = list(problems)
+    def show_fit(self, fit: Fit | None) -> None:
+        """How the data and the graph agree, as the caller checked it (None: not checked)."""
+        self._fit = fit
         self._show_texts()
 
     def set_locked(self, locked: bool) -> None:
@@ -329,17 +350,30 @@ class DataPanel(QWidget):
         if not dataset:
             self._show_choice()  # a cancelled dialog leaves the choice as it was
             return
-        self._choose(dataset, self._data_dir if builtin_name(dataset) else None)
+        own = None if self._remembered else self._data_dir
+        self._choose(dataset, own if builtin_name(dataset) else None)
 
     def _on_folder_button_clicked(self) -> None:
         title = dataset_title(self._dataset_name)
         path = QFileDialog.getExistingDirectory(self, f"Folder holding the {title} files",
                                                 self._data_dir or str(Path.home()))
         if path:
+            self._remember(path)
             self._choose(self._dataset_name, path)
 
     def _on_clear_button_clicked(self) -> None:
+        """Back to the download cache, for this graph and as the remembered folder."""
+        self._remember(None)
         self._choose(self._dataset_name, None)
+
+    def _remember(self, folder: str | None) -> None:
+        name = builtin_name(self._dataset_name)
+        if self.folders is None or name is None:
+            return
+        if folder:
+            self.folders.remember(name, folder)
+        else:
+            self.folders.forget(name)
 
     def _on_action_button_clicked(self) -> None:
         self._request(download=self._state == "missing" or self._download)
@@ -359,10 +393,13 @@ class DataPanel(QWidget):
         return path or None
 
     def _choose(self, dataset: str, data_dir: str | None) -> None:
-        if (dataset, data_dir) == (self._dataset_name, self._data_dir):
+        """The user's choice: `data_dir` is the graph's (None: none of its own)."""
+        folder, remembered = self._folder_for(dataset, data_dir)
+        if (dataset, folder, remembered) == (self._dataset_name, self._data_dir,
+                                             self._remembered):
             self._show_choice()
             return
-        self._dataset_name, self._data_dir = dataset, data_dir
+        self._dataset_name, self._data_dir, self._remembered = dataset, folder, remembered
         self._show_choice()
         self.changed.emit({"dataset": dataset, "data_dir": data_dir})
         self._request(download=False)
@@ -380,7 +417,10 @@ class DataPanel(QWidget):
         self.combo.setCurrentIndex(index)
         self.combo.setEnabled(not self._locked)
         self.folder_edit.setText(self._data_dir or "")
-        self.folder_edit.setToolTip(self._data_dir or "The download cache")
+        self.folder_edit.setToolTip(
+            f"{self._data_dir}\nRemembered from your earlier choice on this computer; not "
+            "saved in the graph. × goes back to the download cache" if self._remembered
+            else self._data_dir or "The download cache")
         uses_folder = builtin not in (None, "digits")
         self.form.setRowVisible(self.folder_row, uses_folder)
         self.folder_row.setEnabled(not self._locked)
@@ -431,18 +471,20 @@ class DataPanel(QWidget):
         shape = self._input_shape
         self.input_label.setText(f"Graph input: {'×'.join(str(n) for n in shape)}"
                                  if shape else "The graph has no Input node")
-        fits = data is not None and self._fit is not None
-        self.fit_label.setVisible(fits)
-        if fits:
-            self.fit_label.setText("\n".join(f"• {p}" for p in self._fit) if self._fit
-                                   else "Fits the graph ✓")
-            self._place_fit(beside=not self._fit)
+        fit = self._fit if data is not None else None
+        self.fit_label.setVisible(fit is not None)
+        if fit is not None:
+            lines = [f"• {p}" for p in fit.problems] + ([fit.unknown] if fit.unknown else [])
+            self.fit_label.setText("\n".join(lines) or "Fits the graph ✓")
+            self._place_fit(beside=not lines)
         self._restyle(current())
 
     def _restyle(self, theme: Theme) -> None:
         self.description_label.setStyleSheet(f"color: {theme.text};")
         self.input_label.setStyleSheet(f"color: {theme.muted};")
-        fit_color = theme.error if self._fit else theme.success
+        fit = self._fit
+        fit_color = (theme.error if fit and fit.problems else theme.muted if fit and fit.unknown
+                     else theme.success)
         self.fit_label.setStyleSheet(f"color: {fit_color};")
         failed = self._state == "failed"
         self.status_label.setStyleSheet(f"color: {theme.error if failed else theme.text};")

@@ -15,21 +15,29 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlbuilder.backend.fit import start_problems
+from dlbuilder.backend.fit import Fit, start_problems
 from dlbuilder.backend.settings import resolve_settings
 from dlbuilder.core.commands import SetTraining
 from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.theme import current, theme_manager
+from dlbuilder.gui.training.data_folders import DataFolders
 from dlbuilder.gui.training.history import RunHistory
 from dlbuilder.gui.training.panel_ui import setup_ui
-from dlbuilder.gui.training.runs_store import RunStore, RunStoreError, move_runs, runs_folder
+from dlbuilder.gui.training.runs_store import (
+    RunStore,
+    RunStoreError,
+    copy_runs,
+    has_runs,
+    move_runs,
+    runs_folder,
+)
 from dlbuilder.gui.training.session import Job, Outcome, TrainingSession, torch_threads
 from dlbuilder.gui.training.weights_files import WeightsChoice
 from dlbuilder.resources import is_example
@@ -44,13 +52,16 @@ class TrainingPanel(QWidget):
     message = Signal(str)  # for the status bar
     open_graph_requested = Signal(object)  # a run's graph snapshot (file dict) to open
 
-    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, doc: Document, parent: QWidget | None = None,
+                 settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
+        self.data_folders = DataFolders(settings) if settings is not None else None
         self.session = TrainingSession(self)
         self.history = RunHistory()
         self.weights = WeightsChoice()
         self.store: RunStore | None = None
+        self._store_graph: object = None  # the graph whose runs `store` holds
         self._job: Job | None = None
         self._run_store: RunStore | None = None
         self._shown: tuple[dict[str, Any], tuple[int, ...] | None] | None = None
@@ -104,17 +115,20 @@ class TrainingPanel(QWidget):
 
     def start_problems(self) -> list[str]:
         """What must be fixed before a run can start (empty when it can)."""
-        graph, fit = start_problems(self.doc.engine, self.doc.graph.training,
-                                    self.data_panel.dataset(), self.data_panel.failure())
-        return graph + fit
+        graph, fit = self._check()
+        return graph + list(fit.problems if fit else ())
+
+    def _check(self) -> tuple[list[str], Fit | None]:
+        return start_problems(self.doc.engine, self.doc.graph.training,
+                              self.data_panel.dataset(), self.data_panel.failure())
 
     def refresh_problems(self) -> list[str]:
         """Show what blocks Start (the data's misfit beside the data, everything in the list),
         and return it."""
-        graph, fit = start_problems(self.doc.engine, self.doc.graph.training,
-                                    self.data_panel.dataset(), self.data_panel.failure())
+        graph, fit = self._check()
         self.data_panel.show_fit(fit)
-        problems = [] if self.running else graph + fit
+        fit_problems = list(fit.problems) if fit else []
+        problems = [] if self.running else graph + fit_problems
         if problems:
             items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
             self.problems_label.setText(f"<b>Fix these to start:</b><ul style='margin:0'>"
@@ -159,6 +173,9 @@ class TrainingPanel(QWidget):
             self.message.emit("Training cannot start yet: see the Training tab")
             return False
         settings = resolve_settings(self.doc.graph.training)
+        remembered = self.data_panel.remembered_folder()
+        if remembered is not None:  # the graph names no folder: the one the user chose before
+            settings = dataclasses.replace(settings, data_dir=remembered)
         folder = self._runs_folder()
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         self._job = Job(graph=graph_to_dict(self.doc.graph), settings=settings,
@@ -171,7 +188,8 @@ class TrainingPanel(QWidget):
         self.curves.set_history(self.history)
         self.results.clear()
         self.header.reset()
-        self.header.show_message("Starting…")
+        # the thread loads PyTorch when the panel is built; the first run waits for it
+        self.header.show_message("Starting…" if self.session.is_warm else "Loading PyTorch…")
         self._say("")
         self.tabs.setCurrentIndex(0)
         self.session.start(self._job)
@@ -205,9 +223,14 @@ class TrainingPanel(QWidget):
         return "paused" if self.session.paused else ""
 
     def shutdown(self) -> bool:
-        """Stop any run and end the training thread (the window is closing)."""
+        """Stop any run and end the training thread (the window is closing). The run's last
+        reports are still queued for this thread: they are handled here, so the run is kept
+        before the event loop ends."""
         self._header_timer.stop()
-        return self.session.shutdown()
+        ended = self.session.shutdown()
+        if ended:
+            QCoreApplication.sendPostedEvents(self.session, QEvent.Type.MetaCall)
+        return ended
 
     # -- the session's reports -----------------------------------------------------------------
     def _on_session_records_arrived(self, records: list[Any]) -> None:
@@ -300,20 +323,49 @@ class TrainingPanel(QWidget):
             self.results.clear()
             self.header.reset()
             self.header.show_message("No run yet: choose the data and press Start")
+        self._say("")  # whatever it said was about the graph that has gone
         self._show_training(self.doc.graph.training)
-        self._on_doc_path_changed(self.doc.path)
+        self._use_store(self._runs_folder())
         self._update_buttons()
         self._check_timer.start()
 
     def _on_doc_path_changed(self, _path: object) -> None:
-        folder = self._runs_folder()
-        unsaved = data_dir() / "runs"
-        if self.store is not None and self.store.folder.parent == unsaved \
-                and folder.parent != unsaved:  # Save As of an unsaved graph (or example)
-            moved = move_runs(self.store.folder, folder)
-            if moved:
-                self._say(f"Moved {moved} run{'s' * (moved != 1)} with the graph to {folder}")
+        """The graph shown was saved under a new name: its runs go with it. Another graph
+        opened, new'd or recovered changes the path too, before `replaced` (which shows that
+        graph's own runs): those never carry the last graph's runs along."""
+        if self.doc.graph is not self._store_graph or self.store is None:
+            return
+        source, target = self.store.folder, self._runs_folder()
+        if target == source:
+            return
+        if self.doc.path is not None and has_runs(source):
+            self._carry_runs(source, target)
+        self._use_store(target)
+        if self.running:  # the run under way is kept with the graph's other runs
+            self._run_store = self.store
+
+    def _carry_runs(self, source: Path, target: Path) -> None:
+        """Runs kept for an unsaved graph (or an example) move to its first file; a file's
+        runs are copied, so that the file it was saved from keeps them too. Runs already
+        kept at the target are never overwritten: then these stay where they are."""
+        moving = source.parent == data_dir() / "runs"
+        if has_runs(target):
+            self._say(f"{target} already holds runs of its own, so the runs of this graph "
+                      f"stay in {source}")
+            return
+        try:
+            count = (move_runs if moving else copy_runs)(source, target)
+        except RunStoreError as err:
+            self._say(str(err), error=True)
+            return
+        if count:
+            verb = "Moved" if moving else "Copied"
+            self._say(f"{verb} {count} run{'s' * (count != 1)} with the graph to {target}")
+
+    def _use_store(self, folder: Path) -> None:
+        """Show the runs kept in `folder`, the current graph's."""
         self.store = RunStore(folder)
+        self._store_graph = self.doc.graph
         self.runs.set_store(self.store)
         self.compare.set_runs([])
 

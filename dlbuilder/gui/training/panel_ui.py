@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -26,10 +27,34 @@ from dlbuilder.gui.training.runs_panel import RunsPanel
 from dlbuilder.gui.training.settings_form import SettingsForm
 
 
+class RunsSplitWidget(QSplitter):
+    """The runs table beside the compared curves where both fit side by side, above them
+    where not: squeezed side by side, the table hid its accuracy columns and the curves'
+    controls were cut ("Smoothin", "Log lo")."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setChildrenCollapsible(False)
+
+    def side_by_side_width(self) -> int:
+        """The least width that shows both whole, side by side."""
+        widgets = [self.widget(i) for i in range(self.count())]
+        return sum(w.minimumSizeHint().width() for w in widgets) + self.handleWidth()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # Qt override
+        wide = event.size().width() >= self.side_by_side_width()
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if orientation != self.orientation():
+            self.setOrientation(orientation)
+            length = event.size().width() if wide else event.size().height()
+            self.setSizes([length * 2 // 5, length - length * 2 // 5])
+        super().resizeEvent(event)
+
+
 def setup_ui(panel: Any) -> None:
     """Make the panel's widgets as attributes of `panel` and lay them out (in the manner
     of Qt Designer's setupUi), so that the panel's own module holds only what they do."""
-    panel.data_panel = DataPanel()
+    panel.data_panel = DataPanel(folders=panel.data_folders)
     panel.form = SettingsForm()
     panel.start_button = QPushButton("Start")
     panel.pause_button = QPushButton("Pause")
@@ -96,10 +121,11 @@ def setup_ui(panel: Any) -> None:
     panel.results = ResultsPanel()
     panel.runs = RunsPanel()
     panel.compare = CurvesWidget()
-    runs_split = QSplitter(Qt.Orientation.Horizontal)
+    runs_split = RunsSplitWidget()
     runs_split.addWidget(panel.runs)
     runs_split.addWidget(panel.compare)
     runs_split.setSizes([500, 500])
+    panel.runs_split = runs_split
     panel.tabs = QTabWidget()
     panel.tabs.addTab(panel.curves, "Curves")
     panel.tabs.addTab(panel.results, "Results")

@@ -23,10 +23,12 @@ from dlbuilder.gui.theme import current
 from dlbuilder.gui.training.formats import MISSING, clock, percent
 from dlbuilder.gui.training.runs_store import RunSummary
 
-COLUMNS = ("Run", "Started", "Graph", "Dataset", "Parameters", "Epochs", "Val accuracy",
-           "Test accuracy", "Time", "Ended")
-(COL_RUN, COL_STARTED, COL_GRAPH, COL_DATASET, COL_PARAMS, COL_EPOCHS, COL_VAL, COL_TEST,
- COL_TIME, COL_ENDED) = range(len(COLUMNS))
+# the name and the accuracies first: they are what a user compares, and stay in sight in a
+# narrow window while the rest scrolls
+COLUMNS = ("Run", "Val accuracy", "Test accuracy", "Epochs", "Ended", "Time", "Started",
+           "Parameters", "Dataset", "Graph")
+(COL_RUN, COL_VAL, COL_TEST, COL_EPOCHS, COL_ENDED, COL_TIME, COL_STARTED, COL_PARAMS,
+ COL_DATASET, COL_GRAPH) = range(len(COLUMNS))
 NUMERIC = frozenset({COL_PARAMS, COL_EPOCHS, COL_VAL, COL_TEST, COL_TIME})
 RUN_ROLE = Qt.ItemDataRole.UserRole + 1  # the run id of a row
 EMPTY_TEXT = ("No runs yet — each training run is kept here with its graph, settings and "
@@ -39,15 +41,15 @@ ENDED = {  # reason: (words in the table, what it means)
 }
 HEADER_TIPS = (
     "The run's name (F2 or Rename to change it); sorts by name",
-    "When the run started (local time)",
-    "The graph's name when the run trained",
-    "The dataset it trained on",
-    "Trainable parameters of the network",
-    "Epochs the run went through",
     "Validation accuracy of the kept (best) weights",
     "Accuracy of the kept weights on the dataset's test split",
-    "How long the run took (minutes:seconds)",
+    "Epochs the run went through",
     "How the run ended: completed, early stop, stopped (by you) or diverged",
+    "How long the run took (minutes:seconds)",
+    "When the run started (local time)",
+    "Trainable parameters of the network",
+    "The dataset it trained on",
+    "The graph's name when the run trained",
 )
 _DIGITS = re.compile(r"(\d+)")
 
@@ -81,17 +83,17 @@ def _natural(text: str) -> tuple[tuple[int, Any], ...]:
 
 
 def _display(row: RunSummary, column: int) -> str:
-    return (row.label, started_text(row.started), row.graph_name, row.dataset,
-            count_text(row.params), count_text(row.epochs_run), percent(row.val_accuracy),
-            percent(row.test_accuracy), duration_text(row.seconds),
-            ended_text(row.reason))[column]
+    return (row.label, percent(row.val_accuracy), percent(row.test_accuracy),
+            count_text(row.epochs_run), ended_text(row.reason), duration_text(row.seconds),
+            started_text(row.started), count_text(row.params), row.dataset,
+            row.graph_name)[column]
 
 
 def sort_key(row: RunSummary, column: int) -> Any:
     """What a column sorts by; None (missing) goes last."""
-    return (_natural(row.label), row.started, row.graph_name.casefold(), row.dataset.casefold(),
-            row.params, row.epochs_run, row.val_accuracy, row.test_accuracy, row.seconds,
-            ended_text(row.reason) if row.reason else None)[column]
+    return (_natural(row.label), row.val_accuracy, row.test_accuracy, row.epochs_run,
+            ended_text(row.reason) if row.reason else None, row.seconds, row.started,
+            row.params, row.dataset.casefold(), row.graph_name.casefold())[column]
 
 
 def _tooltip(row: RunSummary, column: int) -> str:

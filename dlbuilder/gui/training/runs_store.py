@@ -362,17 +362,37 @@ def _array(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f8")
 
 
+def has_runs(folder: Path) -> bool:
+    """Whether `folder` holds a runs file (runs kept there, or an empty one)."""
+    return (Path(folder) / DB_NAME).exists()
+
+
 def move_runs(source: Path, target: Path) -> int:
-    """Move the runs kept in `source` (the database and every run's weights) to `target`,
-    which must not hold runs yet: an unsaved graph's runs follow it to where it is saved.
-    Returns how many runs moved (0 when there was nothing to move, or no room)."""
-    if not (source / DB_NAME).is_file() or (target / DB_NAME).exists():
+    """Move the runs kept in `source` (the database and every run's weights) to `target`: an
+    unsaved graph's runs follow it to where it is saved. Returns how many runs moved (0 when
+    there was nothing to move); a `target` that holds runs already is never touched."""
+    return _carry(source, target, shutil.move)
+
+
+def copy_runs(source: Path, target: Path) -> int:
+    """Copy the runs kept in `source` to `target`: a saved graph saved under a new name takes
+    its history along, and the file it came from keeps its own. As `move_runs` otherwise."""
+    return _carry(source, target, shutil.copy2)
+
+
+def _carry(source: Path, target: Path, transfer: Any) -> int:
+    """The weights first and the database last, so that `target` counts as holding runs only
+    once they are all there; raises RunStoreError when a file cannot be carried."""
+    if not has_runs(source):
         return 0
+    if has_runs(target):
+        raise RunStoreError(f"{target / DB_NAME}: runs are kept there already")
+    count = len(RunStore(source).summaries())
     try:
-        count = len(RunStore(source).summaries())
         target.mkdir(parents=True, exist_ok=True)
-        for path in [source / DB_NAME, *sorted(source.glob("run-*.pt*"))]:
-            shutil.move(str(path), str(target / path.name))
-    except (OSError, RunStoreError):
-        return 0
+        for path in [*sorted(source.glob("run-*.pt*")), source / DB_NAME]:
+            transfer(str(path), str(target / path.name))
+    except OSError as err:
+        raise RunStoreError(f"{target}: the runs could not be carried there from {source}: "
+                            f"{err.strerror or err}") from None
     return count

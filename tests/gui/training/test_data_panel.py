@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from dlbuilder.backend.datasets import Dataset, Split
 from dlbuilder.backend.datasets.builtin import IDX_FILES
 from dlbuilder.backend.datasets.idx import write_idx
+from dlbuilder.backend.fit import Fit
 from dlbuilder.gui.theme import DARK, LIGHT, current, theme_manager
 from dlbuilder.gui.training.data_panel import DataPanel
 from dlbuilder.gui.training.dataset_loader import (
@@ -335,12 +336,12 @@ def test_show_fit_says_fits_or_lists_the_problems(qtbot, panel: DataPanel) -> No
     load_into(qtbot, panel, "digits")
     panel.set_input_shape((1, 28, 28))
     assert panel.input_label.text() == "Graph input: 1×28×28"
-    panel.show_fit(["Input is 1x28x28 but digits images are 1x8x8"])
+    panel.show_fit(Fit(("Input is 1x28x28 but digits images are 1x8x8",)))
     assert panel.fit_label.isVisibleTo(panel)
     assert panel.fit_label.text() == "• Input is 1x28x28 but digits images are 1x8x8"
     assert current().error in panel.fit_label.styleSheet()
     assert grid_row(panel, panel.fit_label) > grid_row(panel, panel.input_label)  # problems: below, full width
-    panel.show_fit([])
+    panel.show_fit(Fit())
     assert panel.fit_label.text() == "Fits the graph ✓"
     assert grid_row(panel, panel.fit_label) == grid_row(panel, panel.input_label)  # fits: beside the input
     assert current().success in panel.fit_label.styleSheet()
@@ -398,3 +399,12 @@ def test_a_dataset_that_is_not_text_is_shown_not_loaded(qtbot, panel: DataPanel)
         panel.set_source(5, None)  # type: ignore[arg-type]  # a bad file section
     assert "neither a dataset name nor a path" in panel.status_label.text()
     assert panel.combo.currentText() == "5" and panel.dataset() is None
+
+
+def test_a_fit_the_graph_errors_hide_is_said_unknown(qtbot, panel: DataPanel) -> None:
+    load_into(qtbot, panel, "digits")
+    panel.show_fit(Fit((), "Whether the data fits the output shows once the graph's errors "
+                           "are fixed"))
+    assert "Fits the graph" not in panel.fit_label.text()
+    assert "once the graph's errors are fixed" in panel.fit_label.text()
+    assert current().muted in panel.fit_label.styleSheet()

@@ -1,0 +1,146 @@
+"""Runs belong to their graph: they follow it when that graph is saved under a new name, and
+never when another graph is opened, new'd or recovered in its place (issue 19: opening a file
+once moved the digits runs into that file's folder)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from dlbuilder.core.fileformat import graph_to_dict
+from dlbuilder.core.graph import Graph
+from dlbuilder.gui.recovery import Recovered, RecoveryStore
+from dlbuilder.gui.training import panel as panel_module
+from dlbuilder.gui.training.history import RunHistory
+from dlbuilder.gui.training.runs_store import DB_NAME, RunStore
+from dlbuilder.resources import examples_dir
+
+OPS = ("open", "new", "recover", "save_as")
+
+
+def labels(folder: Path) -> list[str]:
+    """The names of the runs kept in `folder` (none when it holds no runs file)."""
+    return [s.label for s in RunStore(folder).summaries()] if (folder / DB_NAME).exists() else []
+
+
+def add_run(panel, tag: str) -> None:
+    """A run of the graph now open, kept in its store under the name `tag` (no training: the
+    store is what this test is about)."""
+    run_id = panel.store.add(graph_to_dict(panel.doc.graph), {}, RunHistory())
+    panel.store.rename(run_id, tag)
+
+
+@pytest.fixture
+def window(make_window, monkeypatch, tmp_path):
+    monkeypatch.setattr(QMessageBox, "warning",  # the unsaved-changes question after recover
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+    window = make_window()
+    window.show_training()
+    return window
+
+
+def unsaved_area(monkeypatch, root: Path) -> Path:
+    """Unsaved graphs' (and examples') runs go under `root` from now on."""
+    monkeypatch.setattr(panel_module, "data_dir", lambda: root)
+    return root / "runs"
+
+
+def test_opening_a_graph_leaves_the_last_graphs_runs_where_they_are(window, monkeypatch,
+                                                                     tmp_path):
+    """The report: digits trained, then Ctrl+O of a graph with no runs folder."""
+    unsaved = unsaved_area(monkeypatch, tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.open_example("digits_cnn")
+    add_run(panel, "digits 1")
+    add_run(panel, "digits 2")
+    other = tmp_path / "my_mlp.json"
+    other.write_text((examples_dir() / "lenet5.json").read_text())
+    assert window.files.open(other)
+    assert panel.store.folder == tmp_path / "my_mlp.runs"
+    assert panel.runs.visible_runs() == [] and labels(tmp_path / "my_mlp.runs") == []
+    assert not panel.message_label.isVisible() or "Moved" not in panel.message_label.text()
+    assert window.files.open_example("digits_cnn")
+    assert labels(unsaved / "digits_cnn") == ["digits 1", "digits 2"]
+    assert len(panel.runs.visible_runs()) == 2
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(OPS)))
+def test_each_graph_keeps_exactly_its_runs_in_any_order(window, monkeypatch, tmp_path, order):
+    """Open, New, Recover and Save As one after another, a run kept after each: every runs
+    folder holds exactly the runs of its own graph's lineage. Save As carries the runs along:
+    moved from the unsaved area (the graph has a home now), copied from a file the graph had
+    (that file and its runs stay as they were)."""
+    unsaved = unsaved_area(monkeypatch, tmp_path / "data")
+    panel = window.training.panel
+    b = tmp_path / "b.json"
+    b.write_text((examples_dir() / "lenet5.json").read_text())
+    store = RecoveryStore(tmp_path / "left", pid=1)
+    left = store.write(Graph("rescued"), None)
+    assert window.files.open_example("digits_cnn")
+    expected = {unsaved / "digits_cnn": ["start"]}
+    add_run(panel, "start")
+    current = unsaved / "digits_cnn"
+    for step, op in enumerate(order):
+        if op == "open":
+            assert window.files.open(b)
+            current = tmp_path / "b.runs"
+        elif op == "new":
+            assert window.files.new()
+            current = unsaved / "untitled"
+        elif op == "recover":
+            assert window.files.recover(Recovered(left, None, "rescued", 0.0))
+            current = unsaved / "rescued"
+        else:
+            target = tmp_path / f"saved{step}.json"
+            monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                                lambda *a, t=target, **k: (str(t), ""))
+            assert window.files.save_as()
+            runs = expected.pop(current, []) if current.parent == unsaved else \
+                list(expected.get(current, []))
+            current = tmp_path / f"saved{step}.runs"
+            expected[current] = runs
+        assert panel.store.folder == current, op
+        tag = f"{op} {step}"
+        add_run(panel, tag)
+        expected.setdefault(current, []).append(tag)
+        for folder, runs in expected.items():
+            assert labels(folder) == runs, (order[:step + 1], folder)
+        panel.runs.refresh()
+        shown = [panel.runs.model.row(i).label for i in range(panel.runs.model.rowCount())]
+        assert shown == expected[current]
+
+
+def test_save_as_never_overwrites_runs_already_there(window, monkeypatch, tmp_path):
+    unsaved = unsaved_area(monkeypatch, tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.open_example("digits_cnn")
+    add_run(panel, "digits")
+    target = tmp_path / "taken.json"
+    RunStore(tmp_path / "taken.runs").add({"name": "older"}, {}, RunHistory())
+    window.doc.save(target)
+    assert labels(tmp_path / "taken.runs") == ["run 1"]
+    assert labels(unsaved / "digits_cnn") == ["digits"]
+    assert "already holds runs" in panel.message_label.text()
+
+
+def test_a_run_under_way_is_kept_where_its_graph_was_saved(qtbot, window, monkeypatch,
+                                                           tmp_path):
+    """Save As while training: the run ends up beside the graph's new file with the others."""
+    from test_training_flows import finish
+
+    unsaved = unsaved_area(monkeypatch, tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.open_example("digits_cnn")
+    add_run(panel, "before")
+    training = {**window.doc.graph.training, "epochs": 300, "batch_size": 8}
+    window.doc.graph.training = training  # as the file said it (no undo step needed)
+    assert panel.start()
+    window.doc.save(tmp_path / "mine.json")
+    panel.stop()
+    finish(qtbot, panel)
+    assert labels(tmp_path / "mine.runs") == ["before", "run 2"]
+    assert labels(unsaved / "digits_cnn") == []
+    assert panel.store.graph(2)["name"] == window.doc.graph.name
