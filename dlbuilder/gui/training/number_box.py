@@ -13,7 +13,7 @@ import re
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
-from dlbuilder.gui.refusal import RefusalMemory
+from dlbuilder.gui.refusal import RefusalMemory, let_out_of_range_be_typed
 
 INT_MAX = 2**31 - 1  # what a QSpinBox holds
 
@@ -127,6 +127,9 @@ class CountSpinBox(RefusalMemory, QSpinBox):
         """What the field takes: "a whole number, 1 or more", "…, 0 (off) or more"."""
         special = f" ({self.specialValueText()})" if self.specialValueText() else ""
         return f"a whole number, {self.minimum()}{special} or more"
+
+    def validate(self, text: str, pos: int) -> object:
+        return let_out_of_range_be_typed(self, super().validate(text, pos))
 
     def set_count(self, value: object) -> bool:
         """Show `value` if it is a whole number within range; False (and nothing shown) if

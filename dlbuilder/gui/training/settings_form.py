@@ -37,6 +37,7 @@ from dlbuilder.backend.settings import (
     TrainSettings,
     resolve_settings,
 )
+from dlbuilder.gui.refusal import not_taken
 from dlbuilder.gui.theme import Theme, current, theme_manager
 from dlbuilder.gui.training.number_box import CountSpinBox, NumberSpinBox, format_number
 
@@ -313,7 +314,7 @@ class SettingsForm(QWidget):
         assert isinstance(editor, (NumberSpinBox, CountSpinBox))
         refused = editor.take_refusal()
         if refused is not None:
-            self._refused[key] = f"{refused} was not taken: this field takes {editor.allowed()}"
+            self._refused[key] = not_taken(refused, "this field", editor.allowed())
         if key in self._unshown:
             self._on_field_edited(key)
         if refused is not None or self._refused.pop(key, None) is not None:

@@ -106,6 +106,15 @@ def test_a_value_out_of_range_is_refused_with_a_reason(qtbot, form: SettingsForm
     assert emitted == [{"lr": 0.01}] and not error.isVisibleTo(form)
 
 
+def test_a_negative_count_is_said_not_turned_positive(qtbot, form: SettingsForm,
+                                                      emitted: list[dict]) -> None:
+    """Qt dropped the '-' key of a field whose minimum is 1, so "-3" became 3 epochs."""
+    type_into(qtbot, form, "epochs", "-3")
+    assert emitted == []
+    assert form.errors["epochs"].text() == "-3 was not taken: this field takes a whole " \
+                                           "number, 1 or more"
+
+
 def test_arrows_step_the_learning_rate_along_1_2_5(qtbot, form: SettingsForm,
                                                    emitted: list[dict]) -> None:
     form.editors["lr"].stepBy(1)
