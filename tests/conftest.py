@@ -55,6 +55,19 @@ def offline_cache(tmp_path_factory: pytest.TempPathFactory,
     return cache
 
 
+@pytest.fixture(autouse=True)
+def no_unanswered_dialogs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A modal question nobody answers would hang the run offscreen (CI's whole budget): it
+    fails the test instead. A test that expects a question patches it with its answer."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def unanswered(_parent: object, title: str, text: str, *_args: object) -> None:
+        raise AssertionError(f"a dialog nobody answers: {title!r}: {text!r}")
+
+    for name in ("question", "warning", "information", "critical"):
+        monkeypatch.setattr(QMessageBox, name, staticmethod(unanswered))
+
+
 @pytest.fixture
 def mnist_dir() -> Path:
     folder = SHARED / "datasets" / "mnist"
