@@ -14,11 +14,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from dlbuilder.core.fileformat import write_atomic
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # apply() imports both: the editor reads .pt.json files before either loads
+    import numpy as np
     import torch
 
 INFO_FORMAT = "dlbuilder.preprocessing"
@@ -39,6 +38,7 @@ class Preprocessing:
 
     def apply(self, x: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Raw samples (N, *sample_shape) -> float32 network input (N, *input_shape)."""
+        import numpy as np
         import torch
 
         t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
