@@ -43,7 +43,7 @@ from dlbuilder.gui.status import StatusWidget
 from dlbuilder.gui.summary_panel import SummaryPanel
 from dlbuilder.gui.theme import THEME_NAMES, theme_manager
 from dlbuilder.gui.training_host import LOCKED_TEXT, TrainingHostWidget, TrainingWindowMixin
-from dlbuilder.gui.window_geometry import FIRST_SIZE, fit_to_screen
+from dlbuilder.gui.window_geometry import FIRST_SIZE, CanvasRoomKeeper, fit_to_screen
 from dlbuilder.resources import example_names
 
 STATE_VERSION = 1
@@ -293,8 +293,8 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         else:
             fit_to_screen(self)
         state = self.settings.value("window/state")
-        if state is not None:
-            self.restoreState(state, STATE_VERSION)
+        if state is not None and self.restoreState(state, STATE_VERSION):
+            CanvasRoomKeeper(self)  # docks saved in a bigger window may crowd the canvas
         snap = self.settings.value("canvas/snap", None)
         if snap is not None:
             self.actions["snap"].setChecked(str(snap).lower() in ("true", "1"))

@@ -76,8 +76,8 @@ class PalettePanel(QWidget):
         self.search.setPlaceholderText(SEARCH_PLACEHOLDER)
         self.search.setClearButtonEnabled(True)
         self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search.setToolTip("Type to filter by name or description; Enter adds the first "
-                               "match after the selected layer")
+        self.search.setToolTip("Type to filter by name or description; Enter adds the highlighted "
+                               "best match after the selected layer")
         self.tree = LayerTreeWidget()
         self.tree.setHeaderHidden(True)
         self.tree.setRootIsDecorated(True)
@@ -156,17 +156,30 @@ class PalettePanel(QWidget):
                 shown += not child.isHidden()
             group.setHidden(shown == 0)
             group.setExpanded(True)
-        first = next((it for it in self.layer_items() if not it.isHidden()), None)
-        self.tree.setCurrentItem(first if text.strip() else None)
+        best = self.best_item()
+        self.tree.setCurrentItem(best)
+        if best is not None:
+            self.tree.scrollToItem(best)
+
+    def best_item(self) -> QTreeWidgetItem | None:
+        """The entry of the search's best match (find_layers' first): the one highlighted,
+        the one Enter adds and the one Down lands on. Tree order is category order, so a type
+        matched only by its group's title ("dropout" in "Normalization and dropout") may be
+        listed above it."""
+        text = self.search.text()
+        found = find_layers(self.registry, text) if text.strip() else []
+        if not found:
+            return None
+        return next(it for it in self.layer_items() if it.data(0, TYPE_ROLE) == found[0].type)
 
     # -- handlers ------------------------------------------------------------------------------
     def _on_search_text_changed(self, text: str) -> None:
         self.set_filter(text)
 
     def _on_search_return_pressed(self) -> None:
-        found = find_layers(self.registry, self.search.text())
-        if found and self.search.text().strip():
-            self.add_requested.emit(found[0].type)
+        best = self.best_item()
+        if best is not None:
+            self.add_requested.emit(best.data(0, TYPE_ROLE))
 
     def _on_tree_item_double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         type_name = item.data(0, TYPE_ROLE)
@@ -178,9 +191,10 @@ class PalettePanel(QWidget):
         if watched is self.search and event.type() == QEvent.Type.KeyPress \
                 and isinstance(event, QKeyEvent):
             if event.key() == Qt.Key.Key_Down:
-                first = next((it for it in self.layer_items() if not it.isHidden()), None)
-                if first is not None:
-                    self.tree.setCurrentItem(first)
+                start = self.best_item() or next(
+                    (it for it in self.layer_items() if not it.isHidden()), None)
+                if start is not None:
+                    self.tree.setCurrentItem(start)
                     self.tree.setFocus()
                 return True
             if event.key() == Qt.Key.Key_Escape and self.search.text():

@@ -43,7 +43,19 @@ class WrapButton(QPushButton):
         return self.text_label.text()
 
     def sizeHint(self) -> QSize:
-        return self.layout().sizeHint()
+        """As wide as the label on one line, and as tall as the text at that width.
+
+        A layout that aligns the button (AlignLeft) gives it min(its room, this width) but
+        reserves the height for the whole room: were the hint narrower than one line (a word-
+        wrapped QLabel's own hint is), the text would wrap at the hint's width into a height
+        reserved for one line, and its lines would be cut."""
+        margins = self.layout().contentsMargins()
+        metrics = self.text_label.fontMetrics()
+        one_line = max(metrics.horizontalAdvance(self.text()),
+                       metrics.boundingRect(self.text()).width()) + 2
+        width = (margins.left() + ICON_SIZE + self.layout().spacing() + one_line
+                 + margins.right())
+        return QSize(width, self.heightForWidth(width))
 
     def minimumSizeHint(self) -> QSize:
         return self.layout().minimumSize()

@@ -104,3 +104,25 @@ def test_down_from_search_enters_the_list_and_escape_clears(palette: PalettePane
     assert palette.tree.currentItem().data(0, TYPE_ROLE) == "Tanh"
     qtbot.keyClick(palette.search, Qt.Key.Key_Escape)
     assert palette.search.text() == "" and len(palette.visible_types()) == len(REGISTRY)
+
+
+@pytest.mark.parametrize("query", ["dropout", "norm", "relu", "2d", "pool"])
+def test_the_highlighted_match_is_the_one_enter_adds(palette: PalettePanel, qtbot,
+                                                     query: str) -> None:
+    """Review of issue 19: "dropout" highlighted BatchNorm1d (its group is "Normalization and
+    dropout") while Enter added Dropout."""
+    qtbot.keyClicks(palette.search, query)
+    highlighted = palette.tree.currentItem().data(0, TYPE_ROLE)
+    assert palette.tree.currentItem().isSelected()
+    with qtbot.waitSignal(palette.add_requested, timeout=1000) as blocker:
+        qtbot.keyClick(palette.search, Qt.Key.Key_Return)
+    assert blocker.args == [highlighted]
+    assert highlighted == find_layers(REGISTRY, query)[0].type
+    qtbot.keyClick(palette.search, Qt.Key.Key_Down)  # into the list, on that same entry
+    assert palette.tree.currentItem().data(0, TYPE_ROLE) == highlighted
+
+
+def test_dropout_highlights_dropout_over_its_group_mates(palette: PalettePanel, qtbot) -> None:
+    qtbot.keyClicks(palette.search, "dropout")
+    assert palette.tree.currentItem().data(0, TYPE_ROLE) == "Dropout"
+    assert set(palette.visible_types()) >= {"Dropout", "Dropout2d", "BatchNorm1d"}

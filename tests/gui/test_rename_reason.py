@@ -56,3 +56,36 @@ def test_an_id_with_spaces_at_its_ends_says_why(make_view, qtbot) -> None:
     assert editor.problem_label.isVisible()
     QTest.keyClick(editor, Qt.Key.Key_Escape)
     assert view.rename_editor() is None and not editor.problem_label.isVisible()
+
+
+def test_closing_the_editor_clears_the_rename_status(make_window, qtbot) -> None:
+    """Review of issue 19: after a refused id and Esc, the status bar still said
+    "Cannot rename…" about an editor no longer there."""
+    window = make_window()
+    view = window.view
+    window.doc.select(["conv1"])
+    QTest.keyClick(view, Qt.Key.Key_F2)
+    editor = view.rename_editor()
+    assert editor is not None
+    assert "Enter to rename" in window.statusBar().currentMessage()
+    editor.selectAll()
+    QTest.keyClicks(editor, "conv2")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    assert window.statusBar().currentMessage().startswith("Cannot rename")
+    QTest.keyClick(editor, Qt.Key.Key_Escape)
+    assert view.rename_editor() is None
+    assert window.statusBar().currentMessage() == ""
+    assert "conv1" in window.doc.graph
+
+
+def test_a_refusal_on_leaving_the_editor_stays_said(make_window, qtbot) -> None:
+    window = make_window()
+    view = window.view
+    window.doc.select(["conv1"])
+    assert view.rename_selected()
+    editor = view.rename_editor()
+    editor.selectAll()
+    QTest.keyClicks(editor, "conv2")
+    window.palette.search.setFocus()  # leaving the box commits, and is refused
+    qtbot.waitUntil(lambda: view.rename_editor() is None, timeout=1000)
+    assert window.statusBar().currentMessage().startswith("Cannot rename")

@@ -163,17 +163,19 @@ class CanvasActionsMixin:
             self.doc.select([new])
             return
         reason = reasons[-1] if reasons else f"cannot rename {editor.node} to {new!r}"
-        self._say(f"Cannot rename: {reason}")
-        if leaving:
+        if leaving:  # the box is gone: the status bar is the only place left to say why
             self._close_rename(editor)
         else:
             editor.show_problem(reason)
+        self._say(f"Cannot rename: {reason}")
 
     def _on_rename_cancel(self, editor: RenameEditWidget) -> None:
         self._close_rename(editor)
 
     def _close_rename(self, editor: RenameEditWidget) -> None:
+        """Close the editor and clear its prompt or refusal from the status bar."""
         editor.close_editor()
+        self._say("")
         if self._rename is editor:
             self._rename = None
         self.setFocus()
