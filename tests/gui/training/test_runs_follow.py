@@ -181,3 +181,35 @@ def test_save_as_of_a_new_graph_moves_its_runs(window, monkeypatch, tmp_path):
     assert labels(tmp_path / "fresh.runs") == ["first"]
     assert labels(unsaved / "untitled") == []
     assert panel.message_label.text().startswith("Moved 1 run with the graph to ")
+
+
+def drawn(panel) -> list[str]:
+    """The runs the compare view draws, by name."""
+    return [name for name, _ in panel.compare._runs]
+
+
+def test_the_selection_and_the_compared_curves_agree_after_the_store_changes(
+        window, monkeypatch, tmp_path):
+    """The review: after Save As the Runs tab said "3 runs, 1 selected" with a row
+    highlighted, and no curves were drawn until a row was clicked."""
+    unsaved_area(monkeypatch, tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.open_example("digits_cnn")
+    for tag in ("digits 1", "digits 2", "digits 3"):
+        add_run(panel, tag)
+    panel.runs.refresh()
+    panel.runs.select_runs([2])
+    assert drawn(panel) == ["digits 2"]
+    save_as(window, monkeypatch, tmp_path / "mine.json")
+    selected = panel.runs.selected_runs()
+    labels_of = {s.id: s.label for s in panel.store.summaries()}
+    assert drawn(panel) == [labels_of[i] for i in selected]
+    assert panel.runs.count_label.text() == (
+        f"3 runs, {len(selected)} selected" if selected else "3 runs")
+    other = tmp_path / "other.json"  # another graph whose runs have the same ids
+    other.write_text((examples_dir() / "lenet5.json").read_text())
+    for tag in ("other 1", "other 2", "other 3"):
+        RunStore(tmp_path / "other.runs").add({"name": tag}, {}, RunHistory())
+    panel.runs.select_runs([2])
+    assert window.files.open(other)
+    assert panel.runs.selected_runs() == [] and drawn(panel) == []  # not its run 2
