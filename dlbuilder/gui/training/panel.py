@@ -323,12 +323,21 @@ class TrainingPanel(QWidget):
             self.curves.clear()
             self.results.clear()
             self.header.reset()
-            self.header.show_message("No run yet: choose the data and press Start")
         self._say("")  # whatever it said was about the graph that has gone
         self._show_training(self.doc.graph.training)
         self._use_store(self._runs_folder())
+        if not self.running:
+            self.header.show_message(self._waiting_text())
         self._update_buttons()
         self._check_timer.start()
+
+    def _waiting_text(self) -> str:
+        """The header before this graph's first run here: the runs it already has, if any."""
+        count = self.runs.model.rowCount()
+        if not count:
+            return "No run yet: choose the data and press Start"
+        return (f"{count:,} run{'s' * (count != 1)} kept for this graph (see Runs): choose "
+                "the data and press Start for another")
 
     def _on_doc_path_changed(self, _path: object) -> None:
         """The graph shown was saved under a new name: its runs go with it. Another graph

@@ -213,3 +213,17 @@ def test_the_selection_and_the_compared_curves_agree_after_the_store_changes(
     panel.runs.select_runs([2])
     assert window.files.open(other)
     assert panel.runs.selected_runs() == [] and drawn(panel) == []  # not its run 2
+
+
+def test_the_header_tells_of_the_runs_a_reopened_graph_has(window, monkeypatch, tmp_path):
+    """The review: a graph reopened with three runs said "No run yet" over its Runs tab."""
+    unsaved_area(monkeypatch, tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.open_example("digits_cnn")
+    assert panel.header.line.text() == "No run yet: choose the data and press Start"
+    for tag in ("digits 1", "digits 2", "digits 3"):
+        add_run(panel, tag)
+    assert window.files.new()
+    assert window.files.open_example("digits_cnn")
+    line = panel.header.line.text()
+    assert "No run yet" not in line and "3 runs kept for this graph" in line
