@@ -62,6 +62,7 @@ class TrainingPanel(QWidget):
         self.weights = WeightsChoice()
         self.store: RunStore | None = None
         self._store_graph: object = None  # the graph whose runs `store` holds
+        self._store_of_example = False  # `store` holds a shipped example's runs
         self._job: Job | None = None
         self._run_store: RunStore | None = None
         self._shown: tuple[dict[str, Any], tuple[int, ...] | None] | None = None
@@ -322,12 +323,21 @@ class TrainingPanel(QWidget):
             self.curves.clear()
             self.results.clear()
             self.header.reset()
-            self.header.show_message("No run yet: choose the data and press Start")
         self._say("")  # whatever it said was about the graph that has gone
         self._show_training(self.doc.graph.training)
         self._use_store(self._runs_folder())
+        if not self.running:
+            self.header.show_message(self._waiting_text())
         self._update_buttons()
         self._check_timer.start()
+
+    def _waiting_text(self) -> str:
+        """The header before this graph's first run here: the runs it already has, if any."""
+        count = self.runs.model.rowCount()
+        if not count:
+            return "No run yet: choose the data and press Start"
+        return (f"{count:,} run{'s' * (count != 1)} kept for this graph (see Runs): choose "
+                "the data and press Start for another")
 
     def _on_doc_path_changed(self, _path: object) -> None:
         """The graph shown was saved under a new name: its runs go with it. Another graph
@@ -345,10 +355,11 @@ class TrainingPanel(QWidget):
             self._run_store = self.store
 
     def _carry_runs(self, source: Path, target: Path) -> None:
-        """Runs kept for an unsaved graph (or an example) move to its first file; a file's
-        runs are copied, so that the file it was saved from keeps them too. Runs already
-        kept at the target are never overwritten: then these stay where they are."""
-        moving = source.parent == data_dir() / "runs"
+        """Runs kept for a never-saved graph move to its first file; a file's runs, and an
+        example's (which every session can open again), are copied, so that they keep them
+        too. Runs already kept at the target are never overwritten: then these stay where
+        they are."""
+        moving = not self._store_of_example and source.parent == data_dir() / "runs"
         if has_runs(target):
             self._say(f"{target} already holds runs of its own, so the runs of this graph "
                       f"stay in {source}")
@@ -366,6 +377,7 @@ class TrainingPanel(QWidget):
         """Show the runs kept in `folder`, the current graph's."""
         self.store = RunStore(folder)
         self._store_graph = self.doc.graph
+        self._store_of_example = self.doc.path is not None and is_example(self.doc.path)
         self.runs.set_store(self.store)
         self.compare.set_runs([])
 

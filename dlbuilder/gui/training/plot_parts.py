@@ -284,6 +284,14 @@ def add_legend(plot: pg.PlotWidget, offset: tuple[int, int], font: QFont) -> pg.
     return legend
 
 
+def color_legend_text(legend: pg.LegendItem, color: str) -> None:
+    """The legend's labels in `color`, those shown now too: pyqtgraph's setLabelTextColor
+    leaves those in the colour they were rendered in (the old theme's)."""
+    legend.setLabelTextColor(color)
+    for _, label in legend.items:
+        label.setText(label.text, color=color)
+
+
 def make_curve(plot: pg.PlotWidget, batch: bool) -> pg.PlotDataItem:
     """An empty curve in `plot`, drawn only where visible; batch curves (long) downsampled."""
     item = pg.PlotDataItem()

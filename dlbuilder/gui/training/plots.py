@@ -416,7 +416,7 @@ class CurvesWidget(CurvesIoMixin, QWidget):
         for legend in self._legends.values():
             legend.setBrush(pg.mkBrush(parts.faint(theme.base, LEGEND_ALPHA)))
             legend.setPen(pg.mkPen(theme.card_border))
-            legend.setLabelTextColor(theme.text)
+            parts.color_legend_text(legend, theme.text)
         for line in self._lines.values():
             line.setPen(pg.mkPen(theme.muted, width=1, style=Qt.PenStyle.DashLine))
         for name, item in self._items.items():

@@ -153,7 +153,10 @@ class RunsPanel(QWidget):
 
     # -- public ---------------------------------------------------------------------------------
     def set_store(self, store: RunStore | None) -> None:
-        """Show the runs of `store` (None: no runs)."""
+        """Show the runs of `store` (None: no runs), none selected: the ids selected before
+        name another store's runs, whose curves the compare view no longer draws."""
+        if store is not self._store:
+            self.view.clearSelection()
         self._store = store
         self.refresh()
         self._fit_columns(widen_only=False)

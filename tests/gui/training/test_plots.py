@@ -457,6 +457,36 @@ def test_theme_switch_recolours(widget: CurvesWidget) -> None:
     QApplication.processEvents()
 
 
+def legend_text_colours(widget: CurvesWidget) -> set[str]:
+    """The colours the legend labels are drawn in (read from their rendered text)."""
+    colours = set()
+    for legend in widget._legends.values():
+        for _, label in legend.items:
+            block = label.item.document().begin()
+            while block.isValid():
+                it = block.begin()
+                while not it.atEnd():
+                    colours.add(it.fragment().charFormat().foreground().color().name())
+                    it += 1
+                block = block.next()
+    return colours
+
+
+def test_a_theme_switch_recolours_the_legend_labels(widget: CurvesWidget) -> None:
+    """The review: dark chosen at runtime left "validation", "training" and the runs' names
+    dark on the dark plots until a restart."""
+    widget.set_history(run(2))
+    try:
+        theme_manager().apply("dark")
+        assert legend_text_colours(widget) == {DARK.text}
+        widget.set_runs([("run 1", run(2)), ("run 2", run(1))])
+        assert legend_text_colours(widget) == {DARK.text}
+        theme_manager().apply("light")
+        assert legend_text_colours(widget) == {LIGHT.text}
+    finally:
+        theme_manager().apply("light")
+
+
 def test_a_short_widget_drops_the_learning_rate_strip(widget: CurvesWidget, qtbot) -> None:
     widget.set_history(run(1))
     widget.resize(700, 260)

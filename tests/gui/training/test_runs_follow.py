@@ -72,7 +72,7 @@ def test_each_graph_keeps_exactly_its_runs_in_any_order(window, monkeypatch, tmp
     """Open, New, Recover and Save As one after another, a run kept after each: every runs
     folder holds exactly the runs of its own graph's lineage. Save As carries the runs along:
     moved from the unsaved area (the graph has a home now), copied from a file the graph had
-    (that file and its runs stay as they were)."""
+    or from the example it was (those and their runs stay as they were)."""
     unsaved = unsaved_area(monkeypatch, tmp_path / "data")
     panel = window.training.panel
     b = tmp_path / "b.json"
@@ -98,8 +98,8 @@ def test_each_graph_keeps_exactly_its_runs_in_any_order(window, monkeypatch, tmp
             monkeypatch.setattr(QFileDialog, "getSaveFileName",
                                 lambda *a, t=target, **k: (str(t), ""))
             assert window.files.save_as()
-            runs = expected.pop(current, []) if current.parent == unsaved else \
-                list(expected.get(current, []))
+            moved = current.parent == unsaved and current != unsaved / "digits_cnn"
+            runs = expected.pop(current, []) if moved else list(expected.get(current, []))
             current = tmp_path / f"saved{step}.runs"
             expected[current] = runs
         assert panel.store.folder == current, op
@@ -142,5 +142,88 @@ def test_a_run_under_way_is_kept_where_its_graph_was_saved(qtbot, window, monkey
     panel.stop()
     finish(qtbot, panel)
     assert labels(tmp_path / "mine.runs") == ["before", "run 2"]
-    assert labels(unsaved / "digits_cnn") == []
+    assert labels(unsaved / "digits_cnn") == ["before"]  # the example's own, copied
     assert panel.store.graph(2)["name"] == window.doc.graph.name
+
+
+def save_as(window, monkeypatch, target: Path) -> None:
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert window.files.save_as()
+
+
+def test_save_as_of_an_edited_example_copies_its_runs(window, monkeypatch, tmp_path):
+    """The review: digits trained, edited, saved as mydigits.json; Examples > digits_cnn then
+    said "No runs yet". The example opens again in every session: its runs stay with it."""
+    unsaved = unsaved_area(monkeypatch, tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.open_example("digits_cnn")
+    for tag in ("digits 1", "digits 2", "digits 3"):
+        add_run(panel, tag)
+    window.doc.graph.name = "mydigits"  # an edit (the store does not care which)
+    (tmp_path / "x").mkdir()
+    save_as(window, monkeypatch, tmp_path / "x" / "mydigits.json")
+    mine = tmp_path / "x" / "mydigits.runs"
+    assert panel.store.folder == mine
+    assert labels(mine) == ["digits 1", "digits 2", "digits 3"]
+    assert labels(unsaved / "digits_cnn") == ["digits 1", "digits 2", "digits 3"]
+    assert panel.message_label.text() == f"Copied 3 runs with the graph to {mine}"
+    assert window.files.open_example("digits_cnn")
+    assert len(panel.runs.visible_runs()) == 3
+
+
+def test_save_as_of_a_new_graph_moves_its_runs(window, monkeypatch, tmp_path):
+    """A never-saved graph's runs have no other home: they go with its first file."""
+    unsaved = unsaved_area(monkeypatch, tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.new()
+    add_run(panel, "first")
+    save_as(window, monkeypatch, tmp_path / "fresh.json")
+    assert labels(tmp_path / "fresh.runs") == ["first"]
+    assert labels(unsaved / "untitled") == []
+    assert panel.message_label.text().startswith("Moved 1 run with the graph to ")
+
+
+def drawn(panel) -> list[str]:
+    """The runs the compare view draws, by name."""
+    return [name for name, _ in panel.compare._runs]
+
+
+def test_the_selection_and_the_compared_curves_agree_after_the_store_changes(
+        window, monkeypatch, tmp_path):
+    """The review: after Save As the Runs tab said "3 runs, 1 selected" with a row
+    highlighted, and no curves were drawn until a row was clicked."""
+    unsaved_area(monkeypatch, tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.open_example("digits_cnn")
+    for tag in ("digits 1", "digits 2", "digits 3"):
+        add_run(panel, tag)
+    panel.runs.refresh()
+    panel.runs.select_runs([2])
+    assert drawn(panel) == ["digits 2"]
+    save_as(window, monkeypatch, tmp_path / "mine.json")
+    selected = panel.runs.selected_runs()
+    labels_of = {s.id: s.label for s in panel.store.summaries()}
+    assert drawn(panel) == [labels_of[i] for i in selected]
+    assert panel.runs.count_label.text() == (
+        f"3 runs, {len(selected)} selected" if selected else "3 runs")
+    other = tmp_path / "other.json"  # another graph whose runs have the same ids
+    other.write_text((examples_dir() / "lenet5.json").read_text())
+    for tag in ("other 1", "other 2", "other 3"):
+        RunStore(tmp_path / "other.runs").add({"name": tag}, {}, RunHistory())
+    panel.runs.select_runs([2])
+    assert window.files.open(other)
+    assert panel.runs.selected_runs() == [] and drawn(panel) == []  # not its run 2
+
+
+def test_the_header_tells_of_the_runs_a_reopened_graph_has(window, monkeypatch, tmp_path):
+    """The review: a graph reopened with three runs said "No run yet" over its Runs tab."""
+    unsaved_area(monkeypatch, tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.open_example("digits_cnn")
+    assert panel.header.line.text() == "No run yet: choose the data and press Start"
+    for tag in ("digits 1", "digits 2", "digits 3"):
+        add_run(panel, tag)
+    assert window.files.new()
+    assert window.files.open_example("digits_cnn")
+    line = panel.header.line.text()
+    assert "No run yet" not in line and "3 runs kept for this graph" in line
