@@ -105,19 +105,8 @@ def _export_python(plan: ModelPlan, class_name: str, output: str | None,
         except ScriptError as err:
             print(f"dlbuilder export: --with-training-script: {err}", file=sys.stderr)
             return EXIT_GRAPH_ERRORS
-    if output is None:
-        print(code, end="")
-        return EXIT_OK
-    from dlbuilder.core.fileformat import write_atomic
-
-    try:
-        write_atomic(Path(output), code)
-    except OSError as err:
-        return _cannot_write(output, err)
     script = " and a training script" if settings is not None else ""
-    print(f"wrote {output}: class {class_name}{script}, {plan.params:,} parameters",
-          file=sys.stderr)
-    return EXIT_OK
+    return _write_code(code, output, f"class {class_name}{script}, {plan.params:,} parameters")
 
 
 def _export_onnx(plan: ModelPlan, output: str, weights: str | None) -> int:
@@ -173,6 +162,13 @@ def _export_with_weights(plan: ModelPlan, class_name: str, output: str | None,
         code = code_with_weights(plan, class_name, name, prep)
     except ClassNameError as err:
         return fail(f"dlbuilder export: --class-name: {err}", False, [])
+    with_prep = f", with the preprocessing of {name} (preprocess())" if prep else ""
+    return _write_code(code, output,
+                       f"class {class_name}{with_prep}, {plan.params:,} parameters")
+
+
+def _write_code(code: str, output: str | None, described: str) -> int:
+    """Print `code` (no output named) or write it atomically and say what was written."""
     if output is None:
         print(code, end="")
         return EXIT_OK
@@ -182,9 +178,7 @@ def _export_with_weights(plan: ModelPlan, class_name: str, output: str | None,
         write_atomic(Path(output), code)
     except OSError as err:
         return _cannot_write(output, err)
-    with_prep = f", with the preprocessing of {name} (preprocess())" if prep else ""
-    print(f"wrote {output}: class {class_name}{with_prep}, {plan.params:,} parameters",
-          file=sys.stderr)
+    print(f"wrote {output}: {described}", file=sys.stderr)
     return EXIT_OK
 
 
