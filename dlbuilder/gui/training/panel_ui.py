@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder.gui.training.data_panel import DataPanel
-from dlbuilder.gui.training.plots import CurvesWidget
+from dlbuilder.gui.training.plots import COMPARE_HINT, CurvesWidget
 from dlbuilder.gui.training.progress import ProgressHeaderWidget
 from dlbuilder.gui.training.results import ResultsPanel
 from dlbuilder.gui.training.runs_panel import RunsPanel
@@ -120,7 +120,7 @@ def setup_ui(panel: Any) -> None:
     panel.curves = CurvesWidget()
     panel.results = ResultsPanel()
     panel.runs = RunsPanel()
-    panel.compare = CurvesWidget()
+    panel.compare = CurvesWidget(hint=COMPARE_HINT)
     runs_split = RunsSplitWidget()
     runs_split.addWidget(panel.runs)
     runs_split.addWidget(panel.compare)

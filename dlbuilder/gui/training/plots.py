@@ -56,12 +56,13 @@ LIVE_TURNS = ("loss", "accuracy", "lr")
 LR_MIN_HEIGHT = 320  # px of the whole widget: below it, no learning-rate strip
 HOVER_MS = 30   # the read-out follows the mouse at most this often
 HINT = "Press Start to train; the curves appear here"
+COMPARE_HINT = "Select runs in the table to compare their curves"
 
 
 class CurvesWidget(CurvesIoMixin, QWidget):
     """Loss, accuracy and learning-rate curves of one live run or of several runs."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, hint: str = HINT) -> None:
         super().__init__(parent)
         self._history: RunHistory | None = None
         self._label = "run"
@@ -82,7 +83,7 @@ class CurvesWidget(CurvesIoMixin, QWidget):
         self._build_plots()
         self._items = {name: parts.make_curve(self.plots[plot], name.startswith("batch"))
                        for name, (plot, _, _) in LIVE_CURVES.items()}
-        self._build_layout()
+        self._build_layout(hint)
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -150,7 +151,7 @@ class CurvesWidget(CurvesIoMixin, QWidget):
         self._legends = {"loss": parts.add_legend(self.plots["loss"], (-4, 4), font),
                          "accuracy": parts.add_legend(self.plots["accuracy"], (-4, -4), font)}
 
-    def _build_layout(self) -> None:
+    def _build_layout(self, hint: str) -> None:
         bar = QHBoxLayout()
         smoothing = QLabel("Smoothing")
         smoothing.setToolTip(self.smoothing.toolTip())
@@ -170,7 +171,7 @@ class CurvesWidget(CurvesIoMixin, QWidget):
         top.addWidget(self.plots["accuracy"], 1)
         grid.addLayout(top, 7)
         grid.addWidget(self.plots["lr"], 3)
-        self._hint = QLabel(HINT)
+        self._hint = QLabel(hint)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._hint.setWordWrap(True)
         self._stack = QStackedWidget()

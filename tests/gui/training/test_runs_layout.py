@@ -41,3 +41,18 @@ def test_names_accuracies_and_curve_controls_are_in_sight(qtbot, make_window, tm
     QApplication.processEvents()
     for widget in (panel.curves.log_scale, panel.curves.csv_button, panel.curves.png_button):
         assert whole(widget), (size, "Curves tab", widget.text())
+
+
+def test_the_compare_view_asks_for_a_selection_not_a_start(qtbot, make_window, tmp_path):
+    """With runs listed and none selected it used to say "Press Start to train"."""
+    window = make_window()
+    window.doc.save(tmp_path / "digits.json")
+    window.show_training()
+    panel = window.training.panel
+    panel.store.add(graph_to_dict(window.doc.graph), {"epochs": 2}, RunHistory())
+    panel.runs.refresh()
+    shown = [w.text() for w in panel.compare.findChildren(QLabel) if w.isVisibleTo(panel.compare)]
+    assert "Select runs in the table to compare their curves" in shown
+    assert not any("Press Start" in text for text in shown)
+    live = [w.text() for w in panel.curves.findChildren(QLabel)]
+    assert "Press Start to train; the curves appear here" in live
