@@ -3,11 +3,11 @@ file_ops.py). Standard shortcuts come from QKeySequence so each platform gets it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMainWindow
 
 Key = QKeySequence.StandardKey
 
@@ -44,7 +44,7 @@ SPECS = (
                (Key.Delete, "Backspace"), "delete"),
     ActionSpec("rename", "&Rename…", "Rename the selected layer (its id)", ("F2",), "rename"),
     ActionSpec("select_all", "Select &All", "Select every layer", (Key.SelectAll,), None),
-    ActionSpec("add_layer", "&Add layer…", "Search for a layer to add (Tab on the canvas)",
+    ActionSpec("add_layer", "&Add Layer…", "Search for a layer to add (Tab on the canvas)",
                (), "search"),
     ActionSpec("zoom_in", "Zoom &In", "Zoom in", (Key.ZoomIn,), "zoom-in"),
     ActionSpec("zoom_out", "Zoom &Out", "Zoom out", (Key.ZoomOut,), "zoom-out"),
@@ -65,13 +65,17 @@ SPECS = (
     ActionSpec("about", "&About dlbuilder", "Version and licence", (), None),
 )
 
+SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
 
-def make_actions(window: QMainWindow, icon_for: Callable[[str], object] | None = None
-                 ) -> dict[str, QAction]:
-    """One QAction per spec, owned by `window`, with tooltips that name the shortcut."""
+
+def make_actions(owner: QObject, icon_for: Callable[[str], object] | None = None,
+                 names: Iterable[str] | None = None) -> dict[str, QAction]:
+    """One QAction per spec (or per spec in `names`), owned by `owner`, with tooltips that
+    name the shortcut. The canvas owns its edit actions; the window makes the rest."""
+    wanted = set(SPECS_BY_NAME) if names is None else set(names)
     actions: dict[str, QAction] = {}
-    for spec in SPECS:
-        action = QAction(spec.text, window)
+    for spec in (s for s in SPECS if s.name in wanted):
+        action = QAction(spec.text, owner)
         action.setObjectName(f"action_{spec.name}")
         keys = [k if isinstance(k, QKeySequence) else QKeySequence(k) for k in spec.keys]
         if keys:

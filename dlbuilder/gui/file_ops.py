@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from dlbuilder.core.fileformat import GraphFileError, loads_graph
 from dlbuilder.core.graph import Graph
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.export_folder import graph_file_folder, remember_file_folder
 from dlbuilder.gui.recovery import AUTOSAVE_MS, Recovered, RecoveryStore
 from dlbuilder.resources import examples_dir, is_example
 
@@ -58,8 +59,8 @@ class FileController(QObject):
         return True
 
     def open_dialog(self) -> bool:
-        start = str(self.doc.path.parent) if self.doc.path else str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open graph", start, FILTER)
+        start = graph_file_folder(self.doc.path, self.settings)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open graph", str(start), FILTER)
         return bool(path) and self.open(Path(path))
 
     def open(self, path: Path, ask: bool = True) -> bool:
@@ -75,6 +76,7 @@ class FileController(QObject):
         self._forget_recovery()
         if not is_example(path):
             self.add_recent(path)
+        remember_file_folder(path, self.settings)
         self.settings.setValue("last_file", str(path))
         self.message.emit(f"Opened {path.name}")
         return True
@@ -98,8 +100,7 @@ class FileController(QObject):
     def save_as(self) -> bool:
         if not self.interactive:
             return False
-        folder = self.doc.path.parent if self.doc.path and not is_example(self.doc.path) \
-            else Path.home()
+        folder = graph_file_folder(self.doc.path, self.settings)
         suggested = folder / f"{self.doc.graph.name or 'untitled'}.json"
         path, _ = QFileDialog.getSaveFileName(self.window, "Save graph as", str(suggested),
                                               FILTER)
@@ -117,6 +118,7 @@ class FileController(QObject):
                        "Nothing was lost: it is still open here.")
             return False
         self.add_recent(path)
+        remember_file_folder(path, self.settings)
         self.settings.setValue("last_file", str(path))
         self._forget_recovery()
         self.message.emit(f"Saved {path}")

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder import __version__
-from dlbuilder.gui.actions import make_actions
+from dlbuilder.gui.actions import SPECS, make_actions
 from dlbuilder.gui.banner import RecoveryBannerWidget
 from dlbuilder.gui.canvas.scene import GraphScene
 from dlbuilder.gui.canvas.style import NODE_H, NODE_W
@@ -47,8 +47,6 @@ from dlbuilder.gui.window_geometry import FIRST_SIZE, CanvasRoomKeeper, fit_to_s
 from dlbuilder.resources import example_names
 
 STATE_VERSION = 1
-# Actions whose keys act on the canvas only; their menu entries work from anywhere.
-CANVAS_KEYS = ("cut", "copy", "paste", "duplicate", "delete", "rename", "select_all", "fit")
 CANVAS_HINT = ("Drag a layer from the palette, or press Tab to add one · drag from a port to "
                "connect · wheel to zoom · F to fit")
 GESTURES = """<table cellspacing=4>
@@ -78,7 +76,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.files = FileController(doc, settings, self, recovery, interactive)
         self._build_center()
         self._build_docks()
-        self.actions = make_actions(self, icon)
+        self.actions = _window_actions(self, self.view.edit_actions)
         self._build_menus()
         self._build_toolbar()
         self.status = StatusWidget(doc, self)
@@ -247,21 +245,13 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
             "new": self.files.new, "open": self.files.open_dialog, "save": self.files.save,
             "save_as": self.files.save_as, "export_code": self._export_code,
             "export_onnx": self._export_onnx,
-            "render": self._render_image, "quit": self.close, "cut": view.cut,
-            "copy": view.copy, "paste": view.paste, "duplicate": view.duplicate,
-            "delete": view.delete_selected, "rename": view.rename_selected,
-            "select_all": view.select_all, "add_layer": view.request_quick_add,
-            "zoom_in": view.zoom_in, "zoom_out": view.zoom_out, "fit": view.fit,
-            "layout": view.auto_layout, "reset_layout": self._reset_panels,
+            "render": self._render_image, "quit": self.close, "reset_layout": self._reset_panels,
             "shortcuts": self._show_gestures, "about": self._show_about,
             "train": self._train, "pause": self.training.toggle_pause,
             "stop": self.training.stop,
         }
         for name, slot in triggers.items():
             a[name].triggered.connect(lambda _=False, s=slot: s())
-        for name in CANVAS_KEYS:  # Delete in the summary table must not delete layers
-            self.view.addAction(a[name])
-            a[name].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         a["snap"].setChecked(bool(self.scene.snap_to_grid))
         a["snap"].toggled.connect(self._on_snap_toggled)
         doc.path_changed.connect(self._on_doc_path_changed)
@@ -477,6 +467,13 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.save_settings()
         self.files.shutdown()
         event.accept()
+
+
+def _window_actions(window: QMainWindow, canvas: dict[str, QAction]) -> dict[str, QAction]:
+    """Every action by name, in menu order: the canvas's own (its edit commands) and the
+    window's, made here."""
+    made = make_actions(window, icon, [s.name for s in SPECS if s.name not in canvas])
+    return {s.name: made.get(s.name) or canvas[s.name] for s in SPECS}
 
 
 def _redo_keys() -> list[QKeySequence]:

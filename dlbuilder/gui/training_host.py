@@ -138,6 +138,7 @@ class TrainingWindowMixin:
             self.actions[name].setEnabled(not running)
         self.actions["pause"].setEnabled(running)
         self.actions["stop"].setEnabled(running)
+        self.view.update_edit_actions()  # unlocked: on again only what the selection allows
         stack = self.doc.undo_stack
         self.undo_action.setEnabled(not running and stack.canUndo())
         self.redo_action.setEnabled(not running and stack.canRedo())

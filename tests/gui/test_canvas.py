@@ -358,8 +358,8 @@ def test_tab_and_right_click_ask_for_quick_add(make_view, qtbot) -> None:
                               view.viewport().mapToGlobal(empty))
     QApplication.sendEvent(view.viewport(), event)  # the canvas's menu, layer search first
     menu = QApplication.activePopupWidget()
-    assert [a.text() for a in menu.actions() if not a.isSeparator()] == [
-        "Add Layer…", "Paste", "Select All", "Fit", "Lay Out"]
+    assert [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()] == [
+        "Add Layer…", "Paste", "Select All", "Fit to View", "Auto-layout"]
     with qtbot.waitSignal(view.quick_add_requested) as asked:
         menu.actions()[0].trigger()
     menu.hide()  # the view deletes it with itself

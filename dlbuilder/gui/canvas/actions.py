@@ -1,6 +1,10 @@
 """The canvas's edit actions, each one undo step: delete, cut, copy, paste, duplicate, rename,
 select all, auto-layout, and the node's context menu with its problems' fixes.
 
+The view owns one QAction per command (`edit_actions`); the main window puts the same objects
+in its menus and toolbar, so every menu shows one name and its shortcut, and each action is on
+only when it can act on the selection.
+
 A mixin of CanvasView (kept apart so each file stays small); it uses the view's `doc`,
 `graph_scene`, `_say` and `fit`.
 """
@@ -9,40 +13,80 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
+from shiboken6 import isValid
 
 from dlbuilder.core.commands import RenameNode
 from dlbuilder.core.fragment import copy_fragment, paste_commands
 from dlbuilder.core.graph import Event, NodeAdded, NodeRemoved
 from dlbuilder.core.layout import layout_for_view
+from dlbuilder.gui.actions import make_actions
 from dlbuilder.gui.canvas.edit_ops import (
     RenameEditWidget,
     delete_command,
     fragment_from_clipboard,
-    has_copied_layers,
     paste_offset,
     plural,
     put_fragment_on_clipboard,
 )
 from dlbuilder.gui.canvas.style import HEADER_H, NODE_H, NODE_W
+from dlbuilder.gui.icons import icon
 
 if TYPE_CHECKING:
     from dlbuilder.gui.canvas.scene import GraphScene
     from dlbuilder.gui.document import Document
 
 _LAYOUT_MARGIN = 40  # scene units left free around an auto-laid-out graph
+# The view's actions, by the name of the view method each one runs.
+TRIGGERS = {"cut": "cut", "copy": "copy", "paste": "paste", "duplicate": "duplicate",
+            "delete": "delete_selected", "rename": "rename_selected",
+            "select_all": "select_all", "add_layer": "request_quick_add", "zoom_in": "zoom_in",
+            "zoom_out": "zoom_out", "fit": "fit", "layout": "auto_layout"}
+# Actions whose keys act on the canvas only (Delete in the summary table must not delete
+# layers); their menu entries work from anywhere.
+CANVAS_KEYS = ("cut", "copy", "paste", "duplicate", "delete", "rename", "select_all", "fit")
 
 
 class CanvasActionsMixin:
     doc: Document
     graph_scene: GraphScene
     _rename: RenameEditWidget | None
+    edit_actions: dict[str, QAction]
 
     def _init_actions(self) -> None:
         self._rename = None
         self.doc.graph_event.connect(self._on_doc_graph_event)
         self.doc.replaced.connect(self._cancel_rename)
+        self.edit_actions = make_actions(self, icon, TRIGGERS)
+        for name, method in TRIGGERS.items():
+            self.edit_actions[name].triggered.connect(
+                lambda _=False, m=method: getattr(self, m)())
+        for name in CANVAS_KEYS:
+            self.edit_actions[name].setShortcutContext(
+                Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(self.edit_actions[name])
+        for signal in (self.doc.selection_changed, self.doc.edited, self.doc.replaced,
+                       self.graph_scene.selectionChanged):
+            signal.connect(self.update_edit_actions)
+        self.update_edit_actions()
+
+    def update_edit_actions(self, *_: object) -> None:
+        """On only what can act now: on the selected layers (Rename: exactly one), wires
+        (Delete), a graph that has layers. While the graph is locked (training) only Copy may
+        be on. Paste stays on (its keys must work whatever filled the clipboard; it says when
+        nothing was copied)."""
+        if not isValid(self.graph_scene):  # a scene being destroyed drops its selection
+            return
+        nodes = len(self.graph_scene.selected_nodes())
+        free = not self.doc.read_only_reason
+        can = {"copy": nodes > 0, "cut": free and nodes > 0, "duplicate": free and nodes > 0,
+               "delete": free and bool(nodes or self.graph_scene.selected_wires()),
+               "rename": free and nodes == 1,
+               "select_all": len(self.doc.graph) > 0, "layout": free and len(self.doc.graph) > 0}
+        for name, on in can.items():
+            self.edit_actions[name].setEnabled(on)
 
     def _on_doc_graph_event(self, event: Event) -> None:
         """An undo (or any edit) that removes the node being renamed closes its editor; an
@@ -211,19 +255,21 @@ class CanvasActionsMixin:
     # -- menus -----------------------------------------------------------------------------
     def canvas_menu(self, scene_pos: QPointF) -> QMenu:
         """The menu of empty canvas: add a layer there, paste, select all, fit, lay out."""
+        a = self.edit_actions
+        self.update_edit_actions()
         menu = QMenu(self)
-        menu.addAction("Add Layer…", lambda: self.request_quick_add(scene_pos))
+        add = menu.addAction(a["add_layer"].icon(), a["add_layer"].text(),
+                             lambda: self.request_quick_add(scene_pos))  # here, not centred
+        add.setEnabled(a["add_layer"].isEnabled())
         menu.addSeparator()
-        paste = menu.addAction("Paste", self.paste)
-        paste.setEnabled(has_copied_layers())
-        menu.addAction("Select All", self.select_all).setEnabled(len(self.doc.graph) > 0)
+        menu.addActions([a["paste"], a["select_all"]])
         menu.addSeparator()
-        menu.addAction("Fit", self.fit)
-        menu.addAction("Lay Out", self.auto_layout).setEnabled(len(self.doc.graph) > 0)
+        menu.addActions([a["fit"], a["layout"]])
         return menu
 
     def node_menu(self, node: str) -> QMenu:
-        """Fixes for the node's problems, then rename and delete."""
+        """Fixes for the node's problems, then rename, duplicate and delete (the selection,
+        which the right click made `node` when it was not in it)."""
         menu = QMenu(self)
         item = self.graph_scene.nodes.get(node)
         for diagnostic in item.diagnostics if item is not None else ():
@@ -233,7 +279,5 @@ class CanvasActionsMixin:
                 action.triggered.connect(lambda _=False, f=fix: self.doc.apply_fix(f))
         if not menu.isEmpty():
             menu.addSeparator()
-        menu.addAction("Rename…", lambda: self.rename_node(node))
-        menu.addAction("Duplicate", self.duplicate)
-        menu.addAction("Delete", self.delete_selected)
+        menu.addActions([self.edit_actions[n] for n in ("rename", "duplicate", "delete")])
         return menu
