@@ -35,15 +35,8 @@ def fix_commands(fix: Fix, graph: Graph) -> list[Command]:
         return [SetParams(node, dict(remedy.changes))]
     if isinstance(remedy, InsertBefore):
         src = graph.inputs(node)[remedy.port]
-        new_id = graph.unique_id(remedy.type)
-        taken = {new_id}
-        chain = []
-        for type_name, params in remedy.then:
-            next_id = graph.unique_id(type_name)
-            while next_id in taken:
-                next_id = graph.unique_id(f"{next_id}_2")
-            taken.add(next_id)
-            chain.append((next_id, type_name, params))
+        new_id, *chain_ids = _insert_ids(graph, node, remedy)
+        chain = [(cid, t, p) for cid, (t, p) in zip(chain_ids, remedy.then)]
         command = insert_between(graph, src, node, new_id, remedy.type, remedy.params,
                                  fix.label, chain)
         spots = place_between(card_positions(graph), src, node, 1 + len(chain))
@@ -54,6 +47,22 @@ def fix_commands(fix: Fix, graph: Graph) -> list[Command]:
 
 
 NORM_AFTER = {"Conv2d": "BatchNorm2d", "Linear": "BatchNorm1d"}
+SUFFIX = {"BatchNorm2d": "bn", "BatchNorm1d": "bn"}  # a chained layer's name after its lead's
+
+
+def _insert_ids(graph: Graph, node: str, remedy: InsertBefore) -> list[str]:
+    """Fresh ids for the layers an insertion adds, named as a person would: a projection after
+    the merge it feeds (block1_add_proj), its BatchNorm after it (block1_add_proj_bn), anything
+    else after its type (flatten)."""
+    lead = f"{node}_proj" if remedy.type in NORM_AFTER else remedy.type
+    ids = [graph.unique_id(lead)]
+    for type_name, _params in remedy.then:
+        base = f"{ids[0]}_{SUFFIX.get(type_name, type_name.lower())}"
+        new_id = graph.unique_id(base)
+        while new_id in ids:  # the graph's helper knows only the ids already in it
+            new_id = graph.unique_id(f"{new_id}_{len(ids)}")
+        ids.append(new_id)
+    return ids
 
 
 def with_batchnorm(fix: Fix) -> Fix | None:

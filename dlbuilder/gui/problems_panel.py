@@ -35,6 +35,7 @@ COL_SEVERITY, COL_WHERE, COL_FIELD, COL_MESSAGE, COL_FIX = range(5)
 HEADERS = ("", "Layer", "Field", "Problem", "Fix")
 FIX_TEXT_WIDTH = 300  # longer fix labels are elided on the button (the tooltip has them whole)
 NO_PROBLEMS = "No problems: every layer fits."
+EMPTY_GRAPH = "empty graph: add an Input (Tab or the Layers palette)"
 _SP = QStyle.StandardPixmap
 _FALLBACKS = {"error": _SP.SP_MessageBoxCritical, "warning": _SP.SP_MessageBoxWarning,
               "fix": _SP.SP_DialogApplyButton, "copy": _SP.SP_FileDialogDetailedView,
@@ -67,6 +68,16 @@ def count_text(errors: int, warnings: int, none: str = NO_PROBLEMS) -> str:
     if warnings:
         parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
     return ", ".join(parts)
+
+
+def totals_problems(empty: bool, errors: int, warnings: int, theme: Theme) -> tuple[str, str]:
+    """The problem count of the status bar and the totals line, and its colour. An empty graph
+    gets a calm hint instead: its "no Input" error (which still blocks training) is no mistake
+    of the user's yet."""
+    if empty:
+        return EMPTY_GRAPH, theme.muted
+    color = theme.error if errors else theme.warning if warnings else theme.muted
+    return count_text(errors, warnings, none="no problems"), color
 
 
 def _key(diag: Diagnostic) -> tuple:

@@ -6,7 +6,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from dlbuilder.gui.document import Document
-from dlbuilder.gui.problems_panel import count_text
+from dlbuilder.gui.problems_panel import totals_problems
 from dlbuilder.gui.theme import current, theme_manager
 
 
@@ -45,7 +45,7 @@ class StatusWidget(QWidget):
         totals = self.doc.engine.totals()
         self.params_label.setText(f"{totals.params:,} params")
         self.macs_label.setText(f"{short_count(totals.macs)} mult-adds")
-        theme = current()
-        color = theme.error if totals.errors else theme.warning if totals.warnings else theme.muted
-        self.problems_label.setText(count_text(totals.errors, totals.warnings, none="no problems"))
+        text, color = totals_problems(not len(self.doc.graph), totals.errors, totals.warnings,
+                                      current())
+        self.problems_label.setText(text)
         self.problems_label.setStyleSheet(f"color: {color}; font-weight: 600;")

@@ -49,7 +49,7 @@ from dlbuilder.core.diagnostics import shown_severity
 from dlbuilder.core.registry import format_shape
 from dlbuilder.core.summary import BYTES_PER_VALUE, summary_dict
 from dlbuilder.gui.document import Document
-from dlbuilder.gui.problems_panel import count_text, severity_icon
+from dlbuilder.gui.problems_panel import severity_icon, totals_problems
 from dlbuilder.gui.table_model import RIGHT, RowsTableModel, select_rows, set_up_table
 from dlbuilder.gui.theme import Theme, current, theme_manager
 
@@ -356,8 +356,7 @@ class SummaryPanel(QWidget):
             ("input", input_values), ("passes", 2 * layer_values), ("params", params))}
         size = sum(mb.values())
         errors, warnings = data["errors"], data["warnings"]
-        color = theme.error if errors else theme.warning if warnings else theme.muted
-        problems = count_text(errors, warnings, none="no problems")
+        problems, color = totals_problems(not data["nodes"], errors, warnings, theme)
         parts = [f"Total params: <b>{params:,}</b>", f"Trainable: {params:,}",
                  f"Mult-adds: {compact(data['total_macs'])}",
                  f"Estimated size: {size:.2f} MB",

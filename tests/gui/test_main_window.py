@@ -12,10 +12,11 @@ from helpers import example_graph
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox
 
-from dlbuilder.core.commands import SetParams
+from dlbuilder.core.commands import AddNode, SetParams
 from dlbuilder.core.fileformat import graph_to_dict, save_graph
 from dlbuilder.gui import errors
 from dlbuilder.gui.errors import ErrorReporter
+from dlbuilder.gui.problems_panel import EMPTY_GRAPH
 from dlbuilder.gui.theme import theme_manager
 from dlbuilder.resources import example_names
 
@@ -39,6 +40,21 @@ def test_opens_on_the_digits_example_with_totals(make_window) -> None:
     assert window.status.problems_label.text() == "no problems"
     for name in ("palette", "inspector", "summary"):  # code and problems: tabs behind summary
         assert window.docks[name].isVisible()
+
+
+def test_a_new_graph_is_called_empty_not_an_error_until_a_layer_is_added(make_window) -> None:
+    window = make_window()
+    assert window.files.new()
+    QApplication.processEvents()
+    label = window.status.problems_label
+    assert label.text() == EMPTY_GRAPH
+    assert theme_manager().theme.muted in label.styleSheet()
+    assert EMPTY_GRAPH in window.docks["summary"].widget().totals_text()
+    assert "error" not in window.docks["summary"].widget().totals_text()
+    window.doc.push(AddNode("fc", "Linear", {"out_features": 4}))
+    QApplication.processEvents()
+    assert "error" in label.text() and label.text() != EMPTY_GRAPH  # counted again
+    assert theme_manager().theme.error in label.styleSheet()
 
 
 def test_edit_marks_the_title_and_undo_clears_it(make_window) -> None:

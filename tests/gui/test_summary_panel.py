@@ -7,10 +7,12 @@ from helpers import chain, example_graph
 from PySide6.QtCore import Qt
 
 from dlbuilder.core.commands import AddEdge, AddNode, SetParams
+from dlbuilder.core.graph import Graph
 from dlbuilder.core.registry import format_shape
 from dlbuilder.core.summary import summary_dict
 from dlbuilder.gui import summary_panel
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.problems_panel import EMPTY_GRAPH
 from dlbuilder.gui.summary_panel import (
     COL_LAYER,
     COL_PARAMS,
@@ -179,3 +181,16 @@ def test_a_layer_waiting_for_a_wire_is_calm_and_a_real_error_is_not(qtbot) -> No
                   Qt.ItemDataRole.DecorationRole)
     assert icon.pixmap(16).toImage() != error.pixmap(16).toImage()
     assert "2 errors" in panel.totals_text()
+
+
+def test_an_empty_graph_says_so_in_the_totals_not_an_error_count(qtbot) -> None:
+    doc = Document(Graph("untitled"))
+    panel = SummaryPanel(doc)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert doc.engine.totals().errors  # the graph-wide "no Input" diagnostic is still there
+    assert panel.totals_text().endswith(EMPTY_GRAPH)
+    assert "error" not in panel.totals_text()
+    doc.push(AddNode("inp", "Input", {"shape": [3, 8, 8]}))
+    panel.refresh()
+    assert EMPTY_GRAPH not in panel.totals_text()
