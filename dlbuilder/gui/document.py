@@ -8,6 +8,7 @@ they call `push` and redraw when the signals say what changed.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,11 @@ from dlbuilder.core.wiring import connect_problem, displaced_source, feed_proble
 from dlbuilder.layers import REGISTRY
 
 DEFAULT_NAME = Graph().name  # what New starts as; a graph saved under it takes its file's name
+
+
+def is_default_name(name: str) -> bool:
+    """"untitled", or "untitled_2"... as New names graphs (runs_store.unused_graph_name)."""
+    return re.fullmatch(rf"{re.escape(DEFAULT_NAME)}(_\d+)?", name) is not None
 
 
 class _Step(QUndoCommand):
@@ -302,7 +308,7 @@ class Document(QObject):
         if target is None:
             raise ValueError("this graph has no file yet; choose one with Save As")
         old_name = self.graph.name
-        if target != self.path and old_name == DEFAULT_NAME and target.stem:
+        if target != self.path and is_default_name(old_name) and target.stem:
             self.graph.name = target.stem
         try:
             save_graph(self.graph, target)

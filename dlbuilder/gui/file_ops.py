@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from dlbuilder.core.fileformat import GraphFileError, loads_graph
 from dlbuilder.core.graph import Graph
-from dlbuilder.gui.document import Document
+from dlbuilder.gui import paths
+from dlbuilder.gui.document import DEFAULT_NAME, Document
 from dlbuilder.gui.export_folder import graph_file_folder, remember_file_folder
 from dlbuilder.gui.recovery import AUTOSAVE_MS, Recovered, RecoveryStore
 from dlbuilder.resources import examples_dir, is_example
@@ -54,7 +55,9 @@ class FileController(QObject):
     def new(self) -> bool:
         if self._locked() or not self.maybe_save():
             return False
-        self.doc.replace(Graph("untitled"))
+        from dlbuilder.gui.training.runs_store import unused_graph_name  # numpy: not at start
+
+        self.doc.replace(Graph(unused_graph_name(DEFAULT_NAME, paths.data_dir())))
         self._forget_recovery()
         return True
 

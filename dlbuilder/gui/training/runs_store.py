@@ -84,6 +84,17 @@ def runs_folder(graph_path: Path | None, graph_name: str, data_dir: Path) -> Pat
     return Path(data_dir) / "runs" / safe_name(graph_name)
 
 
+
+def unused_graph_name(base: str, data_dir: Path) -> str:
+    """`base`, else `base_2`, `base_3`...: the first name whose unsaved-runs folder holds no
+    runs. Unsaved graphs keep their runs by name, so a new graph under a used name would show
+    an earlier graph's runs, and carry them off to its own file at its first save."""
+    name, number = base, 1
+    while has_runs(runs_folder(None, name, data_dir)):
+        number += 1
+        name = f"{base}_{number}"
+    return name
+
 def safe_name(name: str) -> str:
     """`name` as a single portable folder name: letters, digits, '.', '_' and '-' only."""
     safe = _SAFE.sub("_", name).strip("._-")[:64].rstrip("._-")

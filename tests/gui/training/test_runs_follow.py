@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.core.graph import Graph
+from dlbuilder.gui import paths
 from dlbuilder.gui.recovery import Recovered, RecoveryStore
 from dlbuilder.gui.training import panel as panel_module
 from dlbuilder.gui.training.history import RunHistory
@@ -227,3 +228,21 @@ def test_the_header_tells_of_the_runs_a_reopened_graph_has(window, monkeypatch, 
     assert window.files.open_example("digits_cnn")
     line = panel.header.line.text()
     assert "No run yet" not in line and "3 runs kept for this graph" in line
+
+
+def test_a_new_graph_never_takes_an_earlier_untitled_graphs_runs(window, monkeypatch, tmp_path):
+    """Unsaved graphs keep their runs by name: a second File > New used to show the runs of a
+    discarded "untitled" graph, and carry them off to its own file at its first save."""
+    unsaved = unsaved_area(monkeypatch, tmp_path / "data")
+    monkeypatch.setattr(paths, "data_dir", lambda: tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.new()
+    assert window.doc.graph.name == "untitled"
+    add_run(panel, "old")
+    assert window.files.new()
+    assert window.doc.graph.name == "untitled_2"
+    assert panel.runs.visible_runs() == []
+    save_as(window, monkeypatch, tmp_path / "fresh.json")
+    assert window.doc.graph.name == "fresh"  # a default name gives way to the file's
+    assert labels(tmp_path / "fresh.runs") == []
+    assert labels(unsaved / "untitled") == ["old"]
