@@ -55,11 +55,18 @@ class FileController(QObject):
     def new(self) -> bool:
         if self._locked() or not self.maybe_save():
             return False
-        from dlbuilder.gui.training.runs_store import unused_graph_name  # numpy: not at start
-
-        self.doc.replace(Graph(unused_graph_name(DEFAULT_NAME, paths.data_dir())))
+        self.replace_unsaved(Graph(DEFAULT_NAME))
         self._forget_recovery()
         return True
+
+    def replace_unsaved(self, graph: Graph) -> None:
+        """Show `graph` as a new, unsaved graph, under a name whose kept runs are its own:
+        unsaved graphs (and examples) keep their runs by name, so a new graph under a used
+        name would show another graph's runs and carry them off at its first save."""
+        from dlbuilder.gui.training.runs_store import unused_graph_name  # numpy: not at start
+
+        graph.name = unused_graph_name(graph.name, paths.data_dir())
+        self.doc.replace(graph, None)
 
     def open_dialog(self) -> bool:
         start = graph_file_folder(self.doc.path, self.settings)

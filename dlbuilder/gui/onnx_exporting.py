@@ -18,6 +18,7 @@ from PySide6.QtCore import (
     QObject,
     QRunnable,
     QSettings,
+    Qt,
     QThreadPool,
     Signal,
     Slot,
@@ -183,4 +184,5 @@ class OnnxExportController(QObject):
                           self.window)
         box.setInformativeText(text)
         box.setObjectName("onnx_problem_dialog")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one box per failure
         box.open()

@@ -14,9 +14,9 @@ from dlbuilder.gui.theme import current
 if TYPE_CHECKING:
     from dlbuilder.gui.training.panel import TrainingPanel
 
-# Actions that would change the graph (or replace it): off while it trains.
-LOCKED_WHILE_TRAINING = ("new", "open", "cut", "paste", "duplicate", "delete", "rename",
-                         "add_layer", "layout", "train")
+# Actions that would change the graph (or replace it): off while it trains. The canvas's
+# selection actions (cut, delete, rename...) follow the lock in update_edit_actions.
+LOCKED_WHILE_TRAINING = ("new", "open", "paste", "add_layer", "train")
 BUILD_DELAY_MS = 50  # time for the loading state to be painted before the panel's imports
 LOCKED_TEXT = ("Training is running: the graph is locked until the run ends. Stop it (Shift+F5) "
                "to edit the graph now.")
@@ -168,7 +168,7 @@ class TrainingWindowMixin:
         except GraphFileError as err:
             self._show_message(f"The run's graph cannot be opened: {err}")
             return
-        self.doc.replace(graph, None)
+        self.files.replace_unsaved(graph)
         self.view.fit()
         self._show_message(f"Opened the graph of that run as {graph.name} (unsaved)")
 

@@ -67,8 +67,9 @@ class CanvasActionsMixin:
             self.edit_actions[name].setShortcutContext(
                 Qt.ShortcutContext.WidgetWithChildrenShortcut)
             self.addAction(self.edit_actions[name])
-        for signal in (self.doc.selection_changed, self.doc.edited, self.doc.replaced,
-                       self.graph_scene.selectionChanged):
+        # the scene's selection is what they act on (the document's follows it; wires are
+        # the scene's alone)
+        for signal in (self.doc.edited, self.doc.replaced, self.graph_scene.selectionChanged):
             signal.connect(self.update_edit_actions)
         self.update_edit_actions()
 

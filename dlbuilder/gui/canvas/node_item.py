@@ -39,8 +39,6 @@ _BOUNDS = QRectF(-_MARGIN, -_MARGIN, NODE_W + 2 * _MARGIN, NODE_H + 2 * _MARGIN)
 _CARD = QRectF(0, 0, NODE_W, NODE_H)
 _HEADER_RECT = QRectF(0, 0, NODE_W, HEADER_H)
 _BADGE_CENTRE = QPointF(NODE_W - 4, 4)
-# Errors of a graph still being built: the layer waits for a wire. Drawn calm (grey, dashed),
-# not red; the diagnostic stays and still blocks training and export.
 
 
 def _header_path() -> QPainterPath:

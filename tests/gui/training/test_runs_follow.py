@@ -246,3 +246,20 @@ def test_a_new_graph_never_takes_an_earlier_untitled_graphs_runs(window, monkeyp
     assert window.doc.graph.name == "fresh"  # a default name gives way to the file's
     assert labels(tmp_path / "fresh.runs") == []
     assert labels(unsaved / "untitled") == ["old"]
+
+
+def test_a_runs_graph_opened_and_saved_leaves_the_examples_runs_alone(window, monkeypatch,
+                                                                     tmp_path):
+    """A run's graph opens unsaved under its own name; as digits_cnn it showed the example's
+    runs, and its Save As moved them all to the new file."""
+    unsaved = unsaved_area(monkeypatch, tmp_path / "data")
+    monkeypatch.setattr(paths, "data_dir", lambda: tmp_path / "data")
+    panel = window.training.panel
+    assert window.files.open_example("digits_cnn")
+    add_run(panel, "example run")
+    panel.open_graph_requested.emit(graph_to_dict(window.doc.graph))
+    assert window.doc.path is None and window.doc.graph.name == "digits_cnn_2"
+    assert panel.runs.visible_runs() == []
+    save_as(window, monkeypatch, tmp_path / "from_run.json")
+    assert labels(tmp_path / "from_run.runs") == []
+    assert labels(unsaved / "digits_cnn") == ["example run"]
