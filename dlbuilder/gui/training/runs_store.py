@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -388,7 +389,18 @@ def move_runs(source: Path, target: Path) -> int:
 def copy_runs(source: Path, target: Path) -> int:
     """Copy the runs kept in `source` to `target`: a saved graph saved under a new name takes
     its history along, and the file it came from keeps its own. As `move_runs` otherwise."""
-    return _carry(source, target, shutil.copy2)
+    return _carry(source, target, _share_or_copy)
+
+
+def _share_or_copy(source: str, target: str) -> None:
+    """A run's weights are written once and then only replaced, never changed in place, so
+    the copy can be a hard link: instant and no more disk, where Save As used to copy every
+    run's weights on the GUI thread. The database is changed in place: it is always copied."""
+    if not source.endswith(DB_NAME):
+        with contextlib.suppress(OSError):  # another file system, or no links there
+            os.link(source, target)
+            return
+    shutil.copy2(source, target)
 
 
 def _carry(source: Path, target: Path, transfer: Any) -> int:

@@ -19,6 +19,7 @@ from dlbuilder.gui.training.runs_store import (
     RunStore,
     RunStoreError,
     RunSummary,
+    copy_runs,
     runs_folder,
     safe_name,
 )
@@ -257,3 +258,22 @@ def test_runs_folder_for_saved_and_unsaved_graphs(tmp_path: Path) -> None:
     assert safe_name("../../etc") == "etc"
     assert safe_name("") == safe_name("...") == "untitled"
     assert safe_name("con") == "_con"
+
+
+def test_copied_runs_share_their_weights_and_keep_their_own_database(store: RunStore,
+                                                                    tmp_path: Path) -> None:
+    """Save As of a saved graph copies its runs: the weights (written once, then only
+    replaced) as hard links, so no disk or time goes to copying them; the database, which
+    each store then changes in place, as a real copy."""
+    ids = [store.add(graph_dict(), {}, make_history()) for _ in range(2)]
+    for run_id in ids:
+        store.weights_path(run_id).write_bytes(b"weights")
+    target = tmp_path / "copy.runs"
+    assert copy_runs(store.folder, target) == 2
+    for run_id in ids:
+        assert (target / f"run-{run_id}.pt").samefile(store.weights_path(run_id))
+    assert not (target / DB_NAME).samefile(store.folder / DB_NAME)
+    copied = RunStore(target)
+    copied.delete([1])
+    assert [r.id for r in store.summaries()] == [1, 2]  # the original keeps both
+    assert store.weights_path(1).read_bytes() == b"weights"
