@@ -42,6 +42,9 @@ class ThemedSvgEngine(QIconEngine):
         super().__init__()
         self.svg = svg
         self._renderers: dict[str, QSvgRenderer] = {}
+        # drawn pixmaps by theme, size, scale and faintness: a toolbar or palette repaints
+        # often (hover, scroll), and an SVG need not be rendered again for that
+        self._pixmaps: dict[tuple[str, int, int, float, bool], QPixmap] = {}
 
     def _renderer(self, theme: Theme) -> QSvgRenderer:
         renderer = self._renderers.get(theme.name)
@@ -61,8 +64,18 @@ class ThemedSvgEngine(QIconEngine):
 
     def scaledPixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State,  # Qt override
                      scale: float) -> QPixmap:
-        image = _drawn(self._renderer(current()), size * scale)
-        if mode == QIcon.Mode.Disabled:
+        theme, faint = current(), mode == QIcon.Mode.Disabled
+        key = (theme.name, size.width(), size.height(), scale, faint)
+        image = self._pixmaps.get(key)
+        if image is None:
+            image = self._pixmaps[key] = self._faded(_drawn(self._renderer(theme), size * scale),
+                                                     faint)
+            image.setDevicePixelRatio(scale)
+        return image
+
+    @staticmethod
+    def _faded(image: QPixmap, faint: bool) -> QPixmap:
+        if faint:
             faded = QPixmap(image.size())
             faded.fill(Qt.GlobalColor.transparent)
             painter = QPainter(faded)
@@ -70,7 +83,6 @@ class ThemedSvgEngine(QIconEngine):
             painter.drawPixmap(0, 0, image)
             painter.end()
             image = faded
-        image.setDevicePixelRatio(scale)
         return image
 
     def actualSize(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QSize:

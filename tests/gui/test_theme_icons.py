@@ -4,6 +4,7 @@ Redo, Pause and Stop looked enabled while the menu showed them disabled)."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QIcon, QImage
 from PySide6.QtWidgets import QApplication, QToolBar
 
@@ -58,3 +59,29 @@ def test_icons_follow_the_theme_in_every_mode(theme):
     disabled = ink(icon("undo").pixmap(24, QIcon.Mode.Disabled).toImage(), background)
     assert normal > 0.3  # an enabled icon reads clearly on the window
     assert disabled < 0.55 * normal
+
+
+def test_an_icon_is_rendered_once_per_theme_size_and_mode(qtbot, monkeypatch) -> None:
+    """Toolbars and the palette repaint on hover and scroll: the SVG is drawn once for each
+    theme, size and mode, and a theme switch still gets its own colour."""
+    from dlbuilder.gui import icons
+    from dlbuilder.gui.icons import ThemedSvgEngine
+    from dlbuilder.gui.theme import theme_manager
+
+    engine = ThemedSvgEngine((icons.icons_dir() / "save.svg").read_bytes())
+    drawn = []
+    real = icons._drawn
+    monkeypatch.setattr(icons, "_drawn", lambda *a: drawn.append(a) or real(*a))
+    normal, disabled = QIcon.Mode.Normal, QIcon.Mode.Disabled
+    first = engine.scaledPixmap(QSize(24, 24), normal, QIcon.State.Off, 1.0)
+    engine.scaledPixmap(QSize(24, 24), normal, QIcon.State.Off, 1.0)
+    engine.scaledPixmap(QSize(24, 24), disabled, QIcon.State.Off, 1.0)
+    engine.scaledPixmap(QSize(24, 24), disabled, QIcon.State.Off, 1.0)
+    assert len(drawn) == 2
+    manager = theme_manager()
+    manager.apply("dark" if manager.theme.name != "dark" else "light")
+    try:
+        other = engine.scaledPixmap(QSize(24, 24), normal, QIcon.State.Off, 1.0)
+        assert len(drawn) == 3 and other.toImage() != first.toImage()
+    finally:
+        manager.apply("light")
