@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PySide6.QtCore import QLocale, Qt, Signal
+from PySide6.QtCore import QLocale, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -36,6 +36,7 @@ from dlbuilder.gui.theme import Theme, current, theme_manager
 
 TINY = 1e-3                    # defaults below this (eps) are typed, not spun
 SHAPE_SEPARATORS = ",x×*[("  # a shape ending in one of these is still being typed
+SHAPE_PAUSE_MS = 300  # a typed shape applies once typing pauses this long (or on Enter)
 NUMBER_MODE = "number"
 DEFAULT_MODE = "default"
 
@@ -281,8 +282,8 @@ class ChoiceFieldWidget(FieldWidget):
 
 
 class ShapeFieldWidget(FieldWidget):
-    """A per-sample shape typed as `1, 28, 28` (or `1x28x28`), applied as it is typed whenever
-    the text is a shape (like the spin boxes' numbers); text that is not, or not yet ("3, 32,"),
+    """A per-sample shape typed as `1, 28, 28` (or `1x28x28`), applied as it is typed (once
+    typing pauses) whenever the text is a shape; text that is not, or not yet ("3, 32,"),
     says why under the field and is not applied. Leaving the field or Enter puts the shape the
     graph holds back in the line, still saying what was not taken."""
 
@@ -292,16 +293,31 @@ class ShapeFieldWidget(FieldWidget):
         self.line.setPlaceholderText("C, H, W  or  F")
         self.line.textEdited.connect(self._on_line_text_edited)
         self.line.editingFinished.connect(self._on_line_editing_finished)
+        # a shape typed "3, 32, 32" passes through [3] and [3, 3]: each would re-infer the
+        # whole graph and flash it red, so a shape applies once typing pauses
+        self._pending: list[int] | None = None
+        self._pause = QTimer(self)
+        self._pause.setSingleShot(True)
+        self._pause.setInterval(SHAPE_PAUSE_MS)
+        self._pause.timeout.connect(self._apply_pending)
 
     def _show_value(self, raw: Any) -> None:
+        self._pending = None
+        self._pause.stop()
         self.line.setText(_shape_text(raw))
 
     def _on_line_text_edited(self, text: str) -> None:
-        values = self._parse(text)
+        self._pending = self._parse(text)
+        self._pause.start()
+
+    def _apply_pending(self) -> None:
+        values, self._pending = self._pending, None
+        self._pause.stop()
         if values is not None and values != self._raw:
             self._emit(values)
 
     def _on_line_editing_finished(self) -> None:
+        self._apply_pending()
         text = self.line.text().strip()
         if text == _shape_text(self._raw):  # not edited: set_value says what is wrong, if any
             return

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from dlbuilder.core.params import ParamSpec
 from dlbuilder.gui.fields import (
+    SHAPE_PAUSE_MS,
     FloatFieldWidget,
     IntFieldWidget,
     PairFieldWidget,
@@ -153,13 +154,25 @@ def test_shape_applies_as_it_is_typed_when_it_is_a_shape(qtbot, emitted) -> None
     assert isinstance(field, ShapeFieldWidget)
     assert field.line.text() == "1, 28, 28"
     field.line.selectAll()
-    qtbot.keyClicks(field.line, "3x32x")  # "3x" and "3x32x" are not finished: not sent
-    assert emitted == [[3], [3, 3], [3, 32]]
+    qtbot.keyClicks(field.line, "3x32x")  # "3x32x" is not finished: said, not sent
     assert "not finished" in field.error()
-    qtbot.keyClicks(field.line, "32")
-    assert emitted[-1] == [3, 32, 32] and field.error() is None
+    qtbot.wait(SHAPE_PAUSE_MS + 100)
+    assert emitted == []
+    qtbot.keyClicks(field.line, "32")  # [3], [3, 3], [3, 32] passed by while typing: not sent
+    assert field.error() is None and emitted == []
+    qtbot.waitUntil(lambda: emitted == [[3, 32, 32]], timeout=2000)  # once typing pauses
     qtbot.keyClick(field.line, Qt.Key.Key_Return)
-    assert emitted[-1] == [3, 32, 32] and len(emitted) == 5
+    assert emitted == [[3, 32, 32]]
+
+
+def test_enter_applies_a_typed_shape_at_once(qtbot, emitted) -> None:
+    field = field_for(qtbot, "Input", "shape", emitted, [1, 28, 28])
+    field.line.selectAll()
+    qtbot.keyClicks(field.line, "3, 8, 8")
+    qtbot.keyClick(field.line, Qt.Key.Key_Return)
+    assert emitted == [[3, 8, 8]]
+    qtbot.wait(SHAPE_PAUSE_MS + 100)
+    assert emitted == [[3, 8, 8]]  # the pause applies nothing more
 
 
 def test_shape_that_is_not_one_says_why_and_is_not_sent(qtbot, emitted) -> None:

@@ -96,8 +96,8 @@ def test_input_shape_applies_as_it_is_typed_as_one_undo_step(lenet, qtbot) -> No
     steps = doc.undo_stack.count()
     line = panel.fields["shape"].line
     line.selectAll()
-    qtbot.keyClicks(line, "1, 32, 32")  # no Enter
-    assert doc.graph.params("input")["shape"] == [1, 32, 32]
+    qtbot.keyClicks(line, "1, 32, 32")  # no Enter: applied once typing pauses
+    qtbot.waitUntil(lambda: doc.graph.params("input")["shape"] == [1, 32, 32], timeout=2000)
     assert doc.engine.info("c1").output_shape == (6, 32, 32)
     assert doc.undo_stack.count() == steps + 1
     qtbot.keyClicks(line, ", 0")  # not a shape: said, not applied
