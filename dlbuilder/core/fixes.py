@@ -58,10 +58,7 @@ def _insert_ids(graph: Graph, node: str, remedy: InsertBefore) -> list[str]:
     ids = [graph.unique_id(lead)]
     for type_name, _params in remedy.then:
         base = f"{ids[0]}_{SUFFIX.get(type_name, type_name.lower())}"
-        new_id = graph.unique_id(base)
-        while new_id in ids:  # the graph's helper knows only the ids already in it
-            new_id = graph.unique_id(f"{new_id}_{len(ids)}")
-        ids.append(new_id)
+        ids.append(graph.unique_id(base, ids))
     return ids
 
 

@@ -116,7 +116,7 @@ def paste_commands(graph: Graph, fragment: dict[str, Any],
     renamed: dict[str, str] = {}
     commands: list[Any] = []
     for entry in fragment["nodes"]:
-        new = _fresh_id(graph, entry["id"], set(renamed.values()))
+        new = graph.unique_id(entry["id"], set(renamed.values()))
         renamed[entry["id"]] = new
         ui = dict(entry.get("ui", {}))
         ui["x"] = round(_number(ui.get("x")) + dx)
@@ -128,16 +128,6 @@ def paste_commands(graph: Graph, fragment: dict[str, Any],
     count = len(renamed)
     text = f"Paste {count} node{'s' * (count != 1)}"
     return Macro(text, commands), list(renamed.values())
-
-
-def _fresh_id(graph: Graph, base: str, taken: set[str]) -> str:
-    """graph.unique_id, also avoiding the ids this paste has already handed out."""
-    candidate = graph.unique_id(base)
-    n = 2
-    while candidate in taken:
-        candidate = graph.unique_id(f"{base}_{n}")
-        n += 1
-    return candidate
 
 
 def _number(value: Any) -> float:

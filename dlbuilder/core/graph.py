@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,14 +135,15 @@ class Graph:
         except KeyError:
             raise GraphError(f"there is no wire from {src!r} to {dst!r}") from None
 
-    def unique_id(self, base: str) -> str:
-        """A fresh id from `base` (lower-cased, `conv2d` -> `conv2d_3`)."""
+    def unique_id(self, base: str, taken: Collection[str] = ()) -> str:
+        """A fresh id from `base` (lower-cased, `conv2d` -> `conv2d_3`), in neither the graph
+        nor `taken` (the ids an edit has handed out but not added yet)."""
         stem = re.sub(r"\W+", "_", base.strip()).strip("_").lower() or "node"
-        if stem not in self._g:
+        if stem not in self._g and stem not in taken:
             return stem
         match = re.fullmatch(r"(.*?)_?(\d+)", stem)
         prefix, n = (match.group(1), int(match.group(2))) if match else (stem, 1)
-        while f"{prefix}_{n}" in self._g:
+        while f"{prefix}_{n}" in self._g or f"{prefix}_{n}" in taken:
             n += 1
         return f"{prefix}_{n}"
 

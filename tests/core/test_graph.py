@@ -465,6 +465,13 @@ def test_unique_id_counts_up_past_taken_ids() -> None:
     assert graph.unique_id("Conv2d") == "conv2d_4"
 
 
+
+def test_unique_id_also_avoids_ids_handed_out_but_not_added_yet() -> None:
+    """One edit adding several nodes (a paste, a fix with its BatchNorm) names them all first."""
+    graph = make("conv2d")
+    assert graph.unique_id("Conv2d", {"conv2d_1"}) == "conv2d_2"
+    assert graph.unique_id("bn", ["bn"]) == "bn_1"
+
 def test_unique_id_continues_numbered_base() -> None:
     graph = make("relu_2", "relu_3")
     assert graph.unique_id("relu_2") == "relu_4"
