@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextOption
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -29,7 +29,7 @@ from dlbuilder.backend.plan import CompileError
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.fileformat import write_atomic
 from dlbuilder.gui.document import Document
-from dlbuilder.gui.export_folder import export_folder, remember_export_folder, settings_for
+from dlbuilder.gui.export_folder import export_folder, remember_export_folder
 from dlbuilder.gui.highlighter import PythonHighlighter
 from dlbuilder.gui.problems_panel import themed_icon
 from dlbuilder.gui.theme import Theme, current, theme_manager
@@ -52,9 +52,11 @@ class CodePanel(QWidget):
     exported = Signal(object)   # the Path written by Export…
     code_changed = Signal()     # after the shown text (or the problems banner) changed
 
-    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+    def __init__(self, doc: Document, parent: QWidget | None = None,
+                 settings: QSettings | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
+        self.settings = settings if settings is not None else QSettings()  # the export folder
         self._code: str | None = None
         self._problems: list[Diagnostic] = []
         self._failure = ""
@@ -155,7 +157,7 @@ class CodePanel(QWidget):
     def suggested_path(self) -> Path:
         """Where Export… proposes to write: named after the graph, in the last export folder,
         else beside the graph file, else in the documents folder (export_folder.py)."""
-        folder = export_folder(self.doc.path, settings_for(self))
+        folder = export_folder(self.doc.path, self.settings)
         return folder / default_file_name(self.doc.graph.name)
 
     def export_to(self, path: Path | str) -> bool:
@@ -193,7 +195,7 @@ class CodePanel(QWidget):
         if not target.suffix:
             target = target.with_suffix(".py")
         if self.export_to(target):
-            remember_export_folder(target, settings_for(self))
+            remember_export_folder(target, self.settings)
 
     def _on_banner_link_activated(self, link: str) -> None:
         index = int(link.removeprefix("node:")) if link.startswith("node:") else -1

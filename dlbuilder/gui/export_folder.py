@@ -9,18 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
-from PySide6.QtWidgets import QWidget
 
 from dlbuilder.resources import is_example
 
 LAST_EXPORT_KEY = "export/last_folder"
 LAST_FILE_KEY = "files/last_folder"
-
-
-def settings_for(widget: QWidget) -> QSettings:
-    """The settings of the window `widget` is in (the main window keeps them), else the app's."""
-    settings = getattr(widget.window(), "settings", None)
-    return settings if isinstance(settings, QSettings) else QSettings()
 
 
 def documents_folder() -> Path:

@@ -126,7 +126,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.palette = PalettePanel(doc.registry)
         self.inspector = InspectorPanel(doc)
         self.summary = SummaryPanel(doc)
-        self.code = CodePanel(doc)
+        self.code = CodePanel(doc, settings=self.settings)
         self.problems = ProblemsPanel(doc)
         self.training = TrainingHostWidget(doc, settings=self.settings)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea

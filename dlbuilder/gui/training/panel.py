@@ -57,6 +57,7 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self.doc = doc
         self.data_folders = DataFolders(settings) if settings is not None else None
+        self.settings = settings if settings is not None else QSettings()  # the dialogs' folders
         self.session = TrainingSession(self)
         self.history = RunHistory()
         self.weights = WeightsChoice()
@@ -479,14 +480,14 @@ class TrainingPanel(QWidget):
     def _on_save_weights_clicked(self) -> None:
         from dlbuilder.gui.training.weights_files import save_weights_dialog
 
-        text = save_weights_dialog(self, self.weights, self.doc)
+        text = save_weights_dialog(self, self.weights, self.doc, self.settings)
         if text:
             self._say(text)
 
     def _on_export_clicked(self) -> None:
         from dlbuilder.gui.training.weights_files import export_with_weights_dialog
 
-        text = export_with_weights_dialog(self, self.weights, self.doc)
+        text = export_with_weights_dialog(self, self.weights, self.doc, self.settings)
         if text:
             self._say(text)
 

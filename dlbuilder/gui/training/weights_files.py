@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from dlbuilder.backend.names import identifier_from
@@ -21,7 +22,7 @@ from dlbuilder.backend.preprocessing import info_path, read_preprocessing
 from dlbuilder.backend.weights_code import code_with_weights
 from dlbuilder.core.fileformat import graph_to_dict, write_atomic
 from dlbuilder.core.inference import InferenceEngine
-from dlbuilder.gui.export_folder import export_folder, remember_export_folder, settings_for
+from dlbuilder.gui.export_folder import export_folder, remember_export_folder
 
 CLASS_NAME = "Net"
 
@@ -65,9 +66,9 @@ def _copy_with_info(source: Path, target: Path) -> None:
         shutil.copyfile(info, Path(f"{target}.json"))
 
 
-def _suggested(parent: QWidget, doc: Any, suffix: str) -> str:
+def _suggested(doc: Any, settings: QSettings, suffix: str) -> str:
     """Named after the graph, where exports go (export_folder.py)."""
-    folder = export_folder(doc.path, settings_for(parent))
+    folder = export_folder(doc.path, settings)
     return str(folder / f"{identifier_from(doc.graph.name, 'model')}{suffix}")
 
 
@@ -78,18 +79,19 @@ def ask_weights_file(parent: QWidget, graph_path: Path | None) -> Path | None:
     return Path(name) if name else None
 
 
-def save_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any) -> str:
+def save_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any,
+                        settings: QSettings) -> str:
     """Ask where, copy the trained weights there; returns what happened, for the panel."""
     if weights.trained is None:
         return "There are no trained weights yet: train the graph first"
     name, _ = QFileDialog.getSaveFileName(parent, "Save trained weights",
-                                          _suggested(parent, doc, ".pt"),
+                                          _suggested(doc, settings, ".pt"),
                                           "PyTorch weights (*.pt)")
     if not name:
         return ""
     text = save_weights_to(weights, Path(name))
     if text.startswith("Saved"):
-        remember_export_folder(Path(name), settings_for(parent))
+        remember_export_folder(Path(name), settings)
     return text
 
 
@@ -107,14 +109,15 @@ def save_weights_to(weights: WeightsChoice, target: Path) -> str:
     return f"Saved the weights of {weights.trained_from} to {target}"
 
 
-def export_with_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any) -> str:
+def export_with_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any,
+                               settings: QSettings) -> str:
     name, _ = QFileDialog.getSaveFileName(parent, "Export code with weights",
-                                          _suggested(parent, doc, ".py"), "Python files (*.py)")
+                                          _suggested(doc, settings, ".py"), "Python files (*.py)")
     if not name:
         return ""
     text = export_with_weights(doc.engine, weights, Path(name))
     if text.startswith("Wrote"):
-        remember_export_folder(Path(name), settings_for(parent))
+        remember_export_folder(Path(name), settings)
     return text
 
 

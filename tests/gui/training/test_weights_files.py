@@ -84,6 +84,7 @@ def test_the_dialog_starts_where_exports_go_and_remembers(make_window, tmp_path,
         return str(tmp_path / "net.py"), ""
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", answer)
-    assert export_with_weights_dialog(window, choice, window.doc).startswith("Wrote")
+    assert export_with_weights_dialog(window, choice, window.doc,
+                                      window.settings).startswith("Wrote")
     assert asked[0].parent == documents_folder()
     assert window.code.suggested_path().parent == tmp_path
