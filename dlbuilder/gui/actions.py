@@ -65,16 +65,14 @@ SPECS = (
     ActionSpec("about", "&About dlbuilder", "Version and licence", (), None),
 )
 
-SPECS_BY_NAME = {spec.name: spec for spec in SPECS}
-
 
 def make_actions(owner: QObject, icon_for: Callable[[str], object] | None = None,
                  names: Iterable[str] | None = None) -> dict[str, QAction]:
     """One QAction per spec (or per spec in `names`), owned by `owner`, with tooltips that
     name the shortcut. The canvas owns its edit actions; the window makes the rest."""
-    wanted = set(SPECS_BY_NAME) if names is None else set(names)
+    wanted = None if names is None else set(names)
     actions: dict[str, QAction] = {}
-    for spec in (s for s in SPECS if s.name in wanted):
+    for spec in (s for s in SPECS if wanted is None or s.name in wanted):
         action = QAction(spec.text, owner)
         action.setObjectName(f"action_{spec.name}")
         keys = [k if isinstance(k, QKeySequence) else QKeySequence(k) for k in spec.keys]

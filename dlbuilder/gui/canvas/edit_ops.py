@@ -56,19 +56,13 @@ def put_fragment_on_clipboard(fragment: dict[str, Any]) -> None:
     QApplication.clipboard().setMimeData(mime)
 
 
-def has_copied_layers() -> bool:
-    """Whether the clipboard holds copied layers (Paste has something to paste)."""
-    mime = QApplication.clipboard().mimeData()
-    return mime is not None and mime.hasFormat(NODES_MIME)
-
-
 def fragment_from_clipboard(types: Collection[str] | None = None) -> dict[str, Any]:
     """The copied layers on the clipboard (of `types`, when given); ValueError saying why when
     there are none."""
-    if not has_copied_layers():
+    mime = QApplication.clipboard().mimeData()
+    if mime is None or not mime.hasFormat(NODES_MIME):
         raise ValueError("the clipboard holds no copied layers; copy some with Ctrl+C first")
-    data = QApplication.clipboard().mimeData().data(NODES_MIME)
-    return fragment_from_text(bytes(data.data()), types)
+    return fragment_from_text(bytes(mime.data(NODES_MIME).data()), types)
 
 
 def paste_offset(card_rects: list[QRectF], fragment: dict[str, Any]) -> tuple[int, int]:
