@@ -96,7 +96,7 @@ def make_window(n_nodes: int):
     from dlbuilder.core.layout import layered_layout
     from dlbuilder.gui.app import application
     from dlbuilder.gui.document import Document
-    from dlbuilder.gui.main_window import MainWindow
+    from dlbuilder.gui.window.main_window import MainWindow
 
     app = application()
     built = build_graph(n_nodes)

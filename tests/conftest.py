@@ -89,8 +89,8 @@ def empty_clipboard_at_exit():
 
 @pytest.fixture(scope="session")
 def gui_collector(qapp):
-    """As in the app, cyclic garbage is collected in the GUI thread only (gui/collector.py)."""
-    from dlbuilder.gui.collector import install_collector
+    """As in the app, cyclic garbage is collected in the GUI thread only (gui/window/collector.py)."""
+    from dlbuilder.gui.window.collector import install_collector
 
     return install_collector(qapp)
 
@@ -112,8 +112,8 @@ def settings(tmp_path: Path) -> QSettings:
 def make_window(qtbot, settings: QSettings, tmp_path: Path):
     """A MainWindow factory: `make_window(graph=None, example="digits_cnn")`."""
     from dlbuilder.gui.document import Document
-    from dlbuilder.gui.main_window import MainWindow
-    from dlbuilder.gui.recovery import RecoveryStore
+    from dlbuilder.gui.window.main_window import MainWindow
+    from dlbuilder.gui.window.recovery import RecoveryStore
     from dlbuilder.resources import examples_dir
 
     made = []

@@ -29,7 +29,7 @@ def imported_after(module: str) -> set[str]:
 
 
 # The window paints before torch (~3 s) and pyqtgraph (~0.5 s) load.
-GUI_LIGHT = ["dlbuilder.gui", "dlbuilder.gui.app", "dlbuilder.gui.main_window",
+GUI_LIGHT = ["dlbuilder.gui", "dlbuilder.gui.app", "dlbuilder.gui.window.main_window",
              "dlbuilder.cli.gui"]
 
 

@@ -85,8 +85,8 @@ def cmd_render(argv: Sequence[str]) -> int:
 
     gui_app.use_offscreen_if_headless()
     from dlbuilder.core.fileformat import GraphFileError, load_graph
-    from dlbuilder.gui.render import render_graph
-    from dlbuilder.gui.theme import theme_manager
+    from dlbuilder.gui.export.render import render_graph
+    from dlbuilder.gui.look.theme import theme_manager
     from dlbuilder.layers import REGISTRY
     from dlbuilder.resources import find_graph_file
 

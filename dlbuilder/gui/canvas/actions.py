@@ -22,7 +22,6 @@ from dlbuilder.core.commands import RenameNode
 from dlbuilder.core.fragment import copy_fragment, paste_commands
 from dlbuilder.core.graph import Event, NodeAdded, NodeRemoved
 from dlbuilder.core.layout import layout_for_view
-from dlbuilder.gui.actions import make_actions
 from dlbuilder.gui.canvas.edit_ops import (
     RenameEditWidget,
     delete_command,
@@ -32,7 +31,8 @@ from dlbuilder.gui.canvas.edit_ops import (
     put_fragment_on_clipboard,
 )
 from dlbuilder.gui.canvas.style import HEADER_H, NODE_H, NODE_W
-from dlbuilder.gui.icons import icon
+from dlbuilder.gui.look.icons import icon
+from dlbuilder.gui.window.actions import make_actions
 
 if TYPE_CHECKING:
     from dlbuilder.gui.canvas.scene import GraphScene

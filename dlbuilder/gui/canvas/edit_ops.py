@@ -14,8 +14,8 @@ from dlbuilder.core.commands import Macro, RemoveEdge, RemoveNode, rename_proble
 from dlbuilder.core.fragment import fragment_from_text, fragment_to_text
 from dlbuilder.core.graph import Graph
 from dlbuilder.gui.canvas.style import GAP_Y, NODE_H, NODE_W, snap
+from dlbuilder.gui.look.theme import current
 from dlbuilder.gui.mime import NODES_MIME
-from dlbuilder.gui.theme import current
 
 if TYPE_CHECKING:
     from dlbuilder.gui.document import Document

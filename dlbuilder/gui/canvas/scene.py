@@ -30,7 +30,7 @@ from dlbuilder.gui.canvas.node_item import NodeItem
 from dlbuilder.gui.canvas.style import GAP_X, GAP_Y, GRID, NODE_H, NODE_W, snap
 from dlbuilder.gui.canvas.wire_item import WireItem
 from dlbuilder.gui.document import Document
-from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
 
 
 class GraphScene(QGraphicsScene):

@@ -13,7 +13,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPen
 from PySide6.QtWidgets import QApplication
 
 from dlbuilder.core.layout import GAP, NODE_SIZE
-from dlbuilder.gui.theme import Theme
+from dlbuilder.gui.look.theme import Theme
 
 NODE_W, NODE_H = NODE_SIZE
 GAP_X, GAP_Y = GAP

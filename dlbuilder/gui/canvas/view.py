@@ -38,8 +38,8 @@ from dlbuilder.gui.canvas.style import (
 )
 from dlbuilder.gui.canvas.wire_drag import DropResult, WireDrag
 from dlbuilder.gui.canvas.wire_item import WireItem
+from dlbuilder.gui.look.theme import theme_manager
 from dlbuilder.gui.mime import LAYER_MIME
-from dlbuilder.gui.theme import theme_manager
 
 _HINT = "Drag from a port to connect; Tab or right-click to add a layer; F to fit"
 

@@ -28,7 +28,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
 
 # The two hues, per theme: right answers and mistakes.
 RIGHT_COLORS = {"light": "#2563eb", "dark": "#3b82f6"}

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from dlbuilder.backend.datasets import Dataset, builtin_name
 from dlbuilder.backend.fit import Fit
-from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.training.data_folders import DataFolders
 from dlbuilder.gui.training.dataset_loader import (
     DatasetLoader,

@@ -1,7 +1,7 @@
 """A spin box for numbers that span orders of magnitude (learning rates, weight decay): typed
 as 0.001 or 1e-3, shown short, stepped along 1, 2, 5, 10 rather than by a fixed amount.
 
-The inspector's FloatSpinBox (dlbuilder.gui.fields) neither reads exponents nor steps along a
+The inspector's FloatSpinBox (dlbuilder.gui.widgets.fields) neither reads exponents nor steps along a
 ladder: it edits ordinary numbers, and its tiny ones get a text field instead.
 """
 
@@ -13,7 +13,7 @@ import re
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
-from dlbuilder.gui.refusal import RefusalMemory, let_out_of_range_be_typed
+from dlbuilder.gui.widgets.refusal import RefusalMemory, let_out_of_range_be_typed
 
 INT_MAX = 2**31 - 1  # what a QSpinBox holds
 

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QFileDialog
 
-from dlbuilder.gui.theme import Theme, current
+from dlbuilder.gui.look.theme import Theme, current
 from dlbuilder.gui.training import plot_parts as parts
 
 

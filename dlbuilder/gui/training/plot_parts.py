@@ -19,7 +19,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
 
-from dlbuilder.gui.theme import Theme
+from dlbuilder.gui.look.theme import Theme
 from dlbuilder.gui.training.formats import MISSING, percent
 from dlbuilder.gui.training.history import BATCH_SERIES, SERIES, RunHistory
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.training import plot_parts as parts
 from dlbuilder.gui.training.history import RunHistory
 from dlbuilder.gui.training.plot_io import CurvesIoMixin

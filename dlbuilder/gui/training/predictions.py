@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlbuilder.gui.theme import current, theme_manager
+from dlbuilder.gui.look.theme import current, theme_manager
 from dlbuilder.gui.training.confusion import plural
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.training.confusion import ConfusionMatrixWidget, plural
 from dlbuilder.gui.training.predictions import SPLIT_NAMES, PredictionsGridWidget, usable_images
 

@@ -32,9 +32,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlbuilder.gui.icons import icon
-from dlbuilder.gui.table_model import select_rows, set_up_table
-from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.look.icons import icon
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.training.runs_model import (
     COL_RUN,
     COL_STARTED,
@@ -46,6 +45,7 @@ from dlbuilder.gui.training.runs_model import (
     RunsProxy,
 )
 from dlbuilder.gui.training.runs_store import RunStore, RunStoreError, RunSummary
+from dlbuilder.gui.widgets.table_model import select_rows, set_up_table
 
 
 # -- panel ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from PySide6.QtGui import QFont, QFontMetrics, QHelpEvent, QImage, QPainter, QPa
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from dlbuilder.backend.datasets import Dataset
-from dlbuilder.gui.theme import current
+from dlbuilder.gui.look.theme import current
 
 THUMB = 32  # pixels of a thumbnail's square
 MIN_PITCH, MAX_PITCH = THUMB + 3, 56  # a cell's width: its thumbnail and the gap beside it

@@ -37,9 +37,9 @@ from dlbuilder.backend.settings import (
     TrainSettings,
     resolve_settings,
 )
-from dlbuilder.gui.refusal import not_taken
-from dlbuilder.gui.theme import Theme, current, theme_manager
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.training.number_box import CountSpinBox, NumberSpinBox, format_number
+from dlbuilder.gui.widgets.refusal import not_taken
 
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(TrainSettings)}
 _WHERE = re.compile(r"^(?:training\.)?([a-z_]+):")

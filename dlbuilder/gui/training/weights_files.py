@@ -22,7 +22,7 @@ from dlbuilder.backend.preprocessing import info_path, read_preprocessing
 from dlbuilder.backend.weights_code import code_with_weights
 from dlbuilder.core.fileformat import graph_to_dict, write_atomic
 from dlbuilder.core.inference import InferenceEngine
-from dlbuilder.gui.export_folder import export_folder, remember_export_folder
+from dlbuilder.gui.export.export_folder import export_folder, remember_export_folder
 
 CLASS_NAME = "Net"
 

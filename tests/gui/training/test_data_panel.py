@@ -22,7 +22,7 @@ from dlbuilder.backend.datasets import Dataset, Split
 from dlbuilder.backend.datasets.builtin import IDX_FILES
 from dlbuilder.backend.datasets.idx import write_idx
 from dlbuilder.backend.fit import Fit
-from dlbuilder.gui.theme import DARK, LIGHT, current, theme_manager
+from dlbuilder.gui.look.theme import DARK, LIGHT, current, theme_manager
 from dlbuilder.gui.training.data_panel import DataPanel
 from dlbuilder.gui.training.dataset_loader import (
     CACHE_SIZE,

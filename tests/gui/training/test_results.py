@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QToolTip, QWidget
 
 from dlbuilder.backend.datasets import load_dataset
 from dlbuilder.backend.evaluation import Evaluation
-from dlbuilder.gui.theme import current, theme_manager
+from dlbuilder.gui.look.theme import current, theme_manager
 from dlbuilder.gui.training.confusion import (
     ConfusionMatrixWidget,
     cell_color,

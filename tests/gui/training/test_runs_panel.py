@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
 from test_runs_store import graph_dict, make_history
 
-from dlbuilder.gui.theme import DARK, LIGHT, theme_manager
+from dlbuilder.gui.look.theme import DARK, LIGHT, theme_manager
 from dlbuilder.gui.training.formats import percent
 from dlbuilder.gui.training.runs_model import (
     COL_ENDED,

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QSpinBox
 
-from dlbuilder.gui.theme import current
+from dlbuilder.gui.look.theme import current
 from dlbuilder.gui.training.number_box import (
     CountSpinBox,
     NumberSpinBox,

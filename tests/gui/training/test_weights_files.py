@@ -70,7 +70,7 @@ def test_the_dialog_starts_where_exports_go_and_remembers(make_window, tmp_path,
 
     from PySide6.QtWidgets import QFileDialog
 
-    from dlbuilder.gui.export_folder import documents_folder
+    from dlbuilder.gui.export.export_folder import documents_folder
     from dlbuilder.gui.training.weights_files import export_with_weights_dialog
 
     _engine, weights, _trainer = _trained(tmp_path, epochs=1)

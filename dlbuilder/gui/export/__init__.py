@@ -1,0 +1,1 @@
+"""Writing the graph out from the window: code and ONNX export, pictures, where dialogs start."""

@@ -1,0 +1,439 @@
+"""The inspector: the selected layer's fields, its problems, and how its numbers come about.
+
+Fields are built from the layer's declaration and apply live: each change is one SetParams
+pushed with a merge key, so typing 1, 12, 128 into a field is one undo step, the engine re-infers
+at once and every view repaints without an Apply button. The panel only listens otherwise:
+undo, the canvas or a fix change the graph, and the fields follow without echoing the change.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dlbuilder.core.commands import SetParams
+from dlbuilder.core.diagnostics import Diagnostic, Fix
+from dlbuilder.core.graph import Event, NodeRemoved, ParamsChanged
+from dlbuilder.core.params import ParamSpec
+from dlbuilder.core.registry import LayerSpec, format_shape
+from dlbuilder.gui.document import Document
+from dlbuilder.gui.look.icons import category_icon, icon
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
+from dlbuilder.gui.widgets.curve_plot import CurvePlotWidget
+from dlbuilder.gui.widgets.fields import FieldWidget, make_field
+from dlbuilder.gui.widgets.layer_search import category_title
+from dlbuilder.gui.widgets.wrap_button import WrapButton
+
+NO_SELECTION = ("Select a layer on the canvas to see and edit its parameters here.\n\n"
+                "To add one, drag it from the Layers palette, double-click it there, or press "
+                "Tab on the canvas.")
+EXPLAIN_TITLE = "How these numbers come about"
+BLOCKED = ("The output is not known yet: a layer before this one has a problem, or nothing "
+           "is connected to it. Fix that first (see the Problems tab).")
+WRAP_AT = 34                        # explain lines longer than this are split at their formula
+OPTION_KINDS = ("bool", "choice")   # switches come after the numbers that shape the output
+
+
+def many_selected(count: int) -> str:
+    return f"{count} layers are selected.\n\nSelect a single layer to edit its parameters."
+
+
+def split_formula(line: str) -> tuple[str, str] | None:
+    """("H = (H1 - F + 2P)/S + 1", "H = (28 - 5 + 2*2)/1 + 1 = 28") for an explain line that
+    states a formula and then its numbers, so each can have a line of its own in a narrow dock;
+    None for a line that is better left whole."""
+    formula, sep, numbers = line.partition(": ")
+    if sep and "=" in numbers and any(c in formula for c in "=>"):
+        return formula, numbers
+    parts = line.split(" = ")  # "params = (F*F*D1)*K + K = (5*5*1)*6 + 6 = 156"
+    if len(line) > WRAP_AT and len(parts) >= 3 and any(op in parts[1] for op in "*+/-"):
+        return " = ".join(parts[:2]), "= " + " = ".join(parts[2:])
+    return None
+
+
+def explain_html(lines: list[str], theme: Theme) -> str:
+    """Explain lines as rich text: formulas muted, the same with the user's numbers below."""
+    out = []
+    for line in lines:
+        split = split_formula(line)
+        if split is None:
+            out.append(html.escape(line))
+        else:
+            out.append(f'<span style="color:{theme.muted}">{html.escape(split[0])}</span>')
+            out.append("  " + html.escape(split[1]))
+    return '<div style="white-space:pre-wrap">' + "<br>".join(out) + "</div>"
+
+
+def result_text(shape: tuple[int, ...] | None, params: int, buffers: int) -> str:
+    if shape is None:
+        return "Output: not known yet"
+    text = f"Output {format_shape(shape)}  ·  {params:,} parameter{'s' if params != 1 else ''}"
+    if buffers:
+        text += f"  ·  {buffers:,} buffers"
+    return text
+
+
+def field_groups(spec: LayerSpec) -> list[tuple[str, list[ParamSpec]]]:
+    """The declaration's fields in two groups: numbers (which shape the output) first, then
+    switches and choices. Declaration order is kept inside each group."""
+    numbers = [p for p in spec.params if p.kind not in OPTION_KINDS]
+    options = [p for p in spec.params if p.kind in OPTION_KINDS]
+    return [(title, group) for title, group in (("Parameters", numbers), ("Options", options)) if group]
+
+
+class InspectorPanel(QWidget):
+    """Shows and edits the one selected node of `doc`; a hint for none or many."""
+
+    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.node: str | None = None
+        self.fields: dict[str, FieldWidget] = {}
+        self._pushing = False
+        self._explain_lines: list[str] = []
+        self._shown_diagnostics: tuple[Diagnostic, ...] | None = None
+        self._fix_buttons: list[WrapButton] = []
+        self._build()
+        doc.selection_changed.connect(self._on_doc_selection_changed)
+        doc.graph_event.connect(self._on_doc_graph_event)
+        doc.shapes_changed.connect(self._on_doc_shapes_changed)
+        doc.edited.connect(self._on_doc_edited)
+        doc.replaced.connect(self._on_doc_replaced)
+        theme_manager().changed.connect(self._on_theme_changed)
+        self._on_doc_selection_changed(doc.selection())
+
+    # -- construction --------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Labels wrap and fix buttons grow taller, so the content fits the dock's width; a
+        # horizontal bar appears only in a dock too narrow even for the fields (never a clip).
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        content = QWidget()
+        self.content_layout = QVBoxLayout(content)
+        self.content_layout.setContentsMargins(10, 8, 10, 10)
+        self.content_layout.setSpacing(8)
+        self.hint_label = _wrapped_label()
+        self.hint_label.setObjectName("hintLabel")
+        self.hint_label.setStyleSheet(f"color: {current().muted};")
+        self.content_layout.addWidget(self.hint_label)
+        self.node_box = QWidget()
+        self.node_layout = QVBoxLayout(self.node_box)
+        self.node_layout.setContentsMargins(0, 0, 0, 0)
+        self.node_layout.setSpacing(8)
+        self._build_header()
+        self.form_box = QWidget()
+        self.form_layout = QVBoxLayout(self.form_box)
+        self.form_layout.setContentsMargins(0, 0, 0, 0)
+        self.node_layout.addWidget(self.form_box)
+        self.problems_box = QWidget()
+        self.problems_layout = QVBoxLayout(self.problems_box)
+        self.problems_layout.setContentsMargins(0, 0, 0, 0)
+        self.problems_layout.setSpacing(6)
+        self.node_layout.addWidget(self.problems_box)
+        self._build_explain()
+        self.content_layout.addWidget(self.node_box)
+        self.content_layout.addStretch(1)
+        self.scroll.setWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.scroll)
+
+    def _build_header(self) -> None:
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        self.icon_label = QLabel()
+        self.icon_label.setFixedSize(28, 28)
+        self.title_label = QLabel()
+        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.icon_label, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.title_label, 1)
+        self.node_layout.addLayout(row)
+        self.summary_label = _wrapped_label()
+        self.node_layout.addWidget(self.summary_label)
+
+    def _build_explain(self) -> None:
+        self.explain_title = _section_label(EXPLAIN_TITLE)
+        self.node_layout.addWidget(self.explain_title)
+        self.explain_label = _wrapped_label()
+        self.explain_label.setTextFormat(Qt.TextFormat.RichText)
+        self.explain_label.setFont(_monospace_font())
+        self.explain_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.explain_label.setToolTip("The formulas with this layer's numbers filled in "
+                                      "(select the text to copy it)")
+        self.node_layout.addWidget(self.explain_label)
+        self.result_label = _wrapped_label()
+        bold = QFont(self.result_label.font())
+        bold.setBold(True)
+        self.result_label.setFont(bold)
+        self.node_layout.addWidget(self.result_label)
+        self.curve_plot = CurvePlotWidget()
+        self.node_layout.addWidget(self.curve_plot)
+
+    # -- showing a node ------------------------------------------------------------------------
+    def show_node(self, node: str | None) -> None:
+        """Show `node` (None: the hint); fields are rebuilt from its declaration."""
+        if node is not None and node not in self.doc.graph:
+            node = None
+        self._clear_fields()  # first: a text field left half-typed applies to its own node
+        self.node = node
+        self._shown_diagnostics = None
+        spec = self._spec()
+        self.hint_label.setVisible(node is None)
+        self.node_box.setVisible(node is not None)
+        if node is None:
+            return
+        self._show_header(node, spec)
+        if spec is not None:
+            self._build_fields(spec)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the shown node: field values, problems, explanation, plot."""
+        if self.node is None or self.node not in self.doc.graph:
+            return
+        self._load_values()
+        self._refresh_results()
+
+    def explain_text(self) -> str:
+        """The explanation as plain text, one line each (what the label shows)."""
+        return "\n".join(self._explain_lines)
+
+    def _spec(self) -> LayerSpec | None:
+        if self.node is None:
+            return None
+        type_name = self.doc.graph.type_of(self.node)
+        return self.doc.registry.get(type_name) if type_name in self.doc.registry else None
+
+    def _show_header(self, node: str, spec: LayerSpec | None) -> None:
+        theme = current()
+        type_name = self.doc.graph.type_of(node)
+        if spec is not None:
+            self.icon_label.setPixmap(category_icon(spec.category).pixmap(28, 28))
+            self.icon_label.setToolTip(category_title(spec.category))
+        else:
+            self.icon_label.setPixmap(icon("error").pixmap(28, 28))
+        self.title_label.setText(
+            f'<span style="font-size:large; font-weight:600">{html.escape(type_name)}</span>'
+            f'&nbsp;&nbsp;<span style="color:{theme.muted}">{html.escape(node)}</span>')
+        self.summary_label.setText(spec.summary if spec is not None else
+                                   f"{type_name} is not a layer type dlbuilder knows")
+        self.summary_label.setStyleSheet(f"color: {theme.muted};")
+
+    def _clear_fields(self) -> None:
+        self.fields = {}
+        while self.form_layout.count():
+            item = self.form_layout.takeAt(0)
+            if item.widget() is not None:
+                item.widget().hide()
+                item.widget().deleteLater()
+
+    def _build_fields(self, spec: LayerSpec) -> None:
+        groups = field_groups(spec)
+        for title, params in groups:
+            box = QWidget()
+            form = QFormLayout(box)
+            form.setContentsMargins(0, 0, 0, 0)
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+            if len(groups) > 1:
+                self.form_layout.addWidget(_section_label(title))
+            for param in params:
+                field = make_field(param)
+                field.value_changed.connect(partial(self._on_field_value_changed, param.name))
+                label = QLabel(param.name)
+                label.setToolTip(field.toolTip())
+                label.setBuddy(field)
+                form.addRow(label, field)
+                self.fields[param.name] = field
+            self.form_layout.addWidget(box)
+
+    def _load_values(self) -> None:
+        params = self.doc.graph.params(self.node)
+        for name, field in self.fields.items():
+            field.set_value(params.get(name))
+
+    # -- results -------------------------------------------------------------------------------
+    def _refresh_results(self) -> None:
+        node, engine = self.node, self.doc.engine
+        if node is None or engine is None:
+            return
+        own = [d for d in engine.diagnostics() if d.node == node]
+        try:
+            info = engine.info(node)
+            self._explain_lines = list(engine.explain(node))
+        except Exception as err:  # noqa: BLE001 - a buggy explain must not break the panel
+            self._explain_lines = [f"dlbuilder could not explain this layer ({err})"]
+            info = None
+        if info is not None and info.output_shape is None and not any(
+                d.severity == "error" for d in own):
+            self._explain_lines = [BLOCKED]
+        self.explain_label.setText(explain_html(self._explain_lines, current()))
+        if info is not None:
+            self.result_label.setText(result_text(info.output_shape, info.params, info.buffers))
+        self._refresh_problems(own)
+        self._refresh_curve()
+
+    def _refresh_curve(self) -> None:
+        spec = self._spec()
+        if spec is None or spec.curve is None:
+            self.curve_plot.hide()
+            return
+        params = self.doc.engine.checked_params(self.node) or spec.defaults
+        key = spec.key_params(params)
+        self.curve_plot.set_curve(spec.curve, params, f"{spec.type}  {key}".strip())
+        self.curve_plot.show()
+
+    def _refresh_problems(self, diagnostics: list[Diagnostic]) -> None:
+        named: dict[str, str] = {}
+        for d in diagnostics:
+            if d.field and named.get(d.field) != "error":
+                named[d.field] = d.severity
+        for name, field in self.fields.items():
+            field.mark_problem(named.get(name))
+        if tuple(diagnostics) == self._shown_diagnostics:
+            return  # keep the buttons: one of them may be the one being clicked
+        self._shown_diagnostics = tuple(diagnostics)
+        self._fix_buttons = []
+        while self.problems_layout.count():
+            widget = self.problems_layout.takeAt(0).widget()
+            if widget is not None:
+                widget.hide()
+                widget.deleteLater()
+        if diagnostics:
+            self.problems_layout.addWidget(_section_label("Problems"))
+        for diagnostic in diagnostics:
+            self.problems_layout.addWidget(self._problem_row(diagnostic))
+        self.problems_box.setVisible(bool(diagnostics))
+
+    def _problem_row(self, diagnostic: Diagnostic) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        badge = QLabel()
+        badge.setPixmap(icon("error" if diagnostic.severity == "error" else "warning")
+                        .pixmap(16, 16))
+        layout.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
+        column = QVBoxLayout()
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(4)
+        where = f"{diagnostic.field}: " if diagnostic.field else ""
+        message = _wrapped_label(where + diagnostic.message)
+        message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        column.addWidget(message)
+        for fix in self.doc.fixes_for(diagnostic):
+            column.addWidget(self._fix_button(fix), 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addLayout(column, 1)
+        return row
+
+    def _fix_button(self, fix: Fix) -> WrapButton:
+        button = WrapButton(icon("fix"), fix.label)
+        button.setToolTip(f"Fix: {fix.label} (one undo step)")
+        button.clicked.connect(partial(self._on_fix_clicked, fix))
+        self._fix_buttons.append(button)
+        return button
+
+    def fix_buttons(self) -> list[WrapButton]:
+        """The fix buttons of the problems shown now."""
+        return list(self._fix_buttons)
+
+    # -- handlers ------------------------------------------------------------------------------
+    def _on_field_value_changed(self, name: str, raw: Any) -> None:
+        node = self.node
+        if node is None or node not in self.doc.graph:
+            return
+        if self.doc.graph.raw_params(node).get(name) == raw:
+            return
+        self._pushing = True
+        try:
+            ok = self.doc.push(SetParams(node, {name: raw}), merge_key=(node, name))
+        finally:
+            self._pushing = False
+        if not ok:  # refused (while training): show what the graph still holds
+            self._load_values()
+        self._refresh_results()
+
+    def _on_fix_clicked(self, fix: Fix) -> None:
+        self.doc.apply_fix(fix)
+
+    def _on_doc_selection_changed(self, nodes: tuple[str, ...]) -> None:
+        nodes = tuple(nodes)
+        self.hint_label.setText(NO_SELECTION if len(nodes) != 1 else "")
+        if len(nodes) > 1:
+            self.hint_label.setText(many_selected(len(nodes)))
+        chosen = nodes[0] if len(nodes) == 1 else None
+        if chosen != self.node or chosen is None:
+            self.show_node(chosen)
+
+    def _on_doc_graph_event(self, event: Event) -> None:
+        if self.node is None or getattr(event, "node", None) != self.node:
+            return
+        if isinstance(event, NodeRemoved):
+            self.show_node(None)
+        elif isinstance(event, ParamsChanged):
+            if not self._pushing:
+                self._load_values()
+            self._refresh_results()
+
+    def _on_doc_shapes_changed(self, nodes: frozenset[str]) -> None:
+        if self.node is not None and self.node in nodes and self.node in self.doc.graph:
+            self._refresh_results()
+
+    def _on_doc_edited(self) -> None:
+        if self.node is not None and self.node in self.doc.graph:
+            self._refresh_results()
+
+    def _on_doc_replaced(self) -> None:
+        self.show_node(None)
+
+    def _on_theme_changed(self, theme: Theme) -> None:
+        for label in self.findChildren(QLabel, "sectionLabel"):
+            label.setStyleSheet(_section_style(theme))
+        self.hint_label.setStyleSheet(f"color: {theme.muted};")
+        self._shown_diagnostics = None
+        self.show_node(self.node)
+
+
+def _wrapped_label(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    policy.setHeightForWidth(True)  # as tall as its lines at the width it gets, no taller
+    label.setSizePolicy(policy)
+    return label
+
+
+def _section_style(theme: Theme) -> str:
+    return f"color: {theme.muted}; font-weight: 600;"
+
+
+def _section_label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setContentsMargins(0, 6, 0, 0)
+    label.setObjectName("sectionLabel")
+    label.setStyleSheet(_section_style(current()))
+    return label
+
+
+def _monospace_font() -> QFont:
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    return font

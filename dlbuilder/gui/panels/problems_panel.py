@@ -1,0 +1,285 @@
+"""Every problem in the graph in one list: where it is, what is wrong, and the fix as a button.
+
+Clicking a problem shows its layer on the canvas; a fix is applied as one undo step through the
+document, so Ctrl+Z brings the problem back. The list is rebuilt once after a burst of edits.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics, QIcon
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dlbuilder.core.diagnostics import Diagnostic, Fix
+from dlbuilder.gui.document import Document
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
+
+COL_SEVERITY, COL_WHERE, COL_FIELD, COL_MESSAGE, COL_FIX = range(5)
+HEADERS = ("", "Layer", "Field", "Problem", "Fix")
+FIX_TEXT_WIDTH = 300  # longer fix labels are elided on the button (the tooltip has them whole)
+NO_PROBLEMS = "No problems: every layer fits."
+EMPTY_GRAPH = "empty graph: add an Input (Tab or the Layers palette)"
+_SP = QStyle.StandardPixmap
+_FALLBACKS = {"error": _SP.SP_MessageBoxCritical, "warning": _SP.SP_MessageBoxWarning,
+              "fix": _SP.SP_DialogApplyButton, "copy": _SP.SP_FileDialogDetailedView,
+              "export": _SP.SP_DialogSaveButton, "info": _SP.SP_MessageBoxInformation}
+
+
+def themed_icon(name: str) -> QIcon:
+    """The app's icon `name` (icons.py), or the style's nearest one when the set lacks it."""
+    try:
+        from dlbuilder.gui.look.icons import icon
+
+        return icon(name)
+    except (ImportError, KeyError):
+        style = QApplication.style()
+        return style.standardIcon(_FALLBACKS.get(name, _SP.SP_MessageBoxInformation))
+
+
+def severity_icon(severity: str) -> QIcon:
+    """The icon of a problem's severity; "pending" (a layer that waits for a wire) is calm."""
+    return themed_icon({"error": "error", "pending": "info"}.get(severity, "warning"))
+
+
+def count_text(errors: int, warnings: int, none: str = NO_PROBLEMS) -> str:
+    """"2 errors, 1 warning"; `none` (the friendly line) when there are none."""
+    if not errors and not warnings:
+        return none
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    return ", ".join(parts)
+
+
+def totals_problems(empty: bool, errors: int, warnings: int, theme: Theme) -> tuple[str, str]:
+    """The problem count of the status bar and the totals line, and its colour. An empty graph
+    gets a calm hint instead: its "no Input" error (which still blocks training) is no mistake
+    of the user's yet."""
+    if empty:
+        return EMPTY_GRAPH, theme.muted
+    color = theme.error if errors else theme.warning if warnings else theme.muted
+    return count_text(errors, warnings, none="no problems"), color
+
+
+def _key(diag: Diagnostic) -> tuple:
+    """What identifies a problem across refreshes (to keep it selected)."""
+    return (diag.node, diag.field, diag.code)
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their wrapped message at the column's current width (QTreeView alone
+    would size them for one line)."""
+
+    def __init__(self, tree: QTreeWidget) -> None:
+        super().__init__(tree)
+        self._tree = tree
+
+    def sizeHint(self, option: QStyleOptionViewItem,  # Qt override
+                 index: QModelIndex | QPersistentModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        width = self._tree.header().sectionSize(index.column()) - 12
+        if width <= 0:
+            return hint
+        bounds = QFontMetrics(option.font).boundingRect(
+            QRect(0, 0, width, 100_000), int(Qt.TextFlag.TextWordWrap), str(index.data() or ""))
+        return QSize(hint.width(), max(hint.height(), bounds.height() + 8))
+
+
+class ProblemsPanel(QWidget):
+    """All diagnostics of the open graph, errors first, with one-click fixes."""
+
+    count_changed = Signal(int, int)  # errors, warnings
+
+    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self._diagnostics: list[Diagnostic] = []
+        self._counts = (-1, -1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.refresh)
+        self._build()
+        doc.edited.connect(self._on_doc_edited)
+        doc.replaced.connect(self._on_doc_edited)
+        theme_manager().changed.connect(self._on_theme_changed)
+        self.refresh()
+
+    def _build(self) -> None:
+        self.count_icon = QLabel()
+        self.count_label = QLabel()
+        header = QHBoxLayout()
+        header.setContentsMargins(2, 0, 2, 0)
+        header.addWidget(self.count_icon)
+        header.addWidget(self.count_label, 1)
+
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(len(HEADERS))
+        self.tree.setHeaderLabels(list(HEADERS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(False)
+        self.tree.setWordWrap(True)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.tree.setToolTip("Click a problem to show its layer on the canvas")
+        heads = self.tree.header()
+        heads.setStretchLastSection(False)
+        for column in (COL_SEVERITY, COL_WHERE, COL_FIELD, COL_FIX):
+            heads.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        heads.setSectionResizeMode(COL_MESSAGE, QHeaderView.ResizeMode.Stretch)
+        heads.sectionResized.connect(self._on_header_section_resized)
+        self.tree.setItemDelegateForColumn(COL_MESSAGE, _WrappingDelegate(self.tree))
+        self.tree.itemClicked.connect(self._on_tree_item_clicked)
+        self.tree.itemActivated.connect(self._on_tree_item_clicked)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(header)
+        layout.addWidget(self.tree, 1)
+        layout.addStretch(0)  # takes the space while the list is hidden
+
+    # -- public --------------------------------------------------------------------------------
+    def counts(self) -> tuple[int, int]:
+        """(errors, warnings) as shown."""
+        return max(self._counts[0], 0), max(self._counts[1], 0)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """The problems listed, in row order."""
+        return list(self._diagnostics)
+
+    def fix_button(self, row: int) -> QToolButton | None:
+        """The fix button of a row, if its problem has fixes (tests and shortcuts use it)."""
+        item = self.tree.topLevelItem(row)
+        holder = self.tree.itemWidget(item, COL_FIX) if item is not None else None
+        return holder.findChild(QToolButton) if holder is not None else None
+
+    def refresh(self) -> None:
+        """Rebuild the list from the engine now (edits call this once after a burst)."""
+        self._timer.stop()
+        engine = self.doc.engine
+        diags = sorted(engine.diagnostics() if engine is not None else [],
+                       key=lambda d: d.severity != "error")
+        selected = self._selected_key()
+        self._diagnostics = diags
+        self.tree.clear()
+        for diag in diags:
+            self._add_row(diag)
+        self._restore_selection(selected)
+        self._show_counts()
+
+    # -- rows ----------------------------------------------------------------------------------
+    def _add_row(self, diag: Diagnostic) -> None:
+        item = QTreeWidgetItem(["", diag.node or "graph", diag.field or "", diag.message, ""])
+        item.setIcon(COL_SEVERITY, severity_icon(diag.severity))
+        item.setToolTip(COL_SEVERITY, diag.severity.capitalize())
+        item.setData(COL_SEVERITY, Qt.ItemDataRole.AccessibleTextRole, diag.severity)
+        tip = f"{diag.severity.capitalize()} [{diag.code}]: {diag.message}"
+        for column in (COL_WHERE, COL_FIELD, COL_MESSAGE):
+            item.setToolTip(column, tip)
+        if diag.node is None:
+            item.setForeground(COL_WHERE, current().color("muted"))
+        self.tree.addTopLevelItem(item)
+        fixes = self.doc.fixes_for(diag)
+        if fixes:
+            holder = QWidget()  # keeps the button its own height in a tall (wrapped) row
+            box = QHBoxLayout(holder)
+            box.setContentsMargins(2, 1, 4, 1)
+            box.addWidget(self._make_fix_button(fixes), 0, Qt.AlignmentFlag.AlignVCenter)
+            self.tree.setItemWidget(item, COL_FIX, holder)
+
+    def _make_fix_button(self, fixes: list[Fix]) -> QToolButton:
+        """One fix: a button. Several: the first on the button, all in its menu."""
+        button = QToolButton()
+        button.setIcon(themed_icon("fix"))
+        button.setText(QFontMetrics(button.font()).elidedText(
+            fixes[0].label, Qt.TextElideMode.ElideRight, FIX_TEXT_WIDTH))
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setToolTip(f"{fixes[0].label} (one undo step)")
+        button.clicked.connect(partial(self._on_fix_chosen, fixes[0]))
+        if len(fixes) > 1:
+            menu = QMenu(button)
+            for fix in fixes:
+                action = menu.addAction(fix.label)
+                action.triggered.connect(partial(self._on_fix_chosen, fix))
+            button.setMenu(menu)
+            button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+            button.setToolTip(f"{fixes[0].label}; the arrow offers "
+                              f"{len(fixes) - 1} other way{'s' if len(fixes) > 2 else ''}")
+        return button
+
+    def _selected_key(self) -> tuple | None:
+        item = self.tree.currentItem()
+        row = self.tree.indexOfTopLevelItem(item) if item is not None else -1
+        return _key(self._diagnostics[row]) if 0 <= row < len(self._diagnostics) else None
+
+    def _restore_selection(self, key: tuple | None) -> None:
+        if key is None:
+            return
+        for row, diag in enumerate(self._diagnostics):
+            if _key(diag) == key:
+                self.tree.setCurrentItem(self.tree.topLevelItem(row))
+                return
+
+    def _show_counts(self) -> None:
+        errors = sum(d.severity == "error" for d in self._diagnostics)
+        warnings = len(self._diagnostics) - errors
+        self.count_label.setText(count_text(errors, warnings))
+        self.tree.setVisible(bool(self._diagnostics))
+        changed = (errors, warnings) != self._counts
+        self._counts = (errors, warnings)
+        self._style_header(current())
+        if changed:
+            self.count_changed.emit(errors, warnings)
+
+    def _style_header(self, theme: Theme) -> None:
+        errors, warnings = self.counts()
+        name = "error" if errors else "warning" if warnings else "info"
+        size = self.count_label.fontMetrics().height()
+        self.count_icon.setPixmap(themed_icon(name).pixmap(size, size))
+        self.count_icon.setVisible(bool(errors or warnings))
+        color = theme.error if errors else theme.warning if warnings else theme.muted
+        self.count_label.setStyleSheet(f"color: {color}; font-weight: 600;")
+
+    # -- handlers ------------------------------------------------------------------------------
+    def _on_doc_edited(self) -> None:
+        self._timer.start()
+
+    def _on_tree_item_clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        row = self.tree.indexOfTopLevelItem(item)
+        if 0 <= row < len(self._diagnostics) and self._diagnostics[row].node is not None:
+            self.doc.focus(self._diagnostics[row].node)
+
+    def _on_fix_chosen(self, fix: Fix, _checked: bool = False) -> None:
+        self.doc.apply_fix(fix)
+
+    def _on_header_section_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == COL_MESSAGE:  # wrapped messages need new row heights
+            self.tree.scheduleDelayedItemsLayout()
+
+    def _on_theme_changed(self, theme: Theme) -> None:
+        self._style_header(theme)
+        for row, diag in enumerate(self._diagnostics):
+            item = self.tree.topLevelItem(row)
+            if item is not None and diag.node is None:
+                item.setForeground(COL_WHERE, theme.color("muted"))

@@ -1,0 +1,188 @@
+"""The Training dock's content, built the first time it is needed: the training panel loads
+pyqtgraph (and its worker loads torch), which must not delay the window's first paint."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QVBoxLayout, QWidget
+
+from dlbuilder.gui.document import Document
+from dlbuilder.gui.look.theme import current
+
+if TYPE_CHECKING:
+    from dlbuilder.gui.training.panel import TrainingPanel
+
+# Actions that would change the graph (or replace it): off while it trains. The canvas's
+# selection actions (cut, delete, rename...) follow the lock in update_edit_actions.
+LOCKED_WHILE_TRAINING = ("new", "open", "paste", "add_layer", "train")
+BUILD_DELAY_MS = 50  # time for the loading state to be painted before the panel's imports
+LOCKED_TEXT = ("Training is running: the graph is locked until the run ends. Stop it (Shift+F5) "
+               "to edit the graph now.")
+
+
+class TrainingHostWidget(QWidget):
+    """Holds the TrainingPanel once built, and passes its signals on."""
+
+    training_changed = Signal(bool)
+    message = Signal(str)
+    open_graph_requested = Signal(object)
+
+    def __init__(self, doc: Document, parent: QWidget | None = None,
+                 settings: QSettings | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.settings = settings  # where the panel remembers the user's data folders
+        self.panel: TrainingPanel | None = None
+        self._start_when_built = False
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._placeholder = self._build_placeholder()
+        self._layout.addWidget(self._placeholder)
+
+    def _build_placeholder(self) -> QWidget:
+        """What the tab shows while the panel loads (pyqtgraph, then PyTorch in its thread)."""
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.addStretch(1)
+        self.loading_label = QLabel("Loading the training view and PyTorch…")
+        self.loading_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        bar = QProgressBar()
+        bar.setRange(0, 0)  # busy: how long the imports take is not known
+        bar.setTextVisible(False)
+        bar.setMaximumWidth(320)
+        layout.addWidget(self.loading_label)
+        layout.addWidget(bar, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+        return box
+
+    def ensure_panel(self) -> TrainingPanel:
+        if self.panel is None:
+            from dlbuilder.gui.training.panel import TrainingPanel
+
+            panel = TrainingPanel(self.doc, self, self.settings)
+            panel.training_changed.connect(self.training_changed)
+            panel.message.connect(self.message)
+            panel.open_graph_requested.connect(self.open_graph_requested)
+            self._layout.removeWidget(self._placeholder)
+            self._placeholder.deleteLater()
+            self._layout.addWidget(panel)
+            self.panel = panel
+        return self.panel
+
+    def start_soon(self) -> None:
+        """Start a run (F5). The first time, the loading state is painted before the panel is
+        built, so the tab answers at once rather than after the imports."""
+        if self.panel is not None:
+            self.panel.start()
+            return
+        self._start_when_built = True
+        QTimer.singleShot(BUILD_DELAY_MS, self, self._on_build_timer_timeout)
+
+    def _on_build_timer_timeout(self) -> None:
+        start, self._start_when_built = self._start_when_built, False
+        panel = self.ensure_panel()
+        if start:
+            panel.start()
+
+    @property
+    def running(self) -> bool:
+        return self.panel is not None and self.panel.running
+
+    def start(self) -> bool:
+        return self.ensure_panel().start()
+
+    def toggle_pause(self) -> None:
+        if self.panel is not None:
+            self.panel.toggle_pause()
+
+    def stop(self) -> None:
+        if self.panel is not None:
+            self.panel.stop()
+
+    def shutdown(self) -> bool:
+        """Stop a run and join the training thread (the run so far is kept); True when nothing
+        is left running."""
+        return self.panel.shutdown() if self.panel is not None else True
+
+
+class TrainingWindowMixin:
+    """The main window's side of training: the Train, Pause and Stop actions, the lock on the
+    graph while it trains, and the question before closing mid-run."""
+
+    def show_training(self) -> None:
+        """Bring the Training tab forward, tall enough for its curves, with its panel built."""
+        self._raise_training_dock()
+        self.training.ensure_panel()
+
+    def _raise_training_dock(self) -> None:
+        dock = self.docks["training"]
+        dock.show()
+        dock.raise_()
+        if dock.height() < self.height() * 0.5:  # the curves and the confusion matrix need it
+            self.resizeDocks([dock], [int(self.height() * 0.55)], Qt.Orientation.Vertical)
+        inspector = self.docks["inspector"]
+        if self.width() < 1500 and inspector.width() > 240:  # a small window: room for curves
+            self.resizeDocks([inspector], [240], Qt.Orientation.Horizontal)
+
+    def _train(self) -> None:
+        self._raise_training_dock()
+        self.training.start_soon()
+
+    def _on_training_changed(self, running: bool) -> None:
+        """Lock the graph while it trains: edits are refused with the reason, the actions that
+        would change or replace it are off, and a banner over the canvas says why."""
+        self.doc.read_only_reason = LOCKED_TEXT if running else None
+        for name in LOCKED_WHILE_TRAINING:
+            self.actions[name].setEnabled(not running)
+        self.actions["pause"].setEnabled(running)
+        self.actions["stop"].setEnabled(running)
+        self.view.update_edit_actions()  # unlocked: on again only what the selection allows
+        stack = self.doc.undo_stack
+        self.undo_action.setEnabled(not running and stack.canUndo())
+        self.redo_action.setEnabled(not running and stack.canRedo())
+        for widget in (self.examples_menu, self.palette, self.inspector, self.quick_add):
+            widget.setEnabled(not running)
+        self.recent_menu.setEnabled(not running and bool(self.files.recent()))
+        self.lock_banner.setVisible(running)
+        self._style_lock_banner()
+
+    def _style_lock_banner(self) -> None:
+        theme = current()
+        self.lock_banner.setStyleSheet(
+            f"QLabel#lock_banner {{ background: {theme.alt_base}; color: {theme.text}; "
+            f"border-bottom: 2px solid {theme.highlight}; padding: 6px 10px; }}")
+
+    def _on_training_open_graph_requested(self, data: object) -> None:
+        """Open a run's graph snapshot as a new, unsaved graph."""
+        from dlbuilder.core.fileformat import GraphFileError, graph_from_dict
+
+        if self.training.running:
+            self._show_message(LOCKED_TEXT)
+            return
+        if not self.files.maybe_save():
+            return
+        try:
+            graph = graph_from_dict(data, self.doc.registry, "the run's graph")
+        except GraphFileError as err:
+            self._show_message(f"The run's graph cannot be opened: {err}")
+            return
+        self.files.replace_unsaved(graph)
+        self.view.fit()
+        self._show_message(f"Opened the graph of that run as {graph.name} (unsaved)")
+
+    def _stop_training_to_close(self) -> bool:
+        """Ask before closing mid-run; Yes stops the run at once (within its batch), before
+        any other question, so a run never goes on behind the save prompt. False: Cancel, the
+        run goes on."""
+        if self.interactive:
+            answer = QMessageBox.question(
+                self, "Training is running",
+                "A run is still training. Stop it and close? The run so far is kept with its "
+                "best weights.", QMessageBox.StandardButton.Yes
+                | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Yes:
+                return False
+        self.training.stop()
+        return True
