@@ -89,8 +89,8 @@ def empty_clipboard_at_exit():
 
 @pytest.fixture(scope="session")
 def gui_collector(qapp):
-    """As in the app, cyclic garbage is collected in the GUI thread only (gui/window/collector.py)."""
-    from dlbuilder.gui.window.collector import install_collector
+    """As in the app, cyclic garbage is collected in the GUI thread only (gui/collector.py)."""
+    from dlbuilder.gui.collector import install_collector
 
     return install_collector(qapp)
 

@@ -24,10 +24,10 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication
 
 from dlbuilder.core.fileformat import GraphFileError
+from dlbuilder.gui.collector import install_collector
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.errors import ErrorReporter
 from dlbuilder.gui.look.theme import THEME_NAMES, theme_manager
-from dlbuilder.gui.window.collector import install_collector
-from dlbuilder.gui.window.errors import ErrorReporter
 from dlbuilder.gui.window.main_window import MainWindow
 from dlbuilder.gui.window.recovery import RecoveryStore
 from dlbuilder.resources import examples_dir, find_graph_file

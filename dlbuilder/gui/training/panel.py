@@ -26,6 +26,7 @@ from dlbuilder.core.commands import SetTraining
 from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import current, theme_manager
+from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.training.data_folders import DataFolders
 from dlbuilder.gui.training.history import RunHistory
 from dlbuilder.gui.training.panel_ui import setup_ui
@@ -39,7 +40,6 @@ from dlbuilder.gui.training.runs_store import (
 )
 from dlbuilder.gui.training.session import Job, Outcome, TrainingSession, torch_threads
 from dlbuilder.gui.training.weights_files import WeightsChoice
-from dlbuilder.gui.window.paths import data_dir
 from dlbuilder.resources import is_example
 
 HEADER_MS = 200  # the progress line's refresh: readable, and cheap beside the training

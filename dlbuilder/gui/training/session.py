@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from dlbuilder.backend.controls import TrainControl
 from dlbuilder.backend.settings import TrainSettings
-from dlbuilder.gui.window.errors import write_log
+from dlbuilder.gui.errors import write_log
 
 BUNDLE_S = 0.05  # batch records go out at most 20 times a second
 JOIN_MS = 30_000  # how long closing waits for a batch to end

@@ -1,2 +1,2 @@
 """The window shell: the main window, its actions and menus, status bar and banner, files,
-autosave and recovery, its place on screen, errors, and the Training dock's host."""
+autosave and recovery, its place on screen and the Training dock's host."""

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from dlbuilder.core.fileformat import GraphFileError, loads_graph
 from dlbuilder.core.graph import Graph
+from dlbuilder.gui import paths
 from dlbuilder.gui.document import DEFAULT_NAME, Document
 from dlbuilder.gui.export.export_folder import graph_file_folder, remember_file_folder
-from dlbuilder.gui.window import paths
 from dlbuilder.gui.window.recovery import AUTOSAVE_MS, Recovered, RecoveryStore
 from dlbuilder.resources import examples_dir, is_example
 

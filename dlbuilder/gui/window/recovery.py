@@ -17,7 +17,7 @@ from PySide6.QtCore import QLockFile
 
 from dlbuilder.core.fileformat import graph_to_dict, write_atomic
 from dlbuilder.core.graph import Graph
-from dlbuilder.gui.window.paths import data_dir
+from dlbuilder.gui.paths import data_dir
 
 AUTOSAVE_MS = 30_000
 

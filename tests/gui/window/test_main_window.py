@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QMessageBox
 
 from dlbuilder.core.commands import AddNode, SetParams
 from dlbuilder.core.fileformat import graph_to_dict, save_graph
+from dlbuilder.gui import errors
+from dlbuilder.gui.errors import ErrorReporter
 from dlbuilder.gui.look.theme import theme_manager
 from dlbuilder.gui.panels.problems_panel import EMPTY_GRAPH
-from dlbuilder.gui.window import errors
-from dlbuilder.gui.window.errors import ErrorReporter
 from dlbuilder.resources import example_names
 
 

@@ -12,7 +12,7 @@ from types import TracebackType
 
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from dlbuilder.gui.window.paths import data_dir
+from dlbuilder.gui.paths import data_dir
 
 
 def log_path() -> Path:

@@ -11,8 +11,8 @@ import weakref
 
 from PySide6.QtCore import QObject
 
-from dlbuilder.gui.window import collector as collector_module
-from dlbuilder.gui.window.collector import IMPORT_BURST, GuiThreadCollector
+from dlbuilder.gui import collector as collector_module
+from dlbuilder.gui.collector import IMPORT_BURST, GuiThreadCollector
 
 FREED_IN: list[str] = []  # the threads _Cycle objects were freed in
 
