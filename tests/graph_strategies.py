@@ -1,5 +1,9 @@
 """Hypothesis strategies: random valid graphs (built shape by shape) and random anything-goes
-graphs. Shared by the torch-agreement tests here and, later, the compiler's tests."""
+graphs. Shared by the torch-agreement tests here and, later, the compiler's tests.
+
+Every type in the registry takes part with no edit here: besides the hand-tuned draws below,
+a valid graph may grow any declared layer with one of its examples' parameters (kept when the
+engine accepts it for the shape at hand), and the activations are the registry's."""
 
 from __future__ import annotations
 
@@ -13,6 +17,10 @@ from dlbuilder.layers import REGISTRY
 
 MAX_SIDE = 24
 MAX_CHANNELS = 8
+INPUT = next(iter(REGISTRY.types_with_role("input")))
+OUTPUT = next(iter(REGISTRY.types_with_role("output")))
+ACTIVATIONS = [spec.type for spec in REGISTRY if spec.category == "activation"]
+DECLARED = [spec for spec in REGISTRY if spec.role not in ("input", "output")]
 
 
 class _Builder:
@@ -21,7 +29,7 @@ class _Builder:
     def __init__(self, draw: Any, shape: list[int]) -> None:
         self.draw = draw
         self.graph = Graph("random")
-        self.graph.add_node("in", "Input", {"shape": shape})
+        self.graph.add_node("in", INPUT, {"shape": shape})
         self.engine = InferenceEngine(self.graph, REGISTRY)
         self.last = "in"
         self.count = 0
@@ -39,13 +47,35 @@ class _Builder:
             self.graph.add_edge(src, node)
         return node
 
+    def add_if_valid(self, type_name: str, params: dict[str, Any], *sources: str) -> bool:
+        """Add a layer and make it the last, unless the engine finds an error on it: then
+        take it out again (its example was written for another shape)."""
+        node = self.add(type_name, params, *sources)
+        if any(d.severity == "error" for d in self.engine.info(node).diagnostics):
+            self.graph.remove_node(node)
+            return False
+        self.last = node
+        return True
+
+
+def _declared(b: _Builder) -> None:
+    """Any declared layer with one of its examples' parameters; a merge joins a ReLU branch."""
+    spec = b.draw(st.sampled_from(DECLARED))
+    params = b.draw(st.sampled_from([ex.params for ex in spec.examples] or [{}]))
+    if spec.min_inputs < 2:
+        b.add_if_valid(spec.type, params)
+        return
+    branch = b.add("ReLU", {})
+    if not b.add_if_valid(spec.type, params, b.last, branch):
+        b.graph.remove_node(branch)
+
 
 def _image_layer(b: _Builder) -> None:
     draw = b.draw
     c, h, w = b.shape()
     kind = draw(st.sampled_from(["conv", "conv", "convt", "maxpool", "avgpool", "adaptive",
                                  "bn", "act", "dropout", "upsample", "flatten", "add",
-                                 "concat"]))
+                                 "concat", "declared"]))
     if kind == "conv":
         b.last = b.add("Conv2d", _conv_params(draw, c, h, w))
     elif kind == "convt" and max(h, w) <= MAX_SIDE // 2:
@@ -81,6 +111,8 @@ def _image_layer(b: _Builder) -> None:
         left = b.add("Conv2d", {"out_channels": draw(st.integers(1, 4)), "kernel_size": 1})
         right = b.add("ReLU", {})
         b.last = b.add("Concat", {}, left, right)
+    elif kind == "declared":
+        _declared(b)
 
 
 def _conv_params(draw: Any, c: int, h: int, w: int) -> dict[str, Any]:
@@ -132,10 +164,9 @@ def _pool_params(draw: Any, h: int, w: int, dilated: bool) -> dict[str, Any]:
 
 def _activation(b: _Builder, rank: int) -> None:
     draw = b.draw
-    type_name = draw(st.sampled_from(["ReLU", "LeakyReLU", "Sigmoid", "Tanh", "ELU", "GELU",
-                                      "Softmax"]))
+    type_name = draw(st.sampled_from(ACTIVATIONS))
     params: dict[str, Any] = {}
-    if type_name == "Softmax":
+    if "dim" in REGISTRY.get(type_name).param_index:  # Softmax: any per-sample dimension
         params["dim"] = draw(st.sampled_from([d for d in range(-rank, rank + 1) if d != 0]))
     b.last = b.add(type_name, params)
 
@@ -143,7 +174,8 @@ def _activation(b: _Builder, rank: int) -> None:
 def _flat_layer(b: _Builder) -> None:
     draw = b.draw
     shape = b.shape()
-    kind = draw(st.sampled_from(["linear", "linear", "bn", "act", "dropout", "add", "concat"]))
+    kind = draw(st.sampled_from(["linear", "linear", "bn", "act", "dropout", "add", "concat",
+                                 "declared"]))
     if kind == "linear" and len(shape) == 1:
         b.last = b.add("Linear", {"out_features": draw(st.integers(1, 24)),
                                   "bias": draw(st.booleans())})
@@ -157,6 +189,8 @@ def _flat_layer(b: _Builder) -> None:
     elif kind == "concat":
         branch = b.add("Tanh", {})
         b.last = b.add("Concat", {"dim": draw(st.sampled_from([1, -1]))}, b.last, branch)
+    elif kind == "declared":
+        _declared(b)
     else:
         _activation(b, rank=len(shape))
 
@@ -179,7 +213,7 @@ def valid_graphs(draw: Any) -> Graph:
             _flat_layer(b)
     if draw(st.booleans()):
         loss = "CrossEntropyLoss" if len(b.shape()) == 1 else "MSELoss"
-        b.add("Output", {"loss": loss})
+        b.add(OUTPUT, {"loss": loss})
     b.engine.close()
     return b.graph
 
@@ -198,7 +232,7 @@ def any_graphs(draw: Any) -> Graph:
     types = REGISTRY.types()
     n = draw(st.integers(1, 8))
     for i in range(n):
-        type_name = draw(st.sampled_from(types + ["Conv2d", "Linear", "Input"]))
+        type_name = draw(st.sampled_from(types + ["Conv2d", "Linear", INPUT]))
         spec = REGISTRY.get(type_name)
         params = {}
         for pspec in spec.params:

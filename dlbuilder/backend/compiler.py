@@ -12,14 +12,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from dlbuilder.backend.modules import instantiate
+from dlbuilder.backend.modules import instantiate, op_runner
 from dlbuilder.backend.plan import ModelPlan, build_plan
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.registry import Registry
 
-_CALL, _ADD, _CAT, _FLATTEN, _COPY = range(5)
-_KINDS = {"call": _CALL, "add": _ADD, "cat": _CAT, "flatten": _FLATTEN, "copy": _COPY}
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class CompiledModel(nn.Module):
@@ -39,16 +40,15 @@ class CompiledModel(nn.Module):
         def slot(var: str) -> int:
             return slots.setdefault(var, len(slots))
 
-        program: list[tuple[int, Any, tuple[int, ...], int]] = []
+        # each step: (submodule name or None, else the function of the inputs, inputs, target)
+        program: list[tuple[str | None, Any, tuple[int, ...], int]] = []
         for op in plan.ops:
             sources = tuple(slot(v) for v in op.sources)
-            kind = _KINDS[op.kind]
-            extra: Any = op.attr
-            if kind == _CAT:
-                extra = op.args["dim"]
-            elif kind == _FLATTEN:
-                extra = (op.args["start_dim"], op.args["end_dim"])
-            program.append((kind, extra, sources, slot(op.target)))
+            if op.kind == "call":
+                program.append((op.attr, None, sources, slot(op.target)))
+                continue
+            function = _same if op.kind == "copy" else op_runner(op.kind, op.args)
+            program.append((None, function, sources, slot(op.target)))
         self._program = program
         self._slots = len(slots)
         self._result = slot(plan.result)
@@ -57,20 +57,11 @@ class CompiledModel(nn.Module):
         env: list[Any] = [None] * self._slots
         env[0] = x
         modules = self._modules
-        for kind, extra, sources, target in self._program:
-            if kind == _CALL:
-                env[target] = modules[extra](env[sources[0]])
-            elif kind == _ADD:
-                value = env[sources[0]]
-                for source in sources[1:]:
-                    value = value + env[source]
-                env[target] = value
-            elif kind == _CAT:
-                env[target] = torch.cat([env[s] for s in sources], dim=extra)
-            elif kind == _FLATTEN:
-                env[target] = torch.flatten(env[sources[0]], *extra)
+        for attr, function, sources, target in self._program:
+            if attr is not None:
+                env[target] = modules[attr](env[sources[0]])
             else:
-                env[target] = env[sources[0]]
+                env[target] = function(*[env[s] for s in sources])
         return env[self._result]
 
 

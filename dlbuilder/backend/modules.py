@@ -9,6 +9,7 @@ against, and the baseline its benchmark is measured against.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,18 +17,41 @@ import torch
 
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.core.ops import inline_op
 from dlbuilder.core.registry import LayerSpec, Params, Shape
 
 
-def torch_class(dotted: str) -> type:
-    """`"torch.nn.Conv2d"` -> the class; declarations name torch classes as strings."""
-    module_name, _, class_name = dotted.rpartition(".")
-    return getattr(importlib.import_module(module_name), class_name)
+def resolve(dotted: str) -> Any:
+    """`"torch.nn.Conv2d"` -> the class (`"torch.cat"` -> the function); declarations and the
+    inline-operation table name torch objects as strings."""
+    module_name, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def op_runner(op_name: str, args: dict[str, Any]) -> Callable[..., Any]:
+    """The inline operation `op_name` (core/ops.py) as a function of its input tensors, with
+    its arguments bound: what the compiler runs and the reference modules run alike. It
+    returns one tensor, or a tuple for an operation with several outputs."""
+    op = inline_op(op_name)
+    function = resolve(op.function)
+    if op.takes == "fold":
+        if args:
+            raise ValueError(f"inline operation {op_name!r} takes no arguments, got {args}")
+
+        def fold(*inputs: Any) -> Any:
+            value = inputs[0]
+            for other in inputs[1:]:
+                value = function(value, other)
+            return value
+        return fold
+    if op.takes == "list":
+        return lambda *inputs: function(list(inputs), **args)
+    return lambda first: function(first, **args)
 
 
 def instantiate(dotted: str, args: dict[str, Any]) -> torch.nn.Module:
     """`torch.nn.Conv2d(**args)`: the one place a declaration's class and arguments meet."""
-    return torch_class(dotted)(**args)
+    return resolve(dotted)(**args)
 
 
 def build_module(spec: LayerSpec, params: Params, in_shapes: list[Shape]) -> torch.nn.Module | None:
@@ -42,13 +66,9 @@ def apply_node(spec: LayerSpec, params: Params, module: torch.nn.Module | None,
     """One node's forward step on batched tensors."""
     if module is not None:
         return module(inputs[0])
-    if spec.op == "add":
-        result = inputs[0]
-        for other in inputs[1:]:
-            result = result + other
-        return result
-    if spec.op == "cat":
-        return torch.cat(inputs, dim=params["dim"])
+    if spec.op is not None:
+        args = spec.torch_args([tuple(t.shape[1:]) for t in inputs], params)
+        return op_runner(spec.op, args)(*inputs)
     return inputs[0]
 
 
@@ -73,7 +93,7 @@ def torch_reference(engine: InferenceEngine, device: str = "cpu", batch: int = 2
         if params is None:
             raise ValueError(f"{node} has invalid parameters")
         inputs = [outputs[src] for src in graph.inputs(node)]
-        if spec.type == "Input":
+        if spec.role == "input":
             x: Any = torch.randn(batch, *params["shape"], device=device)
             module = None
         else:

@@ -27,6 +27,7 @@ from dlbuilder.backend.names import (
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.core.ops import inline_op
 from dlbuilder.core.registry import Shape
 
 INPUT_VAR = "x"
@@ -64,8 +65,9 @@ class Layer:
 class Op:
     """One statement of forward: `target = kind(sources)`.
 
-    kind is "call" (the submodule `attr`), "add", "cat" or "flatten" (written inline, with
-    `args` from the declaration), or "copy" (keep a value a fork needs twice).
+    kind is "call" (the submodule `attr`), the name of an inline operation in core/ops.py's
+    table (written inline, with `args` from the declaration), or "copy" (keep a value a fork
+    needs twice).
     """
 
     kind: str
@@ -115,8 +117,9 @@ class _Planner:
         self.infos = {info.node: info for info in engine.infos()}
         self.position = {node: i for i, node in enumerate(self.graph.nodes())}
         types = self.types = {node: info.type for node, info in self.infos.items()}
-        self.start = next(n for n, t in types.items() if t == "Input")
-        outputs = [n for n, t in types.items() if t == "Output"]
+        role = engine.registry.role_of
+        self.start = next(n for n, t in types.items() if role(t) == "input")
+        outputs = [n for n, t in types.items() if role(t) == "output"]
         self.end = outputs[0] if outputs else next(
             n for n in self.infos if not self.graph.outputs(n))
         self.live = nx.ancestors(self.graph.nx, self.end) | {self.end}
@@ -175,15 +178,15 @@ class _Planner:
         result = INPUT_VAR
         for node in self.order[1:]:
             sources = [self.edge_var[(src, node)] for src in self.graph.inputs(node)]
-            if self.types[node] == "Output":
+            spec = registry.get(self.types[node])
+            if spec.role == "output":
                 result = sources[0]
                 continue
-            spec = registry.get(self.types[node])
             target = INPUT_VAR if INPUT_VAR in sources else sources[0]
             for var in sources:
                 if var != target:
                     self.locals.release(var)
-            if spec.op == "add":  # the running value first: `x = x + shortcut`
+            if spec.op and inline_op(spec.op).symmetric:  # running value first: `x = x + s`
                 sources = [target] + [v for v in sources if v != target]
             # a submodule's constructor arguments live on its Layer; an inline op keeps its own
             args = (spec.torch_args(engine.input_shapes(node), engine.checked_params(node))
@@ -194,7 +197,8 @@ class _Planner:
             result = target
 
         output = self.infos[self.end]
-        out_params = engine.checked_params(self.end) if output.type == "Output" else None
+        is_output = registry.role_of(output.type) == "output"
+        out_params = engine.checked_params(self.end) if is_output else None
         return ModelPlan(
             name=self.graph.name, input_shape=self.infos[self.start].output_shape,
             output_shape=output.output_shape, layers=tuple(layers), ops=tuple(self.ops),
@@ -234,12 +238,14 @@ class _Planner:
                       key=self.rank.__getitem__)
 
     def _copy_name(self, node: str) -> str:
-        """`shortcut` when the copy ends in an Add (a skip connection), else `branch`."""
+        """Named for the inline operation the copy ends in (`shortcut` for an Add: a skip
+        connection), else `branch`."""
+        registry = self.engine.registry
         for _ in range(len(self.order)):
-            if self.types[node] == "Add":
-                return "shortcut"
-            if self.types[node] == "Concat":
-                return "branch"
+            op = registry.get(self.types[node]).op
+            name = inline_op(op).fork_name if op else None
+            if name:
+                return name
             nexts = self._consumers(node)
             if not nexts:
                 break

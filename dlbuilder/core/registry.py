@@ -3,19 +3,23 @@
 A `LayerSpec` says, for one type: its palette category and description, its fields, how many
 inputs it takes, the pure shape rule, the parameter/buffer count, how to explain its numbers, and
 the torch constructor (a class named as a string plus the arguments built from the inferred input
-shapes). The compiler and the code generator both build from `torch_args`, so they cannot drift.
-A spec with an `op` ("add", "cat", "flatten") is written inline in forward rather than kept as a
-submodule; its `torch_args` are then the arguments of that operation. An elementwise activation
-may give its `curve` (value and derivative at x) so the inspector can plot it.
+shapes), its `role` in a network, and the `examples` the shared per-layer test checks against
+torch. The compiler and the code generator both build from `torch_args`, so they cannot drift;
+by default these are every declared parameter as a keyword (after the `inferred` sizes, such as
+in_channels), with `torch_names` renaming or leaving out the ones torch names differently.
+A spec with an `op` (a name in core/ops.py's table) is written inline in forward rather than
+kept as a submodule; its `torch_args` are then the arguments of that operation. An elementwise
+activation gives its `curve` (value and derivative at x) so the inspector can plot it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import KW_ONLY, dataclass, field
+from typing import Any, NamedTuple
 
 from dlbuilder.core.diagnostics import ShapeProblem
+from dlbuilder.core.ops import OPS
 from dlbuilder.core.params import ParamSpec
 
 Shape = tuple[int, ...]
@@ -23,13 +27,29 @@ Params = dict[str, Any]
 
 CATEGORIES = ("io", "convolution", "pooling", "normalization", "dense", "activation", "merge")
 
+# What a type is to the rest of the application, so no code outside layers/ names types:
+# "input" brings the data in (exactly one per graph), "output" ends the network with its loss,
+# "probabilities" turns scores into probabilities (a loss that applies softmax itself warns),
+# "layer" is everything else.
+ROLES = ("layer", "input", "output", "probabilities")
+
+
+class Example(NamedTuple):
+    """One case the shared per-layer test runs: the input shapes and the raw parameters."""
+
+    inputs: list[Shape]
+    params: Params
+
 
 def _no_counts(ins: list[Shape], p: Params) -> tuple[int, int]:
     return 0, 0
 
 
-def _no_args(ins: list[Shape], p: Params) -> dict[str, Any]:
-    return {}
+def torch_value(value: Any) -> Any:
+    """A constructor argument as a person would write it: (3, 3) -> 3, (3, 5) stays."""
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
+        return value[0]
+    return value
 
 
 def _same_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
@@ -53,11 +73,17 @@ class LayerSpec:
     summary: str
     params: tuple[ParamSpec, ...]
     shape: Callable[[list[Shape], Params], Shape]
+    _: KW_ONLY
+    examples: tuple[Example, ...] = field(default=(), compare=False)
     count: Callable[[list[Shape], Params], tuple[int, int]] = _no_counts
     explain: Callable[[list[Shape], Params, Shape], list[str]] = _same_explain
     torch_class: str | None = None
-    torch_args: Callable[[list[Shape], Params], dict[str, Any]] = _no_args
+    # None: every declared parameter, renamed or left out (None) by torch_names, after inferred
+    torch_args: Callable[[list[Shape], Params], dict[str, Any]] = None  # type: ignore[assignment]
+    inferred: Callable[[list[Shape], Params], dict[str, Any]] | None = None
+    torch_names: dict[str, str | None] = field(default_factory=dict, compare=False)
     op: str | None = None
+    role: str = "layer"
     min_inputs: int = 1
     max_inputs: int | None = 1
     macs_per_position: bool = False
@@ -71,12 +97,45 @@ class LayerSpec:
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:
             raise ValueError(f"{self.type}: unknown category {self.category!r}")
+        if self.role not in ROLES:
+            raise ValueError(f"{self.type}: unknown role {self.role!r}; known: "
+                             f"{', '.join(ROLES)}")
+        if self.op is not None and self.op not in OPS:
+            raise ValueError(f"{self.type}: unknown inline operation op={self.op!r}; "
+                             f"core/ops.py's table has {', '.join(sorted(OPS))}: add an "
+                             "entry there first")
         index = {p.name: p for p in self.params}
         if len(index) != len(self.params):
             raise ValueError(f"{self.type}: a parameter is declared twice")
+        for name in self.torch_names:
+            if name not in index:
+                raise ValueError(f"{self.type}: torch_names renames {name!r}, which is not "
+                                 "a declared parameter")
+        examples = tuple(Example([tuple(s) for s in ins], dict(p)) for ins, p in self.examples)
+        for example in examples:
+            unknown = sorted(set(example.params) - set(index))
+            if unknown:
+                raise ValueError(f"{self.type}: an example sets {', '.join(unknown)}, which "
+                                 "the spec does not declare")
+        object.__setattr__(self, "examples", examples)
         object.__setattr__(self, "param_index", index)
         defaults = {p.name: p.check(p.default) for p in self.params if not p.required}
         object.__setattr__(self, "defaults", defaults)
+        if self.torch_args is None:
+            object.__setattr__(self, "torch_args", self._declared_args)
+
+    def _declared_args(self, ins: list[Shape], p: Params) -> dict[str, Any]:
+        """The default torch arguments: the inferred sizes, then every declared parameter
+        (under its torch name; left out where that is None), as a person would write it.
+        A type that is neither a torch class nor an inline operation (Input, Output) has none."""
+        if self.torch_class is None and self.op is None:
+            return {}
+        args = dict(self.inferred(ins, p)) if self.inferred is not None else {}
+        for param in self.params:
+            name = self.torch_names.get(param.name, param.name)
+            if name is not None:
+                args[name] = torch_value(p[param.name])
+        return args
 
     def macs(self, params: int, out: Shape) -> int:
         """Multiply-adds per sample, counted as torchinfo counts them.
@@ -98,12 +157,27 @@ class Registry:
 
     def __init__(self) -> None:
         self._specs: dict[str, LayerSpec] = {}
+        self._roles: dict[str, frozenset[str]] = {}
 
     def register(self, spec: LayerSpec) -> LayerSpec:
         if spec.type in self._specs:
             raise ValueError(f"layer type {spec.type!r} is already registered")
         self._specs[spec.type] = spec
+        self._roles.clear()
         return spec
+
+    def role_of(self, type_name: str) -> str | None:
+        """The type's role, or None for a type the registry does not know."""
+        spec = self._specs.get(type_name)
+        return spec.role if spec is not None else None
+
+    def types_with_role(self, role: str) -> frozenset[str]:
+        """The type names playing `role` (usually one: the Input, the Output)."""
+        if role not in self._roles:
+            if role not in ROLES:
+                raise ValueError(f"unknown role {role!r}; known: {', '.join(ROLES)}")
+            self._roles[role] = frozenset(t for t, s in self._specs.items() if s.role == role)
+        return self._roles[role]
 
     def get(self, type_name: str) -> LayerSpec:
         try:

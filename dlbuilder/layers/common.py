@@ -1,4 +1,4 @@
-"""Helpers shared by the layer declarations: rank checks, pair formatting, torch arguments."""
+"""Helpers shared by the layer declarations: rank checks, pair formatting, parameter kinds."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 from dlbuilder.core.diagnostics import InsertBefore, ShapeProblem
 from dlbuilder.core.params import REQUIRED, ParamSpec
 from dlbuilder.core.registry import Shape, format_shape
+
+IMG = (3, 12, 10)  # an image for examples: odd sizes catch swapped height and width
 
 RANK_WORDS = {1: "a vector [F]", 2: "a C x L tensor", 3: "a C x H x W image tensor"}
 
@@ -43,21 +45,6 @@ def pair_text(value: Pair) -> str:
 def one_text(value: Pair) -> str:
     """`1` for (1, 1), `1x2` otherwise: strides and paddings on a node card."""
     return str(value[0]) if value[0] == value[1] else pair_text(value)
-
-
-def torch_value(value: Any) -> Any:
-    """A constructor argument as a person would write it: (3, 3) -> 3, (3, 5) stays."""
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
-        return value[0]
-    return value
-
-
-def torch_kwargs(p: dict[str, Any], names: tuple[str, ...], **inferred: Any) -> dict[str, Any]:
-    """The constructor keyword arguments: inferred sizes first, then the declared fields."""
-    args = dict(inferred)
-    for name in names:
-        args[name] = torch_value(p[name])
-    return args
 
 
 def floor_div_text(numerator_text: str, numerator: int, divisor: int, ceil: bool = False) -> str:

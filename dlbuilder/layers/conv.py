@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dlbuilder.core.diagnostics import SetParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
 from dlbuilder.layers.common import (
+    IMG,
     bool_param,
     floor_div_text,
     int_param,
@@ -15,7 +14,6 @@ from dlbuilder.layers.common import (
     one_text,
     pair_param,
     pair_text,
-    torch_kwargs,
 )
 
 AXES = ("H", "W")
@@ -210,27 +208,36 @@ def conv_key(p: Params) -> str:
     return text + f" -> {p['out_channels']}"
 
 
-_CONV2D_ARGS = ("out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias")
-_CONV_T_ARGS = ("out_channels", "kernel_size", "stride", "padding", "output_padding",
-                "dilation", "groups", "bias")
-
-
-def _conv2d_args(ins: list[Shape], p: Params) -> dict[str, Any]:
-    return torch_kwargs(p, _CONV2D_ARGS, in_channels=ins[0][0])
-
-
-def _conv_t_args(ins: list[Shape], p: Params) -> dict[str, Any]:
-    return torch_kwargs(p, _CONV_T_ARGS, in_channels=ins[0][0])
+def in_channels(ins: list[Shape], p: Params) -> dict[str, int]:
+    """The input's channels, which torch's constructor needs and the file never stores."""
+    return {"in_channels": ins[0][0]}
 
 
 SPECS = (
     LayerSpec(
         "Conv2d", "convolution", "2-D convolution: K filters of F x F slide over the image",
-        CONV2D_PARAMS, conv2d_shape, _weights, conv2d_explain, "torch.nn.Conv2d", _conv2d_args,
-        macs_per_position=True, key_params=conv_key, warnings=conv2d_warnings),
+        CONV2D_PARAMS, conv2d_shape, count=_weights, explain=conv2d_explain,
+        torch_class="torch.nn.Conv2d", inferred=in_channels, macs_per_position=True,
+        key_params=conv_key, warnings=conv2d_warnings,
+        examples=(
+            ([(1, 28, 28)], {"out_channels": 10, "kernel_size": 5, "padding": 1}),
+            ([IMG], {"out_channels": 8, "kernel_size": [3, 5], "stride": [2, 1],
+                     "padding": [1, 0]}),
+            ([IMG], {"out_channels": 6, "kernel_size": 3, "dilation": 2, "groups": 3,
+                     "bias": False}),
+            ([IMG], {"out_channels": 4, "kernel_size": 4, "padding": "same"}),
+            ([IMG], {"out_channels": 4, "kernel_size": 3, "padding": "valid", "stride": 3}),
+        )),
     LayerSpec(
         "ConvTranspose2d", "convolution",
         "transposed convolution: learned upsampling, the reverse of a strided Conv2d",
-        CONV_T_PARAMS, conv_t_shape, _weights, conv_t_explain, "torch.nn.ConvTranspose2d",
-        _conv_t_args, macs_per_position=True, key_params=conv_key),
+        CONV_T_PARAMS, conv_t_shape, count=_weights, explain=conv_t_explain,
+        torch_class="torch.nn.ConvTranspose2d", inferred=in_channels, macs_per_position=True,
+        key_params=conv_key,
+        examples=(
+            ([(32, 7, 7)], {"out_channels": 16, "kernel_size": 3, "stride": 2, "padding": 1,
+                            "output_padding": 1}),
+            ([IMG], {"out_channels": 6, "kernel_size": [2, 3], "groups": 3, "dilation": 2,
+                     "bias": False}),
+        )),
 )

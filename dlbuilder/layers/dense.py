@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dlbuilder.core.diagnostics import SetParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape, prod
-from dlbuilder.layers.common import bool_param, int_param, need_rank, torch_kwargs
+from dlbuilder.layers.common import IMG, bool_param, int_param, need_rank
 
 FLATTEN_PARAMS = (
     int_param("start_dim", 1, "first dimension to flatten (0 is the batch)", minimum=None),
@@ -68,19 +66,22 @@ def linear_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
             f"params = D1*K{bias[0]} = {d1}*{k}{bias[1]} = {total:,}"]
 
 
-def _linear_args(ins: list[Shape], p: Params) -> dict[str, Any]:
-    return torch_kwargs(p, ("out_features", "bias"), in_features=ins[0][0])
+def _in_features(ins: list[Shape], p: Params) -> dict[str, int]:
+    return {"in_features": ins[0][0]}
 
 
 SPECS = (
     LayerSpec("Flatten", "dense", "turns a C x H x W tensor into a vector for dense layers",
               FLATTEN_PARAMS, flatten_shape, explain=flatten_explain,
-              torch_class="torch.nn.Flatten",
-              torch_args=lambda ins, p: torch_kwargs(p, ("start_dim", "end_dim")),
-              op="flatten"),
+              torch_class="torch.nn.Flatten", op="flatten",
+              examples=(([IMG], {}), ([IMG], {"start_dim": 2}),
+                        ([IMG], {"start_dim": -2, "end_dim": -1}))),
     LayerSpec("Linear", "dense", "fully connected: every output sees every input",
               (int_param("out_features", REQUIRED, "number of outputs K", initial=10),
                bool_param("bias", True, "add a learned bias per output")),
-              linear_shape, _linear_counts, linear_explain, "torch.nn.Linear", _linear_args,
-              key_params=lambda p: f"-> {p['out_features']}"),
+              linear_shape, count=_linear_counts, explain=linear_explain,
+              torch_class="torch.nn.Linear", inferred=_in_features,
+              key_params=lambda p: f"-> {p['out_features']}",
+              examples=(([(120,)], {"out_features": 84}),
+                        ([(7,)], {"out_features": 3, "bias": False}))),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dlbuilder.core.diagnostics import ShapeProblem
 from dlbuilder.core.params import REQUIRED, ParamSpec
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
+from dlbuilder.layers.common import IMG
 
 LOSSES = ("CrossEntropyLoss", "NLLLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
           "BCELoss", "BCEWithLogitsLoss")
@@ -41,12 +42,15 @@ SPECS = (
     LayerSpec("Input", "io", "the data going in: one sample's shape, without the batch",
               (ParamSpec("shape", "shape", REQUIRED, "[C, H, W] for images, [F] for vectors",
                          initial=[1, 28, 28]),),
-              input_shape, explain=input_explain, min_inputs=0, max_inputs=0,
-              key_params=lambda p: format_shape(p["shape"])),
+              input_shape, explain=input_explain, role="input", min_inputs=0, max_inputs=0,
+              key_params=lambda p: format_shape(p["shape"]),
+              examples=(([], {"shape": [3, 12, 10]}), ([], {"shape": [20]}))),
     LayerSpec("Output", "io", "the result, and the loss used to train it",
               (ParamSpec("loss", "choice", "CrossEntropyLoss", "the training loss",
                          choices=LOSSES),
                ParamSpec("target", "choice", "label", "label: classify; input: reconstruct",
                          choices=("label", "input"))),
-              output_shape, explain=output_explain, key_params=lambda p: p["loss"]),
+              output_shape, explain=output_explain, role="output",
+              key_params=lambda p: p["loss"],
+              examples=(([(10,)], {}), ([IMG], {"loss": "MSELoss", "target": "input"}))),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dlbuilder.core.diagnostics import InsertBefore, SetParams, ShapeProblem
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
-from dlbuilder.layers.common import int_param
+from dlbuilder.layers.common import IMG, int_param
 
 DIM_NAMES = {3: ("channels", "height", "width"), 2: ("channels", "length"), 1: ("features",)}
 
@@ -110,10 +110,11 @@ def concat_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
 
 SPECS = (
     LayerSpec("Add", "merge", "adds inputs of equal shape: the skip connection of a ResNet",
-              (), add_shape, explain=add_explain, op="add", min_inputs=2, max_inputs=None),
+              (), add_shape, explain=add_explain, op="add", min_inputs=2, max_inputs=None,
+              examples=(([IMG, IMG, IMG], {}),)),
     LayerSpec("Concat", "merge", "joins inputs along a dimension (channels by default)",
               (int_param("dim", 1, "dimension to join along (1: channels)", minimum=None),),
-              concat_shape, explain=concat_explain, op="cat",
-              torch_args=lambda ins, p: {"dim": p["dim"]}, min_inputs=2, max_inputs=None,
-              key_params=lambda p: f"dim {p['dim']}"),
+              concat_shape, explain=concat_explain, op="cat", min_inputs=2, max_inputs=None,
+              key_params=lambda p: f"dim {p['dim']}",
+              examples=(([(2, 5, 5), (3, 5, 5)], {}), ([(4, 2, 5), (4, 3, 5)], {"dim": 2}))),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
-from dlbuilder.layers.common import bool_param, float_param, need_rank, torch_kwargs
+from dlbuilder.layers.common import IMG, bool_param, float_param, need_rank
 
 BN_PARAMS = (
     float_param("eps", 1e-5, "added to the variance to avoid dividing by zero", minimum=0.0),
@@ -14,7 +14,6 @@ BN_PARAMS = (
     bool_param("affine", True, "learn a scale (gamma) and shift (beta) per channel"),
     bool_param("track_running_stats", True, "keep running mean and variance for evaluation"),
 )
-_BN_ARGS = ("eps", "momentum", "affine", "track_running_stats")
 
 
 def _bn1d_shape(ins: list[Shape], p: Params) -> Shape:
@@ -46,8 +45,8 @@ def _bn_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
     return lines
 
 
-def _bn_args(ins: list[Shape], p: Params) -> dict[str, Any]:
-    return torch_kwargs(p, _BN_ARGS, num_features=ins[0][0])
+def _num_features(ins: list[Shape], p: Params) -> dict[str, int]:
+    return {"num_features": ins[0][0]}
 
 
 def _dropout2d_shape(ins: list[Shape], p: Params) -> Shape:
@@ -76,15 +75,19 @@ def _identity(ins: list[Shape], p: Params) -> Shape:
 SPECS = (
     LayerSpec("BatchNorm1d", "normalization",
               "normalizes each feature over the batch (after Linear or Flatten)",
-              BN_PARAMS, _bn1d_shape, _bn_counts, _bn_explain, "torch.nn.BatchNorm1d", _bn_args),
+              BN_PARAMS, _bn1d_shape, count=_bn_counts, explain=_bn_explain,
+              torch_class="torch.nn.BatchNorm1d", inferred=_num_features,
+              examples=(([(20,)], {}), ([(4, 9)], {"affine": False, "momentum": None}))),
     LayerSpec("BatchNorm2d", "normalization", "normalizes each channel over the batch",
-              BN_PARAMS, _bn2d_shape, _bn_counts, _bn_explain, "torch.nn.BatchNorm2d", _bn_args),
+              BN_PARAMS, _bn2d_shape, count=_bn_counts, explain=_bn_explain,
+              torch_class="torch.nn.BatchNorm2d", inferred=_num_features,
+              examples=(([IMG], {}), ([IMG], {"track_running_stats": False, "eps": 1e-3}))),
     LayerSpec("Dropout", "normalization", "randomly zeroes values while training",
               _P, _identity, explain=_dropout_explain("values"), torch_class="torch.nn.Dropout",
-              torch_args=lambda ins, p: torch_kwargs(p, ("p",)),
-              key_params=lambda p: f"p={p['p']:g}"),
+              key_params=lambda p: f"p={p['p']:g}",
+              examples=(([(20,)], {"p": 0.3}), ([IMG], {}))),
     LayerSpec("Dropout2d", "normalization", "randomly zeroes whole channels while training",
-              _P, _dropout2d_shape, explain=_dropout_explain("whole channels"), torch_class="torch.nn.Dropout2d",
-              torch_args=lambda ins, p: torch_kwargs(p, ("p",)),
-              key_params=lambda p: f"p={p['p']:g}"),
+              _P, _dropout2d_shape, explain=_dropout_explain("whole channels"),
+              torch_class="torch.nn.Dropout2d", key_params=lambda p: f"p={p['p']:g}",
+              examples=(([IMG], {"p": 0.1}),)),
 )

@@ -8,12 +8,12 @@ from dlbuilder.core.diagnostics import SetParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
 from dlbuilder.layers.common import (
+    IMG,
     bool_param,
     need_rank,
     one_text,
     pair_param,
     pair_text,
-    torch_kwargs,
 )
 from dlbuilder.layers.conv import AXIS_WORDS, axis_line
 
@@ -88,14 +88,6 @@ def pool_key(p: Params) -> str:
     return text
 
 
-def _max_args(ins: list[Shape], p: Params) -> dict[str, Any]:
-    return torch_kwargs(p, ("kernel_size", "stride", "padding", "dilation", "ceil_mode"))
-
-
-def _avg_args(ins: list[Shape], p: Params) -> dict[str, Any]:
-    return torch_kwargs(p, ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"))
-
-
 def adaptive_shape(ins: list[Shape], p: Params) -> Shape:
     need_rank(ins[0], (3,), "AdaptiveAvgPool2d", "pooling works on images")
     oh, ow = p["output_size"]
@@ -112,17 +104,26 @@ def adaptive_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
 SPECS = (
     LayerSpec("MaxPool2d", "pooling", "keeps the largest value of each F x F window",
               MAX_PARAMS, lambda ins, p: pool_shape(ins, p, "MaxPool2d"),
-              explain=pool_explain, torch_class="torch.nn.MaxPool2d", torch_args=_max_args,
-              key_params=pool_key),
+              explain=pool_explain, torch_class="torch.nn.MaxPool2d", key_params=pool_key,
+              examples=(
+                  ([IMG], {"kernel_size": 2}),
+                  ([IMG], {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
+                  ([(2, 9, 9)], {"kernel_size": 2, "stride": 2, "ceil_mode": True}),
+                  ([IMG], {"kernel_size": [2, 3], "dilation": 2, "stride": 1}),
+              )),
     LayerSpec("AvgPool2d", "pooling", "averages each F x F window",
               AVG_PARAMS, lambda ins, p: pool_shape(ins, p, "AvgPool2d"),
-              explain=pool_explain, torch_class="torch.nn.AvgPool2d", torch_args=_avg_args,
-              key_params=pool_key),
+              explain=pool_explain, torch_class="torch.nn.AvgPool2d", key_params=pool_key,
+              examples=(
+                  ([IMG], {"kernel_size": 2}),
+                  ([(2, 5, 5)], {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True,
+                                 "count_include_pad": False}),
+              )),
     LayerSpec("AdaptiveAvgPool2d", "pooling",
               "averages down to a fixed output size (1x1: global average pooling)",
               (pair_param("output_size", REQUIRED, "output height and width", initial=1),),
               adaptive_shape, explain=adaptive_explain,
               torch_class="torch.nn.AdaptiveAvgPool2d",
-              torch_args=lambda ins, p: torch_kwargs(p, ("output_size",)),
-              key_params=lambda p: f"-> {pair_text(p['output_size'])}"),
+              key_params=lambda p: f"-> {pair_text(p['output_size'])}",
+              examples=(([IMG], {"output_size": 1}), ([IMG], {"output_size": [4, 2]}))),
 )

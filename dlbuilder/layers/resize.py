@@ -7,8 +7,8 @@ from typing import Any
 
 from dlbuilder.core.diagnostics import SetParams, ShapeProblem
 from dlbuilder.core.params import ParamSpec
-from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
-from dlbuilder.layers.common import need_rank, one_text, pair_text, torch_value
+from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape, torch_value
+from dlbuilder.layers.common import IMG, need_rank, one_text, pair_text
 
 MODES = ("nearest", "bilinear", "bicubic", "nearest-exact")
 
@@ -52,6 +52,7 @@ def upsample_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
 
 
 def _upsample_args(ins: list[Shape], p: Params) -> dict[str, Any]:
+    """size or scale_factor, whichever is set (torch refuses both), then the mode."""
     args: dict[str, Any] = {}
     if p["size"] is not None:
         args["size"] = torch_value(p["size"])
@@ -74,5 +75,10 @@ SPECS = (
     LayerSpec("Upsample", "pooling", "enlarges the image by a factor (nearest or interpolated)",
               UPSAMPLE_PARAMS, upsample_shape, explain=upsample_explain,
               torch_class="torch.nn.Upsample", torch_args=_upsample_args,
-              key_params=_upsample_key),
+              key_params=_upsample_key,
+              examples=(
+                  ([IMG], {"scale_factor": 2}),
+                  ([IMG], {"scale_factor": [1.5, 0.7], "mode": "bilinear"}),
+                  ([IMG], {"size": [16, 20], "mode": "nearest-exact"}),
+              )),
 )

@@ -16,65 +16,17 @@ from helpers import engine_for
 from dlbuilder.backend.modules import apply_node, build_module
 from dlbuilder.core.fileformat import dumps_graph, loads_graph
 from dlbuilder.core.graph import Graph
+from dlbuilder.core.ops import OPS
 from dlbuilder.core.registry import format_shape
 from dlbuilder.layers import REGISTRY
 
-IMG = (3, 12, 10)
-CASES: dict[str, list[tuple[list[tuple[int, ...]], dict[str, Any]]]] = {
-    "Input": [([], {"shape": [3, 12, 10]}), ([], {"shape": [20]})],
-    "Output": [([(10,)], {}), ([IMG], {"loss": "MSELoss", "target": "input"})],
-    "Conv2d": [
-        ([(1, 28, 28)], {"out_channels": 10, "kernel_size": 5, "padding": 1}),
-        ([IMG], {"out_channels": 8, "kernel_size": [3, 5], "stride": [2, 1], "padding": [1, 0]}),
-        ([IMG], {"out_channels": 6, "kernel_size": 3, "dilation": 2, "groups": 3, "bias": False}),
-        ([IMG], {"out_channels": 4, "kernel_size": 4, "padding": "same"}),
-        ([IMG], {"out_channels": 4, "kernel_size": 3, "padding": "valid", "stride": 3}),
-    ],
-    "ConvTranspose2d": [
-        ([(32, 7, 7)], {"out_channels": 16, "kernel_size": 3, "stride": 2, "padding": 1,
-                        "output_padding": 1}),
-        ([IMG], {"out_channels": 6, "kernel_size": [2, 3], "groups": 3, "dilation": 2,
-                 "bias": False}),
-    ],
-    "MaxPool2d": [
-        ([IMG], {"kernel_size": 2}),
-        ([IMG], {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
-        ([(2, 9, 9)], {"kernel_size": 2, "stride": 2, "ceil_mode": True}),
-        ([IMG], {"kernel_size": [2, 3], "dilation": 2, "stride": 1}),
-    ],
-    "AvgPool2d": [
-        ([IMG], {"kernel_size": 2}),
-        ([(2, 5, 5)], {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True,
-                       "count_include_pad": False}),
-    ],
-    "AdaptiveAvgPool2d": [([IMG], {"output_size": 1}), ([IMG], {"output_size": [4, 2]})],
-    "BatchNorm1d": [([(20,)], {}), ([(4, 9)], {"affine": False, "momentum": None})],
-    "BatchNorm2d": [([IMG], {}), ([IMG], {"track_running_stats": False, "eps": 1e-3})],
-    "Dropout": [([(20,)], {"p": 0.3}), ([IMG], {})],
-    "Dropout2d": [([IMG], {"p": 0.1})],
-    "Flatten": [([IMG], {}), ([IMG], {"start_dim": 2}), ([IMG], {"start_dim": -2, "end_dim": -1})],
-    "Linear": [([(120,)], {"out_features": 84}), ([(7,)], {"out_features": 3, "bias": False})],
-    "ReLU": [([IMG], {})],
-    "LeakyReLU": [([(5,)], {"negative_slope": 0.2})],
-    "Sigmoid": [([IMG], {})],
-    "Tanh": [([IMG], {})],
-    "ELU": [([(5,)], {"alpha": 0.5})],
-    "GELU": [([(5,)], {"approximate": "tanh"})],
-    "Softmax": [([(10,)], {}), ([IMG], {"dim": -1})],
-    "Upsample": [
-        ([IMG], {"scale_factor": 2}),
-        ([IMG], {"scale_factor": [1.5, 0.7], "mode": "bilinear"}),
-        ([IMG], {"size": [16, 20], "mode": "nearest-exact"}),
-    ],
-    "Add": [([IMG, IMG, IMG], {})],
-    "Concat": [([(2, 5, 5), (3, 5, 5)], {}), ([(4, 2, 5), (4, 3, 5)], {"dim": 2})],
-}
-
-ALL_CASES = [(t, ins, p) for t, cases in CASES.items() for ins, p in cases]
+# every declaration's examples (LayerSpec(examples=...)): a new type brings its own cases
+ALL_CASES = [(spec.type, ex.inputs, ex.params) for spec in REGISTRY for ex in spec.examples]
 
 
-def test_every_registered_type_has_cases() -> None:
-    assert set(CASES) == set(REGISTRY.types())
+def test_every_registered_type_has_examples() -> None:
+    missing = [spec.type for spec in REGISTRY if not spec.examples]
+    assert not missing, f"give these declarations examples=: {', '.join(missing)}"
 
 
 def _checked(type_name: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +43,7 @@ def test_shape_and_counts_match_torch(type_name: str, ins: list, params: dict) -
     out = spec.shape(ins, p)
     n_params, n_buffers = spec.count(ins, p)
     module = build_module(spec, p, ins)
-    if type_name == "Input":
+    if spec.role == "input":
         assert out == tuple(params["shape"])
         return
     torch.manual_seed(0)
@@ -126,18 +78,21 @@ def test_explanation_quotes_the_numbers(type_name: str, ins: list, params: dict)
     n_params = spec.count(ins, p)[0]
     if n_params:
         assert f"{n_params:,}" in text or str(n_params) in text
-    if len(out) == 3 and type_name not in ("Input", "Output"):
+    if len(out) == 3 and spec.role not in ("input", "output"):
         assert str(out[1]) in text and str(out[2]) in text
     else:
         assert format_shape(out) in text or str(out[0]) in text
 
 
+INPUT = next(iter(REGISTRY.types_with_role("input")))
+
+
 def _graph_with(type_name: str, ins: list, params: dict) -> Graph:
     graph = Graph("roundtrip")
-    if type_name == "Input":
-        graph.add_node("x", "Input", params)
+    if type_name == INPUT:
+        graph.add_node("x", INPUT, params)
         return graph
-    graph.add_node("in", "Input", {"shape": list(ins[0])})
+    graph.add_node("in", INPUT, {"shape": list(ins[0])})
     sources = ["in"]
     if len(ins) > 1:
         sources = []
@@ -172,7 +127,7 @@ def test_declarations_name_torch_classes_as_strings() -> None:
     for spec in REGISTRY:
         assert spec.torch_class is None or spec.torch_class.startswith("torch.nn.")
         if spec.torch_class is None:
-            assert spec.op in ("add", "cat") or spec.type in ("Input", "Output")
+            assert spec.op in OPS or spec.role in ("input", "output")
 
 
 def test_course_formula_example() -> None:
@@ -189,10 +144,10 @@ def test_course_formula_example() -> None:
 def test_a_newly_placed_node_has_no_parameter_problems(spec) -> None:
     """The palette places nodes with start_params(): required fields must be filled in."""
     graph = Graph("palette")
-    if spec.type != "Input":
-        graph.add_node("in", "Input", {"shape": [3, 16, 16]})
+    if spec.role != "input":
+        graph.add_node("in", INPUT, {"shape": [3, 16, 16]})
     graph.add_node("x", spec.type, spec.start_params())
-    if spec.type != "Input":
+    if spec.role != "input":
         graph.add_edge("in", "x")
     problems = [d.code for d in engine_for(graph).diagnostics() if d.node == "x"]
     assert not [c for c in problems if c.startswith("param_")], problems
