@@ -19,6 +19,7 @@ from dlbuilder.core.diagnostics import Bypass, Diagnostic, ShapeProblem
 from dlbuilder.core.diagnostics import SetParams as SetParamsRemedy
 from dlbuilder.core.fixes import make_fix, same_padding_fix
 from dlbuilder.core.graph import (
+    STRUCTURAL,
     EdgeAdded,
     EdgeRemoved,
     Event,
@@ -78,6 +79,7 @@ class InferenceEngine:
         self._order: dict[str, int] = {}
         self._next_order = 0
         self._graph_diags: list[Diagnostic] = []
+        self._diagnostics: tuple[Diagnostic, ...] | None = None  # gathered once per change
         self._listeners: list[Callable[[ShapesChanged], None]] = []
         self.last_inferred: list[str] = []
         graph.subscribe(self._on_graph_event)
@@ -96,10 +98,20 @@ class InferenceEngine:
         return self._checked.get(node)
 
     def diagnostics(self) -> list[Diagnostic]:
+        """Every problem: the graph-wide ones, then each node's in topological order.
+
+        Gathered once after each change and kept until the next, so the views that read them
+        after an edit share one computation.
+        """
+        if self._diagnostics is None:
+            self._diagnostics = self._gather_diagnostics()
+        return list(self._diagnostics)
+
+    def _gather_diagnostics(self) -> tuple[Diagnostic, ...]:
         result = list(self._graph_diags)
         for info in self.infos():
             result.extend(info.diagnostics)
-        return result
+        return tuple(result)
 
     def has_errors(self) -> bool:
         return any(d.severity == "error" for d in self.diagnostics())
@@ -144,6 +156,7 @@ class InferenceEngine:
         self._set_order(order)
         self._info.clear()
         self._checked.clear()
+        self._diagnostics = None
         for node in order:
             self._info[node] = self._infer(node)
         self._graph_diags = graph_checks(graph)
@@ -157,6 +170,8 @@ class InferenceEngine:
     def _on_graph_event(self, event: Event) -> None:
         graph = self.graph
         changed: set[str] = set()
+        if isinstance(event, STRUCTURAL + (ParamsChanged,)):
+            self._diagnostics = None
         if isinstance(event, ParamsChanged):  # wiring unchanged: graph checks still hold
             self._notify(self._propagate([event.node]))
             return

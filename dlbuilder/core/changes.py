@@ -1,0 +1,152 @@
+"""What one edit changed, gathered from the graph's and the engine's events into one record.
+
+An edit (a command, its undo or redo, a macro of many commands) makes the graph emit one event
+per elementary change and the engine one `ShapesChanged` per re-inference. Views should not
+each piece those together: a `ChangeRecorder` collects them while the edit runs, and `take`
+returns one `Change` saying what the edit did as a whole, with the diagnostics computed once
+for every view to share. Only the net effect counts: a wire removed and put back elsewhere by a
+macro is one removal and one addition; a node added and removed again is not mentioned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+from dlbuilder.core.diagnostics import Diagnostic
+from dlbuilder.core.graph import (
+    EdgeAdded,
+    EdgeRemoved,
+    Event,
+    Graph,
+    NodeAdded,
+    NodeRemoved,
+    ParamsChanged,
+    UiChanged,
+)
+
+Wire = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One edit, after inference. Views apply the removals first, then the additions.
+
+    A node (or wire) that was removed and made again in the same edit, possibly as another
+    type, is in both `nodes_removed` and `nodes_added`. `shapes` holds the nodes whose
+    inferred info (shape, counts, problems) changed; `replaced` means a different graph is
+    shown now and views rebuild from it (the other sets are then empty).
+    """
+
+    nodes_added: tuple[str, ...] = ()
+    nodes_removed: tuple[str, ...] = ()
+    edges_added: tuple[Wire, ...] = ()
+    edges_removed: tuple[Wire, ...] = ()
+    params_changed: frozenset[str] = frozenset()
+    moved: frozenset[str] = frozenset()
+    shapes: frozenset[str] = frozenset()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    training: bool = False
+    replaced: bool = False
+
+    @property
+    def structural(self) -> bool:
+        """Nodes or wires came or went."""
+        return bool(self.nodes_added or self.nodes_removed or self.edges_added
+                    or self.edges_removed)
+
+    @property
+    def inferred(self) -> bool:
+        """Something inference reads changed: wiring, parameters or what it inferred."""
+        return self.replaced or self.structural or bool(self.params_changed or self.shapes)
+
+    @cached_property
+    def diagnostics_by_node(self) -> dict[str, tuple[Diagnostic, ...]]:
+        """The diagnostics that name a node, by node."""
+        return by_node(self.diagnostics)
+
+    def rewired(self) -> set[str]:
+        """Nodes whose inputs changed (their ports may have moved)."""
+        return {dst for _src, dst in self.edges_added + self.edges_removed}
+
+
+def by_node(diagnostics: Iterable[Diagnostic]) -> dict[str, tuple[Diagnostic, ...]]:
+    """The diagnostics that name a node, grouped by it (in their order)."""
+    grouped: dict[str, list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        if diagnostic.node is not None:
+            grouped.setdefault(diagnostic.node, []).append(diagnostic)
+    return {node: tuple(items) for node, items in grouped.items()}
+
+
+class ChangeRecorder:
+    """Collects one edit's events on `graph`; `take` turns them into a Change and starts over."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self._clear()
+
+    def _clear(self) -> None:
+        self._nodes_before: dict[str, bool] = {}  # first sight: did it exist before the edit?
+        self._nodes_gone: set[str] = set()        # removed at some point during the edit
+        self._edges_before: dict[Wire, bool] = {}
+        self._edges_gone: set[Wire] = set()
+        self._params: set[str] = set()
+        self._moved: set[str] = set()
+        self._shapes: set[str] = set()
+
+    @property
+    def pending(self) -> bool:
+        """Events arrived since the last `take`."""
+        return bool(self._nodes_before or self._edges_before or self._params or self._moved
+                    or self._shapes)
+
+    def record(self, event: Event) -> None:
+        if isinstance(event, NodeAdded):
+            self._nodes_before.setdefault(event.node, False)
+        elif isinstance(event, NodeRemoved):
+            self._nodes_before.setdefault(event.node, True)
+            self._nodes_gone.add(event.node)
+        elif isinstance(event, EdgeAdded):
+            self._edges_before.setdefault((event.src, event.dst), False)
+        elif isinstance(event, EdgeRemoved):
+            self._edges_before.setdefault((event.src, event.dst), True)
+            self._edges_gone.add((event.src, event.dst))
+        elif isinstance(event, ParamsChanged):
+            self._params.add(event.node)
+        elif isinstance(event, UiChanged):
+            self._moved.add(event.node)
+
+    def record_shapes(self, nodes: frozenset[str]) -> None:
+        """The engine re-inferred: these nodes' info changed."""
+        self._shapes.update(nodes)
+
+    def take(self, diagnostics: tuple[Diagnostic, ...], training: bool = False) -> Change:
+        """The net change since the last take (the graph as it is now decides what lasted)."""
+        graph = self.graph
+        nodes_removed, nodes_added = _net(self._nodes_before, self._nodes_gone,
+                                          lambda n: n in graph)
+        edges_removed, edges_added = _net(self._edges_before, self._edges_gone,
+                                          lambda e: graph.nx.has_edge(*e))
+        alive = {n for n in self._params | self._moved | self._shapes if n in graph}
+        change = Change(
+            nodes_added=nodes_added, nodes_removed=nodes_removed,
+            edges_added=edges_added, edges_removed=edges_removed,
+            params_changed=frozenset(self._params & alive),
+            moved=frozenset(self._moved & alive), shapes=frozenset(self._shapes & alive),
+            diagnostics=tuple(diagnostics), training=training)
+        self._clear()
+        return change
+
+
+def _net(before: dict, gone: set, exists: Callable[[Hashable], bool]) -> tuple[tuple, tuple]:
+    """(removed, added) keys: what existed and went (or was made anew), what exists anew."""
+    removed, added = [], []
+    for key, existed in before.items():
+        now = exists(key)
+        if existed and (not now or key in gone):
+            removed.append(key)
+        if now and (not existed or key in gone):
+            added.append(key)
+    return tuple(removed), tuple(added)
