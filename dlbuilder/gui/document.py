@@ -3,18 +3,25 @@ the file it came from and the selection, with the core's plain events re-sent as
 
 Every edit goes through `push`, which applies a core command once and keeps it on a QUndoStack
 (one generic QUndoCommand wraps any core command). Views never change the model themselves:
-they call `push` and redraw when the signals say what changed.
+they call `push` and redraw when `changed` says what changed. `changed` fires exactly once per
+push, undo or redo (a macro or a jump across several undo steps included), after inference,
+with a `core.changes.Change` that carries the diagnostics for all of them; and once when a
+different graph is shown (`replace`, `open`), with `replaced` set. A change made to the graph
+outside the undo stack (a script, a test) is announced as soon as it is made.
 """
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from dlbuilder.core.changes import Change, ChangeRecorder
 from dlbuilder.core.commands import AddEdge, AddNode, Macro, RemoveEdge, SetUi, insert_between
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.fileformat import load_graph, save_graph
@@ -54,10 +61,10 @@ class _Step(QUndoCommand):
         if self._applied:  # QUndoStack.push calls redo(); the command already ran
             self._applied = False
             return
-        self.command.apply(self.doc.graph)
+        self.doc.replay(self.command.apply)
 
     def undo(self) -> None:
-        self.command.revert(self.doc.graph)
+        self.doc.replay(self.command.revert)
 
     def id(self) -> int:
         return 1 if self.merge_key is not None else -1
@@ -75,10 +82,7 @@ class _Step(QUndoCommand):
 class Document(QObject):
     """The graph being edited. Signals fire after the model changed."""
 
-    graph_event = Signal(object)       # a core Event (NodeAdded, EdgeRemoved, ParamsChanged...)
-    shapes_changed = Signal(object)    # frozenset of node ids whose NodeInfo changed
-    edited = Signal()                  # after each push, undo or redo: totals, problems, code
-    replaced = Signal()                # a different graph was loaded: views rebuild entirely
+    changed = Signal(object)           # a Change: after each push, undo, redo or replace
     selection_changed = Signal(object)  # tuple of selected node ids
     focus_requested = Signal(str)      # show this node (problems list, summary table)
     refused = Signal(str)              # an edit the model refused, and why
@@ -95,16 +99,15 @@ class Document(QObject):
         self.path: Path | None = None
         self._selection: tuple[str, ...] = ()
         self.read_only_reason: str | None = None  # set while the graph trains: edits refused
+        self._recorder = ChangeRecorder(self.graph)
+        self._editing = False  # an edit is under way: its events are announced when it ends
+        self._training: dict[str, Any] = {}
         self.replace(graph or Graph(), path)
 
     # -- the model -----------------------------------------------------------------------------
     def replace(self, graph: Graph, path: Path | None = None) -> None:
-        """Edit `graph` from now on (new, open, recover): the undo history starts afresh.
-
-        The history is cleared first, while its graph is still the current one: clearing
-        moves the stack's index, which views hear as `edited`, and they must not hear it
-        about the new graph before `replaced` (a scene would look up its old cards in it).
-        """
+        """Edit `graph` from now on (new, open, recover): the undo history starts afresh and
+        views hear one `changed` with `replaced` set, then the (empty) selection."""
         self.undo_stack.clear()
         self.undo_stack.setClean()
         if self.engine is not None:
@@ -113,25 +116,44 @@ class Document(QObject):
             self.graph.unsubscribe(self._on_graph_event)
         self.graph = graph
         self.engine = InferenceEngine(graph, self.registry)
-        self.engine.subscribe(self._on_engine_shapes)
+        self.engine.subscribe(self._on_engine_shapes)  # first: the engine infers, then we hear
         graph.subscribe(self._on_graph_event)
+        self._recorder = ChangeRecorder(graph)
+        self._training = copy.deepcopy(graph.training)
         self._selection = ()
         self.set_path(path)
-        self.replaced.emit()
+        self.changed.emit(Change(diagnostics=tuple(self.engine.diagnostics()), replaced=True))
         self.selection_changed.emit(())
-        self.edited.emit()
+
+    def _announce(self) -> None:
+        """Tell the views what the edit that just ended changed (one `changed`), then drop
+        removed nodes from the selection."""
+        self._editing = False
+        training = self.graph.training != self._training
+        if training:
+            self._training = copy.deepcopy(self.graph.training)
+        change = self._recorder.take(tuple(self.engine.diagnostics()), training)
+        self.changed.emit(change)
+        if change.nodes_removed:
+            self.select([n for n in self._selection if n in self.graph])
+
+    def replay(self, step: Callable[[Graph], None]) -> None:
+        """Run an undo or redo step on the graph (the undo stack calls this). Its changes are
+        announced together when the stack's index has moved: once for a jump over many."""
+        self._editing = True
+        step(self.graph)
 
     def _on_undo_stack_index_changed(self, _index: int) -> None:
-        self.edited.emit()
+        if self._editing:  # an undo or redo ran (not a push, which announces itself)
+            self._announce()
 
     def _on_graph_event(self, event: Event) -> None:
-        self.graph_event.emit(event)
-        gone = getattr(event, "node", None)
-        if gone is not None and gone not in self.graph and gone in self._selection:
-            self.select([n for n in self._selection if n != gone])
+        self._recorder.record(event)
+        if not self._editing:
+            self._announce()
 
     def _on_engine_shapes(self, message: ShapesChanged) -> None:
-        self.shapes_changed.emit(message.nodes)
+        self._recorder.record_shapes(message.nodes)
 
     # -- edits ---------------------------------------------------------------------------------
     def push(self, command: Any, merge_key: Any = None) -> bool:
@@ -140,12 +162,18 @@ class Document(QObject):
         if self.read_only_reason:
             self.refused.emit(self.read_only_reason)
             return False
+        self._editing = True
         try:
             command.apply(self.graph)
         except GraphError as err:
+            if self._recorder.pending:  # a macro undid its first steps: views catch up
+                self._announce()
             self.refused.emit(str(err))
             return False
+        finally:
+            self._editing = False  # the stack's indexChanged must not announce it again
         self.undo_stack.push(_Step(self, command, merge_key))
+        self._announce()
         return True
 
     def add_layer(self, type_name: str, x: float | None = None, y: float | None = None,

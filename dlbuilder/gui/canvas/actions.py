@@ -18,9 +18,9 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 from shiboken6 import isValid
 
+from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import RenameNode
 from dlbuilder.core.fragment import copy_fragment, paste_commands
-from dlbuilder.core.graph import Event, NodeAdded, NodeRemoved
 from dlbuilder.core.layout import layout_for_view
 from dlbuilder.gui.canvas.edit_ops import (
     RenameEditWidget,
@@ -57,8 +57,6 @@ class CanvasActionsMixin:
 
     def _init_actions(self) -> None:
         self._rename = None
-        self.doc.graph_event.connect(self._on_doc_graph_event)
-        self.doc.replaced.connect(self._cancel_rename)
         self.edit_actions = make_actions(self, icon, TRIGGERS)
         for name, method in TRIGGERS.items():
             self.edit_actions[name].triggered.connect(
@@ -69,8 +67,7 @@ class CanvasActionsMixin:
             self.addAction(self.edit_actions[name])
         # the scene's selection is what they act on (the document's follows it; wires are
         # the scene's alone)
-        for signal in (self.doc.edited, self.doc.replaced, self.graph_scene.selectionChanged):
-            signal.connect(self.update_edit_actions)
+        self.graph_scene.selectionChanged.connect(self.update_edit_actions)
         self.update_edit_actions()
 
     def update_edit_actions(self, *_: object) -> None:
@@ -89,14 +86,13 @@ class CanvasActionsMixin:
         for name, on in can.items():
             self.edit_actions[name].setEnabled(on)
 
-    def _on_doc_graph_event(self, event: Event) -> None:
-        """An undo (or any edit) that removes the node being renamed closes its editor; an
-        added node is noted so the view can show it once the edit ends."""
-        if isinstance(event, NodeAdded):
-            self.note_added(event.node)
-        elif isinstance(event, NodeRemoved) and self._rename is not None \
-                and self._rename.node == event.node:
+    def follow_change(self, change: Change) -> None:
+        """Another graph, or an undo (or any edit) that removes the node being renamed, closes
+        its editor; the actions follow what the graph now holds (the view calls this)."""
+        if self._rename is not None and (change.replaced
+                                         or self._rename.node in change.nodes_removed):
             self._cancel_rename()
+        self.update_edit_actions()
 
     # -- delete and clipboard --------------------------------------------------------------
     def delete_selected(self) -> bool:

@@ -1,7 +1,8 @@
 """The canvas's scene: one card per node and one wire per edge, kept in step with the document.
 
-The scene only listens: graph events add and remove items, `shapes_changed` refreshes the cards
-whose numbers changed (and the labels of their outgoing wires), and `replaced` rebuilds. The one
+The scene only listens, to the document's one `changed` per edit: it removes and adds the items
+the edit removed and added, refreshes each card whose parameters, numbers or problems changed
+once (and the labels of its outgoing wires), and rebuilds for another graph. The one
 thing it writes back is where the user dragged cards, as a single `move_nodes` when the drag
 ends. Scene selection and document selection follow each other without echoing.
 """
@@ -13,16 +14,8 @@ from collections.abc import Iterable
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
+from dlbuilder.core.changes import Change, by_node
 from dlbuilder.core.diagnostics import Diagnostic
-from dlbuilder.core.graph import (
-    EdgeAdded,
-    EdgeRemoved,
-    Event,
-    NodeAdded,
-    NodeRemoved,
-    ParamsChanged,
-    UiChanged,
-)
 from dlbuilder.core.layout import layered_layout
 from dlbuilder.core.placement import ui_position
 from dlbuilder.gui.canvas.card_index import CardIndex
@@ -53,11 +46,8 @@ class GraphScene(QGraphicsScene):
         self._dirty: list[QRectF] = []  # where cards left or landed: wires to re-route
         self._diagnostics: dict[str, tuple[Diagnostic, ...]] = {}
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
-        doc.graph_event.connect(self._on_doc_graph_event)
-        doc.shapes_changed.connect(self._on_doc_shapes_changed)
-        doc.replaced.connect(self._on_doc_replaced)
+        doc.changed.connect(self._on_doc_changed)
         doc.selection_changed.connect(self._on_doc_selection_changed)
-        doc.edited.connect(self._on_doc_edited)
         self.selectionChanged.connect(self._on_self_selection_changed)
         theme_manager().changed.connect(self._on_theme_changed)
         self.rebuild()
@@ -65,11 +55,8 @@ class GraphScene(QGraphicsScene):
     def detach(self) -> None:
         """Stop following the document (a scene made for one picture, about to go)."""
         doc = self.doc
-        for signal, slot in ((doc.graph_event, self._on_doc_graph_event),
-                             (doc.shapes_changed, self._on_doc_shapes_changed),
-                             (doc.replaced, self._on_doc_replaced),
+        for signal, slot in ((doc.changed, self._on_doc_changed),
                              (doc.selection_changed, self._on_doc_selection_changed),
-                             (doc.edited, self._on_doc_edited),
                              (theme_manager().changed, self._on_theme_changed)):
             signal.disconnect(slot)
 
@@ -89,7 +76,7 @@ class GraphScene(QGraphicsScene):
         self.wires.clear()
         self._moved.clear()
         graph = self.doc.graph
-        self._diagnostics = self._diagnostics_by_node()
+        self._diagnostics = by_node(self.doc.engine.diagnostics())
         self._placing = True
         for node in graph.nodes():
             self._add_node_item(node)
@@ -151,38 +138,48 @@ class GraphScene(QGraphicsScene):
         return QPointF(snap(x), snap(y))
 
     # -- document events -----------------------------------------------------------------------
-    def _on_doc_graph_event(self, event: Event) -> None:
-        if isinstance(event, NodeAdded):
-            self._add_node_item(event.node)
-        elif isinstance(event, NodeRemoved):
-            item = self.nodes.pop(event.node, None)
-            if item is not None:
-                self._diagnostics.pop(event.node, None)
-                self._cards.remove(item)
-                self.removeItem(item)
-        elif isinstance(event, (EdgeAdded, EdgeRemoved)):
-            self._on_wiring_changed(event)
-        elif isinstance(event, ParamsChanged) and event.node in self.nodes:
-            self.nodes[event.node].refresh(self._diagnostics.get(event.node, ()))
-        elif isinstance(event, UiChanged) and event.node in self.nodes:
-            self._follow_model_position(self.nodes[event.node])
-
-    def _on_wiring_changed(self, event: EdgeAdded | EdgeRemoved) -> None:
-        if isinstance(event, EdgeRemoved):
-            wire = self.wires.pop((event.src, event.dst), None)
+    def _on_doc_changed(self, change: Change) -> None:
+        if change.replaced:
+            self.rebuild()
+            return
+        for src, dst in change.edges_removed:
+            wire = self.wires.pop((src, dst), None)
             if wire is not None:
                 self.removeItem(wire)
-        else:
-            self._add_wire_item(event.src, event.dst, event.port)
-        dst = self.nodes.get(event.dst)
-        if dst is None:
-            return
-        dst.refresh(self._diagnostics.get(event.dst, ()))
+        for node in change.nodes_removed:
+            item = self.nodes.pop(node, None)
+            if item is not None:
+                self._cards.remove(item)
+                self.removeItem(item)
+        fresh = change.diagnostics_by_node
+        touched = {n for n in fresh.keys() | self._diagnostics.keys()
+                   if fresh.get(n, ()) != self._diagnostics.get(n, ())}
+        self._diagnostics = dict(fresh)
+        self._placing = True
+        added = {node: self._add_node_item(node) for node in change.nodes_added}
+        self._placing = False
+        for src, dst in change.edges_added:
+            self._add_wire_item(src, dst, self.doc.graph.port_of(src, dst))
+        rewired = change.rewired()
+        stale = change.shapes | change.params_changed | rewired | touched
+        self._refresh_cards(stale - added.keys(), change.shapes)
+        for node in rewired:  # after the refresh: a card's port count places its ports
+            self._renumber_ports(node)
+        for node in change.moved - added.keys():
+            if node in self.nodes:
+                self._follow_model_position(self.nodes[node])
+        self._place_unplaced()
+        self._flush_reroute()
+
+    def _renumber_ports(self, node: str) -> None:
+        """Wires into `node` follow its inputs' ports (a removed input moves the later up)."""
         graph = self.doc.graph
-        for src in graph.inputs(event.dst):
-            wire = self.wires.get((src, event.dst))
+        if node not in graph:
+            return
+        for src in graph.inputs(node):
+            wire = self.wires.get((src, node))
             if wire is not None:
-                wire.port = graph.port_of(src, event.dst)
+                wire.port = graph.port_of(src, node)
                 wire.update_path()
 
     def _follow_model_position(self, item: NodeItem) -> None:
@@ -198,35 +195,19 @@ class GraphScene(QGraphicsScene):
             self._placing = False
             self._reroute_near([old, item.card_rect()])
 
-    def _on_doc_shapes_changed(self, nodes: frozenset[str]) -> None:
-        fresh = self._diagnostics_by_node()
-        touched = {n for n in fresh.keys() | self._diagnostics.keys()
-                   if fresh.get(n, ()) != self._diagnostics.get(n, ())}
-        self._diagnostics = fresh
+    def _refresh_cards(self, nodes: set[str], shapes: frozenset[str]) -> None:
+        """Re-read each card once; a changed output also relabels the wires leaving it."""
         graph = self.doc.graph
-        for node in set(nodes) | touched:
+        for node in nodes:
             item = self.nodes.get(node)
-            if item is None or node not in graph:  # its NodeRemoved is still on the way
+            if item is None or node not in graph:
                 continue
-            item.refresh(fresh.get(node, ()))
-            for dst in graph.outputs(node):
-                wire = self.wires.get((node, dst))
-                if wire is not None:
-                    wire.refresh_label()
-
-    def _diagnostics_by_node(self) -> dict[str, tuple[Diagnostic, ...]]:
-        grouped: dict[str, list[Diagnostic]] = {}
-        for diagnostic in self.doc.engine.diagnostics():
-            if diagnostic.node is not None:
-                grouped.setdefault(diagnostic.node, []).append(diagnostic)
-        return {node: tuple(items) for node, items in grouped.items()}
-
-    def _on_doc_replaced(self) -> None:
-        self.rebuild()
-
-    def _on_doc_edited(self) -> None:
-        self._place_unplaced()
-        self._flush_reroute()
+            item.refresh(self._diagnostics.get(node, ()))
+            if node in shapes:
+                for dst in graph.outputs(node):
+                    wire = self.wires.get((node, dst))
+                    if wire is not None:
+                        wire.refresh_label()
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         for item in self.items():

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsView, QMenu, QToolTip, QWidget
 
+from dlbuilder.core.changes import Change
 from dlbuilder.gui.canvas.actions import CanvasActionsMixin
 from dlbuilder.gui.canvas.node_item import NodeItem
 from dlbuilder.gui.canvas.scene import GraphScene
@@ -63,7 +64,6 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         self.doc = scene.doc
         self.pending_source: str | None = None
         self.pending_in_chain = False
-        self._added: list[str] = []  # cards added by the edit under way: shown once it ends
         self._wire_drag: WireDrag | None = None
         self._pan_from: QPointF | None = None
         self._space_held = False
@@ -85,8 +85,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.doc.focus_requested.connect(self._on_doc_focus_requested)
-        self.doc.replaced.connect(self._on_doc_replaced)
-        self.doc.edited.connect(self._on_doc_edited)
+        self.doc.changed.connect(self._on_doc_changed)  # after the scene's: its cards exist
         theme_manager().changed.connect(self._on_theme_changed)
 
     # -- zoom and pan ----------------------------------------------------------------------
@@ -438,23 +437,17 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
     def _on_doc_focus_requested(self, node: str) -> None:
         self.center_on_node(node)
 
-    def _on_doc_replaced(self) -> None:
-        """Another graph: a wire being dragged belonged to the old one. Its items go with the
-        scene's rebuild (before or after this), so the drag is only forgotten."""
-        self._wire_drag = None
-        self.pending_source, self.pending_in_chain = None, False
-        self._added.clear()
-        QToolTip.hideText()
-
-    def note_added(self, node: str) -> None:
-        """A card was added by the edit under way (the actions mixin hears the events)."""
-        self._added.append(node)
-
-    def _on_doc_edited(self) -> None:
-        """An edit (or undo, redo) ended: scroll to show the cards it added, if they are not
-        in view (the scene, connected first, has placed them)."""
-        added, self._added = self._added, []
-        cards = [self.graph_scene.nodes[n].card_rect() for n in added
+    def _on_doc_changed(self, change: Change) -> None:
+        """Another graph: a wire being dragged belonged to the old one, so it is forgotten
+        (its items went with the scene's rebuild). An edit (or undo, redo): scroll to show
+        the cards it added, if they are not in view (the scene has placed them)."""
+        self.follow_change(change)
+        if change.replaced:
+            self._wire_drag = None
+            self.pending_source, self.pending_in_chain = None, False
+            QToolTip.hideText()
+            return
+        cards = [self.graph_scene.nodes[n].card_rect() for n in change.nodes_added
                  if n in self.graph_scene.nodes]
         if cards and self.isVisible():
             self.show_rect(cards)

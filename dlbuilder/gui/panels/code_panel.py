@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from dlbuilder.backend.codegen import export_code
 from dlbuilder.backend.names import identifier_from
 from dlbuilder.backend.plan import CompileError
+from dlbuilder.core.changes import Change
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.fileformat import write_atomic
 from dlbuilder.gui.document import Document
@@ -65,9 +66,8 @@ class CodePanel(QWidget):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self.refresh)
         self._build()
-        doc.edited.connect(self._on_doc_edited)
-        doc.replaced.connect(self._on_doc_edited)
-        doc.path_changed.connect(self._on_doc_edited)  # Save As may name the graph
+        doc.changed.connect(self._on_doc_changed)
+        doc.path_changed.connect(self._on_doc_path_changed)  # Save As may name the graph
         theme_manager().changed.connect(self._on_theme_changed)
         self._on_theme_changed(current())
         self.refresh()
@@ -181,7 +181,11 @@ class CodePanel(QWidget):
         return True
 
     # -- handlers ------------------------------------------------------------------------------
-    def _on_doc_edited(self) -> None:
+    def _on_doc_changed(self, change: Change) -> None:
+        if change.inferred:  # the code does not show where cards are, nor the training
+            self._timer.start()
+
+    def _on_doc_path_changed(self, _path: object) -> None:
         self._timer.start()
 
     def export_dialog(self) -> None:

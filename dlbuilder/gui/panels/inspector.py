@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import SetParams
 from dlbuilder.core.diagnostics import Diagnostic, Fix
-from dlbuilder.core.graph import Event, NodeRemoved, ParamsChanged
 from dlbuilder.core.params import ParamSpec
 from dlbuilder.core.registry import LayerSpec, format_shape
 from dlbuilder.gui.document import Document
@@ -109,10 +109,7 @@ class InspectorPanel(QWidget):
         self._fix_buttons: list[WrapButton] = []
         self._build()
         doc.selection_changed.connect(self._on_doc_selection_changed)
-        doc.graph_event.connect(self._on_doc_graph_event)
-        doc.shapes_changed.connect(self._on_doc_shapes_changed)
-        doc.edited.connect(self._on_doc_edited)
-        doc.replaced.connect(self._on_doc_replaced)
+        doc.changed.connect(self._on_doc_changed)
         theme_manager().changed.connect(self._on_theme_changed)
         self._on_doc_selection_changed(doc.selection())
 
@@ -270,11 +267,14 @@ class InspectorPanel(QWidget):
             field.set_value(params.get(name))
 
     # -- results -------------------------------------------------------------------------------
-    def _refresh_results(self) -> None:
+    def _refresh_results(self, own: tuple[Diagnostic, ...] | None = None) -> None:
+        """Re-read the node's numbers, explanation and problems (`own`, when the caller has
+        them already)."""
         node, engine = self.node, self.doc.engine
         if node is None or engine is None:
             return
-        own = [d for d in engine.diagnostics() if d.node == node]
+        if own is None:
+            own = tuple(d for d in engine.diagnostics() if d.node == node)
         try:
             info = engine.info(node)
             self._explain_lines = list(engine.explain(node))
@@ -300,7 +300,7 @@ class InspectorPanel(QWidget):
         self.curve_plot.set_curve(spec.curve, params, f"{spec.type}  {key}".strip())
         self.curve_plot.show()
 
-    def _refresh_problems(self, diagnostics: list[Diagnostic]) -> None:
+    def _refresh_problems(self, diagnostics: tuple[Diagnostic, ...]) -> None:
         named: dict[str, str] = {}
         for d in diagnostics:
             if d.field and named.get(d.field) != "error":
@@ -368,7 +368,6 @@ class InspectorPanel(QWidget):
             self._pushing = False
         if not ok:  # refused (while training): show what the graph still holds
             self._load_values()
-        self._refresh_results()
 
     def _on_fix_clicked(self, fix: Fix) -> None:
         self.doc.apply_fix(fix)
@@ -382,26 +381,18 @@ class InspectorPanel(QWidget):
         if chosen != self.node or chosen is None:
             self.show_node(chosen)
 
-    def _on_doc_graph_event(self, event: Event) -> None:
-        if self.node is None or getattr(event, "node", None) != self.node:
-            return
-        if isinstance(event, NodeRemoved):
+    def _on_doc_changed(self, change: Change) -> None:
+        node = self.node
+        if change.replaced:
             self.show_node(None)
-        elif isinstance(event, ParamsChanged):
-            if not self._pushing:
+        elif node is None:
+            return
+        elif node in change.nodes_removed:  # gone, or made anew by an undo: start over
+            self.show_node(node if node in self.doc.graph else None)
+        elif change.inferred:  # not for moves, or the training settings
+            if node in change.params_changed and not self._pushing:  # undo, redo, a fix
                 self._load_values()
-            self._refresh_results()
-
-    def _on_doc_shapes_changed(self, nodes: frozenset[str]) -> None:
-        if self.node is not None and self.node in nodes and self.node in self.doc.graph:
-            self._refresh_results()
-
-    def _on_doc_edited(self) -> None:
-        if self.node is not None and self.node in self.doc.graph:
-            self._refresh_results()
-
-    def _on_doc_replaced(self) -> None:
-        self.show_node(None)
+            self._refresh_results(change.diagnostics_by_node.get(node, ()))
 
     def _on_theme_changed(self, theme: Theme) -> None:
         for label in self.findChildren(QLabel, "sectionLabel"):

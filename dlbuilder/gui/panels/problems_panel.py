@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlbuilder.core.changes import Change
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
@@ -119,8 +120,7 @@ class ProblemsPanel(QWidget):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.refresh)
         self._build()
-        doc.edited.connect(self._on_doc_edited)
-        doc.replaced.connect(self._on_doc_edited)
+        doc.changed.connect(self._on_doc_changed)
         theme_manager().changed.connect(self._on_theme_changed)
         self.refresh()
 
@@ -262,8 +262,10 @@ class ProblemsPanel(QWidget):
         self.count_label.setStyleSheet(f"color: {color}; font-weight: 600;")
 
     # -- handlers ------------------------------------------------------------------------------
-    def _on_doc_edited(self) -> None:
-        self._timer.start()
+    def _on_doc_changed(self, change: Change) -> None:
+        shown = sorted(change.diagnostics, key=lambda d: d.severity != "error")
+        if change.replaced or shown != self._diagnostics:  # else the list stays as it is
+            self._timer.start()
 
     def _on_tree_item_clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         row = self.tree.indexOfTopLevelItem(item)

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlbuilder.core.changes import Change
 from dlbuilder.core.diagnostics import shown_severity
 from dlbuilder.core.registry import format_shape
 from dlbuilder.core.summary import BYTES_PER_VALUE, summary_dict
@@ -281,8 +282,7 @@ class SummaryPanel(QWidget):
         self.proxy.setSortRole(SORT_ROLE)
         self.proxy.setDynamicSortFilter(True)
         self._build()
-        doc.edited.connect(self._on_doc_edited)
-        doc.replaced.connect(self._on_doc_edited)
+        doc.changed.connect(self._on_doc_changed)
         doc.selection_changed.connect(self._on_doc_selection_changed)
         theme_manager().changed.connect(self._on_theme_changed)
         self.refresh()
@@ -398,7 +398,9 @@ class SummaryPanel(QWidget):
             self.doc.focus(node)
 
     # -- other handlers ------------------------------------------------------------------------
-    def _on_doc_edited(self) -> None:
+    def _on_doc_changed(self, change: Change) -> None:
+        if not change.inferred:  # moves and training settings show nowhere in the table
+            return
         if self.isVisible() and not self.visibleRegion().isEmpty():
             self._timer.start()
         else:  # a closed dock, or a tab behind another: catch up when shown

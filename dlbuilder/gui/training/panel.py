@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from dlbuilder.backend.fit import Fit, start_problems
 from dlbuilder.backend.settings import resolve_settings
+from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import SetTraining
 from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.gui.document import Document
@@ -77,7 +78,7 @@ class TrainingPanel(QWidget):
         self._check_timer.setSingleShot(True)
         self._check_timer.setInterval(150)
         self._check_timer.timeout.connect(self.refresh_problems)
-        self._on_doc_replaced()
+        self._follow_new_graph()
         self.session.warm_up()
 
     # -- building ------------------------------------------------------------------------------
@@ -99,8 +100,7 @@ class TrainingPanel(QWidget):
         s.status_changed.connect(self._on_session_status_changed)
         s.failed.connect(self._on_session_failed)
         s.ended.connect(self._on_session_ended)
-        doc.edited.connect(self._on_doc_edited)
-        doc.replaced.connect(self._on_doc_replaced)
+        doc.changed.connect(self._on_doc_changed)
         doc.path_changed.connect(self._on_doc_path_changed)
         self.form.changed.connect(self._on_training_changes)
         self.data_panel.changed.connect(self._on_training_changes)
@@ -311,12 +311,14 @@ class TrainingPanel(QWidget):
         self.header.update_from(self.history, self._run_note())
 
     # -- the document --------------------------------------------------------------------------
-    def _on_doc_edited(self) -> None:
-        if not self.running:
+    def _on_doc_changed(self, change: Change) -> None:
+        if change.replaced:
+            self._follow_new_graph()
+        elif not self.running and (change.inferred or change.training):
             self._show_training(self.doc.graph.training)
             self._check_timer.start()
 
-    def _on_doc_replaced(self) -> None:
+    def _follow_new_graph(self) -> None:
         self.weights = WeightsChoice()
         self._shown = None  # another graph: show its settings even if they look the same
         if not self.running:  # another graph: the last run's views belong to the old one

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder import __version__
+from dlbuilder.core.changes import Change
 from dlbuilder.gui.canvas.scene import GraphScene
 from dlbuilder.gui.canvas.style import NODE_H, NODE_W
 from dlbuilder.gui.canvas.view import CanvasView
@@ -257,7 +258,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         doc.path_changed.connect(self._on_doc_path_changed)
         doc.undo_stack.cleanChanged.connect(self._on_stack_clean_changed)
         doc.refused.connect(self._show_message)
-        doc.replaced.connect(self._on_doc_replaced)
+        doc.changed.connect(self._on_doc_changed)
         view.status_message.connect(self._show_message)
         view.quick_add_requested.connect(self._on_view_quick_add_requested)
         self.quick_add.chosen.connect(self._on_quick_add_chosen)
@@ -310,7 +311,9 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
     def _on_stack_clean_changed(self, clean: bool) -> None:
         self.setWindowModified(not clean)
 
-    def _on_doc_replaced(self) -> None:
+    def _on_doc_changed(self, change: Change) -> None:
+        if not change.replaced:
+            return
         self.statusBar().clearMessage()  # "Wrote lecture_model.py" belonged to the old graph
         self._on_doc_path_changed(self.doc.path)
         self.view.fit()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
+from dlbuilder.core.changes import Change
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import current, theme_manager
 from dlbuilder.gui.panels.problems_panel import totals_problems
@@ -37,9 +38,13 @@ class StatusWidget(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.refresh)
-        doc.edited.connect(self._timer.start)
+        doc.changed.connect(self._on_doc_changed)
         theme_manager().changed.connect(self.refresh)
         self.refresh()
+
+    def _on_doc_changed(self, change: Change) -> None:
+        if change.inferred:
+            self._timer.start()
 
     def refresh(self, *_args: object) -> None:
         totals = self.doc.engine.totals()
