@@ -10,9 +10,8 @@ macro is one removal and one addition; a node added and removed again is not men
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.graph import (
@@ -34,9 +33,10 @@ class Change:
     """One edit, after inference. Views apply the removals first, then the additions.
 
     A node (or wire) that was removed and made again in the same edit, possibly as another
-    type, is in both `nodes_removed` and `nodes_added`. `shapes` holds the nodes whose
-    inferred info (shape, counts, problems) changed; `replaced` means a different graph is
-    shown now and views rebuild from it (the other sets are then empty).
+    type, is in both `nodes_added` and `nodes_removed`. `shapes` holds the nodes whose
+    inferred info (shape, counts) or problems changed (a problem found while inferring one
+    node may name another: Softmax before a CrossEntropyLoss Output); `replaced` means a
+    different graph is shown now and views rebuild from it (the other sets are then empty).
     """
 
     nodes_added: tuple[str, ...] = ()
@@ -47,6 +47,8 @@ class Change:
     moved: frozenset[str] = frozenset()
     shapes: frozenset[str] = frozenset()
     diagnostics: tuple[Diagnostic, ...] = ()
+    diagnostics_by_node: Mapping[str, tuple[Diagnostic, ...]] = field(
+        default_factory=dict, compare=False, repr=False)  # those that name a node, by node
     training: bool = False
     replaced: bool = False
 
@@ -60,11 +62,6 @@ class Change:
     def inferred(self) -> bool:
         """Something inference reads changed: wiring, parameters or what it inferred."""
         return self.replaced or self.structural or bool(self.params_changed or self.shapes)
-
-    @cached_property
-    def diagnostics_by_node(self) -> dict[str, tuple[Diagnostic, ...]]:
-        """The diagnostics that name a node, by node."""
-        return by_node(self.diagnostics)
 
     def rewired(self) -> set[str]:
         """Nodes whose inputs changed (their ports may have moved)."""
@@ -85,6 +82,7 @@ class ChangeRecorder:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        self._problems: dict[str, tuple[Diagnostic, ...]] = {}  # as the last change left them
         self._clear()
 
     def _clear(self) -> None:
@@ -122,9 +120,19 @@ class ChangeRecorder:
         """The engine re-inferred: these nodes' info changed."""
         self._shapes.update(nodes)
 
-    def take(self, diagnostics: tuple[Diagnostic, ...], training: bool = False) -> Change:
-        """The net change since the last take (the graph as it is now decides what lasted)."""
+    def take(self, diagnostics: tuple[Diagnostic, ...], training: bool = False,
+             replaced: bool = False) -> Change:
+        """The net change since the last take (the graph as it is now decides what lasted);
+        with `replaced`, the change that shows the recorder's graph afresh."""
         graph = self.graph
+        problems, old = by_node(diagnostics), self._problems
+        self._problems = problems
+        if replaced:
+            self._clear()
+            return Change(diagnostics=tuple(diagnostics), diagnostics_by_node=problems,
+                          replaced=True)
+        self._shapes.update(n for n in problems.keys() | old.keys()
+                            if problems.get(n) != old.get(n))
         nodes_removed, nodes_added = _net(self._nodes_before, self._nodes_gone,
                                           lambda n: n in graph)
         edges_removed, edges_added = _net(self._edges_before, self._edges_gone,
@@ -135,7 +143,7 @@ class ChangeRecorder:
             edges_added=edges_added, edges_removed=edges_removed,
             params_changed=frozenset(self._params & alive),
             moved=frozenset(self._moved & alive), shapes=frozenset(self._shapes & alive),
-            diagnostics=tuple(diagnostics), training=training)
+            diagnostics=tuple(diagnostics), diagnostics_by_node=problems, training=training)
         self._clear()
         return change
 

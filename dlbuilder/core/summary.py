@@ -4,26 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.core.inference import InferenceEngine, NodeInfo
 from dlbuilder.core.registry import format_shape, prod
 
 BYTES_PER_VALUE = 4  # float32
 
 
+def key_params(engine: InferenceEngine, info: NodeInfo) -> str:
+    """The node's parameters in a few words ("6@5x5"), or "" while they are invalid."""
+    params = engine.checked_params(info.node)
+    if params is None or info.type not in engine.registry:
+        return ""
+    return engine.registry.get(info.type).key_params(params)
+
+
 def summary_dict(engine: InferenceEngine) -> dict[str, Any]:
     """Everything `dlbuilder summary --json` prints; plain JSON values only."""
-    registry = engine.registry
     nodes = []
     for info in engine.infos():
-        params = engine.checked_params(info.node)
-        key = ""
-        if params is not None and info.type in registry:
-            key = registry.get(info.type).key_params(params)
         nodes.append({
             "id": info.node, "type": info.type,
             "output_shape": list(info.output_shape) if info.output_shape is not None else None,
             "params": info.params, "buffers": info.buffers, "macs": info.macs,
-            "activations": info.activations, "key_params": key,
+            "activations": info.activations, "key_params": key_params(engine, info),
             "diagnostics": [d.to_dict() for d in info.diagnostics],
         })
     totals = engine.totals()

@@ -21,7 +21,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from dlbuilder.core.changes import Change, ChangeRecorder
+from dlbuilder.core.changes import ChangeRecorder
 from dlbuilder.core.commands import AddEdge, AddNode, Macro, RemoveEdge, SetUi, insert_between
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.fileformat import load_graph, save_graph
@@ -122,7 +122,7 @@ class Document(QObject):
         self._training = copy.deepcopy(graph.training)
         self._selection = ()
         self.set_path(path)
-        self.changed.emit(Change(diagnostics=tuple(self.engine.diagnostics()), replaced=True))
+        self.changed.emit(self._recorder.take(tuple(self.engine.diagnostics()), replaced=True))
         self.selection_changed.emit(())
 
     def _announce(self) -> None:

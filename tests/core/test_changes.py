@@ -15,6 +15,7 @@ def recorded(graph, *commands):
     recorder = ChangeRecorder(graph)
     graph.subscribe(recorder.record)
     engine.subscribe(lambda message: recorder.record_shapes(message.nodes))
+    recorder.take(tuple(engine.diagnostics()), replaced=True)  # the problems to compare with
     for command in commands:
         command.apply(graph)
     return recorder.take(tuple(engine.diagnostics()))
@@ -59,6 +60,14 @@ def test_parameters_moves_and_problems_are_told_apart() -> None:
     assert [d.node for d in change.diagnostics_by_node["n1"]] == ["n1"]
     moved = recorded(graph, SetUi("n1", {"x": 1, "y": 2}))
     assert moved.moved == {"n1"} and not moved.inferred
+
+
+def test_a_problem_found_at_one_node_that_names_another_marks_that_one() -> None:
+    graph = chain(("Linear", {"out_features": 3}), ("Softmax", {}), shape=[4])
+    graph.set_params("out", {"loss": "MSELoss"})
+    change = recorded(graph, SetParams("out", {"loss": "CrossEntropyLoss"}))
+    assert "n2" in change.shapes and "n2" not in change.params_changed
+    assert [d.code for d in change.diagnostics_by_node["n2"]] == ["softmax_before_cross_entropy"]
 
 
 def test_diagnostics_are_gathered_once_per_change(monkeypatch) -> None:

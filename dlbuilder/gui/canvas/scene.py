@@ -151,17 +151,14 @@ class GraphScene(QGraphicsScene):
             if item is not None:
                 self._cards.remove(item)
                 self.removeItem(item)
-        fresh = change.diagnostics_by_node
-        touched = {n for n in fresh.keys() | self._diagnostics.keys()
-                   if fresh.get(n, ()) != self._diagnostics.get(n, ())}
-        self._diagnostics = dict(fresh)
+        self._diagnostics = change.diagnostics_by_node
         self._placing = True
         added = {node: self._add_node_item(node) for node in change.nodes_added}
         self._placing = False
         for src, dst in change.edges_added:
             self._add_wire_item(src, dst, self.doc.graph.port_of(src, dst))
         rewired = change.rewired()
-        stale = change.shapes | change.params_changed | rewired | touched
+        stale = change.shapes | change.params_changed | rewired
         self._refresh_cards(stale - added.keys(), change.shapes)
         for node in rewired:  # after the refresh: a card's port count places its ports
             self._renumber_ports(node)

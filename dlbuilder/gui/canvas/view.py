@@ -73,6 +73,9 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
                             | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontSavePainterState)
+        # The grid depends only on the zoom (a new transform drops the cache) and the theme:
+        # painted once, then copied, it no longer costs most of each repaint after an edit.
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setRubberBandSelectionMode(Qt.ItemSelectionMode.IntersectsItemShape)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
@@ -177,6 +180,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         painter.restore()
 
     def _on_theme_changed(self, _theme: object) -> None:
+        self.resetCachedContent()  # the grid's colours
         self.viewport().update()
 
     # -- mouse -----------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """A torchinfo-like table of the open graph: each layer's output shape, parameters, share of
 the total and mult-adds, with the totals under it.
 
-The rows come from core/summary.py's `summary_dict`, the same numbers `dlbuilder summary`
-prints. The table follows the document: a burst of edits refreshes it once; a change that
-keeps the layers only updates cells (no reset, so sorting, scrolling and selection stay), and
-selecting a row selects the layer on the canvas and back, without echo.
+The rows are the engine's numbers, the same that `dlbuilder summary` prints (core/summary.py).
+The table follows the document: a burst of edits refreshes it once; a change that keeps the
+layers re-reads only the rows of the nodes it changed and updates their cells (no reset, so
+sorting, scrolling and selection stay), and selecting a row selects the layer on the canvas
+and back, without echo.
 """
 
 from __future__ import annotations
@@ -45,10 +46,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlbuilder.core.changes import Change
-from dlbuilder.core.diagnostics import shown_severity
+from dlbuilder.core.changes import Change, by_node
+from dlbuilder.core.diagnostics import Diagnostic, shown_severity
+from dlbuilder.core.inference import InferenceEngine, NodeInfo, Totals
 from dlbuilder.core.registry import format_shape
-from dlbuilder.core.summary import BYTES_PER_VALUE, summary_dict
+from dlbuilder.core.summary import BYTES_PER_VALUE, key_params
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.panels.problems_panel import severity_icon, totals_problems
@@ -83,33 +85,22 @@ class SummaryRow:
     values: int           # elements in the output: what the shape column sorts by
     params: int
     macs: int
-    share: float          # of all parameters, 0..1
     order: int            # topological position
     key_params: str
     severity: str | None  # shown_severity's: "error", "pending", "warning" or None
     problems: tuple[str, ...]
 
 
-def rows_from(data: dict[str, Any]) -> list[SummaryRow]:
-    """Table rows from `summary_dict` output."""
-    total = data["total_params"]
-    by_node: dict[str, list[dict[str, Any]]] = {}
-    for diag in data["diagnostics"]:  # all of them: some graph-wide checks name a node too
-        if diag["node"] is not None:
-            by_node.setdefault(diag["node"], []).append(diag)
-    rows = []
-    for order, node in enumerate(data["nodes"]):
-        diags = by_node.get(node["id"], [])
-        severity = shown_severity((d["severity"], d["code"]) for d in diags)
-        shape = tuple(node["output_shape"]) if node["output_shape"] is not None else None
-        rows.append(SummaryRow(
-            node=node["id"], type=node["type"], shape=format_shape(shape),
-            values=node["activations"],
-            params=node["params"], macs=node["macs"],
-            share=node["params"] / total if total else 0.0, order=order,
-            key_params=node["key_params"], severity=severity,
-            problems=tuple(f"{d['severity']}: {d['message']}" for d in diags)))
-    return rows
+def summary_row(engine: InferenceEngine, info: NodeInfo, order: int,
+                problems: tuple[Diagnostic, ...]) -> SummaryRow:
+    """One layer's row; `problems` are all the diagnostics that name it (some graph-wide
+    checks do too)."""
+    return SummaryRow(
+        node=info.node, type=info.type, shape=format_shape(info.output_shape),
+        values=info.activations, params=info.params, macs=info.macs, order=order,
+        key_params=key_params(engine, info),
+        severity=shown_severity((d.severity, d.code) for d in problems),
+        problems=tuple(f"{d.severity}: {d.message}" for d in problems))
 
 
 def number_font() -> QFont:
@@ -117,6 +108,11 @@ def number_font() -> QFont:
     font = QFont(QGuiApplication.font())
     font.setFeature(QFont.Tag.fromString("tnum"), 1)
     return font
+
+
+def _per_mille(params: int, total: int) -> int:
+    """A share as the table shows it: to 0.1% (the text), finer than the bar's pixels."""
+    return round(1000 * params / total) if total else 0
 
 
 def share_text(share: float) -> str:
@@ -134,12 +130,18 @@ def compact(value: float) -> str:
 
 
 class SummaryModel(RowsTableModel):
-    """The summary rows; `set_rows` resets only when the layers themselves changed."""
+    """The summary rows; `set_rows` resets only when the layers themselves changed. A row's
+    share is read against the total, so a new total changes one column, not every row."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(COLUMNS, HEADER_TIPS, NUMERIC, lambda row: row.node, parent)
         self._font = number_font()
         self._blank: QIcon | None = None
+        self._total = 0  # all parameters
+
+    def share(self, row: SummaryRow) -> float:
+        """The row's share of all parameters, 0..1."""
+        return row.params / self._total if self._total else 0.0
 
     def _blank_icon(self) -> QIcon:
         """Room for the problem icon on every row, so the ids line up."""
@@ -152,13 +154,15 @@ class SummaryModel(RowsTableModel):
     def rows(self) -> list[SummaryRow]:
         return list(self._rows)
 
-    def set_rows(self, rows: list[SummaryRow]) -> bool:
-        """Show `rows`; True when that needed a reset (layers added, removed or reordered)."""
+    def set_rows(self, rows: list[SummaryRow], total: int) -> bool:
+        """Show `rows` of `total` parameters in all; True when that needed a reset (layers
+        added, removed or reordered)."""
         if [r.node for r in rows] != [r.node for r in self._rows]:
             self.beginResetModel()
-            self._rows = list(rows)
+            self._rows, self._total = list(rows), total
             self.endResetModel()
             return True
+        self._set_total(total)
         changed = [i for i, (old, new) in enumerate(zip(self._rows, rows)) if old != new]
         # Ids, types and order only change with a reset, so the Layer column is left out of the
         # range (sparing the proxy a re-sort in network order) except where a problem icon
@@ -172,19 +176,30 @@ class SummaryModel(RowsTableModel):
             self.dataChanged.emit(self.index(i, COL_LAYER), self.index(i, COL_LAYER))
         return False
 
+    def _set_total(self, total: int) -> None:
+        """A new total rescales every share alike (their order stays): only the cells whose
+        percentage or bar shows a difference are repainted, not the whole table."""
+        old, self._total = self._total, total
+        if old == total:
+            return
+        for i, row in enumerate(self._rows):
+            if _per_mille(row.params, old) != _per_mille(row.params, total):
+                cell = self.index(i, COL_SHARE)
+                self.dataChanged.emit(cell, cell)
+
     def data(self, index: QModelIndex | QPersistentModelIndex,
              role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         row, column = self._rows[index.row()], index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return _display(row, column)
+            return _display(row, column, self.share(row))
         if role == SORT_ROLE:
-            return _sort_value(row, column)
+            return _sort_value(row, column, self.share(row))
         if role == NODE_ROLE:
             return row.node
         if role == SHARE_ROLE:
-            return row.share
+            return self.share(row)
         return self._style(row, column, role)
 
     def _style(self, row: SummaryRow, column: int, role: int) -> Any:
@@ -197,23 +212,23 @@ class SummaryModel(RowsTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and column == COL_SHAPE and row.shape == "?":
             return current().color("error" if row.severity == "error" else "muted")
         if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(row, column)
+            return _tooltip(row, column, self.share(row))
         return None
 
 
-def _display(row: SummaryRow, column: int) -> str:
-    return (row.node, row.type, row.shape, f"{row.params:,}", share_text(row.share),
+def _display(row: SummaryRow, column: int, share: float) -> str:
+    return (row.node, row.type, row.shape, f"{row.params:,}", share_text(share),
             f"{row.macs:,}")[column]
 
 
-def _sort_value(row: SummaryRow, column: int) -> Any:
-    return (row.order, row.type.lower(), row.values, row.params, row.share, row.macs)[column]
+def _sort_value(row: SummaryRow, column: int, share: float) -> Any:
+    return (row.order, row.type.lower(), row.values, row.params, share, row.macs)[column]
 
 
-def _tooltip(row: SummaryRow, column: int) -> str:
+def _tooltip(row: SummaryRow, column: int, share: float) -> str:
     lines = [f"{row.node} ({row.type})" + (f": {row.key_params}" if row.key_params else "")]
     if column == COL_SHARE:
-        lines.append(f"{100 * row.share:.2f}% of all parameters")
+        lines.append(f"{100 * share:.2f}% of all parameters")
     lines += list(row.problems)
     return "\n".join(lines)
 
@@ -269,7 +284,8 @@ class SummaryPanel(QWidget):
         super().__init__(parent)
         self.doc = doc
         self._syncing = False
-        self._data: dict[str, Any] = {}
+        self._totals: Totals | None = None
+        self._pending: set[str] | None = None  # rows to re-read; None: all of them
         self._totals_plain = ""
         self._stale = False
         self._timer = QTimer(self)
@@ -312,17 +328,33 @@ class SummaryPanel(QWidget):
 
     # -- public --------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Re-read the summary now (edits call this once after a burst)."""
+        """Re-read the summary now (edits call this once after a burst): the rows of the nodes
+        the edits changed, or every row when layers came or went."""
         self._timer.stop()
-        self._data = summary_dict(self.doc.engine)
+        engine = self.doc.engine
+        self._totals = engine.totals()
+        rows = self._rows_now(engine, self._pending)
+        self._pending = set()
         self._syncing = True
         try:
-            if self.model.set_rows(rows_from(self._data)):
+            if self.model.set_rows(rows, self._totals.params):
                 self._fit_columns()
                 self._select_rows(self.doc.selection())
         finally:
             self._syncing = False
         self._show_totals()
+
+    def _rows_now(self, engine: InferenceEngine, nodes: set[str] | None) -> list[SummaryRow]:
+        problems = by_node(engine.diagnostics())
+        rows = self.model.rows()
+        where = {row.node: i for i, row in enumerate(rows)}
+        if nodes is None or not rows or not nodes <= where.keys():
+            return [summary_row(engine, info, order, problems.get(info.node, ()))
+                    for order, info in enumerate(engine.infos())]
+        for node in nodes:
+            i = where[node]
+            rows[i] = summary_row(engine, engine.info(node), i, problems.get(node, ()))
+        return rows
 
     def _fit_columns(self) -> None:
         """Columns as wide as their contents, the share bar a readable fixed width."""
@@ -347,18 +379,18 @@ class SummaryPanel(QWidget):
     # -- totals --------------------------------------------------------------------------------
     def _show_totals(self, theme: Theme | None = None) -> None:
         theme = theme or current()
-        data = self._data
-        params = data["total_params"]
-        input_values = next((n["activations"] for n in data["nodes"] if n["type"] == "Input"), 0)
-        layer_values = sum(n["activations"] for n in data["nodes"]
-                           if n["type"] not in NOT_LAYERS)
+        totals, rows = self._totals, self.model.rows()
+        if totals is None:
+            return
+        params = totals.params
+        input_values = next((r.values for r in rows if r.type == "Input"), 0)
+        layer_values = sum(r.values for r in rows if r.type not in NOT_LAYERS)
         mb = {name: values * BYTES_PER_VALUE / 1e6 for name, values in (
             ("input", input_values), ("passes", 2 * layer_values), ("params", params))}
         size = sum(mb.values())
-        errors, warnings = data["errors"], data["warnings"]
-        problems, color = totals_problems(not data["nodes"], errors, warnings, theme)
+        problems, color = totals_problems(not rows, totals.errors, totals.warnings, theme)
         parts = [f"Total params: <b>{params:,}</b>", f"Trainable: {params:,}",
-                 f"Mult-adds: {compact(data['total_macs'])}",
+                 f"Mult-adds: {compact(totals.macs)}",
                  f"Estimated size: {size:.2f} MB",
                  f"<span style='color:{color}'>{problems}</span>"]
         self.totals_label.setText(" &nbsp;·&nbsp; ".join(parts))
@@ -367,8 +399,8 @@ class SummaryPanel(QWidget):
             "Per sample, float32 (as torchinfo counts them):\n"
             f"  input {mb['input']:.2f} MB + forward/backward pass {mb['passes']:.2f} MB"
             f" + params {mb['params']:.2f} MB = {size:.2f} MB\n"
-            f"Buffers (BatchNorm running statistics): {data['total_buffers']:,}\n"
-            f"Mult-adds: {data['total_macs']:,}")
+            f"Buffers (BatchNorm running statistics): {totals.buffers:,}\n"
+            f"Mult-adds: {totals.macs:,}")
 
     # -- selection -----------------------------------------------------------------------------
     def _select_rows(self, nodes: tuple[str, ...] | list[str]) -> None:
@@ -401,6 +433,10 @@ class SummaryPanel(QWidget):
     def _on_doc_changed(self, change: Change) -> None:
         if not change.inferred:  # moves and training settings show nowhere in the table
             return
+        if change.replaced or change.structural:
+            self._pending = None
+        elif self._pending is not None:
+            self._pending |= change.shapes | change.params_changed
         if self.isVisible() and not self.visibleRegion().isEmpty():
             self._timer.start()
         else:  # a closed dock, or a tab behind another: catch up when shown

@@ -53,4 +53,6 @@ class StatusWidget(QWidget):
         text, color = totals_problems(not len(self.doc.graph), totals.errors, totals.warnings,
                                       current())
         self.problems_label.setText(text)
-        self.problems_label.setStyleSheet(f"color: {color}; font-weight: 600;")
+        style = f"color: {color}; font-weight: 600;"
+        if self.problems_label.styleSheet() != style:  # a new style sheet re-polishes: slow
+            self.problems_label.setStyleSheet(style)

@@ -117,9 +117,9 @@ def test_problem_rows_are_marked_and_totals_count_them(qtbot) -> None:
 
 def test_edits_refresh_once_with_cells_not_reset(qtbot, resnet, monkeypatch) -> None:
     doc, panel = resnet
-    calls: list[int] = []
-    real = summary_panel.summary_dict
-    monkeypatch.setattr(summary_panel, "summary_dict", lambda e: calls.append(1) or real(e))
+    calls: list[set[str] | None] = []
+    real = panel._rows_now
+    monkeypatch.setattr(panel, "_rows_now", lambda e, nodes: calls.append(nodes) or real(e, nodes))
     resets: list[int] = []
     changes: list[int] = []
     panel.model.modelReset.connect(lambda: resets.append(1))
@@ -129,7 +129,8 @@ def test_edits_refresh_once_with_cells_not_reset(qtbot, resnet, monkeypatch) -> 
         doc.push(SetParams("fc", {"out_features": width}))
     qtbot.waitUntil(lambda: len(calls) == 1)
     qtbot.wait(20)
-    assert calls == [1] and resets == [] and changes
+    assert len(calls) == 1 and resets == [] and changes
+    assert calls[0] is not None and "fc" in calls[0] and "conv1" not in calls[0]  # its rows
     row = panel.visible_nodes().index("fc")
     assert _cell(panel, row, COL_PARAMS, SORT_ROLE) == 64 * 32 + 32
     assert panel.selected_nodes() == ["fc"]
