@@ -19,9 +19,9 @@ from dlbuilder.layers.io import CLASS_LOSSES
 
 def result_node(engine: InferenceEngine) -> str | None:
     """The node whose value the network returns: the Output's input, or the single end."""
-    graph = engine.graph
+    graph, role = engine.graph, engine.registry.role_of
     for node in graph.nodes():
-        if graph.type_of(node) == "Output":
+        if role(graph.type_of(node)) == "output":
             inputs = graph.inputs(node)
             return inputs[0] if inputs else None
     ends = [node for node in graph.nodes() if not graph.outputs(node)]
@@ -86,7 +86,7 @@ def check_fit(engine: InferenceEngine, dataset: Dataset) -> Fit:
         else:
             return Fit(tuple(fit_problems(plan, dataset, result_node(engine))))
     graph, problems, hidden = engine.graph, [], []
-    inputs = [n for n in graph.nodes() if graph.type_of(n) == "Input"]
+    inputs = [n for n in graph.nodes() if engine.registry.role_of(graph.type_of(n)) == "input"]
     in_shape = engine.info(inputs[0]).output_shape if len(inputs) == 1 else None
     if in_shape is None:
         hidden.append("the Input")
@@ -107,10 +107,11 @@ def check_fit(engine: InferenceEngine, dataset: Dataset) -> Fit:
 def _loss_and_target(engine: InferenceEngine) -> tuple[str, str] | None:
     """The Output's loss and target (None while they are wrong); without an Output, its
     declaration's defaults, as a plan takes them."""
-    graph = engine.graph
-    output = next((n for n in graph.nodes() if graph.type_of(n) == "Output"), None)
-    params = (engine.checked_params(output) if output is not None
-              else engine.registry.get("Output").defaults)
+    graph, registry = engine.graph, engine.registry
+    output = next((n for n in graph.nodes() if registry.role_of(graph.type_of(n)) == "output"),
+                  None)
+    declared = registry.get(next(iter(registry.types_with_role("output")))).defaults
+    params = engine.checked_params(output) if output is not None else declared
     return (params["loss"], params["target"]) if params else None
 
 

@@ -10,19 +10,22 @@ from typing import Any
 
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.graph import Graph
+from dlbuilder.core.registry import Registry
 
 
-def graph_checks(graph: Graph) -> list[Diagnostic]:
+def graph_checks(graph: Graph, registry: Registry) -> list[Diagnostic]:
     g = graph.nx
-    succ = g._succ
-    pred = g._pred
+    succ = g.succ
+    pred = g.pred
+    input_types = registry.types_with_role("input")
+    output_types = registry.types_with_role("output")
     inputs: list[str] = []
     outputs: list[str] = []
     sinks: list[str] = []
-    for node, attrs in g.nodes(data="type"):
-        if attrs == "Input":
+    for node, type_name in g.nodes(data="type"):
+        if type_name in input_types:
             inputs.append(node)
-        elif attrs == "Output":
+        elif type_name in output_types:
             outputs.append(node)
             continue
         if not succ[node]:

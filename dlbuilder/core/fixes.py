@@ -10,7 +10,7 @@ from dlbuilder.core.diagnostics import Bypass, Fix, InsertBefore, Remedy
 from dlbuilder.core.diagnostics import SetParams as SetParamsRemedy
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.placement import card_positions, place_between, placed
-from dlbuilder.core.registry import Shape
+from dlbuilder.core.registry import Registry, Shape
 
 
 def make_fix(node: str, remedy: Remedy, label: str | None = None) -> Fix:
@@ -75,7 +75,7 @@ def with_batchnorm(fix: Fix) -> Fix | None:
 MAX_WALK = 12  # layers to look back along a path for the convolution that shrank it
 
 
-def same_padding_fix(graph: Graph, shape_of: Callable[[str], Shape | None],
+def same_padding_fix(graph: Graph, registry: Registry, shape_of: Callable[[str], Shape | None],
                      params_of: Callable[[str], dict[str, Any] | None],
                      sources: list[str]) -> Fix | None:
     """For a merge whose inputs differ in size because an unpadded odd-kernel convolution on
@@ -92,7 +92,7 @@ def same_padding_fix(graph: Graph, shape_of: Callable[[str], Shape | None],
         gap = (biggest[1] - shape[1], biggest[2] - shape[2])
         if gap == (0, 0) or min(gap) < 0:
             continue
-        conv = _shrinking_conv(graph, shape_of, params_of, src, shape, gap)
+        conv = _shrinking_conv(graph, registry, shape_of, params_of, src, shape, gap)
         if conv is not None:
             node, pad = conv
             return Fix(f"Pad {node} to keep the size ('same': padding = {pad})", node,
@@ -100,11 +100,20 @@ def same_padding_fix(graph: Graph, shape_of: Callable[[str], Shape | None],
     return None
 
 
-def _shrinking_conv(graph: Graph, shape_of: Callable[[str], Shape | None],
+def _pads_same(registry: Registry, type_name: str) -> bool:
+    """A convolution that can keep its input's size: its padding accepts 'same' (Conv2d)."""
+    if type_name not in registry:
+        return False
+    padding = registry.get(type_name).param_index.get("padding")
+    return padding is not None and "same" in padding.strings
+
+
+def _shrinking_conv(graph: Graph, registry: Registry,
+                    shape_of: Callable[[str], Shape | None],
                     params_of: Callable[[str], dict[str, Any] | None], node: str,
                     size: Shape, gap: tuple[int, int]) -> tuple[str, int] | None:
     for _ in range(MAX_WALK):
-        if graph.type_of(node) == "Conv2d":
+        if _pads_same(registry, graph.type_of(node)):
             p = params_of(node)
             if p is None or p["padding"] in ("same", "valid") or p["stride"] != (1, 1) \
                     or p["dilation"] != (1, 1):

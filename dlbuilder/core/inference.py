@@ -159,7 +159,7 @@ class InferenceEngine:
         self._diagnostics = None
         for node in order:
             self._info[node] = self._infer(node)
-        self._graph_diags = graph_checks(graph)
+        self._graph_diags = graph_checks(graph, self.registry)
         self.last_inferred = order
 
     def _set_order(self, order) -> None:
@@ -191,7 +191,7 @@ class InferenceEngine:
         else:
             return
         old = self._graph_diags
-        self._graph_diags = graph_checks(graph)
+        self._graph_diags = graph_checks(graph, self.registry)
         if old != self._graph_diags:
             changed.update(d.node for d in old + self._graph_diags if d.node in self._info)
         self._notify(changed)
@@ -222,7 +222,8 @@ class InferenceEngine:
             if old is not None and old.output_shape == new.output_shape:
                 continue
             dependents = self.graph.outputs(node)
-            if new.type == "Input":  # an autoencoder's Output compares itself with the Input
+            if self.registry.role_of(new.type) == "input":  # an autoencoder's Output
+                # compares its shape with the Input's
                 dependents = [*dependents, *self._output_nodes()]
             for succ in dependents:
                 if succ not in seen:
@@ -237,7 +238,8 @@ class InferenceEngine:
 
     def _output_nodes(self) -> list[str]:
         """Output nodes: their checks also depend on which Input the graph has."""
-        return [n for n, t in self.graph.nx.nodes(data="type") if t == "Output"]
+        outputs = self.registry.types_with_role("output")
+        return [n for n, t in self.graph.nx.nodes(data="type") if t in outputs]
 
     def _infer(self, node: str) -> NodeInfo:
         graph = self.graph
@@ -278,7 +280,8 @@ class InferenceEngine:
         except ShapeProblem as problem:
             fix = make_fix(node, problem.remedy, problem.fix_label) if problem.remedy else None
             if fix is None and problem.code in MERGE_MISMATCHES:
-                fix = same_padding_fix(self.graph, self._shape_of, self._checked.get, sources)
+                fix = same_padding_fix(self.graph, self.registry, self._shape_of,
+                                       self._checked.get, sources)
             message = problem.message
             if len(sources) > 1:  # rules speak of ports; say which node each one is
                 ports = ", ".join(f"input {i} = {src}" for i, src in enumerate(sources))
@@ -289,7 +292,7 @@ class InferenceEngine:
             fix = make_fix(node, warning.remedy, warning.fix_label) if warning.remedy else None
             diags.append(Diagnostic(node, warning.field, "warning", warning.code,
                                     warning.message, fix))
-        if spec.type == "Output":
+        if spec.role == "output":
             self._check_output(node, p, out, sources, diags)
         n_params, n_buffers = spec.count(ins, p)
         return NodeInfo(node, spec.type, out, n_params, n_buffers, spec.macs(n_params, out),
@@ -349,7 +352,8 @@ class InferenceEngine:
                       diags: list[Diagnostic]) -> None:
         """Checks that need more than the Output's own input: the Input, the layer before."""
         if p["target"] == "input":
-            inputs = [n for n, t in self.graph.nx.nodes(data="type") if t == "Input"]
+            roles = self.registry.types_with_role("input")
+            inputs = [n for n, t in self.graph.nx.nodes(data="type") if t in roles]
             expected = None
             if len(inputs) == 1:  # a lone Input may come later in topological order
                 expected = (self._info.get(inputs[0]) or self._infer(inputs[0])).output_shape
@@ -359,7 +363,8 @@ class InferenceEngine:
                     f"with target 'input' the network must give back the Input's shape "
                     f"{format_shape(expected)}, but it gives {format_shape(out)}"))
         prev = sources[0]
-        if p["loss"] == "CrossEntropyLoss" and self.graph.type_of(prev) == "Softmax":
+        if p["loss"] == "CrossEntropyLoss" \
+                and self.registry.role_of(self.graph.type_of(prev)) == "probabilities":
             diags.append(Diagnostic(
                 prev, None, "warning", "softmax_before_cross_entropy",
                 f"{prev} applies Softmax right before a CrossEntropyLoss Output, which applies "

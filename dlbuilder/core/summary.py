@@ -23,7 +23,7 @@ def summary_dict(engine: InferenceEngine) -> dict[str, Any]:
     nodes = []
     for info in engine.infos():
         nodes.append({
-            "id": info.node, "type": info.type,
+            "id": info.node, "type": info.type, "role": engine.registry.role_of(info.type),
             "output_shape": list(info.output_shape) if info.output_shape is not None else None,
             "params": info.params, "buffers": info.buffers, "macs": info.macs,
             "activations": info.activations, "key_params": key_params(engine, info),
@@ -75,7 +75,7 @@ def format_summary(engine: InferenceEngine) -> str:
 
 def _totals_lines(data: dict[str, Any]) -> list[str]:
     input_values = next((prod(n["output_shape"] or [0]) for n in data["nodes"]
-                         if n["type"] == "Input"), 0)
+                         if n["role"] == "input"), 0)
     return [
         f"Total params: {data['total_params']:,} (all trainable)",
         f"Buffers (BatchNorm running statistics): {data['total_buffers']:,}",

@@ -57,8 +57,8 @@ def connect_problem(engine: InferenceEngine, src: str, dst: str,
         taken = ", ".join(inputs)
         return (f"{dst} ({spec.type}) takes {spec.max_inputs} input and already has one "
                 f"({taken}); delete that wire first, or join them with Add or Concat")
-    if graph.type_of(src) == "Output":
-        return f"{src} is an Output: it ends the network and feeds nothing"
+    if engine.registry.role_of(graph.type_of(src)) == "output":
+        return _ends_the_network(engine, src)
     return _rank_problem(engine, src, dst, spec, engine.checked_params(dst), inputs)
 
 
@@ -66,8 +66,8 @@ def feed_problem(engine: InferenceEngine, src: str, type_name: str,
                  raw_params: dict[str, Any]) -> str | None:
     """Why a new `type_name` layer could not be wired after `src` (quick-add after a node)."""
     spec = engine.registry.get(type_name)
-    if engine.graph.type_of(src) == "Output":
-        return f"{src} is an Output: it ends the network and feeds nothing"
+    if engine.registry.role_of(engine.graph.type_of(src)) == "output":
+        return _ends_the_network(engine, src)
     if spec.max_inputs == 0:
         return f"an {type_name} takes no input"
     try:
@@ -76,6 +76,10 @@ def feed_problem(engine: InferenceEngine, src: str, type_name: str,
     except (KeyError, ParamError):
         return None
     return _rank_problem(engine, src, f"the new {type_name}", spec, params, [])
+
+
+def _ends_the_network(engine: InferenceEngine, src: str) -> str:
+    return f"{src} is an {engine.graph.type_of(src)}: it ends the network and feeds nothing"
 
 
 def _rank_problem(engine: InferenceEngine, src: str, dst: str, spec: LayerSpec,

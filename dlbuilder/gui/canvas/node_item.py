@@ -98,7 +98,7 @@ class NodeItem(QGraphicsItem):
         self.severity = shown_severity((d.severity, d.code) for d in diagnostics)
         self.connected = len(graph.inputs(self.node))
         self.input_count = _port_count(spec, self.connected)
-        self.has_output = type_name != "Output"
+        self.has_output = spec is None or spec.role != "output"
         self._prepare_text(type_name, _key_text(spec, engine.checked_params(self.node)),
                            format_shape(info.output_shape), info.params)
         self.setToolTip(self._tooltip(type_name, spec.summary if spec else ""))

@@ -343,7 +343,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         selected = self.graph_scene.selected_nodes()
         self.pending_source, self.pending_in_chain = None, False
         if scene_pos is None and len(selected) == 1 \
-                and self.doc.graph.type_of(selected[0]) != "Output":
+                and self.doc.registry.role_of(self.doc.graph.type_of(selected[0])) != "output":
             self.pending_source, self.pending_in_chain = selected[0], True
             self._emit_quick_add(self.graph_scene.nodes[selected[0]].spot_after())
             return

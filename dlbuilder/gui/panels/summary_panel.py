@@ -72,7 +72,7 @@ HEADER_TIPS = (
     "Multiply-accumulate operations for one sample",
 )
 SHARE_WIDTH = 150  # bar and percentage; leaves Mult-adds in view at 1280 px
-NOT_LAYERS = frozenset({"Input", "Output"})  # no module: their outputs are not activations
+NOT_LAYERS = frozenset({"input", "output"})  # roles without a module: no activations
 
 
 @dataclass(frozen=True)
@@ -382,9 +382,9 @@ class SummaryPanel(QWidget):
         totals, rows = self._totals, self.model.rows()
         if totals is None:
             return
-        params = totals.params
-        input_values = next((r.values for r in rows if r.type == "Input"), 0)
-        layer_values = sum(r.values for r in rows if r.type not in NOT_LAYERS)
+        params, role = totals.params, self.doc.registry.role_of
+        input_values = next((r.values for r in rows if role(r.type) == "input"), 0)
+        layer_values = sum(r.values for r in rows if role(r.type) not in NOT_LAYERS)
         mb = {name: values * BYTES_PER_VALUE / 1e6 for name, values in (
             ("input", input_values), ("passes", 2 * layer_values), ("params", params))}
         size = sum(mb.values())

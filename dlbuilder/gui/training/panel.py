@@ -403,7 +403,7 @@ class TrainingPanel(QWidget):
     def _input_shape(self) -> tuple[int, ...] | None:
         graph = self.doc.graph
         for node in graph.nodes():
-            if graph.type_of(node) == "Input":
+            if self.doc.registry.role_of(graph.type_of(node)) == "input":
                 shape = graph.params(node).get("shape")
                 return tuple(shape) if isinstance(shape, list) else None
         return None
