@@ -3,18 +3,14 @@
 Shape rules are pure functions; when one cannot apply it raises `ShapeProblem` with a message
 that quotes the numbers it received and, where a remedy exists, a `Remedy` (plain data). The
 inference engine turns the problem into a `Diagnostic` bound to a node, and the remedy into a
-`Fix` that yields the core commands applying it (see fixes.py).
+`Fix` (plain data); fixes.py turns a fix into the core commands that apply it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from dlbuilder.core.commands import Command
-    from dlbuilder.core.graph import Graph
+from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
 
@@ -70,8 +66,9 @@ def shown_severity(problems: Iterable[tuple[str, str]]) -> str | None:
 
 
 @dataclass(frozen=True)
-class SetParams:
-    """Remedy: set (or with value None, remove) parameters of the node."""
+class ChangeParams:
+    """Remedy: set (or with value None, remove) parameters of the node. (The command that
+    does it is core/commands.SetParams; a remedy is only what a rule proposes.)"""
 
     changes: dict[str, Any]
 
@@ -94,7 +91,7 @@ class Bypass:
     node: str
 
 
-Remedy = SetParams | InsertBefore | Bypass
+Remedy = ChangeParams | InsertBefore | Bypass
 
 
 class ShapeProblem(Exception):
@@ -120,17 +117,12 @@ class ShapeProblem(Exception):
 class Fix:
     """A one-click remedy for `node`: a label for the button; plain data, so fixes compare equal.
 
-    The commands are built when the fix is applied, so new node ids are fresh at that moment.
+    `fixes.fix_commands` builds its commands when it is applied, so new node ids are fresh.
     """
 
     label: str
     node: str
     remedy: Remedy
-
-    def commands(self, graph: Graph) -> list[Command]:
-        from dlbuilder.core.fixes import fix_commands  # fixes needs commands, which need graph
-
-        return fix_commands(self, graph)
 
 
 @dataclass(frozen=True)

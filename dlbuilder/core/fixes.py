@@ -6,8 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dlbuilder.core.commands import Command, Macro, SetParams, bypass, insert_between
-from dlbuilder.core.diagnostics import Bypass, Fix, InsertBefore, Remedy
-from dlbuilder.core.diagnostics import SetParams as SetParamsRemedy
+from dlbuilder.core.diagnostics import Bypass, ChangeParams, Fix, InsertBefore, Remedy
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.placement import card_positions, place_between, placed
 from dlbuilder.core.registry import Registry, Shape
@@ -18,7 +17,7 @@ def make_fix(node: str, remedy: Remedy, label: str | None = None) -> Fix:
 
 
 def _default_label(node: str, remedy: Remedy) -> str:
-    if isinstance(remedy, SetParamsRemedy):
+    if isinstance(remedy, ChangeParams):
         parts = [f"reset {k} to its default" if v is None else f"set {k} = {_show(v)}"
                  for k, v in remedy.changes.items()]
         text = ", ".join(parts)
@@ -31,7 +30,7 @@ def _default_label(node: str, remedy: Remedy) -> str:
 def fix_commands(fix: Fix, graph: Graph) -> list[Command]:
     """The commands that apply `fix` to `graph` as it is now."""
     remedy, node = fix.remedy, fix.node
-    if isinstance(remedy, SetParamsRemedy):
+    if isinstance(remedy, ChangeParams):
         return [SetParams(node, dict(remedy.changes))]
     if isinstance(remedy, InsertBefore):
         src = graph.inputs(node)[remedy.port]
@@ -96,7 +95,7 @@ def same_padding_fix(graph: Graph, registry: Registry, shape_of: Callable[[str],
         if conv is not None:
             node, pad = conv
             return Fix(f"Pad {node} to keep the size ('same': padding = {pad})", node,
-                       SetParamsRemedy({"padding": pad}))
+                       ChangeParams({"padding": pad}))
     return None
 
 
@@ -135,7 +134,7 @@ def _shrinking_conv(graph: Graph, registry: Registry,
 
 def apply_fix(graph: Graph, fix: Fix) -> Macro:
     """Apply a fix as one command (one undo step) and return it."""
-    command = Macro(fix.label, fix.commands(graph))
+    command = Macro(fix.label, fix_commands(fix, graph))
     command.apply(graph)
     return command
 

@@ -112,7 +112,7 @@ class Graph:
     def inputs(self, node: str) -> list[str]:
         """The node's input nodes in port order."""
         try:
-            pred = self._g._pred[node]
+            pred = self._g.pred[node]
         except KeyError:
             raise GraphError(f"there is no node {node!r}") from None
         if len(pred) < 2:
@@ -121,13 +121,27 @@ class Graph:
 
     def outputs(self, node: str) -> list[str]:
         try:
-            return list(self._g._succ[node])
+            return list(self._g.succ[node])
         except KeyError:
             raise GraphError(f"there is no node {node!r}") from None
 
     def edges(self) -> list[tuple[str, str, int]]:
         """(src, dst, port) for every wire, grouped by target in node order, ports ascending."""
         return [(src, dst, port) for dst in self._g for port, src in enumerate(self.inputs(dst))]
+
+    def wire_problem(self, src: str, dst: str) -> str | None:
+        """Why a wire `src` -> `dst` can never be made (a layer into itself, a second wire
+        between the same two, a cycle), or None. The one home of these rules and their words:
+        `add_edge` raises them and the editor shows them while a wire is dragged."""
+        if src == dst:
+            return f"cannot connect {src!r} to itself: a layer cannot feed its own input"
+        if self._g.has_edge(src, dst):
+            return f"{src!r} is already connected to {dst!r}"
+        if nx.has_path(self._g, dst, src):
+            loop = " -> ".join([src, *nx.shortest_path(self._g, dst, src)])
+            return (f"connecting {src!r} to {dst!r} would make a cycle ({loop}); "
+                    "networks here flow one way, from Input to Output")
+        return None
 
     def port_of(self, src: str, dst: str) -> int:
         try:
@@ -166,16 +180,30 @@ class Graph:
         self._g.add_node(node, type=type_name, params=copy.deepcopy(params or {}),
                          ui=dict(ui or {}))
         if index is not None:
-            # Move the nodes that belong after it behind it, keeping the DiGraph's dicts in step.
-            for table in (self._g._node, self._g._succ, self._g._pred):
-                for other in list(table)[max(index, 0):-1]:
-                    table[other] = table.pop(other)
+            order = list(self._g)
+            at = max(index, 0)
+            if at < len(order) - 1:
+                self._reorder([*order[:at], node, *order[at:-1]])
         self._emit(NodeAdded(node))
+
+    def _reorder(self, order: list[str]) -> None:
+        """Put the nodes in `order` (the file's order, and the tie-breaks of every walk).
+
+        networkx keeps insertion order and has no insert-at, so the DiGraph is rebuilt in place
+        through its public API: the nodes with their data, then each node's wires in the order
+        they were made. O(nodes + wires), paid only when undo puts a node back mid-list.
+        """
+        g = self._g
+        nodes = [(n, dict(g.nodes[n])) for n in order]
+        edges = [(src, dst, dict(data)) for src in order for dst, data in g.succ[src].items()]
+        g.clear()
+        g.add_nodes_from(nodes)
+        g.add_edges_from(edges)
 
     def remove_node(self, node: str) -> None:
         """Remove a node and its wires (each wire removal is emitted first)."""
         self._attrs(node)
-        for dst in list(self._g._succ[node]):
+        for dst in self.outputs(node):
             self.remove_edge(node, dst)
         for src in self.inputs(node)[::-1]:
             self.remove_edge(src, node)
@@ -186,15 +214,9 @@ class Graph:
         """Wire `src`'s output to `dst`'s input `port` (appended when None); returns the port."""
         self._attrs(src)
         self._attrs(dst)
-        if src == dst:
-            raise GraphError(f"cannot connect {src!r} to itself: a layer cannot feed its own input")
-        if self._g.has_edge(src, dst):
-            raise GraphError(f"{src!r} is already connected to {dst!r}")
-        if nx.has_path(self._g, dst, src):
-            path = nx.shortest_path(self._g, dst, src)
-            loop = " -> ".join([src, *path])
-            raise GraphError(f"connecting {src!r} to {dst!r} would make a cycle ({loop}); "
-                             "networks here flow one way, from Input to Output")
+        problem = self.wire_problem(src, dst)
+        if problem is not None:
+            raise GraphError(problem)
         existing = self.inputs(dst)
         if port is None:
             port = len(existing)

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from dlbuilder.core.checks import graph_checks
-from dlbuilder.core.diagnostics import Bypass, Diagnostic, ShapeProblem
-from dlbuilder.core.diagnostics import SetParams as SetParamsRemedy
+from dlbuilder.core.diagnostics import Bypass, ChangeParams, Diagnostic, ShapeProblem
 from dlbuilder.core.fixes import make_fix, same_padding_fix
 from dlbuilder.core.graph import (
     STRUCTURAL,
@@ -309,7 +308,7 @@ class InferenceEngine:
                 diags.append(Diagnostic(
                     node, key, "error", "param_unknown",
                     f"{spec.type} has no parameter {key!r} (its parameters: {names})",
-                    make_fix(node, SetParamsRemedy({key: None}), f"Remove {key}")))
+                    make_fix(node, ChangeParams({key: None}), f"Remove {key}")))
                 continue
             try:
                 p[key] = pspec.check(value)
@@ -317,7 +316,7 @@ class InferenceEngine:
                 ok = False
                 fix = None
                 if err.fix_value is not None:
-                    fix = make_fix(node, SetParamsRemedy({key: err.fix_value}))
+                    fix = make_fix(node, ChangeParams({key: err.fix_value}))
                 diags.append(Diagnostic(node, key, "error", err.code, err.message, fix))
         for pspec in spec.params:
             if pspec.required and pspec.name not in raw:

@@ -1,5 +1,7 @@
 """Whether a wire may be drawn, asked before it is: the editor refuses a connection that could
-never work (a cycle, a full input, tensors of incompatible ranks) and says why.
+never work (a cycle, a full input, tensors of incompatible ranks) and says why. The rules any
+graph keeps (no wire into itself, none twice, no cycle) live in `Graph.wire_problem`, with their
+words; this adds the ones that need the declarations and the shapes.
 
 A connection that breaks a rule with a one-click fix (a Linear after an image: insert Flatten;
 an Add of equal ranks but different sizes: project the shortcut) is allowed, so the node can
@@ -9,8 +11,6 @@ show the problem with its fix.
 from __future__ import annotations
 
 from typing import Any
-
-import networkx as nx
 
 from dlbuilder.core.diagnostics import ShapeProblem
 from dlbuilder.core.inference import InferenceEngine
@@ -37,13 +37,9 @@ def connect_problem(engine: InferenceEngine, src: str, dst: str,
     """Why wiring `src`'s output into `dst` must be refused, or None when it may be drawn.
     With `replace`, a single input already fed is no refusal: the new wire takes its place."""
     graph = engine.graph
-    if src == dst:
-        return "a layer cannot feed its own input"
-    if graph.nx.has_edge(src, dst):
-        return f"{src} is already connected to {dst}"
-    if nx.has_path(graph.nx, dst, src):
-        path = " -> ".join([src, *nx.shortest_path(graph.nx, dst, src)])
-        return f"this wire would make a cycle ({path}); networks flow one way"
+    problem = graph.wire_problem(src, dst)
+    if problem is not None:
+        return problem
     if graph.type_of(dst) not in engine.registry:
         return None
     spec = engine.registry.get(graph.type_of(dst))

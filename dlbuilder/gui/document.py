@@ -25,7 +25,7 @@ from dlbuilder.core.changes import ChangeRecorder
 from dlbuilder.core.commands import AddEdge, AddNode, Macro, RemoveEdge, SetUi, insert_between
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.fileformat import load_graph, save_graph
-from dlbuilder.core.fixes import with_batchnorm
+from dlbuilder.core.fixes import fix_commands, with_batchnorm
 from dlbuilder.core.graph import Event, Graph, GraphError
 from dlbuilder.core.inference import InferenceEngine, ShapesChanged
 from dlbuilder.core.placement import (
@@ -284,7 +284,7 @@ class Document(QObject):
     def apply_fix(self, fix: Fix) -> bool:
         """Apply a fix as one undo step, named by its label."""
         try:
-            commands = fix.commands(self.graph)
+            commands = fix_commands(fix, self.graph)
         except (GraphError, IndexError, KeyError) as err:  # the graph moved on since
             self.refused.emit(f"this fix no longer applies: {err}")
             return False

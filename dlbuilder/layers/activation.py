@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dlbuilder.core.diagnostics import SetParams, ShapeProblem
+from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.params import ParamSpec
 from dlbuilder.core.registry import Example, LayerSpec, Params, Shape, format_shape
 from dlbuilder.layers import curves
@@ -24,11 +24,11 @@ def softmax_shape(ins: list[Shape], p: Params) -> Shape:
     if dim == 0 or dim == -(rank + 1):
         raise ShapeProblem("bad_dim", f"dim {dim} is the batch dimension: softmax would mix "
                            "different samples; use 1 (the classes)", "dim",
-                           SetParams({"dim": None}))
+                           ChangeParams({"dim": None}))
     if not -rank <= dim <= rank:
         raise ShapeProblem("bad_dim", f"dim {dim} is outside the input {format_shape(shape)} "
                            f"(per-sample dimensions 1 to {rank}, or -1 to -{rank})", "dim",
-                           SetParams({"dim": None}))
+                           ChangeParams({"dim": None}))
     return shape
 
 

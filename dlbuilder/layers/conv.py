@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlbuilder.core.diagnostics import SetParams, ShapeProblem
+from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
 from dlbuilder.layers.common import (
@@ -54,7 +54,7 @@ def _channels(ins: list[Shape], p: Params, type_name: str) -> tuple[int, int, in
             raise ShapeProblem("channels_groups",
                                f"groups {groups} must divide the {name} ({count}); "
                                f"set groups to a divisor of {count} such as 1",
-                               field, SetParams({"groups": 1}))
+                               field, ChangeParams({"groups": 1}))
     return c, h, w
 
 
@@ -69,7 +69,7 @@ def conv2d_shape(ins: list[Shape], p: Params) -> Shape:
                                f"padding 'same' needs stride 1 (torch does not pad strided "
                                f"convolutions that way), but stride is {one_text(stride)}; "
                                f"give padding as numbers instead, e.g. {pads[0]}",
-                               "padding", SetParams({"padding": pads}))
+                               "padding", ChangeParams({"padding": pads}))
         return (k, h, w)
     if padding == "valid":
         padding = (0, 0)
@@ -104,7 +104,7 @@ def _kernel_too_large(axis: int, f: int, d: int, span: int, size: int, pad: int)
         "kernel_too_large",
         f"{what} larger than the padded input {size + 2 * pad} ({size} + 2*{pad}) in "
         f"{AXIS_WORDS[axis]}; lower kernel_size or add padding (at least {need})",
-        "kernel_size", SetParams({"padding": need}), f"Set padding = {need}")
+        "kernel_size", ChangeParams({"padding": need}), f"Set padding = {need}")
 
 
 def conv_t_shape(ins: list[Shape], p: Params) -> Shape:
@@ -117,7 +117,7 @@ def conv_t_shape(ins: list[Shape], p: Params) -> Shape:
                 "param_range",
                 f"output_padding {extra[i]} must be smaller than the stride ({stride[i]}) or "
                 f"the dilation ({dil[i]}) in {AXIS_WORDS[i]}; lower it",
-                "output_padding", SetParams({"output_padding": 0}))
+                "output_padding", ChangeParams({"output_padding": 0}))
     out = []
     for i, size in enumerate((h, w)):
         value = (size - 1) * stride[i] - 2 * pad[i] + dil[i] * (kernel[i] - 1) + extra[i] + 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlbuilder.core.diagnostics import SetParams, ShapeProblem
+from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape, prod
 from dlbuilder.layers.common import IMG, bool_param, int_param, need_rank
@@ -23,15 +23,15 @@ def _flatten_range(shape: Shape, p: Params) -> tuple[int, int]:
         if not 0 <= norm < full:
             raise ShapeProblem("bad_dim", f"{name} {value} is outside the input "
                                f"{format_shape(shape)} with its batch dimension "
-                               f"(dimensions 0 to {full - 1})", name, SetParams({name: None}))
+                               f"(dimensions 0 to {full - 1})", name, ChangeParams({name: None}))
     if start_n == 0 or end_n == 0:
         field = "start_dim" if start_n == 0 else "end_dim"
         raise ShapeProblem("bad_dim", f"{field} {p[field]} would merge the batch dimension "
                            "into the features; use 1 (the first per-sample dimension)", field,
-                           SetParams({field: None}))
+                           ChangeParams({field: None}))
     if start_n > end_n:
         raise ShapeProblem("bad_dim", f"start_dim {start} comes after end_dim {end}",
-                           "start_dim", SetParams({"start_dim": None, "end_dim": None}))
+                           "start_dim", ChangeParams({"start_dim": None, "end_dim": None}))
     return start_n - 1, end_n - 1
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlbuilder.core.diagnostics import InsertBefore, SetParams, ShapeProblem
+from dlbuilder.core.diagnostics import ChangeParams, InsertBefore, ShapeProblem
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
 from dlbuilder.layers.common import IMG, int_param
 
@@ -82,11 +82,11 @@ def concat_shape(ins: list[Shape], p: Params) -> Shape:
     axis = dim + rank + 1 if dim < 0 else dim
     if axis == 0:
         raise ShapeProblem("bad_dim", f"dim {dim} is the batch dimension; use 1 to join "
-                           "channels", "dim", SetParams({"dim": None}))
+                           "channels", "dim", ChangeParams({"dim": None}))
     if not 1 <= axis <= rank:
         raise ShapeProblem("bad_dim", f"dim {dim} is outside the inputs "
                            f"{format_shape(ins[0])} (per-sample dimensions 1 to {rank})",
-                           "dim", SetParams({"dim": None}))
+                           "dim", ChangeParams({"dim": None}))
     for port, shape in enumerate(ins[1:], start=1):
         if len(shape) != rank or any(a != b for i, (a, b) in enumerate(zip(shape, ins[0]))
                                      if i != axis - 1):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlbuilder.core.diagnostics import SetParams, ShapeProblem
+from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
 from dlbuilder.layers.common import (
@@ -54,7 +54,7 @@ def pool_shape(ins: list[Shape], p: Params, type_name: str) -> Shape:
             raise ShapeProblem(
                 "param_range",
                 f"padding {pad[i]} is more than half of kernel_size {kernel[i]}; pooling "
-                f"allows at most {kernel[i] // 2}", "padding", SetParams({"padding": limit}))
+                f"allows at most {kernel[i] // 2}", "padding", ChangeParams({"padding": limit}))
     out = []
     for i, size in enumerate((h, w)):
         value = pool_size(size, kernel[i], stride[i], pad[i], dil[i], p["ceil_mode"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from dlbuilder.core.diagnostics import SetParams, ShapeProblem
+from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.params import ParamSpec
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape, torch_value
 from dlbuilder.layers.common import IMG, need_rank, one_text, pair_text
@@ -27,10 +27,10 @@ def upsample_shape(ins: list[Shape], p: Params) -> Shape:
     size, scale = p["size"], p["scale_factor"]
     if size is not None and scale is not None:
         raise ShapeProblem("param_conflict", "set either size or scale_factor, not both",
-                           "size", SetParams({"size": None}), "Clear size")
+                           "size", ChangeParams({"size": None}), "Clear size")
     if size is None and scale is None:
         raise ShapeProblem("param_missing", "Upsample needs scale_factor (e.g. 2) or size "
-                           "(e.g. [32, 32])", "scale_factor", SetParams({"scale_factor": 2}))
+                           "(e.g. [32, 32])", "scale_factor", ChangeParams({"scale_factor": 2}))
     if size is not None:
         return (c, size[0], size[1])
     out = (math.floor(float(h) * scale[0]), math.floor(float(w) * scale[1]))

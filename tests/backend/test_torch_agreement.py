@@ -9,6 +9,7 @@ from graph_strategies import any_graphs, valid_graphs
 from hypothesis import HealthCheck, given, settings
 
 from dlbuilder.backend.modules import apply_node, build_module, torch_reference
+from dlbuilder.core.fixes import fix_commands
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.layers import REGISTRY
@@ -79,7 +80,7 @@ def test_fix_for_kernel_too_large_satisfies_torch() -> None:
     (problem,) = [d for d in engine.diagnostics() if d.code == "kernel_too_large"]
     assert "kernel 7 is larger than the padded input 4 (4 + 2*0)" in problem.message
     assert problem.fix is not None
-    for command in problem.fix.commands(graph):
+    for command in fix_commands(problem.fix, graph):
         command.apply(graph)
     assert not engine.has_errors()  # padding 2: (4 - 7 + 2*2)/1 + 1 = 2
     assert engine.info("c").output_shape == (2, 2, 2)

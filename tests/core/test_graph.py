@@ -101,6 +101,25 @@ def test_add_node_refuses_duplicate_id_and_keeps_the_first() -> None:
     assert events == []
 
 
+def test_add_node_at_index_keeps_every_wire_order_and_the_same_digraph() -> None:
+    """Putting a node back mid-list (undo of a delete) rebuilds networkx's order through its
+    public API: each node's outputs keep the order their wires were made in, ports and
+    parameters (the same objects, which the engine reads uncopied) stay, and `graph.nx` is
+    still the object algorithms were handed."""
+    graph = make("a", "b", "c", "m")
+    for src, dst in (("a", "c"), ("a", "b"), ("b", "m"), ("a", "m"), ("c", "m")):
+        graph.add_edge(src, dst)
+    digraph, params_of_b = graph.nx, graph.raw_params("b")
+    before = {n: (graph.outputs(n), graph.inputs(n)) for n in graph.nodes()}
+    graph.add_node("x", "ReLU", index=1)
+    assert graph.nodes() == ["a", "x", "b", "c", "m"]
+    assert graph.nx is digraph and graph.raw_params("b") is params_of_b
+    assert {n: (graph.outputs(n), graph.inputs(n)) for n in "abcm"} == before
+    assert graph.outputs("a") == ["c", "b", "m"]  # made in that order, not node order
+    assert graph.edges() == [("a", "b", 0), ("a", "c", 0), ("b", "m", 0), ("a", "m", 1),
+                             ("c", "m", 2)]
+
+
 def test_add_node_at_index_places_it_in_the_node_order() -> None:
     graph = make("a", "b", "c", edges=(("a", "b"), ("b", "c")))
     graph.add_node("x", "ReLU", index=1)
@@ -495,3 +514,21 @@ def test_queries_on_a_missing_node_raise_graph_error() -> None:
     for query in (graph.inputs, graph.outputs, graph.type_of, graph.params):
         with pytest.raises(GraphError, match="no node 'ghost'"):
             query("ghost")
+
+
+@pytest.mark.parametrize(("src", "dst"), [("a", "a"), ("a", "b"), ("b", "a")])
+def test_the_editor_and_the_model_refuse_a_wire_in_the_same_words(src: str, dst: str) -> None:
+    """One home for the wiring rules: what the canvas says while a wire is dragged is what
+    add_edge raises."""
+    from dlbuilder.core.inference import InferenceEngine
+    from dlbuilder.core.wiring import connect_problem
+    from dlbuilder.layers import REGISTRY
+
+    graph = Graph("g")
+    graph.add_node("a", "Input", {"shape": [3]})
+    graph.add_node("b", "ReLU")
+    graph.add_edge("a", "b")
+    said = connect_problem(InferenceEngine(graph, REGISTRY), src, dst)
+    with pytest.raises(GraphError) as refused:
+        graph.add_edge(src, dst)
+    assert said is not None and said == str(refused.value) == graph.wire_problem(src, dst)
