@@ -32,7 +32,7 @@ def test_opens_with_every_layer_and_an_empty_search(popup: QuickAddPopup) -> Non
 
 def test_typing_filters_and_enter_chooses(popup: QuickAddPopup, qtbot) -> None:
     qtbot.keyClicks(popup.search, "conv")
-    assert popup.visible_types() == ["Conv2d", "ConvTranspose2d"]
+    assert popup.visible_types()[:1] == ["Conv2d"] and "ConvTranspose2d" in popup.visible_types()
     assert popup.current_type() == "Conv2d"
     with qtbot.waitSignal(popup.chosen, timeout=1000) as blocker:
         qtbot.keyClick(popup.search, Qt.Key.Key_Return)
