@@ -24,7 +24,8 @@ NODE_SIZE = (200, 100)
 GAP = (60, 40)
 _SWEEPS = 4          # barycentre passes (down, up, down, up)
 _CUT_PENALTY = 25.0  # a row break that more than one wire crosses (inside a residual block)
-_WIDEST = 4          # layout_for_view tries rows up to this many times the view's width
+_WIDEST = 8          # layout_for_view tries rows up to this many times the view's width (a
+                     # 177-node ResNet-50 in a 700x400 canvas needs 6 to not end up tall)
 _MAX_TRIES = 32      # layout_for_view: row widths tried at most
 _CUT_COST = 0.85     # layout_for_view: a layout's zoom counts this much less per cut wire
 

@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import networkx as nx
+
 from dlbuilder.core.commands import AddNode, Macro, SetUi
 from dlbuilder.core.graph import Graph
-from dlbuilder.core.layout import GAP, NODE_SIZE, layered_layout
+from dlbuilder.core.layout import GAP, NODE_SIZE, layered_layout, layout_for_view
 
 Position = tuple[int, int]
 
@@ -48,11 +50,61 @@ def ui_position(ui: dict[str, Any]) -> tuple[float, float] | None:
 
 
 def card_positions(graph: Graph) -> dict[str, Position]:
-    """Where the cards are: the file's positions, or the auto-layout (as the canvas shows it)
-    when the file holds none."""
-    known = {n: (round(p[0]), round(p[1])) for n in graph.nodes()
-             if (p := ui_position(graph.ui(n))) is not None}
-    return known if known or len(graph) == 0 else layered_layout(graph)
+    """Where the cards are: the file's positions, and for the nodes it holds none for, where
+    `missing_positions` puts them (as the canvas shows them)."""
+    return {**_known_positions(graph), **missing_positions(graph)}
+
+
+def missing_positions(graph: Graph, view: tuple[float, float] | None = None
+                      ) -> dict[str, Position]:
+    """Spots for the nodes whose `ui` holds no usable position; the positions the graph has
+    stay as they are. With none at all, the whole graph is laid out: wrapped to `view` (the
+    width and height to fill, in scene units) as the layout action does, or in one row without
+    it. Else each missing node goes into free space beside its wired neighbours, taken in flow
+    order so that a run of them stays a chain, wrapping below the cards where it would pass
+    the view's right edge."""
+    known = _known_positions(graph)
+    if len(known) == len(graph):
+        return {}
+    if not known:
+        return layout_for_view(graph, *view) if view is not None else layered_layout(graph)
+    left = min(x for x, _ in known.values())
+    right = None if view is None else max(max(x for x, _ in known.values()) + W,
+                                          left + view[0])
+    taken = dict(known)
+    spots: dict[str, Position] = {}
+    for node in _flow_order(graph):
+        if node not in taken:
+            spot = place_near(taken, _wanted_spot(graph, taken, node, left, right)).spots[0]
+            taken[node] = spots[node] = spot
+    return spots
+
+
+def _known_positions(graph: Graph) -> dict[str, Position]:
+    return {n: (round(p[0]), round(p[1])) for n in graph.nodes()
+            if (p := ui_position(graph.ui(n))) is not None}
+
+
+def _flow_order(graph: Graph) -> list[str]:
+    """Sources first, each node after its inputs; ties in the file's order."""
+    index = {n: i for i, n in enumerate(graph.nodes())}
+    return list(nx.lexicographical_topological_sort(graph.nx, key=index.__getitem__))
+
+
+def _wanted_spot(graph: Graph, taken: dict[str, Position], node: str, left: int,
+                 right: float | None) -> Position:
+    """Right of the node's placed inputs, else left of its placed consumers, else (and where
+    right of its inputs would pass `right`) at the left edge below every card."""
+    inputs = [taken[n] for n in graph.inputs(node) if n in taken]
+    outputs = [taken[n] for n in graph.outputs(node) if n in taken]
+    if inputs:
+        x = max(x for x, _ in inputs) + STEP_X
+        if right is None or x + W <= right:
+            return (x, round(sum(y for _, y in inputs) / len(inputs)))
+    elif outputs:
+        return (min(x for x, _ in outputs) - STEP_X,
+                round(sum(y for _, y in outputs) / len(outputs)))
+    return (left, max(y for _, y in taken.values()) + STEP_Y + _ROW_GAP - GAP[1])
 
 
 def place_near(positions: dict[str, Position], at: tuple[float, float],

@@ -4,6 +4,7 @@ shortcut sits beside its block, and the same graph always gets the same position
 from __future__ import annotations
 
 import pytest
+from big_graphs import resnet50_graph
 from helpers import chain, example_graph
 
 from dlbuilder.core.graph import Graph
@@ -143,3 +144,17 @@ def test_deterministic(width: float | None) -> None:
     again = layered_layout(example_graph("resnet_cifar"), max_width=width)
     assert first == again
     assert all(isinstance(v, int) for xy in first.values() for v in xy)
+
+
+@pytest.mark.parametrize(("size", "least"), [((946, 597), 0.18), ((626, 317), 0.115)])
+def test_a_177_node_network_in_a_short_view_is_laid_out_wide(size, least) -> None:
+    """ResNet-50 in the canvas of a 1600x1000 and a 1280x720 window: rows wide enough that
+    the whole network shows at a zoom where the cards' type names can still be read (rows
+    at most 4 views wide left the small one taller than wide, at zoom 0.07)."""
+    graph = resnet50_graph()
+    positions = layout_for_view(graph, *size)
+    assert not overlaps(positions)
+    assert_flows(graph, positions)
+    right = max(x for x, _ in positions.values()) + W
+    bottom = max(y for _, y in positions.values()) + H
+    assert min(size[0] / right, size[1] / bottom) >= least

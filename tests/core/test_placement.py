@@ -3,12 +3,19 @@ neighbours shifting (in the same undo step) when there is no room, and nothing o
 
 from __future__ import annotations
 
+from big_graphs import resnet50_graph
 from helpers import chain, engine_for, example_graph
 
 from dlbuilder.core.commands import AddEdge, History, RemoveNode, SetParams
 from dlbuilder.core.fixes import apply_fix, with_batchnorm
-from dlbuilder.core.layout import GAP, NODE_SIZE
-from dlbuilder.core.placement import card_positions, place_after, place_between, place_near
+from dlbuilder.core.layout import GAP, NODE_SIZE, layout_for_view
+from dlbuilder.core.placement import (
+    card_positions,
+    missing_positions,
+    place_after,
+    place_between,
+    place_near,
+)
 
 W, H = NODE_SIZE
 
@@ -91,3 +98,43 @@ def test_positions_come_from_the_layout_when_the_file_has_none() -> None:
     spots = card_positions(graph)
     assert set(spots) == {"in", "n1", "n2", "out"}
     assert len(set(spots.values())) == 4
+
+
+# -- nodes the file holds no position for ----------------------------------------------------
+def without_positions(graph, nodes) -> None:
+    for node in nodes:
+        graph.set_ui(node, {})
+
+
+def test_missing_positions_go_beside_their_neighbours_and_the_rest_stay() -> None:
+    graph = example_graph("resnet_cifar")
+    before = {n: dict(graph.ui(n)) for n in graph.nodes()}
+    missing = ["block2_conv2", "block2_bn2", "gap"]
+    without_positions(graph, missing)
+    spots = missing_positions(graph)
+    assert sorted(spots) == sorted(missing)
+    assert not overlapping(graph)  # card_positions includes them: no longer ignored
+    assert card_positions(graph) == {**{n: (u["x"], u["y"]) for n, u in before.items()
+                                        if n not in missing}, **spots}
+    left, right = card_positions(graph)["block2_relu1"], spots["block2_conv2"]
+    assert right[0] > left[0] and abs(right[1] - left[1]) <= 3 * (H + GAP[1])  # nearby
+
+
+def test_a_missing_chain_wraps_below_at_the_views_right_edge() -> None:
+    graph = chain(*[("ReLU", {})] * 12)
+    graph.set_ui("in", {"x": 0, "y": 0})
+    spots = missing_positions(graph, (1000, 700))
+    assert len(spots) == len(graph) - 1
+    assert max(x for x, _ in spots.values()) + W <= 1000  # wrapped, not one long row
+    assert len({y for _, y in spots.values()}) > 1
+    taken = sorted([(0, 0), *spots.values()])
+    assert not any(abs(ax - bx) < W and abs(ay - by) < H
+                   for i, (ax, ay) in enumerate(taken) for bx, by in taken[i + 1:])
+
+
+def test_without_any_position_the_whole_graph_is_laid_out_for_the_view() -> None:
+    graph = resnet50_graph()
+    assert missing_positions(graph, (946, 597)) == layout_for_view(graph, 946, 597)
+    assert missing_positions(graph) == card_positions(graph)  # one row without a view
+    graph.set_ui("input1", {"x": 0, "y": 0})
+    assert "input1" not in missing_positions(graph)
