@@ -30,6 +30,7 @@ from dlbuilder.core.graph import Event, Graph, GraphError
 from dlbuilder.core.inference import InferenceEngine, ShapesChanged
 from dlbuilder.core.placement import (
     card_positions,
+    missing_positions,
     place_after,
     place_between,
     place_near,
@@ -100,6 +101,9 @@ class Document(QObject):
         self._selection: tuple[str, ...] = ()
         self.read_only_reason: str | None = None  # set while the graph trains: edits refused
         self._recorder = ChangeRecorder(self.graph)
+        # The size (width, height in scene units) a layout should fill: the canvas's at 1:1,
+        # which the canvas keeps here once shown. Until then positions a file lacks wait.
+        self.view_size: tuple[float, float] | None = None
         self._editing = False  # an edit is under way: its events are announced when it ends
         self._training: dict[str, Any] = {}
         self.replace(graph or Graph(), path)
@@ -115,6 +119,7 @@ class Document(QObject):
             self.engine.unsubscribe(self._on_engine_shapes)
             self.graph.unsubscribe(self._on_graph_event)
         self.graph = graph
+        self._fill_positions()  # before anyone listens: part of what opens
         self.engine = InferenceEngine(graph, self.registry)
         self.engine.subscribe(self._on_engine_shapes)  # first: the engine infers, then we hear
         graph.subscribe(self._on_graph_event)
@@ -272,6 +277,27 @@ class Document(QObject):
         if len(commands) == 1 and text is None:
             return self.push(commands[0])
         return self.push(Macro(text or f"Move {len(commands)} nodes", commands))
+
+    def place_missing(self) -> None:
+        """Give the nodes the graph holds no position for one (see `_fill_positions`); views
+        hear it as one move. For a graph that opened before the canvas knew its size."""
+        self._editing = True
+        if self._fill_positions():
+            self._announce()
+        self._editing = False
+
+    def _fill_positions(self) -> bool:
+        """Write positions for the nodes the graph lacks them for (a file written without
+        them): laid out for `view_size` as the layout action lays out, or beside their
+        neighbours where others have positions. Not an edit: it fills in what the file lacks
+        and moves nothing the user placed, so there is no undo step and an opened file stays
+        unmodified (closing it asks nothing); the next save keeps them. Whether any lacked."""
+        if self.view_size is None:
+            return False
+        spots = missing_positions(self.graph, self.view_size)
+        for node, (x, y) in spots.items():
+            self.graph.set_ui(node, {**self.graph.ui(node), "x": x, "y": y})
+        return bool(spots)
 
     def fixes_for(self, diagnostic: Diagnostic) -> list[Fix]:
         """The one-click fixes a problem offers: its own, and for a projection the same with a

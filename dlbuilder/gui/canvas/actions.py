@@ -6,7 +6,7 @@ in its menus and toolbar, so every menu shows one name and its shortcut, and eac
 only when it can act on the selection.
 
 A mixin of CanvasView (kept apart so each file stays small); it uses the view's `doc`,
-`graph_scene`, `_say` and `fit`.
+`graph_scene`, `_say`, `fit` and `layout_size`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dlbuilder.gui.canvas.edit_ops import (
     plural,
     put_fragment_on_clipboard,
 )
-from dlbuilder.gui.canvas.style import HEADER_H, NODE_H, NODE_W
+from dlbuilder.gui.canvas.style import HEADER_H, NODE_W
 from dlbuilder.gui.look.icons import icon
 from dlbuilder.gui.window.actions import make_actions
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from dlbuilder.gui.canvas.scene import GraphScene
     from dlbuilder.gui.document import Document
 
-_LAYOUT_MARGIN = 40  # scene units left free around an auto-laid-out graph
 # The view's actions, by the name of the view method each one runs.
 TRIGGERS = {"cut": "cut", "copy": "copy", "paste": "paste", "duplicate": "duplicate",
             "delete": "delete_selected", "rename": "rename_selected",
@@ -244,10 +243,7 @@ class CanvasActionsMixin:
     def layout_positions(self) -> dict[str, tuple[int, int]]:
         """The layout for this view: wrapped to its width at 1:1 (wider only where that shows
         the whole graph larger)."""
-        port = self.viewport().rect()
-        width = max(port.width() - 2 * _LAYOUT_MARGIN, NODE_W)
-        height = max(port.height() - 2 * _LAYOUT_MARGIN, NODE_H)
-        return layout_for_view(self.doc.graph, width, height)
+        return layout_for_view(self.doc.graph, *self.layout_size())
 
     # -- menus -----------------------------------------------------------------------------
     def canvas_menu(self, scene_pos: QPointF) -> QMenu:

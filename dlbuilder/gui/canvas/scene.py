@@ -16,11 +16,10 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneMouse
 
 from dlbuilder.core.changes import Change, by_node
 from dlbuilder.core.diagnostics import Diagnostic
-from dlbuilder.core.layout import layered_layout
-from dlbuilder.core.placement import ui_position
+from dlbuilder.core.placement import missing_positions, ui_position
 from dlbuilder.gui.canvas.card_index import CardIndex
 from dlbuilder.gui.canvas.node_item import NodeItem
-from dlbuilder.gui.canvas.style import GAP_X, GAP_Y, GRID, NODE_H, NODE_W, snap
+from dlbuilder.gui.canvas.style import GAP_X, GAP_Y, GRID, snap
 from dlbuilder.gui.canvas.wire_item import WireItem
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
@@ -108,34 +107,20 @@ class GraphScene(QGraphicsScene):
         return wire
 
     def _place_unplaced(self) -> None:
-        """Show nodes the file holds no position for: all laid out when none has one, else
-        each beside its neighbours (a fix's new node between its two ends, below them)."""
+        """Show nodes the graph holds no position for where the view will put them (see
+        `missing_positions`): all laid out when none has one, else each beside its neighbours.
+        Display only: the document writes them to the graph once the view's size is known."""
         loose = [item for item in self.nodes.values() if not item.placed]
         if not loose:
             return
+        spots = missing_positions(self.doc.graph)
         self._placing = True
-        if len(loose) == len(self.nodes):
-            for node, (x, y) in layered_layout(self.doc.graph).items():
-                self.nodes[node].setPos(x, y)
-        else:
-            for item in loose:
-                item.setPos(self._spot_beside(item.node))
+        for item in loose:
+            x, y = spots[item.node]
+            item.setPos(x, y)
         self._placing = False
         for item in loose:
             self._update_wires_of(item.node)
-
-    def _spot_beside(self, node: str) -> QPointF:
-        graph = self.doc.graph
-        near = [self.nodes[n] for n in graph.inputs(node) + graph.outputs(node)
-                if n in self.nodes and self.nodes[n].placed]
-        if not near:
-            return QPointF(0, max((i.y() for i in self.nodes.values() if i.placed),
-                                  default=-NODE_H - 2 * GAP_Y) + NODE_H + 2 * GAP_Y)
-        x = sum(i.x() for i in near) / len(near)
-        if not graph.outputs(node):
-            x += NODE_W + GAP_X
-        y = max(i.y() for i in near) + NODE_H + GAP_Y
-        return QPointF(snap(x), snap(y))
 
     # -- document events -----------------------------------------------------------------------
     def _on_doc_changed(self, change: Change) -> None:

@@ -19,6 +19,8 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
+    QResizeEvent,
+    QShowEvent,
     QTransform,
     QWheelEvent,
 )
@@ -43,6 +45,9 @@ from dlbuilder.gui.look.theme import theme_manager
 from dlbuilder.gui.mime import LAYER_MIME
 
 _HINT = "Drag from a port to connect; Tab or right-click to add a layer; F to fit"
+_LAYOUT_MARGIN = 40   # scene units left free around a graph laid out for the view
+_FIT_MARGIN = 40      # scene units shown around the cards by fit
+_ZOOM_FLOOR = 0.005   # the whole scene (200,000 units) in a 1000-pixel view
 
 
 class CanvasView(CanvasActionsMixin, QGraphicsView):
@@ -95,8 +100,23 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
+    def min_zoom(self) -> float:
+        """MIN_ZOOM, or less where that is what it takes to show every card (a file laid out
+        as one long row): zooming out always reaches the whole network, and no further."""
+        return max(min(self.MIN_ZOOM, self.fit_zoom()), _ZOOM_FLOOR)
+
+    def fit_zoom(self) -> float:
+        """The zoom that shows every card with a margin, never past 1:1 (text stays its
+        designed size); 1 without cards."""
+        rect = self.graph_scene.nodes_rect()
+        if rect.isEmpty():
+            return 1.0
+        target = rect.adjusted(-_FIT_MARGIN, -_FIT_MARGIN, _FIT_MARGIN, _FIT_MARGIN)
+        port = self.viewport().rect()
+        return min(port.width() / target.width(), port.height() / target.height(), 1.0)
+
     def set_zoom(self, factor: float, anchor_centre: bool = True) -> None:
-        factor = min(max(factor, self.MIN_ZOOM), self.MAX_ZOOM)
+        factor = min(max(factor, self.min_zoom()), self.MAX_ZOOM)
         centre = self.mapToScene(self.viewport().rect().center())
         self.setTransform(QTransform.fromScale(factor, factor))
         if anchor_centre:
@@ -112,17 +132,34 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         self.set_zoom(1.0)
 
     def fit(self) -> None:
-        """Show every card, never zooming in past 1:1 (text stays its designed size)."""
+        """Show every card, however far out that takes (see `min_zoom`), never zooming in
+        past 1:1."""
         rect = self.graph_scene.nodes_rect()
         if rect.isEmpty():
             self.setTransform(QTransform())
             self.centerOn(0, 0)
             return
-        target = rect.adjusted(-40, -40, 40, 40)
+        self.set_zoom(self.fit_zoom(), anchor_centre=False)
+        self.centerOn(rect.center())
+
+    def layout_size(self) -> tuple[float, float]:
+        """The scene area a layout for this view fills at 1:1: the viewport less a margin."""
         port = self.viewport().rect()
-        factor = min(port.width() / target.width(), port.height() / target.height(), 1.0)
-        self.set_zoom(factor, anchor_centre=False)
-        self.centerOn(target.center())
+        return (max(port.width() - 2 * _LAYOUT_MARGIN, NODE_W),
+                max(port.height() - 2 * _LAYOUT_MARGIN, NODE_H))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Shown, at its real size: a graph opened before (the file given at start) gets the
+        positions it lacks, laid out for this view; those opened later get them as they open
+        (the document keeps the size to lay out for)."""
+        super().showEvent(event)
+        self.doc.view_size = self.layout_size()
+        self.doc.place_missing()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.isVisible():
+            self.doc.view_size = self.layout_size()
 
     def center_on_node(self, node: str) -> None:
         item = self.graph_scene.nodes.get(node)
@@ -140,7 +177,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
             bar.setValue(bar.value() - delta.x())
             return
         current = self.zoom()
-        wanted = min(max(current * 1.0015 ** delta.y(), self.MIN_ZOOM), self.MAX_ZOOM)
+        wanted = min(max(current * 1.0015 ** delta.y(), self.min_zoom()), self.MAX_ZOOM)
         if wanted != current:
             at = event.position()
             fixed = self.mapToScene(at.toPoint())  # keep this point under the pointer

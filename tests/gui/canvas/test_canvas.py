@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from dlbuilder.core.commands import SetParams
 from dlbuilder.core.fileformat import graph_to_dict
+from dlbuilder.core.layout import layout_for_view
 from dlbuilder.gui.canvas import CanvasView
 from dlbuilder.gui.canvas.style import GRID, NODE_H, NODE_W
 from dlbuilder.gui.look.theme import theme_manager
@@ -324,11 +325,14 @@ def test_auto_layout_is_one_step_then_fits(make_view) -> None:
     assert {n: doc.graph.ui(n) for n in doc.graph.nodes()} == before
 
 
-def test_graph_without_positions_is_laid_out_for_display(make_view) -> None:
+def test_graph_without_positions_gets_them_laid_out_for_the_view(make_view) -> None:
     view = make_view(chain(("ReLU", {}), ("ReLU", {})))
-    xs = [view.graph_scene.nodes[n].x() for n in ("in", "n1", "n2", "out")]
-    assert xs == sorted(xs) and len(set(xs)) == 4
-    assert view.doc.graph.ui("n1") == {}  # display only: the file is not touched
+    graph = view.doc.graph
+    assert {n: (graph.ui(n)["x"], graph.ui(n)["y"]) for n in graph.nodes()} == \
+        layout_for_view(graph, *view.layout_size())  # as the layout action lays out
+    for node, item in view.graph_scene.nodes.items():
+        assert item.pos() == QPointF(graph.ui(node)["x"], graph.ui(node)["y"])
+    assert view.doc.undo_stack.count() == 0 and not view.doc.modified  # not an edit
 
 
 # -- view ------------------------------------------------------------------------------------
