@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 _MARGIN = 12.0  # room outside the card for ports, the badge and the selection outline
 _BOUNDS = QRectF(-_MARGIN, -_MARGIN, NODE_W + 2 * _MARGIN, NODE_H + 2 * _MARGIN)
 _CARD = QRectF(0, 0, NODE_W, NODE_H)
-_HEADER_RECT = QRectF(0, 0, NODE_W, HEADER_H)
 _BADGE_CENTRE = QPointF(NODE_W - 4, 4)
+_SMUDGE_PX = 2.5  # low detail leaves out a type name smaller than this on screen
 
 
 def _header_path() -> QPainterPath:
@@ -68,6 +68,7 @@ class NodeItem(QGraphicsItem):
         self.doc = doc
         self.node = node
         self.category = "io"
+        self.type_name = ""
         self.severity: str | None = None  # "error", "pending" (waits for a wire), "warning"
         self.diagnostics: tuple[Diagnostic, ...] = ()
         self.input_count = 1      # ports drawn on the left
@@ -94,6 +95,7 @@ class NodeItem(QGraphicsItem):
         registry = self.doc.registry
         spec = registry.get(type_name) if type_name in registry else None
         self.category = spec.category if spec is not None else "io"
+        self.type_name = type_name
         self.diagnostics = diagnostics
         self.severity = shown_severity((d.severity, d.code) for d in diagnostics)
         self.connected = len(graph.inputs(self.node))
@@ -229,20 +231,33 @@ class NodeItem(QGraphicsItem):
             self._paint_badge(painter, p, lod)
 
     def _paint_far(self, painter: QPainter, p: style.Paints, lod: float) -> None:
-        """Zoomed out: flat shapes (round corners and ports are under a pixel there) and the
-        output shape while it can still be read."""
-        painter.fillRect(_CARD, p.card)
-        painter.fillRect(_HEADER_RECT, p.header(self.category))
+        """Zoomed out (a whole network in view): the card in its category's colour with its
+        type name as large as it fits, and the output shape under it while that can be read,
+        so layer types tell apart at a glance. Flat shapes: round corners and ports are under
+        a pixel there; outlines widen to stay visible."""
+        painter.fillRect(_CARD, p.header(self.category))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(self._border_pen(p, 3.0))
+        painter.setPen(self._border_pen(p, max(3.0, 1.5 / lod)))
         painter.drawRect(_CARD)
         if self.isSelected():
-            painter.setPen(p.selection_pen)
-            painter.drawRect(_CARD.adjusted(-4, -4, 4, 4))
-        if lod >= style.LOD_SHAPE and self._shape_text is not None:
+            pen = QPen(p.selection_pen)
+            pen.setWidthF(max(pen.widthF(), 2.0 / lod))
+            painter.setPen(pen)
+            out = pen.widthF() / 2 + 2
+            painter.drawRect(_CARD.adjusted(-out, -out, out, out))
+        shape = self._shape_text if lod >= style.LOD_SHAPE else None
+        band = style.FAR_SHAPE_TOP if shape is not None else NODE_H
+        name = style.far_name(self.type_name, band)
+        if lod * name.font.pixelSize() >= _SMUDGE_PX:
+            painter.setFont(name.font)
+            painter.setPen(p.header_text)
+            top = (band - name.height) / 2
+            for i, line in enumerate(name.lines):
+                painter.drawStaticText(QPointF(PAD, top + i * name.line_height), line)
+        if shape is not None:
             painter.setFont(fonts().shape)
-            painter.setPen(self._shape_colour(p))
-            painter.drawStaticText(self._shape_text[1], self._shape_text[0])
+            painter.setPen(p.header_text if self._shape_known else p.header_id)
+            painter.drawStaticText(QPointF(PAD, style.FAR_SHAPE_TOP), shape[0])
 
     def _problem_colour(self, p: style.Paints) -> QColor:
         return {"error": p.error, "warning": p.warning}.get(self.severity, p.muted)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPen, QStaticText
 from PySide6.QtWidgets import QApplication
 
 from dlbuilder.core.layout import GAP, NODE_SIZE
@@ -27,8 +27,11 @@ GRID_MAJOR = 100
 PAD = 10.0           # text inset inside a card
 
 # Zoom levels below which details are left out: text is unreadable there and costs time.
+# Below LOD_TEXT a card shows low detail: its category's colour and its type name, large.
 LOD_TEXT = 0.45
 LOD_SHAPE = 0.22
+FAR_NAME_PX = 48     # low detail: the largest type name (scene pixels); long names get less
+FAR_SHAPE_TOP = 68   # low detail: where the output shape's line starts, under the name
 
 
 @dataclass
@@ -45,6 +48,58 @@ class Fonts:
 
 
 _fonts: Fonts | None = None
+
+
+@dataclass(frozen=True)
+class FarName:
+    """A type name as low detail draws it: one or two `lines`, prepared in `font`, each
+    `line_height` apart."""
+
+    lines: tuple[QStaticText, ...]
+    font: QFont
+    line_height: float
+
+    @property
+    def height(self) -> float:
+        return self.line_height * len(self.lines)
+
+
+_far_names: dict[tuple[str, int], FarName] = {}
+
+
+def far_name(type_name: str, band: int) -> FarName:
+    """`type_name` in bold, as large as fits a card's width and `band` of its height
+    (FAR_NAME_PX at most): on one line, or on two split where a word starts
+    ("BatchNorm2d": "Batch", "Norm2d") when that makes it larger. Made once per type and band,
+    so painting a zoomed-out network measures nothing."""
+    cached = _far_names.get((type_name, band))
+    if cached is not None:
+        return cached
+    base = QApplication.font()
+    metrics = QFontMetricsF(_font(base, 100, True))
+    room_x, room_y = NODE_SIZE[0] - 2 * PAD, band - PAD
+
+    def size(lines: list[str]) -> int:
+        wide = max(metrics.horizontalAdvance(line) for line in lines)
+        tall = metrics.lineSpacing() * len(lines)
+        return max(1, min(FAR_NAME_PX, int(100 * min(room_x / wide, room_y / tall))))
+
+    splits = [[type_name]] + [[type_name[:i], type_name[i:]] for i in range(1, len(type_name))
+                              if type_name[i].isupper() and not type_name[i - 1].isupper()]
+    lines = max(splits, key=size)  # the first (fewest lines) of the largest
+    font = _font(base, size(lines), True)
+    made = FarName(tuple(_prepared(line, font) for line in lines), font,
+                   QFontMetricsF(font).lineSpacing())
+    _far_names[(type_name, band)] = made
+    return made
+
+
+def _prepared(text: str, font: QFont) -> QStaticText:
+    static = QStaticText(text)
+    static.setTextFormat(Qt.TextFormat.PlainText)
+    static.setPerformanceHint(QStaticText.PerformanceHint.AggressiveCaching)
+    static.prepare(font=font)
+    return static
 
 
 def _font(base: QFont, pixels: int, bold: bool = False) -> QFont:
