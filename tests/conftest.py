@@ -1,5 +1,5 @@
-"""Shared test set-up: Qt offscreen, no network and no real cache, the shared datasets
-folder, small helpers."""
+"""Shared test set-up: Qt offscreen, hypothesis's profiles, no network and no real cache, the
+shared datasets folder, small helpers."""
 
 from __future__ import annotations
 
@@ -11,10 +11,25 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import QApplication
 
 QStandardPaths.setTestModeEnabled(True)  # GUI tests never touch real settings, logs, recovery
+
+# Hypothesis: $HYPOTHESIS_PROFILE=full (CI, .ci/run) runs each property test's full count;
+# the everyday default, fast, runs a twentieth of it. A test asks for `examples(full_count)`.
+FULL_PROFILE = hypothesis_settings(max_examples=100, print_blob=True)
+hypothesis_settings.register_profile("full", FULL_PROFILE)
+hypothesis_settings.register_profile("fast", max_examples=FULL_PROFILE.max_examples // 20)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
+
+def examples(full: int) -> int:
+    """How many examples a property test runs: `full` under the full profile, the loaded
+    profile's share of it otherwise (at least one)."""
+    share = hypothesis_settings.default.max_examples / FULL_PROFILE.max_examples
+    return max(1, round(full * share))
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -143,7 +144,7 @@ def test_reserved_attributes_cover_this_torch() -> None:
     assert public <= MODULE_ATTRIBUTES, sorted(public - MODULE_ATTRIBUTES)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=8, unique=True))
 def test_any_ids_give_valid_code(ids: list[str]) -> None:
     assume(not {"in put", "out\nput"} & set(ids))

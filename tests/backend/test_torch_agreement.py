@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import examples
 from graph_strategies import any_graphs, valid_graphs
 from hypothesis import HealthCheck, given, settings
 
@@ -21,7 +22,7 @@ TORCH_REFUSES = {"kernel_too_large", "output_too_small", "channels_groups",
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 
 
-@settings(max_examples=VALID_EXAMPLES, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=examples(VALID_EXAMPLES), deadline=None, suppress_health_check=SLOW)
 @given(valid_graphs())
 def test_valid_graphs_match_torch_exactly(graph: Graph) -> None:
     engine = InferenceEngine(graph, REGISTRY)
@@ -37,7 +38,7 @@ def test_valid_graphs_match_torch_exactly(graph: Graph) -> None:
     assert totals.params == sum(r.params for r in real.values())
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=SLOW)
+@settings(max_examples=examples(600), deadline=None, suppress_health_check=SLOW)
 @given(any_graphs())
 def test_broken_graphs_give_diagnostics_not_exceptions(graph: Graph) -> None:
     engine = InferenceEngine(graph, REGISTRY)

@@ -6,6 +6,7 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -615,7 +616,7 @@ class Mirror:
         assert self.edges == {(s, d): p for s, d, p in graph.edges()}
 
 
-@settings(deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=examples(200), suppress_health_check=[HealthCheck.too_slow])
 @given(graph=random_graph(), data=st.data())
 def test_random_commands_undo_and_redo_exactly(graph: Graph, data: st.DataObject) -> None:
     history = History(graph)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conftest import examples
 from graph_strategies import any_graphs, valid_graphs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -50,7 +51,7 @@ def _same_as_fresh(engine: InferenceEngine) -> None:
     assert sorted(map(str, engine.diagnostics())) == sorted(map(str, fresh.diagnostics()))
 
 
-@settings(max_examples=300, deadline=None,
+@settings(max_examples=examples(300), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.one_of(valid_graphs(), any_graphs()), st.data())
 def test_edits_keep_the_engine_equal_to_a_fresh_one(graph: Graph, data: st.DataObject) -> None:
