@@ -92,6 +92,7 @@ def test_help_lists_subcommands_and_examples(capsys: pytest.CaptureFixture[str])
     assert code == 0 and "summary" in out and "lenet5" in out
 
 
+@pytest.mark.slow
 def test_python_dash_m_entry_point() -> None:
     result = subprocess.run([sys.executable, "-m", "dlbuilder", "summary", LENET, "--json"],
                             check=False, capture_output=True, text=True, timeout=120)

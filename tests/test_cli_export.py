@@ -64,7 +64,7 @@ def test_usage_problems_exit_2(args: list[str], message: str,
     assert message in err
 
 
-@pytest.mark.parametrize("name", ["m.py", "m.onnx"])
+@pytest.mark.parametrize("name", ["m.py", pytest.param("m.onnx", marks=pytest.mark.slow)])
 def test_unwritable_output_exit_2(name: str, tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     if name.endswith(".onnx"):
@@ -87,6 +87,7 @@ def test_onnx_without_the_extra_says_how_to_install(monkeypatch: pytest.MonkeyPa
     assert not (tmp_path / "m.onnx").exists()
 
 
+@pytest.mark.slow
 def test_onnx_with_trained_weights(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ort = pytest.importorskip("onnxruntime", reason="ONNX is an optional extra")
     import torch

@@ -24,6 +24,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.mark.slow
 def test_digits_trains_to_a_sensible_accuracy_and_writes_metrics(tmp_path, capsys):
     metrics = tmp_path / "m.json"
     code, out, _ = run(capsys, "train", "digits_cnn", "--epochs", "8",
@@ -41,6 +42,7 @@ def test_digits_trains_to_a_sensible_accuracy_and_writes_metrics(tmp_path, capsy
     assert data["settings"]["epochs"] == 8
 
 
+@pytest.mark.slow
 def test_without_a_validation_split_there_is_no_val_accuracy(tmp_path, capsys):
     metrics = tmp_path / "m.json"
     code, out, _ = run(capsys, "train", "digits_cnn", "--epochs", "2", "--val-split", "0",
@@ -85,6 +87,7 @@ def test_bad_flags_are_usage_errors(capsys):
     assert code == 2 and "invalid choice: 'lbfgs'" in err
 
 
+@pytest.mark.slow
 def test_saved_weights_predict_the_digits_and_restart_training(tmp_path, capsys):
     weights = tmp_path / "w.pt"
     assert run(capsys, "train", "digits_cnn", "--epochs", "8", "--save-weights",
@@ -106,6 +109,7 @@ def test_saved_weights_predict_the_digits_and_restart_training(tmp_path, capsys)
     assert code == 0 and "acc 9" in out.splitlines()[1]  # starts where it left off
 
 
+@pytest.mark.slow
 def test_predict_reads_images(tmp_path, capsys):
     pil = pytest.importorskip("PIL.Image")
     weights = tmp_path / "w.pt"
@@ -122,6 +126,7 @@ def test_predict_reads_images(tmp_path, capsys):
     assert "big.png: resized from 32x32 to 8x8" in err
 
 
+@pytest.mark.slow
 def test_predict_without_the_preprocessing_file_fits_it_again(tmp_path, capsys):
     weights = tmp_path / "w.pt"
     run(capsys, "train", "digits_cnn", "--epochs", "2", "--save-weights", str(weights))
@@ -134,6 +139,7 @@ def test_predict_without_the_preprocessing_file_fits_it_again(tmp_path, capsys):
     assert saved["mean"] and saved["classes"] == [str(i) for i in range(10)]
 
 
+@pytest.mark.slow
 def test_predict_names_inputs_it_cannot_read(tmp_path, capsys):
     weights = tmp_path / "w.pt"
     run(capsys, "train", "digits_cnn", "--epochs", "1", "--save-weights", str(weights))
@@ -147,6 +153,7 @@ def test_predict_names_inputs_it_cannot_read(tmp_path, capsys):
     assert code == 2 and "each sample must hold 64 values (1x8x8)" in err
 
 
+@pytest.mark.slow
 def test_mnist_from_a_folder_reports_test_accuracy(mnist_dir, tmp_path, capsys):
     metrics = tmp_path / "m.json"
     code, out, _ = run(capsys, "train", "mlp_mnist", "--data-dir", str(mnist_dir),
@@ -157,6 +164,7 @@ def test_mnist_from_a_folder_reports_test_accuracy(mnist_dir, tmp_path, capsys):
     assert sum(map(sum, final["confusion"])) == 10_000
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_after_the_batch_saves_and_exits_130(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     weights, metrics = tmp_path / "w.pt", tmp_path / "m.json"

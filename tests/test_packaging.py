@@ -9,6 +9,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import REPO
 
 
@@ -34,6 +35,15 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert torch_line < ci.index(test_command), "torch must be installed before the project"
 
 
+def test_ci_runs_every_test_at_full_counts_then_lints() -> None:
+    ci = [line.strip() for line in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+    test_line = ci.index(readme_commands()[1])
+    assert ci.index("export HYPOTHESIS_PROFILE=full") < test_line
+    assert not any(" -m " in line and "slow" in line for line in ci), "CI runs the slow tests"
+    assert ci.index("python -m ruff check dlbuilder tests benchmarks") > test_line
+
+
+@pytest.mark.slow
 def test_wheel_ships_examples_and_resources(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps", "--no-build-isolation",

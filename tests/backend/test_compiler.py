@@ -64,6 +64,7 @@ def run_exported(folders: list[Path]) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_compiles_as_inferred_and_trains_one_step(name: str) -> None:
     engine = example_engine(name)
@@ -85,6 +86,7 @@ def test_example_compiles_as_inferred_and_trains_one_step(name: str) -> None:
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
 
 
+@pytest.mark.slow
 def test_examples_exported_code_matches_in_fresh_interpreters(tmp_path: Path) -> None:
     """One interpreter per example, started together."""
     runs = {}
@@ -96,6 +98,7 @@ def test_examples_exported_code_matches_in_fresh_interpreters(tmp_path: Path) ->
         assert process.returncode == 0, f"{name}: {out}"
 
 
+@pytest.mark.slow
 def test_random_graphs_exported_code_matches_in_one_interpreter(tmp_path: Path) -> None:
     engines: list[InferenceEngine] = []
 

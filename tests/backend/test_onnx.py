@@ -59,6 +59,7 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 5])
 @pytest.mark.parametrize("name", example_names())
 def test_onnxruntime_matches_torch(name: str, batch: int, exported: Exported) -> None:
@@ -73,6 +74,7 @@ def test_onnxruntime_matches_torch(name: str, batch: int, exported: Exported) ->
     np.testing.assert_allclose(result, expected, rtol=0, atol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", example_names())
 def test_batch_dimension_is_symbolic(name: str, exported: Exported) -> None:
     import onnx
@@ -87,6 +89,7 @@ def test_batch_dimension_is_symbolic(name: str, exported: Exported) -> None:
     assert result.type.tensor_type.shape.dim[0].dim_param == "batch"
 
 
+@pytest.mark.slow
 def test_training_flags_are_restored(tmp_path: Path) -> None:
     needs_onnx()
     model = example_model("digits_cnn").train()
@@ -103,6 +106,7 @@ class DataDependent(nn.Module):
         return x if x.sum() > 0 else -x
 
 
+@pytest.mark.slow
 def test_exporter_failure_is_one_clear_error(tmp_path: Path,
                                              capfd: pytest.CaptureFixture[str]) -> None:
     needs_onnx()
@@ -120,6 +124,7 @@ def test_exporter_failure_is_one_clear_error(tmp_path: Path,
     assert capfd.readouterr() == ("", "")  # torch's graph dumps and log lines stay hidden
 
 
+@pytest.mark.slow
 def test_unreachable_opset_is_refused(tmp_path: Path) -> None:
     needs_onnx()
     with pytest.raises(OnnxExportError, match="opset 99"):
@@ -143,6 +148,7 @@ def test_missing_extra_says_what_to_install(absent: list[str], words: str, tmp_p
     assert not (tmp_path / "mlp.onnx").exists()
 
 
+@pytest.mark.slow
 def test_nothing_missing_when_installed() -> None:
     needs_onnx()
     assert onnx_missing() is None

@@ -292,6 +292,7 @@ def test_hostile_settings_and_name_execute_nothing(tmp_path: Path) -> None:
 
 
 # -- running it ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_python_model_py_trains_one_epoch(tmp_path: Path) -> None:
     (tmp_path / "model.py").write_text(example_script("digits_cnn"), encoding="utf-8")
     started = time.perf_counter()
@@ -308,6 +309,7 @@ def test_python_model_py_trains_one_epoch(tmp_path: Path) -> None:
     assert (tmp_path / "w.pt.json").exists()  # the preprocessing, for dlbuilder predict
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes_train_one_epoch_with_ddp(tmp_path: Path) -> None:
     (tmp_path / "model.py").write_text(example_script("digits_cnn"), encoding="utf-8")
     started = time.perf_counter()
@@ -330,6 +332,7 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("one_thread")
 @pytest.mark.parametrize("variant", ["autoencoder", "one_hot", "augment",
                                      "rmsprop_plateau_accuracy"])
@@ -396,6 +399,7 @@ def test_cli_bad_training_settings_exit_2(training: dict[str, Any], message: str
     assert code == 0
 
 
+@pytest.mark.slow
 def test_cli_export_with_the_script_does_not_load_torch(tmp_path: Path) -> None:
     args = ["export", "digits_cnn", "--with-training-script", "-o", str(tmp_path / "m.py")]
     code = (f"import sys; from dlbuilder.cli import main; main({args!r}); "

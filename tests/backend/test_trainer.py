@@ -20,6 +20,7 @@ from dlbuilder.backend.trainer import TrainControl, TrainError, pick_device, pla
 from dlbuilder.backend.weights import load_weights
 
 
+@pytest.mark.slow
 def test_a_run_reports_started_batches_epochs_and_finished_in_order():
     trainer = trainer_for(mlp(), blobs(), epochs=2)
     items = records(trainer)
@@ -49,6 +50,7 @@ def test_records_are_plain_values_that_go_into_json():
     assert len(final.per_class_accuracy) == 3 and final.classes == ("c0", "c1", "c2")
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_numbers_and_another_seed_does_not():
     def losses(seed: int) -> list[float]:
         engine = chain(("Linear", {"out_features": 8}), ("Dropout", {"p": 0.3}),
@@ -60,11 +62,13 @@ def test_the_same_seed_gives_the_same_numbers_and_another_seed_does_not():
     assert losses(3) != losses(4)
 
 
+@pytest.mark.slow
 def test_training_learns_the_blobs():
     final = records(trainer_for(mlp(), blobs(), epochs=8, lr=0.01))[-1]
     assert final.val_accuracy > 0.9 and final.test_accuracy > 0.9
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_after_patience_epochs_without_improvement():
     # lr 0: the weights never change, so validation loss is the same every epoch: epoch 1 is
     # the best and each later epoch fails to beat it, so patience 2 ends the run at epoch 3
@@ -132,6 +136,7 @@ def test_divergence_keeps_the_last_good_weights():
     assert all(bool(torch.isfinite(p).all()) for p in trainer.model.parameters())
 
 
+@pytest.mark.slow
 def test_a_loss_that_rose_without_diverging_is_said_with_the_learning_rate():
     """Finite but exploding (Adam at lr 1000) completes, as before, with a hint; a run that
     learned has none."""
@@ -143,6 +148,7 @@ def test_a_loss_that_rose_without_diverging_is_said_with_the_learning_rate():
     assert learned.message == "finished 3 epochs"
 
 
+@pytest.mark.slow
 def test_the_best_checkpoint_reloads_to_the_same_validation_accuracy(tmp_path):
     trainer = trainer_for(mlp(), blobs(), epochs=4, lr=0.01, checkpoint_dir=tmp_path)
     final = records(trainer)[-1]
@@ -176,12 +182,14 @@ def test_an_autoencoder_reconstructs_its_input():
     ("step", [1e-2, 1e-2, 1e-3, 1e-3]),
     ("cosine", [1e-2 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]),
 ])
+@pytest.mark.slow
 def test_learning_rate_schedules(schedule, expected):
     epochs = of_kind(records(trainer_for(mlp(), blobs(), epochs=4, lr=1e-2, schedule=schedule,
                                          step_size=2)), "epoch")
     assert [e.lr for e in epochs] == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_the_plateau_schedule_lowers_the_rate_when_the_metric_stalls():
     epochs = of_kind(records(trainer_for(mlp(), blobs(), epochs=6, optimizer="sgd", lr=1e-30,
                                          schedule="plateau", gamma=0.5)), "epoch")
@@ -209,6 +217,7 @@ def test_augmentation_needs_images():
         plan_run(mlp(), resolve_settings({"augment_flip": True}), dataset=blobs())
 
 
+@pytest.mark.slow
 def test_augmented_image_training_runs():
     engine = engine_for(chain(("Conv2d", {"out_channels": 4, "kernel_size": 3}), ("ReLU", {}),
                               ("Flatten", {}), ("Linear", {"out_features": 2}),

@@ -48,6 +48,7 @@ def trained_digits(tmp_path_factory):
     return engine, weights, finished, settings
 
 
+@pytest.mark.slow
 def test_exported_module_with_preprocess_reproduces_the_trained_accuracy(trained_digits,
                                                                           tmp_path):
     engine, weights, finished, settings = trained_digits
@@ -73,6 +74,7 @@ def test_exported_module_with_preprocess_reproduces_the_trained_accuracy(trained
     assert [module.CLASSES[i] for i in predicted[:3]] == [str(p) for p in predicted[:3]]
 
 
+@pytest.mark.slow
 def test_preprocess_matches_the_trainers_preprocessing_exactly(trained_digits, tmp_path):
     engine, weights, _finished, _settings = trained_digits
     prep = read_preprocessing(weights)
@@ -84,6 +86,7 @@ def test_preprocess_matches_the_trainers_preprocessing_exactly(trained_digits, t
     assert single.shape == (1, 1, 8, 8)
 
 
+@pytest.mark.slow
 def test_the_docstring_says_how_to_prepare_inputs(trained_digits):
     engine, weights, _finished, _settings = trained_digits
     prep = read_preprocessing(weights)

@@ -20,6 +20,7 @@ def dlbuilder(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
                           capture_output=True, text=True, timeout=180, env=base, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_screenshot_paints_before_torch_and_pyqtgraph_load(tmp_path: Path) -> None:
     shot, stamp = tmp_path / "shot.png", tmp_path / "paint.json"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DLBUILDER_FIRST_PAINT_FILE": str(stamp),
@@ -33,6 +34,7 @@ def test_screenshot_paints_before_torch_and_pyqtgraph_load(tmp_path: Path) -> No
     assert not (tmp_path / "config").exists()  # a screenshot leaves the user's settings alone
 
 
+@pytest.mark.slow
 def test_screenshot_of_a_broken_file_says_why_without_a_dialog(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"format": "dlbuilder.graph", "version": 1, "nodes": [}')
@@ -47,6 +49,7 @@ def test_bad_size_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2 and "1600x1000" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is for X11/Wayland")
 def test_no_display_gives_advice_instead_of_a_qt_abort() -> None:
     env = {k: v for k, v in os.environ.items()
@@ -57,6 +60,7 @@ def test_no_display_gives_advice_instead_of_a_qt_abort() -> None:
     assert "Aborted" not in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_render_writes_an_image_without_a_display(tmp_path: Path, suffix: str) -> None:
     out = tmp_path / f"resnet{suffix}"
@@ -72,6 +76,7 @@ def test_render_writes_an_image_without_a_display(tmp_path: Path, suffix: str) -
         assert image.width() > 400 and image.height() > 200
 
 
+@pytest.mark.slow
 def test_render_refuses_other_formats_and_broken_files(tmp_path: Path) -> None:
     result = dlbuilder("render", "lenet5", "-o", str(tmp_path / "x.gif"))
     assert result.returncode == 2 and ".png or .svg" in result.stderr

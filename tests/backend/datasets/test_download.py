@@ -296,6 +296,7 @@ def test_builtin_table_is_well_formed() -> None:
         assert all(f.size for f in remote.files)
 
 
+@pytest.mark.slow
 def test_dlbuilder_train_downloads_with_progress_then_trains(server: tuple[str, Behaviour],
                                                              tmp_path: Path, offline_cache: Path,
                                                              monkeypatch: pytest.MonkeyPatch,

@@ -23,6 +23,7 @@ def answers(monkeypatch):
     return chosen
 
 
+@pytest.mark.slow
 def test_onnx_export_runs_in_a_worker_thread_and_reports(qtbot, make_window, tmp_path,
                                                          answers, monkeypatch):
     ort = pytest.importorskip("onnxruntime", reason="ONNX is an optional extra")
@@ -75,6 +76,7 @@ def test_a_graph_with_errors_is_refused_before_anything_runs(make_window, answer
     assert any("kernel 9" in text for text in answers["boxes"])
 
 
+@pytest.mark.slow
 def test_a_failed_export_reports_the_reason(qtbot, make_window, answers, tmp_path):
     pytest.importorskip("onnxscript", reason="ONNX is an optional extra")
     window = make_window()
@@ -86,6 +88,7 @@ def test_a_failed_export_reports_the_reason(qtbot, make_window, answers, tmp_pat
     assert any("No such file or directory" in text for text in answers["boxes"])
 
 
+@pytest.mark.slow
 def test_trained_weights_are_offered_and_exported(qtbot, make_window, tmp_path, answers):
     ort = pytest.importorskip("onnxruntime", reason="ONNX is an optional extra")
     import torch

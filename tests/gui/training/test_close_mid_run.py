@@ -4,6 +4,7 @@ run so far is kept, as the question promises."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtWidgets import QMessageBox
 from test_training_flows import RUN_S, finish
 from test_training_flows import trainable as trainable  # noqa: PLC0414 - a shared fixture
@@ -11,6 +12,7 @@ from test_training_flows import trainable as trainable  # noqa: PLC0414 - a shar
 from dlbuilder.core.commands import SetParams
 
 
+@pytest.mark.slow
 def test_yes_stops_the_run_while_the_save_question_waits(qtbot, trainable, monkeypatch):
     window, panel = trainable(epochs=300, batch_size=8)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
@@ -36,6 +38,7 @@ def test_yes_stops_the_run_while_the_save_question_waits(qtbot, trainable, monke
     assert window.isVisible() and not window.doc.read_only_reason
 
 
+@pytest.mark.slow
 def test_yes_then_closing_keeps_the_run_with_its_weights(qtbot, trainable, monkeypatch):
     window, panel = trainable(epochs=300, batch_size=8)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
@@ -52,6 +55,7 @@ def test_yes_then_closing_keeps_the_run_with_its_weights(qtbot, trainable, monke
     assert panel.store.weights_path(runs[0].id).is_file()
 
 
+@pytest.mark.slow
 def test_cancel_at_stop_it_and_close_leaves_the_run_going(qtbot, trainable, monkeypatch):
     window, panel = trainable(epochs=300, batch_size=8)
     monkeypatch.setattr(QMessageBox, "question",

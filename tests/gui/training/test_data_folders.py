@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
@@ -26,6 +27,7 @@ def small_mnist(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_a_chosen_folder_serves_the_next_graph_too(qtbot, make_window, settings, tmp_path,
                                                     monkeypatch):
     folder = str(small_mnist(tmp_path / "mnist"))
@@ -50,6 +52,7 @@ def test_a_chosen_folder_serves_the_next_graph_too(qtbot, make_window, settings,
     assert "data_dir" not in window.doc.graph.training
 
 
+@pytest.mark.slow
 def test_a_run_reads_the_remembered_folder(qtbot, make_window, settings, tmp_path):
     from test_training_flows import finish
 

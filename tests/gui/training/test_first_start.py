@@ -3,6 +3,7 @@ loaded): the tab comes forward with a loading state, then the panel, then the ru
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from test_training_flows import RUN_S, finish
@@ -10,6 +11,7 @@ from test_training_flows import RUN_S, finish
 from dlbuilder.core.commands import SetTraining
 
 
+@pytest.mark.slow
 def test_f5_shows_the_training_tab_loading_then_starts(qtbot, make_window):
     window = make_window()
     assert window.doc.push(SetTraining({**window.doc.graph.training, "epochs": 1}))
@@ -28,6 +30,7 @@ def test_f5_shows_the_training_tab_loading_then_starts(qtbot, make_window):
     assert host.panel.history.finished["reason"] == "completed"
 
 
+@pytest.mark.slow
 def test_a_first_run_waiting_for_pytorch_says_so(qtbot, make_window):
     window = make_window()
     window.show_training()

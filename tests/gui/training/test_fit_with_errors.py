@@ -3,6 +3,8 @@ Input of 1x28x28 with the 8x8 digits and a kernel of 100 said "Fits the graph âœ
 
 from __future__ import annotations
 
+import pytest
+
 from dlbuilder.backend.datasets import load_dataset
 from dlbuilder.backend.fit import start_problems
 from dlbuilder.core.commands import SetParams, SetTraining
@@ -38,6 +40,7 @@ def test_a_graph_with_errors_is_never_said_to_fit() -> None:
     assert fit.problems == () and fit.unknown
 
 
+@pytest.mark.slow
 def test_the_data_panel_shows_the_misfit_beside_the_graphs_errors(qtbot, make_window):
     window = make_window(example="lenet5")
     window.show_training()

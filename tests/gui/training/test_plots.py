@@ -116,6 +116,7 @@ def test_empty_widget_shows_the_hint_until_a_run_starts(widget: CurvesWidget) ->
     assert widget.is_empty() and all(n == 0 for n in widget.point_counts().values())
 
 
+@pytest.mark.slow
 def test_points_arrive_on_the_timer(widget: CurvesWidget, qtbot) -> None:
     history = RunHistory()
     history.add(started())
@@ -136,6 +137,7 @@ def test_points_arrive_on_the_timer(widget: CurvesWidget, qtbot) -> None:
     assert low <= 0 and 5 <= high < 5.5
 
 
+@pytest.mark.slow
 def test_redraws_only_what_changed_one_plot_a_tick(widget: CurvesWidget, qtbot) -> None:
     history = run(1)
     widget.set_history(history)
@@ -156,6 +158,7 @@ def test_redraws_only_what_changed_one_plot_a_tick(widget: CurvesWidget, qtbot) 
     assert widget.point_counts()["batch_loss"] == BPE + 1
 
 
+@pytest.mark.slow
 def test_the_timer_stops_while_hidden(widget: CurvesWidget, qtbot) -> None:
     history = run(1)
     widget.set_history(history)
@@ -167,6 +170,7 @@ def test_the_timer_stops_while_hidden(widget: CurvesWidget, qtbot) -> None:
     qtbot.waitUntil(lambda: widget.point_counts()["batch_loss"] == 2 * BPE, timeout=1000)
 
 
+@pytest.mark.slow
 def test_a_regression_run_has_no_accuracy_plot(widget: CurvesWidget) -> None:
     widget.set_history(run(2, task="regress"))
     assert widget.point_counts()["batch_loss"] == 2 * BPE
@@ -177,6 +181,7 @@ def test_a_regression_run_has_no_accuracy_plot(widget: CurvesWidget) -> None:
 
 
 # -- layout in the dock, legends, the learning-rate axis --------------------------------------
+@pytest.mark.slow
 def test_the_lr_strip_is_short_and_loss_and_accuracy_share_the_width(widget: CurvesWidget,
                                                                      qtbot) -> None:
     widget.resize(790, 330)  # the Curves tab in a 1600x1000 window
@@ -201,6 +206,7 @@ def flat_lr_run(epochs: int, lr: float) -> RunHistory:
     return history
 
 
+@pytest.mark.slow
 def test_a_constant_learning_rate_shows_its_value(widget: CurvesWidget) -> None:
     widget.set_history(flat_lr_run(4, 0.001))
     widget.grab()  # pyqtgraph fits the views before painting
@@ -252,6 +258,7 @@ def test_legends_are_one_short_row_out_of_the_curves_way(widget: CurvesWidget) -
         assert legend.opts["brush"].color().alpha() < 255  # the curves show through
 
 
+@pytest.mark.slow
 def test_a_legend_key_hides_its_whole_group(widget: CurvesWidget) -> None:
     widget.set_history(run(2))
     sample, _ = widget._legends["loss"].items[0]  # "train"
@@ -294,6 +301,7 @@ def test_incremental_smoothing_equals_from_scratch() -> None:
     np.testing.assert_allclose(smoother.update(values), reference_ema(values, 0.5), rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_widget_smooths_new_batches_and_follows_the_weight(widget: CurvesWidget) -> None:
     history = run(1)
     widget.set_history(history)
@@ -310,6 +318,7 @@ def test_widget_smooths_new_batches_and_follows_the_weight(widget: CurvesWidget)
     np.testing.assert_allclose(curve_y(widget, "batch_loss_smooth"), losses)
 
 
+@pytest.mark.slow
 def test_fifty_thousand_batches_draw(widget: CurvesWidget, qtbot) -> None:
     history = run(0)
     n = 50_000
@@ -330,6 +339,7 @@ def test_fifty_thousand_batches_draw(widget: CurvesWidget, qtbot) -> None:
 
 
 # -- log scale, hover -----------------------------------------------------------------------
+@pytest.mark.slow
 def test_log_scale_checkbox_sets_log_mode(widget: CurvesWidget) -> None:
     widget.set_history(run(2))
     item = widget.plots["loss"].getPlotItem()
@@ -403,6 +413,7 @@ def test_export_errors_show_as_a_message(widget: CurvesWidget, tmp_path: Path,
 
 
 # -- compare mode, themes -------------------------------------------------------------------
+@pytest.mark.slow
 def test_compare_mode_draws_every_run(widget: CurvesWidget, tmp_path: Path) -> None:
     widget.set_history(run(2))
     widget.set_runs([("A", run(3)), ("B", run(2, scale=1.5)), ("A", run(1))])
@@ -432,6 +443,7 @@ def test_compare_mode_draws_every_run(widget: CurvesWidget, tmp_path: Path) -> N
     assert widget.point_counts()["batch_loss"] == BPE
 
 
+@pytest.mark.slow
 def test_compare_mode_hover(widget: CurvesWidget, qtbot) -> None:
     widget.set_runs([("A", run(3)), ("B", run(2, task="regress"))])
     assert widget.plots["accuracy"].isVisible()
@@ -443,6 +455,7 @@ def test_compare_mode_hover(widget: CurvesWidget, qtbot) -> None:
     assert "B (epoch 2)" in widget.readout.text()
 
 
+@pytest.mark.slow
 def test_theme_switch_recolours(widget: CurvesWidget) -> None:
     widget.set_history(run(2))
     try:
@@ -472,6 +485,7 @@ def legend_text_colours(widget: CurvesWidget) -> set[str]:
     return colours
 
 
+@pytest.mark.slow
 def test_a_theme_switch_recolours_the_legend_labels(widget: CurvesWidget) -> None:
     """The review: dark chosen at runtime left "validation", "training" and the runs' names
     dark on the dark plots until a restart."""

@@ -286,6 +286,7 @@ def test_error_cells_are_shaded_apart_from_right_ones() -> None:
     assert ink_for(QColor("#fde0c8")).name() == "#111418"
 
 
+@pytest.mark.slow
 def test_theme_switch_repaints_the_matrix(qtbot, panel: ResultsPanel, digits: Evaluation,
                                           restore_theme) -> None:
     panel.show_results(digits, FINAL)

@@ -49,6 +49,7 @@ def unsaved_area(monkeypatch, root: Path) -> Path:
     return root / "runs"
 
 
+@pytest.mark.slow
 def test_opening_a_graph_leaves_the_last_graphs_runs_where_they_are(window, monkeypatch,
                                                                      tmp_path):
     """The report: digits trained, then Ctrl+O of a graph with no runs folder."""
@@ -68,7 +69,9 @@ def test_opening_a_graph_leaves_the_last_graphs_runs_where_they_are(window, monk
     assert len(panel.runs.visible_runs()) == 2
 
 
-@pytest.mark.parametrize("order", list(itertools.permutations(OPS)))
+# the first order runs every day, all of them in CI
+@pytest.mark.parametrize("order", [order if i == 0 else pytest.param(order, marks=pytest.mark.slow)
+                                   for i, order in enumerate(itertools.permutations(OPS))])
 def test_each_graph_keeps_exactly_its_runs_in_any_order(window, monkeypatch, tmp_path, order):
     """Open, New, Recover and Save As one after another, a run kept after each: every runs
     folder holds exactly the runs of its own graph's lineage. Save As carries the runs along:
@@ -114,6 +117,7 @@ def test_each_graph_keeps_exactly_its_runs_in_any_order(window, monkeypatch, tmp
         assert shown == expected[current]
 
 
+@pytest.mark.slow
 def test_save_as_never_overwrites_runs_already_there(window, monkeypatch, tmp_path):
     unsaved = unsaved_area(monkeypatch, tmp_path / "data")
     panel = window.training.panel
@@ -127,6 +131,7 @@ def test_save_as_never_overwrites_runs_already_there(window, monkeypatch, tmp_pa
     assert "already holds runs" in panel.message_label.text()
 
 
+@pytest.mark.slow
 def test_a_run_under_way_is_kept_where_its_graph_was_saved(qtbot, window, monkeypatch,
                                                            tmp_path):
     """Save As while training: the run ends up beside the graph's new file with the others."""
@@ -152,6 +157,7 @@ def save_as(window, monkeypatch, target: Path) -> None:
     assert window.files.save_as()
 
 
+@pytest.mark.slow
 def test_save_as_of_an_edited_example_copies_its_runs(window, monkeypatch, tmp_path):
     """The review: digits trained, edited, saved as mydigits.json; Examples > digits_cnn then
     said "No runs yet". The example opens again in every session: its runs stay with it."""
@@ -172,6 +178,7 @@ def test_save_as_of_an_edited_example_copies_its_runs(window, monkeypatch, tmp_p
     assert len(panel.runs.visible_runs()) == 3
 
 
+@pytest.mark.slow
 def test_save_as_of_a_new_graph_moves_its_runs(window, monkeypatch, tmp_path):
     """A never-saved graph's runs have no other home: they go with its first file."""
     unsaved = unsaved_area(monkeypatch, tmp_path / "data")
@@ -189,6 +196,7 @@ def drawn(panel) -> list[str]:
     return [name for name, _ in panel.compare._runs]
 
 
+@pytest.mark.slow
 def test_the_selection_and_the_compared_curves_agree_after_the_store_changes(
         window, monkeypatch, tmp_path):
     """The review: after Save As the Runs tab said "3 runs, 1 selected" with a row
@@ -216,6 +224,7 @@ def test_the_selection_and_the_compared_curves_agree_after_the_store_changes(
     assert panel.runs.selected_runs() == [] and drawn(panel) == []  # not its run 2
 
 
+@pytest.mark.slow
 def test_the_header_tells_of_the_runs_a_reopened_graph_has(window, monkeypatch, tmp_path):
     """The review: a graph reopened with three runs said "No run yet" over its Runs tab."""
     unsaved_area(monkeypatch, tmp_path / "data")
@@ -230,6 +239,7 @@ def test_the_header_tells_of_the_runs_a_reopened_graph_has(window, monkeypatch, 
     assert "No run yet" not in line and "3 runs kept for this graph" in line
 
 
+@pytest.mark.slow
 def test_a_new_graph_never_takes_an_earlier_untitled_graphs_runs(window, monkeypatch, tmp_path):
     """Unsaved graphs keep their runs by name: a second File > New used to show the runs of a
     discarded "untitled" graph, and carry them off to its own file at its first save."""
@@ -248,6 +258,7 @@ def test_a_new_graph_never_takes_an_earlier_untitled_graphs_runs(window, monkeyp
     assert labels(unsaved / "untitled") == ["old"]
 
 
+@pytest.mark.slow
 def test_a_runs_graph_opened_and_saved_leaves_the_examples_runs_alone(window, monkeypatch,
                                                                      tmp_path):
     """A run's graph opens unsaved under its own name; as digits_cnn it showed the example's

@@ -15,6 +15,7 @@ def whole(widget) -> bool:
     return widget.width() >= widget.sizeHint().width() and widget.isVisibleTo(widget.window())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [(1600, 1000), (1280, 720)])
 def test_names_accuracies_and_curve_controls_are_in_sight(qtbot, make_window, tmp_path, size):
     window = make_window()
@@ -43,6 +44,7 @@ def test_names_accuracies_and_curve_controls_are_in_sight(qtbot, make_window, tm
         assert whole(widget), (size, "Curves tab", widget.text())
 
 
+@pytest.mark.slow
 def test_the_compare_view_asks_for_a_selection_not_a_start(qtbot, make_window, tmp_path):
     """With runs listed and none selected it used to say "Press Start to train"."""
     window = make_window()

@@ -159,6 +159,7 @@ def test_open_graph_and_weights_requests(qtbot, panel: RunsPanel, store: RunStor
     assert signal.args == [3]
 
 
+@pytest.mark.slow
 def test_inline_rename(qtbot, panel: RunsPanel, store: RunStore) -> None:
     panel.select_runs([2])
     panel.rename_action.trigger()
@@ -212,6 +213,7 @@ def test_context_menu_selects_the_row_under_the_pointer(qtbot, panel: RunsPanel)
     panel.menu.close()
 
 
+@pytest.mark.slow
 def test_message_follows_the_theme(qtbot, tmp_path: Path) -> None:
     folder = tmp_path / "bad.runs"
     folder.mkdir()

@@ -49,6 +49,7 @@ class Collector:
         return [r.kind for r in self.records]
 
 
+@pytest.mark.slow
 def test_a_run_reports_every_record_in_the_gui_thread_and_keeps_its_weights(qtbot, session,
                                                                            tmp_path):
     seen = Collector(session)
@@ -68,6 +69,7 @@ def test_a_run_reports_every_record_in_the_gui_thread_and_keeps_its_weights(qtbo
     assert not session.running
 
 
+@pytest.mark.slow
 def test_stop_takes_effect_within_one_batch_and_a_new_run_starts(qtbot, session, tmp_path):
     seen = Collector(session)
     session.start(digits_job(tmp_path, epochs=200, batch_size=8))
@@ -141,6 +143,7 @@ print("training" if session.running else "not training", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_a_script_that_exits_mid_run_without_shutdown_ends_cleanly(tmp_path):
     """Qt aborts the process when a running QThread is destroyed; the session's exit hook
     stops the run first."""

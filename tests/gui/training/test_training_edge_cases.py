@@ -8,6 +8,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from test_training_flows import RUN_S, finish
 from test_training_flows import trainable as trainable  # noqa: PLC0414 - a shared fixture
 
@@ -38,6 +39,7 @@ class _SlowHandler(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_stop_during_the_download_of_the_data_ends_the_run(qtbot, trainable, tmp_path,
                                                            monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
@@ -59,6 +61,7 @@ def test_stop_during_the_download_of_the_data_ends_the_run(qtbot, trainable, tmp
         server.server_close()
 
 
+@pytest.mark.slow
 def test_pause_after_stop_does_not_hold_the_run(qtbot, trainable):
     _window, panel = trainable(epochs=300, batch_size=8)
     assert panel.start()
@@ -70,6 +73,7 @@ def test_pause_after_stop_does_not_hold_the_run(qtbot, trainable):
     assert panel.history.finished["reason"] == "stopped"
 
 
+@pytest.mark.slow
 def test_saving_during_a_run_keeps_other_graphs_locked_out(qtbot, trainable, tmp_path):
     window, panel = trainable(epochs=300, batch_size=8)
     assert panel.start()
@@ -84,6 +88,7 @@ def test_saving_during_a_run_keeps_other_graphs_locked_out(qtbot, trainable, tmp
     assert window.recent_menu.isEnabled()
 
 
+@pytest.mark.slow
 def test_code_is_not_exported_with_weights_that_no_longer_fit(qtbot, trainable, tmp_path):
     window, panel = trainable(epochs=1)
     assert panel.start()
@@ -98,6 +103,7 @@ def test_code_is_not_exported_with_weights_that_no_longer_fit(qtbot, trainable, 
                                tmp_path / "c.py").startswith("Wrote")
 
 
+@pytest.mark.slow
 def test_stopped_before_the_first_step_keeps_no_weights(qtbot, trainable, monkeypatch):
     _window, panel = trainable(epochs=300, batch_size=8)
     control = panel.session.control
@@ -119,6 +125,7 @@ def test_stopped_before_the_first_step_keeps_no_weights(qtbot, trainable, monkey
     assert panel.weights.trained is None and not panel.save_weights_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_a_deleted_run_takes_its_weights_off_offer(qtbot, trainable, tmp_path):
     _window, panel = trainable(epochs=1)
     assert panel.start()
@@ -132,6 +139,7 @@ def test_a_deleted_run_takes_its_weights_off_offer(qtbot, trainable, tmp_path):
     assert "train the graph first" in save_weights_to(panel.weights, tmp_path / "w.pt")
 
 
+@pytest.mark.slow
 def test_data_that_failed_to_load_blocks_start(qtbot, trainable, tmp_path):
     window, panel = trainable()
     empty = tmp_path / "empty"
@@ -142,6 +150,7 @@ def test_data_that_failed_to_load_blocks_start(qtbot, trainable, tmp_path):
     assert "the data cannot be read" in panel.problems_label.text()
 
 
+@pytest.mark.slow
 def test_an_unsaved_graphs_runs_follow_it_when_saved(qtbot, make_window, tmp_path):
     window = make_window()
     window.doc.set_path(None)  # an unsaved graph
@@ -160,6 +169,7 @@ def test_an_unsaved_graphs_runs_follow_it_when_saved(qtbot, make_window, tmp_pat
     assert "Moved 1 run" in panel.message_label.text()
 
 
+@pytest.mark.slow
 def test_another_graph_clears_the_last_runs_views(qtbot, trainable):
     window, panel = trainable(epochs=1)
     assert panel.start()

@@ -37,6 +37,7 @@ def finish(qtbot, panel) -> None:
     qtbot.waitUntil(lambda: not panel.running, timeout=RUN_S)
 
 
+@pytest.mark.slow
 def test_train_watch_stop_restart_finish_and_read_the_results(qtbot, trainable):
     window, panel = trainable(epochs=300, batch_size=8)
     qtbot.waitUntil(lambda: panel.data_panel.dataset() is not None, timeout=10_000)
@@ -72,6 +73,7 @@ def test_train_watch_stop_restart_finish_and_read_the_results(qtbot, trainable):
     assert panel.runs.visible_runs() and len(panel.runs.visible_runs()) == 2
 
 
+@pytest.mark.slow
 def test_the_graph_is_locked_while_it_trains(qtbot, trainable):
     window, panel = trainable(epochs=300, batch_size=8)
     assert panel.start()
@@ -89,6 +91,7 @@ def test_the_graph_is_locked_while_it_trains(qtbot, trainable):
     assert window.undo_action.isEnabled()
 
 
+@pytest.mark.slow
 def test_problems_in_the_graph_or_the_data_block_start(qtbot, trainable):
     window, panel = trainable()
     qtbot.waitUntil(lambda: panel.data_panel.dataset() is not None, timeout=10_000)
@@ -105,6 +108,7 @@ def test_problems_in_the_graph_or_the_data_block_start(qtbot, trainable):
     assert panel.start_problems() == [] and panel.problems_label.text() == ""
 
 
+@pytest.mark.slow
 def test_an_exception_in_training_shows_a_message_and_the_app_goes_on(qtbot, trainable,
                                                                      monkeypatch):
     from dlbuilder.backend import trainer
@@ -126,6 +130,7 @@ def test_an_exception_in_training_shows_a_message_and_the_app_goes_on(qtbot, tra
     assert panel.history.finished["reason"] == "completed"
 
 
+@pytest.mark.slow
 def test_closing_the_window_mid_run_asks_then_stops_and_joins(qtbot, trainable, monkeypatch):
     window, panel = trainable(epochs=300, batch_size=8)
     asked = []
@@ -144,6 +149,7 @@ def test_closing_the_window_mid_run_asks_then_stops_and_joins(qtbot, trainable, 
     assert thread.isFinished()
 
 
+@pytest.mark.slow
 def test_a_cancelled_close_keeps_training(qtbot, trainable, monkeypatch):
     window, panel = trainable(epochs=300, batch_size=8)
     monkeypatch.setattr(QMessageBox, "question",
@@ -154,6 +160,7 @@ def test_a_cancelled_close_keeps_training(qtbot, trainable, monkeypatch):
     finish(qtbot, panel)
 
 
+@pytest.mark.slow
 def test_trained_weights_export_with_the_code_and_load_into_it(qtbot, trainable, tmp_path):
     window, panel = trainable(epochs=1)
     assert not panel.export_button.isEnabled()
@@ -171,6 +178,7 @@ def test_trained_weights_export_with_the_code_and_load_into_it(qtbot, trainable,
     assert "digits_net.pt" in (tmp_path / "digits_net.py").read_text()
 
 
+@pytest.mark.slow
 def test_a_run_can_start_from_the_weights_of_an_earlier_one(qtbot, trainable):
     _window, panel = trainable(epochs=1)
     assert panel.start()
@@ -184,6 +192,7 @@ def test_a_run_can_start_from_the_weights_of_an_earlier_one(qtbot, trainable):
     assert started_from < panel.store.history(first.id).epochs[0]["train_loss"]
 
 
+@pytest.mark.slow
 def test_settings_edited_in_the_form_go_to_the_file_as_one_undo_step(qtbot, trainable):
     window, panel = trainable()
     before = dict(window.doc.graph.training)

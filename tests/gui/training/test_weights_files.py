@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 
 import numpy as np
+import pytest
 import torch
 from helpers import engine_for, example_graph
 
@@ -29,6 +30,7 @@ def _trained(folder, epochs=2):
     return engine, weights, trainer
 
 
+@pytest.mark.slow
 def test_exported_code_has_the_weights_preprocessing(tmp_path):
     engine, weights, trainer = _trained(tmp_path)
     choice = WeightsChoice()
@@ -55,6 +57,7 @@ def test_exported_code_has_the_weights_preprocessing(tmp_path):
     assert (tmp_path / "out" / "digits_net.pt.json").exists()
 
 
+@pytest.mark.slow
 def test_weights_without_their_json_export_with_a_warning_in_the_docstring(tmp_path):
     engine, weights, _trainer = _trained(tmp_path, epochs=1)
     weights.with_name("run-1.pt.json").unlink()
@@ -65,6 +68,7 @@ def test_weights_without_their_json_export_with_a_warning_in_the_docstring(tmp_p
     assert "m.pt.json) was missing" in (tmp_path / "m.py").read_text()
 
 
+@pytest.mark.slow
 def test_the_dialog_starts_where_exports_go_and_remembers(make_window, tmp_path, monkeypatch):
     from pathlib import Path
 

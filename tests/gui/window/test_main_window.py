@@ -189,6 +189,7 @@ def test_error_dialog_has_the_details(make_window) -> None:
     assert "bad thing" in seen[0][0] and "Traceback" in seen[0][1]
 
 
+@pytest.mark.slow
 def test_theme_switch_and_settings_kept(make_window, settings: QSettings) -> None:
     window = make_window()
     dark = next(a for a in window.theme_group.actions() if a.data() == "dark")
@@ -270,6 +271,7 @@ def test_a_hidden_summary_catches_up_when_shown(make_window) -> None:
     assert fc1_shape() == "32"
 
 
+@pytest.mark.slow
 def test_every_menu_action_runs(make_window, tmp_path, monkeypatch) -> None:
     """Each action does its work or asks; none may raise (pytest-qt fails on a slot's error)."""
     window = make_window()

@@ -4,6 +4,7 @@ raises, so each scenario is also a check that no exception escapes to the user."
 
 from __future__ import annotations
 
+import pytest
 from gui_helpers import all_panels_follow, put_on_clipboard, settle, viewport_point
 from helpers import chain
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -147,6 +148,7 @@ def test_paste_refuses_what_a_saved_file_could_not_hold(make_window, tmp_path) -
 
 
 # -- undo/redo of macros keeps every view in step ------------------------------------------
+@pytest.mark.slow
 def test_macros_undo_and_redo_keep_views_in_step(make_window) -> None:
     window = make_window(example="resnet_cifar")
     doc, view = window.doc, window.view

@@ -3,6 +3,7 @@ huge values) and views that must stay in step: none may raise, and all agree wit
 
 from __future__ import annotations
 
+import pytest
 from gui_helpers import all_panels_follow, settle
 from helpers import chain
 from PySide6.QtCore import Qt
@@ -13,6 +14,7 @@ from dlbuilder.gui.look.theme import theme_manager
 
 
 # -- odd graphs in every panel ---------------------------------------------------------------
+@pytest.mark.slow
 def test_empty_graph_in_every_panel(make_window) -> None:
     window = make_window(graph=Graph(), example=None)
     view = window.view
@@ -37,6 +39,7 @@ def unknown_type_graph() -> Graph:
     return graph
 
 
+@pytest.mark.slow
 def test_unknown_type_in_every_panel(make_window) -> None:
     window = make_window(graph=unknown_type_graph(), example=None)
     doc, view = window.doc, window.view
@@ -110,6 +113,7 @@ def test_concat_with_five_inputs(make_window) -> None:
     all_panels_follow(window)
 
 
+@pytest.mark.slow
 def test_theme_switch_with_panels_hidden(make_window) -> None:
     window = make_window()
     for dock in window.docks.values():

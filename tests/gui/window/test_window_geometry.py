@@ -3,6 +3,7 @@ replaced clears the status message that belonged to the old one (issue 19)."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -41,6 +42,7 @@ def test_a_window_restored_off_screen_comes_back(qtbot, settings):
     assert _inside(again), (again.pos(), again.size())
 
 
+@pytest.mark.slow
 def test_opening_another_graph_clears_the_old_status_message(qtbot, settings, tmp_path):
     window = _window(qtbot, settings)
     window.show()
@@ -58,6 +60,7 @@ def _canvas_size(window):
     return window.centralWidget().size()
 
 
+@pytest.mark.slow
 def test_docks_saved_in_a_big_window_leave_the_canvas_room_in_a_small_one(qtbot, settings):
     """Review of issue 19: a layout saved at 1600x1000 with the Training tab up, restored on a
     1280x720 screen, left the canvas a strip 65 px tall under the Training panel."""
