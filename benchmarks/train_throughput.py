@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import torch
@@ -68,7 +69,7 @@ def batch_profile(run, skip: int) -> tuple[float, float]:
     batch may compile again; the median is the steady speed."""
     start = time.perf_counter()
     times = [time.perf_counter() for r in Trainer(run).run() if r.kind == "batch"]
-    steady = statistics.median(b - a for a, b in zip(times[skip:], times[skip + 1:]))
+    steady = statistics.median(b - a for a, b in pairwise(times[skip:]))
     return times[0] - start, run.settings.batch_size / steady
 
 

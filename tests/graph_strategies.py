@@ -126,7 +126,7 @@ def _conv_params(draw: Any, c: int, h: int, w: int) -> dict[str, Any]:
     elif style == "valid":
         pad = [0, 0]
     kernel = [min(5, draw(st.integers(1, max(1, (size + 2 * p - 1) // d + 1))))
-              for size, p, d in zip((h, w), pad, dil)]
+              for size, p, d in zip((h, w), pad, dil, strict=True)]
     stride: Any = [draw(st.integers(1, 3)), draw(st.integers(1, 3))]
     padding: Any = {"pair": pad, "int": pad[0], "valid": "valid", "same": "same"}[style]
     if style == "same":
@@ -155,7 +155,7 @@ def _pool_params(draw: Any, h: int, w: int, dilated: bool) -> dict[str, Any]:
         "ceil_mode": draw(st.booleans()),
     }
     if dilated and draw(st.booleans()):
-        dil = [2 if 2 * (k - 1) + 1 <= size else 1 for k, size in zip(kernel, (h, w))]
+        dil = [2 if 2 * (k - 1) + 1 <= size else 1 for k, size in zip(kernel, (h, w), strict=True)]
         params["dilation"] = dil
     if not dilated:
         params["count_include_pad"] = draw(st.booleans())

@@ -102,7 +102,7 @@ def test_saved_weights_predict_the_digits_and_restart_training(tmp_path, capsys)
     predictions = json.loads(out)["predictions"]
     assert len(predictions) == 20 and len(predictions[0]["top"]) == 3
     right = sum(p["top"][0]["class"] == str(label)
-                for p, label in zip(predictions, digits.train.y[:20]))
+                for p, label in zip(predictions, digits.train.y[:20], strict=True))
     assert right >= 17
     code, out, _ = run(capsys, "train", "digits_cnn", "--epochs", "1", "--init-weights",
                        str(weights), "--lr", "1e-9")

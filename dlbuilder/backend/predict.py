@@ -102,5 +102,5 @@ def top_classes(names: Sequence[str], probabilities: torch.Tensor, classes: Sequ
                 k: int) -> list[Prediction]:
     k = min(k, probabilities.shape[1])
     values, indices = probabilities.topk(k, dim=1)
-    return [Prediction(name, tuple((classes[i], float(v)) for v, i in zip(vs, ix)))
-            for name, vs, ix in zip(names, values.tolist(), indices.tolist())]
+    return [Prediction(name, tuple((classes[i], float(v)) for v, i in zip(vs, ix, strict=True)))
+            for name, vs, ix in zip(names, values.tolist(), indices.tolist(), strict=True)]

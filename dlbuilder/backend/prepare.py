@@ -66,7 +66,7 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     takes[np.argsort(-(quotas - takes), kind="stable")[:max(short, 0)]] += 1
     takes = np.where(counts > 1, np.clip(takes, 1, counts - 1), 0)
     val = []
-    for cls, take in zip(classes, takes):
+    for cls, take in zip(classes, takes, strict=True):
         members = np.flatnonzero(labels == cls)
         rng.shuffle(members)
         val.append(members[:take])

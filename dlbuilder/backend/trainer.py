@@ -217,7 +217,8 @@ class Trainer:
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            sums = [a + b for a, b in zip(sums, [loss_value * len(index), *batch_sums])]
+            step = [loss_value * len(index), *batch_sums]
+            sums = [a + b for a, b in zip(sums, step, strict=True)]
             seen += len(index)
             rate = seen / max(time.perf_counter() - start - paused, 1e-9)
             yield BatchEnd(epoch, batch + 1, batches, (epoch - 1) * batches + batch + 1,

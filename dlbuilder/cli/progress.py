@@ -113,6 +113,6 @@ def format_final(r) -> str:
         lines.append(f"test loss {r.test_loss:.4f} (best weights)")
     if r.per_class_accuracy is not None and len(r.classes) <= 20:
         shown = ", ".join(f"{name} {acc:.0%}" if acc is not None else f"{name} -"
-                          for name, acc in zip(r.classes, r.per_class_accuracy))
+                          for name, acc in zip(r.classes, r.per_class_accuracy, strict=True))
         lines.append(f"per class ({r.confusion_split}): {shown}")
     return "\n".join(lines)

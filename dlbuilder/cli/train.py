@@ -146,9 +146,8 @@ def _train(trainer, run, epochs: list[dict[str, Any]]):
     for record in trainer.run():
         if record.kind == "started":
             counts = (record.train_samples, record.val_samples, record.test_samples)
-            sizes = " / ".join(f"{n:,} {split}" for n, split in zip(counts,
-                                                                   ("train", "val", "test"))
-                               if n or split == "train")
+            named = zip(counts, ("train", "val", "test"), strict=True)
+            sizes = " / ".join(f"{n:,} {split}" for n, split in named if n or split == "train")
             s = run.settings
             print(f"training {run.plan.name} on {run.data.preprocessing.dataset} ({sizes}) "
                   f"on {record.device}: {record.params:,} parameters, {s.optimizer} "

@@ -35,7 +35,7 @@ def fix_commands(fix: Fix, graph: Graph) -> list[Command]:
     if isinstance(remedy, InsertBefore):
         src = graph.inputs(node)[remedy.port]
         new_id, *chain_ids = _insert_ids(graph, node, remedy)
-        chain = [(cid, t, p) for cid, (t, p) in zip(chain_ids, remedy.then)]
+        chain = [(cid, t, p) for cid, (t, p) in zip(chain_ids, remedy.then, strict=True)]
         command = insert_between(graph, src, node, new_id, remedy.type, remedy.params,
                                  fix.label, chain)
         spots = place_between(card_positions(graph), src, node, 1 + len(chain))
@@ -87,7 +87,7 @@ def same_padding_fix(graph: Graph, registry: Registry, shape_of: Callable[[str],
     if any(s is None or len(s) != 3 for s in shapes):
         return None
     biggest = max(shapes, key=lambda s: s[1] * s[2])
-    for src, shape in zip(sources, shapes):
+    for src, shape in zip(sources, shapes, strict=True):
         gap = (biggest[1] - shape[1], biggest[2] - shape[2])
         if gap == (0, 0) or min(gap) < 0:
             continue

@@ -158,7 +158,7 @@ def placed(command: Macro, new_nodes: Iterable[str], placement: Placement,
            graph: Graph) -> Macro:
     """`command` with its new nodes at the placement's spots and the moves added to it, so
     the neighbours shift in the same undo step."""
-    spots = dict(zip(new_nodes, placement.spots))
+    spots = dict(zip(new_nodes, placement.spots, strict=True))
     for step in command.commands:
         if isinstance(step, AddNode) and step.node in spots:
             x, y = spots[step.node]

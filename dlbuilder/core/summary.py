@@ -54,7 +54,7 @@ def format_summary(engine: InferenceEngine) -> str:
 
     def line(row: tuple[str, ...]) -> str:
         cells = [cell.rjust(w) if i in right else cell.ljust(w)
-                 for i, (cell, w) in enumerate(zip(row, widths))]
+                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
         return "  ".join(cells).rstrip()
 
     rule = "=" * len(line(header))

@@ -85,7 +85,7 @@ def _rank_problem(engine: InferenceEngine, src: str, dst: str, spec: LayerSpec,
         return None  # unknown until the problems upstream are fixed: let the user wire it
     shapes = [engine.info(s).output_shape for s in inputs]
     known = [s for s in shapes if s is not None]
-    for other, shape in zip(inputs, shapes):
+    for other, shape in zip(inputs, shapes, strict=True):
         if shape is not None and len(shape) != len(new):
             return (f"{spec.type} {dst} cannot join {src}'s {len(new)}-D output "
                     f"({format_shape(new)}) with {other}'s {len(shape)}-D output "

@@ -64,7 +64,7 @@ def conv2d_shape(ins: list[Shape], p: Params) -> Shape:
     padding = p["padding"]
     if padding == "same":
         if stride != (1, 1):
-            pads = [(d * (f - 1)) // 2 for f, d in zip(kernel, dil)]
+            pads = [(d * (f - 1)) // 2 for f, d in zip(kernel, dil, strict=True)]
             raise ShapeProblem("param_conflict",
                                f"padding 'same' needs stride 1 (torch does not pad strided "
                                f"convolutions that way), but stride is {one_text(stride)}; "
@@ -87,7 +87,7 @@ def conv2d_warnings(ins: list[Shape], p: Params) -> list[ShapeProblem]:
     """torch pads 'same' unevenly (and copies the input) when a dilated kernel span is even."""
     if p["padding"] != "same":
         return []
-    spans = [d * (f - 1) + 1 for f, d in zip(p["kernel_size"], p["dilation"])]
+    spans = [d * (f - 1) + 1 for f, d in zip(p["kernel_size"], p["dilation"], strict=True)]
     if all(span % 2 for span in spans):
         return []
     return [ShapeProblem(

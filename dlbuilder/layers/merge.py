@@ -13,7 +13,8 @@ def _differences(a: Shape, b: Shape) -> str:
     if len(a) != len(b):
         return f"{len(a)} dimensions vs {len(b)}"
     names = DIM_NAMES.get(len(a), tuple(f"dim {i + 1}" for i in range(len(a))))
-    return ", ".join(f"{names[i]} {x} vs {y}" for i, (x, y) in enumerate(zip(a, b)) if x != y)
+    pairs = enumerate(zip(a, b, strict=True))
+    return ", ".join(f"{names[i]} {x} vs {y}" for i, (x, y) in pairs if x != y)
 
 
 def _reference(ins: list[Shape]) -> int:
@@ -39,7 +40,7 @@ def _projection(src: Shape, ref: Shape, port: int) -> tuple[InsertBefore, str] |
     if len(src) != 3 or len(ref) != 3:
         return None
     strides = []
-    for size, want in zip(src[1:], ref[1:]):
+    for size, want in zip(src[1:], ref[1:], strict=True):
         stride = next((s for s in range(1, size + 1) if (size - 1) // s + 1 == want), None)
         if stride is None:
             return None
@@ -88,8 +89,9 @@ def concat_shape(ins: list[Shape], p: Params) -> Shape:
                            f"{format_shape(ins[0])} (per-sample dimensions 1 to {rank})",
                            "dim", ChangeParams({"dim": None}))
     for port, shape in enumerate(ins[1:], start=1):
-        if len(shape) != rank or any(a != b for i, (a, b) in enumerate(zip(shape, ins[0]))
-                                     if i != axis - 1):
+        mismatched = len(shape) != rank or any(
+            a != b for i, (a, b) in enumerate(zip(shape, ins[0], strict=True)) if i != axis - 1)
+        if mismatched:
             raise ShapeProblem(
                 "concat_shape_mismatch",
                 f"Concat joins along dim {dim}, so its inputs must match in every other "

@@ -83,7 +83,7 @@ def test_example_compiles_as_inferred_and_trains_one_step(name: str) -> None:
     loss.backward()
     optimizer.step()
     assert torch.isfinite(loss)
-    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
 
 @pytest.mark.slow

@@ -425,7 +425,7 @@ def test_bad_wire_fields(edge: dict[str, Any], where: str) -> None:
 ])
 def test_to_port_rules(ports: list[int | None], ok: bool) -> None:
     edges = []
-    for src, port in zip("abc", ports):
+    for src, port in zip("abc", ports, strict=True):
         edge: dict[str, Any] = {"from": src, "to": "m"}
         if port is not None:
             edge["to_port"] = port
@@ -434,7 +434,7 @@ def test_to_port_rules(ports: list[int | None], ok: bool) -> None:
     if ok:
         graph = graph_from_dict(data, REGISTRY)
         expected = (list("abc") if ports[0] is None
-                    else [src for _, src in sorted(zip(ports, "abc"))])  # type: ignore[type-var]
+                    else [src for _, src in sorted(zip(ports, "abc", strict=True))])  # type: ignore[type-var]
         assert graph.inputs("m") == expected
     else:
         problems = problems_of(data)

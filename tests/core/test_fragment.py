@@ -48,7 +48,7 @@ def test_paste_gives_fresh_ids_and_keeps_ports() -> None:
     command.apply(graph)
     assert len(new_ids) == len(BLOCK) == len(set(new_ids))
     assert not set(new_ids) & set(BLOCK)
-    renamed = dict(zip([n for n in graph.nodes() if n in BLOCK], new_ids))
+    renamed = dict(zip([n for n in graph.nodes() if n in BLOCK], new_ids, strict=True))
     add = renamed["block2_add"]
     assert graph.inputs(add) == [renamed["block2_bn2"], renamed["block2_proj_bn"]]
     assert graph.inputs(renamed["block2_conv1"]) == []  # its outside input was not copied
@@ -89,7 +89,7 @@ def test_paste_keeps_input_order_of_a_merge() -> None:
         graph.add_edge(node, "cat")
     command, ids = paste_commands(graph, copy_fragment(graph, ["a", "b", "c", "cat"]))
     command.apply(graph)
-    by_old = dict(zip(["a", "b", "c", "cat"], ids))
+    by_old = dict(zip(["a", "b", "c", "cat"], ids, strict=True))
     assert graph.inputs(by_old["cat"]) == [by_old["c"], by_old["a"], by_old["b"]]
 
 

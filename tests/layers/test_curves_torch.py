@@ -24,7 +24,7 @@ def test_curve_agrees_with_torch(type_name: str, params: dict) -> None:
     x = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
     y = module.double()(x)
     y.sum().backward()
-    for xi, yi, gi in zip(xs, y.tolist(), x.grad.tolist()):
+    for xi, yi, gi in zip(xs, y.tolist(), x.grad.tolist(), strict=True):
         value, slope = spec.curve(xi, p)
         assert value == pytest.approx(yi, abs=1e-9)
         assert slope == pytest.approx(gi, abs=1e-9), (type_name, xi)

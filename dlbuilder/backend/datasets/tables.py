@@ -25,7 +25,7 @@ def load_csv(path: Path) -> Dataset:
     label_at = next((lowered.index(n) for n in LABEL_COLUMNS if n in lowered), len(header) - 1)
     features = [i for i in range(len(header)) if i != label_at]
     labels = [row[label_at].strip() for row in rows]
-    for line, text in zip(lines, labels):
+    for line, text in zip(lines, labels, strict=True):
         if not text:
             raise DatasetError(f"{path}, line {line}: the label column "
                                f"{header[label_at].strip()!r} is empty")
@@ -74,8 +74,8 @@ def _numbers(path: Path, header: list[str], rows: list[list[str]], lines: list[i
         values = None
     if values is not None and np.isfinite(values).all():
         return values.astype(np.float32)
-    for row, line in zip(cells, lines):
-        for text, column in zip(row, columns):
+    for row, line in zip(cells, lines, strict=True):
+        for text, column in zip(row, columns, strict=True):
             where = f"{path}, line {line}, column {header[column].strip()!r}"
             if not text.strip():
                 raise DatasetError(f"{where}: missing value")

@@ -163,7 +163,8 @@ class SummaryModel(RowsTableModel):
             self.endResetModel()
             return True
         self._set_total(total)
-        changed = [i for i, (old, new) in enumerate(zip(self._rows, rows)) if old != new]
+        pairs = enumerate(zip(self._rows, rows, strict=True))
+        changed = [i for i, (old, new) in pairs if old != new]
         # Ids, types and order only change with a reset, so the Layer column is left out of the
         # range (sparing the proxy a re-sort in network order) except where a problem icon
         # changed. Tooltips are read on demand and need no signal.

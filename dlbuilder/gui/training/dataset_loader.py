@@ -182,7 +182,7 @@ def describe(data: Dataset) -> str:
 def feature_rows(data: Dataset, rows: int = 3, columns: int = 6) -> str:
     """The first rows of a table: a few values each, then the class."""
     lines = []
-    for x, y in zip(data.train.x[:rows], data.train.y[:rows]):
+    for x, y in zip(data.train.x[:rows], data.train.y[:rows], strict=True):
         values = [f"{float(v):>8.4g}" for v in np.ravel(x)[:columns]]
         more = " …" if np.size(x) > columns else ""
         lines.append("".join(values) + more + f"  → {data.classes[int(y)]}")

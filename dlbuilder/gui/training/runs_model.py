@@ -137,7 +137,8 @@ class RunsModel(RowsTableModel):
             self._rows = list(rows)
             self.endResetModel()
             return True
-        changed = [i for i, (old, new) in enumerate(zip(self._rows, rows)) if old != new]
+        pairs = enumerate(zip(self._rows, rows, strict=True))
+        changed = [i for i, (old, new) in pairs if old != new]
         self._rows = list(rows)
         if changed:
             self.dataChanged.emit(self.index(changed[0], 0),

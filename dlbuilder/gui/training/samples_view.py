@@ -105,7 +105,7 @@ class SamplesWidget(QWidget):
         font = self.name_font()
         metrics = QFontMetrics(font)
         painter.setFont(font)
-        for i, (shown, (_, name)) in enumerate(zip(self._thumbnails, self.samples)):
+        for i, (shown, (_, name)) in enumerate(zip(self._thumbnails, self.samples, strict=True)):
             cell = self.cell_rect(i, self.width())
             box = QRect(cell.x() + (cell.width() - THUMB) // 2, cell.y(), THUMB, THUMB)
             painter.fillRect(box, theme.color("alt_base"))
@@ -137,7 +137,7 @@ def thumbnail(image: QImage) -> QImage:
 def sample_images(data: Dataset) -> list[tuple[QImage, str]]:
     """(image, class name) for the first training sample of each of the first ten classes."""
     classes, first = np.unique(data.train.y, return_index=True)
-    shown = [(int(c), int(i)) for c, i in zip(classes, first)][:MAX_SAMPLES]
+    shown = [(int(c), int(i)) for c, i in zip(classes, first, strict=True)][:MAX_SAMPLES]
     return [(to_qimage(data.train.x[i], data.scale), data.classes[c]) for c, i in shown]
 
 

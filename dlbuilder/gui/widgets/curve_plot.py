@@ -162,7 +162,7 @@ class CurvePlotWidget(QWidget):
                     colour: str, dashed: bool) -> None:
         path = QPainterPath()
         drawing = False
-        for x, y in zip(xs, ys):
+        for x, y in zip(xs, ys, strict=True):
             if not math.isfinite(y):
                 drawing = False
                 continue

@@ -27,7 +27,7 @@ def write_mnist_like(folder: Path, train: int = 12, test: int = 5, gz: bool = Tr
     folder.mkdir(parents=True, exist_ok=True)
     train_x, train_y = idx_arrays(train, rows, cols, seed=1)
     test_x, test_y = idx_arrays(test, rows, cols, seed=2)
-    arrays = dict(zip(IDX_FILES, (train_x, train_y, test_x, test_y)))
+    arrays = dict(zip(IDX_FILES, (train_x, train_y, test_x, test_y), strict=True))
     for stem, array in arrays.items():
         write_idx(folder / (f"{stem}.gz" if gz else stem), array)
     return arrays

@@ -24,7 +24,7 @@ def ink(image: QImage, background: QColor) -> float:
                 (c.redF(), background.redF()), (c.greenF(), background.greenF()),
                 (c.blueF(), background.blueF()))]
             far = max(far, max(abs(m - b) for m, b in zip(mixed, (
-                background.redF(), background.greenF(), background.blueF()))))
+                background.redF(), background.greenF(), background.blueF()), strict=True)))
     return far
 
 

@@ -22,7 +22,7 @@ def small_mnist(folder: Path) -> Path:
     rng = np.random.default_rng(0)
     arrays = (rng.integers(0, 256, (100, 28, 28)), np.arange(100) % 10,
               rng.integers(0, 256, (20, 28, 28)), np.arange(20) % 10)
-    for stem, array in zip(IDX_FILES, arrays):
+    for stem, array in zip(IDX_FILES, arrays, strict=True):
         write_idx(folder / f"{stem}.gz", np.asarray(array, dtype=np.uint8))
     return folder
 

@@ -105,7 +105,7 @@ def served_mnist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[An
     rng = np.random.default_rng(0)
     arrays = (rng.integers(0, 256, (300, 28, 28), dtype=np.uint8), np.arange(300) % 10,
               rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), np.arange(20) % 10)
-    for stem, array in zip(IDX_FILES, arrays):
+    for stem, array in zip(IDX_FILES, arrays, strict=True):
         write_idx(root / f"{stem}.gz", np.asarray(array, dtype=np.uint8))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True

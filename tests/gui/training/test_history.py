@@ -44,7 +44,7 @@ def test_a_history_survives_json_exactly():
     history = fake_run()
     again = RunHistory.from_dict(history.to_dict())
     for name in history.series:
-        for a, b in zip(history.arrays(name), again.arrays(name)):
+        for a, b in zip(history.arrays(name), again.arrays(name), strict=True):
             assert a.tolist() == b.tolist()
     assert again.epochs == history.epochs and again.started == history.started
     with pytest.raises(ValueError):
