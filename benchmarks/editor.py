@@ -30,11 +30,10 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the sibling benchmark's graph generator (a script's own folder is on sys.path)
+from inference import build_graph
 
-from inference import build_graph  # the sibling benchmark's graph generator
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 FLOOR_SCRIPT = r"""
 import json, os, sys, time

@@ -9,8 +9,9 @@ training pass only).
 
 torch's intra-op threads compete with the GUI thread for the cores, so each thread count from
 1 to the number of cores is measured (after the training thread has loaded torch's modules,
-as the app does when its Training tab is first built); the app's choice (`session.torch_threads()`) is the one
-the last line reports, against the fastest headless setting.
+as the app does when its Training tab is first built); the app's choice
+(`session.torch_threads()`) is the one the last line reports, against the fastest headless
+setting.
 
     python benchmarks/ui_latency.py [--graph lenet5] [--samples 12000] [--epochs 2]
                                     [--rounds 2] [--data-dir DIR]

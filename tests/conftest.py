@@ -65,7 +65,7 @@ def offline_cache(tmp_path_factory: pytest.TempPathFactory,
     nowhere = f"http://127.0.0.1:{closed_port()}/"
     entry = {"mirrors": [nowhere], "files": {"none.gz": {"md5": "0" * 32, "size": 1}}}
     table = home / "offline-downloads.json"
-    table.write_text(json.dumps({name: entry for name in ("mnist", "fashion-mnist", "cifar10")}))
+    table.write_text(json.dumps(dict.fromkeys(("mnist", "fashion-mnist", "cifar10"), entry)))
     monkeypatch.setenv("DLBUILDER_DOWNLOADS", str(table))
     return cache
 

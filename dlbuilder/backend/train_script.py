@@ -43,7 +43,8 @@ SCRIPT_NAMES = frozenset({
     "VAL_SPLIT", "SEED", "NORMALIZE", "INPUT_SHAPE", "NUM_CLASSES", "AUGMENT_SHIFT",
     "AUGMENT_FLIP", "COMPILE", "DEVICE", "EVAL_BATCH_SIZE", "LOSS_FN", "load_data",
     "make_optimizer", "make_scheduler", "make_augment", "parse_args", "setup",
-    "rank_and_world", "log", "all_sum", "make_loader", "train_epoch", "evaluate", "fit", "save_weights", "run", "main", "args",
+    "rank_and_world", "log", "all_sum", "make_loader", "train_epoch", "evaluate", "fit",
+    "save_weights", "run", "main", "args",
     "device", "data", "net", "model", "ids", "group", "rank", "world", "test",
 })
 

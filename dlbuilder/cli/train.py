@@ -194,7 +194,7 @@ class _CtrlC:
         self.pressed = False
         self._previous: Any = None
 
-    def __enter__(self) -> _CtrlC:  # noqa: PYI034 - typing.Self needs Python 3.11
+    def __enter__(self) -> _CtrlC:  # not typing.Self: that needs Python 3.11
         self._previous = signal.getsignal(signal.SIGINT)
         signal.signal(signal.SIGINT, self._on_interrupt)
         return self

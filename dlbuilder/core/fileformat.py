@@ -9,6 +9,7 @@ the editor without losing the rest of the work. Saving is atomic: a temporary fi
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -290,10 +291,8 @@ def write_atomic(path: Path, data: str | bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 

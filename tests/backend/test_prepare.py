@@ -47,7 +47,7 @@ def test_normalization_uses_the_training_split_only():
     assert data.train_x.std().item() == pytest.approx(1.0, abs=1e-2)
     assert data.val_x.mean().item() != pytest.approx(0.0, abs=1e-5)
     plain = prepare_data(tiny_images(), val_split=0.25, seed=0, normalize=False)
-    assert 0.0 <= plain.train_x.min() and plain.train_x.max() <= 1.0
+    assert 0.0 <= plain.train_x.min() <= plain.train_x.max() <= 1.0
 
 
 def test_preprocessing_round_trips_beside_the_weights(tmp_path):

@@ -139,8 +139,8 @@ def test_exported_code_passes_ruff(tmp_path):
     path = tmp_path / "wide.py"
     path.write_text(code_with_weights(build_plan(engine), "Net", "w.pt", many))
     for args in (["check"], ["format", "--check"]):
-        result = subprocess.run([sys.executable, "-m", "ruff", *args, "--isolated", "--no-cache", str(path)],
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run([sys.executable, "-m", "ruff", *args, "--isolated", "--no-cache",
+                                 str(path)], capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
 
 

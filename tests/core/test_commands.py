@@ -1,4 +1,5 @@
-"""Undoable commands: each one reverts exactly what it did; Macro, insert_between, bypass, History."""
+"""Undoable commands: each one reverts exactly what it did; Macro, insert_between, bypass,
+History."""
 
 from __future__ import annotations
 

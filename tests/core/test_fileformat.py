@@ -521,8 +521,8 @@ def half_writing_fdopen(real_fdopen: Any) -> Any:
     return fake
 
 
-def test_save_failing_midway_leaves_the_old_file_and_no_temp(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_save_failing_midway_leaves_the_old_file_and_no_temp(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "net.json"
     path.write_bytes(ORIGINAL)
     monkeypatch.setattr(fileformat.os, "fdopen", half_writing_fdopen(os.fdopen))

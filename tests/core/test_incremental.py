@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from conftest import examples
@@ -34,10 +35,8 @@ def _edit(graph: Graph, draw: Any) -> None:
         params[draw(st.sampled_from(names))] = draw(VALUES)
         graph.set_params(node, params)
     elif action == "wire":
-        try:
+        with contextlib.suppress(GraphError):  # a cycle, a self-loop or a duplicate: refused
             graph.add_edge(draw(st.sampled_from(nodes)), node)
-        except GraphError:
-            pass  # a cycle, a self-loop or a duplicate: refused, nothing changed
     elif action == "unwire" and graph.inputs(node):
         graph.remove_edge(draw(st.sampled_from(graph.inputs(node))), node)
     elif action == "remove":

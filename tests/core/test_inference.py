@@ -52,7 +52,8 @@ def test_kernel_larger_than_padded_input() -> None:
 
 
 def test_add_inputs_of_different_shapes_get_a_projection_fix() -> None:
-    graph = chain(("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}), shape=[3, 16, 16])
+    graph = chain(("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}),
+                  shape=[3, 16, 16])
     graph.add_node("main", "Conv2d", {"out_channels": 16, "kernel_size": 3, "stride": 2,
                                       "padding": 1})
     graph.add_node("add", "Add")

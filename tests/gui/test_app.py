@@ -50,7 +50,8 @@ def test_bad_size_is_a_usage_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the display check is for X11/Wayland")
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="the display check is for X11/Wayland")
 def test_no_display_gives_advice_instead_of_a_qt_abort() -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}

@@ -38,9 +38,9 @@ def resnet_like(blocks: int = BLOCKS) -> Graph:
         conv = {"out_channels": 8, "kernel_size": 3, "padding": 1}
         types = [("Conv2d", conv), ("BatchNorm2d", {}), ("ReLU", {}), ("Conv2d", conv),
                  ("BatchNorm2d", {}), ("Add", {}), ("ReLU", {})]
-        for name, (type_name, params) in zip(names, types):
+        for name, (type_name, params) in zip(names, types, strict=True):
             graph.add_node(name, type_name, params)
-        for src, dst in zip([x, *names[:5]], names[:6]):
+        for src, dst in zip([x, *names[:5]], names[:6], strict=True):
             graph.add_edge(src, dst)
         graph.add_edge(x, names[5])  # the shortcut
         graph.add_edge(names[5], names[6])

@@ -18,7 +18,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 PILLOW_HINT = 'reading an image folder needs Pillow: python -m pip install "dlbuilder[images]"'
 _GRAY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _LAYOUT = (f"an image folder holds one sub-folder of images per class (FOLDER/<class>/<image>, "
-           f"images {', '.join(IMAGE_SUFFIXES)}), or FOLDER/train/<class>/ and FOLDER/test/<class>/")
+           f"images {', '.join(IMAGE_SUFFIXES)}), "
+           f"or FOLDER/train/<class>/ and FOLDER/test/<class>/")
 
 Files = list[tuple[Path, int]]
 

@@ -92,7 +92,8 @@ def field_groups(spec: LayerSpec) -> list[tuple[str, list[ParamSpec]]]:
     switches and choices. Declaration order is kept inside each group."""
     numbers = [p for p in spec.params if p.kind not in OPTION_KINDS]
     options = [p for p in spec.params if p.kind in OPTION_KINDS]
-    return [(title, group) for title, group in (("Parameters", numbers), ("Options", options)) if group]
+    groups = (("Parameters", numbers), ("Options", options))
+    return [(title, group) for title, group in groups if group]
 
 
 class InspectorPanel(QWidget):

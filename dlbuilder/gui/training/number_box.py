@@ -1,8 +1,8 @@
 """A spin box for numbers that span orders of magnitude (learning rates, weight decay): typed
 as 0.001 or 1e-3, shown short, stepped along 1, 2, 5, 10 rather than by a fixed amount.
 
-The inspector's FloatSpinBox (dlbuilder.gui.widgets.fields) neither reads exponents nor steps along a
-ladder: it edits ordinary numbers, and its tiny ones get a text field instead.
+The inspector's FloatSpinBox (dlbuilder.gui.widgets.fields) neither reads exponents nor steps
+along a ladder: it edits ordinary numbers, and its tiny ones get a text field instead.
 """
 
 from __future__ import annotations

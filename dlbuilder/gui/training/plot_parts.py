@@ -364,7 +364,8 @@ def run_style(index: int, series: str, theme: Theme) -> dict[str, Any]:
     symbol = RUN_SYMBOLS[index % len(RUN_SYMBOLS)]
     if series.startswith("train"):
         return {"pen": pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine), "symbol": symbol,
-                "symbolSize": 7, "symbolPen": pg.mkPen(color), "symbolBrush": pg.mkBrush(theme.base)}
+                "symbolSize": 7, "symbolPen": pg.mkPen(color),
+                "symbolBrush": pg.mkBrush(theme.base)}
     return {"pen": pg.mkPen(color, width=2), "symbol": symbol, "symbolSize": 7,
             "symbolPen": pg.mkPen(color), "symbolBrush": pg.mkBrush(color)}
 

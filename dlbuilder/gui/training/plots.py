@@ -13,6 +13,7 @@ items made once; the smoothing is incremental, so a redraw costs little even at 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from functools import partial
 
@@ -428,10 +429,8 @@ class CurvesWidget(CurvesIoMixin, QWidget):
         self._style_message(theme)
 
     def _on_theme_changed(self, theme: Theme) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # a theme switch while Qt tears the widget down
             self._apply_theme(theme)
-        except RuntimeError:  # a theme switch while Qt tears the widget down
-            pass
 
     # -- slots ------------------------------------------------------------------------------
     def _on_timer_timeout(self) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
 
@@ -230,7 +229,9 @@ class SettingsForm(QWidget):
         self.editors[key], self.frames[key], self.errors[key] = editor, frame, error
 
     def _make_editor(self, key: str) -> QWidget:
-        edited: Callable[..., None] = lambda *_: self._on_field_edited(key)
+        def edited(*_: object) -> None:
+            self._on_field_edited(key)
+
         if key in CHOICES:
             combo = QComboBox()
             for text, _ in CHOICES[key]:

@@ -133,8 +133,8 @@ def same_network(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def export_with_weights(engine: InferenceEngine, weights: WeightsChoice, target: Path) -> str:
     """`model.py` with the class and the weights' preprocessing (`preprocess()`), and
-    `model.pt` (+ `.pt.json`) beside it; its docstring says how they go together. Refused when the graph changed since the weights were trained
-    (the pair would not load)."""
+    `model.pt` (+ `.pt.json`) beside it; its docstring says how they go together. Refused when
+    the graph changed since the weights were trained (the pair would not load)."""
     if weights.trained is None:
         return "There are no trained weights yet: train the graph first"
     if weights.trained_graph is not None \

@@ -3,6 +3,7 @@ file_ops.py). Standard shortcuts come from QKeySequence so each platform gets it
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -83,9 +84,7 @@ def make_actions(owner: QObject, icon_for: Callable[[str], object] | None = None
         action.setStatusTip(spec.tip)
         action.setCheckable(spec.checkable)
         if spec.icon and icon_for is not None:
-            try:
+            with contextlib.suppress(KeyError):
                 action.setIcon(icon_for(spec.icon))
-            except KeyError:
-                pass
         actions[spec.name] = action
     return actions

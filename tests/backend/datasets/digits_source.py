@@ -2,7 +2,8 @@
 label per row, as found in scikit-learn's wheel at sklearn/datasets/data/digits.csv.gz) turned
 into two gzip IDX files. Run once by hand; the files are checked in, this is the record:
 
-    PYTHONPATH=. python tests/backend/datasets/digits_source.py digits.csv.gz resources/datasets/digits
+    PYTHONPATH=. python tests/backend/datasets/digits_source.py digits.csv.gz \
+        resources/datasets/digits
 """
 
 from __future__ import annotations

@@ -46,7 +46,8 @@ def test_the_projection_fix_lands_in_free_space_and_is_one_step(make_window) -> 
     doc, scene = window.doc, window.scene
     assert doc.push(SetParams("block1_conv1", {"stride": 2}))
     before = {n: doc.graph.ui(n) for n in doc.graph.nodes()}
-    apply_menu_fix(window.view, "block1_add", "Fix: Project input 1 with a 1x1 Conv2d (stride 2, 16 channels) +")
+    apply_menu_fix(window.view, "block1_add",
+                   "Fix: Project input 1 with a 1x1 Conv2d (stride 2, 16 channels) +")
     new = [n for n in doc.graph.nodes() if n not in before]
     assert len(new) == 2 and overlapping_cards(scene) == []
     assert all(scene.nodes[n].card_rect().intersects(shown_rect(window.view)) for n in new)

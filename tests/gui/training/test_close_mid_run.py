@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QMessageBox
 from test_training_flows import RUN_S, finish
-from test_training_flows import trainable as trainable  # noqa: PLC0414 - a shared fixture
+from test_training_flows import trainable as trainable  # a shared fixture, re-exported
 
 from dlbuilder.core.commands import SetParams
 

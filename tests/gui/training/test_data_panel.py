@@ -340,10 +340,12 @@ def test_show_fit_says_fits_or_lists_the_problems(qtbot, panel: DataPanel) -> No
     assert panel.fit_label.isVisibleTo(panel)
     assert panel.fit_label.text() == "• Input is 1x28x28 but digits images are 1x8x8"
     assert current().error in panel.fit_label.styleSheet()
-    assert grid_row(panel, panel.fit_label) > grid_row(panel, panel.input_label)  # problems: below, full width
+    # problems: below the input, full width
+    assert grid_row(panel, panel.fit_label) > grid_row(panel, panel.input_label)
     panel.show_fit(Fit())
     assert panel.fit_label.text() == "Fits the graph ✓"
-    assert grid_row(panel, panel.fit_label) == grid_row(panel, panel.input_label)  # fits: beside the input
+    # fits: beside the input
+    assert grid_row(panel, panel.fit_label) == grid_row(panel, panel.input_label)
     assert current().success in panel.fit_label.styleSheet()
     before = theme_manager().choice
     try:

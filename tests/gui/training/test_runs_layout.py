@@ -31,9 +31,9 @@ def test_names_accuracies_and_curve_controls_are_in_sight(qtbot, make_window, tm
     QApplication.processEvents()
     view = panel.runs.view
     for column in (COL_RUN, COL_VAL, COL_TEST):
-        right = view.columnViewportPosition(column) + view.columnWidth(column)
-        assert 0 <= view.columnViewportPosition(column) and right <= view.viewport().width(), \
-            (size, column)
+        left = view.columnViewportPosition(column)
+        right = left + view.columnWidth(column)
+        assert 0 <= left <= right <= view.viewport().width(), (size, column)
     smoothing = next(w for w in panel.compare.findChildren(QLabel) if w.text() == "Smoothing")
     for widget in (smoothing, panel.compare.log_scale, panel.compare.csv_button,
                    panel.compare.png_button, *panel.runs.buttons.values()):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from test_training_flows import RUN_S, finish
-from test_training_flows import trainable as trainable  # noqa: PLC0414 - a shared fixture
+from test_training_flows import trainable as trainable  # a shared fixture, re-exported
 
 from dlbuilder.core.commands import SetParams, SetTraining
 from dlbuilder.gui.training.weights_files import export_with_weights, save_weights_to
