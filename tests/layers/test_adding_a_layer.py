@@ -67,7 +67,7 @@ def test_its_curve_agrees_with_torch() -> None:
     x = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
     y = torch.nn.Softsign()(x)
     y.sum().backward()
-    for xi, yi, gi in zip(xs, y.tolist(), x.grad.tolist()):
+    for xi, yi, gi in zip(xs, y.tolist(), x.grad.tolist(), strict=True):
         assert softsign(xi, {}) == pytest.approx((yi, gi), abs=1e-12)
     assert all(math.isfinite(v) for v in softsign(-1e6, {}))
 
