@@ -27,11 +27,11 @@ from dlbuilder.gui.canvas.edit_ops import (
     delete_command,
     fragment_from_clipboard,
     paste_offset,
-    plural,
     put_fragment_on_clipboard,
 )
 from dlbuilder.gui.canvas.style import HEADER_H, NODE_W
 from dlbuilder.gui.look.icons import icon
+from dlbuilder.gui.widgets.text import plural
 from dlbuilder.gui.window.actions import make_actions
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class CanvasActionsMixin:
             self._say("Select layers to copy")
             return False
         put_fragment_on_clipboard(copy_fragment(self.doc.graph, nodes))
-        self._say(f"Copied {plural(len(nodes), 'layer')}")
+        self._say(f"Copied {plural(len(nodes), 'layers')}")
         return True
 
     def cut(self) -> bool:
@@ -151,7 +151,7 @@ class CanvasActionsMixin:
         rects = [item.card_rect() for item in self.graph_scene.nodes.values()]
         command, new_ids = paste_commands(self.doc.graph, fragment,
                                           paste_offset(rects, fragment))
-        command.text = f"{verb} {plural(len(new_ids), 'node')}"
+        command.text = f"{verb} {plural(len(new_ids), 'nodes')}"
         if not self.doc.push(command):
             return []
         self.doc.select(new_ids)

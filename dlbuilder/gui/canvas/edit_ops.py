@@ -16,15 +16,12 @@ from dlbuilder.core.graph import Graph
 from dlbuilder.gui.canvas.style import GAP_Y, NODE_H, NODE_W, snap
 from dlbuilder.gui.look.theme import current
 from dlbuilder.gui.mime import NODES_MIME
+from dlbuilder.gui.widgets.text import plural
 
 if TYPE_CHECKING:
     from dlbuilder.gui.document import Document
 
 PROBLEM_WIDTH = 240  # the reason under the rename box wraps at this width (or the box's)
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' * (count != 1)}"
 
 
 def delete_command(graph: Graph, nodes: list[str], wires: list[tuple[str, str]],
@@ -42,8 +39,8 @@ def delete_command(graph: Graph, nodes: list[str], wires: list[tuple[str, str]],
     elif not nodes and len(cut) == 1:
         text = f"{verb} wire {cut[0][0]} -> {cut[0][1]}"
     else:
-        parts = ([plural(len(nodes), "node")] if nodes else []) + \
-                ([plural(len(cut), "wire")] if cut else [])
+        parts = ([plural(len(nodes), "nodes")] if nodes else []) + \
+                ([plural(len(cut), "wires")] if cut else [])
         text = f"{verb} {' and '.join(parts)}"
     return Macro(text, commands)
 

@@ -121,3 +121,8 @@ def category_icon(category: str) -> QIcon:
 
 def app_icon() -> QIcon:
     return icon(APP_ICON)
+
+
+def severity_icon(severity: str) -> QIcon:
+    """The icon of a problem's severity; "pending" (a layer that waits for a wire) is calm."""
+    return icon({"error": "error", "pending": "info"}.get(severity, "warning"))

@@ -31,8 +31,8 @@ from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.fileformat import write_atomic
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.export.export_folder import export_folder, remember_export_folder
+from dlbuilder.gui.look.icons import icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
-from dlbuilder.gui.panels.problems_panel import themed_icon
 from dlbuilder.gui.widgets.highlighter import PythonHighlighter
 
 CLASS_NAME = "Net"          # the same default as `dlbuilder export --class-name`
@@ -75,11 +75,11 @@ class CodePanel(QWidget):
     # -- construction --------------------------------------------------------------------------
     def _build(self) -> None:
         self.copy_button = QPushButton("Copy")
-        self.copy_button.setIcon(themed_icon("copy"))
+        self.copy_button.setIcon(icon("copy"))
         self.copy_button.setToolTip("Copy the whole file to the clipboard")
         self.copy_button.clicked.connect(self.copy_to_clipboard)
         self.export_button = QPushButton("Export…")
-        self.export_button.setIcon(themed_icon("export"))
+        self.export_button.setIcon(icon("export"))
         self.export_button.setToolTip("Save this code as a Python file (the same as "
                                       "`dlbuilder export GRAPH -o FILE.py`)")
         self.export_button.clicked.connect(self.export_dialog)

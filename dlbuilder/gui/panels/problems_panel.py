@@ -9,15 +9,13 @@ from __future__ import annotations
 from functools import partial
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFontMetrics, QIcon
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMenu,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QToolButton,
@@ -30,55 +28,13 @@ from PySide6.QtWidgets import (
 from dlbuilder.core.changes import Change
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.look.icons import icon, severity_icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
+from dlbuilder.gui.widgets.text import problems_text
 
 COL_SEVERITY, COL_WHERE, COL_FIELD, COL_MESSAGE, COL_FIX = range(5)
 HEADERS = ("", "Layer", "Field", "Problem", "Fix")
 FIX_TEXT_WIDTH = 300  # longer fix labels are elided on the button (the tooltip has them whole)
-NO_PROBLEMS = "No problems: every layer fits."
-EMPTY_GRAPH = "empty graph: add an Input (Tab or the Layers palette)"
-_SP = QStyle.StandardPixmap
-_FALLBACKS = {"error": _SP.SP_MessageBoxCritical, "warning": _SP.SP_MessageBoxWarning,
-              "fix": _SP.SP_DialogApplyButton, "copy": _SP.SP_FileDialogDetailedView,
-              "export": _SP.SP_DialogSaveButton, "info": _SP.SP_MessageBoxInformation}
-
-
-def themed_icon(name: str) -> QIcon:
-    """The app's icon `name` (icons.py), or the style's nearest one when the set lacks it."""
-    try:
-        from dlbuilder.gui.look.icons import icon
-
-        return icon(name)
-    except (ImportError, KeyError):
-        style = QApplication.style()
-        return style.standardIcon(_FALLBACKS.get(name, _SP.SP_MessageBoxInformation))
-
-
-def severity_icon(severity: str) -> QIcon:
-    """The icon of a problem's severity; "pending" (a layer that waits for a wire) is calm."""
-    return themed_icon({"error": "error", "pending": "info"}.get(severity, "warning"))
-
-
-def count_text(errors: int, warnings: int, none: str = NO_PROBLEMS) -> str:
-    """"2 errors, 1 warning"; `none` (the friendly line) when there are none."""
-    if not errors and not warnings:
-        return none
-    parts = []
-    if errors:
-        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-    if warnings:
-        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
-    return ", ".join(parts)
-
-
-def totals_problems(empty: bool, errors: int, warnings: int, theme: Theme) -> tuple[str, str]:
-    """The problem count of the status bar and the totals line, and its colour. An empty graph
-    gets a calm hint instead: its "no Input" error (which still blocks training) is no mistake
-    of the user's yet."""
-    if empty:
-        return EMPTY_GRAPH, theme.muted
-    color = theme.error if errors else theme.warning if warnings else theme.muted
-    return count_text(errors, warnings, none="no problems"), color
 
 
 def _key(diag: Diagnostic) -> tuple:
@@ -211,7 +167,7 @@ class ProblemsPanel(QWidget):
     def _make_fix_button(self, fixes: list[Fix]) -> QToolButton:
         """One fix: a button. Several: the first on the button, all in its menu."""
         button = QToolButton()
-        button.setIcon(themed_icon("fix"))
+        button.setIcon(icon("fix"))
         button.setText(QFontMetrics(button.font()).elidedText(
             fixes[0].label, Qt.TextElideMode.ElideRight, FIX_TEXT_WIDTH))
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -244,7 +200,7 @@ class ProblemsPanel(QWidget):
     def _show_counts(self) -> None:
         errors = sum(d.severity == "error" for d in self._diagnostics)
         warnings = len(self._diagnostics) - errors
-        self.count_label.setText(count_text(errors, warnings))
+        self.count_label.setText(problems_text(errors, warnings))
         self.tree.setVisible(bool(self._diagnostics))
         changed = (errors, warnings) != self._counts
         self._counts = (errors, warnings)
@@ -256,7 +212,7 @@ class ProblemsPanel(QWidget):
         errors, warnings = self.counts()
         name = "error" if errors else "warning" if warnings else "info"
         size = self.count_label.fontMetrics().height()
-        self.count_icon.setPixmap(themed_icon(name).pixmap(size, size))
+        self.count_icon.setPixmap(icon(name).pixmap(size, size))
         self.count_icon.setVisible(bool(errors or warnings))
         color = theme.error if errors else theme.warning if warnings else theme.muted
         self.count_label.setStyleSheet(f"color: {color}; font-weight: 600;")

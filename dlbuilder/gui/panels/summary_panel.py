@@ -26,9 +26,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QColor,
-    QFont,
     QFontMetrics,
-    QGuiApplication,
     QIcon,
     QPainter,
     QPalette,
@@ -52,9 +50,10 @@ from dlbuilder.core.inference import InferenceEngine, NodeInfo, Totals
 from dlbuilder.core.registry import format_shape
 from dlbuilder.core.summary import BYTES_PER_VALUE, key_params
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.look.icons import severity_icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
-from dlbuilder.gui.panels.problems_panel import severity_icon, totals_problems
 from dlbuilder.gui.widgets.table_model import RIGHT, RowsTableModel, select_rows, set_up_table
+from dlbuilder.gui.widgets.text import number_font, totals_problems
 
 COLUMNS = ("Layer", "Type", "Output shape", "Params", "% of total", "Mult-adds")
 COL_LAYER, COL_TYPE, COL_SHAPE, COL_PARAMS, COL_SHARE, COL_MACS = range(len(COLUMNS))
@@ -101,13 +100,6 @@ def summary_row(engine: InferenceEngine, info: NodeInfo, order: int,
         key_params=key_params(engine, info),
         severity=shown_severity((d.severity, d.code) for d in problems),
         problems=tuple(f"{d.severity}: {d.message}" for d in problems))
-
-
-def number_font() -> QFont:
-    """The UI font with tabular (equal-width) digits, so numbers line up in columns."""
-    font = QFont(QGuiApplication.font())
-    font.setFeature(QFont.Tag.fromString("tnum"), 1)
-    return font
 
 
 def _per_mille(params: int, total: int) -> int:

@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
+from dlbuilder.gui.widgets.text import plural
 
 # The two hues, per theme: right answers and mistakes.
 RIGHT_COLORS = {"light": "#2563eb", "dark": "#3b82f6"}
@@ -87,11 +88,6 @@ def ink_for(background: QColor) -> QColor:
     dark_contrast = (lum + 0.05) / (luminance(DARK_INK) + 0.05)
     light_contrast = 1.05 / (lum + 0.05)
     return DARK_INK if dark_contrast >= light_contrast else LIGHT_INK
-
-
-def plural(count: int, noun: str) -> str:
-    """"1 image", "12 images" (noun given in the plural)."""
-    return f"{count:,} {noun[:-1] if count == 1 and noun.endswith('s') else noun}"
 
 
 def class_group(name: str, noun: str) -> str:

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder.gui.look.theme import current, theme_manager
-from dlbuilder.gui.training.confusion import plural
+from dlbuilder.gui.widgets.text import plural
 
 if TYPE_CHECKING:
     from dlbuilder.backend.evaluation import Evaluation

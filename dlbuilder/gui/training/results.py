@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
-from dlbuilder.gui.training.confusion import ConfusionMatrixWidget, plural
+from dlbuilder.gui.training.confusion import ConfusionMatrixWidget
 from dlbuilder.gui.training.predictions import SPLIT_NAMES, PredictionsGridWidget, usable_images
+from dlbuilder.gui.widgets.text import plural
 
 if TYPE_CHECKING:
     from dlbuilder.backend.evaluation import Evaluation

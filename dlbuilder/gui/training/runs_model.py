@@ -18,10 +18,10 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QWidget
 
 from dlbuilder.gui.look.theme import current
-from dlbuilder.gui.panels.summary_panel import number_font
 from dlbuilder.gui.training.formats import MISSING, clock, percent
 from dlbuilder.gui.training.runs_store import RunSummary
 from dlbuilder.gui.widgets.table_model import RIGHT, RowsTableModel
+from dlbuilder.gui.widgets.text import number_font
 
 # the name and the accuracies first: they are what a user compares, and stay in sight in a
 # narrow window while the rest scrolls

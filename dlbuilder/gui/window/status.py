@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from dlbuilder.core.changes import Change
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import current, theme_manager
-from dlbuilder.gui.panels.problems_panel import totals_problems
+from dlbuilder.gui.widgets.text import totals_problems
 
 
 def short_count(n: int) -> str:

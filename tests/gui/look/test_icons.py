@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtSvg import QSvgRenderer
 
+import dlbuilder
 from dlbuilder.core.registry import CATEGORIES
 from dlbuilder.gui.look.icons import category_icon, icon, icon_names, icons_dir
 from dlbuilder.gui.widgets import fields
 
-PACKAGE = Path(fields.__file__).resolve().parent.parent
-CALL = re.compile(r"\b(?:icon|themed_icon|_try_icon|_icon|severity_icon)\(\s*[\"']([\w-]+)[\"']")
+PACKAGE = Path(dlbuilder.__file__).resolve().parent  # every module that may ask for an icon
+CALL = re.compile(r"\b(?:icon|_try_icon|_icon|severity_icon)\(\s*[\"']([\w-]+)[\"']")
 ACTION_ICONS = ("new", "open", "save", "save-as", "undo", "redo", "cut", "copy", "paste",
                 "duplicate", "delete", "zoom-in", "zoom-out", "fit", "layout", "rename",
                 "search", "theme", "fix", "error", "warning", "info", "code", "export",

@@ -13,10 +13,9 @@ from dlbuilder.gui.panels.problems_panel import (
     COL_FIELD,
     COL_MESSAGE,
     COL_WHERE,
-    NO_PROBLEMS,
     ProblemsPanel,
-    count_text,
 )
+from dlbuilder.gui.widgets.text import NO_PROBLEMS, problems_text
 
 
 def residual_mismatch() -> Graph:
@@ -110,7 +109,7 @@ def test_counts_and_a_graph_wide_problem(qtbot) -> None:
     assert panel2.tree.topLevelItem(0).text(COL_WHERE) == "graph"
     with qtbot.assertNotEmitted(doc2.focus_requested):
         panel2.tree.itemClicked.emit(panel2.tree.topLevelItem(0), COL_WHERE)
-    assert count_text(2, 1) == "2 errors, 1 warning" and count_text(0, 0) == NO_PROBLEMS
+    assert problems_text(2, 1) == "2 errors, 1 warning" and problems_text(0, 0) == NO_PROBLEMS
 
 
 def test_edits_refresh_the_list_once(qtbot) -> None:

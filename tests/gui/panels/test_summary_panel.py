@@ -12,7 +12,6 @@ from dlbuilder.core.registry import format_shape
 from dlbuilder.core.summary import summary_dict
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.panels import summary_panel
-from dlbuilder.gui.panels.problems_panel import EMPTY_GRAPH
 from dlbuilder.gui.panels.summary_panel import (
     COL_LAYER,
     COL_PARAMS,
@@ -21,6 +20,7 @@ from dlbuilder.gui.panels.summary_panel import (
     SORT_ROLE,
     SummaryPanel,
 )
+from dlbuilder.gui.widgets.text import EMPTY_GRAPH
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from dlbuilder.core.fileformat import graph_to_dict, save_graph
 from dlbuilder.gui import errors
 from dlbuilder.gui.errors import ErrorReporter
 from dlbuilder.gui.look.theme import theme_manager
-from dlbuilder.gui.panels.problems_panel import EMPTY_GRAPH
+from dlbuilder.gui.widgets.text import EMPTY_GRAPH
 from dlbuilder.resources import example_names
 
 
