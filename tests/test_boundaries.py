@@ -65,6 +65,8 @@ RULES = [
           not_at_load=TORCH),
     _rule("dlbuilder.backend.controls", "the GUI holds a run's controls before torch loads",
           not_at_load=TORCH),
+    _rule("dlbuilder.backend.runs", "the runs kept are read and written without torch",
+          not_at_load=TORCH),
     _rule("dlbuilder.cli", "summary and export run without torch; Qt only for the window",
           not_at_load=TORCH | QT),
     _rule("dlbuilder.gui.app", "the window paints before torch (~3 s) and pyqtgraph (~0.5 s)",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import html
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,15 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder.backend.fit import Fit, start_problems
+from dlbuilder.backend.runs.history import RunHistory
+from dlbuilder.backend.runs.store import (
+    RunStore,
+    RunStoreError,
+    copy_runs,
+    has_runs,
+    move_runs,
+    runs_folder,
+)
 from dlbuilder.backend.settings import resolve_settings
 from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import SetTraining
@@ -29,16 +37,7 @@ from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import current, theme_manager
 from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.training.data_folders import DataFolders
-from dlbuilder.gui.training.history import RunHistory
 from dlbuilder.gui.training.panel_ui import setup_ui
-from dlbuilder.gui.training.runs_store import (
-    RunStore,
-    RunStoreError,
-    copy_runs,
-    has_runs,
-    move_runs,
-    runs_folder,
-)
 from dlbuilder.gui.training.session import Job, Outcome, TrainingSession, torch_threads
 from dlbuilder.gui.training.weights_files import WeightsChoice
 from dlbuilder.resources import is_example
@@ -293,10 +292,8 @@ class TrainingPanel(QWidget):
             self._on_session_failed(f"The run could not be kept: {err}")
             return
         if outcome.weights is not None and outcome.weights.exists():
-            target = store.weights_path(run_id)
             try:
-                outcome.weights.replace(target)
-                _move_if_there(Path(f"{outcome.weights}.json"), Path(f"{target}.json"))
+                target = store.take_weights(run_id, outcome.weights)
             except OSError as err:
                 self._on_session_failed(f"The run's weights could not be kept: {err}")
                 target = outcome.weights
@@ -492,9 +489,4 @@ class TrainingPanel(QWidget):
         text = export_with_weights_dialog(self, self.weights, self.doc, self.settings)
         if text:
             self._say(text)
-
-
-def _move_if_there(source: Path, target: Path) -> None:
-    if source.exists():
-        shutil.move(str(source), str(target))
 

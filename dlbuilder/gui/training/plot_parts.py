@@ -19,9 +19,9 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGraphicsItem, QSizePolicy
 
+from dlbuilder.backend.runs.history import BATCH_SERIES, SERIES, RunHistory
 from dlbuilder.gui.look.theme import Theme
 from dlbuilder.gui.training.formats import MISSING, percent
-from dlbuilder.gui.training.history import BATCH_SERIES, SERIES, RunHistory
 
 DEFAULT_SMOOTHING = 0.6
 # Most powers of 1/weight a chunk may reach: far from overflow, and the cumulative sum of a

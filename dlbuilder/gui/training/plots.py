@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlbuilder.backend.runs.history import RunHistory
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.training import plot_parts as parts
-from dlbuilder.gui.training.history import RunHistory
 from dlbuilder.gui.training.plot_io import CurvesIoMixin
 from dlbuilder.gui.training.plot_parts import (
     COMPARE_SERIES,

@@ -12,8 +12,8 @@ import time
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
 
+from dlbuilder.backend.runs.history import RunHistory
 from dlbuilder.gui.training.formats import clock, percent
-from dlbuilder.gui.training.history import RunHistory
 
 
 def metric_text(name: str, value: float) -> str:

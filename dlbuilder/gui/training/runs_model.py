@@ -17,9 +17,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QWidget
 
+from dlbuilder.backend.runs.store import RunSummary
 from dlbuilder.gui.look.theme import current
 from dlbuilder.gui.training.formats import MISSING, clock, percent
-from dlbuilder.gui.training.runs_store import RunSummary
 from dlbuilder.gui.widgets.table_model import RIGHT, RowsTableModel
 from dlbuilder.gui.widgets.text import number_font
 

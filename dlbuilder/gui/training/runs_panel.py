@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlbuilder.backend.runs.store import RunStore, RunStoreError, RunSummary
 from dlbuilder.gui.look.icons import icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.training.runs_model import (
@@ -44,7 +45,6 @@ from dlbuilder.gui.training.runs_model import (
     RunsModel,
     RunsProxy,
 )
-from dlbuilder.gui.training.runs_store import RunStore, RunStoreError, RunSummary
 from dlbuilder.gui.widgets.table_model import select_rows, set_up_table
 
 

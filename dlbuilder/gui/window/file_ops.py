@@ -63,7 +63,7 @@ class FileController(QObject):
         """Show `graph` as a new, unsaved graph, under a name whose kept runs are its own:
         unsaved graphs (and examples) keep their runs by name, so a new graph under a used
         name would show another graph's runs and carry them off at its first save."""
-        from dlbuilder.gui.training.runs_store import unused_graph_name  # numpy: not at start
+        from dlbuilder.backend.runs.store import unused_graph_name  # numpy: not at start
 
         graph.name = unused_graph_name(graph.name, paths.data_dir())
         self.doc.replace(graph, None)

@@ -14,8 +14,8 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from dlbuilder.backend.records import BatchEnd, EpochEnd, RunFinished, RunStarted
+from dlbuilder.backend.runs.history import SERIES, RunHistory
 from dlbuilder.gui.look.theme import DARK, LIGHT, theme_manager
-from dlbuilder.gui.training.history import SERIES, RunHistory
 from dlbuilder.gui.training.plot_parts import (
     IncrementalSmoother,
     smoothed,

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from dlbuilder.backend.runs.history import RunHistory
+from dlbuilder.backend.runs.store import DB_NAME, RunStore
 from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.core.graph import Graph
 from dlbuilder.gui import paths
 from dlbuilder.gui.training import panel as panel_module
-from dlbuilder.gui.training.history import RunHistory
-from dlbuilder.gui.training.runs_store import DB_NAME, RunStore
 from dlbuilder.gui.window.recovery import Recovered, RecoveryStore
 from dlbuilder.resources import examples_dir
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QApplication, QLabel
 
+from dlbuilder.backend.runs.history import RunHistory
 from dlbuilder.core.fileformat import graph_to_dict
-from dlbuilder.gui.training.history import RunHistory
 from dlbuilder.gui.training.runs_model import COL_RUN, COL_TEST, COL_VAL
 
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMessageBox
-from test_runs_store import graph_dict, make_history
+from run_helpers import graph_dict, make_history
 
+from dlbuilder.backend.runs.store import RunStore
 from dlbuilder.gui.look.theme import DARK, LIGHT, theme_manager
 from dlbuilder.gui.training.formats import percent
 from dlbuilder.gui.training.runs_model import (
@@ -23,7 +24,6 @@ from dlbuilder.gui.training.runs_model import (
     started_text,
 )
 from dlbuilder.gui.training.runs_panel import RunsPanel
-from dlbuilder.gui.training.runs_store import RunStore
 
 
 @pytest.fixture

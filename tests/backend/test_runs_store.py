@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from run_helpers import graph_dict, make_history
 
-from dlbuilder.backend.records import BatchEnd, EpochEnd, RunFinished, RunStarted
-from dlbuilder.core.fileformat import graph_to_dict, loads_graph
-from dlbuilder.gui.training.history import SERIES, RunHistory
-from dlbuilder.gui.training.runs_store import (
+from dlbuilder.backend.records import BatchEnd
+from dlbuilder.backend.runs.history import SERIES
+from dlbuilder.backend.runs.store import (
     DB_NAME,
     RunStore,
     RunStoreError,
@@ -23,39 +23,8 @@ from dlbuilder.gui.training.runs_store import (
     runs_folder,
     safe_name,
 )
+from dlbuilder.core.fileformat import graph_to_dict, loads_graph
 from dlbuilder.layers import REGISTRY
-
-CLASSES = tuple(str(i) for i in range(10))
-GRAPH_TEXT = """{"format": "dlbuilder.graph", "version": 1, "name": "tiny",
- "nodes": [{"id": "in", "type": "Input", "params": {"shape": [1, 8, 8]}},
-           {"id": "flat", "type": "Flatten", "params": {}, "ui": {"x": 10, "y": 20}},
-           {"id": "fc", "type": "Linear", "params": {"out_features": 10}}],
- "edges": [{"from": "in", "to": "flat"}, {"from": "flat", "to": "fc"}],
- "training": {"dataset": "fashion", "lr": 0.01}}"""
-
-
-def make_history(epochs: int = 3, batches: int = 4, params: int = 650, reason: str = "completed",
-                 test_accuracy: float | None = 0.9, val_accuracy: float = 0.8,
-                 seconds: float = 12.5) -> RunHistory:
-    """A real RunHistory built from trainer records, as the worker would feed it."""
-    history = RunHistory()
-    history.add(RunStarted(epochs, batches, 100, 20, 30, "cpu", params, "classify", CLASSES,
-                           "val_loss"))
-    step = 0
-    for epoch in range(1, epochs + 1):
-        for batch in range(1, batches + 1):
-            step += 1
-            history.add(BatchEnd(epoch, batch, batches, step, 2.0 / step, step / 100, 900.5))
-        history.add(EpochEnd(epoch, epochs, 1.0 / epoch, 1.1 / epoch, 0.5, val_accuracy, None,
-                             None, None, None, 0.01 / epoch, 1.5, 800.0, epoch, True, 2))
-    history.add(RunFinished(reason, "done", epochs, epochs, "val_loss", 1.1 / epochs,
-                            1.0 / epochs, 1.1 / epochs, val_accuracy, None, 0.4, test_accuracy,
-                            None, ((3, 1), (0, 4)), "test", (0.75, 1.0), CLASSES, seconds))
-    return history
-
-
-def graph_dict() -> dict:
-    return graph_to_dict(loads_graph(GRAPH_TEXT, REGISTRY))
 
 
 @pytest.fixture
@@ -277,3 +246,15 @@ def test_copied_runs_share_their_weights_and_keep_their_own_database(store: RunS
     copied.delete([1])
     assert [r.id for r in store.summaries()] == [1, 2]  # the original keeps both
     assert store.weights_path(1).read_bytes() == b"weights"
+
+
+def test_weights_written_elsewhere_move_to_the_run_with_their_preprocessing(
+        store: RunStore, tmp_path: Path) -> None:
+    run_id = store.add(graph_dict(), {}, make_history())
+    pending = tmp_path / "pending.pt"
+    pending.write_bytes(b"weights")
+    Path(f"{pending}.json").write_text("{}")
+    target = store.take_weights(run_id, pending)
+    assert target == store.weights_path(run_id) == store.folder / "run-1.pt"
+    assert target.read_bytes() == b"weights" and Path(f"{target}.json").read_text() == "{}"
+    assert not pending.exists() and not Path(f"{pending}.json").exists()

@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from dlbuilder.backend.runs.history import BATCH_SERIES, RunHistory
 from dlbuilder.backend.settings import TrainSettings
-from dlbuilder.gui.training.history import BATCH_SERIES, RunHistory
 
 DB_NAME = "runs.sqlite"
 SCHEMA_VERSION = 1
@@ -80,10 +80,15 @@ def runs_folder(graph_path: Path | None, graph_name: str, data_dir: Path) -> Pat
     """Where a graph's runs are kept: beside its file, or under `data_dir` for an unsaved one
     (the name made into one harmless folder name, so it cannot point outside `data_dir`)."""
     if graph_path is not None:
-        path = Path(graph_path)
-        return path.parent / f"{path.stem}.runs"
+        return runs_beside(graph_path)
     return Path(data_dir) / "runs" / safe_name(graph_name)
 
+
+def runs_beside(graph_path: Path) -> Path:
+    """The runs of a saved graph: lenet.json -> lenet.runs/ in the same folder, for the app
+    and `dlbuilder train` alike."""
+    path = Path(graph_path)
+    return path.parent / f"{path.stem}.runs"
 
 
 def unused_graph_name(base: str, data_dir: Path) -> str:
@@ -245,6 +250,16 @@ class RunStore:
     def weights_path(self, run_id: int) -> Path:
         """Where the run's trained weights are kept (the caller writes and reads the file)."""
         return self.folder / f"run-{int(run_id)}.pt"
+
+    def take_weights(self, run_id: int, source: Path) -> Path:
+        """Move weights written elsewhere (and their preprocessing, `<file>.json`, where there
+        is one) to the run's place, and return it; OSError when they cannot be moved."""
+        target = self.weights_path(run_id)
+        Path(source).replace(target)
+        info = Path(f"{source}.json")
+        if info.exists():
+            shutil.move(str(info), f"{target}.json")
+        return target
 
     def close(self) -> None:
         """Stop using the store: later calls raise RunStoreError. No connection outlives a

@@ -10,7 +10,7 @@ import torch
 from dlbuilder.backend.evaluation import Evaluation, display_images, evaluate_samples
 from dlbuilder.backend.prepare import Preprocessing
 from dlbuilder.backend.records import BatchEnd, EpochEnd, RunFinished, RunStarted
-from dlbuilder.gui.training.history import RunHistory, Series
+from dlbuilder.backend.runs.history import RunHistory, Series
 
 
 def fake_run(epochs: int = 3, per_epoch: int = 4) -> RunHistory:
