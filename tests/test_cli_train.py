@@ -203,3 +203,48 @@ def test_an_unusable_checkpoint_folder_is_said_before_training(tmp_path, capsys)
     code, out, err = run(capsys, "train", "digits_cnn", "--checkpoint-dir", str(blocker / "ck"))
     assert code == 2 and out == ""
     assert "--checkpoint-dir: cannot use" in err and "Traceback" not in err
+
+
+def test_a_run_from_the_command_line_is_kept_beside_the_graph_as_the_app_keeps_it(
+        tmp_path, capsys):
+    """lenet.json -> lenet.runs/: the run with its curves, settings and best weights; a
+    second run is added, never in the first one's place."""
+    from dlbuilder.backend.runs.store import RunStore
+
+    graph = tmp_path / "net.json"
+    save_graph(example_graph("digits_cnn"), graph)
+    code, _, err = run(capsys, "train", str(graph), "--epochs", "1", "--seed", "1")
+    assert code == 0 and f"kept as run 1 in {tmp_path / 'net.runs'}" in err
+    store = RunStore(tmp_path / "net.runs")
+    first = store.summaries()
+    assert [(r.id, r.epochs_run, r.dataset, r.reason) for r in first] == [
+        (1, 1, "digits", "completed")]
+    assert first[0].settings["seed"] == 1 and store.graph(1)["name"] == "digits_cnn"
+    history = store.history(1)
+    assert len(history.epochs) == 1 and len(history.arrays("batch_loss")[0]) > 10
+    weights = store.weights_path(1)
+    assert weights.exists() and (tmp_path / "net.runs" / "run-1.pt.json").exists()
+    before = weights.read_bytes()
+    assert run(capsys, "train", str(graph), "--epochs", "2")[0] == 0
+    rows = store.summaries()
+    assert [r.id for r in rows] == [1, 2] and rows[0] == first[0]
+    assert weights.read_bytes() == before and store.weights_path(2).exists()
+
+
+def test_no_runs_keeps_nothing_and_an_example_says_where_its_runs_go(tmp_path, capsys):
+    graph = tmp_path / "net.json"
+    save_graph(example_graph("digits_cnn"), graph)
+    code, _, err = run(capsys, "train", str(graph), "--epochs", "1", "--no-runs")
+    assert code == 0 and "kept as run" not in err and not (tmp_path / "net.runs").exists()
+    code, _, err = run(capsys, "train", "digits_cnn", "--epochs", "1")
+    assert code == 0 and "runs of the shipped example digits_cnn are kept by the app only" in err
+
+
+def test_a_runs_folder_that_cannot_be_written_is_said_and_training_still_succeeds(
+        tmp_path, capsys):
+    graph = tmp_path / "net.json"
+    save_graph(example_graph("digits_cnn"), graph)
+    (tmp_path / "net.runs").write_text("a file where the runs folder would be")
+    code, out, err = run(capsys, "train", str(graph), "--epochs", "1")
+    assert code == 0 and "epoch 1" in out
+    assert "dlbuilder train: the run was not kept:" in err and "net.runs" in err

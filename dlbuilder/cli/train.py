@@ -2,14 +2,19 @@
 
 Settings come from the graph file's `training` section, then the flags. Ctrl+C stops after the
 current batch, still saves what was asked for, and exits 130; a second Ctrl+C quits at once.
+
+The run is kept where the app keeps the graph's runs (lenet.json -> lenet.runs/, see
+backend/runs/store.py), with its curves and best weights, so the app's Runs tab lists it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +81,9 @@ def _parser() -> Parser:
     out.add_argument("--checkpoint-dir", metavar="DIR",
                      help="write best.pt and last.pt there after every epoch")
     out.add_argument("--metrics-json", metavar="OUT", help="write every epoch's metrics")
+    out.add_argument("--no-runs", action="store_true",
+                     help="do not keep this run beside the graph (FILE.runs/, which the "
+                          "app's Runs tab lists)")
     return p
 
 
@@ -124,13 +132,19 @@ def _run(engine, settings, args) -> int:
     except OSError as err:
         return fail(f"dlbuilder train: --checkpoint-dir: cannot use {err.filename}: "
                     f"{err.strerror or err}", False, [])
+    from dlbuilder.backend.runs.history import RunHistory
+
     epochs: list[dict[str, Any]] = []
+    history = RunHistory()
+    started = datetime.now().isoformat(timespec="seconds")
     try:
         with _CtrlC(control) as interrupted:
-            final = _train(trainer, run, epochs)
+            final = _train(trainer, run, epochs, history)
     except OSError as err:  # a checkpoint that could not be written (disk full...)
         return fail(f"dlbuilder train: training stopped: cannot write {err.filename}: "
                     f"{err.strerror or err}", False, [])
+    if not args.no_runs:
+        _keep_run(trainer, run, engine, history, started, args.file)
     code = _save(trainer, run, final, epochs, args)
     if code != EXIT_OK:
         return code
@@ -139,11 +153,13 @@ def _run(engine, settings, args) -> int:
     return EXIT_GRAPH_ERRORS if final.reason == "diverged" else EXIT_OK
 
 
-def _train(trainer, run, epochs: list[dict[str, Any]]):
-    """Drive the loop, printing; returns the RunFinished record."""
+def _train(trainer, run, epochs: list[dict[str, Any]], history):
+    """Drive the loop, printing and adding every record to `history`; returns the RunFinished
+    record."""
     bar = EpochBar(sys.stderr)
     final = None
     for record in trainer.run():
+        history.add(record)
         if record.kind == "started":
             counts = (record.train_samples, record.val_samples, record.test_samples)
             named = zip(counts, ("train", "val", "test"), strict=True)
@@ -163,6 +179,40 @@ def _train(trainer, run, epochs: list[dict[str, Any]]):
             final = record
     print(format_final(final), flush=True)
     return final
+
+
+def _keep_run(trainer, run, engine, history, started: str, name: str) -> None:
+    """Keep the run in the graph's runs store, as the app does: its graph, settings and
+    curves, and its best weights (with their preprocessing) once a batch has been learned.
+    A shipped example's runs are the app's to keep; a failure to keep is said, and the
+    training's own outcome stands."""
+    from dlbuilder.backend.prepare import save_preprocessing
+    from dlbuilder.backend.runs.store import RunStore, RunStoreError, runs_beside
+    from dlbuilder.backend.weights import save_weights
+    from dlbuilder.core.fileformat import graph_to_dict
+    from dlbuilder.resources import find_graph_file, is_example
+
+    path = find_graph_file(name)
+    if is_example(path):
+        print(f"(runs of the shipped example {path.stem} are kept by the app only; save it "
+              "as a file to keep them from here)", file=sys.stderr)
+        return
+    store = RunStore(runs_beside(path))
+    try:
+        run_id = store.add(graph_to_dict(engine.graph), dataclasses.asdict(run.settings),
+                           history, started)
+    except RunStoreError as err:
+        print(f"dlbuilder train: the run was not kept: {err}", file=sys.stderr)
+        return
+    kept = f"kept as run {run_id} in {store.folder} (the app's Runs tab lists it)"
+    if len(history.series["batch_loss"]):
+        weights = store.weights_path(run_id)
+        try:
+            save_weights(trainer.model, weights)
+            save_preprocessing(weights, run.data.preprocessing)
+        except OSError as err:
+            kept += f"; its weights were not kept: {err.strerror or err}"
+    print(kept, file=sys.stderr)
 
 
 def _save(trainer, run, final, epochs: list[dict[str, Any]], args) -> int:
