@@ -43,7 +43,12 @@ from dlbuilder.gui.window.banner import RecoveryBannerWidget
 from dlbuilder.gui.window.file_ops import FileController
 from dlbuilder.gui.window.recovery import RecoveryStore
 from dlbuilder.gui.window.status import StatusWidget
-from dlbuilder.gui.window.training_host import LOCKED_TEXT, TrainingHostWidget, TrainingWindowMixin
+from dlbuilder.gui.window.training_host import (
+    LOCKED_TEXT,
+    LockBannerLabel,
+    TrainingHostWidget,
+    TrainingWindowSide,
+)
 from dlbuilder.gui.window.window_geometry import FIRST_SIZE, CanvasRoomKeeper, fit_to_screen
 from dlbuilder.resources import example_names
 
@@ -66,7 +71,7 @@ GESTURES = """<table cellspacing=4>
 </table>"""
 
 
-class MainWindow(TrainingWindowMixin, QMainWindow):
+class MainWindow(QMainWindow):
     def __init__(self, doc: Document, settings: QSettings,
                  recovery: RecoveryStore | None = None, interactive: bool = True) -> None:
         super().__init__()
@@ -87,6 +92,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.hint = QLabel(CANVAS_HINT)  # shown whenever no message is (Qt hides it meanwhile)
         self.hint.setToolTip("Help ▸ Keyboard and Mouse lists every gesture")
         self.statusBar().addWidget(self.hint, 1)
+        self.training_side = TrainingWindowSide(self)
         self._connect()
         self._default_state = self.saveState(STATE_VERSION)
         self._restore_settings()
@@ -103,10 +109,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.banner)
-        self.lock_banner = QLabel(LOCKED_TEXT)
-        self.lock_banner.setObjectName("lock_banner")
-        self.lock_banner.setWordWrap(True)
-        self.lock_banner.hide()
+        self.lock_banner = LockBannerLabel()
         layout.addWidget(self.lock_banner)
         layout.addWidget(self.view, 1)
         self.setCentralWidget(center)
@@ -248,7 +251,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
             "export_onnx": self._export_onnx,
             "render": self._render_image, "quit": self.close, "reset_layout": self._reset_panels,
             "shortcuts": self._show_gestures, "about": self._show_about,
-            "train": self._train, "pause": self.training.toggle_pause,
+            "train": self.training_side.train, "pause": self.training.toggle_pause,
             "stop": self.training.stop,
         }
         for name, slot in triggers.items():
@@ -270,10 +273,8 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self.banner.recover_clicked.connect(self._on_banner_recover)
         self.banner.discard_clicked.connect(self._on_banner_discard)
         theme_manager().changed.connect(self._on_theme_changed)
-        self.training.training_changed.connect(self._on_training_changed)
         self.training.message.connect(self._show_message)
-        self.training.open_graph_requested.connect(self._on_training_open_graph_requested)
-        self._on_training_changed(False)
+        self.training_side.message.connect(self._show_message)
 
     # -- settings ------------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -318,6 +319,9 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
         self._on_doc_path_changed(self.doc.path)
         self.view.fit()
 
+    def show_training(self) -> None:  # see TrainingWindowSide
+        self.training_side.show_training()
+
     def _on_summary_dock_visibility_changed(self, visible: bool) -> None:
         if visible:
             self.summary.catch_up()
@@ -337,7 +341,6 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
 
     def _on_theme_changed(self, _theme: object) -> None:
         self.view.viewport().update()
-        self._style_lock_banner()
 
     def _open_example(self, name: str) -> None:
         if self.files.open_example(name):
@@ -460,7 +463,7 @@ class MainWindow(TrainingWindowMixin, QMainWindow):
                           "curves, and plain PyTorch code to take away.</p><p>MIT licence.</p>")
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.training.running and not self._stop_training_to_close():
+        if self.training.running and not self.training_side.stop_to_close():
             event.ignore()
             return
         if not self.files.maybe_save():

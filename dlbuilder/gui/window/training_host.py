@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QVBoxLayout, QWidget
 
 from dlbuilder.gui.document import Document
-from dlbuilder.gui.look.theme import current
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
 
 if TYPE_CHECKING:
     from dlbuilder.gui.training.panel import TrainingPanel
+    from dlbuilder.gui.window.main_window import MainWindow
 
 # Actions that would change the graph (or replace it): off while it trains. The canvas's
 # selection actions (cut, delete, rename...) follow the lock in update_edit_actions.
@@ -107,82 +108,108 @@ class TrainingHostWidget(QWidget):
         return self.panel.shutdown() if self.panel is not None else True
 
 
-class TrainingWindowMixin:
+class LockBannerLabel(QLabel):
+    """The line over the canvas that says why the graph is locked while it trains."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(LOCKED_TEXT, parent)
+        self.setObjectName("lock_banner")
+        self.setWordWrap(True)
+        self.hide()
+        theme_manager().changed.connect(self._on_theme_changed)
+        self._on_theme_changed(current())
+
+    def _on_theme_changed(self, theme: Theme) -> None:
+        self.setStyleSheet(
+            f"QLabel#lock_banner {{ background: {theme.alt_base}; color: {theme.text}; "
+            f"border-bottom: 2px solid {theme.highlight}; padding: 6px 10px; }}")
+
+
+class TrainingWindowSide(QObject):
     """The main window's side of training: the Train, Pause and Stop actions, the lock on the
-    graph while it trains, and the question before closing mid-run."""
+    graph while it trains, and the question before closing mid-run. It works through the
+    window's public parts (its docks, actions, menus and panels) and says what happened with
+    `message`."""
+
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.host = window.training
+        self.host.training_changed.connect(self._on_host_training_changed)
+        self.host.open_graph_requested.connect(self._on_host_open_graph_requested)
+        self._on_host_training_changed(False)  # the actions as no run leaves them
 
     def show_training(self) -> None:
         """Bring the Training tab forward, tall enough for its curves, with its panel built."""
         self._raise_training_dock()
-        self.training.ensure_panel()
+        self.host.ensure_panel()
 
     def _raise_training_dock(self) -> None:
-        dock = self.docks["training"]
+        window = self.window
+        dock = window.docks["training"]
         dock.show()
         dock.raise_()
-        if dock.height() < self.height() * 0.5:  # the curves and the confusion matrix need it
-            self.resizeDocks([dock], [int(self.height() * 0.55)], Qt.Orientation.Vertical)
-        inspector = self.docks["inspector"]
-        if self.width() < 1500 and inspector.width() > 240:  # a small window: room for curves
-            self.resizeDocks([inspector], [240], Qt.Orientation.Horizontal)
+        if dock.height() < window.height() * 0.5:  # the curves and the confusion matrix need it
+            window.resizeDocks([dock], [int(window.height() * 0.55)], Qt.Orientation.Vertical)
+        inspector = window.docks["inspector"]
+        if window.width() < 1500 and inspector.width() > 240:  # a small window: room for curves
+            window.resizeDocks([inspector], [240], Qt.Orientation.Horizontal)
 
-    def _train(self) -> None:
+    def train(self) -> None:
         self._raise_training_dock()
-        self.training.start_soon()
+        self.host.start_soon()
 
-    def _on_training_changed(self, running: bool) -> None:
+    def _on_host_training_changed(self, running: bool) -> None:
         """Lock the graph while it trains: edits are refused with the reason, the actions that
         would change or replace it are off, and a banner over the canvas says why."""
-        self.doc.read_only_reason = LOCKED_TEXT if running else None
+        window = self.window
+        window.doc.read_only_reason = LOCKED_TEXT if running else None
         for name in LOCKED_WHILE_TRAINING:
-            self.actions[name].setEnabled(not running)
-        self.actions["pause"].setEnabled(running)
-        self.actions["stop"].setEnabled(running)
-        self.view.update_edit_actions()  # unlocked: on again only what the selection allows
-        stack = self.doc.undo_stack
-        self.undo_action.setEnabled(not running and stack.canUndo())
-        self.redo_action.setEnabled(not running and stack.canRedo())
-        for widget in (self.examples_menu, self.palette, self.inspector, self.quick_add):
+            window.actions[name].setEnabled(not running)
+        window.actions["pause"].setEnabled(running)
+        window.actions["stop"].setEnabled(running)
+        window.view.update_edit_actions()  # unlocked: on again only what the selection allows
+        stack = window.doc.undo_stack
+        window.undo_action.setEnabled(not running and stack.canUndo())
+        window.redo_action.setEnabled(not running and stack.canRedo())
+        for widget in (window.examples_menu, window.palette, window.inspector,
+                       window.quick_add):
             widget.setEnabled(not running)
-        self.recent_menu.setEnabled(not running and bool(self.files.recent()))
-        self.lock_banner.setVisible(running)
-        self._style_lock_banner()
+        window.recent_menu.setEnabled(not running and bool(window.files.recent()))
+        window.lock_banner.setVisible(running)
 
-    def _style_lock_banner(self) -> None:
-        theme = current()
-        self.lock_banner.setStyleSheet(
-            f"QLabel#lock_banner {{ background: {theme.alt_base}; color: {theme.text}; "
-            f"border-bottom: 2px solid {theme.highlight}; padding: 6px 10px; }}")
-
-    def _on_training_open_graph_requested(self, data: object) -> None:
+    def _on_host_open_graph_requested(self, data: object) -> None:
         """Open a run's graph snapshot as a new, unsaved graph."""
         from dlbuilder.core.fileformat import GraphFileError, graph_from_dict
 
-        if self.training.running:
-            self._show_message(LOCKED_TEXT)
+        window = self.window
+        if self.host.running:
+            self.message.emit(LOCKED_TEXT)
             return
-        if not self.files.maybe_save():
+        if not window.files.maybe_save():
             return
         try:
-            graph = graph_from_dict(data, self.doc.registry, "the run's graph")
+            graph = graph_from_dict(data, window.doc.registry, "the run's graph")
         except GraphFileError as err:
-            self._show_message(f"The run's graph cannot be opened: {err}")
+            self.message.emit(f"The run's graph cannot be opened: {err}")
             return
-        self.files.replace_unsaved(graph)
-        self.view.fit()
-        self._show_message(f"Opened the graph of that run as {graph.name} (unsaved)")
+        window.files.replace_unsaved(graph)
+        window.view.fit()
+        self.message.emit(f"Opened the graph of that run as {graph.name} (unsaved)")
 
-    def _stop_training_to_close(self) -> bool:
+    def stop_to_close(self) -> bool:
         """Ask before closing mid-run; Yes stops the run at once (within its batch), before
         any other question, so a run never goes on behind the save prompt. False: Cancel, the
         run goes on."""
-        if self.interactive:
+        if self.window.interactive:
             answer = QMessageBox.question(
-                self, "Training is running",
+                self.window, "Training is running",
                 "A run is still training. Stop it and close? The run so far is kept with its "
                 "best weights.", QMessageBox.StandardButton.Yes
                 | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
             if answer != QMessageBox.StandardButton.Yes:
                 return False
-        self.training.stop()
+        self.host.stop()
         return True

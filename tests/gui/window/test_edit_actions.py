@@ -44,15 +44,15 @@ def test_a_selected_wire_can_be_deleted_but_not_copied(make_window) -> None:
 def test_training_lock_keeps_them_off_whatever_is_selected(make_window) -> None:
     window = make_window()
     window.doc.select(["conv1"])
-    window._on_training_changed(True)
+    window.training.training_changed.emit(True)
     window.doc.select(["fc1"])
     assert enabled(window) == {"cut": False, "copy": True, "duplicate": False, "delete": False,
                                "rename": False}  # copying does not change the graph
-    window._on_training_changed(False)
+    window.training.training_changed.emit(False)
     assert all(enabled(window).values())
     window.doc.select([])
-    window._on_training_changed(True)
-    window._on_training_changed(False)
+    window.training.training_changed.emit(True)
+    window.training.training_changed.emit(False)
     assert not any(enabled(window).values())  # unlocking does not switch on idle ones
 
 
