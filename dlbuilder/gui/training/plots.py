@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import math
-from functools import partial
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QHideEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -35,7 +34,7 @@ from PySide6.QtWidgets import (
 from dlbuilder.backend.runs.history import RunHistory
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.training import plot_parts as parts
-from dlbuilder.gui.training.plot_io import CurvesIoMixin
+from dlbuilder.gui.training.plot_io import CurvesExport, HoverReadout
 from dlbuilder.gui.training.plot_parts import (
     COMPARE_SERIES,
     LEGEND_SAMPLES,
@@ -60,7 +59,7 @@ HINT = "Press Start to train; the curves appear here"
 COMPARE_HINT = "Select runs in the table to compare their curves"
 
 
-class CurvesWidget(CurvesIoMixin, QWidget):
+class CurvesWidget(QWidget):
     """Loss, accuracy and learning-rate curves of one live run or of several runs."""
 
     def __init__(self, parent: QWidget | None = None, hint: str = HINT) -> None:
@@ -78,8 +77,6 @@ class CurvesWidget(CurvesIoMixin, QWidget):
                            for name in ("batch_loss", "batch_accuracy")}
         self._compare: dict[str, tuple[pg.PlotDataItem, int, str]] = {}
         self._keys: list[pg.PlotDataItem] = []
-        self._hover: tuple[pg.PlotWidget, QPointF] | None = None
-        self._message_kind = "muted"
         self._build_controls()
         self._build_plots()
         self._items = {name: parts.make_curve(self.plots[plot], name.startswith("batch"))
@@ -88,10 +85,6 @@ class CurvesWidget(CurvesIoMixin, QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
-        self._hover_timer = QTimer(self)
-        self._hover_timer.setSingleShot(True)
-        self._hover_timer.setInterval(HOVER_MS)
-        self._hover_timer.timeout.connect(self._on_hover_timer_timeout)
         theme_manager().changed.connect(self._on_theme_changed)
         self._set_live_legends()
         self._apply_theme(current())
@@ -112,32 +105,24 @@ class CurvesWidget(CurvesIoMixin, QWidget):
         self.csv_button = QPushButton("CSV…")
         self.csv_button.setToolTip("Export: save every curve's points as a CSV table "
                                    "(run, series, x in epochs, y)")
-        self.csv_button.clicked.connect(self._on_csv_button_clicked)
         self.png_button = QPushButton("PNG…")
         self.png_button.setToolTip("Export: save the plots as a PNG image")
-        self.png_button.clicked.connect(self._on_png_button_clicked)
         self.readout = QLabel(" \n ")
         self.readout.setToolTip(READOUT_TIP)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._message = QLabel()
-        self._message.setWordWrap(True)
-        self._message.hide()
+        self.hover = HoverReadout(self.readout, self._readout_at, HOVER_MS, self)
 
     def _build_plots(self) -> None:
         # two lines: the learning-rate strip is too short for the words in one
         titles = {"loss": "loss", "accuracy": "accuracy (%)", "lr": "learning<br>rate"}
         self.plots: dict[str, pg.PlotWidget] = {}
-        self._lines: dict[str, pg.InfiniteLine] = {}
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() - 1))  # small plots: small print
         for key, title in titles.items():
             plot = parts.make_plot(title, font, epoch_label=key != "lr", lr=key == "lr")
             plot.setMinimumSize(MIN_PLOT_WIDTH, MIN_LR_HEIGHT)
-            line = pg.InfiniteLine(angle=90, movable=False)
-            line.hide()
-            plot.addItem(line, ignoreBounds=True)
-            plot.scene().sigMouseMoved.connect(partial(self._on_scene_mouse_moved, plot))
-            self.plots[key], self._lines[key] = plot, line
+            self.hover.add_plot(key, plot)
+            self.plots[key] = plot
         # the learning-rate plot is wider than the loss plot, and pyqtgraph lines linked views
         # up by pixel where they overlap: it gets the same range set instead of a link
         self.plots["accuracy"].setXLink(self.plots["loss"])
@@ -178,11 +163,14 @@ class CurvesWidget(CurvesIoMixin, QWidget):
         self._stack = QStackedWidget()
         self._stack.addWidget(self._hint)
         self._stack.addWidget(self._plots_page)
+        self.export = CurvesExport(self, self._shown_runs, self.smoothing.value, self._stack)
+        self.csv_button.clicked.connect(self.export.ask_csv)
+        self.png_button.clicked.connect(self.export.ask_png)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self._stack, 1)
         layout.addWidget(self.readout)
-        layout.addWidget(self._message)
+        layout.addWidget(self.export.label)
 
     # -- public -----------------------------------------------------------------------------
     def set_history(self, history: RunHistory | None, label: str = "run") -> None:
@@ -236,16 +224,23 @@ class CurvesWidget(CurvesIoMixin, QWidget):
         """True while the hint shows instead of the plots (no run, or one not started)."""
         return self._stack.currentIndex() == 0
 
+    def _shown_runs(self) -> list[tuple[str, RunHistory]]:
+        """What an export writes: the runs compared, else the live run (if any)."""
+        return self._runs or ([(self._label, self._history)] if self._history else [])
+
+    def _readout_at(self, x: float) -> tuple[str, float | None]:
+        """The read-out text for the points nearest to x, and the x they sit at."""
+        if self._runs:
+            return parts.compare_text(self._runs, x)
+        return parts.live_text(self._history, self._smoothers, x)
+
     # -- modes ------------------------------------------------------------------------------
     def _restart(self) -> None:
         self._drawn = None
         self._lengths.clear()
         for steady in self._ranges.values():
             steady.reset()
-        self._hover = None
-        for line in self._lines.values():
-            line.hide()
-        self.readout.setText(" \n ")
+        self.hover.reset()
         self._lr_span.set_span(None)
         self._draw()
         self._update_timer()
@@ -419,14 +414,12 @@ class CurvesWidget(CurvesIoMixin, QWidget):
             legend.setBrush(pg.mkBrush(parts.faint(theme.base, LEGEND_ALPHA)))
             legend.setPen(pg.mkPen(theme.card_border))
             parts.color_legend_text(legend, theme.text)
-        for line in self._lines.values():
-            line.setPen(pg.mkPen(theme.muted, width=1, style=Qt.PenStyle.DashLine))
         for name, item in self._items.items():
             parts.restyle(item, parts.live_style(name, theme))
         self._restyle_compare(theme)
         self._hint.setStyleSheet(f"color: {theme.muted}; font-size: 13pt;")
-        self.readout.setStyleSheet(f"color: {theme.muted};")
-        self._style_message(theme)
+        self.hover.apply_theme(theme)
+        self.export.apply_theme(theme)
 
     def _on_theme_changed(self, theme: Theme) -> None:
         with contextlib.suppress(RuntimeError):  # a theme switch while Qt tears the widget down

@@ -367,7 +367,7 @@ def test_hover_shows_the_nearest_points(widget: CurvesWidget, qtbot) -> None:
     text = widget.readout.text()
     assert f"step {2 * BPE}" in text and "smoothed" in text and "accuracy" in text
     assert "epoch 2: loss" in text and "lr 0.0025" in text
-    assert widget._lines["accuracy"].isVisible() and widget._lines["lr"].value() == 2.0
+    assert widget.hover.lines["accuracy"].isVisible() and widget.hover.lines["lr"].value() == 2.0
 
 
 # -- export ---------------------------------------------------------------------------------
@@ -375,7 +375,7 @@ def test_csv_export_round_trips_the_numbers(widget: CurvesWidget, tmp_path: Path
     history = run(2)
     widget.set_history(history, label="mnist cnn")
     path = tmp_path / "curves.csv"
-    widget.export_csv(path)
+    widget.export.to_csv(path)
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["run", "series", "x", "y"]
@@ -386,13 +386,13 @@ def test_csv_export_round_trips_the_numbers(widget: CurvesWidget, tmp_path: Path
         assert got == list(zip(xs.tolist(), ys.tolist(), strict=True))
     smooth = [float(r["y"]) for r in rows if r["series"] == "batch_loss_smoothed"]
     np.testing.assert_allclose(smooth, reference_ema(history.arrays("batch_loss")[1], 0.6))
-    assert "Saved" in widget.message()
+    assert "Saved" in widget.export.text()
 
 
 def test_png_export_writes_an_image(widget: CurvesWidget, tmp_path: Path) -> None:
     widget.set_history(run(2))
     path = tmp_path / "curves.png"
-    widget.export_png(path)
+    widget.export.to_png(path)
     image = QImage(str(path))
     assert not image.isNull() and image.width() > 300 and image.height() > 200
 
@@ -403,13 +403,13 @@ def test_export_errors_show_as_a_message(widget: CurvesWidget, tmp_path: Path,
     missing = tmp_path / "no such folder" / "curves.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(missing), ""))
     widget.csv_button.click()
-    assert "Could not write" in widget.message() and not missing.exists()
-    widget.export_png(missing.with_suffix(".png"))
-    assert "Could not write" in widget.message()
+    assert "Could not write" in widget.export.text() and not missing.exists()
+    widget.export.to_png(missing.with_suffix(".png"))
+    assert "Could not write" in widget.export.text()
     good = tmp_path / "ok.png"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(good), ""))
     widget.png_button.click()
-    assert good.exists() and "Saved" in widget.message()
+    assert good.exists() and "Saved" in widget.export.text()
 
 
 # -- compare mode, themes -------------------------------------------------------------------
@@ -431,7 +431,7 @@ def test_compare_mode_draws_every_run(widget: CurvesWidget, tmp_path: Path) -> N
     pen_b = widget._compare["B/val_loss"][0].opts["pen"]
     assert pen_a.color() != pen_b.color()
     assert widget._compare["A/train_loss"][0].opts["pen"].style() != pen_a.style()
-    widget.export_csv(tmp_path / "all.csv")
+    widget.export.to_csv(tmp_path / "all.csv")
     text = (tmp_path / "all.csv").read_text()
     assert "\nB,val_loss," in text and "\nA (2),val_loss," in text
     widget.set_runs([("R", run(2, task="regress"))])  # no accuracy plot: one key for all
