@@ -5,15 +5,16 @@ The view owns one QAction per command (`edit_actions`); the main window puts the
 in its menus and toolbar, so every menu shows one name and its shortcut, and each action is on
 only when it can act on the selection.
 
-A mixin of CanvasView (kept apart so each file stays small); it uses the view's `doc`,
-`graph_scene`, `_say`, `fit` and `layout_size`.
+`CanvasEdits` is owned by the view (`view.edits`): it is given the view and the view's way of
+telling the status bar when it is made, and works through the view's public methods.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 from shiboken6 import isValid
@@ -35,10 +36,10 @@ from dlbuilder.gui.widgets.text import plural
 from dlbuilder.gui.window.actions import make_actions
 
 if TYPE_CHECKING:
-    from dlbuilder.gui.canvas.scene import GraphScene
-    from dlbuilder.gui.document import Document
+    from dlbuilder.gui.canvas.view import CanvasView
 
-# The view's actions, by the name of the view method each one runs.
+# The canvas's actions, by the name of the method each one runs (CanvasEdits's, else the
+# view's).
 TRIGGERS = {"cut": "cut", "copy": "copy", "paste": "paste", "duplicate": "duplicate",
             "delete": "delete_selected", "rename": "rename_selected",
             "select_all": "select_all", "add_layer": "request_quick_add", "zoom_in": "zoom_in",
@@ -48,22 +49,25 @@ TRIGGERS = {"cut": "cut", "copy": "copy", "paste": "paste", "duplicate": "duplic
 CANVAS_KEYS = ("cut", "copy", "paste", "duplicate", "delete", "rename", "select_all", "fit")
 
 
-class CanvasActionsMixin:
-    doc: Document
-    graph_scene: GraphScene
-    _rename: RenameEditWidget | None
-    edit_actions: dict[str, QAction]
+class CanvasEdits(QObject):
+    """The canvas's edit actions and what they do, for one view. `say` puts a line in the
+    status bar."""
 
-    def _init_actions(self) -> None:
-        self._rename = None
-        self.edit_actions = make_actions(self, icon, TRIGGERS)
+    def __init__(self, view: CanvasView, say: Callable[[str], None]) -> None:
+        super().__init__(view)
+        self.view = view
+        self.doc = view.doc
+        self.graph_scene = view.graph_scene
+        self._say = say
+        self._rename: RenameEditWidget | None = None
+        self.edit_actions: dict[str, QAction] = make_actions(view, icon, TRIGGERS)
         for name, method in TRIGGERS.items():
-            self.edit_actions[name].triggered.connect(
-                lambda _=False, m=method: getattr(self, m)())
+            slot = getattr(self if hasattr(self, method) else view, method)
+            self.edit_actions[name].triggered.connect(lambda _=False, f=slot: f())
         for name in CANVAS_KEYS:
             self.edit_actions[name].setShortcutContext(
                 Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(self.edit_actions[name])
+            view.addAction(self.edit_actions[name])
         # the scene's selection is what they act on (the document's follows it; wires are
         # the scene's alone)
         self.graph_scene.selectionChanged.connect(self.update_edit_actions)
@@ -90,7 +94,7 @@ class CanvasActionsMixin:
         its editor; the actions follow what the graph now holds (the view calls this)."""
         if self._rename is not None and (change.replaced
                                          or self._rename.node in change.nodes_removed):
-            self._cancel_rename()
+            self.cancel_rename()
         self.update_edit_actions()
 
     # -- delete and clipboard --------------------------------------------------------------
@@ -103,7 +107,7 @@ class CanvasActionsMixin:
             return False
         return self.doc.push(command)
 
-    def _delete_wire(self, wire: tuple[str, str]) -> bool:
+    def delete_wire(self, wire: tuple[str, str]) -> bool:
         command = delete_command(self.doc.graph, [], [wire])
         return command is not None and self.doc.push(command)
 
@@ -173,12 +177,12 @@ class CanvasActionsMixin:
         item = self.graph_scene.nodes.get(node)
         if item is None:
             return False
-        self._cancel_rename()
-        if not self._visible(item.card_rect()):
-            self.center_on_node(node)
+        self.cancel_rename()
+        if not self.view.shows(item.card_rect()):
+            self.view.center_on_node(node)
         header = QRectF(item.pos(), QPointF(item.x() + NODE_W, item.y() + HEADER_H))
-        box = self.mapFromScene(header).boundingRect()
-        editor = RenameEditWidget(node, self.viewport(), self.doc, self._on_rename_commit,
+        box = self.view.mapFromScene(header).boundingRect()
+        editor = RenameEditWidget(node, self.view.viewport(), self.doc, self._on_rename_commit,
                                   self._on_rename_cancel)
         editor.setGeometry(box.x(), box.y(), max(box.width(), 140), max(box.height(), 24))
         editor.show()
@@ -218,9 +222,9 @@ class CanvasActionsMixin:
         self._say("")
         if self._rename is editor:
             self._rename = None
-        self.setFocus()
+        self.view.setFocus()
 
-    def _cancel_rename(self) -> None:
+    def cancel_rename(self) -> None:
         if self._rename is not None:
             self._close_rename(self._rename)
 
@@ -228,31 +232,28 @@ class CanvasActionsMixin:
         """The open rename editor, if any."""
         return self._rename
 
-    def _visible(self, rect: QRectF) -> bool:
-        return self.mapToScene(self.viewport().rect()).boundingRect().contains(rect)
-
     # -- layout ----------------------------------------------------------------------------
     def auto_layout(self) -> bool:
         """Lay the graph out (one undo step, "Auto-layout"), wrapped to this view, then fit."""
         if len(self.doc.graph) == 0:
             return False
         done = self.doc.move_nodes(self.layout_positions(), text="Auto-layout")
-        self.fit()
+        self.view.fit()
         return done
 
     def layout_positions(self) -> dict[str, tuple[int, int]]:
         """The layout for this view: wrapped to its width at 1:1 (wider only where that shows
         the whole graph larger)."""
-        return layout_for_view(self.doc.graph, *self.layout_size())
+        return layout_for_view(self.doc.graph, *self.view.layout_size())
 
     # -- menus -----------------------------------------------------------------------------
     def canvas_menu(self, scene_pos: QPointF) -> QMenu:
         """The menu of empty canvas: add a layer there, paste, select all, fit, lay out."""
         a = self.edit_actions
         self.update_edit_actions()
-        menu = QMenu(self)
+        menu = QMenu(self.view)
         add = menu.addAction(a["add_layer"].icon(), a["add_layer"].text(),
-                             lambda: self.request_quick_add(scene_pos))  # here, not centred
+                             lambda: self.view.request_quick_add(scene_pos))  # here, not centred
         add.setEnabled(a["add_layer"].isEnabled())
         menu.addSeparator()
         menu.addActions([a["paste"], a["select_all"]])
@@ -263,7 +264,7 @@ class CanvasActionsMixin:
     def node_menu(self, node: str) -> QMenu:
         """Fixes for the node's problems, then rename, duplicate and delete (the selection,
         which the right click made `node` when it was not in it)."""
-        menu = QMenu(self)
+        menu = QMenu(self.view)
         item = self.graph_scene.nodes.get(node)
         for diagnostic in item.diagnostics if item is not None else ():
             for fix in self.doc.fixes_for(diagnostic):

@@ -27,7 +27,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsView, QMenu, QToolTip, QWidget
 
 from dlbuilder.core.changes import Change
-from dlbuilder.gui.canvas.actions import CanvasActionsMixin
+from dlbuilder.gui.canvas.actions import CanvasEdits
 from dlbuilder.gui.canvas.node_item import NodeItem
 from dlbuilder.gui.canvas.scene import GraphScene
 from dlbuilder.gui.canvas.style import (
@@ -50,7 +50,7 @@ _FIT_MARGIN = 40      # scene units shown around the cards by fit
 _ZOOM_FLOOR = 0.005   # the whole scene (200,000 units) in a 1000-pixel view
 
 
-class CanvasView(CanvasActionsMixin, QGraphicsView):
+class CanvasView(QGraphicsView):
     """The canvas. `pending_source` is the node a quick-add should wire its new layer after
     (set when a wire is dropped on empty canvas, or Tab with one layer selected);
     `pending_in_chain` says the new layer goes into that node's chain (Tab), not as a branch
@@ -73,7 +73,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space_held = False
         self._last_status = ""
-        self._init_actions()
+        self.edits = CanvasEdits(self, self._say)
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
@@ -170,7 +170,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         self.centerOn(item.card_rect().center())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        self._cancel_rename()
+        self.edits.cancel_rename()
         delta = event.angleDelta()
         if delta.y() == 0 and delta.x() != 0:  # sideways scroll pans
             bar = self.horizontalScrollBar()
@@ -238,7 +238,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
             node = self.graph_scene.node_at(pos)
             if node is not None and node.badge_contains(pos):
                 self.doc.select([node.node])
-                _popup(self.node_menu(node.node), event.globalPosition().toPoint())
+                _popup(self.edits.node_menu(node.node), event.globalPosition().toPoint())
                 event.accept()
                 return
         super().mousePressEvent(event)
@@ -278,7 +278,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         node = self.graph_scene.node_at(self.mapToScene(event.position().toPoint()))
         if node is not None and event.button() == Qt.MouseButton.LeftButton:
             self.doc.select([node.node])
-            self.rename_node(node.node)
+            self.edits.rename_node(node.node)
             return
         super().mouseDoubleClickEvent(event)
 
@@ -403,16 +403,16 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         if node is not None:
             if not node.isSelected():
                 self.doc.select([node.node])
-            _popup(self.node_menu(node.node), event.globalPos())
+            _popup(self.edits.node_menu(node.node), event.globalPos())
             return
         wire = self._wire_at(event.pos())
         if wire is not None:
             menu = QMenu(self)
             menu.addAction(f"Delete wire {wire[0]} -> {wire[1]}",
-                           lambda: self._delete_wire(wire))
+                           lambda: self.edits.delete_wire(wire))
             _popup(menu, event.globalPos())
             return
-        _popup(self.canvas_menu(pos), event.globalPos())
+        _popup(self.edits.canvas_menu(pos), event.globalPos())
 
     def _wire_at(self, view_pos: QPoint) -> tuple[str, str] | None:
         for item in self.items(view_pos):
@@ -482,7 +482,7 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         """Another graph: a wire being dragged belonged to the old one, so it is forgotten
         (its items went with the scene's rebuild). An edit (or undo, redo): scroll to show
         the cards it added, if they are not in view (the scene has placed them)."""
-        self.follow_change(change)
+        self.edits.follow_change(change)
         if change.replaced:
             self._wire_drag = None
             self.pending_source, self.pending_in_chain = None, False
@@ -493,12 +493,16 @@ class CanvasView(CanvasActionsMixin, QGraphicsView):
         if cards and self.isVisible():
             self.show_rect(cards)
 
+    def shows(self, rect: QRectF) -> bool:
+        """Whether `rect` (scene units) lies wholly in view."""
+        return self.mapToScene(self.viewport().rect()).boundingRect().contains(rect)
+
     def show_rect(self, cards: list[QRectF]) -> None:
         """Scroll as little as needed to show `cards` (all of them where they fit)."""
         rect = QRectF(cards[0])
         for card in cards[1:]:
             rect = rect.united(card)
-        if self._visible(rect):
+        if self.shows(rect):
             return
         shown = self.mapToScene(self.viewport().rect()).boundingRect()
         if rect.width() + 80 > shown.width() or rect.height() + 80 > shown.height():

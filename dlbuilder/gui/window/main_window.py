@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         self.files = FileController(doc, settings, self, recovery, interactive)
         self._build_center()
         self._build_docks()
-        self.actions = _window_actions(self, self.view.edit_actions)
+        self.actions = _window_actions(self, self.view.edits.edit_actions)
         self._build_menus()
         self._build_toolbar()
         self.status = StatusWidget(doc, self)

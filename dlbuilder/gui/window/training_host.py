@@ -170,7 +170,7 @@ class TrainingWindowSide(QObject):
             window.actions[name].setEnabled(not running)
         window.actions["pause"].setEnabled(running)
         window.actions["stop"].setEnabled(running)
-        window.view.update_edit_actions()  # unlocked: on again only what the selection allows
+        window.view.edits.update_edit_actions()  # unlocked: on again only what the selection allows
         stack = window.doc.undo_stack
         window.undo_action.setEnabled(not running and stack.canUndo())
         window.redo_action.setEnabled(not running and stack.canRedo())

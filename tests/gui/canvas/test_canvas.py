@@ -66,7 +66,7 @@ def test_error_and_warning_state(make_view) -> None:
     assert "Flatten" in linear.toolTip()
     softmax = scene.nodes["n3"]  # its warning is reported by the Output's check
     assert softmax.severity is None  # blocked by the error upstream
-    menu = view.node_menu("n2")
+    menu = view.edits.node_menu("n2")
     fixes = [a for a in menu.actions() if a.text().startswith("Fix:")]
     assert fixes and "Flatten" in fixes[0].text()
     fixes[0].trigger()
@@ -194,7 +194,7 @@ def test_select_and_delete_a_wire(make_view) -> None:
     QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.NoModifier, mid)
     assert wire.isSelected() and doc.selection() == ()
-    assert view.delete_selected()
+    assert view.edits.delete_selected()
     assert doc.graph.inputs("n2") == [] and doc.undo_stack.undoText() == "Delete wire n1 -> n2"
 
 
@@ -209,7 +209,7 @@ def test_selection_follows_both_ways(make_view) -> None:
     QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
                      Qt.KeyboardModifier.NoModifier, centre)
     assert doc.selection() == ("n2",)
-    view.select_all()
+    view.edits.select_all()
     assert len(scene.selectedItems()) == 5
 
 
@@ -238,33 +238,33 @@ def test_delete_selection_is_one_step(make_view) -> None:
     doc = view.doc
     before = graph_to_dict(doc.graph)
     doc.select(["n1", "n2", "n3"])
-    assert view.delete_selected()
+    assert view.edits.delete_selected()
     assert doc.graph.nodes() == ["in", "out"] and doc.undo_stack.undoText() == "Delete 3 nodes"
     doc.undo_stack.undo()
     assert graph_to_dict(doc.graph) == before and len(view.graph_scene.wires) == 4
     doc.select([])
-    assert not view.delete_selected()
+    assert not view.edits.delete_selected()
 
 
 def test_copy_paste_and_duplicate(make_view) -> None:
     view = make_view(convs())
     scene, doc = view.graph_scene, view.doc
     doc.select(["n1", "n2"])
-    assert view.copy()
-    new = view.paste()
+    assert view.edits.copy()
+    new = view.edits.paste()
     assert len(new) == 2 and not set(new) & {"n1", "n2"}
     assert doc.selection() == tuple(new)
     assert doc.graph.inputs(new[1]) == [new[0]]
     originals = [scene.nodes[n].card_rect() for n in ("in", "n1", "n2", "n3", "out")]
     for node in new:
         assert not any(scene.nodes[node].card_rect().intersects(r) for r in originals)
-    again = view.paste()  # a second paste does not cover the first either
+    again = view.edits.paste()  # a second paste does not cover the first either
     assert not scene.nodes[again[0]].card_rect().intersects(scene.nodes[new[0]].card_rect())
     doc.undo_stack.undo()
     doc.undo_stack.undo()
     assert len(doc.graph) == 5
     doc.select(["n3"])
-    (dup,) = view.duplicate()
+    (dup,) = view.edits.duplicate()
     assert doc.graph.type_of(dup) == "Conv2d" and doc.undo_stack.undoText() == "Duplicate 1 node"
 
 
@@ -272,9 +272,9 @@ def test_cut_is_one_step_and_pastes_back(make_view) -> None:
     view = make_view(convs())
     doc = view.doc
     doc.select(["n2"])
-    assert view.cut()
+    assert view.edits.cut()
     assert "n2" not in doc.graph and doc.undo_stack.undoText() == "Cut n2"
-    (back,) = view.paste()
+    (back,) = view.edits.paste()
     assert doc.graph.type_of(back) == "ReLU"
 
 
@@ -282,7 +282,7 @@ def test_paste_without_layers_on_the_clipboard(make_view, qtbot) -> None:
     view = make_view(convs())
     QApplication.clipboard().setText("hello")
     with qtbot.waitSignal(view.status_message) as said:
-        assert view.paste() == []
+        assert view.edits.paste() == []
     assert "no copied layers" in said.args[0]
 
 
@@ -290,24 +290,24 @@ def test_rename_in_place(make_view, qtbot) -> None:
     view = make_view(convs())
     doc = view.doc
     doc.select(["n1"])
-    assert view.rename_selected()
-    editor = view.rename_editor()
+    assert view.edits.rename_selected()
+    editor = view.edits.rename_editor()
     assert editor is not None and editor.text() == "n1" and editor.isVisible()
     editor.setText("n3")  # taken: refused, keeps editing
     with qtbot.waitSignal(view.status_message) as said:
         QTest.keyClick(editor, Qt.Key.Key_Return)
-    assert "already" in said.args[0] and view.rename_editor() is editor
+    assert "already" in said.args[0] and view.edits.rename_editor() is editor
     assert "n1" in doc.graph
     editor.setText("conv_a")
     QTest.keyClick(editor, Qt.Key.Key_Return)
     assert "conv_a" in doc.graph and doc.graph.inputs("conv_a") == ["in"]
-    assert doc.selection() == ("conv_a",) and view.rename_editor() is None
+    assert doc.selection() == ("conv_a",) and view.edits.rename_editor() is None
     assert "conv_a" in view.graph_scene.nodes
     doc.select(["conv_a"])
-    view.rename_selected()
-    view.rename_editor().setText("other")
-    QTest.keyClick(view.rename_editor(), Qt.Key.Key_Escape)
-    assert view.rename_editor() is None and "conv_a" in doc.graph
+    view.edits.rename_selected()
+    view.edits.rename_editor().setText("other")
+    QTest.keyClick(view.edits.rename_editor(), Qt.Key.Key_Escape)
+    assert view.edits.rename_editor() is None and "conv_a" in doc.graph
 
 
 def test_auto_layout_is_one_step_then_fits(make_view) -> None:
@@ -315,7 +315,7 @@ def test_auto_layout_is_one_step_then_fits(make_view) -> None:
     view = make_view(graph)
     doc = view.doc
     before = {n: doc.graph.ui(n) for n in doc.graph.nodes()}
-    assert view.auto_layout()
+    assert view.edits.auto_layout()
     assert doc.undo_stack.count() == 1 and doc.undo_stack.undoText() == "Auto-layout"
     rects = [item.card_rect() for item in view.graph_scene.nodes.values()]
     assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
@@ -469,7 +469,7 @@ def test_rubber_band_selects(make_view) -> None:
 @pytest.mark.parametrize("name", ["resnet_cifar", "conv_autoencoder", "lenet5"])
 def test_wires_go_around_cards_after_auto_layout(make_view, name: str) -> None:
     view = make_view(example_graph(name))
-    view.auto_layout()
+    view.edits.auto_layout()
     scene = view.graph_scene
     for (src, dst), wire in scene.wires.items():
         others = [item.card_rect().adjusted(2, 2, -2, -2) for node, item in scene.nodes.items()

@@ -24,7 +24,7 @@ def shown_rect(view) -> QRectF:
 
 
 def apply_menu_fix(view, node: str, starts: str) -> None:
-    menu = view.node_menu(node)
+    menu = view.edits.node_menu(node)
     action = next(a for a in menu.actions() if a.text().startswith(starts))
     action.trigger()
     settle()

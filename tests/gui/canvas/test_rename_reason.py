@@ -17,8 +17,8 @@ def graph():
 def open_editor(make_view, qtbot):
     view = make_view(graph())
     view.doc.select(["n1"])
-    assert view.rename_selected()
-    editor = view.rename_editor()
+    assert view.edits.rename_selected()
+    editor = view.edits.rename_editor()
     editor.selectAll()
     return view, editor
 
@@ -41,11 +41,11 @@ def test_a_taken_id_is_said_under_the_box_as_it_is_typed(make_view, qtbot) -> No
     assert under.top() >= box.bottom() and under.left() == box.left()
     assert view.viewport().rect().contains(under)
     QTest.keyClick(editor, Qt.Key.Key_Return)  # refused: the reason stays, the editor too
-    assert view.rename_editor() is editor and label.isVisible() and "n1" in view.doc.graph
+    assert view.edits.rename_editor() is editor and label.isVisible() and "n1" in view.doc.graph
     QTest.keyClicks(editor, "b")  # "n2b" can be taken
     assert not label.isVisible()
     QTest.keyClick(editor, Qt.Key.Key_Return)
-    assert "n2b" in view.doc.graph and view.rename_editor() is None
+    assert "n2b" in view.doc.graph and view.edits.rename_editor() is None
     assert not label.isVisible()
 
 
@@ -55,7 +55,7 @@ def test_an_id_with_spaces_at_its_ends_says_why(make_view, qtbot) -> None:
     assert "cannot be an id" in editor.problem_label.text()
     assert editor.problem_label.isVisible()
     QTest.keyClick(editor, Qt.Key.Key_Escape)
-    assert view.rename_editor() is None and not editor.problem_label.isVisible()
+    assert view.edits.rename_editor() is None and not editor.problem_label.isVisible()
 
 
 def test_closing_the_editor_clears_the_rename_status(make_window, qtbot) -> None:
@@ -65,7 +65,7 @@ def test_closing_the_editor_clears_the_rename_status(make_window, qtbot) -> None
     view = window.view
     window.doc.select(["conv1"])
     QTest.keyClick(view, Qt.Key.Key_F2)
-    editor = view.rename_editor()
+    editor = view.edits.rename_editor()
     assert editor is not None
     assert "Enter to rename" in window.statusBar().currentMessage()
     editor.selectAll()
@@ -73,7 +73,7 @@ def test_closing_the_editor_clears_the_rename_status(make_window, qtbot) -> None
     QTest.keyClick(editor, Qt.Key.Key_Return)
     assert window.statusBar().currentMessage().startswith("Cannot rename")
     QTest.keyClick(editor, Qt.Key.Key_Escape)
-    assert view.rename_editor() is None
+    assert view.edits.rename_editor() is None
     assert window.statusBar().currentMessage() == ""
     assert "conv1" in window.doc.graph
 
@@ -82,10 +82,10 @@ def test_a_refusal_on_leaving_the_editor_stays_said(make_window, qtbot) -> None:
     window = make_window()
     view = window.view
     window.doc.select(["conv1"])
-    assert view.rename_selected()
-    editor = view.rename_editor()
+    assert view.edits.rename_selected()
+    editor = view.edits.rename_editor()
     editor.selectAll()
     QTest.keyClicks(editor, "conv2")
     window.palette.search.setFocus()  # leaving the box commits, and is refused
-    qtbot.waitUntil(lambda: view.rename_editor() is None, timeout=1000)
+    qtbot.waitUntil(lambda: view.edits.rename_editor() is None, timeout=1000)
     assert window.statusBar().currentMessage().startswith("Cannot rename")

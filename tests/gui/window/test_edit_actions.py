@@ -83,7 +83,7 @@ def test_the_canvas_menu_shares_the_main_menus_actions(make_window) -> None:
 def test_the_node_menu_shares_them_too(make_window) -> None:
     window = make_window()
     window.doc.select(["conv1"])
-    menu = window.view.node_menu("conv1")
+    menu = window.view.edits.node_menu("conv1")
     for name in ("rename", "duplicate", "delete"):
         assert window.actions[name] in menu.actions()
 
@@ -94,10 +94,10 @@ def test_a_lone_canvas_has_the_same_named_actions(make_view) -> None:
     try:
         texts = [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
         assert texts == ["Add Layer…", "Paste", "Select All", "Fit to View", "Auto-layout"]
-        assert view.edit_actions["layout"] in menu.actions()
+        assert view.edits.edit_actions["layout"] in menu.actions()
     finally:
         menu.hide()
     view.doc.select([])
-    assert not view.edit_actions["delete"].isEnabled()
+    assert not view.edits.edit_actions["delete"].isEnabled()
     view.doc.select(["n1"])
-    assert view.edit_actions["delete"].isEnabled()
+    assert view.edits.edit_actions["delete"].isEnabled()

@@ -18,12 +18,12 @@ def test_rename_commit_after_undo_removed_the_node(make_window) -> None:
     window = make_window()
     doc, view = window.doc, window.view
     new = doc.add_layer("ReLU", 0, 600)
-    assert view.rename_node(new)
-    editor = view.rename_editor()
+    assert view.edits.rename_node(new)
+    editor = view.edits.rename_editor()
     editor.setText("act")
     doc.undo_stack.undo()  # the toolbar's Undo: the node under the editor is gone
     assert new not in doc.graph
-    assert view.rename_editor() is None  # closed with its node, so Enter cannot commit
+    assert view.edits.rename_editor() is None  # closed with its node, so Enter cannot commit
     settle()
     assert "act" not in doc.graph
     refused: list[str] = []
@@ -36,11 +36,11 @@ def test_rename_editor_closes_when_another_file_opens(make_window) -> None:
     window = make_window()
     doc, view = window.doc, window.view
     node = doc.graph.nodes()[1]
-    assert view.rename_node(node)
-    view.rename_editor().setText("renamed")
+    assert view.edits.rename_node(node)
+    view.edits.rename_editor().setText("renamed")
     assert window.files.open_example("lenet5")
     settle()
-    assert view.rename_editor() is None
+    assert view.edits.rename_editor() is None
     assert "renamed" not in doc.graph
 
 
@@ -48,11 +48,11 @@ def test_rename_to_an_existing_id_keeps_the_editor_with_the_reason(make_window) 
     window = make_window()
     doc, view = window.doc, window.view
     first, second = doc.graph.nodes()[1:3]
-    assert view.rename_node(first)
-    editor = view.rename_editor()
+    assert view.edits.rename_node(first)
+    editor = view.edits.rename_editor()
     editor.setText(second)
     QTest.keyClick(editor, Qt.Key.Key_Return)
-    assert view.rename_editor() is editor and "already" in editor.toolTip()
+    assert view.edits.rename_editor() is editor and "already" in editor.toolTip()
     assert first in doc.graph and doc.undo_stack.count() == 0
 
 
@@ -105,7 +105,7 @@ def test_paste_of_malformed_clipboards_is_refused_with_a_reason(make_window) -> 
             b'[{"id": "a", "type": "ReLU", "ui": []}]}')]
     for data in bad:
         put_on_clipboard(data)
-        assert view.paste() == []
+        assert view.edits.paste() == []
         assert doc.graph.nodes() == before
     assert len(messages) == len(bad)
 
@@ -117,10 +117,10 @@ def test_paste_of_a_cycle_or_self_loop_changes_nothing(make_window) -> None:
     put_on_clipboard(b'{"format": "dlbuilder.fragment", "version": 1, "nodes": ['
                      b'{"id": "a", "type": "ReLU"}, {"id": "b", "type": "ReLU"}], "edges": ['
                      b'{"from": "a", "to": "b"}, {"from": "b", "to": "a"}]}')
-    assert view.paste() == []
+    assert view.edits.paste() == []
     put_on_clipboard(b'{"format": "dlbuilder.fragment", "version": 1, "nodes": ['
                      b'{"id": "a", "type": "ReLU"}], "edges": [{"from": "a", "to": "a"}]}')
-    assert view.paste() == []
+    assert view.edits.paste() == []
     assert doc.graph.nodes() == before
     all_panels_follow(window)
 
@@ -138,11 +138,11 @@ def test_paste_refuses_what_a_saved_file_could_not_hold(make_window, tmp_path) -
                  b'"type": "Dropout", "params": {"p": 1e400}}]}',
                  b'"type": "Dropout", "ui": {"x": -Infinity}}]}'):
         put_on_clipboard(head + node)
-        assert view.paste() == []
+        assert view.edits.paste() == []
     assert doc.graph.nodes() == before
     assert "Bogus" in messages[0] and all("clipboard" in m or "copied" in m for m in messages)
     put_on_clipboard(head + b'"type": "Dropout", "params": {"p": 0.25}}]}')
-    (new,) = view.paste()
+    (new,) = view.edits.paste()
     doc.save(tmp_path / "pasted.json")
     assert doc.graph.params(new) == {"p": 0.25}
 
@@ -154,12 +154,12 @@ def test_macros_undo_and_redo_keep_views_in_step(make_window) -> None:
     doc, view = window.doc, window.view
     nodes = doc.graph.nodes()
     doc.select(nodes[2:5])
-    view.cut()
-    view.paste()
-    view.duplicate()
-    view.auto_layout()
+    view.edits.cut()
+    view.edits.paste()
+    view.edits.duplicate()
+    view.edits.auto_layout()
     doc.select(nodes[1:2])
-    view.delete_selected()
+    view.edits.delete_selected()
     count = doc.undo_stack.count()
     for _ in range(2):
         for _ in range(count):
@@ -218,10 +218,10 @@ def test_delete_while_renaming(make_window) -> None:
     doc, view = window.doc, window.view
     node = doc.graph.nodes()[2]
     doc.select([node])
-    assert view.rename_node(node)
+    assert view.edits.rename_node(node)
     window.actions["delete"].trigger()
     settle()
-    assert node not in doc.graph and view.rename_editor() is None
+    assert node not in doc.graph and view.edits.rename_editor() is None
     doc.undo_stack.undo()
     all_panels_follow(window)
 
@@ -277,7 +277,7 @@ def test_summary_rows_selected_then_removed_by_undo(make_window) -> None:
     window = make_window()
     doc, view = window.doc, window.view
     doc.select(doc.graph.nodes()[1:3])
-    view.duplicate()
+    view.edits.duplicate()
     settle()
     window.summary.refresh()
     assert sorted(window.summary.selected_nodes()) == sorted(doc.selection())
@@ -298,7 +298,7 @@ def test_huge_positions_from_a_file_or_the_clipboard(make_window, tmp_path) -> N
     view.fit()
     put_on_clipboard(b'{"format": "dlbuilder.fragment", "version": 1, "nodes": [{"id": "a", '
                      b'"type": "ReLU", "ui": {"x": ' + b"9" * 400 + b', "y": 0}}]}')
-    assert len(view.paste()) == 1
+    assert len(view.edits.paste()) == 1
     all_panels_follow(window)
 
 
@@ -370,14 +370,14 @@ def test_a_shape_typed_but_not_applied_stays_with_its_node(make_window) -> None:
     inp = next(n for n in doc.graph.nodes() if doc.graph.type_of(n) == "Input")
     shape = doc.graph.params(inp)["shape"]
     doc.select([inp])
-    view.copy()
+    view.edits.copy()
     window.activateWindow()
     line = window.inspector.fields["shape"].line
     line.setFocus()
     settle()
     assert line.hasFocus()
     QTest.keyClicks(line, "9")  # 1, 8, 8 -> 1, 8, 89: typed, not yet applied
-    (pasted,) = view.paste()
+    (pasted,) = view.edits.paste()
     settle()
     assert doc.graph.params(pasted)["shape"] == shape
     assert doc.graph.params(inp)["shape"] == [*shape[:-1], shape[-1] * 10 + 9]

@@ -18,9 +18,10 @@ from dlbuilder.gui.look.theme import theme_manager
 def test_empty_graph_in_every_panel(make_window) -> None:
     window = make_window(graph=Graph(), example=None)
     view = window.view
-    view.select_all()
-    assert not view.delete_selected() and not view.copy() and not view.cut()
-    assert view.duplicate() == [] and not view.rename_selected() and not view.auto_layout()
+    view.edits.select_all()
+    assert not view.edits.delete_selected() and not view.edits.copy() and not view.edits.cut()
+    assert view.edits.duplicate() == [] and not view.edits.rename_selected()
+    assert not view.edits.auto_layout()
     view.fit()
     view.request_quick_add()
     window.quick_add.hide()
@@ -50,11 +51,11 @@ def test_unknown_type_in_every_panel(make_window) -> None:
     assert "unknown" in window.scene.nodes["odd"].texts()["key"]
     window.code.refresh()
     assert window.code.code() is None
-    assert view.copy() and view.paste() == []  # a file could not hold it
-    assert len(view.duplicate()) == 1
+    assert view.edits.copy() and view.edits.paste() == []  # a file could not hold it
+    assert len(view.edits.duplicate()) == 1
     view.request_quick_add()
     window.quick_add.hide()
-    view.auto_layout()
+    view.edits.auto_layout()
     theme_manager().apply("dark")
     theme_manager().apply("light")
     all_panels_follow(window)
@@ -96,9 +97,9 @@ def test_concat_with_five_inputs(make_window) -> None:
     settle()
     assert window.inspector.node == "cat"
     view = window.view
-    assert view.rename_node("b2")
-    view.rename_editor().setText("middle")
-    QTest.keyClick(view.rename_editor(), Qt.Key.Key_Return)
+    assert view.edits.rename_node("b2")
+    view.edits.rename_editor().setText("middle")
+    QTest.keyClick(view.edits.rename_editor(), Qt.Key.Key_Return)
     assert doc.graph.inputs("cat") == ["b0", "b1", "middle", "b3", "b4"]
     assert doc.selection() == ("middle",) and window.inspector.node == "middle"
     all_panels_follow(window)
@@ -106,7 +107,7 @@ def test_concat_with_five_inputs(make_window) -> None:
     assert doc.graph.inputs("cat") == ["b0", "b1", "b2", "b3", "b4"]
     all_panels_follow(window)
     doc.select(["b2"])
-    window.view.delete_selected()
+    window.view.edits.delete_selected()
     assert [scene.wires[(s, "cat")].port for s in doc.graph.inputs("cat")] == [0, 1, 2, 3]
     doc.undo_stack.undo()
     assert [scene.wires[(s, "cat")].port for s in doc.graph.inputs("cat")] == [0, 1, 2, 3, 4]
@@ -121,7 +122,7 @@ def test_theme_switch_with_panels_hidden(make_window) -> None:
     window.doc.select([window.doc.graph.nodes()[1]])
     theme_manager().apply("dark")
     window.doc.undo_stack.undo()
-    window.view.delete_selected()
+    window.view.edits.delete_selected()
     theme_manager().apply("light")
     for dock in window.docks.values():
         dock.show()
