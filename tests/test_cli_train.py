@@ -205,6 +205,7 @@ def test_an_unusable_checkpoint_folder_is_said_before_training(tmp_path, capsys)
     assert "--checkpoint-dir: cannot use" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_run_from_the_command_line_is_kept_beside_the_graph_as_the_app_keeps_it(
         tmp_path, capsys):
     """lenet.json -> lenet.runs/: the run with its curves, settings and best weights; a
@@ -231,6 +232,7 @@ def test_a_run_from_the_command_line_is_kept_beside_the_graph_as_the_app_keeps_i
     assert weights.read_bytes() == before and store.weights_path(2).exists()
 
 
+@pytest.mark.slow
 def test_no_runs_keeps_nothing_and_an_example_says_where_its_runs_go(tmp_path, capsys):
     graph = tmp_path / "net.json"
     save_graph(example_graph("digits_cnn"), graph)
@@ -240,6 +242,7 @@ def test_no_runs_keeps_nothing_and_an_example_says_where_its_runs_go(tmp_path, c
     assert code == 0 and "runs of the shipped example digits_cnn are kept by the app only" in err
 
 
+@pytest.mark.slow
 def test_a_runs_folder_that_cannot_be_written_is_said_and_training_still_succeeds(
         tmp_path, capsys):
     graph = tmp_path / "net.json"

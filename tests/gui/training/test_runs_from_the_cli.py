@@ -3,6 +3,7 @@ net.json` keeps it in net.runs/, the store the app opens with net.json."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import example_graph
 from PySide6.QtWidgets import QApplication
 
@@ -10,6 +11,7 @@ from dlbuilder.cli import main
 from dlbuilder.core.fileformat import save_graph
 
 
+@pytest.mark.slow  # it trains, through the command line
 def test_a_run_trained_by_the_cli_is_listed_compared_and_its_weights_offered(
         make_window, tmp_path, capsys) -> None:
     graph = tmp_path / "net.json"
