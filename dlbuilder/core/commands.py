@@ -54,8 +54,8 @@ class RemoveNode:
         self._saved = {
             "type": graph.type_of(n), "params": graph.params(n), "ui": graph.ui(n),
             "index": graph.nodes().index(n),
-            "inputs": graph.inputs(n),
-            "outputs": [(dst, graph.port_of(n, dst)) for dst in graph.outputs(n)],
+            "inputs": graph.input_sources(n),
+            "outputs": _outgoing(graph, n),
         }
         graph.remove_node(n)
 
@@ -63,25 +63,35 @@ class RemoveNode:
         saved = self._saved
         assert saved is not None, "RemoveNode reverted before it was applied"
         graph.add_node(self.node, saved["type"], saved["params"], saved["ui"], saved["index"])
-        for src in saved["inputs"]:
-            graph.add_edge(src, self.node)
-        for dst, port in sorted(saved["outputs"], key=lambda item: item[1]):
-            graph.add_edge(self.node, dst, port)
+        for src, from_port in saved["inputs"]:
+            graph.add_edge(src, self.node, from_port=from_port)
+        for dst, port, from_port in saved["outputs"]:
+            graph.add_edge(self.node, dst, port, from_port)
+
+
+def _outgoing(graph: Graph, node: str) -> list[tuple[str, int, int]]:
+    """(dst, port, from_port) for each wire leaving `node`, in the order that restores them."""
+    wires = [(dst, graph.port_of(node, dst), graph.from_port(node, dst))
+             for dst in graph.outputs(node)]
+    return sorted(wires, key=lambda item: item[1])
 
 
 @dataclass
 class AddEdge:
+    """Wire `src`'s output `from_port` into `dst` (at input `port`, appended when None)."""
+
     src: str
     dst: str
     port: int | None = None
+    from_port: int = 0
     _port: int | None = field(default=None, repr=False)
 
     @property
     def text(self) -> str:
-        return f"Connect {self.src} to {self.dst}"
+        return f"Connect {_source_text(self.src, self.from_port)} to {self.dst}"
 
     def apply(self, graph: Graph) -> None:
-        self._port = graph.add_edge(self.src, self.dst, self.port)
+        self._port = graph.add_edge(self.src, self.dst, self.port, self.from_port)
 
     def revert(self, graph: Graph) -> None:
         graph.remove_edge(self.src, self.dst)
@@ -92,16 +102,23 @@ class RemoveEdge:
     src: str
     dst: str
     _port: int | None = field(default=None, repr=False)
+    _from_port: int = field(default=0, repr=False)
 
     @property
     def text(self) -> str:
         return f"Disconnect {self.src} from {self.dst}"
 
     def apply(self, graph: Graph) -> None:
+        self._from_port = graph.from_port(self.src, self.dst)
         self._port = graph.remove_edge(self.src, self.dst)
 
     def revert(self, graph: Graph) -> None:
-        graph.add_edge(self.src, self.dst, self._port)
+        graph.add_edge(self.src, self.dst, self._port, self._from_port)
+
+
+def _source_text(src: str, from_port: int) -> str:
+    """`split` for a layer's only output, `split output 1` for another of its outputs."""
+    return f"{src} output {from_port}" if from_port else src
 
 
 @dataclass
@@ -203,16 +220,15 @@ def _rename(graph: Graph, old: str, new: str) -> None:
     if problem is not None:
         raise GraphError(problem)
     index = graph.nodes().index(old)
-    inputs = graph.inputs(old)
-    outputs = sorted(((dst, graph.port_of(old, dst)) for dst in graph.outputs(old)),
-                     key=lambda item: item[1])
+    inputs = graph.input_sources(old)
+    outputs = _outgoing(graph, old)
     type_name, params, ui = graph.type_of(old), graph.params(old), graph.ui(old)
     graph.remove_node(old)
     graph.add_node(new, type_name, params, ui, index)
-    for src in inputs:
-        graph.add_edge(src, new)
-    for dst, port in outputs:
-        graph.add_edge(new, dst, port)
+    for src, from_port in inputs:
+        graph.add_edge(src, new, from_port=from_port)
+    for dst, port, from_port in outputs:
+        graph.add_edge(new, dst, port, from_port)
 
 
 @dataclass
@@ -244,11 +260,11 @@ def insert_between(graph: Graph, src: str, dst: str, node: str, type_name: str,
     """A command that puts a new node on the wire src -> dst, keeping dst's input port.
 
     `then` chains more new nodes (id, type, params) after it, before dst: a projection
-    followed by its BatchNorm.
+    followed by its BatchNorm. The new node takes the output of `src` that the wire carried.
     """
     port = graph.port_of(src, dst)
     commands: list[Any] = [RemoveEdge(src, dst), AddNode(node, type_name, dict(params or {})),
-                           AddEdge(src, node)]
+                           AddEdge(src, node, from_port=graph.from_port(src, dst))]
     last = node
     for next_id, next_type, next_params in then:
         commands += [AddNode(next_id, next_type, dict(next_params)), AddEdge(last, next_id)]
@@ -258,17 +274,16 @@ def insert_between(graph: Graph, src: str, dst: str, node: str, type_name: str,
 
 
 def bypass(graph: Graph, node: str, text: str | None = None) -> Macro:
-    """A command that removes a single-input node and wires its input to its successors."""
-    inputs = graph.inputs(node)
+    """A command that removes a single-input node and wires its input (the same output of
+    its source) to its successors."""
+    inputs = graph.input_sources(node)
     if len(inputs) != 1:
         raise GraphError(f"cannot bypass {node!r}: it has {len(inputs)} inputs, and only a "
                          "layer with exactly one input can be bypassed")
-    (src,) = inputs
-    outs = sorted(((dst, graph.port_of(node, dst)) for dst in graph.outputs(node)),
-                  key=lambda item: item[1])
+    ((src, from_port),) = inputs
     return Macro(text or f"Remove {node}", [
         RemoveNode(node),
-        *[AddEdge(src, dst, port) for dst, port in outs],
+        *[AddEdge(src, dst, port, from_port) for dst, port, _ in _outgoing(graph, node)],
     ])
 
 

@@ -42,6 +42,7 @@ CODES = {
     "add_shape_mismatch": "Add inputs of different shapes",
     "concat_shape_mismatch": "Concat inputs that differ outside the joined dimension",
     "bad_dim": "a dimension index outside the tensor",
+    "missing_output": "a wire from an output the layer does not have (Chunk gives fewer)",
     "softmax_before_cross_entropy": "Softmax right before a CrossEntropyLoss Output",
     "loss_shape": "an Output whose loss does not fit its input",
     "target_shape": "an autoencoder Output whose shape differs from the Input",
@@ -91,7 +92,14 @@ class Bypass:
     node: str
 
 
-Remedy = ChangeParams | InsertBefore | Bypass
+@dataclass(frozen=True)
+class Disconnect:
+    """Remedy: remove the wire from the node to `dst`."""
+
+    dst: str
+
+
+Remedy = ChangeParams | InsertBefore | Bypass | Disconnect
 
 
 class ShapeProblem(Exception):

@@ -1,5 +1,12 @@
 """The graph file, format version 1: JSON that is read and checked, never executed.
 
+A wire is `{"from": a, "to": b}`, with `"to_port"` (its place among b's inputs, always written)
+and `"from_port"` (which of a's outputs it carries, for a layer with several outputs such as
+Chunk): `from_port` is written only when it is not 0, so a graph without such layers saves
+exactly as before and every older file loads unchanged. The version stays 1: an older dlbuilder
+meeting `from_port` refuses the wire by name (unknown key) rather than misreading it, as it
+refuses a layer type it does not know.
+
 Loading refuses a file whose structure is broken (not JSON, wrong format or version, missing or
 mistyped fields, unknown layer types, duplicate ids, wires to nowhere, cycles) and reports every
 such problem with its place. Layer settings (parameter names and values) are not refused: they
@@ -29,7 +36,7 @@ FORMAT = "dlbuilder.graph"
 VERSION = 1
 _TOP_KEYS = {"format", "version", "name", "nodes", "edges", "training"}
 _NODE_KEYS = {"id", "type", "params", "ui"}
-_EDGE_KEYS = {"from", "to", "to_port"}
+_EDGE_KEYS = {"from", "to", "to_port", "from_port"}
 
 
 @dataclass(frozen=True)
@@ -116,8 +123,8 @@ def graph_from_dict(data: Any, registry: Registry, source: str = "<data>",
     for node_id, entry in nodes.items():
         graph.add_node(node_id, entry["type"], entry.get("params", {}), entry.get("ui", {}))
     for dst, incoming in edges.items():
-        for src in incoming:
-            graph.add_edge(src, dst)
+        for src, from_port in incoming:
+            graph.add_edge(src, dst, from_port=from_port)
     return graph
 
 
@@ -173,11 +180,12 @@ def _check_nodes(raw: Any, registry: Registry, problems: list[Problem]) -> dict[
 
 
 def _check_edges(raw: Any, nodes: dict[str, dict], problems: list[Problem]) -> dict[str, list]:
-    """Incoming wires per target, in input order; reports each bad wire and any cycle."""
+    """Incoming (source, from_port) per target, in input order; reports each bad wire and any
+    cycle."""
     if not isinstance(raw, list):
         problems.append(Problem("edges", "must be a list of {from, to} objects"))
         return {}
-    incoming: dict[str, list[tuple[int | None, int, str]]] = {}
+    incoming: dict[str, list[tuple[int | None, int, tuple[str, int]]]] = {}
     seen: set[tuple[str, str]] = set()
     for i, entry in enumerate(raw):
         where = f"edges[{i}]"
@@ -185,8 +193,10 @@ def _check_edges(raw: Any, nodes: dict[str, dict], problems: list[Problem]) -> d
             problems.append(Problem(where, "must be an object with from and to"))
             continue
         for key in sorted(set(entry) - _EDGE_KEYS):
-            problems.append(Problem(where, f"unknown key {key!r} (known: from, to, to_port)"))
+            problems.append(Problem(where, f"unknown key {key!r} (known: from, to, to_port, "
+                                           "from_port)"))
         src, dst, port = entry.get("from"), entry.get("to"), entry.get("to_port")
+        from_port = entry.get("from_port", 0)
         ok = True
         for key, value in (("from", src), ("to", dst)):
             if not isinstance(value, str) or value not in nodes:
@@ -195,6 +205,10 @@ def _check_edges(raw: Any, nodes: dict[str, dict], problems: list[Problem]) -> d
         if port is not None and (isinstance(port, bool) or not isinstance(port, int) or port < 0):
             problems.append(Problem(f"{where}.to_port", f"must be a whole number >= 0, got "
                                                         f"{port!r}"))
+            ok = False
+        if isinstance(from_port, bool) or not isinstance(from_port, int) or from_port < 0:
+            problems.append(Problem(f"{where}.from_port", "must be a whole number >= 0 (the "
+                                    f"source's output, 0 for the first), got {from_port!r}"))
             ok = False
         if not ok:
             continue
@@ -205,7 +219,7 @@ def _check_edges(raw: Any, nodes: dict[str, dict], problems: list[Problem]) -> d
             problems.append(Problem(where, "duplicate wire"))
         else:
             seen.add((src, dst))
-            incoming.setdefault(dst, []).append((port, i, src))
+            incoming.setdefault(dst, []).append((port, i, (src, from_port)))
     ordered: dict[str, list] = {}
     for dst, wires in incoming.items():
         ordered[dst] = _order_ports(dst, wires, problems)
@@ -213,8 +227,8 @@ def _check_edges(raw: Any, nodes: dict[str, dict], problems: list[Problem]) -> d
     return ordered
 
 
-def _order_ports(dst: str, wires: list[tuple[int | None, int, str]],
-                 problems: list[Problem]) -> list[str]:
+def _order_ports(dst: str, wires: list[tuple[int | None, int, tuple[str, int]]],
+                 problems: list[Problem]) -> list[tuple[str, int]]:
     ports = [port for port, _, _ in wires]
     if all(p is None for p in ports):
         return [src for _, _, src in wires]
@@ -248,12 +262,21 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
         if ui:
             entry["ui"] = ui
         nodes.append(entry)
-    edges = [{"from": src, "to": dst, "to_port": port} for src, dst, port in graph.edges()]
+    edges = [edge_entry(graph, src, dst, port) for src, dst, port in graph.edges()]
     data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": graph.name,
                             "nodes": nodes, "edges": edges}
     if graph.training:
         data["training"] = _jsonable(graph.training)
     return data
+
+
+def edge_entry(graph: Graph, src: str, dst: str, port: int) -> dict[str, Any]:
+    """A wire as the file (and a copied fragment) writes it: `from_port` only when not 0."""
+    entry: dict[str, Any] = {"from": src, "to": dst, "to_port": port}
+    from_port = graph.from_port(src, dst)
+    if from_port:
+        entry["from_port"] = from_port
+    return entry
 
 
 def dumps_graph(graph: Graph) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dlbuilder.core.commands import Command, Macro, SetParams, bypass, insert_between
-from dlbuilder.core.diagnostics import Bypass, ChangeParams, Fix, InsertBefore, Remedy
+from dlbuilder.core.commands import Command, Macro, RemoveEdge, SetParams, bypass, insert_between
+from dlbuilder.core.diagnostics import Bypass, ChangeParams, Disconnect, Fix, InsertBefore, Remedy
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.placement import card_positions, place_between, placed
 from dlbuilder.core.registry import Registry, Shape
@@ -24,6 +24,8 @@ def _default_label(node: str, remedy: Remedy) -> str:
         return text[0].upper() + text[1:]
     if isinstance(remedy, InsertBefore):
         return f"Insert {remedy.type} before {node}"
+    if isinstance(remedy, Disconnect):
+        return f"Disconnect {node} from {remedy.dst}"
     return f"Remove {remedy.node}"
 
 
@@ -42,6 +44,8 @@ def fix_commands(fix: Fix, graph: Graph) -> list[Command]:
         return [placed(command, [new_id] + [c[0] for c in chain], spots, graph)]
     if isinstance(remedy, Bypass):
         return [bypass(graph, remedy.node, fix.label)]
+    if isinstance(remedy, Disconnect):
+        return [RemoveEdge(node, remedy.dst)]
     raise TypeError(f"unknown remedy {remedy!r}")
 
 

@@ -2,7 +2,8 @@
 
 The clipboard may hold anything, so a fragment is checked before use and a broken one is refused
 with a ValueError that says what is wrong. Pasting gives every node a fresh id and keeps the
-wires inside the fragment, in their port order; wires to nodes outside it are not copied.
+wires inside the fragment, in their port order and from the same output (`from_port`, as in the
+file); wires to nodes outside it are not copied.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Collection
 from typing import Any
 
 from dlbuilder.core.commands import AddEdge, AddNode, Macro
-from dlbuilder.core.fileformat import strict_json
+from dlbuilder.core.fileformat import edge_entry, strict_json
 from dlbuilder.core.graph import Graph
 
 FORMAT = "dlbuilder.fragment"
@@ -32,7 +33,7 @@ def copy_fragment(graph: Graph, nodes: list[str] | tuple[str, ...]) -> dict[str,
         raise FragmentError(f"cannot copy {', '.join(map(repr, missing))}: no such node")
     entries = [{"id": n, "type": graph.type_of(n), "params": _jsonable(graph.params(n)),
                 "ui": _jsonable(graph.ui(n))} for n in graph.nodes() if n in chosen]
-    edges = [{"from": src, "to": dst, "to_port": port}
+    edges = [edge_entry(graph, src, dst, port)
              for src, dst, port in graph.edges() if src in chosen and dst in chosen]
     return {"format": FORMAT, "version": VERSION, "nodes": entries, "edges": edges}
 
@@ -102,9 +103,10 @@ def _check_edge(i: int, edge: Any, ids: set[str]) -> None:
     for key in ("from", "to"):
         if edge.get(key) not in ids:
             raise FragmentError(f"{where}: '{key}' must name a copied node, got {edge.get(key)!r}")
-    port = edge.get("to_port", 0)
-    if not isinstance(port, int) or isinstance(port, bool) or port < 0:
-        raise FragmentError(f"{where}: 'to_port' must be a whole number >= 0, got {port!r}")
+    for key in ("to_port", "from_port"):
+        port = edge.get(key, 0)
+        if not isinstance(port, int) or isinstance(port, bool) or port < 0:
+            raise FragmentError(f"{where}: '{key}' must be a whole number >= 0, got {port!r}")
 
 
 def paste_commands(graph: Graph, fragment: dict[str, Any],
@@ -124,7 +126,8 @@ def paste_commands(graph: Graph, fragment: dict[str, Any],
         commands.append(AddNode(new, entry["type"], copy.deepcopy(entry.get("params", {})), ui))
     wires = sorted(fragment.get("edges", []), key=lambda e: (e.get("to_port", 0)))
     for edge in wires:  # ascending ports: each wire appends, so the order is kept
-        commands.append(AddEdge(renamed[edge["from"]], renamed[edge["to"]]))
+        commands.append(AddEdge(renamed[edge["from"]], renamed[edge["to"]],
+                                from_port=edge.get("from_port", 0)))
     count = len(renamed)
     text = f"Paste {count} node{'s' * (count != 1)}"
     return Macro(text, commands), list(renamed.values())

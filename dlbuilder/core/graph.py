@@ -2,8 +2,10 @@
 
 Nodes carry a type name, the parameters as the user set them (raw, as in the file) and a `ui`
 dict the core never reads. Wires are directed edges of a networkx DiGraph; the order of a node's
-inputs (for Add/Concat) is the `port` attribute on its incoming edges, always 0..n-1. Every change
-emits a plain event to the subscribers; edits meant for undo go through core commands.
+inputs (for Add/Concat) is the `port` attribute on its incoming edges, always 0..n-1; which of
+the source's outputs a wire carries is its `from_port` (0 unless the source has several outputs,
+as Chunk has). Every change emits a plain event to the subscribers; edits meant for undo go
+through core commands.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class EdgeAdded:
     src: str
     dst: str
     port: int
+    from_port: int = 0
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class EdgeRemoved:
     src: str
     dst: str
     port: int
+    from_port: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,16 @@ class Graph:
             return list(pred)
         return sorted(pred, key=lambda src: pred[src]["port"])
 
+    def input_sources(self, node: str) -> list[tuple[str, int]]:
+        """(source, from_port) for each of the node's inputs, in port order."""
+        try:
+            wires = list(self._g.pred[node].items())
+        except KeyError:
+            raise GraphError(f"there is no node {node!r}") from None
+        if len(wires) > 1:
+            wires.sort(key=lambda wire: wire[1]["port"])
+        return [(src, attrs["from_port"]) for src, attrs in wires]
+
     def outputs(self, node: str) -> list[str]:
         try:
             return list(self._g.succ[node])
@@ -129,13 +143,18 @@ class Graph:
         """(src, dst, port) for every wire, grouped by target in node order, ports ascending."""
         return [(src, dst, port) for dst in self._g for port, src in enumerate(self.inputs(dst))]
 
-    def wire_problem(self, src: str, dst: str) -> str | None:
-        """Why a wire `src` -> `dst` can never be made (a layer into itself, a second wire
-        between the same two, a cycle), or None. The one home of these rules and their words:
-        `add_edge` raises them and the editor shows them while a wire is dragged."""
+    def wire_problem(self, src: str, dst: str, from_port: int = 0) -> str | None:
+        """Why a wire from `src`'s output `from_port` to `dst` can never be made (a layer into
+        itself, a second wire between the same two, a cycle), or None. The one home of these
+        rules and their words: `add_edge` raises them and the editor shows them while a wire
+        is dragged."""
         if src == dst:
             return f"cannot connect {src!r} to itself: a layer cannot feed its own input"
         if self._g.has_edge(src, dst):
+            taken = self._g.edges[src, dst]["from_port"]
+            if taken != from_port:
+                return (f"{src!r} already feeds {dst!r} from output {taken}; two layers are "
+                        "joined by one wire at most")
             return f"{src!r} is already connected to {dst!r}"
         if nx.has_path(self._g, dst, src):
             loop = " -> ".join([src, *nx.shortest_path(self._g, dst, src)])
@@ -146,6 +165,13 @@ class Graph:
     def port_of(self, src: str, dst: str) -> int:
         try:
             return self._g.edges[src, dst]["port"]
+        except KeyError:
+            raise GraphError(f"there is no wire from {src!r} to {dst!r}") from None
+
+    def from_port(self, src: str, dst: str) -> int:
+        """Which of `src`'s outputs the wire to `dst` carries (0 for a single-output layer)."""
+        try:
+            return self._g.edges[src, dst]["from_port"]
         except KeyError:
             raise GraphError(f"there is no wire from {src!r} to {dst!r}") from None
 
@@ -210,11 +236,14 @@ class Graph:
         self._g.remove_node(node)
         self._emit(NodeRemoved(node))
 
-    def add_edge(self, src: str, dst: str, port: int | None = None) -> int:
-        """Wire `src`'s output to `dst`'s input `port` (appended when None); returns the port."""
+    def add_edge(self, src: str, dst: str, port: int | None = None, from_port: int = 0) -> int:
+        """Wire `src`'s output `from_port` to `dst`'s input `port` (appended when None); returns
+        the port. Whether `src` has that output is inference's question, not the model's."""
         self._attrs(src)
         self._attrs(dst)
-        problem = self.wire_problem(src, dst)
+        if isinstance(from_port, bool) or not isinstance(from_port, int) or from_port < 0:
+            raise GraphError(f"output {from_port!r} of {src!r} is not an output number (0, 1, ...)")
+        problem = self.wire_problem(src, dst, from_port)
         if problem is not None:
             raise GraphError(problem)
         existing = self.inputs(dst)
@@ -224,19 +253,20 @@ class Graph:
             raise GraphError(f"port {port} of {dst!r} is out of range 0..{len(existing)}")
         for i, other in enumerate(existing[port:], start=port + 1):
             self._g.edges[other, dst]["port"] = i
-        self._g.add_edge(src, dst, port=port)
-        self._emit(EdgeAdded(src, dst, port))
+        self._g.add_edge(src, dst, port=port, from_port=from_port)
+        self._emit(EdgeAdded(src, dst, port, from_port))
         return port
 
     def remove_edge(self, src: str, dst: str) -> int:
         """Remove a wire; later inputs of `dst` move up one port. Returns the removed port."""
         if not self._g.has_edge(src, dst):
             raise GraphError(f"there is no wire from {src!r} to {dst!r}")
-        port = self._g.edges[src, dst]["port"]
+        attrs = self._g.edges[src, dst]
+        port, from_port = attrs["port"], attrs["from_port"]
         self._g.remove_edge(src, dst)
         for i, other in enumerate(self.inputs(dst)):
             self._g.edges[other, dst]["port"] = i
-        self._emit(EdgeRemoved(src, dst, port))
+        self._emit(EdgeRemoved(src, dst, port, from_port))
         return port
 
     def set_params(self, node: str, params: dict[str, Any]) -> None:

@@ -4,6 +4,10 @@ The engine listens to the graph's events. A parameter edit re-infers the edited 
 successors only while outputs keep changing; a wiring edit does the same from the wire's target
 and re-runs the graph-wide checks (one Input, one end, reachability). Problems never escape as
 exceptions: every one is a `Diagnostic` bound to a node (or to the graph).
+
+A layer with several outputs (Chunk) has one shape per output port; a wire's consumer gets the
+shape of the port the wire leaves from (`from_port`), and a wire from a port the layer does not
+have (after lowering `chunks`) is an error on that layer, with a fix.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from dlbuilder.core.checks import graph_checks
-from dlbuilder.core.diagnostics import Bypass, ChangeParams, Diagnostic, ShapeProblem
+from dlbuilder.core.diagnostics import Bypass, ChangeParams, Diagnostic, Disconnect, ShapeProblem
 from dlbuilder.core.fixes import make_fix, same_padding_fix
 from dlbuilder.core.graph import (
     STRUCTURAL,
@@ -33,7 +37,8 @@ from dlbuilder.core.registry import Params, Registry, Shape, format_shape, prod
 
 @dataclass(frozen=True, slots=True)
 class NodeInfo:
-    """What inference knows about one node. `output_shape` is None when it cannot be inferred."""
+    """What inference knows about one node. `output_shape` is None when it cannot be inferred;
+    for a layer with several outputs it is the first one's, and `port_shapes` holds them all."""
 
     node: str
     type: str
@@ -42,11 +47,24 @@ class NodeInfo:
     buffers: int = 0
     macs: int = 0
     diagnostics: tuple[Diagnostic, ...] = ()
+    port_shapes: tuple[Shape, ...] = ()
+
+    @property
+    def output_shapes(self) -> tuple[Shape, ...]:
+        """The shape of each output port (one for most layers; none when unknown)."""
+        if self.port_shapes:
+            return self.port_shapes
+        return (self.output_shape,) if self.output_shape is not None else ()
+
+    def port_shape(self, from_port: int) -> Shape | None:
+        """The shape leaving output `from_port`, or None when unknown or there is no such port."""
+        shapes = self.output_shapes
+        return shapes[from_port] if 0 <= from_port < len(shapes) else None
 
     @property
     def activations(self) -> int:
-        """Elements in the output per sample."""
-        return prod(self.output_shape) if self.output_shape is not None else 0
+        """Elements in the outputs per sample."""
+        return sum(prod(shape) for shape in self.output_shapes)
 
 
 @dataclass(frozen=True)
@@ -126,7 +144,12 @@ class InferenceEngine:
         )
 
     def input_shapes(self, node: str) -> list[Shape | None]:
-        return [self._info[src].output_shape for src in self.graph.inputs(node)]
+        return [self.source_shape(src, port) for src, port in self.graph.input_sources(node)]
+
+    def source_shape(self, src: str, from_port: int = 0) -> Shape | None:
+        """The shape a wire from `src`'s output `from_port` carries (None when unknown)."""
+        info = self._info.get(src)
+        return info.port_shape(from_port) if info is not None else None
 
     def explain(self, node: str) -> list[str]:
         """How the node's numbers come about: formulas with the user's values filled in."""
@@ -136,7 +159,7 @@ class InferenceEngine:
             return ["the output cannot be computed until the problems above are fixed"]
         spec = self.registry.get(info.type)
         ins = [s for s in self.input_shapes(node) if s is not None]
-        return spec.explain(ins, p, info.output_shape)
+        return spec.explain(ins, p, info.port_shapes if spec.multi_output else info.output_shape)
 
     def subscribe(self, listener: Callable[[ShapesChanged], None]) -> None:
         self._listeners.append(listener)
@@ -186,7 +209,10 @@ class InferenceEngine:
         elif isinstance(event, (EdgeAdded, EdgeRemoved)):
             if isinstance(event, EdgeAdded) and self._order[event.src] > self._order[event.dst]:
                 self._set_order(nx.topological_sort(graph.nx))
-            changed = self._propagate([event.dst])
+            start = [event.dst]
+            if self._is_multi_output(event.src):  # it checks which of its ports are wired
+                start.append(event.src)
+            changed = self._propagate(start)
         else:
             return
         old = self._graph_diags
@@ -218,7 +244,7 @@ class InferenceEngine:
             if new == old:
                 continue
             changed.add(node)
-            if old is not None and old.output_shape == new.output_shape:
+            if old is not None and old.output_shapes == new.output_shapes:
                 continue
             dependents = self.graph.outputs(node)
             if self.registry.role_of(new.type) == "input":  # an autoencoder's Output
@@ -234,6 +260,10 @@ class InferenceEngine:
     def _shape_of(self, node: str) -> Shape | None:
         info = self._info.get(node)
         return info.output_shape if info is not None else None
+
+    def _is_multi_output(self, node: str) -> bool:
+        type_name = self.graph.type_of(node)
+        return type_name in self.registry and self.registry.get(type_name).multi_output
 
     def _output_nodes(self) -> list[str]:
         """Output nodes: their checks also depend on which Input the graph has."""
@@ -253,14 +283,14 @@ class InferenceEngine:
         diags: list[Diagnostic] = []
         p = self._check_params(node, spec, graph.raw_params(node), diags)
         self._checked[node] = p
-        sources = graph.inputs(node)
+        wires = graph.input_sources(node)
+        sources = [src for src, _ in wires]
         if not self._input_count_ok(node, spec, len(sources), diags) or p is None:
             return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
-        info = self._info
         ins = []
-        for src in sources:
-            shape = info[src].output_shape if src in info else None
-            if shape is None:  # blocked by a problem upstream, which is reported there
+        for src, from_port in wires:
+            shape = self.source_shape(src, from_port)
+            if shape is None:  # blocked by a problem upstream (or a missing port), reported there
                 return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
             ins.append(shape)
         try:
@@ -294,6 +324,10 @@ class InferenceEngine:
         if spec.role == "output":
             self._check_output(node, p, out, sources, diags)
         n_params, n_buffers = spec.count(ins, p)
+        if spec.multi_output:
+            self._check_ports(node, spec, ins, p, out, diags)
+            return NodeInfo(node, spec.type, out[0], n_params, n_buffers,
+                            spec.macs(n_params, out[0]), tuple(diags), tuple(out))
         return NodeInfo(node, spec.type, out, n_params, n_buffers, spec.macs(n_params, out),
                         tuple(diags))
 
@@ -325,6 +359,44 @@ class InferenceEngine:
                     node, pspec.name, "error", "param_missing",
                     f"{spec.type} needs {pspec.name}: {pspec.describe()}"))
         return p if ok else None
+
+    def _check_ports(self, node: str, spec, ins: list[Shape], p: Params,
+                     outs: tuple[Shape, ...], diags: list[Diagnostic]) -> None:
+        """An error for each wire that leaves an output the layer does not have (wired when
+        `chunks` was higher), with a fix: the lowest setting that gives that output back, or,
+        when none can, removing the wire."""
+        graph = self.graph
+        for dst in graph.outputs(node):
+            port = graph.from_port(node, dst)
+            if port < len(outs):
+                continue
+            name = spec.outputs_param
+            value = self._setting_for_port(spec, ins, p, port)
+            count = f"{len(outs)} output{'s' * (len(outs) != 1)} (0 to {len(outs) - 1})"
+            if len(outs) < p[name]:
+                count += f": torch splits {format_shape(ins[0])} into {len(outs)} pieces, "\
+                         f"not {p[name]}"
+            message = f"{spec.type} {node} gives {count}, but the wire to {dst} leaves output " \
+                      f"{port}; "
+            if value is not None:
+                message += f"set {name} = {value} or move that wire to an existing output"
+                fix = make_fix(node, ChangeParams({name: value}))
+            else:
+                message += "no setting of " + name + " gives that output; move or delete the wire"
+                fix = make_fix(node, Disconnect(dst))
+            diags.append(Diagnostic(node, name, "error", "missing_output", message, fix))
+
+    @staticmethod
+    def _setting_for_port(spec, ins: list[Shape], p: Params, port: int) -> int | None:
+        """The smallest value of the spec's outputs parameter that gives output `port`."""
+        name = spec.outputs_param
+        for value in range(p[name] + 1, p[name] + 1 + 1024):
+            try:
+                if len(spec.shape(ins, {**p, name: value})) > port:
+                    return value
+            except ShapeProblem:
+                return None
+        return None
 
     @staticmethod
     def _input_count_ok(node: str, spec, count: int, diags: list[Diagnostic]) -> bool:

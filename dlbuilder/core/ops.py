@@ -49,6 +49,10 @@ def _write_cat(sources: Sequence[str], args: dict[str, Any], literal: Literalize
     return f"torch.cat([{', '.join(sources)}], dim={literal(args['dim'])})"
 
 
+def _write_chunk(sources: Sequence[str], args: dict[str, Any], literal: Literalize) -> str:
+    return f"torch.chunk({sources[0]}, {literal(args['chunks'])}, dim={literal(args['dim'])})"
+
+
 def _write_flatten(sources: Sequence[str], args: dict[str, Any], literal: Literalize) -> str:
     dims = [args["start_dim"]] + ([args["end_dim"]] if args["end_dim"] != -1 else [])
     return f"torch.flatten({sources[0]}, {', '.join(literal(d) for d in dims)})"
@@ -58,6 +62,7 @@ OPS: dict[str, InlineOp] = {op.name: op for op in (
     InlineOp("add", _write_sum, "operator.add", "fold", fork_name="shortcut", symmetric=True),
     InlineOp("cat", _write_cat, "torch.cat", "list", fork_name="branch"),
     InlineOp("flatten", _write_flatten, "torch.flatten", "first"),
+    InlineOp("chunk", _write_chunk, "torch.chunk", "first"),
 )}
 
 

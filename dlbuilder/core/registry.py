@@ -10,6 +10,10 @@ in_channels), with `torch_names` renaming or leaving out the ones torch names di
 A spec with an `op` (a name in core/ops.py's table) is written inline in forward rather than
 kept as a submodule; its `torch_args` are then the arguments of that operation. An elementwise
 activation gives its `curve` (value and derivative at x) so the inspector can plot it.
+
+A layer with several outputs (Chunk) names the parameter that sets how many in `outputs_param`;
+its shape rule then returns one shape per output, and wires say which output they carry
+(`from_port`).
 """
 
 from __future__ import annotations
@@ -91,6 +95,9 @@ class LayerSpec:
     warnings: Callable[[list[Shape], Params], list[ShapeProblem]] = _no_warnings
     # an elementwise activation's f(x) and f'(x), for the inspector's plot (pure math)
     curve: Callable[[float, Params], tuple[float, float]] | None = None
+    # for a layer with several outputs: the parameter that sets how many; `shape` then returns
+    # one shape per output port
+    outputs_param: str | None = None
     param_index: dict[str, ParamSpec] = field(init=False, repr=False, compare=False)
     defaults: dict[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -119,6 +126,9 @@ class LayerSpec:
                                  "the spec does not declare")
         object.__setattr__(self, "examples", examples)
         object.__setattr__(self, "param_index", index)
+        if self.outputs_param is not None and self.outputs_param not in index:
+            raise ValueError(f"{self.type}: outputs_param {self.outputs_param!r} is not one of "
+                             "its parameters")
         defaults = {p.name: p.check(p.default) for p in self.params if not p.required}
         object.__setattr__(self, "defaults", defaults)
         if self.torch_args is None:
@@ -136,6 +146,11 @@ class LayerSpec:
             if name is not None:
                 args[name] = torch_value(p[param.name])
         return args
+
+    @property
+    def multi_output(self) -> bool:
+        """Whether the layer has several outputs (its shape rule returns one shape per port)."""
+        return self.outputs_param is not None
 
     def macs(self, params: int, out: Shape) -> int:
         """Multiply-adds per sample, counted as torchinfo counts them.

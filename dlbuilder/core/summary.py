@@ -25,6 +25,7 @@ def summary_dict(engine: InferenceEngine) -> dict[str, Any]:
         nodes.append({
             "id": info.node, "type": info.type, "role": engine.registry.role_of(info.type),
             "output_shape": list(info.output_shape) if info.output_shape is not None else None,
+            **({"output_shapes": [list(s) for s in info.port_shapes]} if info.port_shapes else {}),
             "params": info.params, "buffers": info.buffers, "macs": info.macs,
             "activations": info.activations, "key_params": key_params(engine, info),
             "diagnostics": [d.to_dict() for d in info.diagnostics],
@@ -45,9 +46,8 @@ def format_summary(engine: InferenceEngine) -> str:
     header = ("Layer (id)", "Type", "Output shape", "Param #", "% of total", "Mult-adds")
     rows = [header]
     for node in data["nodes"]:
-        shape = tuple(node["output_shape"]) if node["output_shape"] is not None else None
         share = f"{100 * node['params'] / total:.1f}%" if total else "-"
-        rows.append((node["id"], node["type"], format_shape(shape), f"{node['params']:,}",
+        rows.append((node["id"], node["type"], _shape_text(node), f"{node['params']:,}",
                      share, f"{node['macs']:,}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     right = {3, 4, 5}
@@ -71,6 +71,14 @@ def format_summary(engine: InferenceEngine) -> str:
     else:
         out.append("No problems found.")
     return "\n".join(out)
+
+
+def _shape_text(node: dict[str, Any]) -> str:
+    """`16x8x8`, or one shape per output for a layer with several: `8x8x8 | 8x8x8`."""
+    if "output_shapes" in node:
+        return " | ".join(format_shape(tuple(s)) for s in node["output_shapes"])
+    shape = node["output_shape"]
+    return format_shape(tuple(shape) if shape is not None else None)
 
 
 def _totals_lines(data: dict[str, Any]) -> list[str]:

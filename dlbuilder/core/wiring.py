@@ -33,11 +33,12 @@ def displaced_source(engine: InferenceEngine, src: str, dst: str) -> str | None:
 
 
 def connect_problem(engine: InferenceEngine, src: str, dst: str,
-                    replace: bool = False) -> str | None:
-    """Why wiring `src`'s output into `dst` must be refused, or None when it may be drawn.
-    With `replace`, a single input already fed is no refusal: the new wire takes its place."""
+                    replace: bool = False, from_port: int = 0) -> str | None:
+    """Why wiring `src`'s output `from_port` into `dst` must be refused, or None when it may be
+    drawn. With `replace`, a single input already fed is no refusal: the new wire takes its
+    place."""
     graph = engine.graph
-    problem = graph.wire_problem(src, dst)
+    problem = graph.wire_problem(src, dst, from_port) or _port_problem(engine, src, from_port)
     if problem is not None:
         return problem
     if graph.type_of(dst) not in engine.registry:
@@ -55,7 +56,17 @@ def connect_problem(engine: InferenceEngine, src: str, dst: str,
                 f"({taken}); delete that wire first, or join them with Add or Concat")
     if engine.registry.role_of(graph.type_of(src)) == "output":
         return _ends_the_network(engine, src)
-    return _rank_problem(engine, src, dst, spec, engine.checked_params(dst), inputs)
+    return _rank_problem(engine, (src, from_port), dst, spec, engine.checked_params(dst),
+                         [(s, graph.from_port(s, dst)) for s in inputs])
+
+
+def _port_problem(engine: InferenceEngine, src: str, from_port: int) -> str | None:
+    """Why `src` has no output `from_port` (a Chunk that gives fewer pieces), or None."""
+    info = engine.info(src)
+    count = len(info.output_shapes)
+    if from_port == 0 or not count or from_port < count:
+        return None
+    return f"{src} has {count} output{'s' * (count != 1)} (0 to {count - 1}), not {from_port}"
 
 
 def feed_problem(engine: InferenceEngine, src: str, type_name: str,
@@ -71,21 +82,23 @@ def feed_problem(engine: InferenceEngine, src: str, type_name: str,
                                       for k, v in raw_params.items()}}
     except (KeyError, ParamError):
         return None
-    return _rank_problem(engine, src, f"the new {type_name}", spec, params, [])
+    return _rank_problem(engine, (src, 0), f"the new {type_name}", spec, params, [])
 
 
 def _ends_the_network(engine: InferenceEngine, src: str) -> str:
     return f"{src} is an {engine.graph.type_of(src)}: it ends the network and feeds nothing"
 
 
-def _rank_problem(engine: InferenceEngine, src: str, dst: str, spec: LayerSpec,
-                  params: Params | None, inputs: list[str]) -> str | None:
-    new = engine.info(src).output_shape
+def _rank_problem(engine: InferenceEngine, wire: tuple[str, int], dst: str, spec: LayerSpec,
+                  params: Params | None, inputs: list[tuple[str, int]]) -> str | None:
+    """`wire` and `inputs` are (source, from_port) pairs: the new wire and the ones kept."""
+    src = wire[0]
+    new = engine.source_shape(*wire)
     if new is None:
         return None  # unknown until the problems upstream are fixed: let the user wire it
-    shapes = [engine.info(s).output_shape for s in inputs]
+    shapes = [engine.source_shape(*w) for w in inputs]
     known = [s for s in shapes if s is not None]
-    for other, shape in zip(inputs, shapes, strict=True):
+    for (other, _), shape in zip(inputs, shapes, strict=True):
         if shape is not None and len(shape) != len(new):
             return (f"{spec.type} {dst} cannot join {src}'s {len(new)}-D output "
                     f"({format_shape(new)}) with {other}'s {len(shape)}-D output "

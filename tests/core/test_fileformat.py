@@ -461,7 +461,7 @@ def test_unknown_keys_in_nodes_and_edges_are_named() -> None:
         "Name: unknown top-level key 'Name' (known: edges, format, name, nodes, training, version)",
         "nodes[0] (id 'a'): unknown key 'Params' (known: id, type, params, ui)",
         "nodes[0] (id 'a'): unknown key 'x' (known: id, type, params, ui)",
-        "edges[0]: unknown key 'port' (known: from, to, to_port)",
+        "edges[0]: unknown key 'port' (known: from, to, to_port, from_port)",
     ])
 
 
