@@ -53,11 +53,17 @@ def all_panels_follow(window) -> None:
     for (src, dst), wire in window.scene.wires.items():
         path = wire.path()
         assert wire.port == graph.port_of(src, dst)
-        assert path.pointAtPercent(0) == wire.src.output_port_pos()
+        assert wire.from_port == graph.from_port(src, dst)
+        assert path.pointAtPercent(0) == wire.src.output_port_pos(wire.from_port)
         assert path.pointAtPercent(1) == wire.dst.input_port_pos(wire.port)
-        assert wire.label_text() == format_shape(engine.info(src).output_shape)
+        assert wire.label_text() == format_shape(engine.source_shape(src, wire.from_port))
     for node, item in window.scene.nodes.items():
-        assert item.texts()["shape"] == format_shape(engine.info(node).output_shape)
+        info = engine.info(node)
+        if info.port_shapes:  # one text per output: the port labels say them
+            shown = item.port_shapes[:len(info.port_shapes)]
+            assert shown == tuple(map(format_shape, info.port_shapes))
+        else:
+            assert item.texts()["shape"] == format_shape(info.output_shape)
         assert item.connected == len(graph.inputs(node))
     if window.docks["summary"].isVisible():  # a hidden table catches up when shown
         assert sorted(window.summary.visible_nodes()) == sorted(graph.nodes())

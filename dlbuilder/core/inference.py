@@ -210,7 +210,7 @@ class InferenceEngine:
             if isinstance(event, EdgeAdded) and self._order[event.src] > self._order[event.dst]:
                 self._set_order(nx.topological_sort(graph.nx))
             start = [event.dst]
-            if self._is_multi_output(event.src):  # it checks which of its ports are wired
+            if event.from_port or self._is_multi_output(event.src):  # it checks its ports
                 start.append(event.src)
             changed = self._propagate(start)
         else:
@@ -324,8 +324,8 @@ class InferenceEngine:
         if spec.role == "output":
             self._check_output(node, p, out, sources, diags)
         n_params, n_buffers = spec.count(ins, p)
+        self._check_ports(node, spec, ins, p, out if spec.multi_output else (out,), diags)
         if spec.multi_output:
-            self._check_ports(node, spec, ins, p, out, diags)
             return NodeInfo(node, spec.type, out[0], n_params, n_buffers,
                             spec.macs(n_params, out[0]), tuple(diags), tuple(out))
         return NodeInfo(node, spec.type, out, n_params, n_buffers, spec.macs(n_params, out),
@@ -363,17 +363,18 @@ class InferenceEngine:
     def _check_ports(self, node: str, spec, ins: list[Shape], p: Params,
                      outs: tuple[Shape, ...], diags: list[Diagnostic]) -> None:
         """An error for each wire that leaves an output the layer does not have (wired when
-        `chunks` was higher), with a fix: the lowest setting that gives that output back, or,
-        when none can, removing the wire."""
+        `chunks` was higher, or written so in a file), with a fix: the lowest setting that
+        gives that output back, or, when none can, removing the wire."""
         graph = self.graph
         for dst in graph.outputs(node):
             port = graph.from_port(node, dst)
             if port < len(outs):
                 continue
             name = spec.outputs_param
-            value = self._setting_for_port(spec, ins, p, port)
-            count = f"{len(outs)} output{'s' * (len(outs) != 1)} (0 to {len(outs) - 1})"
-            if len(outs) < p[name]:
+            value = self._setting_for_port(spec, ins, p, port) if name else None
+            count = f"{len(outs)} outputs (0 to {len(outs) - 1})" if len(outs) > 1 \
+                else "one output (0)"
+            if name and len(outs) < p[name]:
                 count += f": torch splits {format_shape(ins[0])} into {len(outs)} pieces, "\
                          f"not {p[name]}"
             message = f"{spec.type} {node} gives {count}, but the wire to {dst} leaves output " \
@@ -382,7 +383,9 @@ class InferenceEngine:
                 message += f"set {name} = {value} or move that wire to an existing output"
                 fix = make_fix(node, ChangeParams({name: value}))
             else:
-                message += "no setting of " + name + " gives that output; move or delete the wire"
+                nothing = f"no setting of {name} gives that output" if name \
+                    else "it has no such output"
+                message += f"{nothing}; move or delete the wire"
                 fix = make_fix(node, Disconnect(dst))
             diags.append(Diagnostic(node, name, "error", "missing_output", message, fix))
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from dlbuilder.core.inference import InferenceEngine, NodeInfo
-from dlbuilder.core.registry import format_shape, prod
+from dlbuilder.core.registry import Shape, format_shape, prod
 
 BYTES_PER_VALUE = 4  # float32
 
@@ -47,7 +48,8 @@ def format_summary(engine: InferenceEngine) -> str:
     rows = [header]
     for node in data["nodes"]:
         share = f"{100 * node['params'] / total:.1f}%" if total else "-"
-        rows.append((node["id"], node["type"], _shape_text(node), f"{node['params']:,}",
+        shown = shape_text(node["output_shape"], node.get("output_shapes", ()))
+        rows.append((node["id"], node["type"], shown, f"{node['params']:,}",
                      share, f"{node['macs']:,}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     right = {3, 4, 5}
@@ -73,11 +75,11 @@ def format_summary(engine: InferenceEngine) -> str:
     return "\n".join(out)
 
 
-def _shape_text(node: dict[str, Any]) -> str:
-    """`16x8x8`, or one shape per output for a layer with several: `8x8x8 | 8x8x8`."""
-    if "output_shapes" in node:
-        return " | ".join(format_shape(tuple(s)) for s in node["output_shapes"])
-    shape = node["output_shape"]
+def shape_text(shape: Shape | None, ports: Sequence[Shape] = ()) -> str:
+    """`16x8x8`, or each output's shape in port order for a layer with several:
+    `8x8x8 | 8x8x8`."""
+    if ports:
+        return " | ".join(format_shape(tuple(s)) for s in ports)
     return format_shape(tuple(shape) if shape is not None else None)
 
 

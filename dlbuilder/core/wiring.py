@@ -70,8 +70,9 @@ def _port_problem(engine: InferenceEngine, src: str, from_port: int) -> str | No
 
 
 def feed_problem(engine: InferenceEngine, src: str, type_name: str,
-                 raw_params: dict[str, Any]) -> str | None:
-    """Why a new `type_name` layer could not be wired after `src` (quick-add after a node)."""
+                 raw_params: dict[str, Any], from_port: int = 0) -> str | None:
+    """Why a new `type_name` layer could not be wired after `src`'s output `from_port`
+    (quick-add after a node)."""
     spec = engine.registry.get(type_name)
     if engine.registry.role_of(engine.graph.type_of(src)) == "output":
         return _ends_the_network(engine, src)
@@ -82,7 +83,8 @@ def feed_problem(engine: InferenceEngine, src: str, type_name: str,
                                       for k, v in raw_params.items()}}
     except (KeyError, ParamError):
         return None
-    return _rank_problem(engine, (src, 0), f"the new {type_name}", spec, params, [])
+    return _port_problem(engine, src, from_port) or \
+        _rank_problem(engine, (src, from_port), f"the new {type_name}", spec, params, [])
 
 
 def _ends_the_network(engine: InferenceEngine, src: str) -> str:

@@ -182,20 +182,21 @@ class Document(QObject):
         return True
 
     def add_layer(self, type_name: str, x: float | None = None, y: float | None = None,
-                  after: str | None = None, params: dict[str, Any] | None = None) -> str | None:
+                  after: str | None = None, params: dict[str, Any] | None = None,
+                  from_port: int = 0) -> str | None:
         """Add a new layer as one undo step, select it and return its id.
 
-        At (x, y) when given (or the nearest free spot), wired after `after` when it can take
-        its output. Without a position, after `after`: into its chain when it feeds exactly
-        one layer (that wire moves to the new layer), else as a branch beside it. Cards in
-        the way move aside in the same step.
+        At (x, y) when given (or the nearest free spot), wired after `after` (its output
+        `from_port`) when it can take that output. Without a position, after `after`: into
+        its chain when it feeds exactly one layer (that wire moves to the new layer), else as
+        a branch beside it. Cards in the way move aside in the same step.
         """
         spec = self.registry.get(type_name)
         node = self.graph.unique_id(type_name)
         start = spec.start_params() if params is None else params
         known = after is not None and after in self.graph
-        wired = after if known and feed_problem(self.engine, after, type_name, start) is None \
-            else None
+        wired = after if known and feed_problem(self.engine, after, type_name, start,
+                                                from_port) is None else None
         positions = card_positions(self.graph)
         consumers = self.graph.outputs(wired) if wired is not None else []
         if x is None and wired is not None and len(consumers) == 1:
@@ -205,7 +206,7 @@ class Document(QObject):
         else:
             commands: list[Any] = [AddNode(node, type_name, start)]
             if wired is not None:
-                commands.append(AddEdge(wired, node))
+                commands.append(AddEdge(wired, node, from_port=from_port))
             command = Macro(f"Add {type_name} {node}", commands)
             placement = place_near(positions, (x or 0, y or 0)) \
                 if x is not None or not known else place_after(positions, after)
@@ -235,13 +236,14 @@ class Document(QObject):
         self.select([node])
         return node
 
-    def connect_problem(self, src: str, dst: str, replace: bool = False) -> str | None:
-        """Why a wire src -> dst would be refused, or None if it may be drawn (with `replace`,
-        in place of the wire now feeding a single-input dst)."""
+    def connect_problem(self, src: str, dst: str, replace: bool = False,
+                        from_port: int = 0) -> str | None:
+        """Why a wire from src's output `from_port` to dst would be refused, or None if it may
+        be drawn (with `replace`, in place of the wire now feeding a single-input dst)."""
         for node in (src, dst):
             if node not in self.graph:
                 return f"there is no node {node!r}"
-        return connect_problem(self.engine, src, dst, replace)
+        return connect_problem(self.engine, src, dst, replace, from_port)
 
     def displaced_source(self, src: str, dst: str) -> str | None:
         """Whose wire into dst a wire from src would replace (see core.wiring)."""
@@ -250,18 +252,18 @@ class Document(QObject):
         return displaced_source(self.engine, src, dst)
 
     def connect(self, src: str, dst: str, port: int | None = None,
-                replace: bool = False) -> bool:
-        """Wire src into dst as one undo step; with `replace`, the wire now feeding a
-        single-input dst goes in the same step."""
-        reason = self.connect_problem(src, dst, replace)
+                replace: bool = False, from_port: int = 0) -> bool:
+        """Wire src's output `from_port` into dst as one undo step; with `replace`, the wire
+        now feeding a single-input dst goes in the same step."""
+        reason = self.connect_problem(src, dst, replace, from_port)
         if reason is not None:
             self.refused.emit(reason)
             return False
         old = self.displaced_source(src, dst) if replace else None
+        wire = AddEdge(src, dst, port, from_port)
         if old is None:
-            return self.push(AddEdge(src, dst, port))
-        return self.push(Macro(f"Connect {src} to {dst} in place of {old}",
-                               [RemoveEdge(old, dst), AddEdge(src, dst, port)]))
+            return self.push(wire)
+        return self.push(Macro(f"{wire.text} in place of {old}", [RemoveEdge(old, dst), wire]))
 
     def move_nodes(self, positions: dict[str, tuple[float, float]], text: str | None = None
                    ) -> bool:

@@ -286,3 +286,16 @@ def test_the_summary_lists_every_port_shape() -> None:
     node = next(n for n in summary_dict(engine)["nodes"] if n["id"] == "split")
     assert node["output_shapes"] == [[2, 6, 6], [2, 6, 6], [1, 6, 6]]
     assert "2x6x6 | 2x6x6 | 1x6x6" in format_summary(engine)
+
+
+def test_a_wire_from_a_second_output_of_a_single_output_layer_is_an_error() -> None:
+    graph = split_graph()
+    graph.remove_edge("left", "cat")
+    engine = engine_for(graph)
+    graph.add_edge("left", "cat", 0, from_port=1)  # as a hand-edited file could say
+    (diag,) = engine.info("left").diagnostics
+    assert diag.code == "missing_output"
+    assert diag.message == ("ReLU left gives one output (0), but the wire to cat leaves output 1; "
+                            "it has no such output; move or delete the wire")
+    apply_fix(graph, diag.fix)
+    assert graph.inputs("cat") == ["right"]

@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QStaticText
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from dlbuilder.core.diagnostics import Diagnostic, shown_severity
 from dlbuilder.core.registry import format_shape
@@ -74,6 +79,10 @@ class NodeItem(QGraphicsItem):
         self.input_count = 1      # ports drawn on the left
         self.connected = 0        # of which wired
         self.has_output = True
+        self.output_count = 1     # ports drawn on the right (a Chunk has one per piece)
+        self.port_shapes: tuple[str, ...] = ()  # each output's shape text, when several
+        self._outputs_given = 1   # output ports the layer really has (the rest: lost wires)
+        self._port_numbers: list[tuple[QStaticText, QPointF]] = []
         self.placed = True        # False: the graph holds no position for it yet
         self._texts: list[tuple[QStaticText, QPointF, str]] = []
         self._shape_text: tuple[QStaticText, QPointF] | None = None
@@ -101,10 +110,42 @@ class NodeItem(QGraphicsItem):
         self.connected = len(graph.inputs(self.node))
         self.input_count = _port_count(spec, self.connected)
         self.has_output = spec is None or spec.role != "output"
+        self._read_outputs(spec, info)
         self._prepare_text(type_name, _key_text(spec, engine.checked_params(self.node)),
-                           format_shape(info.output_shape), info.params)
+                           self._shape_summary(info), info.params)
         self.setToolTip(self._tooltip(type_name, spec.summary if spec else ""))
         self.update()
+
+    def _read_outputs(self, spec: Any, info: Any) -> None:
+        """How many output ports to draw: one per output the layer gives, and at least one for
+        each wire that leaves (a wire from a port the layer lost stays visible, and red)."""
+        graph = self.doc.graph
+        wired = [graph.from_port(self.node, dst) for dst in graph.outputs(self.node)]
+        several = spec is not None and spec.multi_output
+        if several and not info.port_shapes:  # shapes unknown: as many ports as asked for
+            checked = self.doc.engine.checked_params(self.node) or {}
+            count = checked.get(spec.outputs_param, 1)
+        else:
+            count = len(info.port_shapes) or 1
+        count = max([count, *[port + 1 for port in wired]])
+        if (count > 1) != (self.output_count > 1):
+            self.setAcceptHoverEvents(count > 1)  # a port's shape shows on hover
+        if count != self.output_count:
+            self.prepareGeometryChange()
+        self.output_count = count
+        known = len(info.output_shapes)
+        self._outputs_given = known if several and known else count
+        self.port_shapes = tuple(format_shape(info.port_shape(i)) for i in range(count)) \
+            if several else ()
+
+    def _shape_summary(self, info: Any) -> str:
+        """The card's big shape text: one shape, or each output's (`2 x 8x6x6` when equal)."""
+        shapes = self.port_shapes
+        if not shapes:
+            return format_shape(info.output_shape)
+        if "?" not in shapes and len(set(shapes)) == 1:
+            return f"{len(shapes)} \u00d7 {shapes[0]}"
+        return " | ".join(shapes)
 
     def _prepare_text(self, type_name: str, key: str, shape: str, params: int) -> None:
         f = fonts()
@@ -120,6 +161,7 @@ class NodeItem(QGraphicsItem):
         id_x = PAD + width - f.small_metrics.horizontalAdvance(ident)
         count = f"{params:,} params" if params else "no parameters"
         body = NODE_W - 2 * PAD
+        numbers = self._prepare_port_numbers()
         self._texts = [
             (_static(shown_type), QPointF(PAD, 5), "header"),
             (_static(ident), QPointF(id_x, 6), "id"),
@@ -129,11 +171,38 @@ class NodeItem(QGraphicsItem):
         ]
         for static, _pos, role in self._texts:
             static.prepare(font=f.header if role == "header" else f.small)
-        shape_text = f.shape_metrics.elidedText(shape, Qt.TextElideMode.ElideRight, body)
+        shape_text = f.shape_metrics.elidedText(shape, Qt.TextElideMode.ElideRight,
+                                                body - numbers)
         big = _static(shape_text)
         big.prepare(font=f.shape)
         self._shape_text = (big, QPointF(PAD, HEADER_H + 22))
         self._shape_known = shape != "?"
+
+    def _prepare_port_numbers(self) -> float:
+        """Small output numbers beside the ports of a card with several; returns their width."""
+        self._port_numbers = []
+        if self.output_count < 2:
+            return 0.0
+        f = fonts()
+        width = 0.0
+        for port in range(self.output_count):
+            static = _static(str(port))
+            static.prepare(font=f.small)
+            size = static.size()
+            width = max(width, size.width())
+            spot = self.output_port_local(port)
+            self._port_numbers.append(
+                (static, QPointF(NODE_W - PORT_R - 3 - size.width(),
+                                 spot.y() - size.height() / 2)))
+        return width + PORT_R + 6
+
+    def port_tooltip(self, port: int) -> str:
+        """What hovering output `port` says: its number and the shape it carries."""
+        if port >= self._outputs_given:
+            return (f"output {port} of {self.node}: the layer gives only "
+                    f"{self._outputs_given} outputs now; move or delete this wire")
+        shape = self.port_shapes[port] if port < len(self.port_shapes) else "?"
+        return f"output {port} of {self.node}: {shape}"
 
     def texts(self) -> dict[str, str]:
         """What the card shows, by role: header, id, key, count and shape (for tests, tools)."""
@@ -143,6 +212,7 @@ class NodeItem(QGraphicsItem):
 
     def _tooltip(self, type_name: str, summary: str) -> str:
         lines = [f"{type_name} {self.node}"] + ([summary] if summary else [])
+        lines += [f"output {i}: {shape}" for i, shape in enumerate(self.port_shapes)]
         for d in self.diagnostics:
             lines.append(f"\n{d.severity}: {d.message}")
             for fix in self.doc.fixes_for(d):
@@ -177,18 +247,45 @@ class NodeItem(QGraphicsItem):
     def input_port_pos(self, port: int) -> QPointF:
         return self.pos() + self.input_port_local(port)
 
-    def output_port_pos(self) -> QPointF:
-        return self.pos() + QPointF(NODE_W, NODE_H / 2)
+    def output_port_local(self, port: int = 0) -> QPointF:
+        """Output ports share the right side the way input ports share the left."""
+        count = max(self.output_count, 1)
+        if count == 1:
+            return QPointF(NODE_W, NODE_H / 2)
+        body = NODE_H - HEADER_H
+        return QPointF(NODE_W, HEADER_H + body * (port + 1) / (count + 1))
+
+    def output_port_pos(self, port: int = 0) -> QPointF:
+        return self.pos() + self.output_port_local(port)
 
     def port_at(self, scene_pos: QPointF, reach: float = PORT_HIT) -> tuple[str, int] | None:
-        """("out", 0) or ("in", port) when `scene_pos` is on one of the card's ports."""
+        """("out", port) or ("in", port) when `scene_pos` is on one of the card's ports."""
         local = scene_pos - self.pos()
-        if self.has_output and _near(local, QPointF(NODE_W, NODE_H / 2), reach):
-            return ("out", 0)
+        if self.has_output:
+            reach_out = min(reach, self._output_pitch() / 2)
+            for port in range(self.output_count):
+                if _near(local, self.output_port_local(port), reach_out):
+                    return ("out", port)
         for port in range(self.input_count):
             if _near(local, self.input_port_local(port), reach):
                 return ("in", port)
         return None
+
+    def _output_pitch(self) -> float:
+        """The distance between two output ports (the whole side for one)."""
+        return (NODE_H - HEADER_H) / (self.output_count + 1) if self.output_count > 1 \
+            else NODE_H
+
+    def hoverMoveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        """Over an output port of a card with several: say which one and its shape."""
+        hit = self.port_at(event.scenePos())
+        if hit is not None and hit[0] == "out":
+            self.setToolTip(self.port_tooltip(hit[1]))
+        else:
+            type_name = self.doc.graph.type_of(self.node)
+            spec = self.doc.registry.get(type_name) if type_name in self.doc.registry else None
+            self.setToolTip(self._tooltip(type_name, spec.summary if spec else ""))
+        super().hoverMoveEvent(event)
 
     def free_input_port(self) -> int | None:
         """Where a new wire would go: the next port after the wired ones, if there is room."""
@@ -308,9 +405,19 @@ class NodeItem(QGraphicsItem):
         for port in range(self.input_count):
             painter.setBrush(wired if port < self.connected else p.card)
             painter.drawEllipse(self.input_port_local(port), PORT_R, PORT_R)
-        if self.has_output:
-            painter.setBrush(wired)
-            painter.drawEllipse(QPointF(NODE_W, NODE_H / 2), PORT_R, PORT_R)
+        if not self.has_output:
+            return
+        missing = QPen(p.error, 2.0)
+        for port in range(self.output_count):
+            lost = port >= self._outputs_given  # wired, but the layer gives no such output
+            painter.setBrush(p.card if lost else wired)
+            painter.setPen(missing if lost else p.port_pen)
+            painter.drawEllipse(self.output_port_local(port), PORT_R, PORT_R)
+        if self._port_numbers:
+            painter.setFont(fonts().small)
+            painter.setPen(p.muted)
+            for static, pos in self._port_numbers:
+                painter.drawStaticText(pos, static)
 
     def _paint_badge(self, painter: QPainter, p: style.Paints, lod: float) -> None:
         painter.setPen(QPen(p.card.color(), 1.5))

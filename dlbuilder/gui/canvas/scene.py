@@ -82,7 +82,7 @@ class GraphScene(QGraphicsScene):
         self._placing = False
         self._place_unplaced()
         for src, dst, port in graph.edges():
-            self._add_wire_item(src, dst, port)
+            self._add_wire_item(src, dst, port, graph.from_port(src, dst))
         self._apply_selection(self.doc.selection())
 
     def _add_node_item(self, node: str) -> NodeItem:
@@ -96,10 +96,11 @@ class GraphScene(QGraphicsScene):
         self._cards.put(item, item.card_rect())
         return item
 
-    def _add_wire_item(self, src: str, dst: str, port: int) -> WireItem | None:
+    def _add_wire_item(self, src: str, dst: str, port: int, from_port: int = 0
+                       ) -> WireItem | None:
         if src not in self.nodes or dst not in self.nodes:
             return None
-        wire = WireItem(self.nodes[src], self.nodes[dst], port)
+        wire = WireItem(self.nodes[src], self.nodes[dst], port, from_port)
         self.wires[(src, dst)] = wire
         self.addItem(wire)
         wire.refresh_label()
@@ -140,13 +141,16 @@ class GraphScene(QGraphicsScene):
         self._placing = True
         added = {node: self._add_node_item(node) for node in change.nodes_added}
         self._placing = False
+        graph = self.doc.graph
         for src, dst in change.edges_added:
-            self._add_wire_item(src, dst, self.doc.graph.port_of(src, dst))
+            self._add_wire_item(src, dst, graph.port_of(src, dst), graph.from_port(src, dst))
         rewired = change.rewired()
         stale = change.shapes | change.params_changed | rewired
         self._refresh_cards(stale - added.keys(), change.shapes)
         for node in rewired:  # after the refresh: a card's port count places its ports
             self._renumber_ports(node)
+        for node in {src for src, _ in change.edges_added + change.edges_removed} - added.keys():
+            self._refresh_outputs(node)
         for node in change.moved - added.keys():
             if node in self.nodes:
                 self._follow_model_position(self.nodes[node])
@@ -184,12 +188,32 @@ class GraphScene(QGraphicsScene):
             item = self.nodes.get(node)
             if item is None or node not in graph:
                 continue
+            ports = item.output_count
             item.refresh(self._diagnostics.get(node, ()))
-            if node in shapes:
+            moved = item.output_count != ports  # the ports moved along the card's side
+            if node in shapes or moved:
                 for dst in graph.outputs(node):
                     wire = self.wires.get((node, dst))
                     if wire is not None:
                         wire.refresh_label()
+                        if moved:
+                            wire.update_path()
+
+    def _refresh_outputs(self, node: str) -> None:
+        """A wire left or joined `node`: where it draws a port per output (a Chunk, or a wire
+        from an output the layer lost), re-read its ports and re-route its wires."""
+        item = self.nodes.get(node)
+        graph = self.doc.graph
+        if item is None or node not in graph:
+            return
+        wired = [graph.from_port(node, dst) for dst in graph.outputs(node)]
+        if item.output_count == 1 and not item.port_shapes and not any(wired):
+            return  # one output, as before: nothing moves
+        ports = item.output_count
+        item.refresh(self._diagnostics.get(node, ()))
+        if item.output_count != ports:
+            for wire in self.wires_of(node):
+                wire.update_path()
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         for item in self.items():

@@ -54,7 +54,7 @@ class CanvasView(QGraphicsView):
     """The canvas. `pending_source` is the node a quick-add should wire its new layer after
     (set when a wire is dropped on empty canvas, or Tab with one layer selected);
     `pending_in_chain` says the new layer goes into that node's chain (Tab), not as a branch
-    where the wire ended."""
+    where the wire ended; `pending_from_port` is the source's output the wire left from."""
 
     quick_add_requested = Signal(QPointF)  # scene position of the new layer's top-left corner
     status_message = Signal(str)
@@ -69,6 +69,7 @@ class CanvasView(QGraphicsView):
         self.doc = scene.doc
         self.pending_source: str | None = None
         self.pending_in_chain = False
+        self.pending_from_port = 0
         self._wire_drag: WireDrag | None = None
         self._pan_from: QPointF | None = None
         self._space_held = False
@@ -330,6 +331,7 @@ class CanvasView(QGraphicsView):
             self._say(f"Cannot connect: {result.message}")
         elif result.outcome == "empty":  # the new layer's input port where the wire ended
             self.pending_source, self.pending_in_chain = result.source, False
+            self.pending_from_port = result.from_port
             self._emit_quick_add(scene_pos - QPointF(0, NODE_H / 2))
         elif result.message:
             self._say(result.message)
@@ -379,6 +381,7 @@ class CanvasView(QGraphicsView):
         centred on `scene_pos`, the pointer, or the middle of the view."""
         selected = self.graph_scene.selected_nodes()
         self.pending_source, self.pending_in_chain = None, False
+        self.pending_from_port = 0
         if scene_pos is None and len(selected) == 1 \
                 and self.doc.registry.role_of(self.doc.graph.type_of(selected[0])) != "output":
             self.pending_source, self.pending_in_chain = selected[0], True
@@ -486,6 +489,7 @@ class CanvasView(QGraphicsView):
         if change.replaced:
             self._wire_drag = None
             self.pending_source, self.pending_in_chain = None, False
+            self.pending_from_port = 0
             QToolTip.hideText()
             return
         cards = [self.graph_scene.nodes[n].card_rect() for n in change.nodes_added

@@ -1,5 +1,6 @@
 """Dragging a connection: from an output port to a card, from a free input port back to a
-source, or an existing wire picked up by its input end and dropped elsewhere.
+source, or an existing wire picked up by its input end and dropped elsewhere. A drag keeps the
+output port it started from (a Chunk's second piece stays the second piece wherever it goes).
 
 While the pointer moves, the loose wire asks the document whether the card under it would take
 the connection and turns red with the reason when not; over a single-input layer that is
@@ -25,11 +26,13 @@ from dlbuilder.gui.canvas.wire_item import DragWireItem, WireItem
 @dataclass
 class DropResult:
     """What a released drag did: `connected`, `refused` (with `message`), `detached`,
-    `cancelled`, or `empty` (released on empty canvas from `source`: the place to add a layer)."""
+    `cancelled`, or `empty` (released on empty canvas from output `from_port` of `source`: the
+    place to add a layer)."""
 
     outcome: str
     message: str = ""
     source: str | None = None
+    from_port: int = 0
 
 
 class WireDrag:
@@ -41,15 +44,16 @@ class WireDrag:
         self.detached: WireItem | None = None
         kind, index = port
         if kind == "in" and index < item.connected:  # pick up the wire plugged in here
-            src = self.doc.graph.inputs(item.node)[index]
+            src, from_port = self.doc.graph.input_sources(item.node)[index]
             self.detached = scene.wires.get((src, item.node))
             if self.detached is not None:
                 self.detached.setVisible(False)
-            kind, item = "out", scene.nodes[src]
+            kind, item, index = "out", scene.nodes[src], from_port
         self.from_output = kind == "out"
         self.fixed = item.node
         self.fixed_port = None if self.from_output else index
-        anchor = item.output_port_pos() if self.from_output else item.input_port_pos(index)
+        self.from_port = index if self.from_output else 0  # the source's output, when fixed
+        anchor = item.output_port_pos(index) if self.from_output else item.input_port_pos(index)
         self.loose = DragWireItem(anchor, self.from_output)
         scene.addItem(self.loose)
         self.reason: str | None = None
@@ -58,29 +62,33 @@ class WireDrag:
 
     # -- while moving ----------------------------------------------------------------------
     def target_at(self, pos: QPointF) -> tuple[NodeItem | None, int | None]:
-        """The card under the pointer and the input port it points at (None: the next free)."""
+        """The card under the pointer and the port it points at: an input port (None: the next
+        free) when dragging from an output, an output port (0 unless on another) when not."""
         target = self.scene.node_at(pos, PORT_HIT)
         if target is None or target.node == self.fixed:
             return None, None
-        if not self.from_output:
-            return target, None
         hit = target.port_at(pos)
+        if not self.from_output:
+            return target, hit[1] if hit is not None and hit[0] == "out" else 0
         port = hit[1] if hit is not None and hit[0] == "in" else None
         if port is not None and port >= target.connected:
             port = None
         return target, port
 
-    def problem(self, target: NodeItem) -> str | None:
-        """Why the connection to `target` would be refused (asked once per card per drag)."""
-        if target.node not in self._asked:
+    def problem(self, target: NodeItem, port: int | None = None) -> str | None:
+        """Why the connection to `target` would be refused (asked once per card and output
+        port per drag; `port` is the target's output when dragging back from an input)."""
+        key = (target.node, 0 if self.from_output else port or 0)
+        if key not in self._asked:
             if self.detached is not None and target.node == self.detached.dst.node:
-                self._asked[target.node] = None  # back where it came from
+                self._asked[key] = None  # back where it came from
             elif self.from_output:
-                self._asked[target.node] = self.doc.connect_problem(self.fixed, target.node,
-                                                                    replace=True)
+                self._asked[key] = self.doc.connect_problem(
+                    self.fixed, target.node, replace=True, from_port=self.from_port)
             else:
-                self._asked[target.node] = self.doc.connect_problem(target.node, self.fixed)
-        return self._asked[target.node]
+                self._asked[key] = self.doc.connect_problem(target.node, self.fixed,
+                                                            from_port=key[1])
+        return self._asked[key]
 
     def displaced(self, target: NodeItem) -> str | None:
         """The layer whose wire into `target` this one would replace, if any."""
@@ -92,14 +100,14 @@ class WireDrag:
     def move(self, pos: QPointF) -> str | None:
         """Follow the pointer; returns the refusal reason where the pointer is, if any."""
         target, port = self.target_at(pos)
-        reason = self.problem(target) if target is not None else None
+        reason = self.problem(target, port) if target is not None else None
         tip = pos
         if target is not None and reason is None:
             if self.from_output:
                 free = target.free_input_port()
                 tip = target.input_port_pos(port if port is not None else (free or 0))
             else:
-                tip = target.output_port_pos()
+                tip = target.output_port_pos(port or 0)
         old = self.displaced(target) if target is not None and reason is None else None
         self.note = f"replaces the wire from {old}" if old is not None else None
         self.loose.move_to(tip, reason)
@@ -112,7 +120,7 @@ class WireDrag:
         self._remove_loose()
         if target is None:
             return self._dropped_on_empty()
-        reason = self.problem(target)
+        reason = self.problem(target, port)
         if reason is not None:
             self._restore()
             return DropResult("refused", reason)
@@ -120,9 +128,10 @@ class WireDrag:
             return self._reattach(target, port)
         old = self.displaced(target)
         if self.from_output:
-            ok = self.doc.connect(self.fixed, target.node, port, replace=True)
+            ok = self.doc.connect(self.fixed, target.node, port, replace=True,
+                                  from_port=self.from_port)
         else:
-            ok = self.doc.connect(target.node, self.fixed, None)
+            ok = self.doc.connect(target.node, self.fixed, None, from_port=port or 0)
         said = f"Connected {self.fixed} to {target.node} in place of {old}" \
             if ok and old is not None else ""
         return DropResult("connected" if ok else "refused", said)
@@ -139,7 +148,7 @@ class WireDrag:
                 self._restore()
             return DropResult("detached" if ok else "refused")
         if self.from_output:
-            return DropResult("empty", source=self.fixed)
+            return DropResult("empty", source=self.fixed, from_port=self.from_port)
         return DropResult("cancelled", "release on a layer to connect it here")
 
     def _reattach(self, target: NodeItem, port: int | None) -> DropResult:
@@ -157,7 +166,7 @@ class WireDrag:
             if displaced is not None:
                 commands.append(RemoveEdge(displaced, target.node))
                 text += f" in place of {displaced}"
-        commands.append(AddEdge(src, target.node, port))
+        commands.append(AddEdge(src, target.node, port, self.from_port))
         ok = self.doc.push(Macro(text, commands))
         if not ok:
             self._restore()

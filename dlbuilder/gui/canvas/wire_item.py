@@ -28,13 +28,14 @@ _PORT_ROOM = 8.0  # keep a label this far from the ports at a wire's ends
 
 
 class WireItem(QGraphicsItem):
-    """The wire src -> dst (into input `port` of dst)."""
+    """The wire from output `from_port` of src into input `port` of dst."""
 
-    def __init__(self, src: NodeItem, dst: NodeItem, port: int) -> None:
+    def __init__(self, src: NodeItem, dst: NodeItem, port: int, from_port: int = 0) -> None:
         super().__init__()
         self.src = src
         self.dst = dst
         self.port = port
+        self.from_port = from_port
         self._path = QPainterPath()
         self._hit = QPainterPath()
         self._bounds = QRectF()
@@ -60,9 +61,9 @@ class WireItem(QGraphicsItem):
 
     # -- updates -------------------------------------------------------------------------------
     def refresh_label(self) -> None:
-        """Re-read the shape the source puts out."""
+        """Re-read the shape the source puts out on this wire's output port."""
         doc = self.src.doc
-        text = format_shape(doc.engine.info(self.src.node).output_shape)
+        text = format_shape(doc.engine.source_shape(self.src.node, self.from_port))
         if self._label is None or self._label.text() != text:
             static = QStaticText(text)
             static.setTextFormat(Qt.TextFormat.PlainText)
@@ -75,7 +76,8 @@ class WireItem(QGraphicsItem):
         """Re-route between the two ports (after a card moved or its ports changed)."""
         scene: GraphScene | None = self.scene()
         ends = {self.src, self.dst}
-        start, end = self.src.output_port_pos(), self.dst.input_port_pos(self.port)
+        start = self.src.output_port_pos(self.from_port)
+        end = self.dst.input_port_pos(self.port)
         if scene is not None:
             path = wire_path(start, end, self.src.card_rect(), self.dst.card_rect(),
                              lambda rect: scene.card_rects(rect, ends))

@@ -78,10 +78,15 @@ def explain_html(lines: list[str], theme: Theme) -> str:
     return '<div style="white-space:pre-wrap">' + "<br>".join(out) + "</div>"
 
 
-def result_text(shape: tuple[int, ...] | None, params: int, buffers: int) -> str:
+def result_text(shape: tuple[int, ...] | None, params: int, buffers: int,
+                ports: tuple[tuple[int, ...], ...] = ()) -> str:
+    """`Output 16x8x8 · 448 parameters`; a layer with several outputs names each by number."""
     if shape is None:
         return "Output: not known yet"
-    text = f"Output {format_shape(shape)}  ·  {params:,} parameter{'s' if params != 1 else ''}"
+    shown = f"Output {format_shape(shape)}"
+    if ports:
+        shown = "Outputs " + ", ".join(f"{i}: {format_shape(s)}" for i, s in enumerate(ports))
+    text = f"{shown}  ·  {params:,} parameter{'s' if params != 1 else ''}"
     if buffers:
         text += f"  ·  {buffers:,} buffers"
     return text
@@ -287,7 +292,8 @@ class InspectorPanel(QWidget):
             self._explain_lines = [BLOCKED]
         self.explain_label.setText(explain_html(self._explain_lines, current()))
         if info is not None:
-            self.result_label.setText(result_text(info.output_shape, info.params, info.buffers))
+            self.result_label.setText(result_text(info.output_shape, info.params, info.buffers,
+                                                  info.port_shapes))
         self._refresh_problems(own)
         self._refresh_curve()
 

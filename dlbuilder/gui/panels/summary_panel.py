@@ -47,8 +47,7 @@ from PySide6.QtWidgets import (
 from dlbuilder.core.changes import Change, by_node
 from dlbuilder.core.diagnostics import Diagnostic, shown_severity
 from dlbuilder.core.inference import InferenceEngine, NodeInfo, Totals
-from dlbuilder.core.registry import format_shape
-from dlbuilder.core.summary import BYTES_PER_VALUE, key_params
+from dlbuilder.core.summary import BYTES_PER_VALUE, key_params, shape_text
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.icons import severity_icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
@@ -95,7 +94,7 @@ def summary_row(engine: InferenceEngine, info: NodeInfo, order: int,
     """One layer's row; `problems` are all the diagnostics that name it (some graph-wide
     checks do too)."""
     return SummaryRow(
-        node=info.node, type=info.type, shape=format_shape(info.output_shape),
+        node=info.node, type=info.type, shape=shape_text(info.output_shape, info.port_shapes),
         values=info.activations, params=info.params, macs=info.macs, order=order,
         key_params=key_params(engine, info),
         severity=shown_severity((d.severity, d.code) for d in problems),

@@ -369,18 +369,20 @@ class MainWindow(QMainWindow):
         wire's source: a branch where the wire ended; Tab: after the selection), then ask
         which layer; the popup may be dismissed."""
         view = self.view
-        self._quick_add_at = (QPointF(scene_pos), view.pending_source, view.pending_in_chain)
-        view.pending_source, view.pending_in_chain = None, False
+        self._quick_add_at = (QPointF(scene_pos), view.pending_source, view.pending_in_chain,
+                              view.pending_from_port)
+        view.pending_source, view.pending_in_chain, view.pending_from_port = None, False, 0
         self.quick_add.popup_at(QCursor.pos())
 
     def _on_quick_add_chosen(self, type_name: str) -> None:
-        pos, after, in_chain = self._quick_add_at or (self._free_spot(), None, False)
+        pos, after, in_chain, from_port = self._quick_add_at or (self._free_spot(), None,
+                                                                   False, 0)
         self._quick_add_at = None
         after = after if after in self.doc.graph else None
         if in_chain and after is not None:
             self.doc.add_layer(type_name, after=after)
         else:
-            self.doc.add_layer(type_name, pos.x(), pos.y(), after=after)
+            self.doc.add_layer(type_name, pos.x(), pos.y(), after=after, from_port=from_port)
 
     def _on_palette_add_requested(self, type_name: str) -> None:
         """After the selected layer (into its chain), else in the middle of the view."""
