@@ -21,6 +21,7 @@ INPUT = next(iter(REGISTRY.types_with_role("input")))
 OUTPUT = next(iter(REGISTRY.types_with_role("output")))
 ACTIVATIONS = [spec.type for spec in REGISTRY if spec.category == "activation"]
 DECLARED = [spec for spec in REGISTRY if spec.role not in ("input", "output")]
+SPLITS = [spec for spec in DECLARED if spec.multi_output]  # layers with several outputs
 
 
 class _Builder:
@@ -59,9 +60,17 @@ class _Builder:
 
 
 def _declared(b: _Builder) -> None:
-    """Any declared layer with one of its examples' parameters; a merge joins a ReLU branch."""
-    spec = b.draw(st.sampled_from(DECLARED))
+    """Any declared layer with one of its examples' parameters; a merge joins a ReLU branch;
+    a layer with several outputs sends its last one through a ReLU branch (see `_rejoin`)."""
+    _grow(b, b.draw(st.sampled_from(DECLARED)))
+
+
+def _grow(b: _Builder, spec: Any) -> None:
     params = b.draw(st.sampled_from([ex.params for ex in spec.examples] or [{}]))
+    if spec.multi_output:
+        if b.add_if_valid(spec.type, params):
+            _rejoin(b)
+        return
     if spec.min_inputs < 2:
         b.add_if_valid(spec.type, params)
         return
@@ -70,12 +79,27 @@ def _declared(b: _Builder) -> None:
         b.graph.remove_node(branch)
 
 
+def _rejoin(b: _Builder) -> None:
+    """After a split (Chunk) along `dim`: its last piece through a ReLU, concatenated along the
+    same `dim` after its first, so the graph reads two output ports."""
+    split = b.last
+    pieces = len(b.engine.info(split).port_shapes)
+    if pieces < 2:
+        return
+    b.count += 1
+    branch = f"relu_{b.count}"
+    b.graph.add_node(branch, "ReLU", {})
+    b.graph.add_edge(split, branch, from_port=b.draw(st.integers(1, pieces - 1)))
+    dim = b.engine.checked_params(split)["dim"]
+    b.last = b.add("Concat", {"dim": dim}, split, branch)
+
+
 def _image_layer(b: _Builder) -> None:
     draw = b.draw
     c, h, w = b.shape()
     kind = draw(st.sampled_from(["conv", "conv", "convt", "maxpool", "avgpool", "adaptive",
                                  "bn", "act", "dropout", "upsample", "flatten", "add",
-                                 "concat", "declared"]))
+                                 "concat", "declared", "split"]))
     if kind == "conv":
         b.last = b.add("Conv2d", _conv_params(draw, c, h, w))
     elif kind == "convt" and max(h, w) <= MAX_SIDE // 2:
@@ -113,6 +137,8 @@ def _image_layer(b: _Builder) -> None:
         b.last = b.add("Concat", {}, left, right)
     elif kind == "declared":
         _declared(b)
+    elif kind == "split" and SPLITS:
+        _grow(b, draw(st.sampled_from(SPLITS)))
 
 
 def _conv_params(draw: Any, c: int, h: int, w: int) -> dict[str, Any]:
@@ -175,7 +201,7 @@ def _flat_layer(b: _Builder) -> None:
     draw = b.draw
     shape = b.shape()
     kind = draw(st.sampled_from(["linear", "linear", "bn", "act", "dropout", "add", "concat",
-                                 "declared"]))
+                                 "declared", "split"]))
     if kind == "linear" and len(shape) == 1:
         b.last = b.add("Linear", {"out_features": draw(st.integers(1, 24)),
                                   "bias": draw(st.booleans())})
@@ -191,6 +217,8 @@ def _flat_layer(b: _Builder) -> None:
         b.last = b.add("Concat", {"dim": draw(st.sampled_from([1, -1]))}, b.last, branch)
     elif kind == "declared":
         _declared(b)
+    elif kind == "split" and SPLITS:
+        _grow(b, draw(st.sampled_from(SPLITS)))
     else:
         _activation(b, rank=len(shape))
 
@@ -242,6 +270,6 @@ def any_graphs(draw: Any) -> Graph:
             params["bogus"] = 1
         graph.add_node(f"n{i}", type_name, params)
         for j in range(i):
-            if draw(st.integers(0, 2)) == 0:
-                graph.add_edge(f"n{j}", f"n{i}")
+            if draw(st.integers(0, 2)) == 0:  # mostly from the first output, as most have one
+                graph.add_edge(f"n{j}", f"n{i}", from_port=draw(st.sampled_from([0, 0, 0, 1, 2])))
     return graph

@@ -33,7 +33,10 @@ def check_shape_and_counts(spec: LayerSpec, ins: list, params: dict) -> None:
     torch.manual_seed(0)
     tensors = [torch.randn(2, *shape) for shape in ins]
     y = apply_node(spec, p, module, tensors)
-    assert tuple(y.shape[1:]) == out
+    if spec.multi_output:  # one tensor per output port, each the shape inferred for it
+        assert tuple(tuple(t.shape[1:]) for t in y) == out
+    else:
+        assert tuple(y.shape[1:]) == out
     params_torch = sum(t.numel() for t in module.parameters()) if module is not None else 0
     buffers_torch = sum(t.numel() for t in module.buffers()) if module is not None else 0
     assert (n_params, n_buffers) == (params_torch, buffers_torch)
@@ -57,7 +60,9 @@ def check_explanation(spec: LayerSpec, ins: list, params: dict) -> None:
     n_params = spec.count(ins, p)[0]
     if n_params:
         assert f"{n_params:,}" in text or str(n_params) in text
-    if len(out) == 3 and spec.role not in ("input", "output"):
+    if spec.multi_output:  # every output port's shape
+        assert all(format_shape(port) in text for port in out)
+    elif len(out) == 3 and spec.role not in ("input", "output"):
         assert str(out[1]) in text and str(out[2]) in text
     else:
         assert format_shape(out) in text or str(out[0]) in text

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from dlbuilder.backend.modules import instantiate, op_runner
-from dlbuilder.backend.plan import ModelPlan, build_plan
+from dlbuilder.backend.plan import UNUSED, ModelPlan, build_plan
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.registry import Registry
@@ -40,15 +40,17 @@ class CompiledModel(nn.Module):
         def slot(var: str) -> int:
             return slots.setdefault(var, len(slots))
 
-        # each step: (submodule name or None, else the function of the inputs, inputs, target)
-        program: list[tuple[str | None, Any, tuple[int, ...], int]] = []
+        # each step: (submodule name or None, else the function of the inputs, inputs, target,
+        # and for an operation with several outputs the slot of each port, -1 for unread ones)
+        program: list[tuple[str | None, Any, tuple[int, ...], int, tuple[int, ...]]] = []
         for op in plan.ops:
             sources = tuple(slot(v) for v in op.sources)
             if op.kind == "call":
-                program.append((op.attr, None, sources, slot(op.target)))
+                program.append((op.attr, None, sources, slot(op.target), ()))
                 continue
             function = _same if op.kind == "copy" else op_runner(op.kind, op.args)
-            program.append((None, function, sources, slot(op.target)))
+            ports = tuple(-1 if v == UNUSED else slot(v) for v in op.unpack)
+            program.append((None, function, sources, slot(op.target), ports))
         self._program = program
         self._slots = len(slots)
         self._result = slot(plan.result)
@@ -57,9 +59,13 @@ class CompiledModel(nn.Module):
         env: list[Any] = [None] * self._slots
         env[0] = x
         modules = self._modules
-        for attr, function, sources, target in self._program:
+        for attr, function, sources, target, ports in self._program:
             if attr is not None:
                 env[target] = modules[attr](env[sources[0]])
+            elif ports:
+                for port, value in zip(ports, function(*[env[s] for s in sources]), strict=True):
+                    if port >= 0:
+                        env[port] = value
             else:
                 env[target] = function(*[env[s] for s in sources])
         return env[self._result]

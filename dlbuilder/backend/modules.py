@@ -62,8 +62,9 @@ def build_module(spec: LayerSpec, params: Params, in_shapes: list[Shape]) -> tor
 
 
 def apply_node(spec: LayerSpec, params: Params, module: torch.nn.Module | None,
-               inputs: list[torch.Tensor]) -> torch.Tensor:
-    """One node's forward step on batched tensors."""
+               inputs: list[torch.Tensor]) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """One node's forward step on batched tensors: a tensor, or one per output port for a
+    layer with several (Chunk)."""
     if module is not None:
         return module(inputs[0])
     if spec.op is not None:
@@ -74,9 +75,12 @@ def apply_node(spec: LayerSpec, params: Params, module: torch.nn.Module | None,
 
 @dataclass(frozen=True)
 class TorchNode:
+    """What torch gave for one node: `shape` is the (first) output's, `shapes` every port's."""
+
     shape: Shape
     params: int
     buffers: int
+    shapes: tuple[Shape, ...] = ()
 
 
 def torch_reference(engine: InferenceEngine, device: str = "cpu", batch: int = 2,
@@ -92,7 +96,7 @@ def torch_reference(engine: InferenceEngine, device: str = "cpu", batch: int = 2
         params = engine.checked_params(node)
         if params is None:
             raise ValueError(f"{node} has invalid parameters")
-        inputs = [outputs[src] for src in graph.inputs(node)]
+        inputs = [_port(outputs[src], port) for src, port in graph.input_sources(node)]
         if spec.role == "input":
             x: Any = torch.randn(batch, *params["shape"], device=device)
             module = None
@@ -106,5 +110,11 @@ def torch_reference(engine: InferenceEngine, device: str = "cpu", batch: int = 2
         outputs[node] = x
         n_params = sum(p.numel() for p in module.parameters()) if module is not None else 0
         n_buffers = sum(b.numel() for b in module.buffers()) if module is not None else 0
-        result[node] = TorchNode(tuple(x.shape[1:]), n_params, n_buffers)
+        shapes = tuple(tuple(t.shape[1:]) for t in (x if isinstance(x, tuple) else (x,)))
+        result[node] = TorchNode(shapes[0], n_params, n_buffers, shapes)
     return result
+
+
+def _port(value: Any, port: int) -> torch.Tensor:
+    """Output `port` of a node's value (a tuple for a layer with several outputs)."""
+    return value[port] if isinstance(value, tuple) else value

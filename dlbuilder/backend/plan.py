@@ -6,7 +6,8 @@
 - the order `forward` runs them: at a fork the longer path first, so a residual block reads
   main path, then shortcut, then `x = x + shortcut`;
 - which local variable holds each value: `x` along the main path, `shortcut` or `branch` for
-  the copies a fork needs.
+  the copies a fork needs; a layer with several outputs (Chunk) unpacks into one variable per
+  output port (`branch, x = torch.chunk(x, 2, dim=1)`), the main path's port keeping `x`.
 The compiler executes the plan and codegen prints it, so the model that runs and the code that
 is exported cannot differ. No torch here: the editor shows the code before torch is loaded.
 """
@@ -31,6 +32,7 @@ from dlbuilder.core.ops import inline_op
 from dlbuilder.core.registry import Shape
 
 INPUT_VAR = "x"
+UNUSED = "_"  # unpacked into, for an output port nothing reads
 
 
 class CompileError(ValueError):
@@ -67,7 +69,8 @@ class Op:
 
     kind is "call" (the submodule `attr`), the name of an inline operation in core/ops.py's
     table (written inline, with `args` from the declaration), or "copy" (keep a value a fork
-    needs twice).
+    needs twice). An operation with several outputs unpacks into `unpack`, one variable per
+    output port ("_" where nothing reads it; `target` is the main path's), of `out_shapes`.
     """
 
     kind: str
@@ -77,6 +80,8 @@ class Op:
     attr: str | None = None
     args: dict[str, Any] = field(default_factory=dict, hash=False)
     out_shape: Shape | None = None
+    unpack: tuple[str, ...] = ()
+    out_shapes: tuple[Shape, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -191,9 +196,13 @@ class _Planner:
             # a submodule's constructor arguments live on its Layer; an inline op keeps its own
             args = (spec.torch_args(engine.input_shapes(node), engine.checked_params(node))
                     if spec.op else {})
+            info = self.infos[node]
+            unpack = self._port_vars(node, target) if spec.multi_output else ()
             self.ops.append(Op(spec.op or "call", target, tuple(sources), node, attrs.get(node),
-                               args, self.infos[node].output_shape))
-            self._bind(node, target)
+                               args, info.output_shape, unpack, info.port_shapes))
+            for port, var in enumerate(unpack or (target,)):
+                if var != UNUSED:
+                    self._bind(node, var, port)
             result = target
 
         output = self.infos[self.end]
@@ -221,9 +230,31 @@ class _Planner:
         return Layer(node, info.type, attr, spec.torch_class, args, ins[0], info.output_shape,
                      info.params, info.buffers, used)
 
-    def _bind(self, node: str, var: str) -> None:
-        """`var` holds the node's value: its first consumer reads it, the others get copies."""
-        consumers = self._consumers(node)
+    def _port_vars(self, node: str, target: str) -> tuple[str, ...]:
+        """The variable each output port of `node` unpacks into: the port forward reads first
+        continues in `target`; the others get names for where they go; "_" where nothing
+        reads a port (the graph's last node gives its first)."""
+        first: dict[int, int] = {}
+        for consumer in self._consumers(node):
+            first.setdefault(self.graph.from_port(node, consumer), self.rank[consumer])
+        if node == self.end:
+            first.setdefault(0, len(self.order))
+        main = min(first, key=first.__getitem__)
+        names = []
+        for port in range(len(self.infos[node].port_shapes)):
+            if port == main:
+                names.append(target)
+            elif port in first:
+                reader = self._consumers(node, port)[0]
+                names.append(self.locals.claim(self._copy_name(reader)))
+            else:
+                names.append(UNUSED)
+        return tuple(names)
+
+    def _bind(self, node: str, var: str, port: int = 0) -> None:
+        """`var` holds the node's value (its output `port`): the first consumer reads it, the
+        others get copies."""
+        consumers = self._consumers(node, port)
         if not consumers:
             return
         self.edge_var[(node, consumers[0])] = var
@@ -232,9 +263,12 @@ class _Planner:
             self.ops.append(Op("copy", copy, (var,)))
             self.edge_var[(node, consumer)] = copy
 
-    def _consumers(self, node: str) -> list[str]:
-        """The live nodes that read this node's value, in the order forward runs them."""
-        return sorted((c for c in self.graph.outputs(node) if c in self.live),
+    def _consumers(self, node: str, port: int | None = None) -> list[str]:
+        """The live nodes that read this node's value (its output `port`, or any), in the
+        order forward runs them."""
+        graph = self.graph
+        return sorted((c for c in graph.outputs(node) if c in self.live
+                       and (port is None or graph.from_port(node, c) == port)),
                       key=self.rank.__getitem__)
 
     def _copy_name(self, node: str) -> str:

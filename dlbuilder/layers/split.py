@@ -62,6 +62,8 @@ SPECS = (
                          "does not divide: 5 in 4 gives 2, 2, 1)", minimum=1),
                int_param("dim", 1, "dimension to split along (1: channels)", minimum=None)),
               chunk_shapes, explain=chunk_explain, op="chunk", outputs_param="chunks",
-              torch_args=lambda ins, p: {"chunks": p["chunks"], "dim": p["dim"]},
-              key_params=lambda p: f"{p['chunks']} chunks, dim {p['dim']}"),
+              key_params=lambda p: f"{p['chunks']} chunks, dim {p['dim']}",
+              examples=(([(8, 6, 6)], {}), ([(5, 4, 3)], {"chunks": 4}),
+                        ([(3, 7, 5)], {"chunks": 3, "dim": 2}),
+                        ([(4, 6, 5)], {"chunks": 2, "dim": -1}), ([(10,)], {"chunks": 3}))),
 )

@@ -32,6 +32,7 @@ def test_valid_graphs_match_torch_exactly(graph: Graph) -> None:
         real = torch_reference(engine)
     for info in engine.infos():
         assert info.output_shape == real[info.node].shape, info.node
+        assert info.output_shapes == real[info.node].shapes, info.node
         assert info.params == real[info.node].params, info.node
         assert info.buffers == real[info.node].buffers, info.node
     totals = engine.totals()
