@@ -9,6 +9,7 @@ from PySide6.QtTest import QTest
 
 from dlbuilder.core.commands import SetParams
 from dlbuilder.core.graph import Graph
+from dlbuilder.gui.canvas.style import PORT_R
 
 
 def split_graph() -> Graph:
@@ -124,3 +125,15 @@ def test_the_inspector_and_summary_name_each_output(make_window) -> None:
     row = next(r for r in window.summary.model.rows() if r.node == "split")
     assert row.shape == "4x6x6 | 4x6x6"
     all_panels_follow(window)
+
+
+def test_the_card_names_the_pieces_the_layer_gives_not_lost_ones(make_view) -> None:
+    graph = split_graph()
+    graph.add_edge("split", "c", from_port=2)  # as a file may say: chunks 2 has no output 2
+    view = make_view(graph)
+    card = view.graph_scene.nodes["split"]
+    assert card.output_count == 3 and card._outputs_given == 2
+    assert card.texts()["shape"] == "2 \u00d7 4x6x6"
+    hit = card.output_port_pos(2) + QPointF(PORT_R, 0)  # the dot's outer half is still it
+    assert card.contains(card.mapFromScene(hit))
+    assert card.port_at(hit) == ("out", 2)

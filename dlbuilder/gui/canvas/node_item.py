@@ -140,7 +140,7 @@ class NodeItem(QGraphicsItem):
 
     def _shape_summary(self, info: Any) -> str:
         """The card's big shape text: one shape, or each output's (`2 x 8x6x6` when equal)."""
-        shapes = self.port_shapes
+        shapes = self.port_shapes[:self._outputs_given]  # not the ports of lost wires
         if not shapes:
             return format_shape(info.output_shape)
         if "?" not in shapes and len(set(shapes)) == 1:
@@ -226,6 +226,9 @@ class NodeItem(QGraphicsItem):
     def shape(self) -> QPainterPath:
         path = QPainterPath()
         path.addRoundedRect(_CARD, RADIUS, RADIUS)
+        if self.output_count > 1:  # the ports stick out: hovering one tells its shape
+            for port in range(self.output_count):
+                path.addEllipse(self.output_port_local(port), PORT_R + 2, PORT_R + 2)
         return path
 
     def card_rect(self) -> QRectF:

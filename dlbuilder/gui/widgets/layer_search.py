@@ -22,7 +22,7 @@ CATEGORY_TITLES = {
     "normalization": "Normalization and dropout",
     "dense": "Dense",
     "activation": "Activation",
-    "merge": "Merge (skip connections)",
+    "merge": "Merge and split (branches)",
 }
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1      # the layer type name an item stands for
