@@ -156,7 +156,8 @@ def _statement(op: Op) -> str:
         code = inline_op(op.kind).write(sources, op.args, py_literal)
     if op.unpack:  # one variable per output port: `branch, x = torch.chunk(x, 2, dim=1)`
         shapes = ", ".join(format_shape(s) for s in op.out_shapes)
-        return f"{', '.join(op.unpack)} = {code}  # {shapes}"
+        names = ", ".join(op.unpack) if len(op.unpack) > 1 else f"({op.unpack[0]},)"
+        return f"{names} = {code}  # {shapes}"
     shape = f"  # {format_shape(op.out_shape)}" if op.out_shape is not None else ""
     return f"{op.target} = {code}{shape}"
 

@@ -203,3 +203,19 @@ def test_the_graph_may_end_in_a_split(from_port: int) -> None:
     with torch.no_grad():
         assert torch.equal(model(x), torch.chunk(x, 2, dim=1)[from_port])
     assert torch.equal(run_exported(generate_code(plan), model, x), model(x))
+
+
+def test_a_single_piece_still_unpacks() -> None:
+    """chunks=1 (or a dimension of size 1): torch gives a one-tuple, so forward unpacks it."""
+    graph = Graph("one")
+    graph.add_node("in", "Input", {"shape": [3]})
+    graph.add_node("split", "Chunk", {"chunks": 1})
+    graph.add_node("act", "ReLU")
+    graph.add_edge("in", "split")
+    graph.add_edge("split", "act")
+    plan = build_plan(engine_for(graph))
+    code = generate_code(plan)
+    assert "        (x,) = torch.chunk(x, 1, dim=1)  # 3\n" in code
+    model = CompiledModel(plan).eval()
+    x = torch.randn(2, 3)
+    assert torch.equal(run_exported(code, model, x), torch.relu(x))
