@@ -133,6 +133,13 @@ class Graph:
             wires.sort(key=lambda wire: wire[1]["port"])
         return [(src, attrs["from_port"]) for src, attrs in wires]
 
+    def output_ports(self, node: str) -> list[tuple[str, int]]:
+        """(target, from_port) for each wire leaving the node."""
+        try:
+            return [(dst, attrs["from_port"]) for dst, attrs in self._g.succ[node].items()]
+        except KeyError:
+            raise GraphError(f"there is no node {node!r}") from None
+
     def outputs(self, node: str) -> list[str]:
         try:
             return list(self._g.succ[node])

@@ -366,8 +366,7 @@ class InferenceEngine:
         `chunks` was higher, or written so in a file), with a fix: the lowest setting that
         gives that output back, or, when none can, removing the wire."""
         graph = self.graph
-        for dst in graph.outputs(node):
-            port = graph.from_port(node, dst)
+        for dst, port in graph.output_ports(node):
             if port < len(outs):
                 continue
             name = spec.outputs_param

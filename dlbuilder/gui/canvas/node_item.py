@@ -120,7 +120,7 @@ class NodeItem(QGraphicsItem):
         """How many output ports to draw: one per output the layer gives, and at least one for
         each wire that leaves (a wire from a port the layer lost stays visible, and red)."""
         graph = self.doc.graph
-        wired = [graph.from_port(self.node, dst) for dst in graph.outputs(self.node)]
+        wired = [port for _, port in graph.output_ports(self.node)]
         several = spec is not None and spec.multi_output
         if several and not info.port_shapes:  # shapes unknown: as many ports as asked for
             checked = self.doc.engine.checked_params(self.node) or {}

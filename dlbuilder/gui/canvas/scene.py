@@ -206,7 +206,7 @@ class GraphScene(QGraphicsScene):
         graph = self.doc.graph
         if item is None or node not in graph:
             return
-        wired = [graph.from_port(node, dst) for dst in graph.outputs(node)]
+        wired = [port for _, port in graph.output_ports(node)]
         if item.output_count == 1 and not item.port_shapes and not any(wired):
             return  # one output, as before: nothing moves
         ports = item.output_count
