@@ -45,6 +45,10 @@ def _write_sum(sources: Sequence[str], args: dict[str, Any], literal: Literalize
     return " + ".join(sources)
 
 
+def _write_product(sources: Sequence[str], args: dict[str, Any], literal: Literalize) -> str:
+    return " * ".join(sources)
+
+
 def _write_cat(sources: Sequence[str], args: dict[str, Any], literal: Literalize) -> str:
     return f"torch.cat([{', '.join(sources)}], dim={literal(args['dim'])})"
 
@@ -61,6 +65,7 @@ def _write_flatten(sources: Sequence[str], args: dict[str, Any], literal: Litera
 OPS: dict[str, InlineOp] = {op.name: op for op in (
     InlineOp("add", _write_sum, "operator.add", "fold", fork_name="shortcut", symmetric=True),
     InlineOp("cat", _write_cat, "torch.cat", "list", fork_name="branch"),
+    InlineOp("mul", _write_product, "operator.mul", "fold", symmetric=True),
     InlineOp("flatten", _write_flatten, "torch.flatten", "first"),
     InlineOp("chunk", _write_chunk, "torch.chunk", "first"),
 )}

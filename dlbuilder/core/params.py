@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("int", "float", "bool", "choice", "pair", "shape")
+KINDS = ("int", "float", "bool", "choice", "pair", "shape", "sides")
 
 
 class ParamError(ValueError):
@@ -32,7 +32,8 @@ class ParamSpec:
     """One constructor argument of a layer, as the inspector and the checker see it.
 
     kind: "int", "float", "bool", "choice" (one of `choices`), "pair" (a number or a pair of
-    numbers of `element` kind, normalized to a tuple), "shape" (a list of 1 to 3 positive ints).
+    numbers of `element` kind, normalized to a tuple), "shape" (a list of 1 to 3 positive ints),
+    "sides" (one whole number for every side, or four: left, right, top, bottom; a 4-tuple).
     `strings` are extra string values a pair field accepts (Conv2d padding "same"/"valid").
     `nullable` means None is a legal value (torch's "not set").
     """
@@ -72,6 +73,9 @@ class ParamSpec:
             return "a list of 1 to 3 positive whole numbers, like [1, 28, 28]"
         if self.kind == "bool":
             return "true or false"
+        if self.kind == "sides":
+            return (f"a whole number{self._range_words()} (every side), or four like "
+                    "[left, right, top, bottom]")
         whole = self.kind == "int" or (self.kind == "pair" and self.element == "int")
         word = "a whole number" if whole else "a number"
         text = word + self._range_words()
@@ -111,6 +115,8 @@ class ParamSpec:
             raise ParamError("param_choice", f"{self.name} must be {self.describe()}, got {raw!r}")
         if kind == "pair":
             return self._pair(raw)
+        if kind == "sides":
+            return self._sides(raw)
         return self._shape(raw)
 
     def _number(self, raw: Any, kind: str) -> int | float:
@@ -162,6 +168,22 @@ class ParamSpec:
             fixed = out[0] if not isinstance(raw, (list, tuple)) else out
             raise ParamError("param_range", message, fix_value=fixed)
         return (out[0], out[1])
+
+    def _sides(self, raw: Any) -> tuple[int, ...]:
+        values = list(raw) if isinstance(raw, (list, tuple)) else [raw] * 4
+        whole = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)
+                 and float(v).is_integer()]
+        if len(values) != 4 or len(whole) != 4:
+            raise self._type_error(raw)
+        values = [int(v) for v in values]
+        low = self.minimum
+        if low is not None and min(values) < low:
+            fixed = [max(v, int(low)) for v in values]
+            raise ParamError(
+                "param_range", f"{self.name} must be at least {_num(low)} on every side, "
+                f"got {_show(raw)}",
+                fix_value=fixed if isinstance(raw, (list, tuple)) else fixed[0])
+        return tuple(values)
 
     def _shape(self, raw: Any) -> tuple[int, ...]:
         ok = (

@@ -1,4 +1,4 @@
-"""Activations: elementwise functions (and Softmax across one dimension); no weights."""
+"""Activations: elementwise functions (and Softmax across one dimension); PReLU learns its slope."""
 
 from __future__ import annotations
 
@@ -52,6 +52,26 @@ def _simple(type_name: str, summary: str, formula: Callable[[Params], str], curv
         curve=curve, examples=examples)
 
 
+def prelu_shape(ins: list[Shape], p: Params) -> Shape:
+    """One learned slope, or one per channel (dim 1 of the batch: C of an image, F of a vector)."""
+    channels, n = ins[0][0], p["num_parameters"]
+    if n not in (1, channels):
+        raise ShapeProblem(
+            "channels_mismatch",
+            f"num_parameters {n} must be 1 (one slope shared by all) or the input's "
+            f"{channels} channels (one slope per channel) for input {format_shape(ins[0])}",
+            "num_parameters", ChangeParams({"num_parameters": channels}),
+            f"Set num_parameters to {channels} (one slope per channel)")
+    return ins[0]
+
+
+def prelu_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
+    n = p["num_parameters"]
+    which = "one slope shared by every channel" if n == 1 else f"one slope per channel (C = {n})"
+    return [f"f(x) = x if x > 0, else a*x, with a learned (starts at {p['init']:g})",
+            f"output = input = {format_shape(out)}", f"params = {n} ({which})"]
+
+
 def softmax_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
     dim = p["dim"]
     axis = (dim + len(out) + 1 if dim < 0 else dim) - 1
@@ -86,4 +106,24 @@ SPECS = (
               softmax_shape, explain=softmax_explain, torch_class="torch.nn.Softmax",
               role="probabilities", key_params=lambda p: f"dim {p['dim']}",
               examples=(([(10,)], {}), ([IMG], {"dim": -1}))),
+    _simple("ReLU6", "ReLU capped at 6: robust in low precision (MobileNet)",
+            lambda p: "min(max(0, x), 6)", curves.relu6),
+    _simple("SiLU", "x * sigmoid(x), also called swish: smooth, dips below zero (EfficientNet)",
+            lambda p: "x / (1 + e^-x)", curves.silu, examples=(([(5,)], {}),)),
+    _simple("Hardswish", "x * ReLU6(x + 3)/6: a cheap swish of straight pieces (MobileNetV3)",
+            lambda p: "x * min(max(0, x + 3), 6) / 6", curves.hardswish),
+    _simple("Hardsigmoid", "ReLU6(x + 3)/6: a cheap sigmoid, the gate of MobileNetV3's SE blocks",
+            lambda p: "min(max(0, x + 3), 6) / 6", curves.hardsigmoid,
+            examples=(([(4, 9)], {}),)),
+    _simple("Mish", "x * tanh(softplus(x)): a smooth self-gated activation",
+            lambda p: "x * tanh(ln(1 + e^x))", curves.mish),
+    LayerSpec("PReLU", "activation", "a leaky ReLU whose negative slope is learned",
+              (int_param("num_parameters", 1, "learned slopes: 1, or one per input channel"),
+               float_param("init", 0.25, "starting value of the slope(s)")),
+              prelu_shape, count=lambda ins, p: (p["num_parameters"], 0), explain=prelu_explain,
+              torch_class="torch.nn.PReLU", curve=curves.prelu,
+              key_params=lambda p: f"{p['num_parameters']} slope"
+              + ("s" if p["num_parameters"] != 1 else ""),
+              examples=(([IMG], {}), ([IMG], {"num_parameters": 3, "init": 0.125}),
+                        ([(7,)], {"num_parameters": 7}))),
 )

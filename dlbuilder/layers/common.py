@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlbuilder.core.diagnostics import InsertBefore, ShapeProblem
+from dlbuilder.core.diagnostics import ChangeParams, InsertBefore, ShapeProblem
 from dlbuilder.core.params import REQUIRED, ParamSpec
 from dlbuilder.core.registry import Shape, format_shape
 
@@ -72,3 +72,27 @@ def bool_param(name: str, default: bool, doc: str) -> ParamSpec:
 def float_param(name: str, default: Any, doc: str, minimum: float | None = None,
                 maximum: float | None = None, **kw: Any) -> ParamSpec:
     return ParamSpec(name, "float", default, doc, minimum=minimum, maximum=maximum, **kw)
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def nearest_divisor(n: int, want: int) -> int:
+    """The divisor of `n` closest to `want` (the smaller on a tie): a fix that changes least."""
+    return min(divisors(n), key=lambda d: (abs(d - want), d))
+
+
+def need_divisor(value: int, count: int, field: str, what: str) -> None:
+    """Raise `channels_groups` unless `value` (the field) divides `count` (the input's `what`),
+    with a fix to the nearest divisor."""
+    if count % value == 0:
+        return
+    fix = nearest_divisor(count, value)
+    listed = divisors(count)
+    choices = ", ".join(str(d) for d in listed[:8]) + (", ..." if len(listed) > 8 else "")
+    raise ShapeProblem(
+        "channels_groups",
+        f"{field} {value} must divide the input's {count} {what} ({count}/{value} is not "
+        f"whole); set {field} to a divisor of {count}: {choices}",
+        field, ChangeParams({field: fix}), f"Set {field} to {fix}")

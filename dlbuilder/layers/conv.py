@@ -1,4 +1,5 @@
-"""Conv2d and ConvTranspose2d: W2 = (W1 - F + 2P)/S + 1 and its transpose."""
+"""Conv2d and ConvTranspose2d (W2 = (W1 - F + 2P)/S + 1 and its transpose), and
+ChannelShuffle, which lets grouped convolutions see each other's channels."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dlbuilder.layers.common import (
     bool_param,
     floor_div_text,
     int_param,
+    need_divisor,
     need_rank,
     one_text,
     pair_param,
@@ -213,6 +215,20 @@ def in_channels(ins: list[Shape], p: Params) -> dict[str, int]:
     return {"in_channels": ins[0][0]}
 
 
+def channel_shuffle_shape(ins: list[Shape], p: Params) -> Shape:
+    need_rank(ins[0], (2, 3), "ChannelShuffle", "it reorders channels")
+    need_divisor(p["groups"], ins[0][0], "groups", "channels")
+    return ins[0]
+
+
+def channel_shuffle_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
+    c, g = ins[0][0], p["groups"]
+    return [f"output = input = {format_shape(out)}, channels reordered",
+            (f"C = {c} channels seen as g = {g} groups of C/g = {c // g}; output channel "
+             f"i*{g} + j is channel i of group j (the first of each group, then the second...)"),
+            "params = 0"]
+
+
 SPECS = (
     LayerSpec(
         "Conv2d", "convolution", "2-D convolution: K filters of F x F slide over the image",
@@ -240,4 +256,11 @@ SPECS = (
             ([IMG], {"out_channels": 6, "kernel_size": [2, 3], "groups": 3, "dilation": 2,
                      "bias": False}),
         )),
+    LayerSpec(
+        "ChannelShuffle", "convolution",
+        "interleaves the channels of g groups, so the next grouped convolution mixes them",
+        (int_param("groups", REQUIRED, "number of groups g (divides the channels)", initial=2),),
+        channel_shuffle_shape, explain=channel_shuffle_explain,
+        torch_class="torch.nn.ChannelShuffle", key_params=lambda p: f"g{p['groups']}",
+        examples=(([(6, 5, 4)], {"groups": 3}), ([(4, 9)], {"groups": 2}))),
 )

@@ -63,3 +63,49 @@ def _gelu_tanh(x: float) -> tuple[float, float]:
     t = math.tanh(inner)
     d_inner = _TANH_SCALE * (1.0 + 3.0 * _TANH_CUBIC * x * x)
     return 0.5 * x * (1.0 + t), 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner
+
+
+def relu6(x: float, p: Params) -> tuple[float, float]:
+    """min(max(0, x), 6); autograd gives slope 0 at both kinks (0 and 6)."""
+    if x <= 0:
+        return 0.0, 0.0
+    if x >= 6:
+        return 6.0, 0.0
+    return x, 1.0
+
+
+def silu(x: float, p: Params) -> tuple[float, float]:
+    s = sigmoid(x, p)[0]
+    return x * s, s * (1.0 + x * (1.0 - s))
+
+
+def hardsigmoid(x: float, p: Params) -> tuple[float, float]:
+    """relu6(x + 3) / 6; autograd gives slope 0 at -3 and at 3."""
+    if x <= -3:
+        return 0.0, 0.0
+    if x >= 3:
+        return 1.0, 0.0
+    return x / 6.0 + 0.5, 1.0 / 6.0
+
+
+def hardswish(x: float, p: Params) -> tuple[float, float]:
+    """x * relu6(x + 3) / 6; autograd gives slope 0 at -3 and 1 at 3."""
+    if x <= -3:
+        return 0.0, 0.0
+    if x >= 3:
+        return x, 1.0
+    return x * (x + 3.0) / 6.0, x / 3.0 + 0.5
+
+
+def mish(x: float, p: Params) -> tuple[float, float]:
+    """x * tanh(softplus(x)); softplus is x itself past 20, as torch computes it."""
+    softplus = x if x > 20 else math.log1p(math.exp(x))
+    t = math.tanh(softplus)
+    s = sigmoid(x, p)[0]
+    return x * t, t + x * s * (1.0 - t * t)
+
+
+def prelu(x: float, p: Params) -> tuple[float, float]:
+    """A leaky ReLU whose slope is learned; the plot shows it at its starting value `init`."""
+    slope = float(p.get("init", 0.25))
+    return (x, 1.0) if x > 0 else (slope * x, slope)

@@ -1,4 +1,6 @@
-"""Skip connections: Add (residual sum of equal shapes) and Concat (join along a dimension)."""
+"""Skip connections and gates: Add (residual sum of equal shapes), Concat (join along a
+dimension), Mul (elementwise product with broadcasting: the squeeze-and-excitation gate) and
+Identity (a named pass-through)."""
 
 from __future__ import annotations
 
@@ -110,6 +112,46 @@ def concat_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
             "params = 0"]
 
 
+def _broadcast(a: Shape, b: Shape) -> Shape | None:
+    """The shape torch gives a * b for per-sample shapes of equal rank, or None."""
+    if len(a) != len(b) or any(x != y and 1 not in (x, y) for x, y in zip(a, b, strict=True)):
+        return None
+    return tuple(max(x, y) for x, y in zip(a, b, strict=True))
+
+
+def mul_shape(ins: list[Shape], p: Params) -> Shape:
+    out = ins[0]
+    for port, shape in enumerate(ins[1:], start=1):
+        joined = _broadcast(out, shape)
+        if joined is None:
+            why = ("the same number of dimensions, or the batch would be multiplied with a "
+                   "per-sample dimension" if len(shape) != len(out) else
+                   "sizes that match or are 1 in each dimension")
+            raise ShapeProblem(
+                "mul_shape_mismatch",
+                f"Mul multiplies element by element, so its inputs need {why}, but input "
+                f"{port} is {format_shape(shape)} and input 0 is {format_shape(ins[0])} "
+                f"({_differences(shape, out)}); a gate on a C x H x W image is C x 1 x 1 "
+                "(AdaptiveAvgPool2d(1), then 1x1 convolutions)")
+        out = joined
+    return out
+
+
+def mul_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
+    stretched = [s for s in ins if s != out]
+    product = " * ".join(format_shape(s) for s in ins)
+    lines = [f"{product} element by element -> {format_shape(out)}"]
+    names = DIM_NAMES.get(len(out), tuple(f"dim {i + 1}" for i in range(len(out))))
+    for shape in stretched:
+        dims = [names[i] for i, (x, y) in enumerate(zip(shape, out, strict=True)) if x != y]
+        lines.append(f"the {format_shape(shape)} input is repeated along {' and '.join(dims)}")
+    return [*lines, "params = 0"]
+
+
+def _identity(ins: list[Shape], p: Params) -> Shape:
+    return ins[0]
+
+
 SPECS = (
     LayerSpec("Add", "merge", "adds inputs of equal shape: the skip connection of a ResNet",
               (), add_shape, explain=add_explain, op="add", min_inputs=2, max_inputs=None,
@@ -119,4 +161,13 @@ SPECS = (
               concat_shape, explain=concat_explain, op="cat", min_inputs=2, max_inputs=None,
               key_params=lambda p: f"dim {p['dim']}",
               examples=(([(2, 5, 5), (3, 5, 5)], {}), ([(4, 2, 5), (4, 3, 5)], {"dim": 2}))),
+    LayerSpec("Mul", "merge",
+              "multiplies inputs element by element, sizes of 1 stretched: a gate (SE block)",
+              (), mul_shape, explain=mul_explain, op="mul", min_inputs=2, max_inputs=None,
+              examples=(([(4, 6, 5), (4, 1, 1)], {}), ([(3, 1, 5), (3, 6, 1), (1, 6, 5)], {}),
+                        ([(7,), (7,)], {}))),
+    LayerSpec("Identity", "merge",
+              "passes its input on unchanged: a named placeholder (a shortcut, a removed layer)",
+              (), _identity, torch_class="torch.nn.Identity",
+              examples=(([IMG], {}), ([(7,)], {}))),
 )

@@ -1,4 +1,5 @@
-"""Pooling: MaxPool2d, AvgPool2d (W2 = (W1 - F + 2P)/S + 1, no weights) and AdaptiveAvgPool2d."""
+"""Pooling: MaxPool2d, AvgPool2d (W2 = (W1 - F + 2P)/S + 1, no weights) and the adaptive
+AdaptiveAvgPool2d and AdaptiveMaxPool2d (a fixed output size)."""
 
 from __future__ import annotations
 
@@ -88,17 +89,25 @@ def pool_key(p: Params) -> str:
     return text
 
 
-def adaptive_shape(ins: list[Shape], p: Params) -> Shape:
-    need_rank(ins[0], (3,), "AdaptiveAvgPool2d", "pooling works on images")
-    oh, ow = p["output_size"]
-    return (ins[0][0], oh, ow)
+def _adaptive_shape(type_name: str) -> Any:
+    def shape(ins: list[Shape], p: Params) -> Shape:
+        need_rank(ins[0], (3,), type_name, "pooling works on images")
+        oh, ow = p["output_size"]
+        return (ins[0][0], oh, ow)
+    return shape
 
 
-def adaptive_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
-    return [f"input D1 x H1 x W1 = {format_shape(ins[0])}",
-            (f"output_size fixes H x W = {pair_text(p['output_size'])} whatever the input size; "
-            f"each output averages a window of about {ins[0][1] // out[1]}x{ins[0][2] // out[2]}"),
-            f"D2 = D1 = {out[0]}", "params = 0"]
+def _adaptive_explain(verb: str) -> Any:
+    def explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
+        window = f"{-(-ins[0][1] // out[1])}x{-(-ins[0][2] // out[2])}"
+        return [f"input D1 x H1 x W1 = {format_shape(ins[0])}",
+                (f"output_size fixes H x W = {pair_text(p['output_size'])} whatever the input "
+                 f"size; each output {verb} a window of about {window}"),
+                f"D2 = D1 = {out[0]}", "params = 0"]
+    return explain
+
+
+_OUTPUT_SIZE = pair_param("output_size", REQUIRED, "output height and width", initial=1)
 
 
 SPECS = (
@@ -121,9 +130,15 @@ SPECS = (
               )),
     LayerSpec("AdaptiveAvgPool2d", "pooling",
               "averages down to a fixed output size (1x1: global average pooling)",
-              (pair_param("output_size", REQUIRED, "output height and width", initial=1),),
-              adaptive_shape, explain=adaptive_explain,
-              torch_class="torch.nn.AdaptiveAvgPool2d",
+              (_OUTPUT_SIZE,), _adaptive_shape("AdaptiveAvgPool2d"),
+              explain=_adaptive_explain("averages"), torch_class="torch.nn.AdaptiveAvgPool2d",
               key_params=lambda p: f"-> {pair_text(p['output_size'])}",
               examples=(([IMG], {"output_size": 1}), ([IMG], {"output_size": [4, 2]}))),
+    LayerSpec("AdaptiveMaxPool2d", "pooling",
+              "keeps the largest value down to a fixed output size (1x1: global max pooling)",
+              (_OUTPUT_SIZE,), _adaptive_shape("AdaptiveMaxPool2d"),
+              explain=_adaptive_explain("keeps the largest value of"),
+              torch_class="torch.nn.AdaptiveMaxPool2d",
+              key_params=lambda p: f"-> {pair_text(p['output_size'])}",
+              examples=(([IMG], {"output_size": 1}), ([IMG], {"output_size": [5, 3]}))),
 )

@@ -1,4 +1,5 @@
-"""Upsample: enlarge an image by a scale factor or to a fixed size (no weights)."""
+"""Resizing an image without weights: Upsample (a scale factor or a fixed size), ZeroPad2d
+(zeros around the border) and PixelShuffle (channels traded for resolution)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import math
 from typing import Any
 
 from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
-from dlbuilder.core.params import ParamSpec
+from dlbuilder.core.params import REQUIRED, ParamSpec
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape, torch_value
-from dlbuilder.layers.common import IMG, need_rank, one_text, pair_text
+from dlbuilder.layers.common import IMG, int_param, need_rank, one_text, pair_text
 
 MODES = ("nearest", "bilinear", "bicubic", "nearest-exact")
 
@@ -71,6 +72,57 @@ def _upsample_key(p: Params) -> str:
     return f"x{sh:g} {p['mode']}" if sh == sw else f"x{sh:g}x{sw:g} {p['mode']}"
 
 
+def zero_pad_shape(ins: list[Shape], p: Params) -> Shape:
+    need_rank(ins[0], (3,), "ZeroPad2d", "it pads images")
+    c, h, w = ins[0]
+    left, right, top, bottom = p["padding"]
+    return (c, h + top + bottom, w + left + right)
+
+
+def zero_pad_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
+    c, h, w = ins[0]
+    left, right, top, bottom = p["padding"]
+    return [f"input {format_shape(ins[0])}",
+            f"H = {h} + {top} (top) + {bottom} (bottom) = {out[1]}",
+            f"W = {w} + {left} (left) + {right} (right) = {out[2]}",
+            f"D2 = D1 = {c}", "params = 0"]
+
+
+def _zero_pad_key(p: Params) -> str:
+    left, right, top, bottom = p["padding"]
+    if left == right == top == bottom:
+        return f"p{left}"
+    return f"l{left} r{right} t{top} b{bottom}"
+
+
+def _zero_pad_args(ins: list[Shape], p: Params) -> dict[str, Any]:
+    sides = p["padding"]
+    return {"padding": sides[0] if len(set(sides)) == 1 else sides}
+
+
+def pixel_shuffle_shape(ins: list[Shape], p: Params) -> Shape:
+    need_rank(ins[0], (3,), "PixelShuffle", "it rearranges images")
+    c, h, w = ins[0]
+    r = p["upscale_factor"]
+    if c % (r * r):
+        raise ShapeProblem(
+            "channels_upscale",
+            f"PixelShuffle with upscale_factor {r} turns each r*r = {r * r} channels into one "
+            f"channel {r} times larger, but the input has {c} channels ({c}/{r * r} is not "
+            f"whole); give the layer before it a multiple of {r * r} channels",
+            "upscale_factor")
+    return (c // (r * r), h * r, w * r)
+
+
+def pixel_shuffle_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
+    c, h, w = ins[0]
+    r = p["upscale_factor"]
+    return [f"input D1 x H1 x W1 = {format_shape(ins[0])}, upscale factor r = {r}",
+            f"D2 = D1/(r*r) = {c}/{r * r} = {out[0]}",
+            f"H = H1*r = {h}*{r} = {out[1]}, W = W1*r = {w}*{r} = {out[2]}",
+            "params = 0 (each r x r block of the output comes from r*r input channels)"]
+
+
 SPECS = (
     LayerSpec("Upsample", "pooling", "enlarges the image by a factor (nearest or interpolated)",
               UPSAMPLE_PARAMS, upsample_shape, explain=upsample_explain,
@@ -81,4 +133,18 @@ SPECS = (
                   ([IMG], {"scale_factor": [1.5, 0.7], "mode": "bilinear"}),
                   ([IMG], {"size": [16, 20], "mode": "nearest-exact"}),
               )),
+    LayerSpec("ZeroPad2d", "pooling", "adds rows and columns of zeros around the image",
+              (ParamSpec("padding", "sides", REQUIRED, "zeros added: one number for every side, "
+                         "or [left, right, top, bottom]", minimum=0, initial=1),),
+              zero_pad_shape, explain=zero_pad_explain, torch_class="torch.nn.ZeroPad2d",
+              torch_args=_zero_pad_args, key_params=_zero_pad_key,
+              examples=(([IMG], {"padding": 2}), ([IMG], {"padding": [0, 1, 2, 3]}))),
+    LayerSpec("PixelShuffle", "pooling",
+              "trades channels for resolution: C*r*r x H x W becomes C x H*r x W*r",
+              (int_param("upscale_factor", REQUIRED, "factor r for height and width",
+                         initial=2),),
+              pixel_shuffle_shape, explain=pixel_shuffle_explain,
+              torch_class="torch.nn.PixelShuffle", key_params=lambda p: f"x{p['upscale_factor']}",
+              examples=(([(8, 5, 3)], {"upscale_factor": 2}),
+                        ([(9, 2, 2)], {"upscale_factor": 3}))),
 )

@@ -100,8 +100,8 @@ def test_it_compiles_and_exports_with_no_other_edit(registry, tmp_path) -> None:
 
 
 def test_an_inline_operation_missing_from_the_table_is_refused_when_declared() -> None:
-    with pytest.raises(ValueError, match=r"Multiply: unknown inline operation op='mul'"):
-        LayerSpec("Multiply", "merge", "elementwise product", (), _same, op="mul",
+    with pytest.raises(ValueError, match=r"Power: unknown inline operation op='pow'"):
+        LayerSpec("Power", "merge", "elementwise power", (), _same, op="pow",
                   min_inputs=2, max_inputs=None, examples=(([IMG, IMG], {}),))
 
 

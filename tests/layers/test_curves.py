@@ -10,7 +10,7 @@ import pytest
 from dlbuilder.layers import REGISTRY
 
 CURVED = [spec.type for spec in REGISTRY if spec.curve is not None]
-XS = [-6.0, -3.3, -1.0, -0.25, 0.3, 1.0, 2.5, 7.0]  # away from kinks at 0
+XS = [-6.0, -3.3, -1.0, -0.25, 0.3, 1.0, 2.5, 7.0]  # away from kinks at 0, -3, 3 and 6
 
 # the defaults, then each example's parameters (LayerSpec(examples=...)), of every curve
 PARAM_CASES = [(spec.type, params) for spec in REGISTRY if spec.curve is not None
@@ -59,6 +59,19 @@ def test_derivative_matches_numerical_slope(type_name: str, params: dict, x: flo
     ("GELU", {}, 1.0, 0.8413447460685429, 1.0833154705876864),
     ("GELU", {}, -1.0, -0.15865525393145707, -0.08331547058768643),
     ("GELU", {"approximate": "tanh"}, 1.0, 0.8411919906082768, 1.0829640838457826),
+    ("ReLU6", {}, 0.0, 0.0, 0.0),  # torch's subgradients at both kinks
+    ("ReLU6", {}, 6.0, 6.0, 0.0),
+    ("ReLU6", {}, 9.0, 6.0, 0.0),
+    ("SiLU", {}, 0.0, 0.0, 0.5),
+    ("SiLU", {}, math.log(3), 0.75 * math.log(3), 0.75 + 0.1875 * math.log(3)),
+    ("Hardswish", {}, -3.0, 0.0, 0.0),
+    ("Hardswish", {}, 0.0, 0.0, 0.5),
+    ("Hardswish", {}, 3.0, 3.0, 1.0),
+    ("Hardsigmoid", {}, 0.0, 0.5, 1 / 6),
+    ("Hardsigmoid", {}, 3.0, 1.0, 0.0),
+    ("Mish", {}, 0.0, 0.0, math.tanh(math.log(2))),
+    ("PReLU", {}, -2.0, -0.5, 0.25),
+    ("PReLU", {"init": 0.1}, 0.0, 0.0, 0.1),
 ])
 def test_known_points(type_name: str, params: dict, x: float, value: float, slope: float) -> None:
     assert curve_of(type_name, **params)(x) == pytest.approx((value, slope), rel=1e-9, abs=1e-12)

@@ -287,15 +287,21 @@ class ShapeFieldWidget(FieldWidget):
     says why under the field and is not applied. Leaving the field or Enter puts the shape the
     graph holds back in the line, still saying what was not taken."""
 
+    PLACEHOLDER = "C, H, W  or  F"
+    EXAMPLE = "1, 28, 28 (C, H, W) or 784 (F)"
+    WANTED = "1 to 3 positive whole numbers"
+    WHAT = "a shape"
+    EMPTY = "an empty shape"
+
     def __init__(self, spec: ParamSpec, parent: QWidget | None = None) -> None:
         super().__init__(spec, parent)
         self.line = self._add(QLineEdit(), 1)
-        self.line.setPlaceholderText("C, H, W  or  F")
+        self.line.setPlaceholderText(self.PLACEHOLDER)
         self.line.textEdited.connect(self._on_line_text_edited)
         self.line.editingFinished.connect(self._on_line_editing_finished)
         # a shape typed "3, 32, 32" passes through [3] and [3, 3]: each would re-infer the
         # whole graph and flash it red, so a shape applies once typing pauses
-        self._pending: list[int] | None = None
+        self._pending: Any = None
         self._pause = QTimer(self)
         self._pause.setSingleShot(True)
         self._pause.setInterval(SHAPE_PAUSE_MS)
@@ -327,26 +333,43 @@ class ShapeFieldWidget(FieldWidget):
                 self._emit(values)
         else:
             self.set_value(self._raw)
-            self.show_error(not_taken(repr(text) if text else "an empty shape",
+            self.show_error(not_taken(repr(text) if text else self.EMPTY,
                                       self.spec.name, self.spec.describe()))
 
-    def _parse(self, text: str) -> list[int] | None:
-        """The typed shape if it can be used, else None with the reason shown inline."""
+    def _value(self, numbers: list[int]) -> Any:
+        """The raw value the typed numbers stand for."""
+        return numbers
+
+    def _parse(self, text: str) -> Any:
+        """The typed value if it can be used, else None with the reason shown inline."""
         text = text.strip()
         if text and text[-1] in SHAPE_SEPARATORS:
             self.show_error(f"{text!r} is not finished: type the number after "
-                            f"{text[-1]!r}, like 1, 28, 28 (C, H, W) or 784 (F)")
+                            f"{text[-1]!r}, like {self.EXAMPLE}")
             return None
         parts = [p for p in re.split(r"[\s,x×*\[\]()]+", text) if p]
         try:
-            values = [int(p) for p in parts]
+            values = self._value([int(p) for p in parts])
             self.spec.check(values)
-        except (ValueError, ParamError):
-            self.show_error(f"{text or 'an empty shape'!r} is not a shape: give 1 to 3 "
-                            "positive whole numbers, like 1, 28, 28 (C, H, W) or 784 (F)")
+        except (ValueError, ParamError, IndexError):
+            self.show_error(f"{text or self.EMPTY!r} is not {self.WHAT}: "
+                            f"give {self.WANTED}, like {self.EXAMPLE}")
             return None
         self.show_error(None)
         return values
+
+
+class SidesFieldWidget(ShapeFieldWidget):
+    """Padding on each side, typed as one number for all four or `left, right, top, bottom`."""
+
+    PLACEHOLDER = "all  or  left, right, top, bottom"
+    EXAMPLE = "1 (every side) or 0, 1, 0, 1 (left, right, top, bottom)"
+    WANTED = "one whole number, or four"
+    WHAT = "a padding"
+    EMPTY = "an empty padding"
+
+    def _value(self, numbers: list[int]) -> Any:
+        return numbers[0] if len(numbers) == 1 else numbers
 
 
 def _shape_text(raw: Any) -> str:
@@ -471,6 +494,7 @@ def _lock_icon(locked: bool) -> QIcon:
 FIELD_CLASSES: dict[str, type[FieldWidget]] = {
     "int": IntFieldWidget, "float": FloatFieldWidget, "bool": BoolFieldWidget,
     "choice": ChoiceFieldWidget, "pair": PairFieldWidget, "shape": ShapeFieldWidget,
+    "sides": SidesFieldWidget,
 }
 
 

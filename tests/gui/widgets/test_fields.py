@@ -13,6 +13,7 @@ from dlbuilder.gui.widgets.fields import (
     IntFieldWidget,
     PairFieldWidget,
     ShapeFieldWidget,
+    SidesFieldWidget,
     make_field,
 )
 from dlbuilder.layers import REGISTRY
@@ -191,6 +192,23 @@ def test_shape_that_is_not_one_says_why_and_is_not_sent(qtbot, emitted) -> None:
     assert field.line.text() == "0" and field.error() is not None
     qtbot.keyClick(field.line, Qt.Key.Key_Return)  # not edited: no refusal to report
     assert "was not taken" not in field.error()
+
+
+def test_sides_take_one_number_or_four(qtbot, emitted) -> None:
+    field = field_for(qtbot, "ZeroPad2d", "padding", emitted, [0, 1, 0, 1])
+    assert isinstance(field, SidesFieldWidget)
+    assert field.line.text() == "0, 1, 0, 1"
+    field.line.selectAll()
+    qtbot.keyClicks(field.line, "2")
+    qtbot.keyClick(field.line, Qt.Key.Key_Return)
+    assert emitted == [2]  # one number: every side
+    field.line.selectAll()
+    qtbot.keyClicks(field.line, "1, 2, 3")
+    assert field.error() == ("'1, 2, 3' is not a padding: give one whole number, or four, "
+                             "like 1 (every side) or 0, 1, 0, 1 (left, right, top, bottom)")
+    qtbot.keyClicks(field.line, ", 4")
+    qtbot.keyClick(field.line, Qt.Key.Key_Return)
+    assert emitted == [2, [1, 2, 3, 4]] and field.error() is None
 
 
 def test_spin_keys_edit_live(qtbot, emitted) -> None:
