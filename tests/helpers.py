@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
+
+import pytest
 
 from dlbuilder.core.fileformat import load_graph
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.layers import REGISTRY
-from dlbuilder.resources import find_graph_file
+from dlbuilder.resources import example_names, find_graph_file
+
+# An example with more mult-adds per sample than this (MobileNetV2 at 224x224: 301 million)
+# takes seconds in each torch run, so its torch runs belong to the slow tier.
+HEAVY_MACS = 100_000_000
 
 
 def chain(*layers: tuple[str, dict[str, Any]], shape: list[int] | None = None,
@@ -39,3 +46,15 @@ def codes(engine: InferenceEngine, node: str | None = ...) -> list[str]:  # type
 def example_graph(name: str) -> Graph:
     """A shipped example, by name (examples/NAME.json)."""
     return load_graph(find_graph_file(name), REGISTRY)
+
+
+@cache
+def is_heavy(name: str) -> bool:
+    """Whether the shipped example costs more than HEAVY_MACS mult-adds per sample."""
+    return engine_for(example_graph(name)).totals().macs > HEAVY_MACS
+
+
+def example_cases() -> list[Any]:
+    """The shipped examples for tests that run them through torch: heavy ones marked slow."""
+    return [pytest.param(name, marks=pytest.mark.slow) if is_heavy(name) else name
+            for name in example_names()]

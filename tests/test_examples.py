@@ -11,7 +11,8 @@ from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.layers import REGISTRY
 from dlbuilder.resources import example_names, examples_dir
 
-REQUIRED = {"digits_cnn", "lenet5", "mlp_mnist", "resnet_cifar", "conv_autoencoder"}
+REQUIRED = {"digits_cnn", "lenet5", "mlp_mnist", "resnet_cifar", "conv_autoencoder",
+            "mobilenet_v2"}
 
 
 def test_the_required_examples_are_shipped() -> None:
@@ -38,6 +39,9 @@ def test_example_specifics() -> None:
 
     assert engine("digits_cnn").info("input").output_shape == (1, 8, 8)
     assert engine("lenet5").totals().params == 61706  # the classic LeNet-5 count
+    mobilenet = engine("mobilenet_v2")
+    assert mobilenet.totals().params == 3_504_872  # torchvision's published num_params
+    assert mobilenet.info("input").output_shape == (3, 224, 224)
     resnet = engine("resnet_cifar")
     assert resnet.info("input").output_shape == (3, 32, 32)
     assert [resnet.graph.type_of(n) for n in resnet.graph.inputs("block2_add")] == [

@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import example_graph
+from helpers import example_cases, example_graph
 
 from dlbuilder.backend.compiler import CompiledModel, compile_graph
 from dlbuilder.backend.weights import WeightsError, load_weights, read_state_dict, save_weights
-from dlbuilder.resources import example_names
 
 
 def compiled(name: str, seed: int = 0, input_shape: list[int] | None = None) -> CompiledModel:
@@ -43,7 +42,7 @@ class RunsCode:
         return (os.system, (self.command,))
 
 
-@pytest.mark.parametrize("name", example_names())
+@pytest.mark.parametrize("name", example_cases())
 def test_round_trip_gives_identical_outputs(name: str, tmp_path: Path) -> None:
     source = trained_looking(compiled(name, seed=0))
     path = tmp_path / "weights.pt"
