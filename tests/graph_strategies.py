@@ -2,8 +2,9 @@
 graphs. Shared by the torch-agreement tests here and, later, the compiler's tests.
 
 Every type in the registry takes part with no edit here: besides the hand-tuned draws below,
-a valid graph may grow any declared layer with one of its examples' parameters (kept when the
-engine accepts it for the shape at hand), and the activations are the registry's."""
+a third of a valid graph's layers are any declared layer with one of its examples' parameters
+(kept when the engine accepts it for the shape at hand, after the one-click fix of its error
+where it has one), and the activations are the registry's."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from dlbuilder.core.fixes import apply_fix
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.layers import REGISTRY
@@ -49,14 +51,20 @@ class _Builder:
         return node
 
     def add_if_valid(self, type_name: str, params: dict[str, Any], *sources: str) -> bool:
-        """Add a layer and make it the last, unless the engine finds an error on it: then
-        take it out again (its example was written for another shape)."""
+        """Add a layer and make it the last. When the engine finds an error on it (its example
+        was written for another shape), apply the error's one-click fix, as a user would; if
+        there is none, or errors remain, take the layer out again."""
         node = self.add(type_name, params, *sources)
-        if any(d.severity == "error" for d in self.engine.info(node).diagnostics):
-            self.graph.remove_node(node)
-            return False
-        self.last = node
-        return True
+        for _ in range(3):  # a fix may reveal the next problem (num_groups, then its values)
+            errors = [d for d in self.engine.info(node).diagnostics if d.severity == "error"]
+            if not errors:
+                self.last = node
+                return True
+            if errors[0].fix is None:
+                break
+            apply_fix(self.graph, errors[0].fix)
+        self.graph.remove_node(node)
+        return False
 
 
 def _declared(b: _Builder) -> None:
@@ -94,12 +102,26 @@ def _rejoin(b: _Builder) -> None:
     b.last = b.add("Concat", {"dim": dim}, split, branch)
 
 
+def _gate(b: _Builder, channels: int) -> None:
+    """A squeeze-and-excitation gate: the image times a C x 1 x 1 (or 1 x 1 x 1) weight per
+    channel computed from it, so Mul broadcasts."""
+    gate = b.add("AdaptiveAvgPool2d", {"output_size": 1})
+    size = b.draw(st.sampled_from([channels, 1]))
+    gate = b.add("Conv2d", {"out_channels": size, "kernel_size": 1}, gate)
+    gate = b.add(b.draw(st.sampled_from(["Sigmoid", "Hardsigmoid"])), {}, gate)
+    features = b.last
+    b.last = b.add("Mul", {}, *b.draw(st.sampled_from([(features, gate), (gate, features)])))
+
+
 def _image_layer(b: _Builder) -> None:
     draw = b.draw
     c, h, w = b.shape()
+    if draw(st.integers(0, 2)) == 0:  # a third of the layers: any declared type
+        _declared(b)
+        return
     kind = draw(st.sampled_from(["conv", "conv", "convt", "maxpool", "avgpool", "adaptive",
                                  "bn", "act", "dropout", "upsample", "flatten", "add",
-                                 "concat", "declared", "split"]))
+                                 "concat", "split", "gate"]))
     if kind == "conv":
         b.last = b.add("Conv2d", _conv_params(draw, c, h, w))
     elif kind == "convt" and max(h, w) <= MAX_SIDE // 2:
@@ -135,10 +157,10 @@ def _image_layer(b: _Builder) -> None:
         left = b.add("Conv2d", {"out_channels": draw(st.integers(1, 4)), "kernel_size": 1})
         right = b.add("ReLU", {})
         b.last = b.add("Concat", {}, left, right)
-    elif kind == "declared":
-        _declared(b)
     elif kind == "split" and SPLITS:
         _grow(b, draw(st.sampled_from(SPLITS)))
+    elif kind == "gate":
+        _gate(b, c)
 
 
 def _conv_params(draw: Any, c: int, h: int, w: int) -> dict[str, Any]:
@@ -200,8 +222,11 @@ def _activation(b: _Builder, rank: int) -> None:
 def _flat_layer(b: _Builder) -> None:
     draw = b.draw
     shape = b.shape()
+    if draw(st.integers(0, 2)) == 0:  # a third of the layers: any declared type
+        _declared(b)
+        return
     kind = draw(st.sampled_from(["linear", "linear", "bn", "act", "dropout", "add", "concat",
-                                 "declared", "split"]))
+                                 "split"]))
     if kind == "linear" and len(shape) == 1:
         b.last = b.add("Linear", {"out_features": draw(st.integers(1, 24)),
                                   "bias": draw(st.booleans())})
@@ -215,8 +240,6 @@ def _flat_layer(b: _Builder) -> None:
     elif kind == "concat":
         branch = b.add("Tanh", {})
         b.last = b.add("Concat", {"dim": draw(st.sampled_from([1, -1]))}, b.last, branch)
-    elif kind == "declared":
-        _declared(b)
     elif kind == "split" and SPLITS:
         _grow(b, draw(st.sampled_from(SPLITS)))
     else:
