@@ -26,6 +26,7 @@ PUBLISHED = {
     "mobilenet_v3_large": 5_483_032,
     "efficientnet_b0": 5_288_548,
     "regnet_y_400mf": 4_344_144,
+    "shufflenet_v2_x1_0": 2_278_604,
 }
 VIEW = (1000, 640)  # the layout suits the canvas of a 1600x1000 window
 
@@ -41,19 +42,23 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 
 class Net:
     """A graph grown from its Input: `add` wires a node after the last one (or after the given
-    sources); `channels` follows the image's channel count."""
+    sources); `channels` follows the image's channel count. `last` may name an output port:
+    (a Chunk, 1) is its second piece."""
 
     def __init__(self, name: str, shape: tuple[int, int, int] = (3, 224, 224)) -> None:
         self.graph = Graph(name)
         self.graph.add_node("input", "Input", {"shape": list(shape)})
-        self.last = "input"
+        self.last: str | tuple[str, int] = "input"
         self.channels = shape[0]
 
     def add(self, node: str, type_name: str, params: dict[str, Any] | None = None,
-            *sources: str) -> str:
+            *sources: str | tuple[str, int]) -> str:
+        """Add `node` after `sources` (default: the last node); a source (node, n) is that
+        node's output port n (a piece of a Chunk)."""
         self.graph.add_node(node, type_name, params or {})
         for src in sources or (self.last,):
-            self.graph.add_edge(src, node)
+            name, port = src if isinstance(src, tuple) else (src, 0)
+            self.graph.add_edge(name, node, from_port=port)
         self.last = node
         return node
 
@@ -232,12 +237,44 @@ def regnet_y_400mf() -> Graph:
     return net.classifier([], None)
 
 
+# -- ShuffleNetV2 x1.0 -------------------------------------------------------------------------
+# (output channels, units) per stage; each stage's first unit has stride 2
+_SHUFFLE_STAGES = [(116, 4), (232, 8), (464, 4)]
+
+
+def shufflenet_v2() -> Graph:
+    net = Net("shufflenet_v2_x1_0")
+    net.conv_bn("stem", 24, 3, 2)
+    net.add("stem_pool", "MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1})
+    for stage, (out, units) in enumerate(_SHUFFLE_STAGES, start=2):
+        for i in range(units):
+            name, start, cin, half = f"s{stage}u{i + 1}", net.last, net.channels, out // 2
+            if i == 0:  # both halves see the whole input, downsampled
+                net.conv_bn(f"{name}_left_dw", cin, 3, 2, groups=cin, act=None)
+                left = net.conv_bn(f"{name}_left", half)
+                net.last = start
+                stride = 2
+            else:  # one half passes through, the other goes through the branch
+                split = net.add(f"{name}_split", "Chunk", {"chunks": 2})
+                left, stride = split, 1
+                net.last = (split, 1)  # the branch starts from the second piece
+            net.conv_bn(f"{name}_right_a", half)
+            net.conv_bn(f"{name}_right_dw", half, 3, stride, groups=half, act=None)
+            right = net.conv_bn(f"{name}_right_b", half)
+            net.add(f"{name}_cat", "Concat", {}, left, right)
+            net.add(f"{name}_shuffle", "ChannelShuffle", {"groups": 2})
+            net.channels = out
+    net.conv_bn("head", 1024)
+    return net.classifier([], None)
+
+
 BUILDERS = {
     "mobilenet_v2": mobilenet_v2,
     "mobilenet_v3_small": lambda: mobilenet_v3("small"),
     "mobilenet_v3_large": lambda: mobilenet_v3("large"),
     "efficientnet_b0": efficientnet_b0,
     "regnet_y_400mf": regnet_y_400mf,
+    "shufflenet_v2_x1_0": shufflenet_v2,
 }
 
 
