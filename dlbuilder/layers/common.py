@@ -37,6 +37,24 @@ def need_rank(shape: Shape, ranks: tuple[int, ...], type_name: str, hint: str = 
     raise ShapeProblem("wrong_rank", message + (f"; {hint}" if hint else ""))
 
 
+def per_sample_axis(shape: Shape, dim: int, verb: str, what: str = "input") -> int:
+    """The 0-based per-sample position of `dim`, which counts the batch as dimension 0.
+
+    Raises `bad_dim` (with a fix that resets the field) for the batch dimension or one outside
+    the shape; `verb` says what the layer does along it ("split", "join").
+    """
+    rank = len(shape)
+    axis = dim + rank + 1 if dim < 0 else dim
+    if axis == 0:
+        raise ShapeProblem("bad_dim", f"dim {dim} is the batch dimension; use 1 to {verb} "
+                           "channels", "dim", ChangeParams({"dim": None}))
+    if not 1 <= axis <= rank:
+        raise ShapeProblem("bad_dim", f"dim {dim} is outside the {what} {format_shape(shape)} "
+                           f"(per-sample dimensions 1 to {rank})", "dim",
+                           ChangeParams({"dim": None}))
+    return axis - 1
+
+
 def pair_text(value: Pair) -> str:
     """`5x5` for a kernel."""
     return f"{value[0]}x{value[1]}"

@@ -4,9 +4,9 @@ Identity (a named pass-through)."""
 
 from __future__ import annotations
 
-from dlbuilder.core.diagnostics import ChangeParams, InsertBefore, ShapeProblem
+from dlbuilder.core.diagnostics import InsertBefore, ShapeProblem
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
-from dlbuilder.layers.common import IMG, int_param
+from dlbuilder.layers.common import IMG, int_param, per_sample_axis
 
 DIM_NAMES = {3: ("channels", "height", "width"), 2: ("channels", "length"), 1: ("features",)}
 
@@ -82,14 +82,7 @@ def add_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
 def concat_shape(ins: list[Shape], p: Params) -> Shape:
     rank = len(ins[0])
     dim = p["dim"]
-    axis = dim + rank + 1 if dim < 0 else dim
-    if axis == 0:
-        raise ShapeProblem("bad_dim", f"dim {dim} is the batch dimension; use 1 to join "
-                           "channels", "dim", ChangeParams({"dim": None}))
-    if not 1 <= axis <= rank:
-        raise ShapeProblem("bad_dim", f"dim {dim} is outside the inputs "
-                           f"{format_shape(ins[0])} (per-sample dimensions 1 to {rank})",
-                           "dim", ChangeParams({"dim": None}))
+    axis = per_sample_axis(ins[0], dim, "join", "inputs") + 1
     for port, shape in enumerate(ins[1:], start=1):
         mismatched = len(shape) != rank or any(
             a != b for i, (a, b) in enumerate(zip(shape, ins[0], strict=True)) if i != axis - 1)

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
-from dlbuilder.layers.common import int_param
+from dlbuilder.layers.common import int_param, per_sample_axis
 
 
 def chunk_sizes(n: int, chunks: int) -> list[int]:
@@ -22,17 +21,7 @@ def chunk_sizes(n: int, chunks: int) -> list[int]:
 
 
 def _axis(ins: list[Shape], p: Params) -> int:
-    """The per-sample position (0-based) of `dim`, which counts the batch as dimension 0."""
-    rank, dim = len(ins[0]), p["dim"]
-    axis = dim + rank + 1 if dim < 0 else dim
-    if axis == 0:
-        raise ShapeProblem("bad_dim", f"dim {dim} is the batch dimension; use 1 to split "
-                           "channels", "dim", ChangeParams({"dim": None}))
-    if not 1 <= axis <= rank:
-        raise ShapeProblem("bad_dim", f"dim {dim} is outside the input "
-                           f"{format_shape(ins[0])} (per-sample dimensions 1 to {rank})",
-                           "dim", ChangeParams({"dim": None}))
-    return axis - 1
+    return per_sample_axis(ins[0], p["dim"], "split")
 
 
 def chunk_shapes(ins: list[Shape], p: Params) -> tuple[Shape, ...]:
