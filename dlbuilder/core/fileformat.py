@@ -29,7 +29,7 @@ from typing import Any
 
 import networkx as nx
 
-from dlbuilder.core.graph import Graph
+from dlbuilder.core.graph import Graph, cycle_words, second_wire_words, self_wire_words
 from dlbuilder.core.registry import Registry
 
 FORMAT = "dlbuilder.graph"
@@ -214,9 +214,9 @@ def _check_edges(raw: Any, nodes: dict[str, dict], problems: list[Problem]) -> d
             continue
         where += f" ({src} -> {dst})"
         if src == dst:
-            problems.append(Problem(where, "a node cannot feed itself"))
+            problems.append(Problem(where, self_wire_words(src)))
         elif (src, dst) in seen:
-            problems.append(Problem(where, "duplicate wire"))
+            problems.append(Problem(where, second_wire_words(src, dst)))
         else:
             seen.add((src, dst))
             incoming.setdefault(dst, []).append((port, i, (src, from_port)))
@@ -248,9 +248,8 @@ def _check_cycles(wires: set[tuple[str, str]], problems: list[Problem]) -> None:
         cycle = nx.find_cycle(g)
     except nx.NetworkXNoCycle:
         return
-    loop = " -> ".join([a for a, _ in cycle] + [cycle[0][0]])
-    problems.append(Problem("edges", f"the wires make a cycle ({loop}); a network must flow one "
-                                     "way, from Input to Output"))
+    loop = [a for a, _ in cycle] + [cycle[0][0]]
+    problems.append(Problem("edges", cycle_words(loop, proposed=False)))
 
 
 def graph_to_dict(graph: Graph) -> dict[str, Any]:

@@ -63,6 +63,24 @@ Event = NodeAdded | NodeRemoved | EdgeAdded | EdgeRemoved | ParamsChanged | UiCh
 STRUCTURAL = (NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved)
 
 
+def self_wire_words(src: str) -> str:
+    """The wiring rules' words, shared by the editor (`Graph.wire_problem`) and the file
+    loader, so a user reads the same sentence wherever a rule is broken."""
+    return f"cannot connect {src!r} to itself: a layer cannot feed its own input"
+
+
+def second_wire_words(src: str, dst: str) -> str:
+    return f"{src!r} is already connected to {dst!r}; two layers are joined by one wire at most"
+
+
+def cycle_words(loop: list[str], proposed: bool = True) -> str:
+    """`loop` starts and ends at the same node; a proposed wire is its first step."""
+    what = (f"connecting {loop[0]!r} to {loop[1]!r} would make" if proposed
+            else "the wires make")
+    return (f"{what} a cycle ({' -> '.join(loop)}); networks here flow one way, "
+            "from Input to Output")
+
+
 class Graph:
     """A directed acyclic graph of layers."""
 
@@ -156,17 +174,15 @@ class Graph:
         rules and their words: `add_edge` raises them and the editor shows them while a wire
         is dragged."""
         if src == dst:
-            return f"cannot connect {src!r} to itself: a layer cannot feed its own input"
+            return self_wire_words(src)
         if self._g.has_edge(src, dst):
             taken = self._g.edges[src, dst]["from_port"]
             if taken != from_port:
                 return (f"{src!r} already feeds {dst!r} from output {taken}; two layers are "
                         "joined by one wire at most")
-            return f"{src!r} is already connected to {dst!r}"
+            return second_wire_words(src, dst)
         if nx.has_path(self._g, dst, src):
-            loop = " -> ".join([src, *nx.shortest_path(self._g, dst, src)])
-            return (f"connecting {src!r} to {dst!r} would make a cycle ({loop}); "
-                    "networks here flow one way, from Input to Output")
+            return cycle_words([src, *nx.shortest_path(self._g, dst, src)])
         return None
 
     def port_of(self, src: str, dst: str) -> int:
