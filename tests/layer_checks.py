@@ -68,7 +68,8 @@ def check_explanation(spec: LayerSpec, ins: list, params: dict) -> None:
         assert format_shape(out) in text or str(out[0]) in text
 
 
-def _graph_with(registry: Registry, spec: LayerSpec, ins: list, params: dict) -> Graph:
+def graph_with(registry: Registry, spec: LayerSpec, ins: list, params: dict) -> Graph:
+    """A small graph holding one node `x` of the spec, fed inputs of the shapes `ins`."""
     graph = Graph("roundtrip")
     input_type = next(iter(registry.types_with_role("input")))
     if spec.role == "input":
@@ -90,7 +91,7 @@ def _graph_with(registry: Registry, spec: LayerSpec, ins: list, params: dict) ->
 
 def check_file_round_trip(registry: Registry, spec: LayerSpec, ins: list,
                           params: dict) -> None:
-    graph = _graph_with(registry, spec, ins, params)
+    graph = graph_with(registry, spec, ins, params)
     text = dumps_graph(graph)
     again = loads_graph(text, registry)
     assert dumps_graph(again) == text

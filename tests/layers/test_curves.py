@@ -36,10 +36,20 @@ def test_exactly_the_elementwise_activations_have_curves() -> None:
 @pytest.mark.parametrize(("type_name", "params"), PARAM_CASES)
 @pytest.mark.parametrize("x", XS)
 def test_derivative_matches_numerical_slope(type_name: str, params: dict, x: float) -> None:
+    """Away from a kink the derivative is the numerical slope; at a kink (wherever the sample
+    point happens to meet one, e.g. a clamp at a parameter's value) it lies between the slopes
+    from the left and the right, as autograd's choice there does (test_curves_torch checks
+    which one)."""
     f = curve_of(type_name, **params)
     h = 1e-6
+    left = (f(x)[0] - f(x - h)[0]) / h
+    right = (f(x + h)[0] - f(x)[0]) / h
+    derivative = f(x)[1]
+    if abs(left - right) > 1e-3 * max(1.0, abs(left), abs(right)):
+        assert min(left, right) - 1e-6 <= derivative <= max(left, right) + 1e-6
+        return
     slope = (f(x + h)[0] - f(x - h)[0]) / (2 * h)
-    assert f(x)[1] == pytest.approx(slope, rel=1e-5, abs=1e-7)
+    assert derivative == pytest.approx(slope, rel=1e-5, abs=1e-7)
 
 
 @pytest.mark.parametrize(("type_name", "params", "x", "value", "slope"), [
