@@ -175,6 +175,7 @@ def test_one_port_read_twice_is_copied_like_any_fork() -> None:
     assert torch.equal(run_exported(code, model, x), expected)
 
 
+@pytest.mark.slow
 def test_onnx_export_keeps_the_split(tmp_path) -> None:
     runtime = needs_onnx()
     model = seeded(CompiledModel(build_plan(engine_for(shufflenet_unit()))))

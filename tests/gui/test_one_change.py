@@ -172,6 +172,7 @@ def test_one_refresh_per_view_per_edit_on_300_nodes(big_window, qtbot) -> None:
     all_panels_follow(window)
 
 
+@pytest.mark.slow
 def test_a_fix_that_inserts_several_nodes_is_one_change(big_window, qtbot) -> None:
     window, counts = big_window
     doc = window.doc

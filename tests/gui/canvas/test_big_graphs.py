@@ -132,7 +132,7 @@ def card_colours(window, node: str) -> Counter:
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [SIZES[0], pytest.param(SIZES[1], marks=pytest.mark.slow)])
 def test_fitted_cards_show_their_category_and_type_name(open_file, size, theme) -> None:
     theme_manager().apply(theme)
     try:
