@@ -30,7 +30,7 @@ from dlbuilder.gui.canvas.view import CanvasView
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.export.export_folder import export_folder, remember_export_folder
 from dlbuilder.gui.export.onnx_exporting import OnnxExportController
-from dlbuilder.gui.look.icons import icon
+from dlbuilder.gui.look.icons import app_icon, icon
 from dlbuilder.gui.look.theme import THEME_NAMES, theme_manager
 from dlbuilder.gui.panels.code_panel import CodePanel
 from dlbuilder.gui.panels.inspector import InspectorPanel
@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         self.doc = doc
         self.settings = settings
         self.interactive = interactive
-        self.setWindowIcon(QIcon(str(_app_icon())))
+        self.setWindowIcon(app_icon())
         self.files = FileController(doc, settings, self, recovery, interactive)
         self._build_center()
         self._build_docks()
@@ -497,8 +497,3 @@ def _try_icon(name: str) -> QIcon:
     except KeyError:
         return QIcon()
 
-
-def _app_icon() -> Path:
-    from dlbuilder.resources import resources_dir
-
-    return resources_dir() / "icons" / "dlbuilder.svg"

@@ -42,6 +42,17 @@ def test_opens_on_the_digits_example_with_totals(make_window) -> None:
         assert window.docks[name].isVisible()
 
 
+def test_the_window_wears_the_application_icon(make_window) -> None:
+    window = make_window()
+    pixmap = window.windowIcon().pixmap(32, 32)
+    assert not pixmap.isNull()
+    # drawn in the logo's own colours (dlbuilder.svg), not left blank
+    image = pixmap.toImage()
+    colours = {image.pixelColor(x, y).name() for x in range(32) for y in range(32)
+               if image.pixelColor(x, y).alpha() > 200}
+    assert len(colours) >= 3
+
+
 def test_a_new_graph_is_called_empty_not_an_error_until_a_layer_is_added(make_window) -> None:
     window = make_window()
     assert window.files.new()
