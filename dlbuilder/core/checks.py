@@ -1,4 +1,5 @@
-"""Graph-wide checks: exactly one Input, one end (an Output, or a single sink), reachability.
+"""Graph-wide checks: exactly one Input, one end (an Output, or a single sink), reachability;
+inside a block definition: its ports, and reachability from its BlockInputs.
 
 These depend only on the wiring, so the engine re-runs them after structural edits only.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from dlbuilder.core.blocks import BLOCK_INPUT, BLOCK_OUTPUT
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.registry import Registry
@@ -97,3 +99,34 @@ def _end_checks(sinks: list[str], outputs: list[str]) -> list[Diagnostic]:
                        f"the graph ends in {len(sinks)} places ({names}) and has no Output; "
                        "join the branches (Add or Concat) or delete the extra ones, then add "
                        "an Output") for n in sinks]
+
+
+def block_checks(graph: Graph, registry: Registry) -> list[Diagnostic]:
+    """A definition's wiring: at least one BlockInput and one BlockOutput, no Input or Output
+    (ports take their place), every layer fed from a BlockInput and used by a BlockOutput."""
+    g = graph.nx
+    ends = registry.types_with_role("input") | registry.types_with_role("output")
+    ins = [n for n, t in g.nodes(data="type") if t == BLOCK_INPUT]
+    outs = [n for n, t in g.nodes(data="type") if t == BLOCK_OUTPUT]
+    diags: list[Diagnostic] = []
+    for kind, found in ((BLOCK_INPUT, ins), (BLOCK_OUTPUT, outs)):
+        if not found:
+            where = "the input comes in" if kind == BLOCK_INPUT else "the result leaves"
+            diags.append(Diagnostic(None, None, "error", "block_no_ports",
+                                    f"the block has no {kind}; add one: it is where {where}"))
+    for node, type_name in g.nodes(data="type"):
+        if type_name in ends:
+            diags.append(Diagnostic(node, None, "error", "layer_not_in_block",
+                                    f"{type_name} belongs to the whole network, not inside a "
+                                    "block; use BlockInput and BlockOutput here"))
+    reached = _reached_from(g.succ, ins)
+    for node in g:
+        if node not in reached and g.pred[node]:
+            diags.append(Diagnostic(node, None, "error", "unreachable",
+                                    f"{node} is not connected to the block's inputs; connect "
+                                    "it or delete it"))
+        elif not g.succ[node] and g.nodes[node]["type"] not in (BLOCK_OUTPUT, *ends):
+            diags.append(Diagnostic(node, None, "warning", "unused_result",
+                                    f"nothing uses the output of {node}; connect it onward "
+                                    "(to a BlockOutput for the block's result) or delete it"))
+    return diags

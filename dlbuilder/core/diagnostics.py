@@ -51,6 +51,15 @@ CODES = {
     "softmax_before_cross_entropy": "Softmax right before a CrossEntropyLoss Output",
     "loss_shape": "an Output whose loss does not fit its input",
     "target_shape": "an autoencoder Output whose shape differs from the Input",
+    "bad_reference": "a reference to block parameters that cannot be evaluated",
+    "unknown_block": "an instance of a block the file does not define",
+    "block_arguments": "an instance argument or repeat count that does not fit the block",
+    "block_contains_itself": "a block that contains itself, directly or through others",
+    "block_ports": "an instance wired to ports its block does not have",
+    "block_repeat": "a repeated instance whose block does not chain (one input, one output)",
+    "port_outside_block": "a BlockInput or BlockOutput outside any block",
+    "block_no_ports": "a block without a BlockInput or without a BlockOutput",
+    "layer_not_in_block": "an Input or Output inside a block, where ports belong",
     "internal_error": "a layer rule failed unexpectedly (a bug in dlbuilder)",
 }
 
@@ -136,6 +145,7 @@ class Fix:
     label: str
     node: str
     remedy: Remedy
+    block: str | None = None  # the definition `node` lives in (None: the top-level graph)
 
 
 @dataclass(frozen=True)
@@ -146,9 +156,12 @@ class Diagnostic:
     code: str
     message: str
     fix: Fix | None = None
+    # for a problem inside a block instance: the node ids from `node` (the instance in this
+    # graph) down to the inner node that has the problem
+    inside: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        entry = {
             "node": self.node,
             "field": self.field,
             "severity": self.severity,
@@ -156,6 +169,9 @@ class Diagnostic:
             "message": self.message,
             "fix": self.fix.label if self.fix else None,
         }
+        if self.inside:
+            entry["inside"] = list(self.inside)
+        return entry
 
     def __str__(self) -> str:
         where = f"{self.node}" if self.node is not None else "graph"

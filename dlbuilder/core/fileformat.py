@@ -23,40 +23,31 @@ import math
 import os
 import stat
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
-from dlbuilder.core.graph import Graph, cycle_words, second_wire_words, self_wire_words
+from dlbuilder.core.block_files import blocks_from_list, blocks_to_list
+from dlbuilder.core.blocks import BlockDef
+from dlbuilder.core.file_parts import (
+    GraphFileError,
+    Problem,
+    check_edges,
+    check_instances,
+    check_nodes,
+    fill_graph,
+    jsonable,
+    nodes_and_edges,
+)
+from dlbuilder.core.graph import Graph
 from dlbuilder.core.registry import Registry
 
+__all__ = ["FORMAT", "VERSION", "GraphFileError", "Problem", "dumps_graph", "graph_from_dict",
+           "graph_to_dict", "load_graph", "loads_graph", "save_graph", "write_atomic"]
+
 FORMAT = "dlbuilder.graph"
-VERSION = 1
-_TOP_KEYS = {"format", "version", "name", "nodes", "edges", "training"}
-_NODE_KEYS = {"id", "type", "params", "ui"}
-_EDGE_KEYS = {"from", "to", "to_port", "from_port"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
-
-
-class GraphFileError(Exception):
-    """A file that cannot be opened as a graph; `problems` lists every reason with its place."""
-
-    def __init__(self, source: str, problems: list[Problem]) -> None:
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  {p}" for p in problems)
-        count = len(problems)
-        super().__init__(f"{source}: cannot open ({count} problem{'s' * (count != 1)}):\n{lines}")
+VERSION = 2  # the newest this dlbuilder reads; a file without blocks is still written as 1
+BLOCKS_VERSION = 2  # the version that brought blocks
+_TOP_KEYS = {"format", "version", "name", "nodes", "edges", "training", "blocks"}
 
 
 def load_graph(path: str | os.PathLike[str], registry: Registry) -> Graph:
@@ -109,8 +100,15 @@ def graph_from_dict(data: Any, registry: Registry, source: str = "<data>",
     _check_header(data, problems)
     if problems and any(p.where == "version" for p in problems):
         raise GraphFileError(source, problems)
-    nodes = _check_nodes(data.get("nodes"), registry, problems)
-    edges = _check_edges(data.get("edges", []), nodes, problems)
+    blocks: list[BlockDef] = []
+    if "blocks" in data:
+        if data.get("version") == 1:
+            problems.append(Problem("blocks", f"blocks need format version {BLOCKS_VERSION}; "
+                                              "the file says 1"))
+        blocks = blocks_from_list(data["blocks"], registry, problems)
+    nodes = check_nodes(data.get("nodes"), registry, problems)
+    check_instances(nodes, {b.name for b in blocks}, problems)
+    edges = check_edges(data.get("edges", []), nodes, problems)
     name = data.get("name", default_name)
     if not isinstance(name, str):
         problems.append(Problem("name", f"must be a string, got {name!r}"))
@@ -120,11 +118,9 @@ def graph_from_dict(data: Any, registry: Registry, source: str = "<data>",
     if problems:
         raise GraphFileError(source, problems)
     graph = Graph(name, training)
-    for node_id, entry in nodes.items():
-        graph.add_node(node_id, entry["type"], entry.get("params", {}), entry.get("ui", {}))
-    for dst, incoming in edges.items():
-        for src, from_port in incoming:
-            graph.add_edge(src, dst, from_port=from_port)
+    for defn in blocks:
+        graph.add_block(defn)
+    fill_graph(graph, nodes, edges)
     return graph
 
 
@@ -146,136 +142,15 @@ def _check_header(data: dict[str, Any], problems: list[Problem]) -> None:
         problems.append(Problem("version", f"unknown format version {version}"))
 
 
-def _check_nodes(raw: Any, registry: Registry, problems: list[Problem]) -> dict[str, dict]:
-    nodes: dict[str, dict] = {}
-    if not isinstance(raw, list):
-        problems.append(Problem("nodes", "must be a list of node objects"))
-        return nodes
-    for i, entry in enumerate(raw):
-        where = f"nodes[{i}]"
-        if not isinstance(entry, dict):
-            problems.append(Problem(where, "must be an object with id and type"))
-            continue
-        node_id = entry.get("id")
-        if isinstance(node_id, str) and node_id:
-            where += f" (id {node_id!r})"
-        else:
-            problems.append(Problem(where, f"id must be a non-empty string, got {node_id!r}"))
-            node_id = None
-        for key in sorted(set(entry) - _NODE_KEYS):
-            problems.append(Problem(where, f"unknown key {key!r} (known: id, type, params, ui)"))
-        type_name = entry.get("type")
-        if not isinstance(type_name, str) or type_name not in registry:
-            known = ", ".join(sorted(registry.types()))
-            problems.append(Problem(where, f"unknown layer type {type_name!r}; known: {known}"))
-        for key in ("params", "ui"):
-            if key in entry and not isinstance(entry[key], dict):
-                problems.append(Problem(f"{where}.{key}", "must be an object"))
-        if node_id is not None:
-            if node_id in nodes:
-                problems.append(Problem(where, f"duplicate id {node_id!r}; ids must be unique"))
-            else:
-                nodes[node_id] = entry
-    return nodes
-
-
-def _check_edges(raw: Any, nodes: dict[str, dict], problems: list[Problem]) -> dict[str, list]:
-    """Incoming (source, from_port) per target, in input order; reports each bad wire and any
-    cycle."""
-    if not isinstance(raw, list):
-        problems.append(Problem("edges", "must be a list of {from, to} objects"))
-        return {}
-    incoming: dict[str, list[tuple[int | None, int, tuple[str, int]]]] = {}
-    seen: set[tuple[str, str]] = set()
-    for i, entry in enumerate(raw):
-        where = f"edges[{i}]"
-        if not isinstance(entry, dict):
-            problems.append(Problem(where, "must be an object with from and to"))
-            continue
-        for key in sorted(set(entry) - _EDGE_KEYS):
-            problems.append(Problem(where, f"unknown key {key!r} (known: from, to, to_port, "
-                                           "from_port)"))
-        src, dst, port = entry.get("from"), entry.get("to"), entry.get("to_port")
-        from_port = entry.get("from_port", 0)
-        ok = True
-        for key, value in (("from", src), ("to", dst)):
-            if not isinstance(value, str) or value not in nodes:
-                problems.append(Problem(f"{where}.{key}", f"{value!r} is not a node id"))
-                ok = False
-        if port is not None and (isinstance(port, bool) or not isinstance(port, int) or port < 0):
-            problems.append(Problem(f"{where}.to_port", f"must be a whole number >= 0, got "
-                                                        f"{port!r}"))
-            ok = False
-        if isinstance(from_port, bool) or not isinstance(from_port, int) or from_port < 0:
-            problems.append(Problem(f"{where}.from_port", "must be a whole number >= 0 (the "
-                                    f"source's output, 0 for the first), got {from_port!r}"))
-            ok = False
-        if not ok:
-            continue
-        where += f" ({src} -> {dst})"
-        if src == dst:
-            problems.append(Problem(where, self_wire_words(src)))
-        elif (src, dst) in seen:
-            problems.append(Problem(where, second_wire_words(src, dst)))
-        else:
-            seen.add((src, dst))
-            incoming.setdefault(dst, []).append((port, i, (src, from_port)))
-    ordered: dict[str, list] = {}
-    for dst, wires in incoming.items():
-        ordered[dst] = _order_ports(dst, wires, problems)
-    _check_cycles(seen, problems)
-    return ordered
-
-
-def _order_ports(dst: str, wires: list[tuple[int | None, int, tuple[str, int]]],
-                 problems: list[Problem]) -> list[tuple[str, int]]:
-    ports = [port for port, _, _ in wires]
-    if all(p is None for p in ports):
-        return [src for _, _, src in wires]
-    if any(p is None for p in ports):
-        problems.append(Problem(f"node {dst!r}", "to_port must be given on all of its incoming "
-                                                 "edges or on none"))
-    elif sorted(ports) != list(range(len(ports))):
-        problems.append(Problem(f"node {dst!r}", f"to_port values {sorted(ports)} must be 0 to "
-                                                 f"{len(ports) - 1}, each once"))
-    return [src for _, _, src in sorted(wires, key=lambda w: (w[0] if w[0] is not None else 0,
-                                                              w[1]))]
-
-
-def _check_cycles(wires: set[tuple[str, str]], problems: list[Problem]) -> None:
-    g = nx.DiGraph(list(wires))
-    try:
-        cycle = nx.find_cycle(g)
-    except nx.NetworkXNoCycle:
-        return
-    loop = [a for a, _ in cycle] + [cycle[0][0]]
-    problems.append(Problem("edges", cycle_words(loop, proposed=False)))
-
-
 def graph_to_dict(graph: Graph) -> dict[str, Any]:
-    nodes = []
-    for node in graph.nodes():
-        entry: dict[str, Any] = {"id": node, "type": graph.type_of(node),
-                                 "params": _jsonable(graph.params(node))}
-        ui = graph.ui(node)
-        if ui:
-            entry["ui"] = ui
-        nodes.append(entry)
-    edges = [edge_entry(graph, src, dst, port) for src, dst, port in graph.edges()]
-    data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": graph.name,
-                            "nodes": nodes, "edges": edges}
+    data: dict[str, Any] = {"format": FORMAT, "version": BLOCKS_VERSION if graph.blocks else 1,
+                            "name": graph.name}
+    if graph.blocks:
+        data["blocks"] = blocks_to_list(graph.blocks.values())
+    data.update(nodes_and_edges(graph))
     if graph.training:
-        data["training"] = _jsonable(graph.training)
+        data["training"] = jsonable(graph.training)
     return data
-
-
-def edge_entry(graph: Graph, src: str, dst: str, port: int) -> dict[str, Any]:
-    """A wire as the file (and a copied fragment) writes it: `from_port` only when not 0."""
-    entry: dict[str, Any] = {"from": src, "to": dst, "to_port": port}
-    from_port = graph.from_port(src, dst)
-    if from_port:
-        entry["from_port"] = from_port
-    return entry
 
 
 def dumps_graph(graph: Graph) -> str:
@@ -289,9 +164,22 @@ def dumps_graph(graph: Graph) -> str:
         if key in ("nodes", "edges") and value:
             rows = [f"    {dump(v)}" for v in value]
             lines.append(f'  "{key}": [\n' + ",\n".join(rows) + f"\n  ]{comma}")
+        elif key == "blocks":
+            rows = [_block_text(block, dump) for block in value]
+            lines.append('  "blocks": [\n' + ",\n".join(rows) + f"\n  ]{comma}")
         else:
             lines.append(f"  {json.dumps(key)}: {dump(value)}{comma}")
     return "\n".join(lines) + "\n}\n"
+
+
+def _block_text(block: dict[str, Any], dump: Any) -> str:
+    """One block definition: its header on a line, then one node or wire per line."""
+    head = {k: v for k, v in block.items() if k not in ("nodes", "edges")}
+    text = "    " + dump(head)[:-1]
+    for key in ("nodes", "edges"):
+        rows = ",\n".join(f"       {dump(v)}" for v in block[key])
+        text += f',\n     "{key}": [\n{rows}\n     ]' if rows else f', "{key}": []'
+    return text + "}"
 
 
 def save_graph(graph: Graph, path: str | os.PathLike[str]) -> None:
@@ -327,13 +215,3 @@ def _mode_for(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         return 0o644
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value

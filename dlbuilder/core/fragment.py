@@ -14,7 +14,8 @@ from collections.abc import Collection
 from typing import Any
 
 from dlbuilder.core.commands import AddEdge, AddNode, Macro
-from dlbuilder.core.fileformat import edge_entry, strict_json
+from dlbuilder.core.file_parts import edge_entry
+from dlbuilder.core.fileformat import strict_json
 from dlbuilder.core.graph import Graph
 
 FORMAT = "dlbuilder.fragment"

@@ -18,6 +18,8 @@ from typing import Any
 
 import networkx as nx
 
+BlockDef = Any  # core/blocks.BlockDef, which builds on this module
+
 
 class GraphError(ValueError):
     """An edit the model refuses; the message says why."""
@@ -59,7 +61,17 @@ class UiChanged:
     node: str
 
 
-Event = NodeAdded | NodeRemoved | EdgeAdded | EdgeRemoved | ParamsChanged | UiChanged
+@dataclass(frozen=True)
+class BlockChanged:
+    """A block definition was added, removed or changed (`event` is what happened in its graph;
+    None when the definition itself was added, removed, renamed or re-declared)."""
+
+    name: str
+    event: Event | None = None
+
+
+Event = (NodeAdded | NodeRemoved | EdgeAdded | EdgeRemoved | ParamsChanged | UiChanged
+         | BlockChanged)
 STRUCTURAL = (NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved)
 
 
@@ -84,11 +96,15 @@ def cycle_words(loop: list[str], proposed: bool = True) -> str:
 class Graph:
     """A directed acyclic graph of layers."""
 
-    def __init__(self, name: str = "untitled", training: dict[str, Any] | None = None) -> None:
+    def __init__(self, name: str = "untitled", training: dict[str, Any] | None = None,
+                 blocks: dict[str, BlockDef] | None = None) -> None:
         self.name = name
         self.training: dict[str, Any] = dict(training or {})
         self._g = nx.DiGraph()
         self._listeners: list[Callable[[Event], None]] = []
+        # the file's block definitions, shared (the same dict) with every definition's graph
+        self.blocks: dict[str, BlockDef] = blocks if blocks is not None else {}
+        self._watching: dict[str, Callable[[Event], None]] = {}
 
     # -- observation -------------------------------------------------------------------------
     def subscribe(self, listener: Callable[[Event], None]) -> None:
@@ -300,3 +316,47 @@ class Graph:
     def set_ui(self, node: str, ui: dict[str, Any]) -> None:
         self._attrs(node)["ui"] = dict(ui)
         self._emit(UiChanged(node))
+
+    # -- block definitions (kept by the top-level graph) -------------------------------------
+    def block(self, name: str) -> BlockDef:
+        try:
+            return self.blocks[name]
+        except KeyError:
+            raise GraphError(f"there is no block {name!r}") from None
+
+    def add_block(self, defn: BlockDef, index: int | None = None) -> None:
+        """Add a definition (last, or at `index` of the file's list); its graph's events come
+        out of this graph as BlockChanged."""
+        if defn.name in self.blocks:
+            raise GraphError(f"a block named {defn.name!r} already exists; block names are "
+                             "unique")
+        defn.graph.blocks = self.blocks
+        items = list(self.blocks.items())
+        at = len(items) if index is None else max(0, min(index, len(items)))
+        items.insert(at, (defn.name, defn))
+        self.blocks.clear()
+        self.blocks.update(items)
+        self._watch(defn)
+        self._emit(BlockChanged(defn.name))
+
+    def remove_block(self, name: str) -> tuple[BlockDef, int]:
+        """Remove a definition; returns it and its place in the list (for undo)."""
+        defn = self.block(name)
+        index = list(self.blocks).index(name)
+        defn.graph.unsubscribe(self._watching.pop(name))
+        del self.blocks[name]
+        self._emit(BlockChanged(name))
+        return defn, index
+
+    def declare_block(self, name: str, params: tuple, doc: str) -> None:
+        """Replace a definition's parameters and documentation."""
+        defn = self.block(name)
+        defn.params, defn.doc = tuple(params), doc
+        self._emit(BlockChanged(name))
+
+    def _watch(self, defn: BlockDef) -> None:
+        def forward(event: Event, name: str = defn.name) -> None:
+            self._emit(BlockChanged(name, event))
+
+        self._watching[defn.name] = forward
+        defn.graph.subscribe(forward)

@@ -359,12 +359,12 @@ def test_wrong_format_with_good_version_still_checks_the_rest() -> None:
 
 
 def test_future_version_is_refused_as_newer() -> None:
-    problems = problems_of(header(version=2, nodes="whatever the new format has"))
+    problems = problems_of(header(version=3, nodes="whatever the new format has"))
     (problem,) = problems  # the rest of a newer file is not judged by this version's rules
     assert problem.where == "version"
-    assert "version 2" in problem.message
+    assert "version 3" in problem.message
     assert "newer" in problem.message
-    assert "reads version 1" in problem.message
+    assert "reads version 2" in problem.message
     assert "Update dlbuilder" in problem.message
 
 
@@ -458,7 +458,7 @@ def test_unknown_keys_in_nodes_and_edges_are_named() -> None:
     edges = [{"from": "a", "to": "b", "port": 0}]
     problems = problems_of(header(nodes=nodes, edges=edges, Name="n"))
     assert sorted(texts(problems)) == sorted([
-        "Name: unknown top-level key 'Name' (known: edges, format, name, nodes, training, version)",
+        "Name: unknown top-level key 'Name' (known: blocks, edges, format, name, nodes, training, version)",
         "nodes[0] (id 'a'): unknown key 'Params' (known: id, type, params, ui)",
         "nodes[0] (id 'a'): unknown key 'x' (known: id, type, params, ui)",
         "edges[0]: unknown key 'port' (known: from, to, to_port, from_port)",
