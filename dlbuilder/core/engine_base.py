@@ -227,7 +227,9 @@ class EngineBase:
         diags: list[Diagnostic] = []
         raw = graph.raw_params(node)
         p = self._check_params(node, spec, self._resolved(node, raw, diags), diags)
-        if any(d.code == "bad_reference" for d in diags):
+        failed = {d.field for d in diags if d.code == "bad_reference"}
+        if failed:  # said once, as the reference's problem
+            diags[:] = [d for d in diags if d.code != "param_missing" or d.field not in failed]
             p = None
         self._checked[node] = p
         wires = graph.input_sources(node)
