@@ -1,8 +1,10 @@
-"""A big graph for tests of how large networks open: ResNet-50 drawn with the existing layer
-types (177 nodes), without any `ui` positions, as a hand-written or generated file would be."""
+"""Big graphs for tests of how large networks open: ResNet-50 drawn with the existing layer
+types (177 nodes), without any `ui` positions, as a hand-written or generated file would be; and
+the same network from blocks (13 top-level cards)."""
 
 from __future__ import annotations
 
+from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, BlockDef, BlockParam, ref
 from dlbuilder.core.graph import Graph
 
 # torchvision's ResNet-50: bottleneck blocks per stage and each stage's inner width.
@@ -51,3 +53,76 @@ def resnet50_graph() -> Graph:
     x = b.add("Flatten", {}, b.add("AdaptiveAvgPool2d", {"output_size": 1}, x))
     b.add("Output", {}, b.add("Linear", {"out_features": 1000}, x))
     return b.graph
+
+
+# -- the same network from blocks -------------------------------------------------------------
+def _conv(width: str, kernel: int, stride: str | int = 1) -> dict:
+    return {"out_channels": ref(width), "kernel_size": kernel, "padding": kernel // 2,
+            "stride": ref(stride) if isinstance(stride, str) else stride, "bias": False}
+
+
+def _block(graph: Graph, name: str, params: tuple[BlockParam, ...],
+           layers: list[tuple[str, str, dict, tuple[str, ...]]]) -> None:
+    """Add a definition: `layers` are (id, type, params, inputs); "x" is its BlockInput and
+    the last layer feeds its BlockOutput."""
+    inner = Graph(name)
+    inner.add_node("x", BLOCK_INPUT)
+    for node, type_name, p, inputs in layers:
+        inner.add_node(node, type_name, p)
+        for src in inputs:
+            inner.add_edge(src, node)
+    inner.add_node("y", BLOCK_OUTPUT)
+    inner.add_edge(layers[-1][0], "y")
+    graph.add_block(BlockDef(name, params, inner))
+
+
+def _bottleneck_layers(shortcut: str) -> list[tuple[str, str, dict, tuple[str, ...]]]:
+    return [
+        ("conv1", "Conv2d", _conv("channels", 1), ("x",)),
+        ("bn1", "BatchNorm2d", {}, ("conv1",)), ("relu1", "ReLU", {}, ("bn1",)),
+        ("conv2", "Conv2d", _conv("channels", 3, "stride"), ("relu1",)),
+        ("bn2", "BatchNorm2d", {}, ("conv2",)), ("relu2", "ReLU", {}, ("bn2",)),
+        ("conv3", "Conv2d", _conv(f"channels * {EXPANSION}", 1), ("relu2",)),
+        ("bn3", "BatchNorm2d", {}, ("conv3",)),
+        ("add", "Add", {}, ("bn3", shortcut)), ("relu", "ReLU", {}, ("add",)),
+    ]
+
+
+def resnet50_blocks_graph() -> Graph:
+    """ResNet-50 from blocks with torchvision's module names: Bottleneck (identity shortcut),
+    BottleneckDown (projected shortcut, a `downsample` Projection of layers "0" and "1") and a
+    Stage of one BottleneckDown ("0") then Bottleneck repeated ("1"); 13 top-level cards."""
+    channels, stride = BlockParam("channels", 64, 1), BlockParam("stride", 1, 1, 4)
+    graph = Graph("resnet50_blocks")
+    _block(graph, "Projection", (channels, stride), [
+        ("0", "Conv2d", _conv(f"channels * {EXPANSION}", 1, "stride") | {"padding": 0},
+         ("x",)),
+        ("1", "BatchNorm2d", {}, ("0",))])
+    _block(graph, "Bottleneck", (channels,), [
+        (n, t, {k: v for k, v in p.items() if k != "stride"}, i)
+        for n, t, p, i in _bottleneck_layers("x")])
+    _block(graph, "BottleneckDown", (channels, stride), [
+        ("downsample", BLOCK, {"block": "Projection", "channels": ref("channels"),
+                               "stride": ref("stride")}, ("x",)),
+        *_bottleneck_layers("downsample")])
+    _block(graph, "Stage", (channels, stride, BlockParam("blocks", 2, 2)), [
+        ("0", BLOCK, {"block": "BottleneckDown", "channels": ref("channels"),
+                      "stride": ref("stride")}, ("x",)),
+        ("1", BLOCK, {"block": "Bottleneck", "channels": ref("channels"),
+                      "repeat": ref("blocks - 1")}, ("0",))])
+    g = graph
+    chain = [("in", "Input", {"shape": [3, 224, 224]}),
+             ("conv1", "Conv2d", {"out_channels": 64, "kernel_size": 7, "stride": 2,
+                                  "padding": 3, "bias": False}),
+             ("bn1", "BatchNorm2d", {}), ("relu", "ReLU", {}),
+             ("maxpool", "MaxPool2d", {"kernel_size": 3, "stride": 2, "padding": 1})]
+    chain += [(f"layer{i + 1}", BLOCK, {"block": "Stage", "channels": width,
+                                        "stride": 1 if i == 0 else 2, "blocks": blocks})
+              for i, (blocks, width) in enumerate(STAGES)]
+    chain += [("avgpool", "AdaptiveAvgPool2d", {"output_size": 1}), ("flatten", "Flatten", {}),
+              ("fc", "Linear", {"out_features": 1000}), ("out", "Output", {})]
+    for i, (node, type_name, p) in enumerate(chain):
+        g.add_node(node, type_name, p)
+        if i:
+            g.add_edge(chain[i - 1][0], node)
+    return g
