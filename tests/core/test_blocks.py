@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from block_strategies import nested_graphs
+from hypothesis import given
 
 from dlbuilder.core.blocks import (
     BLOCK,
@@ -20,7 +22,7 @@ from dlbuilder.core.blocks import (
     ref,
     would_contain_itself,
 )
-from dlbuilder.core.fileformat import graph_from_dict
+from dlbuilder.core.fileformat import dumps_graph, graph_from_dict, loads_graph
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.layers import REGISTRY
@@ -219,3 +221,12 @@ def test_port_inputs_are_checked(node: str) -> None:
     _graph, engine = tiny(data)
     codes = {d.code for d in engine.diagnostics()}
     assert codes & {"too_many_inputs", "no_input", "unreachable"}
+
+
+@given(nested_graphs())
+def test_random_nested_graphs_are_valid_and_survive_the_file(graph: Graph) -> None:
+    engine = InferenceEngine(graph, REGISTRY)
+    assert engine.diagnostics() == []
+    again = InferenceEngine(loads_graph(dumps_graph(graph), REGISTRY), REGISTRY)
+    assert again.totals() == engine.totals()
+    assert [i.output_shape for i in again.infos()] == [i.output_shape for i in engine.infos()]
