@@ -152,6 +152,7 @@ class _Instance:
 
     def infer(self) -> NodeInfo:
         engine, node = self.engine, self.node
+        engine._runs.pop(node, None)  # the runs of the last inference no longer hold
         graph = engine.graph
         raw = graph.raw_params(node)
         name = raw.get("block")

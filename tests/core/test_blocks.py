@@ -61,6 +61,12 @@ def test_runs_show_the_inside_for_each_repeat() -> None:
     assert engine.runs("conv1") == []
 
 
+def test_an_instance_without_its_input_has_no_runs() -> None:
+    graph, engine = tiny()
+    graph.remove_edge("conv1", "layer1")
+    assert engine.runs("layer1") == [] and engine.info("layer1").output_shape is None
+
+
 def test_identical_runs_are_evaluated_once() -> None:
     _graph, engine = tiny()
     (stage,) = engine.runs("layer2")
