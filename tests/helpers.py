@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -46,6 +47,12 @@ def codes(engine: InferenceEngine, node: str | None = ...) -> list[str]:  # type
 def example_graph(name: str) -> Graph:
     """A shipped example, by name (examples/NAME.json)."""
     return load_graph(find_graph_file(name), REGISTRY)
+
+
+def flat_resnet_cifar() -> Graph:
+    """resnet_cifar as it shipped before blocks: every layer a card of its own, wired by hand
+    (block1_conv1 ... block2_proj, block2_add), for tests about flat residual graphs."""
+    return load_graph(Path(__file__).parent / "graphs" / "resnet_cifar_flat.json", REGISTRY)
 
 
 @cache

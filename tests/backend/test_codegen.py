@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import chain, engine_for, example_graph
+from helpers import chain, engine_for, example_graph, flat_resnet_cifar
 
 from dlbuilder.backend.codegen import ClassNameError, check_class_name, export_code
 from dlbuilder.backend.plan import CompileError
@@ -97,7 +97,7 @@ def test_one_module_class_that_imports_only_torch(name: str) -> None:
 
 
 def test_resnet_reads_like_hand_written_code() -> None:
-    code = example_code("resnet_cifar")
+    code = export_code(engine_for(flat_resnet_cifar()), "Net")
     forward = code[code.index("def forward"):]
     assert forward.count("shortcut = x\n") == 3
     assert forward.count("x = x + shortcut  # ") == 3

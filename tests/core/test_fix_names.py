@@ -3,7 +3,7 @@ after their type (conv2d), and never take an id that is already there."""
 
 from __future__ import annotations
 
-from helpers import engine_for, example_graph
+from helpers import engine_for, example_graph, flat_resnet_cifar
 
 from dlbuilder.core.commands import AddEdge, History, RemoveNode, SetParams
 from dlbuilder.core.fixes import apply_fix, with_batchnorm
@@ -16,7 +16,7 @@ def fix_on(graph, node: str, code: str):
 
 
 def strided_resnet():
-    graph = example_graph("resnet_cifar")
+    graph = flat_resnet_cifar()
     History(graph).push(SetParams("block1_conv1", {"stride": 2}))
     return graph
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import chain, example_graph
+from helpers import chain, flat_resnet_cifar
 
 from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.core.fragment import (
@@ -24,7 +24,7 @@ BLOCK = ["block2_conv1", "block2_bn1", "block2_relu1", "block2_conv2", "block2_b
 
 
 def test_copy_keeps_nodes_and_inner_wires_only() -> None:
-    graph = example_graph("resnet_cifar")
+    graph = flat_resnet_cifar()
     fragment = copy_fragment(graph, BLOCK)
     assert [n["id"] for n in fragment["nodes"]] == [n for n in graph.nodes() if n in BLOCK]
     wires = {(e["from"], e["to"]) for e in fragment["edges"]}
@@ -41,7 +41,7 @@ def test_copy_refuses_unknown_nodes() -> None:
 
 
 def test_paste_gives_fresh_ids_and_keeps_ports() -> None:
-    graph = example_graph("resnet_cifar")
+    graph = flat_resnet_cifar()
     before = graph_to_dict(graph)
     fragment = copy_fragment(graph, BLOCK)
     command, new_ids = paste_commands(graph, fragment, offset=(40, 300))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from big_graphs import resnet50_graph
-from helpers import chain, example_graph
+from helpers import chain, flat_resnet_cifar
 
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.layout import GAP, NODE_SIZE, layered_layout, layout_for_view
@@ -79,7 +79,7 @@ def test_a_row_holds_at_least_one_node() -> None:
 
 
 def test_residual_shortcut_beside_its_main_path() -> None:
-    graph = example_graph("resnet_cifar")
+    graph = flat_resnet_cifar()
     for width in (None, 1000, 2000):
         positions = layered_layout(graph, max_width=width)
         assert not overlaps(positions)
@@ -95,7 +95,7 @@ def test_residual_shortcut_beside_its_main_path() -> None:
 
 @pytest.mark.parametrize("size", [(1020, 620), (946, 602), (1500, 900)])
 def test_layout_for_view_keeps_blocks_whole(size: tuple[int, int]) -> None:
-    graph = example_graph("resnet_cifar")
+    graph = flat_resnet_cifar()
     positions = layout_for_view(graph, *size)
     assert not overlaps(positions)
     assert_flows(graph, positions)
@@ -140,8 +140,8 @@ def test_stray_source_sits_next_to_its_consumer() -> None:
 
 @pytest.mark.parametrize("width", [None, 600, 1500])
 def test_deterministic(width: float | None) -> None:
-    first = layered_layout(example_graph("resnet_cifar"), max_width=width)
-    again = layered_layout(example_graph("resnet_cifar"), max_width=width)
+    first = layered_layout(flat_resnet_cifar(), max_width=width)
+    again = layered_layout(flat_resnet_cifar(), max_width=width)
     assert first == again
     assert all(isinstance(v, int) for xy in first.values() for v in xy)
 

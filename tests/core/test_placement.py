@@ -4,7 +4,7 @@ neighbours shifting (in the same undo step) when there is no room, and nothing o
 from __future__ import annotations
 
 from big_graphs import resnet50_graph
-from helpers import chain, engine_for, example_graph
+from helpers import chain, engine_for, example_graph, flat_resnet_cifar
 
 from dlbuilder.core.commands import AddEdge, History, RemoveNode, SetParams
 from dlbuilder.core.fixes import apply_fix, with_batchnorm
@@ -33,7 +33,7 @@ def fix_on(graph, node: str, code: str):
 
 
 def test_the_projection_fix_opens_a_lane_for_its_cards() -> None:
-    graph = example_graph("resnet_cifar")
+    graph = flat_resnet_cifar()
     History(graph).push(SetParams("block1_conv1", {"stride": 2}))
     before = card_positions(graph)
     fix = with_batchnorm(fix_on(graph, "block1_add", "add_shape_mismatch"))
@@ -107,7 +107,7 @@ def without_positions(graph, nodes) -> None:
 
 
 def test_missing_positions_go_beside_their_neighbours_and_the_rest_stay() -> None:
-    graph = example_graph("resnet_cifar")
+    graph = flat_resnet_cifar()
     before = {n: dict(graph.ui(n)) for n in graph.nodes()}
     missing = ["block2_conv2", "block2_bn2", "gap"]
     without_positions(graph, missing)

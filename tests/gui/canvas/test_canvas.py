@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from gui_helpers import convs, drag_events, place, viewport_point
-from helpers import chain, example_graph
+from helpers import chain, example_graph, flat_resnet_cifar
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
@@ -22,7 +22,7 @@ from dlbuilder.gui.mime import LAYER_MIME
 
 # -- mirroring the document ------------------------------------------------------------------
 def test_scene_mirrors_the_graph(make_view) -> None:
-    view = make_view(example_graph("resnet_cifar"))
+    view = make_view(flat_resnet_cifar())
     scene, graph = view.graph_scene, view.doc.graph
     assert set(scene.nodes) == set(graph.nodes())
     assert set(scene.wires) == {(s, d) for s, d, _ in graph.edges()}

@@ -5,7 +5,7 @@ into the chain, the view follows what was added, and switching graphs after a fi
 from __future__ import annotations
 
 from gui_helpers import all_panels_follow, place, settle
-from helpers import chain
+from helpers import chain, flat_resnet_cifar
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtTest import QTest
 
@@ -31,7 +31,7 @@ def apply_menu_fix(view, node: str, starts: str) -> None:
 
 
 def test_opening_another_example_after_a_fix_is_clean(make_window) -> None:
-    window = make_window(example="resnet_cifar")
+    window = make_window(graph=flat_resnet_cifar())
     doc = window.doc
     assert doc.push(SetParams("block1_conv1", {"stride": 2}))
     apply_menu_fix(window.view, "block1_add", "Fix: Project input 1")
@@ -42,7 +42,7 @@ def test_opening_another_example_after_a_fix_is_clean(make_window) -> None:
 
 
 def test_the_projection_fix_lands_in_free_space_and_is_one_step(make_window) -> None:
-    window = make_window(example="resnet_cifar")
+    window = make_window(graph=flat_resnet_cifar())
     doc, scene = window.doc, window.scene
     assert doc.push(SetParams("block1_conv1", {"stride": 2}))
     before = {n: doc.graph.ui(n) for n in doc.graph.nodes()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import chain, example_graph
+from helpers import chain, flat_resnet_cifar
 from PySide6.QtGui import QGuiApplication
 
 from dlbuilder.backend.codegen import export_code
@@ -103,7 +103,7 @@ def test_copy_puts_the_code_on_the_clipboard(lenet) -> None:
 
 
 def test_scroll_position_survives_an_update(qtbot) -> None:
-    doc = Document(example_graph("resnet_cifar"))
+    doc = Document(flat_resnet_cifar())
     panel = CodePanel(doc)
     qtbot.addWidget(panel)
     panel.resize(600, 200)

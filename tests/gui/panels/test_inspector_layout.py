@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from gui_helpers import settle
-from helpers import example_graph
+from helpers import flat_resnet_cifar
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -19,8 +19,8 @@ FIXES = ["Project input 1 with a 1x1 Conv2d (stride 2, 16 channels)",
 
 @pytest.fixture
 def broken_add(qtbot):
-    """resnet_cifar with block1_conv1's stride 2: block1_add's inputs no longer match."""
-    doc = Document(example_graph("resnet_cifar"))
+    """resnet_cifar (flat) with block1_conv1's stride 2: block1_add's inputs no longer match."""
+    doc = Document(flat_resnet_cifar())
     doc.push(SetParams("block1_conv1", {"stride": 2}))
     panel = InspectorPanel(doc)
     qtbot.addWidget(panel)
@@ -90,7 +90,7 @@ def test_wrapped_labels_are_as_tall_as_their_lines(broken_add) -> None:
 
 def test_a_pair_fields_mode_box_keeps_its_words_in_a_narrow_dock(qtbot) -> None:
     """At the dock's default width the padding row's mode box used to be cut ("numbe")."""
-    doc = Document(example_graph("resnet_cifar"))
+    doc = Document(flat_resnet_cifar())
     panel = InspectorPanel(doc)
     qtbot.addWidget(panel)
     panel.resize(330, 700)  # the dock's default width

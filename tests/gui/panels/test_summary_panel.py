@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import chain, example_graph
+from helpers import chain, flat_resnet_cifar
 from PySide6.QtCore import Qt
 
 from dlbuilder.core.commands import AddEdge, AddNode, SetParams
@@ -25,7 +25,7 @@ from dlbuilder.gui.widgets.text import EMPTY_GRAPH
 
 @pytest.fixture
 def resnet(qtbot) -> tuple[Document, SummaryPanel]:
-    doc = Document(example_graph("resnet_cifar"))
+    doc = Document(flat_resnet_cifar())
     panel = SummaryPanel(doc)
     qtbot.addWidget(panel)
     panel.resize(1000, 400)
