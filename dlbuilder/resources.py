@@ -22,6 +22,11 @@ def resources_dir() -> Path:
     return _shipped("resources")
 
 
+def builtin_blocks_file() -> Path:
+    """The built-in block library (read with core.block_library.read_library)."""
+    return resources_dir() / "blocks" / "builtin.json"
+
+
 def is_example(path: Path) -> bool:
     """A shipped example: read-only in an installed package, so it is saved elsewhere and
     its runs are kept in the user's data folder."""
