@@ -207,8 +207,8 @@ class _Instance:
             if any(s is None for s in shapes):
                 break
         self.engine._runs[self.node] = runs
-        if any(s is None for s in shapes) or len(runs) < repeat:
-            return self.result(None)
+        if not shapes or any(s is None for s in shapes) or len(runs) < repeat:
+            return self.result(None)  # no BlockOutput (reported inside) or a shape unknown
         self._check_wires(defn, len(shapes))
         return self.result(shapes, runs)  # type: ignore[arg-type]
 

@@ -14,7 +14,6 @@ the block is the file's last definition, the ones before it are the blocks it us
 from __future__ import annotations
 
 import copy
-import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, NamedTuple
 
 from dlbuilder.core.block_files import blocks_from_list, blocks_to_list
 from dlbuilder.core.blocks import BLOCK, BlockDef
+from dlbuilder.core.file_parts import pretty_json
 from dlbuilder.core.fileformat import GraphFileError, Problem, strict_json, write_atomic
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.registry import Registry
@@ -71,7 +71,7 @@ def dumps_library(defs: Iterable[BlockDef]) -> str:
     """A library file's text."""
     data = {"format": LIBRARY_FORMAT, "version": LIBRARY_VERSION,
             "blocks": blocks_to_list(defs)}
-    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    return pretty_json(data)
 
 
 # -- what a block needs -----------------------------------------------------------------------

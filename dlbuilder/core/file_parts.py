@@ -7,6 +7,8 @@ edges[2]`), so a file is refused once with all its reasons, never at the first.
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,3 +208,32 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     return value
+
+
+def pretty_json(data: dict[str, Any]) -> str:
+    """A graph or library file's text: one node or wire per line (a block's too), so version
+    control shows readable diffs."""
+    dump = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False)
+    lines = ["{"]
+    items = list(data.items())
+    for i, (key, value) in enumerate(items):
+        comma = "," if i < len(items) - 1 else ""
+        if key in ("nodes", "edges") and value:
+            rows = [f"    {dump(v)}" for v in value]
+            lines.append(f'  "{key}": [\n' + ",\n".join(rows) + f"\n  ]{comma}")
+        elif key == "blocks":
+            rows = [block_text(block, dump) for block in value]
+            lines.append('  "blocks": [\n' + ",\n".join(rows) + f"\n  ]{comma}")
+        else:
+            lines.append(f"  {json.dumps(key)}: {dump(value)}{comma}")
+    return "\n".join(lines) + "\n}\n"
+
+
+def block_text(block: dict[str, Any], dump: Any) -> str:
+    """One block definition: its header on a line, then one node or wire per line."""
+    head = {k: v for k, v in block.items() if k not in ("nodes", "edges")}
+    text = "    " + dump(head)[:-1]
+    for key in ("nodes", "edges"):
+        rows = ",\n".join(f"       {dump(v)}" for v in block[key])
+        text += f',\n     "{key}": [\n{rows}\n     ]' if rows else f', "{key}": []'
+    return text + "}"

@@ -17,7 +17,6 @@ the editor without losing the rest of the work. Saving is atomic: a temporary fi
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import math
 import os
@@ -37,6 +36,7 @@ from dlbuilder.core.file_parts import (
     fill_graph,
     jsonable,
     nodes_and_edges,
+    pretty_json,
 )
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.registry import Registry
@@ -155,31 +155,7 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
 
 def dumps_graph(graph: Graph) -> str:
     """The file text: one node or wire per line, so version control shows readable diffs."""
-    data = graph_to_dict(graph)
-    dump = functools.partial(json.dumps, ensure_ascii=False, allow_nan=False)
-    lines = ["{"]
-    items = list(data.items())
-    for i, (key, value) in enumerate(items):
-        comma = "," if i < len(items) - 1 else ""
-        if key in ("nodes", "edges") and value:
-            rows = [f"    {dump(v)}" for v in value]
-            lines.append(f'  "{key}": [\n' + ",\n".join(rows) + f"\n  ]{comma}")
-        elif key == "blocks":
-            rows = [_block_text(block, dump) for block in value]
-            lines.append('  "blocks": [\n' + ",\n".join(rows) + f"\n  ]{comma}")
-        else:
-            lines.append(f"  {json.dumps(key)}: {dump(value)}{comma}")
-    return "\n".join(lines) + "\n}\n"
-
-
-def _block_text(block: dict[str, Any], dump: Any) -> str:
-    """One block definition: its header on a line, then one node or wire per line."""
-    head = {k: v for k, v in block.items() if k not in ("nodes", "edges")}
-    text = "    " + dump(head)[:-1]
-    for key in ("nodes", "edges"):
-        rows = ",\n".join(f"       {dump(v)}" for v in block[key])
-        text += f',\n     "{key}": [\n{rows}\n     ]' if rows else f', "{key}": []'
-    return text + "}"
+    return pretty_json(graph_to_dict(graph))
 
 
 def save_graph(graph: Graph, path: str | os.PathLike[str]) -> None:

@@ -61,6 +61,17 @@ def test_runs_show_the_inside_for_each_repeat() -> None:
     assert engine.runs("conv1") == []
 
 
+def test_a_block_without_an_output_is_a_problem_not_a_crash() -> None:
+    data = tiny_data()
+    basic = data["blocks"][0]
+    basic["nodes"] = [n for n in basic["nodes"] if n["id"] != "y"]
+    basic["edges"] = [e for e in basic["edges"] if e["to"] != "y"]
+    _graph, engine = tiny(data)
+    (problem,) = [d for d in engine.info("layer1").diagnostics if d.code == "block_no_ports"]
+    assert "the block has no BlockOutput" in problem.message
+    assert engine.info("layer1").output_shape is None
+
+
 def test_an_instance_without_its_input_has_no_runs() -> None:
     graph, engine = tiny()
     graph.remove_edge("conv1", "layer1")
