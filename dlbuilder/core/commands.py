@@ -28,13 +28,14 @@ class AddNode:
     type: str
     params: dict[str, Any] = field(default_factory=dict)
     ui: dict[str, Any] = field(default_factory=dict)
+    index: int | None = None  # its place in the node order (None: last)
 
     @property
     def text(self) -> str:
         return f"Add {self.type} {self.node}"
 
     def apply(self, graph: Graph) -> None:
-        graph.add_node(self.node, self.type, self.params, self.ui)
+        graph.add_node(self.node, self.type, self.params, self.ui, self.index)
 
     def revert(self, graph: Graph) -> None:
         graph.remove_node(self.node)

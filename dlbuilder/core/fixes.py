@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
+from dlbuilder.core.block_commands import InBlock
 from dlbuilder.core.commands import Command, Macro, RemoveEdge, SetParams, bypass, insert_between
 from dlbuilder.core.diagnostics import Bypass, ChangeParams, Disconnect, Fix, InsertBefore, Remedy
 from dlbuilder.core.graph import Graph
@@ -30,7 +32,12 @@ def _default_label(node: str, remedy: Remedy) -> str:
 
 
 def fix_commands(fix: Fix, graph: Graph) -> list[Command]:
-    """The commands that apply `fix` to `graph` as it is now."""
+    """The commands that apply `fix` to `graph` as it is now; a fix of a layer inside a block
+    (`fix.block`) applies to the block's definition, so every instance gets it."""
+    if fix.block is not None:
+        inner = graph.block(fix.block).graph
+        inside = fix_commands(replace(fix, block=None), inner)
+        return [InBlock(fix.block, Macro(fix.label, inside))]
     remedy, node = fix.remedy, fix.node
     if isinstance(remedy, ChangeParams):
         return [SetParams(node, dict(remedy.changes))]
