@@ -140,6 +140,11 @@ def _border(graph: Graph, chosen: list[str]) -> _Border:
                 border.outs.append((node, fp))
             border.out_wires.append((dst, graph.port_of(node, dst),
                                      border.outs.index((node, fp))))
+    if not border.ins:
+        raise GraphError("no wire comes into the selection, and a block needs an input: "
+                         "select layers that a wire feeds")
+    if not border.outs:  # the network's end: its result leaves through the block
+        border.outs = [(n, 0) for n in chosen if not graph.outputs(n)]
     return border
 
 

@@ -308,3 +308,30 @@ def test_a_fix_inside_a_block_applies_to_the_definition_for_every_instance() -> 
     command.revert(graph)
     assert graph.block("Basic").graph.params("conv1")["padding"] == 1
     assert [d.code for d in engine.diagnostics()] == ["kernel_too_large"]
+
+
+def test_group_of_the_network_end_carries_the_result_out() -> None:
+    graph = _residual()
+    graph.remove_node("out")
+    figures = numbers_at_end(graph)
+    group_nodes(graph, ["flat", "fc"], "Head").apply(graph)
+    assert graph.block("Head").ports() == (["x"], ["y"])
+    assert numbers_at_end(graph) == figures
+    graph.add_node("lone", "ReLU")
+    with pytest.raises(GraphError, match="no wire comes into the selection"):
+        group_nodes(graph, ["lone"])
+
+
+def numbers_at_end(graph: Graph) -> tuple:
+    engine = engine_for(graph)
+    end = next(n for n in graph.nodes() if not graph.outputs(n))
+    return engine.totals(), engine.info(end).output_shape
+
+
+def test_a_block_edit_inside_a_definition_needs_in_block() -> None:
+    graph = tiny()
+    inner = graph.block("Basic").graph
+    command = group_nodes(inner, ["conv1"], "One")
+    with pytest.raises(GraphError, match="must be applied through InBlock"):
+        command.apply(inner)
+    assert list(graph.blocks) == ["Basic", "Stage"] and "conv1" in inner

@@ -1,0 +1,246 @@
+"""Ungrouping: an instance's layers put back in its place, and a whole graph without blocks.
+
+`ungroup` replaces an instance by its definition's layers, once per repeat, chained output to
+input, with every reference evaluated for the instance's arguments; the ports go and the wires
+run through them. Instances inside stay instances (one level), their arguments evaluated too.
+`flatten` ungroups until no block is left: the same network, drawn flat, with the same numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlbuilder.core.block_commands import DropUnusedBlock, definition_of
+from dlbuilder.core.blocks import (
+    BLOCK,
+    BLOCK_INPUT,
+    BLOCK_OUTPUT,
+    BlockDef,
+    instance_arguments,
+    is_ref,
+    ref,
+)
+from dlbuilder.core.commands import AddEdge, AddNode, Macro, RemoveNode, SetUi
+from dlbuilder.core.expr import ExprError, parse_expr
+from dlbuilder.core.graph import Graph, GraphError
+from dlbuilder.core.layout import layered_layout
+from dlbuilder.core.placement import H, ui_position
+
+Source = tuple[str, int]  # (node, from_port)
+Env = dict[str, Any]      # argument values: numbers, or references to the enclosing block's
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def ungroup(graph: Graph, node: str) -> Macro:
+    """The command that replaces instance `node` by its layers (every repeat), and removes its
+    definition when nothing else uses it (one undo step). GraphError says why it cannot."""
+    defn = _definition(graph, node)
+    env, repeat = _arguments(graph, node, defn)
+    feeds = graph.input_sources(node)
+    ins, outs = defn.ports()
+    if len(feeds) != len(ins):
+        raise GraphError(f"{node} has {len(feeds)} input{'s' * (len(feeds) != 1)} wired but "
+                         f"{defn.name} takes {len(ins)}; wire each of its inputs before "
+                         "ungrouping it")
+    for out in outs:
+        if len(defn.graph.inputs(out)) != 1:
+            raise GraphError(f"{defn.name}'s output {out} is not connected to one layer; "
+                             "connect it before ungrouping")
+    plan = _Plan(graph, node)
+    results = plan.unroll(defn, env, repeat, feeds)
+    commands: list[Any] = [RemoveNode(node)]
+    index = graph.nodes().index(node)
+    commands += [AddNode(n, t, p, {}, index + i) for i, (n, t, p) in enumerate(plan.nodes)]
+    commands += [AddEdge(src, dst, None, fp) for src, fp, dst in plan.wires]
+    for dst, fp in graph.output_ports(node):
+        if fp < len(results):
+            src, from_port = results[fp]
+            plan.check_wire(src, dst)
+            commands.append(AddEdge(src, dst, graph.port_of(node, dst), from_port))
+    _lay_out(graph, node, plan, commands)
+    commands.append(DropUnusedBlock(defn.name))
+    return Macro(f"Ungroup {node}", commands)
+
+
+def _definition(graph: Graph, node: str) -> BlockDef:
+    if node not in graph:
+        raise GraphError(f"there is no node {node!r} to ungroup")
+    if graph.type_of(node) != BLOCK:
+        raise GraphError(f"{node} is a {graph.type_of(node)}, not a block; only a block "
+                         "can be ungrouped")
+    name = graph.raw_params(node).get("block")
+    if not isinstance(name, str) or name not in graph.blocks:
+        raise GraphError(f"{node} places block {name!r}, which this file does not define; "
+                         "there are no layers to put back")
+    return graph.blocks[name]
+
+
+def _arguments(graph: Graph, node: str, defn: BlockDef) -> tuple[Env, int]:
+    """The instance's argument values (numbers; references to the enclosing block's
+    parameters where it is inside one) and its repeat count, or GraphError."""
+    raw = graph.raw_params(node)
+    container = definition_of(graph)
+    outer = graph.block(container).defaults if container is not None else None
+    _, repeat, problems = instance_arguments(defn, raw, outer)
+    if is_ref(raw.get("repeat")):
+        problems.append(("repeat", f"the repeat count of {node} refers to "
+                                   f"{raw['repeat']['expr']!r}; ungroup it where the count is "
+                                   "a number (in an instance of the enclosing block)"))
+    ins, outs = defn.ports()
+    if not problems and repeat > 1 and (len(ins) != 1 or len(outs) != 1):
+        problems.append(("repeat", f"{defn.name} cannot repeat: it has {len(ins)} inputs "
+                                   f"and {len(outs)} outputs"))
+    if problems:
+        raise GraphError(f"cannot ungroup {node}: " + "; ".join(m for _, m in problems))
+    env = {p.name: copy.deepcopy(raw.get(p.name, p.default)) for p in defn.params}
+    return env, repeat
+
+
+def evaluated(value: Any, env: Env, where: str) -> Any:
+    """A parameter value with its reference evaluated in `env`: a number when every name it
+    uses has a number, else a reference in the enclosing block's names."""
+    if not is_ref(value):
+        return copy.deepcopy(value)
+    try:
+        expr = parse_expr(value["expr"])
+        unknown = sorted(expr.names - set(env))
+        if unknown:
+            raise ExprError(f"{unknown[0]!r} is not a parameter of the block")
+        numbers = {k: v for k, v in env.items() if not is_ref(v)}
+        if expr.names <= set(numbers):
+            return expr.evaluate(numbers)
+    except ExprError as err:
+        raise GraphError(f"cannot ungroup: {where}: {err}") from None
+
+    def put(match: re.Match[str]) -> str:
+        value = env[match.group(0)]
+        if not is_ref(value):
+            return str(value)
+        text = value["expr"].strip()
+        return text if _NAME.fullmatch(text) else f"({text})"
+
+    return ref(_NAME.sub(put, value["expr"]))
+
+
+@dataclass
+class _Plan:
+    """The layers and wires an ungroup adds, built repeat by repeat."""
+
+    graph: Graph
+    node: str
+    nodes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    wires: list[tuple[str, int, str]] = field(default_factory=list)  # (src, from_port, dst)
+    runs: list[list[str]] = field(default_factory=list)  # the new ids of each repeat
+    _taken: set[str] = field(default_factory=set)
+    _pairs: set[tuple[str, str]] = field(default_factory=set)
+
+    def unroll(self, defn: BlockDef, env: Env, repeat: int, feeds: list[Source]
+               ) -> list[Source]:
+        """Add every repeat; returns what leaves each of the last repeat's outputs."""
+        sources = list(feeds)
+        for i in range(repeat):
+            prefix = self.node if repeat == 1 else f"{self.node}_{i}"
+            sources = self._one_run(defn, env, prefix, sources)
+        return sources
+
+    def _one_run(self, defn: BlockDef, env: Env, prefix: str, feeds: list[Source]
+                 ) -> list[Source]:
+        inner = defn.graph
+        ins, outs = defn.ports()
+        ids: dict[str, str] = {}
+        for n in inner.nodes():
+            kind = inner.type_of(n)
+            if kind not in (BLOCK_INPUT, BLOCK_OUTPUT):
+                ids[n] = self._fresh(f"{prefix}_{n}")
+                params = {k: evaluated(v, env, f"{defn.name}/{n}.{k}")
+                          for k, v in inner.raw_params(n).items()}
+                self.nodes.append((ids[n], kind, params))
+        self.runs.append(list(ids.values()))
+
+        def source(src: str, fp: int) -> Source:
+            return (ids[src], fp) if src in ids else feeds[ins.index(src)]
+
+        for n, new in ids.items():
+            for src, fp in inner.input_sources(n):
+                src, fp = source(src, fp)
+                self.check_wire(src, new)
+                self.wires.append((src, fp, new))
+        return [source(*inner.input_sources(out)[0]) for out in outs]
+
+    def _fresh(self, base: str) -> str:
+        new, n = base, 1
+        while new in self._taken or (new in self.graph and new != self.node):
+            n += 1
+            new = f"{base}_{n}"
+        self._taken.add(new)
+        return new
+
+    def check_wire(self, src: str, dst: str) -> None:
+        """GraphError where ungrouping would join two layers twice (a block that passes its
+        input straight to its output, beside a wire that already does)."""
+        if (src, dst) in self._pairs or (src in self.graph and dst in self.graph
+                                         and self.graph.nx.has_edge(src, dst)):
+            raise GraphError(f"cannot ungroup {self.node}: {src} would be wired to {dst} "
+                             "twice, and two layers are joined by one wire at most")
+        self._pairs.add((src, dst))
+
+
+def _lay_out(graph: Graph, node: str, plan: _Plan, commands: list[Any]) -> None:
+    """Where the card was: the layers laid out left to right from its spot, the repeats one
+    after another; the cards right of it and below it move to make room."""
+    spot = ui_position(graph.ui(node))
+    if spot is None or not plan.nodes:
+        return
+    sketch = Graph()
+    for new, _, _ in plan.nodes:
+        sketch.add_node(new, "layer")
+    for src, _, dst in plan.wires:
+        if src in sketch and dst in sketch and not sketch.nx.has_edge(src, dst):
+            sketch.add_edge(src, dst)
+    at = {n: (round(spot[0]) + x, round(spot[1]) + y) for n, (x, y) in
+          layered_layout(sketch).items()}
+    for step in commands:
+        if isinstance(step, AddNode) and step.node in at:
+            step.ui = {"x": at[step.node][0], "y": at[step.node][1]}
+    wider = max(x for x, _ in at.values()) - round(spot[0])
+    taller = max(y for _, y in at.values()) - round(spot[1])
+    for other in graph.nodes():
+        p = ui_position(graph.ui(other))
+        if other == node or p is None:
+            continue
+        x, y = p
+        if spot[1] - H < y < spot[1] + H / 2 and x > spot[0] and wider:
+            commands.append(SetUi(other, {**graph.ui(other), "x": x + wider}))
+        elif y >= spot[1] + H / 2 and taller:
+            commands.append(SetUi(other, {**graph.ui(other), "y": y + taller}))
+
+
+def flatten(graph: Graph) -> Graph:
+    """A copy of `graph` with every instance ungrouped, recursively: no blocks left."""
+    flat = copy_graph(graph, {})
+    for defn in graph.blocks.values():
+        flat.add_block(BlockDef(defn.name, defn.params, copy_graph(defn.graph, flat.blocks),
+                                defn.doc))
+    while True:
+        todo = [n for n, t in flat.nx.nodes(data="type") if t == BLOCK]
+        if not todo:
+            break
+        for node in todo:
+            ungroup(flat, node).apply(flat)
+    for name in list(flat.blocks):
+        flat.remove_block(name)
+    return flat
+
+
+def copy_graph(graph: Graph, blocks: dict[str, BlockDef] | None = None) -> Graph:
+    """A copy of a graph's nodes (order, params, ui) and wires (ports, outputs)."""
+    new = Graph(graph.name, copy.deepcopy(graph.training), blocks)
+    for node in graph.nodes():
+        new.add_node(node, graph.type_of(node), graph.params(node), graph.ui(node))
+    for node in graph.nodes():
+        for src, from_port in graph.input_sources(node):
+            new.add_edge(src, node, from_port=from_port)
+    return new
