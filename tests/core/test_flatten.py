@@ -7,6 +7,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from big_graphs import resnet50_blocks_graph, resnet50_graph
+from block_strategies import nested_graphs as block_graphs
 from conftest import examples
 from graph_strategies import valid_graphs
 from helpers import engine_for, example_graph
@@ -55,6 +57,12 @@ def test_flatten_tiny_keeps_every_number_and_leaves_the_graph_alone() -> None:
     assert "layer2_0_1_relu2" in flat
     assert flat.inputs("pool") == ["layer2_0_1_relu2"]
     assert flat.inputs("layer1_1_add") == ["layer1_1_bn2", "layer1_0_relu2"]
+
+
+def test_flatten_resnet50_from_blocks_gives_the_hand_wired_resnet50() -> None:
+    flat = flatten(resnet50_blocks_graph())
+    assert len(flat) == len(resnet50_graph()) == 177
+    assert figures(flat) == figures(resnet50_graph())
 
 
 # -- ungroup ------------------------------------------------------------------------------------
@@ -242,3 +250,11 @@ def test_flattening_a_random_nested_graph_keeps_its_numbers(graph: Graph) -> Non
     before = snapshot(graph)
     assert_same_network(flatten(graph), graph)
     assert snapshot(graph) == before
+
+
+@settings(max_examples=examples(100), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(block_graphs())
+def test_flattening_the_shared_nested_graphs_keeps_their_numbers(graph: Graph) -> None:
+    assert_same_network(flatten(graph), graph)
+    assert figures(graph)[1] == set()
