@@ -171,9 +171,10 @@ class _Instance:
         ins = self._input_shapes(defn)
         if problems or ins is None:
             return self.result(None)
-        if repeat > 1 and (len(ins) != 1 or len(defn.ports()[1]) != 1):
+        outs = len(defn.ports()[1])  # none is reported inside the block
+        if repeat > 1 and outs and (len(ins) != 1 or outs != 1):
             return self.fail("block_repeat", f"{defn.name} has {len(ins)} inputs and "
-                             f"{len(defn.ports()[1])} outputs; only a block with one of each "
+                             f"{outs} outputs; only a block with one of each "
                              "can repeat, its output feeding the next repeat", "repeat")
         return self._run(defn, ins, args, repeat)
 
@@ -204,7 +205,7 @@ class _Instance:
             runs.append(run)
             self._lift(run, f"{self.node}.{i}" if repeat > 1 else self.node, seen)
             shapes = run.output_shapes
-            if any(s is None for s in shapes):
+            if not shapes or any(s is None for s in shapes):
                 break
         self.engine._runs[self.node] = runs
         if not shapes or any(s is None for s in shapes) or len(runs) < repeat:
