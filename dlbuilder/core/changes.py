@@ -6,6 +6,11 @@ each piece those together: a `ChangeRecorder` collects them while the edit runs,
 returns one `Change` saying what the edit did as a whole, with the diagnostics computed once
 for every view to share. Only the net effect counts: a wire removed and put back elsewhere by a
 macro is one removal and one addition; a node added and removed again is not mentioned.
+
+The nodes and wires a Change names are those of the graph the views show: the top level, or
+the block definition open in the canvas (`ChangeRecorder.show`); the definition's edits reach
+the recorder as the top-level graph's `BlockChanged` events. Every definition an edit touched
+is in `blocks`, wherever the views are.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.graph import (
+    BlockChanged,
     EdgeAdded,
     EdgeRemoved,
     Event,
@@ -37,6 +43,8 @@ class Change:
     inferred info (shape, counts) or problems changed (a problem found while inferring one
     node may name another: Softmax before a CrossEntropyLoss Output); `replaced` means a
     different graph is shown now and views rebuild from it (the other sets are then empty).
+    Inside a block, `diagnostics_by_node` holds the problems of the definition's nodes for the
+    instance shown, while `diagnostics` stays the whole file's.
     """
 
     nodes_added: tuple[str, ...] = ()
@@ -51,6 +59,7 @@ class Change:
         default_factory=dict, compare=False, repr=False)  # those that name a node, by node
     training: bool = False
     replaced: bool = False
+    blocks: frozenset[str] = frozenset()  # definitions added, removed or edited
 
     @property
     def structural(self) -> bool:
@@ -81,8 +90,17 @@ class ChangeRecorder:
     """Collects one edit's events on `graph`; `take` turns them into a Change and starts over."""
 
     def __init__(self, graph: Graph) -> None:
-        self.graph = graph
+        self.graph = graph          # the graph whose nodes and wires a Change names
+        self.block: str | None = None  # ... a definition's, named so (None: the top level)
         self._problems: dict[str, tuple[Diagnostic, ...]] = {}  # as the last change left them
+        self._clear()
+
+    def show(self, graph: Graph, block: str | None,
+             problems: Mapping[str, tuple[Diagnostic, ...]]) -> None:
+        """Report on `graph` from now on: the top-level graph (`block` None) or the graph of
+        definition `block`, whose problems by node are now `problems`."""
+        self.graph, self.block = graph, block
+        self._problems = dict(problems)
         self._clear()
 
     def _clear(self) -> None:
@@ -93,14 +111,24 @@ class ChangeRecorder:
         self._params: set[str] = set()
         self._moved: set[str] = set()
         self._shapes: set[str] = set()
+        self._blocks: set[str] = set()
 
     @property
     def pending(self) -> bool:
         """Events arrived since the last `take`."""
         return bool(self._nodes_before or self._edges_before or self._params or self._moved
-                    or self._shapes)
+                    or self._shapes or self._blocks)
 
     def record(self, event: Event) -> None:
+        """An event of the top-level graph (a definition's come wrapped in BlockChanged)."""
+        if isinstance(event, BlockChanged):
+            self._blocks.add(event.name)
+            if event.event is not None and event.name == self.block:
+                self._record(event.event)
+        elif self.block is None:
+            self._record(event)
+
+    def _record(self, event: Event) -> None:
         if isinstance(event, NodeAdded):
             self._nodes_before.setdefault(event.node, False)
         elif isinstance(event, NodeRemoved):
@@ -121,11 +149,12 @@ class ChangeRecorder:
         self._shapes.update(nodes)
 
     def take(self, diagnostics: tuple[Diagnostic, ...], training: bool = False,
-             replaced: bool = False) -> Change:
+             replaced: bool = False, shown: tuple[Diagnostic, ...] | None = None) -> Change:
         """The net change since the last take (the graph as it is now decides what lasted);
-        with `replaced`, the change that shows the recorder's graph afresh."""
+        with `replaced`, the change that shows the recorder's graph afresh. `shown` are the
+        problems of the graph shown when that is a definition's (default: `diagnostics`)."""
         graph = self.graph
-        problems, old = by_node(diagnostics), self._problems
+        problems, old = by_node(diagnostics if shown is None else shown), self._problems
         self._problems = problems
         if replaced:
             self._clear()
@@ -143,7 +172,8 @@ class ChangeRecorder:
             edges_added=edges_added, edges_removed=edges_removed,
             params_changed=frozenset(self._params & alive),
             moved=frozenset(self._moved & alive), shapes=frozenset(self._shapes & alive),
-            diagnostics=tuple(diagnostics), diagnostics_by_node=problems, training=training)
+            diagnostics=tuple(diagnostics), diagnostics_by_node=problems, training=training,
+            blocks=frozenset(self._blocks))
         self._clear()
         return change
 

@@ -8,6 +8,12 @@ push, undo or redo (a macro or a jump across several undo steps included), after
 with a `core.changes.Change` that carries the diagnostics for all of them; and once when a
 different graph is shown (`replace`, `open`), with `replaced` set. A change made to the graph
 outside the undo stack (a script, a test) is announced as soon as it is made.
+
+The canvas shows one graph: the top level or a block definition opened from an instance
+(`scope`, see gui/scope.py). `open_block` and `leave` move between them and emit
+`scope_changed`; edits, the selection and `changed`'s nodes then belong to the definition, and
+`push` applies a command inside it (InBlock). Undo and redo first go back to where the step
+was made, so what they change is always in view.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from dlbuilder.core.changes import ChangeRecorder
+from dlbuilder.core.block_commands import InBlock
+from dlbuilder.core.changes import ChangeRecorder, by_node
 from dlbuilder.core.commands import AddEdge, AddNode, Macro, RemoveEdge, SetUi, insert_between
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.fileformat import load_graph, save_graph
@@ -38,9 +45,23 @@ from dlbuilder.core.placement import (
 )
 from dlbuilder.core.registry import Registry
 from dlbuilder.core.wiring import connect_problem, displaced_source, feed_problem
+from dlbuilder.gui.scope import Scope, opened_block, walk
 from dlbuilder.layers import REGISTRY
 
 DEFAULT_NAME = Graph().name  # what New starts as; a graph saved under it takes its file's name
+
+
+def _changed_infos(old: Any, new: Any) -> list[str]:
+    """The nodes whose inferred numbers differ between two runs of the same definition."""
+    changed = []
+    for node in new.graph.nodes():
+        try:
+            before = old.info(node)
+        except KeyError:
+            before = None
+        if before != new.info(node):
+            changed.append(node)
+    return changed
 
 
 def is_default_name(name: str) -> bool:
@@ -51,28 +72,31 @@ def is_default_name(name: str) -> bool:
 class _Step(QUndoCommand):
     """One core command on the undo stack. It was applied before it was pushed."""
 
-    def __init__(self, doc: Document, command: Any, merge_key: Any = None) -> None:
+    def __init__(self, doc: Document, command: Any, merge_key: Any = None,
+                 path: tuple[str, ...] = ()) -> None:
         super().__init__(command.text)
         self.doc = doc
         self.command = command
         self.merge_key = merge_key
+        self.path = path  # where the canvas was: undo and redo show it again
         self._applied = True
 
     def redo(self) -> None:
         if self._applied:  # QUndoStack.push calls redo(); the command already ran
             self._applied = False
             return
-        self.doc.replay(self.command.apply)
+        self.doc.replay(self.command.apply, self.path)
 
     def undo(self) -> None:
-        self.doc.replay(self.command.revert)
+        self.doc.replay(self.command.revert, self.path)
 
     def id(self) -> int:
         return 1 if self.merge_key is not None else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:
         """Consecutive changes of the same fields of the same node are one undo step."""
-        if not isinstance(other, _Step) or other.merge_key != self.merge_key:
+        if not isinstance(other, _Step) or other.merge_key != self.merge_key \
+                or other.path != self.path:
             return False
         if not isinstance(self.command, Macro):
             self.command = Macro(self.command.text, [self.command])
@@ -88,6 +112,7 @@ class Document(QObject):
     focus_requested = Signal(str)      # show this node (problems list, summary table)
     refused = Signal(str)              # an edit the model refused, and why
     path_changed = Signal(object)      # Path | None
+    scope_changed = Signal(object)     # the Scope the canvas shows now
 
     def __init__(self, graph: Graph | None = None, path: Path | None = None,
                  registry: Registry = REGISTRY, parent: QObject | None = None) -> None:
@@ -101,6 +126,8 @@ class Document(QObject):
         self._selection: tuple[str, ...] = ()
         self.read_only_reason: str | None = None  # set while the graph trains: edits refused
         self._recorder = ChangeRecorder(self.graph)
+        self._path: tuple[str, ...] = ()  # the instances opened, from the top level down
+        self._scope: Scope | None = None
         # The size (width, height in scene units) a layout should fill: the canvas's at 1:1,
         # which the canvas keeps here once shown. Until then positions a file lacks wait.
         self.view_size: tuple[float, float] | None = None
@@ -119,14 +146,18 @@ class Document(QObject):
             self.engine.unsubscribe(self._on_engine_shapes)
             self.graph.unsubscribe(self._on_graph_event)
         self.graph = graph
-        self._fill_positions()  # before anyone listens: part of what opens
+        self._fill_positions(graph)  # before anyone listens: part of what opens
         self.engine = InferenceEngine(graph, self.registry)
         self.engine.subscribe(self._on_engine_shapes)  # first: the engine infers, then we hear
         graph.subscribe(self._on_graph_event)
         self._recorder = ChangeRecorder(graph)
         self._training = copy.deepcopy(graph.training)
         self._selection = ()
+        was_inside, self._path = bool(self._path), ()
+        self._scope = walk(self.engine, ())
         self.set_path(path)
+        if was_inside:
+            self.scope_changed.emit(self._scope)
         self.changed.emit(self._recorder.take(tuple(self.engine.diagnostics()), replaced=True))
         self.selection_changed.emit(())
 
@@ -137,14 +168,18 @@ class Document(QObject):
         training = self.graph.training != self._training
         if training:
             self._training = copy.deepcopy(self.graph.training)
-        change = self._recorder.take(tuple(self.engine.diagnostics()), training)
+        shown = self._follow_scope()
+        change = self._recorder.take(tuple(self.engine.diagnostics()), training, shown=shown)
         self.changed.emit(change)
         if change.nodes_removed:
-            self.select([n for n in self._selection if n in self.graph])
+            self.select([n for n in self._selection if n in self.scope.graph])
 
-    def replay(self, step: Callable[[Graph], None]) -> None:
-        """Run an undo or redo step on the graph (the undo stack calls this). Its changes are
-        announced together when the stack's index has moved: once for a jump over many."""
+    def replay(self, step: Callable[[Graph], None], path: tuple[str, ...] = ()) -> None:
+        """Run an undo or redo step on the graph (the undo stack calls this), first showing
+        where it was made (`path`). Its changes are announced together when the stack's index
+        has moved: once for a jump over many."""
+        if path != self._path:
+            self._show(path)
         self._editing = True
         step(self.graph)
 
@@ -158,15 +193,85 @@ class Document(QObject):
             self._announce()
 
     def _on_engine_shapes(self, message: ShapesChanged) -> None:
-        self._recorder.record_shapes(message.nodes)
+        if self._recorder.block is None:  # inside a block, `_follow_scope` compares runs
+            self._recorder.record_shapes(message.nodes)
+
+    # -- scope ---------------------------------------------------------------------------------
+    @property
+    def scope(self) -> Scope:
+        """What the canvas shows: the graph, the engine to read its numbers from, the open
+        block's name (None at the top level) and the trail of instances that led there."""
+        return self._scope
+
+    def open_block(self, node: str) -> bool:
+        """Show the definition of instance `node` (of the graph shown now), with the numbers
+        of that instance's first repeat. A node that places no known block is refused."""
+        if opened_block(self.scope.graph, node) is None:
+            self.refused.emit(f"{node} is not a block: only a block's card opens"
+                              if node in self.scope.graph else f"there is no node {node!r}")
+            return False
+        self._show((*self._path, node))
+        return True
+
+    def leave(self, depth: int = -1) -> None:
+        """Go back up: to `depth` instances from the top (0: the top level; -1: one level
+        up). The instance left is selected there."""
+        depth = len(self._path) - 1 if depth < 0 else depth
+        if 0 <= depth < len(self._path):
+            came_from = self._path[depth]
+            self._show(self._path[:depth])
+            self.select([came_from])
+
+    def open_path(self, nodes: tuple[str, ...]) -> None:
+        """Show the graph holding the last of `nodes` (instance ids from the top level down
+        to an inner node, as a problem's `inside` names them) and select that node."""
+        if not nodes:
+            return
+        self._show(tuple(nodes[:-1]))
+        self.focus(nodes[-1])
+
+    def _show(self, path: tuple[str, ...]) -> None:
+        """Make the scope at `path` the one shown; selection empty, `scope_changed` sent."""
+        scope = walk(self.engine, path)
+        self._path, self._scope = scope.path, scope
+        editing, self._editing = self._editing, True  # filled-in positions are no edit
+        self._fill_positions(scope.graph)
+        self._editing = editing
+        problems = by_node(scope.engine.diagnostics()) if scope.block else \
+            by_node(self.engine.diagnostics())
+        self._recorder.show(scope.graph, scope.block, problems)
+        self._selection = ()
+        self.scope_changed.emit(scope)
+        self.selection_changed.emit(())
+
+    def _follow_scope(self) -> tuple[Diagnostic, ...] | None:
+        """After an edit: read the open block's numbers from its new run (runs are evaluated
+        anew when a definition changes), note the cards whose numbers changed, and return its
+        problems (None at the top level). A trail the edit broke ends where it still leads."""
+        old = self._scope
+        scope = walk(self.engine, self._path)
+        if scope.path != self._path:
+            self._show(scope.path)
+            scope = self._scope
+            self._recorder.record_shapes(frozenset(scope.graph.nodes()))  # all afresh
+        self._scope = scope
+        if scope.block is None:
+            return None
+        if old is not None and old.engine is not scope.engine:
+            self._recorder.record_shapes(frozenset(_changed_infos(old.engine, scope.engine)))
+        return tuple(scope.engine.diagnostics())
 
     # -- edits ---------------------------------------------------------------------------------
-    def push(self, command: Any, merge_key: Any = None) -> bool:
-        """Apply a core command as one undo step. A refused edit changes nothing, emits
-        `refused` with the reason and returns False."""
+    def push(self, command: Any, merge_key: Any = None, scoped: bool = True) -> bool:
+        """Apply a core command as one undo step: to the graph shown (inside the open block,
+        wrapped in InBlock), or with `scoped` False to the top-level graph (a command that
+        edits block definitions itself). A refused edit changes nothing, emits `refused` with
+        the reason and returns False."""
         if self.read_only_reason:
             self.refused.emit(self.read_only_reason)
             return False
+        if scoped and self.scope.block is not None:
+            command = InBlock(self.scope.block, command)
         self._editing = True
         try:
             command.apply(self.graph)
@@ -177,7 +282,7 @@ class Document(QObject):
             return False
         finally:
             self._editing = False  # the stack's indexChanged must not announce it again
-        self.undo_stack.push(_Step(self, command, merge_key))
+        self.undo_stack.push(_Step(self, command, merge_key, self._path))
         self._announce()
         return True
 
@@ -191,16 +296,17 @@ class Document(QObject):
         its chain when it feeds exactly one layer (that wire moves to the new layer), else as
         a branch beside it. Cards in the way move aside in the same step.
         """
+        graph, engine = self.scope.graph, self.scope.engine
         spec = self.registry.get(type_name)
-        node = self.graph.unique_id(type_name)
+        node = graph.unique_id(type_name)
         start = spec.start_params() if params is None else params
-        known = after is not None and after in self.graph
-        wired = after if known and feed_problem(self.engine, after, type_name, start,
+        known = after is not None and after in graph
+        wired = after if known and feed_problem(engine, after, type_name, start,
                                                 from_port) is None else None
-        positions = card_positions(self.graph)
-        consumers = self.graph.outputs(wired) if wired is not None else []
+        positions = card_positions(graph)
+        consumers = graph.outputs(wired) if wired is not None else []
         if x is None and wired is not None and len(consumers) == 1:
-            command = insert_between(self.graph, wired, consumers[0], node, type_name, start,
+            command = insert_between(graph, wired, consumers[0], node, type_name, start,
                                      f"Add {type_name} {node} after {wired}")
             placement = place_between(positions, wired, consumers[0])
         else:
@@ -210,7 +316,7 @@ class Document(QObject):
             command = Macro(f"Add {type_name} {node}", commands)
             placement = place_near(positions, (x or 0, y or 0)) \
                 if x is not None or not known else place_after(positions, after)
-        if not self.push(placed(command, [node], placement, self.graph)):
+        if not self.push(placed(command, [node], placement, graph)):
             return None
         self.select([node])
         return node
@@ -220,18 +326,19 @@ class Document(QObject):
         """Put a new layer on the wire src -> dst at (x, y), or where there is room, as one
         undo step ("Insert ..."). A layer that could not take src's output is refused with
         the reason."""
-        reason = None if self.graph.nx.has_edge(src, dst) else f"{src} no longer feeds {dst}"
+        graph, engine = self.scope.graph, self.scope.engine
+        reason = None if graph.nx.has_edge(src, dst) else f"{src} no longer feeds {dst}"
         spec = self.registry.get(type_name)
         start = spec.start_params()
-        reason = reason or feed_problem(self.engine, src, type_name, start)
+        reason = reason or feed_problem(engine, src, type_name, start)
         if reason is not None:
             self.refused.emit(f"cannot insert {type_name} between {src} and {dst}: {reason}")
             return None
-        node = self.graph.unique_id(type_name)
-        command = insert_between(self.graph, src, dst, node, type_name, start,
+        node = graph.unique_id(type_name)
+        command = insert_between(graph, src, dst, node, type_name, start,
                                  f"Insert {type_name} {node} between {src} and {dst}")
-        placement = place_between(card_positions(self.graph), src, dst, at=(x, y))
-        if not self.push(placed(command, [node], placement, self.graph)):
+        placement = place_between(card_positions(graph), src, dst, at=(x, y))
+        if not self.push(placed(command, [node], placement, graph)):
             return None
         self.select([node])
         return node
@@ -240,16 +347,17 @@ class Document(QObject):
                         from_port: int = 0) -> str | None:
         """Why a wire from src's output `from_port` to dst would be refused, or None if it may
         be drawn (with `replace`, in place of the wire now feeding a single-input dst)."""
+        graph = self.scope.graph
         for node in (src, dst):
-            if node not in self.graph:
+            if node not in graph:
                 return f"there is no node {node!r}"
-        return connect_problem(self.engine, src, dst, replace, from_port)
+        return connect_problem(self.scope.engine, src, dst, replace, from_port)
 
     def displaced_source(self, src: str, dst: str) -> str | None:
         """Whose wire into dst a wire from src would replace (see core.wiring)."""
-        if src not in self.graph or dst not in self.graph:
+        if src not in self.scope.graph or dst not in self.scope.graph:
             return None
-        return displaced_source(self.engine, src, dst)
+        return displaced_source(self.scope.engine, src, dst)
 
     def connect(self, src: str, dst: str, port: int | None = None,
                 replace: bool = False, from_port: int = 0) -> bool:
@@ -270,7 +378,7 @@ class Document(QObject):
         """Set the canvas positions of nodes as one undo step ("Move conv1", "Auto-layout")."""
         commands = []
         for node, (x, y) in positions.items():
-            ui = self.graph.ui(node)
+            ui = self.scope.graph.ui(node)
             if ui.get("x") == round(x) and ui.get("y") == round(y):
                 continue
             commands.append(SetUi(node, {**ui, "x": round(x), "y": round(y)}))
@@ -284,11 +392,11 @@ class Document(QObject):
         """Give the nodes the graph holds no position for one (see `_fill_positions`); views
         hear it as one move. For a graph that opened before the canvas knew its size."""
         self._editing = True
-        if self._fill_positions():
+        if self._fill_positions(self.scope.graph):
             self._announce()
         self._editing = False
 
-    def _fill_positions(self) -> bool:
+    def _fill_positions(self, graph: Graph) -> bool:
         """Write positions for the nodes the graph lacks them for (a file written without
         them): laid out for `view_size` as the layout action lays out, or beside their
         neighbours where others have positions. Not an edit: it fills in what the file lacks
@@ -296,9 +404,9 @@ class Document(QObject):
         unmodified (closing it asks nothing); the next save keeps them. Whether any lacked."""
         if self.view_size is None:
             return False
-        spots = missing_positions(self.graph, self.view_size)
+        spots = missing_positions(graph, self.view_size)
         for node, (x, y) in spots.items():
-            self.graph.set_ui(node, {**self.graph.ui(node), "x": x, "y": y})
+            graph.set_ui(node, {**graph.ui(node), "x": x, "y": y})
         return bool(spots)
 
     def fixes_for(self, diagnostic: Diagnostic) -> list[Fix]:
@@ -311,26 +419,26 @@ class Document(QObject):
 
     def apply_fix(self, fix: Fix) -> bool:
         """Apply a fix as one undo step, named by its label."""
-        try:
-            commands = fix_commands(fix, self.graph)
+        try:  # a fix inside a block edits its definition (fix_commands wraps it in InBlock)
+            commands = fix_commands(fix, self.graph if fix.block else self.scope.graph)
         except (GraphError, IndexError, KeyError) as err:  # the graph moved on since
             self.refused.emit(f"this fix no longer applies: {err}")
             return False
-        return self.push(Macro(fix.label, commands))
+        return self.push(Macro(fix.label, commands), scoped=not fix.block)
 
     # -- selection -----------------------------------------------------------------------------
     def selection(self) -> tuple[str, ...]:
         return self._selection
 
     def select(self, nodes: list[str] | tuple[str, ...]) -> None:
-        chosen = tuple(n for n in dict.fromkeys(nodes) if n in self.graph)
+        chosen = tuple(n for n in dict.fromkeys(nodes) if n in self.scope.graph)
         if chosen != self._selection:
             self._selection = chosen
             self.selection_changed.emit(chosen)
 
     def focus(self, node: str) -> None:
         """Select `node` and ask the canvas to show it."""
-        if node in self.graph:
+        if node in self.scope.graph:
             self.select([node])
             self.focus_requested.emit(node)
 

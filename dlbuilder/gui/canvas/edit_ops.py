@@ -139,10 +139,10 @@ class RenameEditWidget(QLineEdit):
         label.setGeometry(box.left(), top, width, height)
 
     def _on_text_edited(self, text: str) -> None:
-        if self._closing or self.node not in self._doc.graph:
+        if self._closing or self.node not in self._doc.scope.graph:
             return
         self.show_problem(None if text == self.node else
-                          rename_problem(self._doc.graph, self.node, text))
+                          rename_problem(self._doc.scope.graph, self.node, text))
 
     def close_editor(self) -> None:
         self._closing = True

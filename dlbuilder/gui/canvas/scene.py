@@ -47,6 +47,7 @@ class GraphScene(QGraphicsScene):
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         doc.changed.connect(self._on_doc_changed)
         doc.selection_changed.connect(self._on_doc_selection_changed)
+        doc.scope_changed.connect(self._on_doc_scope_changed)
         self.selectionChanged.connect(self._on_self_selection_changed)
         theme_manager().changed.connect(self._on_theme_changed)
         self.rebuild()
@@ -56,6 +57,7 @@ class GraphScene(QGraphicsScene):
         doc = self.doc
         for signal, slot in ((doc.changed, self._on_doc_changed),
                              (doc.selection_changed, self._on_doc_selection_changed),
+                             (doc.scope_changed, self._on_doc_scope_changed),
                              (theme_manager().changed, self._on_theme_changed)):
             signal.disconnect(slot)
 
@@ -74,8 +76,8 @@ class GraphScene(QGraphicsScene):
         self._dirty.clear()
         self.wires.clear()
         self._moved.clear()
-        graph = self.doc.graph
-        self._diagnostics = by_node(self.doc.engine.diagnostics())
+        graph = self.doc.scope.graph
+        self._diagnostics = by_node(self.doc.scope.engine.diagnostics())
         self._placing = True
         for node in graph.nodes():
             self._add_node_item(node)
@@ -87,7 +89,7 @@ class GraphScene(QGraphicsScene):
 
     def _add_node_item(self, node: str) -> NodeItem:
         item = NodeItem(self.doc, node, self._diagnostics.get(node, ()))
-        spot = ui_position(self.doc.graph.ui(node))
+        spot = ui_position(self.doc.scope.graph.ui(node))
         item.placed = spot is not None
         self.nodes[node] = item
         self.addItem(item)
@@ -114,7 +116,7 @@ class GraphScene(QGraphicsScene):
         loose = [item for item in self.nodes.values() if not item.placed]
         if not loose:
             return
-        spots = missing_positions(self.doc.graph)
+        spots = missing_positions(self.doc.scope.graph)
         self._placing = True
         for item in loose:
             x, y = spots[item.node]
@@ -124,6 +126,10 @@ class GraphScene(QGraphicsScene):
             self._update_wires_of(item.node)
 
     # -- document events -----------------------------------------------------------------------
+    def _on_doc_scope_changed(self, _scope: object) -> None:
+        """Another graph is shown (a block opened or left): its cards replace these."""
+        self.rebuild()
+
     def _on_doc_changed(self, change: Change) -> None:
         if change.replaced:
             self.rebuild()
@@ -141,11 +147,13 @@ class GraphScene(QGraphicsScene):
         self._placing = True
         added = {node: self._add_node_item(node) for node in change.nodes_added}
         self._placing = False
-        graph = self.doc.graph
+        graph = self.doc.scope.graph
         for src, dst in change.edges_added:
             self._add_wire_item(src, dst, graph.port_of(src, dst), graph.from_port(src, dst))
         rewired = change.rewired()
         stale = change.shapes | change.params_changed | rewired
+        if change.blocks:  # a definition changed: its instances' cards say what it holds
+            stale |= {n for n, item in self.nodes.items() if item.kind == "instance"}
         self._refresh_cards(stale - added.keys(), change.shapes)
         for node in rewired:  # after the refresh: a card's port count places its ports
             self._renumber_ports(node)
@@ -159,7 +167,7 @@ class GraphScene(QGraphicsScene):
 
     def _renumber_ports(self, node: str) -> None:
         """Wires into `node` follow its inputs' ports (a removed input moves the later up)."""
-        graph = self.doc.graph
+        graph = self.doc.scope.graph
         if node not in graph:
             return
         for src in graph.inputs(node):
@@ -169,7 +177,7 @@ class GraphScene(QGraphicsScene):
                 wire.update_path()
 
     def _follow_model_position(self, item: NodeItem) -> None:
-        spot = ui_position(self.doc.graph.ui(item.node))
+        spot = ui_position(self.doc.scope.graph.ui(item.node))
         if spot is None:
             return
         item.placed = True
@@ -183,7 +191,7 @@ class GraphScene(QGraphicsScene):
 
     def _refresh_cards(self, nodes: set[str], shapes: frozenset[str]) -> None:
         """Re-read each card once; a changed output also relabels the wires leaving it."""
-        graph = self.doc.graph
+        graph = self.doc.scope.graph
         for node in nodes:
             item = self.nodes.get(node)
             if item is None or node not in graph:
@@ -203,7 +211,7 @@ class GraphScene(QGraphicsScene):
         """A wire left or joined `node`: where it draws a port per output (a Chunk, or a wire
         from an output the layer lost), re-read its ports and re-route its wires."""
         item = self.nodes.get(node)
-        graph = self.doc.graph
+        graph = self.doc.scope.graph
         if item is None or node not in graph:
             return
         wired = [port for _, port in graph.output_ports(node)]
@@ -241,12 +249,12 @@ class GraphScene(QGraphicsScene):
         if self._syncing:
             return
         chosen = {item.node for item in self.selectedItems() if isinstance(item, NodeItem)}
-        self.doc.select([n for n in self.doc.graph.nodes() if n in chosen])
+        self.doc.select([n for n in self.doc.scope.graph.nodes() if n in chosen])
 
     def selected_nodes(self) -> list[str]:
         """Selected node ids in graph order."""
         chosen = {item.node for item in self.selectedItems() if isinstance(item, NodeItem)}
-        return [n for n in self.doc.graph.nodes() if n in chosen]
+        return [n for n in self.doc.scope.graph.nodes() if n in chosen]
 
     def selected_wires(self) -> list[tuple[str, str]]:
         return [item.key for item in self.selectedItems() if isinstance(item, WireItem)]
@@ -274,7 +282,7 @@ class GraphScene(QGraphicsScene):
             wire.update_path()
 
     def wires_of(self, node: str) -> list[WireItem]:
-        graph = self.doc.graph
+        graph = self.doc.scope.graph
         if node not in graph:
             return []
         keys = [(src, node) for src in graph.inputs(node)] + \
@@ -294,7 +302,7 @@ class GraphScene(QGraphicsScene):
 
     def commit_moves(self) -> bool:
         """Write the dragged cards' positions to the graph as one undo step."""
-        graph = self.doc.graph
+        graph = self.doc.scope.graph
         moved = {n: (self.nodes[n].x(), self.nodes[n].y()) for n in sorted(self._moved)
                  if n in self.nodes and n in graph}
         self._moved.clear()

@@ -44,7 +44,7 @@ class WireDrag:
         self.detached: WireItem | None = None
         kind, index = port
         if kind == "in" and index < item.connected:  # pick up the wire plugged in here
-            src, from_port = self.doc.graph.input_sources(item.node)[index]
+            src, from_port = self.doc.scope.graph.input_sources(item.node)[index]
             self.detached = scene.wires.get((src, item.node))
             if self.detached is not None:
                 self.detached.setVisible(False)

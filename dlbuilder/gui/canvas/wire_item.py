@@ -63,7 +63,7 @@ class WireItem(QGraphicsItem):
     def refresh_label(self) -> None:
         """Re-read the shape the source puts out on this wire's output port."""
         doc = self.src.doc
-        text = format_shape(doc.engine.source_shape(self.src.node, self.from_port))
+        text = format_shape(doc.scope.engine.source_shape(self.src.node, self.from_port))
         if self._label is None or self._label.text() != text:
             static = QStaticText(text)
             static.setTextFormat(Qt.TextFormat.PlainText)
