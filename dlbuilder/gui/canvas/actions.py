@@ -19,10 +19,12 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu
 from shiboken6 import isValid
 
+from dlbuilder.core.blocks import BLOCK, BLOCK_TYPES
 from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import RenameNode
 from dlbuilder.core.fragment import copy_fragment, paste_commands
 from dlbuilder.core.layout import layout_for_view
+from dlbuilder.gui.canvas.block_edits import BlockEdits
 from dlbuilder.gui.canvas.edit_ops import (
     RenameEditWidget,
     delete_command,
@@ -43,10 +45,13 @@ if TYPE_CHECKING:
 TRIGGERS = {"cut": "cut", "copy": "copy", "paste": "paste", "duplicate": "duplicate",
             "delete": "delete_selected", "rename": "rename_selected",
             "select_all": "select_all", "add_layer": "request_quick_add", "zoom_in": "zoom_in",
-            "zoom_out": "zoom_out", "fit": "fit", "layout": "auto_layout"}
+            "zoom_out": "zoom_out", "fit": "fit", "layout": "auto_layout",
+            "group": "group_selected", "ungroup": "ungroup_selected",
+            "open_block": "open_selected", "leave_block": "leave_block"}
 # Actions whose keys act on the canvas only (Delete in the summary table must not delete
 # layers); their menu entries work from anywhere.
-CANVAS_KEYS = ("cut", "copy", "paste", "duplicate", "delete", "rename", "select_all", "fit")
+CANVAS_KEYS = ("cut", "copy", "paste", "duplicate", "delete", "rename", "select_all", "fit",
+               "group", "ungroup", "leave_block")
 
 
 class CanvasEdits(QObject):
@@ -60,9 +65,11 @@ class CanvasEdits(QObject):
         self.graph_scene = view.graph_scene
         self._say = say
         self._rename: RenameEditWidget | None = None
+        self.blocks = BlockEdits(view, say)
         self.edit_actions: dict[str, QAction] = make_actions(view, icon, TRIGGERS)
         for name, method in TRIGGERS.items():
-            slot = getattr(self if hasattr(self, method) else view, method)
+            owner = next(o for o in (self, self.blocks, view) if hasattr(o, method))
+            slot = getattr(owner, method)
             self.edit_actions[name].triggered.connect(lambda _=False, f=slot: f())
         for name in CANVAS_KEYS:
             self.edit_actions[name].setShortcutContext(
@@ -80,12 +87,17 @@ class CanvasEdits(QObject):
         nothing was copied)."""
         if not isValid(self.graph_scene):  # a scene being destroyed drops its selection
             return
-        nodes = len(self.graph_scene.selected_nodes())
+        selected = self.graph_scene.selected_nodes()
+        nodes = len(selected)
         free = not self.doc.read_only_reason
+        one_block = nodes == 1 and self.doc.scope.graph.type_of(selected[0]) == BLOCK
         can = {"copy": nodes > 0, "cut": free and nodes > 0, "duplicate": free and nodes > 0,
                "delete": free and bool(nodes or self.graph_scene.selected_wires()),
                "rename": free and nodes == 1,
-               "select_all": len(self.doc.graph) > 0, "layout": free and len(self.doc.graph) > 0}
+               "select_all": len(self.doc.scope.graph) > 0,
+               "layout": free and len(self.doc.scope.graph) > 0,
+               "group": free and nodes > 0, "ungroup": free and one_block,
+               "open_block": one_block, "leave_block": bool(self.doc.scope.trail)}
         for name, on in can.items():
             self.edit_actions[name].setEnabled(on)
 
@@ -100,7 +112,7 @@ class CanvasEdits(QObject):
     # -- delete and clipboard --------------------------------------------------------------
     def delete_selected(self) -> bool:
         """Delete the selected layers and wires as one undo step."""
-        command = delete_command(self.doc.graph, self.graph_scene.selected_nodes(),
+        command = delete_command(self.doc.scope.graph, self.graph_scene.selected_nodes(),
                                  self.graph_scene.selected_wires())
         if command is None:
             self._say("Select layers or wires to delete")
@@ -108,7 +120,7 @@ class CanvasEdits(QObject):
         return self.doc.push(command)
 
     def delete_wire(self, wire: tuple[str, str]) -> bool:
-        command = delete_command(self.doc.graph, [], [wire])
+        command = delete_command(self.doc.scope.graph, [], [wire])
         return command is not None and self.doc.push(command)
 
     def copy(self) -> bool:
@@ -116,7 +128,7 @@ class CanvasEdits(QObject):
         if not nodes:
             self._say("Select layers to copy")
             return False
-        put_fragment_on_clipboard(copy_fragment(self.doc.graph, nodes))
+        put_fragment_on_clipboard(copy_fragment(self.doc.scope.graph, nodes))
         self._say(f"Copied {plural(len(nodes), 'layers')}")
         return True
 
@@ -126,8 +138,8 @@ class CanvasEdits(QObject):
         if not nodes:
             self._say("Select layers to cut")
             return False
-        put_fragment_on_clipboard(copy_fragment(self.doc.graph, nodes))
-        command = delete_command(self.doc.graph, nodes, self.graph_scene.selected_wires(),
+        put_fragment_on_clipboard(copy_fragment(self.doc.scope.graph, nodes))
+        command = delete_command(self.doc.scope.graph, nodes, self.graph_scene.selected_wires(),
                                  verb="Cut")
         return command is not None and self.doc.push(command)
 
@@ -135,7 +147,7 @@ class CanvasEdits(QObject):
         """Add the copied layers under fresh ids, below the cards they would cover; selects
         them. Returns the new ids."""
         try:
-            fragment = fragment_from_clipboard(self.doc.registry.types())
+            fragment = fragment_from_clipboard([*self.doc.registry.types(), *BLOCK_TYPES])
         except ValueError as err:
             self._say(str(err))
             return []
@@ -147,13 +159,17 @@ class CanvasEdits(QObject):
         if not nodes:
             self._say("Select layers to duplicate")
             return []
-        return self._paste_fragment(copy_fragment(self.doc.graph, nodes), "Duplicate")
+        return self._paste_fragment(copy_fragment(self.doc.scope.graph, nodes), "Duplicate")
 
     def _paste_fragment(self, fragment: dict[str, Any], verb: str = "Paste") -> list[str]:
         if not fragment["nodes"]:
             return []
+        problem = self.blocks.paste_problem(fragment)
+        if problem is not None:
+            self._say(f"Cannot {verb.lower()}: {problem}")
+            return []
         rects = [item.card_rect() for item in self.graph_scene.nodes.values()]
-        command, new_ids = paste_commands(self.doc.graph, fragment,
+        command, new_ids = paste_commands(self.doc.scope.graph, fragment,
                                           paste_offset(rects, fragment))
         command.text = f"{verb} {plural(len(new_ids), 'nodes')}"
         if not self.doc.push(command):
@@ -162,7 +178,7 @@ class CanvasEdits(QObject):
         return new_ids
 
     def select_all(self) -> None:
-        self.doc.select(self.doc.graph.nodes())
+        self.doc.select(self.doc.scope.graph.nodes())
 
     # -- rename ----------------------------------------------------------------------------
     def rename_selected(self) -> bool:
@@ -235,7 +251,7 @@ class CanvasEdits(QObject):
     # -- layout ----------------------------------------------------------------------------
     def auto_layout(self) -> bool:
         """Lay the graph out (one undo step, "Auto-layout"), wrapped to this view, then fit."""
-        if len(self.doc.graph) == 0:
+        if len(self.doc.scope.graph) == 0:
             return False
         done = self.doc.move_nodes(self.layout_positions(), text="Auto-layout")
         self.view.fit()
@@ -244,7 +260,7 @@ class CanvasEdits(QObject):
     def layout_positions(self) -> dict[str, tuple[int, int]]:
         """The layout for this view: wrapped to its width at 1:1 (wider only where that shows
         the whole graph larger)."""
-        return layout_for_view(self.doc.graph, *self.view.layout_size())
+        return layout_for_view(self.doc.scope.graph, *self.view.layout_size())
 
     # -- menus -----------------------------------------------------------------------------
     def canvas_menu(self, scene_pos: QPointF) -> QMenu:
@@ -259,6 +275,9 @@ class CanvasEdits(QObject):
         menu.addActions([a["paste"], a["select_all"]])
         menu.addSeparator()
         menu.addActions([a["fit"], a["layout"]])
+        if self.doc.scope.trail:
+            menu.addSeparator()
+            menu.addAction(a["leave_block"])
         return menu
 
     def node_menu(self, node: str) -> QMenu:
@@ -273,5 +292,13 @@ class CanvasEdits(QObject):
                 action.triggered.connect(lambda _=False, f=fix: self.doc.apply_fix(f))
         if not menu.isEmpty():
             menu.addSeparator()
-        menu.addActions([self.edit_actions[n] for n in ("rename", "duplicate", "delete")])
+        self.update_edit_actions()
+        a = self.edit_actions
+        if a["open_block"].isEnabled():
+            menu.addAction(a["open_block"])
+            self.view.add_expand_entry(menu, node)
+            menu.addAction(a["ungroup"])
+        menu.addAction(a["group"])
+        menu.addSeparator()
+        menu.addActions([a[n] for n in ("rename", "duplicate", "delete")])
         return menu

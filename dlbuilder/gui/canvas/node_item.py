@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
 from dlbuilder.core.diagnostics import Diagnostic, shown_severity
 from dlbuilder.core.registry import format_shape
 from dlbuilder.gui.canvas import style
+from dlbuilder.gui.canvas.card_facts import CardFacts, card_facts
+from dlbuilder.gui.canvas.expanded_item import ExpandedBlockItem
 from dlbuilder.gui.canvas.style import (
     BADGE_R,
     GAP_X,
@@ -55,6 +57,22 @@ def _header_path() -> QPainterPath:
 
 
 _HEADER = _header_path()
+_STACK = (QPointF(8, 8), QPointF(4, 4))  # a block instance's cards behind, farthest first
+_PORT_RADIUS = 20.0  # a block's port inside its definition: a rounder card
+
+
+def _port_paths() -> tuple[QPainterPath, QPainterPath]:
+    """A port card's outline and its header band (clipped to the outline)."""
+    outline = QPainterPath()
+    outline.addRoundedRect(_CARD, _PORT_RADIUS, _PORT_RADIUS)
+    band = QPainterPath()
+    band.addRect(QRectF(0, 0, NODE_W, HEADER_H))
+    return outline, outline.intersected(band)
+
+
+_PORT_OUTLINE, _PORT_HEADER = _port_paths()
+_CARD_OUTLINE = QPainterPath()
+_CARD_OUTLINE.addRoundedRect(_CARD, RADIUS, RADIUS)
 
 
 def _static(text: str) -> QStaticText:
@@ -74,6 +92,9 @@ class NodeItem(QGraphicsItem):
         self.node = node
         self.category = "io"
         self.type_name = ""
+        self.kind = "layer"       # "instance" (a block's card) or "port" (inside a block)
+        self.facts: CardFacts | None = None
+        self.expanded: ExpandedBlockItem | None = None  # a block's inside, shown under it
         self.severity: str | None = None  # "error", "pending" (waits for a wire), "warning"
         self.diagnostics: tuple[Diagnostic, ...] = ()
         self.input_count = 1      # ports drawn on the left
@@ -98,43 +119,55 @@ class NodeItem(QGraphicsItem):
     # -- content -------------------------------------------------------------------------------
     def refresh(self, diagnostics: tuple[Diagnostic, ...]) -> None:
         """Re-read the node from the document and prepare its text."""
-        graph, engine = self.doc.graph, self.doc.engine
-        type_name = graph.type_of(self.node)
+        graph, engine = self.doc.scope.graph, self.doc.scope.engine
         info = engine.info(self.node)
-        registry = self.doc.registry
-        spec = registry.get(type_name) if type_name in registry else None
-        self.category = spec.category if spec is not None else "io"
-        self.type_name = type_name
+        self.connected = len(graph.inputs(self.node))
+        facts = card_facts(graph, engine, self.doc.registry, self.node, info, self.connected)
+        if facts.kind != self.kind:
+            self.prepareGeometryChange()  # an instance's stack edge reaches further
+        self.facts, self.kind = facts, facts.kind
+        self.category = facts.category
+        self.type_name = graph.type_of(self.node)
         self.diagnostics = diagnostics
         self.severity = shown_severity((d.severity, d.code) for d in diagnostics)
-        self.connected = len(graph.inputs(self.node))
-        self.input_count = _port_count(spec, self.connected)
-        self.has_output = spec is None or spec.role != "output"
-        self._read_outputs(spec, info)
-        self._prepare_text(type_name, _key_text(spec, engine.checked_params(self.node)),
-                           self._shape_summary(info), info.params)
-        self.setToolTip(self._tooltip(type_name, spec.summary if spec else ""))
+        self.input_count = facts.inputs
+        self.has_output = facts.outputs > 0
+        self._read_outputs(facts, info)
+        self._prepare_text(facts.title, facts.key, self._shape_summary(info), info.params)
+        self.setToolTip(self._tooltip(facts.title, facts.summary))
+        if self.expanded is not None:
+            self.expanded.refresh()
         self.update()
 
-    def _read_outputs(self, spec: Any, info: Any) -> None:
-        """How many output ports to draw: one per output the layer gives, and at least one for
-        each wire that leaves (a wire from a port the layer lost stays visible, and red)."""
-        graph = self.doc.graph
-        wired = [port for _, port in graph.output_ports(self.node)]
-        several = spec is not None and spec.multi_output
-        if several and not info.port_shapes:  # shapes unknown: as many ports as asked for
-            checked = self.doc.engine.checked_params(self.node) or {}
-            count = checked.get(spec.outputs_param, 1)
+    def set_expanded(self, on: bool) -> None:
+        """Show (or hide) a block instance's inside under its card, read-only."""
+        if on == (self.expanded is not None) or (on and self.kind != "instance"):
+            return
+        if on:
+            self.expanded = ExpandedBlockItem(self)
+            self.setZValue(2)  # over the cards its frame reaches
         else:
-            count = len(info.port_shapes) or 1
-        count = max([count, *[port + 1 for port in wired]])
+            scene = self.expanded.scene()
+            if scene is not None:
+                scene.removeItem(self.expanded)
+            self.expanded = None
+            self.setZValue(1)
+
+    def _read_outputs(self, facts: CardFacts, info: Any) -> None:
+        """How many output ports to draw: one per output the node gives, and at least one for
+        each wire that leaves (a wire from a port the layer lost stays visible, and red)."""
+        graph = self.doc.scope.graph
+        wired = [port for _, port in graph.output_ports(self.node)]
+        several = facts.several
+        count = max([facts.outputs or 1, *[port + 1 for port in wired]])
         if (count > 1) != (self.output_count > 1):
             self.setAcceptHoverEvents(count > 1)  # a port's shape shows on hover
         if count != self.output_count:
             self.prepareGeometryChange()
         self.output_count = count
         known = len(info.output_shapes)
-        self._outputs_given = known if several and known else count
+        self._outputs_given = facts.outputs if facts.kind == "instance" else \
+            known if several and known else count
         self.port_shapes = tuple(format_shape(info.port_shape(i)) for i in range(count)) \
             if several else ()
 
@@ -285,9 +318,7 @@ class NodeItem(QGraphicsItem):
         if hit is not None and hit[0] == "out":
             self.setToolTip(self.port_tooltip(hit[1]))
         else:
-            type_name = self.doc.graph.type_of(self.node)
-            spec = self.doc.registry.get(type_name) if type_name in self.doc.registry else None
-            self.setToolTip(self._tooltip(type_name, spec.summary if spec else ""))
+            self.setToolTip(self._tooltip(self.facts.title, self.facts.summary))
         super().hoverMoveEvent(event)
 
     def free_input_port(self) -> int | None:
@@ -319,11 +350,14 @@ class NodeItem(QGraphicsItem):
         if lod < style.LOD_TEXT:
             self._paint_far(painter, p, lod)
             return
+        if self.kind == "instance":
+            self._paint_stack(painter, p)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(p.card)
-        painter.drawRoundedRect(_CARD, RADIUS, RADIUS)
+        port = self.kind == "port"
+        painter.drawPath(self._outline())
         painter.setBrush(p.header(self.category))
-        painter.drawPath(_HEADER)
+        painter.drawPath(_PORT_HEADER if port else _HEADER)
         self._paint_border(painter, p)
         self._paint_text(painter, p, lod)
         self._paint_ports(painter, p)
@@ -335,6 +369,10 @@ class NodeItem(QGraphicsItem):
         type name as large as it fits, and the output shape under it while that can be read,
         so layer types tell apart at a glance. Flat shapes: round corners and ports are under
         a pixel there; outlines widen to stay visible."""
+        if self.kind == "instance":  # the stack edge, seen from afar
+            for offset in _STACK:
+                painter.fillRect(_CARD.translated(offset), p.header(self.category))
+                painter.fillRect(_CARD.translated(offset).adjusted(-2, -2, -2, -2), p.card)
         painter.fillRect(_CARD, p.header(self.category))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(self._border_pen(p, max(3.0, 1.5 / lod)))
@@ -347,7 +385,7 @@ class NodeItem(QGraphicsItem):
             painter.drawRect(_CARD.adjusted(-out, -out, out, out))
         shape = self._shape_text if lod >= style.LOD_SHAPE else None
         band = style.FAR_SHAPE_TOP if shape is not None else NODE_H
-        name = style.far_name(self.type_name, band)
+        name = style.far_name(self.type_name if self.kind == "layer" else self.facts.title, band)
         if lod * name.font.pixelSize() >= _SMUDGE_PX:
             painter.setFont(name.font)
             painter.setPen(p.header_text)
@@ -358,6 +396,16 @@ class NodeItem(QGraphicsItem):
             painter.setFont(fonts().shape)
             painter.setPen(p.header_text if self._shape_known else p.header_id)
             painter.drawStaticText(QPointF(PAD, style.FAR_SHAPE_TOP), shape[0])
+
+    def _outline(self) -> QPainterPath:
+        return _PORT_OUTLINE if self.kind == "port" else _CARD_OUTLINE
+
+    def _paint_stack(self, painter: QPainter, p: style.Paints) -> None:
+        """Two cards' edges behind a block instance's: there is more inside."""
+        painter.setPen(QPen(p.header(self.category).color(), 1.5))
+        painter.setBrush(p.card)
+        for offset in _STACK:
+            painter.drawRoundedRect(_CARD.translated(offset), RADIUS, RADIUS)
 
     def _problem_colour(self, p: style.Paints) -> QColor:
         return {"error": p.error, "warning": p.warning}.get(self.severity, p.muted)
@@ -377,11 +425,15 @@ class NodeItem(QGraphicsItem):
 
     def _paint_border(self, painter: QPainter, p: style.Paints) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(self._border_pen(p, 2.0 if self.severity != "pending" else 1.5))
-        painter.drawRoundedRect(_CARD, RADIUS, RADIUS)
+        pen = self._border_pen(p, 2.0 if self.severity != "pending" else 1.5)
+        if self.kind == "instance" and self.severity is None:  # a block's own colour
+            pen = QPen(p.header(self.category).color(), 1.5)
+        painter.setPen(pen)
+        painter.drawPath(self._outline())
         if self.isSelected():
+            radius = (_PORT_RADIUS if self.kind == "port" else RADIUS) + 3
             painter.setPen(p.selection_pen)
-            painter.drawRoundedRect(_CARD.adjusted(-4, -4, 4, 4), RADIUS + 3, RADIUS + 3)
+            painter.drawRoundedRect(_CARD.adjusted(-4, -4, 4, 4), radius, radius)
 
     def _paint_text(self, painter: QPainter, p: style.Paints, lod: float) -> None:
         f = fonts()
@@ -432,27 +484,6 @@ class NodeItem(QGraphicsItem):
             box = QRectF(_BADGE_CENTRE.x() - BADGE_R, _BADGE_CENTRE.y() - BADGE_R,
                          2 * BADGE_R, 2 * BADGE_R)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "!")
-
-
-def _port_count(spec: Any, connected: int) -> int:
-    """One port per wire plus a free one for merges; none for the Input."""
-    if spec is None:
-        return max(connected, 1)
-    if spec.max_inputs == 0:
-        return 0
-    if spec.max_inputs is None or spec.max_inputs > 1:
-        room = connected + 1
-        return room if spec.max_inputs is None else min(room, spec.max_inputs)
-    return max(connected, 1)
-
-
-def _key_text(spec: Any, checked: dict[str, Any] | None) -> str:
-    if spec is None or checked is None:
-        return "" if spec is not None else "unknown layer type"
-    try:
-        return spec.key_params(checked)
-    except Exception:  # noqa: BLE001 - a declaration's text helper must not break painting
-        return ""
 
 
 def _near(a: QPointF, b: QPointF, reach: float) -> bool:

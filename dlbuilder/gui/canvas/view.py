@@ -43,6 +43,7 @@ from dlbuilder.gui.canvas.wire_drag import DropResult, WireDrag
 from dlbuilder.gui.canvas.wire_item import WireItem
 from dlbuilder.gui.look.theme import theme_manager
 from dlbuilder.gui.mime import LAYER_MIME
+from dlbuilder.gui.scope import Scope
 
 _HINT = "Drag from a port to connect; Tab or right-click to add a layer; F to fit"
 _LAYOUT_MARGIN = 40   # scene units left free around a graph laid out for the view
@@ -95,6 +96,9 @@ class CanvasView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.doc.focus_requested.connect(self._on_doc_focus_requested)
         self.doc.changed.connect(self._on_doc_changed)  # after the scene's: its cards exist
+        self.doc.scope_changed.connect(self._on_doc_scope_changed)  # after the scene's too
+        self._views: dict[tuple[str, ...], tuple[float, QPointF]] = {}  # zoom, centre
+        self._level: tuple[str, ...] = self.doc.scope.path
         theme_manager().changed.connect(self._on_theme_changed)
 
     # -- zoom and pan ----------------------------------------------------------------------
@@ -278,6 +282,9 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         node = self.graph_scene.node_at(self.mapToScene(event.position().toPoint()))
         if node is not None and event.button() == Qt.MouseButton.LeftButton:
+            if node.kind == "instance":  # a block opens; F2 renames it
+                self.doc.open_block(node.node)
+                return
             self.doc.select([node.node])
             self.edits.rename_node(node.node)
             return
@@ -360,6 +367,10 @@ class CanvasView(QGraphicsView):
         if event.key() == Qt.Key.Key_Escape and self._wire_drag is not None:
             self.cancel_wire_drag()
             return
+        if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Backspace) \
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier \
+                and self.edits.blocks.leave_block():  # Backspace: when it deletes nothing
+            return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
@@ -382,8 +393,9 @@ class CanvasView(QGraphicsView):
         selected = self.graph_scene.selected_nodes()
         self.pending_source, self.pending_in_chain = None, False
         self.pending_from_port = 0
+        graph = self.doc.scope.graph
         if scene_pos is None and len(selected) == 1 \
-                and self.doc.registry.role_of(self.doc.graph.type_of(selected[0])) != "output":
+                and self.doc.registry.role_of(graph.type_of(selected[0])) != "output":
             self.pending_source, self.pending_in_chain = selected[0], True
             self._emit_quick_add(self.graph_scene.nodes[selected[0]].spot_after())
             return
@@ -481,12 +493,42 @@ class CanvasView(QGraphicsView):
     def _on_doc_focus_requested(self, node: str) -> None:
         self.center_on_node(node)
 
+    def _on_doc_scope_changed(self, scope: Scope) -> None:
+        """Another level is shown: keep where this one was looked at, and look at the new one
+        as it was left (or fit it, the first time)."""
+        self.cancel_wire_drag()
+        self.edits.cancel_rename()
+        self._views[self._level] = (self.zoom(),
+                                    self.mapToScene(self.viewport().rect().center()))
+        self._level = scope.path
+        self.edits.update_edit_actions()
+        saved = self._views.get(scope.path)
+        if saved is None:
+            self.fit()
+            return
+        zoom, centre = saved
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self.centerOn(centre)
+
+    def add_expand_entry(self, menu: QMenu, node: str) -> None:
+        """The checkable "Expand in Place" entry of a block instance's menu."""
+        item = self.graph_scene.nodes.get(node)
+        if item is None or item.kind != "instance":
+            return
+        action = menu.addAction("E&xpand in Place (read-only)")
+        action.setCheckable(True)
+        action.setChecked(item.expanded is not None)
+        action.setToolTip("Show the block's layers under its card, with this instance's shapes")
+        action.toggled.connect(lambda on, i=item: i.set_expanded(on))
+
     def _on_doc_changed(self, change: Change) -> None:
         """Another graph: a wire being dragged belonged to the old one, so it is forgotten
         (its items went with the scene's rebuild). An edit (or undo, redo): scroll to show
         the cards it added, if they are not in view (the scene has placed them)."""
         self.edits.follow_change(change)
         if change.replaced:
+            self._views.clear()
+            self._level = self.doc.scope.path
             self._wire_drag = None
             self.pending_source, self.pending_in_chain = None, False
             self.pending_from_port = 0

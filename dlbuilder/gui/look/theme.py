@@ -58,7 +58,7 @@ LIGHT = Theme(
     categories={
         "io": "#4b5563", "convolution": "#2563b0", "pooling": "#0f8a8a",
         "normalization": "#7c4dbd", "dense": "#b4541a", "activation": "#2e7d32",
-        "merge": "#b02a6b",
+        "merge": "#b02a6b", "block": "#8a6714",
     },
 )
 
@@ -72,7 +72,7 @@ DARK = Theme(
     categories={
         "io": "#5b6573", "convolution": "#2f6fc4", "pooling": "#13898a",
         "normalization": "#8257c4", "dense": "#b85c20", "activation": "#2f8a3a",
-        "merge": "#b83a78",
+        "merge": "#b83a78", "block": "#a07a1c",
     },
 )
 

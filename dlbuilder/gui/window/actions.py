@@ -47,6 +47,15 @@ SPECS = (
     ActionSpec("select_all", "Select &All", "Select every layer", (Key.SelectAll,), None),
     ActionSpec("add_layer", "&Add Layer…", "Search for a layer to add (Tab on the canvas)",
                (), "search"),
+    ActionSpec("group", "&Group into Block", "Make the selected layers one block: one card "
+               "whose ports are the wires that cross the selection's border", ("Ctrl+G",),
+               None),
+    ActionSpec("ungroup", "U&ngroup Block", "Put the selected block's layers back in its place",
+               ("Ctrl+Shift+G",), None),
+    ActionSpec("open_block", "&Open Block", "Show the selected block's inside, with the shapes "
+               "of this instance (or double-click its card)", (), None),
+    ActionSpec("leave_block", "&Up One Level", "Back to the graph that holds this block "
+               "(Esc, or Backspace with nothing selected)", ("Alt+Up",), None),
     ActionSpec("zoom_in", "Zoom &In", "Zoom in", (Key.ZoomIn,), "zoom-in"),
     ActionSpec("zoom_out", "Zoom &Out", "Zoom out", (Key.ZoomOut,), "zoom-out"),
     ActionSpec("fit", "&Fit to View", "Show the whole graph", ("F",), "fit"),

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from dlbuilder import __version__
 from dlbuilder.core.changes import Change
+from dlbuilder.gui.canvas.breadcrumb import BreadcrumbWidget
 from dlbuilder.gui.canvas.scene import GraphScene
 from dlbuilder.gui.canvas.style import NODE_H, NODE_W
 from dlbuilder.gui.canvas.view import CanvasView
@@ -66,6 +67,8 @@ GESTURES = """<table cellspacing=4>
  Space+drag pans; F fits the graph</td></tr>
 <tr><td><b>Edit</b></td><td>Delete, Ctrl+C / Ctrl+X / Ctrl+V, Ctrl+D duplicates, F2 renames,
  Ctrl+Z / Ctrl+Shift+Z undo and redo, Ctrl+L arranges the graph</td></tr>
+<tr><td><b>Blocks</b></td><td>Ctrl+G groups the selected layers into a block, Ctrl+Shift+G
+ ungroups; double-click a block to open it, Esc or Alt+Up to go back up</td></tr>
 <tr><td><b>Fix a problem</b></td><td>red or amber layers: hover to read why; the fix is in the
  inspector, the Problems tab and the layer's right-click menu</td></tr>
 </table>"""
@@ -111,6 +114,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         self.lock_banner = LockBannerLabel()
         layout.addWidget(self.lock_banner)
+        self.breadcrumb = BreadcrumbWidget(self.doc)
+        layout.addWidget(self.breadcrumb)
         layout.addWidget(self.view, 1)
         self.setCentralWidget(center)
         self.quick_add = QuickAddPopup(self.doc.registry, self)
@@ -196,6 +201,8 @@ class MainWindow(QMainWindow):
         edit.addActions([a["cut"], a["copy"], a["paste"], a["duplicate"], a["delete"]])
         edit.addSeparator()
         edit.addActions([a["rename"], a["add_layer"], a["select_all"]])
+        edit.addSeparator()
+        edit.addActions([a["group"], a["ungroup"]])
 
         self._build_view_menu(bar.addMenu("&View"))
         training = bar.addMenu("T&raining")
@@ -209,6 +216,8 @@ class MainWindow(QMainWindow):
         view.addActions([a["zoom_in"], a["zoom_out"], a["fit"]])
         view.addSeparator()
         view.addActions([a["layout"], a["snap"]])
+        view.addSeparator()
+        view.addActions([a["open_block"], a["leave_block"]])
         view.addSeparator()
         theme = view.addMenu("&Theme")
         self.theme_group = QActionGroup(self)
