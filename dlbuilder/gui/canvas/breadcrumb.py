@@ -28,6 +28,7 @@ class BreadcrumbWidget(QWidget):
         self._layout.setContentsMargins(8, 3, 8, 3)
         self._layout.setSpacing(2)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        self._shown: list[str] = []
         doc.scope_changed.connect(self._on_doc_scope_changed)
         doc.changed.connect(self._on_doc_changed)
         self.rebuild()
@@ -36,8 +37,8 @@ class BreadcrumbWidget(QWidget):
         self.rebuild()
 
     def _on_doc_changed(self, change: Change) -> None:
-        if change.replaced or change.blocks:  # another graph, or a block renamed
-            self.rebuild()
+        if (change.replaced or change.blocks) and self.crumbs() != self._shown:
+            self.rebuild()  # another graph, or a block renamed
 
     def crumbs(self) -> list[str]:
         """The crumbs' texts, top level first (for tests and tools)."""
@@ -50,6 +51,7 @@ class BreadcrumbWidget(QWidget):
             if widget is not None:
                 widget.deleteLater()
         scope = self.doc.scope
+        self._shown = self.crumbs()
         self.setVisible(bool(scope.trail))
         if not scope.trail:
             return
@@ -62,7 +64,7 @@ class BreadcrumbWidget(QWidget):
         texts = self.crumbs()
         for depth, text in enumerate(texts):
             if depth:
-                self._layout.addWidget(QLabel("\u203a"))
+                self._layout.addWidget(QLabel(" \u203a "))
             if depth == len(texts) - 1:  # where we are: words, not a button
                 here = QLabel(f"<b>{html.escape(text)}</b>")
                 here.setToolTip("The block shown, with the shapes of this instance")

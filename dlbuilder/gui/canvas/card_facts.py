@@ -67,8 +67,7 @@ def _instance_facts(graph: Graph, engine: EngineBase, node: str, connected: int)
         return CardFacts("instance", BLOCK_CATEGORY, title, "unknown block", "",
                          max(connected, 1), 1, False)
     ins, outs = defn.ports()
-    shown = checked or raw
-    args = ", ".join(f"{p.name}={_arg_text(shown.get(p.name, p.default))}"
+    args = ", ".join(_argument(p.name, raw.get(p.name, p.default), (checked or {}).get(p.name))
                      for p in defn.params)
     runs = f"runs {repeat} times in a row" if isinstance(repeat, int) and repeat > 1 \
         else "runs once"
@@ -90,8 +89,11 @@ def _port_facts(graph: Graph, node: str, is_input: bool) -> CardFacts:
                      "where the block's result leaves", 1, 0, False)
 
 
-def _arg_text(value: Any) -> str:
-    return str(value["expr"]) if is_ref(value) else str(value)
+def _argument(name: str, raw: Any, value: Any) -> str:
+    """`channels=64`; a reference with what it comes to here: `channels=width * 2 (128)`."""
+    if not is_ref(raw):
+        return f"{name}={raw}"
+    return f"{name}={raw['expr']}" + (f" ({value})" if value is not None else "")
 
 
 def _port_count(spec: Any, connected: int) -> int:
