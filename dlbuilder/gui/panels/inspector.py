@@ -12,30 +12,42 @@ import html
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
+from dlbuilder.core.blocks import BLOCK
 from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import SetParams
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.params import ParamSpec
 from dlbuilder.core.registry import LayerSpec, format_shape
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.panels.block_inspector import (
+    Scope,
+    instance_block,
+    instance_groups,
+    instance_summary,
+    port_text,
+    repeat_totals,
+    shown_scope,
+)
 from dlbuilder.gui.look.icons import category_icon, icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.widgets.curve_plot import CurvePlotWidget
-from dlbuilder.gui.widgets.fields import FieldWidget, make_field
+from dlbuilder.gui.widgets.fields import FieldWidget
 from dlbuilder.gui.widgets.layer_search import category_title
+from dlbuilder.gui.widgets.ref_field import RefFieldWidget, make_ref_field
 from dlbuilder.gui.widgets.wrap_button import WrapButton
 
 NO_SELECTION = ("Select a layer on the canvas to see and edit its parameters here.\n\n"
@@ -104,6 +116,8 @@ def field_groups(spec: LayerSpec) -> list[tuple[str, list[ParamSpec]]]:
 class InspectorPanel(QWidget):
     """Shows and edits the one selected node of `doc`; a hint for none or many."""
 
+    open_requested = Signal(str)  # an instance whose block's inside the user wants to see
+
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.doc = doc
@@ -117,7 +131,14 @@ class InspectorPanel(QWidget):
         doc.selection_changed.connect(self._on_doc_selection_changed)
         doc.changed.connect(self._on_doc_changed)
         theme_manager().changed.connect(self._on_theme_changed)
+        if hasattr(doc, "scope_changed"):
+            doc.scope_changed.connect(self._on_doc_scope_changed)
         self._on_doc_selection_changed(doc.selection())
+
+    @property
+    def scope(self) -> Scope:
+        """The graph the canvas shows (a block's inside, or the top level)."""
+        return shown_scope(self.doc)
 
     # -- construction --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -169,6 +190,13 @@ class InspectorPanel(QWidget):
         self.node_layout.addLayout(row)
         self.summary_label = _wrapped_label()
         self.node_layout.addWidget(self.summary_label)
+        self.open_button = QPushButton("Open block")
+        self.open_button.setToolTip("Show this block's inside on the canvas (double-click the "
+                                    "card does the same); edits there change every instance")
+        self.open_button.clicked.connect(self._on_open_button_clicked)
+        self.node_layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.totals_label = _wrapped_label()
+        self.node_layout.addWidget(self.totals_label)
 
     def _build_explain(self) -> None:
         self.explain_title = _section_label(EXPLAIN_TITLE)
@@ -191,7 +219,8 @@ class InspectorPanel(QWidget):
     # -- showing a node ------------------------------------------------------------------------
     def show_node(self, node: str | None) -> None:
         """Show `node` (None: the hint); fields are rebuilt from its declaration."""
-        if node is not None and node not in self.doc.graph:
+        graph = self.scope.graph
+        if node is not None and node not in graph:
             node = None
         self._clear_fields()  # first: a text field left half-typed applies to its own node
         self.node = node
@@ -202,13 +231,18 @@ class InspectorPanel(QWidget):
         if node is None:
             return
         self._show_header(node, spec)
+        instance = graph.type_of(node) == BLOCK
+        self.open_button.setVisible(instance and instance_block(graph, node) is not None)
+        self.totals_label.setVisible(instance)
         if spec is not None:
-            self._build_fields(spec)
+            self._build_fields(field_groups(spec))
+        elif instance:
+            self._build_fields(instance_groups(instance_block(graph, node)))
         self.refresh()
 
     def refresh(self) -> None:
         """Re-read the shown node: field values, problems, explanation, plot."""
-        if self.node is None or self.node not in self.doc.graph:
+        if self.node is None or self.node not in self.scope.graph:
             return
         self._load_values()
         self._refresh_results()
@@ -220,21 +254,30 @@ class InspectorPanel(QWidget):
     def _spec(self) -> LayerSpec | None:
         if self.node is None:
             return None
-        type_name = self.doc.graph.type_of(self.node)
+        type_name = self.scope.graph.type_of(self.node)
         return self.doc.registry.get(type_name) if type_name in self.doc.registry else None
 
     def _show_header(self, node: str, spec: LayerSpec | None) -> None:
         theme = current()
-        type_name = self.doc.graph.type_of(node)
+        graph = self.scope.graph
+        type_name = title = graph.type_of(node)
+        summary = spec.summary if spec is not None else port_text(type_name)
         if spec is not None:
             self.icon_label.setPixmap(category_icon(spec.category).pixmap(28, 28))
             self.icon_label.setToolTip(category_title(spec.category))
+        elif type_name == BLOCK or summary is not None:
+            self.icon_label.setPixmap(icon("block").pixmap(28, 28))
+            self.icon_label.setToolTip("A block" if type_name == BLOCK else "A port of a block")
         else:
             self.icon_label.setPixmap(icon("error").pixmap(28, 28))
+        if type_name == BLOCK:
+            name = graph.raw_params(node).get("block")
+            title = name if isinstance(name, str) else type_name
+            summary = instance_summary(instance_block(graph, node), name)
         self.title_label.setText(
-            f'<span style="font-size:large; font-weight:600">{html.escape(type_name)}</span>'
+            f'<span style="font-size:large; font-weight:600">{html.escape(title)}</span>'
             f'&nbsp;&nbsp;<span style="color:{theme.muted}">{html.escape(node)}</span>')
-        self.summary_label.setText(spec.summary if spec is not None else
+        self.summary_label.setText(summary if summary is not None else
                                    f"{type_name} is not a layer type dlbuilder knows")
         self.summary_label.setStyleSheet(f"color: {theme.muted};")
 
@@ -246,8 +289,9 @@ class InspectorPanel(QWidget):
                 item.widget().hide()
                 item.widget().deleteLater()
 
-    def _build_fields(self, spec: LayerSpec) -> None:
-        groups = field_groups(spec)
+    def _build_fields(self, groups: list[tuple[str, list[ParamSpec]]]) -> None:
+        block = self.scope.block
+        inside = self.doc.graph.block(block).params if block is not None else None
         for title, params in groups:
             box = QWidget()
             form = QFormLayout(box)
@@ -258,7 +302,7 @@ class InspectorPanel(QWidget):
             if len(groups) > 1:
                 self.form_layout.addWidget(_section_label(title))
             for param in params:
-                field = make_field(param)
+                field = make_ref_field(param, inside)
                 field.value_changed.connect(partial(self._on_field_value_changed, param.name))
                 label = QLabel(param.name)
                 label.setToolTip(field.toolTip())
@@ -268,16 +312,25 @@ class InspectorPanel(QWidget):
             self.form_layout.addWidget(box)
 
     def _load_values(self) -> None:
-        params = self.doc.graph.params(self.node)
+        params = self.scope.graph.params(self.node)
         for name, field in self.fields.items():
             field.set_value(params.get(name))
+        self._show_evaluated()
+
+    def _show_evaluated(self) -> None:
+        """What each reference evaluates to for the instance the canvas came from."""
+        engine = self.scope.engine
+        checked = (engine.checked_params(self.node) if engine is not None else None) or {}
+        for name, field in self.fields.items():
+            if isinstance(field, RefFieldWidget):
+                field.set_evaluated(checked.get(name))
 
     # -- results -------------------------------------------------------------------------------
     def _refresh_results(self, own: tuple[Diagnostic, ...] | None = None) -> None:
         """Re-read the node's numbers, explanation and problems (`own`, when the caller has
         them already)."""
-        node, engine = self.node, self.doc.engine
-        if node is None or engine is None:
+        node, engine = self.node, self.scope.engine
+        if node is None or engine is None or node not in engine.graph:
             return
         if own is None:
             own = tuple(d for d in engine.diagnostics() if d.node == node)
@@ -294,6 +347,10 @@ class InspectorPanel(QWidget):
         if info is not None:
             self.result_label.setText(result_text(info.output_shape, info.params, info.buffers,
                                                   info.port_shapes))
+        if self.scope.graph.type_of(node) == BLOCK:
+            repeat = (engine.checked_params(node) or {}).get("repeat", 1)
+            self.totals_label.setText(repeat_totals(info, repeat))
+        self._show_evaluated()
         self._refresh_problems(own)
         self._refresh_curve()
 
@@ -302,7 +359,7 @@ class InspectorPanel(QWidget):
         if spec is None or spec.curve is None:
             self.curve_plot.hide()
             return
-        params = self.doc.engine.checked_params(self.node) or spec.defaults
+        params = self.scope.engine.checked_params(self.node) or spec.defaults
         key = spec.key_params(params)
         self.curve_plot.set_curve(spec.curve, params, f"{spec.type}  {key}".strip())
         self.curve_plot.show()
@@ -314,6 +371,9 @@ class InspectorPanel(QWidget):
                 named[d.field] = d.severity
         for name, field in self.fields.items():
             field.mark_problem(named.get(name))
+            if isinstance(field, RefFieldWidget):
+                field.set_diagnostic(next((d.message for d in diagnostics if d.field == name
+                                           and d.code == "bad_reference"), None))
         if tuple(diagnostics) == self._shown_diagnostics:
             return  # keep the buttons: one of them may be the one being clicked
         self._shown_diagnostics = tuple(diagnostics)
@@ -363,10 +423,10 @@ class InspectorPanel(QWidget):
 
     # -- handlers ------------------------------------------------------------------------------
     def _on_field_value_changed(self, name: str, raw: Any) -> None:
-        node = self.node
-        if node is None or node not in self.doc.graph:
+        node, graph = self.node, self.scope.graph
+        if node is None or node not in graph:
             return
-        if self.doc.graph.raw_params(node).get(name) == raw:
+        if graph.raw_params(node).get(name) == raw:
             return
         self._pushing = True
         try:
@@ -375,6 +435,13 @@ class InspectorPanel(QWidget):
             self._pushing = False
         if not ok:  # refused (while training): show what the graph still holds
             self._load_values()
+
+    def _on_open_button_clicked(self) -> None:
+        if self.node is not None:
+            self.open_requested.emit(self.node)
+
+    def _on_doc_scope_changed(self, *_args: Any) -> None:
+        self.show_node(None)
 
     def _on_fix_clicked(self, fix: Fix) -> None:
         self.doc.apply_fix(fix)
@@ -389,17 +456,30 @@ class InspectorPanel(QWidget):
             self.show_node(chosen)
 
     def _on_doc_changed(self, change: Change) -> None:
-        node = self.node
+        node, scope = self.node, self.scope
         if change.replaced:
             self.show_node(None)
         elif node is None:
             return
-        elif node in change.nodes_removed:  # gone, or made anew by an undo: start over
-            self.show_node(node if node in self.doc.graph else None)
+        elif node in change.nodes_removed or node not in scope.graph or self._fields_stale():
+            # gone, made anew by an undo, or its block's parameters changed: start over
+            self.show_node(node if node in scope.graph else None)
+        elif scope.block is not None:  # inside a block: the change names the top level's nodes
+            if not self._pushing:
+                self._load_values()
+            self._refresh_results()
         elif change.inferred:  # not for moves, or the training settings
             if node in change.params_changed and not self._pushing:  # undo, redo, a fix
                 self._load_values()
             self._refresh_results(change.diagnostics_by_node.get(node, ()))
+
+    def _fields_stale(self) -> bool:
+        """Whether an instance's fields no longer match its block's parameters."""
+        graph = self.scope.graph
+        if self.node is None or graph.type_of(self.node) != BLOCK:
+            return False
+        groups = instance_groups(instance_block(graph, self.node))
+        return [p.name for _, params in groups for p in params] != list(self.fields)
 
     def _on_theme_changed(self, theme: Theme) -> None:
         for label in self.findChildren(QLabel, "sectionLabel"):
