@@ -33,6 +33,8 @@ from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.params import ParamSpec
 from dlbuilder.core.registry import LayerSpec, format_shape
 from dlbuilder.gui.document import Document
+from dlbuilder.gui.look.icons import category_icon, icon
+from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.panels.block_inspector import (
     Scope,
     instance_block,
@@ -42,8 +44,6 @@ from dlbuilder.gui.panels.block_inspector import (
     repeat_totals,
     shown_scope,
 )
-from dlbuilder.gui.look.icons import category_icon, icon
-from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.widgets.curve_plot import CurvePlotWidget
 from dlbuilder.gui.widgets.fields import FieldWidget
 from dlbuilder.gui.widgets.layer_search import category_title

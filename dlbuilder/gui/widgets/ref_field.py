@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from dlbuilder.core.blocks import BlockParam, is_ref, ref
 from dlbuilder.core.params import ParamSpec
-from dlbuilder.gui.look.theme import Theme, current
+from dlbuilder.gui.look.theme import Theme
 from dlbuilder.gui.widgets.fields import FieldWidget, make_field
 
 REF_KINDS = ("int", "pair")  # the fields whose value may be a whole-number expression
