@@ -2,13 +2,14 @@
 
 An instance (a `Block` node) gets one whole-number field per parameter of its block (range and
 default from the block's declaration) and its `repeat`; ports (`BlockInput`, `BlockOutput`)
-have no settings and get a short explanation instead. The inspector reads the graph the canvas
-shows: the top level, or a block definition opened from an instance (`Document.scope`).
+have no settings and get a short explanation instead.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
+
+from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
 from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, MAX_REPEAT, BlockDef
 from dlbuilder.core.engine_base import NodeInfo
@@ -25,24 +26,6 @@ PORT_TEXT = {
                    "the first BlockOutput is the instance's output 0. Wire exactly one layer "
                    "into it."),
 }
-
-
-class Scope(NamedTuple):
-    """The graph a view shows, the engine to read its numbers from, and the block it is the
-    inside of (None at the top level)."""
-
-    graph: Graph
-    engine: Any
-    block: str | None
-
-
-def shown_scope(doc: Any) -> Scope:
-    """The document's current scope (`doc.scope` where the document has one: the canvas may
-    show a block's inside), else its top level."""
-    scope = getattr(doc, "scope", None)
-    if scope is not None:
-        return Scope(scope.graph, scope.engine, scope.block)
-    return Scope(doc.graph, doc.engine, None)
 
 
 def instance_block(graph: Graph, node: str) -> BlockDef | None:
@@ -88,9 +71,35 @@ def repeat_totals(info: NodeInfo | None, repeat: int) -> str:
             f"{info.buffers:,} buffers, {info.macs:,} mult-adds")
 
 
-def port_text(type_name: str) -> str | None:
-    return PORT_TEXT.get(type_name)
+def block_header(graph: Graph, node: str) -> tuple[str, str | None]:
+    """(title, summary) for a node of the blocks: an instance is titled by its block; a port
+    explains itself; None as the summary for a type that is neither (nor a layer)."""
+    type_name = graph.type_of(node)
+    if type_name != BLOCK:
+        return type_name, PORT_TEXT.get(type_name)
+    name = graph.raw_params(node).get("block")
+    return (name if isinstance(name, str) else type_name,
+            instance_summary(instance_block(graph, node), name))
 
 
-def is_instance(graph: Graph, node: str) -> bool:
-    return graph.type_of(node) == BLOCK
+def fields_stale(graph: Graph, node: str, names: list[str]) -> bool:
+    """Whether an instance's fields (`names`) no longer match its block's parameters."""
+    if graph.type_of(node) != BLOCK:
+        return False
+    groups = instance_groups(instance_block(graph, node))
+    return [p.name for _, params in groups for p in params] != names
+
+
+def instance_buttons() -> tuple[QPushButton, QPushButton, QHBoxLayout]:
+    """The instance's Open and Save buttons, in a row."""
+    opener = QPushButton("Open block")
+    opener.setToolTip("Show this block's inside on the canvas (double-clicking the card does "
+                      "the same); edits there change every instance")
+    saver = QPushButton("Save to My blocks")
+    saver.setToolTip("Keep this block in your library (the palette's My blocks) to place it "
+                     "in other files")
+    row = QHBoxLayout()
+    row.addWidget(opener)
+    row.addWidget(saver)
+    row.addStretch(1)
+    return opener, saver, row

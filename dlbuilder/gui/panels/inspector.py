@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QScrollArea,
     QSizePolicy,
     QVBoxLayout,
@@ -36,18 +35,18 @@ from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.icons import category_icon, icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.panels.block_inspector import (
-    Scope,
+    block_header,
+    fields_stale,
     instance_block,
+    instance_buttons,
     instance_groups,
-    instance_summary,
-    port_text,
     repeat_totals,
-    shown_scope,
 )
 from dlbuilder.gui.widgets.curve_plot import CurvePlotWidget
 from dlbuilder.gui.widgets.fields import FieldWidget
 from dlbuilder.gui.widgets.layer_search import category_title
 from dlbuilder.gui.widgets.ref_field import RefFieldWidget, make_ref_field
+from dlbuilder.gui.widgets.shown_scope import Scope, shown_scope
 from dlbuilder.gui.widgets.wrap_button import WrapButton
 
 NO_SELECTION = ("Select a layer on the canvas to see and edit its parameters here.\n\n"
@@ -117,6 +116,7 @@ class InspectorPanel(QWidget):
     """Shows and edits the one selected node of `doc`; a hint for none or many."""
 
     open_requested = Signal(str)  # an instance whose block's inside the user wants to see
+    save_requested = Signal(str)  # a block of the file to keep in the user's library
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -190,11 +190,10 @@ class InspectorPanel(QWidget):
         self.node_layout.addLayout(row)
         self.summary_label = _wrapped_label()
         self.node_layout.addWidget(self.summary_label)
-        self.open_button = QPushButton("Open block")
-        self.open_button.setToolTip("Show this block's inside on the canvas (double-click the "
-                                    "card does the same); edits there change every instance")
+        self.open_button, self.save_button, buttons = instance_buttons()
         self.open_button.clicked.connect(self._on_open_button_clicked)
-        self.node_layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.save_button.clicked.connect(self._on_save_button_clicked)
+        self.node_layout.addLayout(buttons)
         self.totals_label = _wrapped_label()
         self.node_layout.addWidget(self.totals_label)
 
@@ -232,7 +231,9 @@ class InspectorPanel(QWidget):
             return
         self._show_header(node, spec)
         instance = graph.type_of(node) == BLOCK
-        self.open_button.setVisible(instance and instance_block(graph, node) is not None)
+        defn = instance_block(graph, node) if instance else None
+        self.open_button.setVisible(defn is not None)
+        self.save_button.setVisible(defn is not None)
         self.totals_label.setVisible(instance)
         if spec is not None:
             self._build_fields(field_groups(spec))
@@ -260,20 +261,15 @@ class InspectorPanel(QWidget):
     def _show_header(self, node: str, spec: LayerSpec | None) -> None:
         theme = current()
         graph = self.scope.graph
-        type_name = title = graph.type_of(node)
-        summary = spec.summary if spec is not None else port_text(type_name)
+        type_name = graph.type_of(node)
         if spec is not None:
             self.icon_label.setPixmap(category_icon(spec.category).pixmap(28, 28))
             self.icon_label.setToolTip(category_title(spec.category))
-        elif type_name == BLOCK or summary is not None:
-            self.icon_label.setPixmap(icon("block").pixmap(28, 28))
-            self.icon_label.setToolTip("A block" if type_name == BLOCK else "A port of a block")
+            title, summary = type_name, spec.summary
         else:
-            self.icon_label.setPixmap(icon("error").pixmap(28, 28))
-        if type_name == BLOCK:
-            name = graph.raw_params(node).get("block")
-            title = name if isinstance(name, str) else type_name
-            summary = instance_summary(instance_block(graph, node), name)
+            title, summary = block_header(graph, node)
+            self.icon_label.setPixmap(icon("error" if summary is None else "block").pixmap(28, 28))
+            self.icon_label.setToolTip("" if summary is None else "A block, or one of its ports")
         self.title_label.setText(
             f'<span style="font-size:large; font-weight:600">{html.escape(title)}</span>'
             f'&nbsp;&nbsp;<span style="color:{theme.muted}">{html.escape(node)}</span>')
@@ -440,6 +436,11 @@ class InspectorPanel(QWidget):
         if self.node is not None:
             self.open_requested.emit(self.node)
 
+    def _on_save_button_clicked(self) -> None:
+        defn = instance_block(self.scope.graph, self.node) if self.node is not None else None
+        if defn is not None:
+            self.save_requested.emit(defn.name)
+
     def _on_doc_scope_changed(self, *_args: Any) -> None:
         self.show_node(None)
 
@@ -475,11 +476,8 @@ class InspectorPanel(QWidget):
 
     def _fields_stale(self) -> bool:
         """Whether an instance's fields no longer match its block's parameters."""
-        graph = self.scope.graph
-        if self.node is None or graph.type_of(self.node) != BLOCK:
-            return False
-        groups = instance_groups(instance_block(graph, self.node))
-        return [p.name for _, params in groups for p in params] != list(self.fields)
+        return self.node is not None and fields_stale(self.scope.graph, self.node,
+                                                      list(self.fields))
 
     def _on_theme_changed(self, theme: Theme) -> None:
         for label in self.findChildren(QLabel, "sectionLabel"):

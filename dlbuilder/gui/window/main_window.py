@@ -33,12 +33,19 @@ from dlbuilder.gui.export.export_folder import export_folder, remember_export_fo
 from dlbuilder.gui.export.onnx_exporting import OnnxExportController
 from dlbuilder.gui.look.icons import app_icon, icon
 from dlbuilder.gui.look.theme import THEME_NAMES, theme_manager
+from dlbuilder.gui.panels.block_shelf import (
+    BlockEntry,
+    library_shelves,
+    place_block,
+    user_folder,
+)
 from dlbuilder.gui.panels.code_panel import CodePanel
 from dlbuilder.gui.panels.inspector import InspectorPanel
 from dlbuilder.gui.panels.palette import PalettePanel
 from dlbuilder.gui.panels.problems_panel import ProblemsPanel
 from dlbuilder.gui.panels.quick_add import QuickAddPopup
 from dlbuilder.gui.panels.summary_panel import SummaryPanel
+from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.window.actions import SPECS, make_actions
 from dlbuilder.gui.window.banner import RecoveryBannerWidget
 from dlbuilder.gui.window.file_ops import FileController
@@ -132,7 +139,9 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         doc = self.doc
-        self.palette = PalettePanel(doc.registry)
+        self.palette = PalettePanel(doc.registry, doc=doc, user_folder=user_folder(data_dir()),
+                                    library=lambda: library_shelves(doc.registry,
+                                                                    user_folder(data_dir())))
         self.inspector = InspectorPanel(doc)
         self.summary = SummaryPanel(doc)
         self.code = CodePanel(doc, settings=self.settings)
@@ -275,6 +284,9 @@ class MainWindow(QMainWindow):
         view.quick_add_requested.connect(self._on_view_quick_add_requested)
         self.quick_add.chosen.connect(self._on_quick_add_chosen)
         self.palette.add_requested.connect(self._on_palette_add_requested)
+        self.palette.block_requested.connect(self._on_palette_block_requested)
+        self.palette.message.connect(self._show_message)
+        self.inspector.save_requested.connect(self.palette.save_block)
         self.files.message.connect(self._show_message)
         self.onnx.started.connect(self._on_onnx_started)
         self.onnx.finished.connect(self._on_onnx_finished)
@@ -401,6 +413,10 @@ class MainWindow(QMainWindow):
         else:
             spot = self._free_spot()
             self.doc.add_layer(type_name, spot.x(), spot.y())
+
+    def _on_palette_block_requested(self, entry: BlockEntry) -> None:
+        spot = self._free_spot()
+        place_block(self.doc, entry, (spot.x(), spot.y()))
 
     def _free_spot(self) -> QPointF:
         """Top-left of a card centred in the view (the document moves it to free space)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from dlbuilder.gui.mime import LAYER_MIME
+from dlbuilder.gui.mime import BLOCK_MIME, LAYER_MIME
 from dlbuilder.gui.panels.palette import SEARCH_PLACEHOLDER, PalettePanel
 from dlbuilder.gui.widgets.layer_search import TYPE_ROLE, category_title, find_layers, match_rank
 from dlbuilder.layers import REGISTRY
@@ -70,7 +70,7 @@ def test_drag_carries_the_type_name(palette: PalettePanel) -> None:
     data = palette.tree.mimeData([item])
     assert data.hasFormat(LAYER_MIME)
     assert bytes(data.data(LAYER_MIME)).decode("utf-8") == "MaxPool2d"
-    assert palette.tree.mimeTypes() == [LAYER_MIME]
+    assert palette.tree.mimeTypes() == [LAYER_MIME, BLOCK_MIME]
     assert bytes(palette.mime_data("ReLU").data(LAYER_MIME)) == b"ReLU"
     group = palette.tree.topLevelItem(0)
     assert not group.flags() & Qt.ItemFlag.ItemIsDragEnabled
