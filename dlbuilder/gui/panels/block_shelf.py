@@ -15,9 +15,9 @@ from typing import Any
 
 from dlbuilder.core.block_commands import AddBlock, place_problem
 from dlbuilder.core.block_library import (
-    builtin_blocks,
     copy_into,
     load_user_blocks,
+    read_library,
     save_user_block,
 )
 from dlbuilder.core.blocks import BLOCK, BlockDef
@@ -25,7 +25,7 @@ from dlbuilder.core.commands import AddNode, Macro
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.placement import card_positions, place_near, placed
 from dlbuilder.core.registry import Registry
-from dlbuilder.gui.widgets.shown_scope import shown_scope
+from dlbuilder.resources import builtin_blocks_file
 
 FILE, BUILTIN, USER = "file", "builtin", "user"
 SHELF_TITLES = {FILE: "In this file", BUILTIN: "Built-in", USER: "My blocks"}
@@ -77,7 +77,7 @@ def library_shelves(registry: Registry, folder: Path | None
                     ) -> tuple[list[BlockEntry], list[str]]:
     """The built-in blocks and the user's (from `folder`), and a message for each file that
     could not be read."""
-    entries = library_entries(BUILTIN, builtin_blocks())
+    entries = library_entries(BUILTIN, read_library(builtin_blocks_file(), registry))
     problems: list[str] = []
     if folder is not None:
         users, problems = load_user_blocks(folder, registry)
@@ -135,7 +135,7 @@ def placing_command(graph: Graph, container: str | None, entry: BlockEntry,
 def place_block(doc: Any, entry: BlockEntry, at: tuple[float, float]) -> str | None:
     """Place an instance of `entry` in the graph the canvas shows, near `at`, as one undo step;
     select it and return its id. A block that cannot go there is refused with the reason."""
-    scope = shown_scope(doc)
+    scope = doc.scope
     made = placing_command(scope.graph, scope.block, entry, at)
     if isinstance(made, str):
         doc.refused.emit(made)

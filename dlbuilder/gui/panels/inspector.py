@@ -42,11 +42,11 @@ from dlbuilder.gui.panels.block_inspector import (
     instance_groups,
     repeat_totals,
 )
+from dlbuilder.gui.scope import Scope
 from dlbuilder.gui.widgets.curve_plot import CurvePlotWidget
 from dlbuilder.gui.widgets.fields import FieldWidget
 from dlbuilder.gui.widgets.layer_search import category_title
 from dlbuilder.gui.widgets.ref_field import RefFieldWidget, make_ref_field
-from dlbuilder.gui.widgets.shown_scope import Scope, shown_scope
 from dlbuilder.gui.widgets.wrap_button import WrapButton
 
 NO_SELECTION = ("Select a layer on the canvas to see and edit its parameters here.\n\n"
@@ -131,14 +131,13 @@ class InspectorPanel(QWidget):
         doc.selection_changed.connect(self._on_doc_selection_changed)
         doc.changed.connect(self._on_doc_changed)
         theme_manager().changed.connect(self._on_theme_changed)
-        if hasattr(doc, "scope_changed"):
-            doc.scope_changed.connect(self._on_doc_scope_changed)
+        doc.scope_changed.connect(self._on_doc_scope_changed)
         self._on_doc_selection_changed(doc.selection())
 
     @property
     def scope(self) -> Scope:
         """The graph the canvas shows (a block's inside, or the top level)."""
-        return shown_scope(self.doc)
+        return self.doc.scope
 
     # -- construction --------------------------------------------------------------------------
     def _build(self) -> None:

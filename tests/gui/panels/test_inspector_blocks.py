@@ -4,9 +4,10 @@ explanation, and references to block parameters in the fields of a block's insid
 from __future__ import annotations
 
 import pytest
-from blocks_doc import ScopedDocument, tiny_graph
+from blocks_doc import tiny_graph
 from PySide6.QtCore import Qt
 
+from dlbuilder.gui.document import Document
 from dlbuilder.gui.panels.inspector import InspectorPanel
 from dlbuilder.gui.widgets.fields import IntFieldWidget
 from dlbuilder.gui.widgets.ref_field import RefFieldWidget
@@ -14,7 +15,7 @@ from dlbuilder.gui.widgets.ref_field import RefFieldWidget
 
 @pytest.fixture
 def tiny(qtbot):
-    doc = ScopedDocument(tiny_graph())
+    doc = Document(tiny_graph())
     panel = InspectorPanel(doc)
     qtbot.addWidget(panel)
     panel.resize(320, 900)
@@ -81,7 +82,7 @@ def test_open_asks_for_the_block(tiny, qtbot) -> None:
 
 def test_a_port_explains_itself_and_has_no_fields(tiny) -> None:
     doc, panel = tiny
-    doc.open_instance("layer1")
+    doc.open_block("layer1")
     doc.select(["x"])
     assert panel.fields == {}
     assert "input" in panel.summary_label.text().lower()
@@ -98,7 +99,7 @@ def test_outside_a_block_no_references_are_offered(tiny) -> None:
 
 def test_inside_a_block_a_reference_shows_as_an_expression_with_its_value(tiny) -> None:
     doc, panel = tiny
-    doc.open_instance("layer1")
+    doc.open_block("layer1")
     doc.select(["conv1"])
     field = panel.fields["out_channels"]
     assert isinstance(field, RefFieldWidget)
@@ -111,7 +112,7 @@ def test_inside_a_block_a_reference_shows_as_an_expression_with_its_value(tiny) 
 
 def test_typing_an_expression_stores_a_reference_as_one_undo_step(tiny, qtbot) -> None:
     doc, panel = tiny
-    doc.open_instance("layer1")
+    doc.open_block("layer1")
     doc.select(["conv1"])
     field = panel.fields["kernel_size"]
     steps = doc.undo_stack.count()
@@ -131,7 +132,7 @@ def test_typing_an_expression_stores_a_reference_as_one_undo_step(tiny, qtbot) -
 
 def test_a_bad_reference_shows_the_engines_diagnostic_and_keeps_the_text(tiny, qtbot) -> None:
     doc, panel = tiny
-    doc.open_instance("layer1")
+    doc.open_block("layer1")
     doc.select(["conv1"])
     field = panel.fields["out_channels"]
     field.expr_line.setFocus()
@@ -152,7 +153,7 @@ def test_a_bad_reference_shows_the_engines_diagnostic_and_keeps_the_text(tiny, q
 
 def test_picking_a_parameter_and_going_back_to_a_number(tiny) -> None:
     doc, panel = tiny
-    doc.open_instance("layer1")
+    doc.open_block("layer1")
     doc.select(["conv1"])
     field = panel.fields["kernel_size"]
     names = [a.text() for a in field.menu.actions() if a.text()]

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from blocks_doc import ScopedDocument, tiny_graph
+from blocks_doc import tiny_graph
 from PySide6.QtCore import Qt
 
-from dlbuilder.core.block_library import builtin_blocks
+from dlbuilder.core.block_library import read_library
 from dlbuilder.core.blocks import BLOCK
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.mime import BLOCK_MIME
@@ -23,11 +23,12 @@ from dlbuilder.gui.panels.block_shelf import (
 )
 from dlbuilder.gui.panels.palette import PalettePanel
 from dlbuilder.layers import REGISTRY
+from dlbuilder.resources import builtin_blocks_file
 
 
 @pytest.fixture
 def shelves(qtbot, tmp_path):
-    doc = ScopedDocument(tiny_graph())
+    doc = Document(tiny_graph())
     folder = tmp_path / "blocks"
     panel = PalettePanel(REGISTRY, doc=doc, user_folder=folder,
                          library=lambda: library_shelves(REGISTRY, folder))
@@ -44,7 +45,7 @@ def test_the_file_and_the_library_are_listed(shelves) -> None:
     shown = panel.visible_blocks()
     assert shown[:2] == [(FILE, "Basic"), (FILE, "Stage")]
     builtin = [name for source, name in shown if source == BUILTIN]
-    assert builtin == [d.name for d in builtin_blocks()]
+    assert builtin == [d.name for d in read_library(builtin_blocks_file(), REGISTRY)]
     assert "BasicBlock" in builtin and "Bottleneck" in builtin
     assert sorted(panel.visible_types()) == sorted(REGISTRY.types())  # layers unchanged
 
@@ -100,7 +101,7 @@ def test_placing_a_file_block_adds_an_instance_only(shelves) -> None:
 
 def test_a_block_cannot_be_placed_inside_itself(shelves, qtbot) -> None:
     doc, panel, _ = shelves
-    doc.open_instance("layer2")  # inside Stage, which places Basic
+    doc.open_block("layer2")  # inside Stage, which places Basic
     with qtbot.waitSignal(doc.refused) as refused:
         assert place_block(doc, panel.entry(FILE, "Stage"), (0, 0)) is None
     assert "Stage > Stage" in refused.args[0]
@@ -127,4 +128,5 @@ def test_an_unreadable_saved_block_is_reported_not_raised(qtbot, tmp_path) -> No
                          library=lambda: library_shelves(REGISTRY, folder))
     qtbot.addWidget(panel)
     assert any("Broken.json" in p for p in panel.library_problems)
-    assert [s for s, _ in panel.visible_blocks()] == [BUILTIN] * len(builtin_blocks())
+    builtin = read_library(builtin_blocks_file(), REGISTRY)
+    assert [s for s, _ in panel.visible_blocks()] == [BUILTIN] * len(builtin)
