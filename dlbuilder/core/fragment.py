@@ -3,7 +3,9 @@
 The clipboard may hold anything, so a fragment is checked before use and a broken one is refused
 with a ValueError that says what is wrong. Pasting gives every node a fresh id and keeps the
 wires inside the fragment, in their port order and from the same output (`from_port`, as in the
-file); wires to nodes outside it are not copied.
+file); wires to nodes outside it are not copied. Copied block instances carry the definitions
+they need (with every block those use), so they paste into another file too: a definition the
+file already has, identical, is reused; a different one of the same name comes in renamed.
 """
 
 from __future__ import annotations
@@ -13,10 +15,15 @@ import json
 from collections.abc import Collection
 from typing import Any
 
+from dlbuilder.core.block_commands import AddBlock
+from dlbuilder.core.block_files import blocks_from_list, blocks_to_list
+from dlbuilder.core.block_library import copy_into, with_dependencies
+from dlbuilder.core.blocks import BLOCK, BlockDef, contains_words, would_contain_itself
 from dlbuilder.core.commands import AddEdge, AddNode, Macro
-from dlbuilder.core.file_parts import edge_entry
+from dlbuilder.core.file_parts import Problem, edge_entry
 from dlbuilder.core.fileformat import strict_json
 from dlbuilder.core.graph import Graph
+from dlbuilder.core.registry import Registry
 
 FORMAT = "dlbuilder.fragment"
 VERSION = 1
@@ -36,7 +43,15 @@ def copy_fragment(graph: Graph, nodes: list[str] | tuple[str, ...]) -> dict[str,
                 "ui": _jsonable(graph.ui(n))} for n in graph.nodes() if n in chosen]
     edges = [edge_entry(graph, src, dst, port)
              for src, dst, port in graph.edges() if src in chosen and dst in chosen]
-    return {"format": FORMAT, "version": VERSION, "nodes": entries, "edges": edges}
+    fragment = {"format": FORMAT, "version": VERSION, "nodes": entries, "edges": edges}
+    needed: dict[str, BlockDef] = {}
+    for entry in entries:
+        name = entry["params"].get("block") if entry["type"] == BLOCK else None
+        if name in graph.blocks:
+            needed.update((d.name, d) for d in with_dependencies(graph.blocks[name]))
+    if needed:
+        fragment["blocks"] = blocks_to_list(needed.values())
+    return fragment
 
 
 def fragment_to_text(fragment: dict[str, Any]) -> str:
@@ -111,20 +126,26 @@ def _check_edge(i: int, edge: Any, ids: set[str]) -> None:
 
 
 def paste_commands(graph: Graph, fragment: dict[str, Any],
-                   offset: tuple[float, float] = (0, 0)) -> tuple[Macro, list[str]]:
+                   offset: tuple[float, float] = (0, 0), registry: Registry | None = None,
+                   container: str | None = None) -> tuple[Macro, list[str]]:
     """One command adding the fragment's nodes (moved by `offset`) under fresh ids, with its
-    internal wires; and the new ids, in the fragment's order."""
+    internal wires and the block definitions its instances need (read with `registry`); and
+    the new ids, in the fragment's order. `container` is the block whose definition `graph`
+    is (None: the top level): an instance that would make it contain itself is refused."""
     check_fragment(fragment)
+    commands, names = _block_commands(graph, fragment, registry)
     dx, dy = offset
     renamed: dict[str, str] = {}
-    commands: list[Any] = []
     for entry in fragment["nodes"]:
         new = graph.unique_id(entry["id"], set(renamed.values()))
         renamed[entry["id"]] = new
         ui = dict(entry.get("ui", {}))
         ui["x"] = round(_number(ui.get("x")) + dx)
         ui["y"] = round(_number(ui.get("y")) + dy)
-        commands.append(AddNode(new, entry["type"], copy.deepcopy(entry.get("params", {})), ui))
+        params = copy.deepcopy(entry.get("params", {}))
+        if entry["type"] == BLOCK:
+            params["block"] = _placed_block(graph, names, params.get("block"), container)
+        commands.append(AddNode(new, entry["type"], params, ui))
     wires = sorted(fragment.get("edges", []), key=lambda e: (e.get("to_port", 0)))
     for edge in wires:  # ascending ports: each wire appends, so the order is kept
         commands.append(AddEdge(renamed[edge["from"]], renamed[edge["to"]],
@@ -132,6 +153,43 @@ def paste_commands(graph: Graph, fragment: dict[str, Any],
     count = len(renamed)
     text = f"Paste {count} node{'s' * (count != 1)}"
     return Macro(text, commands), list(renamed.values())
+
+
+def _block_commands(graph: Graph, fragment: dict[str, Any], registry: Registry | None
+                    ) -> tuple[list[Any], dict[str, str]]:
+    """AddBlock for each definition the fragment brings that the file lacks, and the name
+    each copied block has in the file (renamed on a clash with a different definition)."""
+    raw = fragment.get("blocks")
+    if not raw or registry is None:
+        return [], {}
+    problems: list[Problem] = []
+    defs = blocks_from_list(raw, registry, problems)
+    if problems:
+        raise FragmentError(f"copied layers: their blocks cannot be read: {problems[0]}")
+    scratch = Graph("scratch", blocks=dict(graph.blocks))  # the file's blocks as pasting adds
+    commands: list[Any] = []
+    names: dict[str, str] = {}
+    for defn in defs:
+        copied = copy_into(scratch, defs, defn.name)
+        names[defn.name] = copied.name
+        for added in copied.defs:
+            scratch.blocks[added.name] = added
+            commands.append(AddBlock(added))
+    return commands, names
+
+
+def _placed_block(graph: Graph, names: dict[str, str], name: Any, container: str | None
+                  ) -> Any:
+    """The file's name for a pasted instance's block; FragmentError when the file has no such
+    block or placing it inside `container` would make a block contain itself."""
+    name = names.get(name, name)
+    if name not in graph.blocks and name not in names.values():
+        raise FragmentError(f"copied layers place block {name!r}, which this file does not "
+                            "define")
+    loop = would_contain_itself(graph.blocks, container, name) if container else None
+    if loop:
+        raise FragmentError(contains_words(loop))
+    return name
 
 
 def _number(value: Any) -> float:

@@ -4,11 +4,12 @@ keeps the inner wires in port order, undo takes it all back, and junk is refused
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers import chain, flat_resnet_cifar
 
-from dlbuilder.core.fileformat import graph_to_dict
+from dlbuilder.core.fileformat import graph_to_dict, load_graph
 from dlbuilder.core.fragment import (
     FragmentError,
     check_fragment,
@@ -18,6 +19,7 @@ from dlbuilder.core.fragment import (
     paste_commands,
 )
 from dlbuilder.core.graph import Graph
+from dlbuilder.layers import REGISTRY
 
 BLOCK = ["block2_conv1", "block2_bn1", "block2_relu1", "block2_conv2", "block2_bn2",
          "block2_proj", "block2_proj_bn", "block2_add"]
@@ -137,3 +139,56 @@ def test_odd_positions_become_zero() -> None:
     graph = Graph()
     command.apply(graph)
     assert graph.ui(new) == {"x": 20, "y": 40}
+
+
+# -- block instances carry their definitions -------------------------------------------------
+def _tiny() -> Graph:
+    return load_graph(Path(__file__).parent / "data" / "blocks_tiny.json", REGISTRY)
+
+
+def _paste_into(graph: Graph, fragment: dict, container: str | None = None) -> list[str]:
+    command, ids = paste_commands(graph, fragment, (0, 0), REGISTRY, container)
+    command.apply(graph)
+    return ids
+
+
+def test_a_copied_instance_brings_its_blocks_into_another_file() -> None:
+    source = _tiny()
+    fragment = fragment_from_text(fragment_to_text(copy_fragment(source, ["layer2"])))
+    assert [b["name"] for b in fragment["blocks"]] == ["Basic", "Stage"]
+    target = Graph("other")
+    (new,) = _paste_into(target, fragment)
+    assert list(target.blocks) == ["Basic", "Stage"]
+    assert target.raw_params(new)["block"] == "Stage"
+
+
+def test_pasting_into_the_same_file_reuses_identical_blocks() -> None:
+    graph = _tiny()
+    _paste_into(graph, copy_fragment(graph, ["layer1"]))
+    assert list(graph.blocks) == ["Basic", "Stage"]
+
+
+def test_a_different_block_of_the_same_name_comes_in_renamed() -> None:
+    source = _tiny()
+    fragment = copy_fragment(source, ["layer1"])
+    target = _tiny()
+    inner = target.block("Basic").graph
+    inner.set_params("conv1", {**inner.params("conv1"), "bias": True})
+    (new,) = _paste_into(target, fragment)
+    assert target.raw_params(new)["block"] == "Basic2" and "Basic2" in target.blocks
+
+
+def test_pasting_a_block_into_itself_is_refused() -> None:
+    graph = _tiny()
+    fragment = copy_fragment(graph, ["layer2"])
+    with pytest.raises(FragmentError, match="cannot contain itself: Basic > Stage > Basic"):
+        paste_commands(graph.block("Basic").graph, fragment, (0, 0), REGISTRY, "Basic")
+
+
+def test_pasting_undoes_its_blocks_too() -> None:
+    source = _tiny()
+    target = Graph("other")
+    command, _ids = paste_commands(target, copy_fragment(source, ["layer2"]), (0, 0), REGISTRY)
+    command.apply(target)
+    command.revert(target)
+    assert target.blocks == {} and len(target) == 0

@@ -22,7 +22,7 @@ from shiboken6 import isValid
 from dlbuilder.core.blocks import BLOCK, BLOCK_TYPES
 from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import RenameNode
-from dlbuilder.core.fragment import copy_fragment, paste_commands
+from dlbuilder.core.fragment import FragmentError, copy_fragment, paste_commands
 from dlbuilder.core.layout import layout_for_view
 from dlbuilder.gui.canvas.block_edits import BlockEdits
 from dlbuilder.gui.canvas.edit_ops import (
@@ -164,13 +164,14 @@ class CanvasEdits(QObject):
     def _paste_fragment(self, fragment: dict[str, Any], verb: str = "Paste") -> list[str]:
         if not fragment["nodes"]:
             return []
-        problem = self.blocks.paste_problem(fragment)
-        if problem is not None:
-            self._say(f"Cannot {verb.lower()}: {problem}")
-            return []
         rects = [item.card_rect() for item in self.graph_scene.nodes.values()]
-        command, new_ids = paste_commands(self.doc.scope.graph, fragment,
-                                          paste_offset(rects, fragment))
+        scope = self.doc.scope
+        try:
+            command, new_ids = paste_commands(scope.graph, fragment, paste_offset(rects, fragment),
+                                              self.doc.registry, scope.block)
+        except FragmentError as err:
+            self._say(f"Cannot {verb.lower()}: {err}")
+            return []
         command.text = f"{verb} {plural(len(new_ids), 'nodes')}"
         if not self.doc.push(command):
             return []

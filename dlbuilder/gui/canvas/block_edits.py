@@ -8,11 +8,11 @@ that is not one) changes nothing and the status bar says why, in the core's word
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
-from dlbuilder.core.blocks import BLOCK, contains_words, would_contain_itself
+from dlbuilder.core.blocks import BLOCK
 from dlbuilder.core.flatten import ungroup
 from dlbuilder.core.graph import GraphError
 from dlbuilder.core.grouping import group_nodes
@@ -88,19 +88,3 @@ class BlockEdits(QObject):
             self._say(f"Select one block's card to {verb} it")
             return None
         return nodes[0]
-
-    def paste_problem(self, fragment: dict[str, Any]) -> str | None:
-        """Why copied nodes cannot go into the graph shown: an instance of a block this file
-        does not define, or of the open block itself (or of one that contains it)."""
-        graph, here = self.doc.scope.graph, self.doc.scope.block
-        for entry in fragment["nodes"]:
-            if entry["type"] != BLOCK:
-                continue
-            name = (entry.get("params") or {}).get("block")
-            if name not in graph.blocks:
-                return (f"the copied {entry['id']} places block {name!r}, which this file does "
-                        "not define")
-            loop = would_contain_itself(graph.blocks, here, name) if here else None
-            if loop:
-                return contains_words(loop)
-        return None
