@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dlbuilder.backend.names import LOCAL_RESERVED, comment_text, is_plain_identifier
-from dlbuilder.backend.plan import Layer, ModelPlan, Op, build_plan
+from dlbuilder.backend.plan import Call, ClassPlan, Layer, ModelPlan, Op, Param, build_plan
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.ops import inline_op
 from dlbuilder.core.registry import format_shape
@@ -54,7 +54,12 @@ def generate_code(plan: ModelPlan, class_name: str = "Net", *, usage: Sequence[s
     this way; weights_code.py the preprocessing of trained weights). `loading` replaces the
     docstring's general lines on loading weights (None keeps them)."""
     check_class_name(class_name)
-    uses_torch = any(inline_op(op.kind).imports_torch for op in plan.ops
+    classes = {cls.name: cls for cls in plan.classes}
+    if class_name in classes:
+        raise ClassNameError(f"class name {class_name!r} is taken by a block of this graph; "
+                             "choose another (e.g. Net)")
+    all_ops = [*plan.ops, *(op for cls in plan.classes for op in cls.ops)]
+    uses_torch = any(inline_op(op.kind).imports_torch for op in all_ops
                      if op.kind not in ("call", "copy"))
     needed = {"from torch import nn", *(["import torch"] if uses_torch else []), *imports}
     lines = [
@@ -64,12 +69,13 @@ def generate_code(plan: ModelPlan, class_name: str = "Net", *, usage: Sequence[s
         *_import_block(needed),
         "",
         "",
+        *(line for cls in plan.classes for line in [*_class_lines(cls, classes), "", ""]),
         f"class {class_name}(nn.Module):",
         f"{INDENT}def __init__(self):",
         f"{INDENT * 2}super().__init__()",
     ]
     for layer in plan.layers:
-        lines += _layer_lines(layer)
+        lines += _layer_lines(layer, classes)
     lines += ["", f"{INDENT}def forward(self, x):"]
     lines += [f"{INDENT * 2}{_statement(op)}" for op in plan.ops]
     lines.append(f"{INDENT * 2}return {plan.result}")
@@ -115,7 +121,7 @@ def _values_text(shape: tuple[int, ...]) -> str:
     return f"a {format_shape(shape)} tensor"
 
 
-def _layer_lines(layer: Layer) -> list[str]:
+def _layer_lines(layer: Layer, classes: dict[str, ClassPlan]) -> list[str]:
     where = "" if layer.attr == layer.node else f"node {comment_text(layer.node)}: "
     counts = f"{layer.params:,} parameter{'s' if layer.params != 1 else ''}"
     if layer.buffers:
@@ -124,46 +130,156 @@ def _layer_lines(layer: Layer) -> list[str]:
              f"{format_shape(layer.out_shape)}, {counts}")]
     if not layer.used:
         lines.append(f"{INDENT * 2}# (not used by forward: nothing consumes its output)")
-    class_name = layer.torch_class.removeprefix("torch.")
-    args = [f"{name}={py_literal(value)}" for name, value in layer.args.items()]
-    return lines + wrapped_call(f"{INDENT * 2}self.{layer.attr} = {class_name}(", args)
+    return lines + _assignment(layer, classes)
+
+
+def _assignment(layer: Layer, classes: dict[str, ClassPlan]) -> list[str]:
+    """`self.<attr> = <the module>(...)`, wrapped as ruff format would."""
+    head, args = _module_call(layer, classes)
+    return _call_lines(INDENT * 2, f"self.{layer.attr} = {head}", args)
+
+
+def _module_call(layer: Layer, classes: dict[str, ClassPlan]) -> tuple[str, list[Any]]:
+    """A layer's module as (head, arguments): `nn.Conv2d(` with its keyword arguments, a
+    block class with its constructor's, or `nn.Sequential(` around a repeat's instances."""
+    if not layer.calls:
+        return (layer.torch_class.removeprefix("torch.") + "(",
+                [f"{name}={py_literal(value)}" for name, value in layer.args.items()])
+    items = _call_items(layer.calls, classes)
+    if layer.sequence:
+        return "nn.Sequential(", items
+    item = items[0]
+    assert isinstance(item, tuple)
+    return item
+
+
+def _call_items(calls: Sequence[Call], classes: dict[str, ClassPlan]) -> list[Any]:
+    """Each call as a nested call, or a loop `*[Block(...) for _ in range(n)]`."""
+    items: list[Any] = []
+    for call in calls:
+        head, args = f"{call.cls}(", _call_args(call, classes[call.cls])
+        if call.times == 1:
+            items.append((head, args))
+        else:
+            items.append(f"*[{head}{', '.join(args)}) for _ in range({py_literal(call.times)})]")
+    return items
+
+
+def _call_args(call: Call, cls: ClassPlan) -> list[str]:
+    """Positional up to the block's first parameter (`BasicBlock(64, 128, stride=2)`), then
+    keywords, leaving out a number equal to the parameter's default."""
+    defaults = dict(cls.signature)
+    args, keywords = [], False
+    for name, value in call.args:
+        if keywords:
+            if value != defaults[name] or isinstance(value, Param):
+                args.append(f"{name}={py_literal(value)}")
+        else:
+            args.append(py_literal(value))
+            keywords = defaults[name] is not None
+    return args
+
+
+def _docstring_text(text: str) -> str:
+    """A block's doc for a one-line docstring: whitespace collapsed, backslashes and double
+    quotes escaped, anything but printable ASCII as an escape."""
+    out = []
+    for char in " ".join(text.split()):
+        if char in '"\\':
+            out.append("\\" + char)
+        elif char.isascii() and char.isprintable():
+            out.append(char)
+        else:
+            out.append(ascii(char)[1:-1])
+    return "".join(out)
+
+
+def _flat(arg: Any) -> str:
+    if isinstance(arg, str):
+        return arg
+    head, args = arg
+    return head + ", ".join(_flat(a) for a in args) + ")"
+
+
+def _call_lines(indent: str, head: str, args: list[Any], suffix: str = "") -> list[str]:
+    """`head` + args + `)` + suffix, split the way ruff format (and black) would split it: an
+    argument is text or (head, arguments) for a nested call.
+
+    One line if it fits; else the arguments on one indented line; else one per line with a
+    trailing comma, a nested call split the same way. So `ruff format` leaves it unchanged.
+    """
+    flat = [_flat(a) for a in args]
+    one_line = indent + head + ", ".join(flat) + ")" + suffix
+    if len(one_line) <= LINE_LENGTH:
+        return [one_line]
+    inner = indent + INDENT
+    body = inner + ", ".join(flat)
+    if len(body) <= LINE_LENGTH:
+        return [indent + head, body, indent + ")" + suffix]
+    lines = [indent + head]
+    for arg in args:
+        if isinstance(arg, str):
+            lines.append(f"{inner}{arg},")
+        else:
+            lines += _call_lines(inner, arg[0], arg[1], ",")
+    return [*lines, indent + ")" + suffix]
 
 
 def wrapped_call(head: str, args: list[str]) -> list[str]:
-    """`head` + args + `)`, split the way ruff format (and black) would split it.
-
-    One line if it fits; else the arguments on one indented line; else one per line with a
-    trailing comma. So `ruff format` leaves the exported file unchanged.
-    """
-    one_line = head + ", ".join(args) + ")"
-    if len(one_line) <= LINE_LENGTH:
-        return [one_line]
-    outer = head[: len(head) - len(head.lstrip())]
-    inner = outer + INDENT
-    body = inner + ", ".join(args)
-    if len(body) <= LINE_LENGTH:
-        return [head, body, outer + ")"]
-    return [head, *(f"{inner}{arg}," for arg in args), outer + ")"]
+    """`head` + args + `)`, split the way ruff format (and black) would split it."""
+    indent = head[: len(head) - len(head.lstrip())]
+    return _call_lines(indent, head.lstrip(), args)
 
 
-def _statement(op: Op) -> str:
+def _class_lines(cls: ClassPlan, classes: dict[str, ClassPlan]) -> list[str]:
+    """A block type as a class: its layers built from the constructor's parameters."""
+    base = "nn.Sequential" if cls.sequential else "nn.Module"
+    signature = ", ".join(["self", *(name if default is None else f"{name}={default}"
+                                     for name, default in cls.signature)])
+    lines = [f"class {cls.name}({base}):"]
+    if cls.doc.strip():
+        lines += [f'{INDENT}"""{_docstring_text(cls.doc.strip())}"""', ""]
+    lines.append(f"{INDENT}def __init__({signature}):")
+    if cls.sequential:
+        items: list[Any] = []
+        for layer in cls.layers:
+            if layer.calls and layer.sequence:
+                items += _call_items(layer.calls, classes)
+            else:
+                items.append(_module_call(layer, classes))
+        return lines + _call_lines(INDENT * 2, "super().__init__(", items)
+    lines.append(f"{INDENT * 2}super().__init__()")
+    for layer in cls.layers:
+        lines += _assignment(layer, classes)
+    lines += ["", f"{INDENT}def forward(self, {', '.join(cls.inputs)}):"]
+    lines += [f"{INDENT * 2}{_statement(op, shapes=False)}" for op in cls.ops]
+    lines.append(f"{INDENT * 2}return {', '.join(cls.results)}")
+    return lines
+
+
+def _statement(op: Op, shapes: bool = True) -> str:
+    """One line of forward; `shapes` adds the shape comment (a block class has none: its
+    shapes differ from instance to instance)."""
     sources = op.sources
     if op.kind == "copy":
         return f"{op.target} = {sources[0]}"
     if op.kind == "call":
-        code = f"self.{op.attr}({sources[0]})"
+        code = f"self.{op.attr}({', '.join(sources)})"
     else:
         code = inline_op(op.kind).write(sources, op.args, py_literal)
     if op.unpack:  # one variable per output port: `branch, x = torch.chunk(x, 2, dim=1)`
-        shapes = ", ".join(format_shape(s) for s in op.out_shapes)
         names = ", ".join(op.unpack) if len(op.unpack) > 1 else f"({op.unpack[0]},)"
-        return f"{names} = {code}  # {shapes}"
-    shape = f"  # {format_shape(op.out_shape)}" if op.out_shape is not None else ""
+        if not shapes:
+            return f"{names} = {code}"
+        return f"{names} = {code}  # {', '.join(format_shape(s) for s in op.out_shapes)}"
+    shape = f"  # {format_shape(op.out_shape)}" if op.out_shape is not None and shapes else ""
     return f"{op.target} = {code}{shape}"
 
 
 def py_literal(value: Any) -> str:
     """A constructor argument as Python source; only plain values a declaration checked."""
+    if isinstance(value, Param):  # inside a block class: computed from its parameters
+        return value.text
     if value is None or isinstance(value, bool):
         return repr(value)
     if isinstance(value, int):

@@ -2,7 +2,10 @@
 
 The submodules are the plan's layers under the plan's attribute names, so the compiled model's
 `state_dict` has exactly the keys of the exported code's; `forward` executes the plan's
-statements in order. Nothing from the graph file is ever evaluated as code.
+statements in order. A block instance is built from its class plan as the exported class is:
+the same submodules with the same constructor arguments (its Params evaluated with the
+instance's values, never eval'd), an nn.Sequential for a sequential class or a repeat. Nothing
+from the graph file is ever evaluated as code.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from dlbuilder.backend.block_plan import evaluate
 from dlbuilder.backend.modules import instantiate, op_runner
-from dlbuilder.backend.plan import UNUSED, ModelPlan, build_plan
+from dlbuilder.backend.plan import UNUSED, ClassPlan, Layer, ModelPlan, Op, build_plan
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.registry import Registry
@@ -23,52 +27,119 @@ def _same(value: Any) -> Any:
     return value
 
 
+class _Program:
+    """A module's forward as steps over numbered slots: (submodule name or None, else the
+    function of the inputs, inputs, target, and for an operation with several outputs the
+    slot of each port, -1 for unread ones)."""
+
+    def __init__(self, ops: tuple[Op, ...], inputs: tuple[str, ...], results: tuple[str, ...],
+                 env: dict[str, Any]) -> None:
+        slots: dict[str, int] = {var: i for i, var in enumerate(inputs)}
+
+        def slot(var: str) -> int:
+            return slots.setdefault(var, len(slots))
+
+        steps: list[tuple[str | None, Any, tuple[int, ...], int, tuple[int, ...]]] = []
+        for op in ops:
+            sources = tuple(slot(v) for v in op.sources)
+            ports = tuple(-1 if v == UNUSED else slot(v) for v in op.unpack)
+            if op.kind == "call":
+                steps.append((op.attr, None, sources, slot(op.target), ports))
+                continue
+            function = _same if op.kind == "copy" else op_runner(op.kind,
+                                                                 evaluate(op.args, env))
+            steps.append((None, function, sources, slot(op.target), ports))
+        self.steps = steps
+        self.inputs = len(inputs)
+        self.results = tuple(slot(var) for var in results)
+        self.size = len(slots)
+
+    def run(self, modules: dict[str, nn.Module], inputs: tuple[Any, ...]) -> list[Any]:
+        env: list[Any] = [None] * self.size
+        env[:self.inputs] = inputs
+        for attr, function, sources, target, ports in self.steps:
+            values = [env[s] for s in sources]
+            value = modules[attr](*values) if attr is not None else function(*values)
+            if ports:
+                for port, part in zip(ports, value, strict=True):
+                    if port >= 0:
+                        env[port] = part
+            else:
+                env[target] = value
+        return [env[s] for s in self.results]
+
+
+def _check_attr(layer: Layer) -> None:
+    if hasattr(nn.Module, layer.attr):  # a name newer torch added to nn.Module
+        raise RuntimeError(f"node {layer.node!r}: the attribute name {layer.attr!r} is taken "
+                           "by torch.nn.Module in this torch version; rename the node")
+
+
+class CompiledBlock(nn.Module):
+    """One instance of a block class (not a sequential one), for its constructor values."""
+
+    def __init__(self, cls: ClassPlan, env: dict[str, Any], classes: dict[str, ClassPlan]
+                 ) -> None:
+        super().__init__()
+        for layer in cls.layers:
+            _check_attr(layer)
+            self.add_module(layer.attr, build_layer(layer, env, classes))
+        self._program = _Program(cls.ops, cls.inputs, cls.results, env)
+
+    def forward(self, *inputs: torch.Tensor) -> Any:
+        results = self._program.run(self._modules, inputs)  # type: ignore[arg-type]
+        return results[0] if len(results) == 1 else tuple(results)
+
+
+def build_layer(layer: Layer, env: dict[str, Any], classes: dict[str, ClassPlan]) -> nn.Module:
+    """A plan layer's module, its arguments evaluated with `env` (a block's values)."""
+    if not layer.calls:
+        return instantiate(layer.torch_class, evaluate(layer.args, env))
+    modules = _call_modules(layer, env, classes)
+    return nn.Sequential(*modules) if layer.sequence else modules[0]
+
+
+def _call_modules(layer: Layer, env: dict[str, Any], classes: dict[str, ClassPlan]
+                  ) -> list[nn.Module]:
+    modules = []
+    for call in layer.calls:
+        cls = classes[call.cls]
+        values = {name: evaluate(value, env) for name, value in call.args}
+        for _ in range(evaluate(call.times, env)):
+            modules.append(build_block(cls, values, classes))
+    return modules
+
+
+def build_block(cls: ClassPlan, env: dict[str, Any], classes: dict[str, ClassPlan]
+                ) -> nn.Module:
+    """One instance of a block class: an nn.Sequential of its items for a sequential class
+    (a repeated instance spliced in), else a CompiledBlock."""
+    env = {**{name: default for name, default in cls.signature if default is not None}, **env}
+    if not cls.sequential:
+        return CompiledBlock(cls, env, classes)
+    items: list[nn.Module] = []
+    for layer in cls.layers:
+        if layer.calls and layer.sequence:
+            items += _call_modules(layer, env, classes)
+        else:
+            items.append(build_layer(layer, env, classes))
+    return nn.Sequential(*items)
+
+
 class CompiledModel(nn.Module):
     """The network a graph describes; `plan` says how it was built."""
 
     def __init__(self, plan: ModelPlan) -> None:
         super().__init__()
         self.plan = plan
+        classes = {cls.name: cls for cls in plan.classes}
         for layer in plan.layers:
-            if hasattr(nn.Module, layer.attr):  # a name newer torch added to nn.Module
-                raise RuntimeError(f"node {layer.node!r}: the attribute name {layer.attr!r} "
-                                   "is taken by torch.nn.Module in this torch version; "
-                                   "rename the node")
-            self.add_module(layer.attr, instantiate(layer.torch_class, layer.args))
-        slots: dict[str, int] = {plan.input_var: 0}
-
-        def slot(var: str) -> int:
-            return slots.setdefault(var, len(slots))
-
-        # each step: (submodule name or None, else the function of the inputs, inputs, target,
-        # and for an operation with several outputs the slot of each port, -1 for unread ones)
-        program: list[tuple[str | None, Any, tuple[int, ...], int, tuple[int, ...]]] = []
-        for op in plan.ops:
-            sources = tuple(slot(v) for v in op.sources)
-            if op.kind == "call":
-                program.append((op.attr, None, sources, slot(op.target), ()))
-                continue
-            function = _same if op.kind == "copy" else op_runner(op.kind, op.args)
-            ports = tuple(-1 if v == UNUSED else slot(v) for v in op.unpack)
-            program.append((None, function, sources, slot(op.target), ports))
-        self._program = program
-        self._slots = len(slots)
-        self._result = slot(plan.result)
+            _check_attr(layer)
+            self.add_module(layer.attr, build_layer(layer, {}, classes))
+        self._program = _Program(plan.ops, (plan.input_var,), (plan.result,), {})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        env: list[Any] = [None] * self._slots
-        env[0] = x
-        modules = self._modules
-        for attr, function, sources, target, ports in self._program:
-            if attr is not None:
-                env[target] = modules[attr](env[sources[0]])
-            elif ports:
-                for port, value in zip(ports, function(*[env[s] for s in sources]), strict=True):
-                    if port >= 0:
-                        env[port] = value
-            else:
-                env[target] = function(*[env[s] for s in sources])
-        return env[self._result]
+        return self._program.run(self._modules, (x,))[0]  # type: ignore[arg-type]
 
 
 def compile_graph(source: Graph | InferenceEngine, registry: Registry | None = None

@@ -10,10 +10,15 @@
   output port (`branch, x = torch.chunk(x, 2, dim=1)`), the main path's port keeping `x`.
 The compiler executes the plan and codegen prints it, so the model that runs and the code that
 is exported cannot differ. No torch here: the editor shows the code before torch is loaded.
+
+A block instance is a submodule too: its `calls` say which block class it builds with which
+constructor arguments (a repeat is an nn.Sequential of them); each block type used becomes one
+`ClassPlan` (backend/block_plan.py), planned from the definition's graph the same way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +30,10 @@ from dlbuilder.backend.names import (
     Namespace,
     is_plain_identifier,
 )
+from dlbuilder.core.blocks import BLOCK, BLOCK_OUTPUT, is_block_type
 from dlbuilder.core.diagnostics import Diagnostic
+from dlbuilder.core.engine_base import EngineBase
+from dlbuilder.core.expr import Expr
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.ops import inline_op
@@ -48,8 +56,31 @@ class CompileError(ValueError):
 
 
 @dataclass(frozen=True)
+class Param:
+    """A constructor argument computed from the enclosing block class's own parameters
+    (`channels * 4`): printed as its text, evaluated (never eval'd) by the compiler."""
+
+    expr: Expr
+
+    @property
+    def text(self) -> str:
+        return self.expr.text
+
+
+@dataclass(frozen=True)
+class Call:
+    """`cls(args)`, `times` times in a row (an int, or a Param inside a block class)."""
+
+    cls: str
+    args: tuple[tuple[str, Any], ...]
+    times: Any = 1
+
+
+@dataclass(frozen=True)
 class Layer:
-    """A submodule: `self.<attr> = <torch_class>(**args)`."""
+    """A submodule: `self.<attr> = <torch_class>(**args)`; for a block instance `calls` says
+    which block classes it builds (`torch_class` is then the class name), wrapped in an
+    nn.Sequential when `sequence` (a repeat)."""
 
     node: str
     type: str
@@ -61,16 +92,19 @@ class Layer:
     params: int
     buffers: int
     used: bool = True
+    calls: tuple[Call, ...] = ()
+    sequence: bool = False
 
 
 @dataclass(frozen=True)
 class Op:
     """One statement of forward: `target = kind(sources)`.
 
-    kind is "call" (the submodule `attr`), the name of an inline operation in core/ops.py's
-    table (written inline, with `args` from the declaration), or "copy" (keep a value a fork
-    needs twice). An operation with several outputs unpacks into `unpack`, one variable per
-    output port ("_" where nothing reads it; `target` is the main path's), of `out_shapes`.
+    kind is "call" (the submodule `attr`, given every source: a block may take several), the
+    name of an inline operation in core/ops.py's table (written inline, with `args` from the
+    declaration), or "copy" (keep a value a fork needs twice). An operation with several
+    outputs unpacks into `unpack`, one variable per output port ("_" where nothing reads it;
+    `target` is the main path's), of `out_shapes`.
     """
 
     kind: str
@@ -85,6 +119,24 @@ class Op:
 
 
 @dataclass(frozen=True)
+class ClassPlan:
+    """One block type as a class: `signature` holds (name, default or None) of its
+    constructor; its layers' and ops' arguments may be Params of those names. A `sequential`
+    class (its layers' ids are 0, 1, ... along one chain) is an nn.Sequential of its layers,
+    a repeated instance among them spliced in, so the keys count on as torchvision's do."""
+
+    name: str
+    block: str
+    doc: str
+    signature: tuple[tuple[str, int | None], ...]
+    layers: tuple[Layer, ...]
+    ops: tuple[Op, ...]
+    inputs: tuple[str, ...]
+    results: tuple[str, ...]
+    sequential: bool
+
+
+@dataclass(frozen=True)
 class ModelPlan:
     name: str
     input_shape: Shape
@@ -96,6 +148,7 @@ class ModelPlan:
     target: str | None
     params: int
     buffers: int
+    classes: tuple[ClassPlan, ...] = ()  # every block type used, inner ones first
 
     @property
     def input_var(self) -> str:
@@ -112,31 +165,80 @@ def build_plan(engine: InferenceEngine) -> ModelPlan:
     errors = [d for d in engine.diagnostics() if d.severity == "error"]
     if errors:
         raise CompileError(errors)
-    return _Planner(engine).plan()
+    from dlbuilder.backend.block_plan import BlockClasses  # it builds on this module
+
+    blocks = BlockClasses(engine)
+    planner = Planner(engine, blocks.instance_layer)
+    body = planner.body()
+    output = planner.infos[planner.ends[0]]
+    is_output = engine.registry.role_of(output.type) == "output"
+    out_params = engine.checked_params(output.node) if is_output else None
+    layers = body.layers
+    return ModelPlan(
+        name=engine.graph.name, input_shape=planner.infos[planner.starts[0]].output_shape,
+        output_shape=output.output_shape, layers=layers, ops=body.ops,
+        result=body.results[0],
+        loss=out_params["loss"] if out_params else None,
+        target=out_params["target"] if out_params else None,
+        params=sum(layer.params for layer in layers),
+        buffers=sum(layer.buffers for layer in layers),
+        classes=blocks.classes())
 
 
-class _Planner:
-    def __init__(self, engine: InferenceEngine) -> None:
+@dataclass(frozen=True)
+class Body:
+    """What a graph's module holds and runs: the top-level model's, or a block class's."""
+
+    layers: tuple[Layer, ...]
+    ops: tuple[Op, ...]
+    inputs: tuple[str, ...]
+    results: tuple[str, ...]
+
+
+ArgsOf = Callable[[str], dict[str, Any]]
+InstanceLayer = Callable[[EngineBase, str, str, bool], Layer]
+
+
+class Planner:
+    """Plans the module of one graph: the top level (from its Input to its Output) or a block
+    definition evaluated for one instance (from its BlockInputs to its BlockOutputs).
+
+    `args_of(node)` gives a layer's (or inline op's) constructor arguments: by default the
+    declaration's `torch_args` for the engine's shapes; a block class passes the traced ones.
+    `instance_layer` makes the Layer of a block instance."""
+
+    def __init__(self, engine: EngineBase, instance_layer: InstanceLayer,
+                 args_of: ArgsOf | None = None) -> None:
         self.engine = engine
+        self.instance_layer = instance_layer
+        self.args_of = args_of or self._torch_args
         self.graph: Graph = engine.graph
         self.infos = {info.node: info for info in engine.infos()}
         self.position = {node: i for i, node in enumerate(self.graph.nodes())}
         types = self.types = {node: info.type for node, info in self.infos.items()}
-        role = engine.registry.role_of
-        self.start = next(n for n, t in types.items() if role(t) == "input")
-        outputs = [n for n, t in types.items() if role(t) == "output"]
-        self.end = outputs[0] if outputs else next(
-            n for n in self.infos if not self.graph.outputs(n))
-        self.live = nx.ancestors(self.graph.nx, self.end) | {self.end}
+        defn = getattr(engine, "defn", None)
+        if defn is not None:
+            self.starts, self.ends = (list(ids) for ids in defn.ports())
+        else:
+            role = engine.registry.role_of
+            outputs = [n for n, t in types.items() if role(t) == "output"]
+            self.starts = [next(n for n, t in types.items() if role(t) == "input")]
+            self.ends = [outputs[0] if outputs else next(
+                n for n in self.infos if not self.graph.outputs(n))]
+        self.live = set(self.ends).union(*(nx.ancestors(self.graph.nx, e) for e in self.ends))
         self.order = self._emission_order()
         self.rank = {node: i for i, node in enumerate(self.order)}
         self.locals = Namespace(LOCAL_RESERVED)
         self.edge_var: dict[tuple[str, str], str] = {}
         self.ops: list[Op] = []
 
+    def _torch_args(self, node: str) -> dict[str, Any]:
+        spec = self.engine.registry.get(self.types[node])
+        return spec.torch_args(self.engine.input_shapes(node), self.engine.checked_params(node))
+
     # -- order -----------------------------------------------------------------------------
     def _emission_order(self) -> list[str]:
-        """Depth first from the Input, taking at each fork the longest way to the end first."""
+        """Depth first from the inputs, taking at each fork the longest way to the end first."""
         graph, live = self.graph, self.live
         height: dict[str, int] = {}
         for node in reversed(list(nx.topological_sort(graph.nx.subgraph(live)))):
@@ -144,7 +246,7 @@ class _Planner:
                                    default=-1)
         waiting = {node: len(graph.inputs(node)) for node in live}
         order: list[str] = []
-        stack = [self.start]
+        stack = [s for s in reversed(self.starts) if s in live]
         while stack:
             node = stack.pop()
             order.append(node)
@@ -159,7 +261,7 @@ class _Planner:
         return order
 
     # -- names -------------------------------------------------------------------------------
-    def _attributes(self, nodes: list[str]) -> dict[str, str]:
+    def attributes(self, nodes: list[str]) -> dict[str, str]:
         """Attribute names: ids that are already fine keep their name before others pick."""
         space = Namespace(ATTRIBUTE_RESERVED)
         names: dict[str, str] = {}
@@ -172,63 +274,72 @@ class _Planner:
         return names
 
     # -- building ----------------------------------------------------------------------------
-    def plan(self) -> ModelPlan:
-        registry, engine = self.engine.registry, self.engine
-        module_nodes = [n for n in self.order if self._is_module(n)]
-        dead = [n for n in self.graph.nodes() if n not in self.live and self._is_module(n)]
-        attrs = self._attributes(module_nodes + dead)
+    def body(self) -> Body:
+        module_nodes = [n for n in self.order if self.is_module(n)]
+        dead = [n for n in self.graph.nodes() if n not in self.live and self.is_module(n)]
+        attrs = self.attributes(module_nodes + dead)
         layers = [self._layer(n, attrs[n], n in self.live) for n in module_nodes + dead]
+        inputs = []
+        results: dict[str, str] = {}
+        for i, start in enumerate(self.starts):
+            var = self.locals.claim(INPUT_VAR if i == 0 else start, INPUT_VAR)
+            inputs.append(var)
+            if start in self.ends:
+                results[start] = var
+            if start in self.live:
+                self._bind(start, var)
+        for node in self.order:
+            if node not in self.starts:
+                self._emit(node, attrs, results)
+        return Body(tuple(layers), tuple(self.ops), tuple(inputs),
+                    tuple(results[end] for end in self.ends))
 
-        self._bind(self.start, self.locals.claim(INPUT_VAR))
-        result = INPUT_VAR
-        for node in self.order[1:]:
-            sources = [self.edge_var[(src, node)] for src in self.graph.inputs(node)]
-            spec = registry.get(self.types[node])
-            if spec.role == "output":
-                result = sources[0]
-                continue
-            target = INPUT_VAR if INPUT_VAR in sources else sources[0]
-            for var in sources:
-                if var != target:
-                    self.locals.release(var)
-            if spec.op and inline_op(spec.op).symmetric:  # running value first: `x = x + s`
+    def _emit(self, node: str, attrs: dict[str, str], results: dict[str, str]) -> None:
+        """The statement computing `node` (nothing for an output: it records the result)."""
+        sources = [self.edge_var[(src, node)] for src in self.graph.inputs(node)]
+        type_name = self.types[node]
+        if type_name == BLOCK_OUTPUT or self.engine.registry.role_of(type_name) == "output":
+            results[node] = sources[0]
+            return
+        target = INPUT_VAR if INPUT_VAR in sources else sources[0]
+        for var in sources:
+            if var != target:
+                self.locals.release(var)
+        info = self.infos[node]
+        if type_name == BLOCK:
+            op, args, multi = None, {}, len(info.port_shapes) > 1
+        else:
+            spec = self.engine.registry.get(type_name)
+            op, multi = spec.op, spec.multi_output
+            if op and inline_op(op).symmetric:  # running value first: `x = x + s`
                 sources = [target] + [v for v in sources if v != target]
             # a submodule's constructor arguments live on its Layer; an inline op keeps its own
-            args = (spec.torch_args(engine.input_shapes(node), engine.checked_params(node))
-                    if spec.op else {})
-            info = self.infos[node]
-            unpack = self._port_vars(node, target) if spec.multi_output else ()
-            self.ops.append(Op(spec.op or "call", target, tuple(sources), node, attrs.get(node),
-                               args, info.output_shape, unpack, info.port_shapes))
-            for port, var in enumerate(unpack or (target,)):
-                if var != UNUSED:
-                    self._bind(node, var, port)
-            result = target
+            args = self.args_of(node) if op else {}
+        unpack = self._port_vars(node, target) if multi else ()
+        self.ops.append(Op(op or "call", target, tuple(sources), node, attrs.get(node), args,
+                           info.output_shape, unpack, info.port_shapes))
+        for port, var in enumerate(unpack or (target,)):
+            if var != UNUSED:
+                self._bind(node, var, port)
+        if node in self.ends:  # a graph without an Output ends in its last layer
+            results[node] = target
 
-        output = self.infos[self.end]
-        is_output = registry.role_of(output.type) == "output"
-        out_params = engine.checked_params(self.end) if is_output else None
-        return ModelPlan(
-            name=self.graph.name, input_shape=self.infos[self.start].output_shape,
-            output_shape=output.output_shape, layers=tuple(layers), ops=tuple(self.ops),
-            result=result,
-            loss=out_params["loss"] if out_params else None,
-            target=out_params["target"] if out_params else None,
-            params=sum(layer.params for layer in layers),
-            buffers=sum(layer.buffers for layer in layers))
-
-    def _is_module(self, node: str) -> bool:
-        spec = self.engine.registry.get(self.types[node])
+    def is_module(self, node: str) -> bool:
+        type_name = self.types[node]
+        if is_block_type(type_name):
+            return type_name == BLOCK
+        spec = self.engine.registry.get(type_name)
         return spec.torch_class is not None and spec.op is None
 
     def _layer(self, node: str, attr: str, used: bool) -> Layer:
+        if self.types[node] == BLOCK:
+            return self.instance_layer(self.engine, node, attr, used)
         spec = self.engine.registry.get(self.types[node])
         info = self.infos[node]
         ins = self.engine.input_shapes(node)
         assert spec.torch_class is not None and info.output_shape is not None
-        args = spec.torch_args(ins, self.engine.checked_params(node))
-        return Layer(node, info.type, attr, spec.torch_class, args, ins[0], info.output_shape,
-                     info.params, info.buffers, used)
+        return Layer(node, info.type, attr, spec.torch_class, self.args_of(node), ins[0],
+                     info.output_shape, info.params, info.buffers, used)
 
     def _port_vars(self, node: str, target: str) -> tuple[str, ...]:
         """The variable each output port of `node` unpacks into: the port forward reads first
@@ -237,7 +348,7 @@ class _Planner:
         first: dict[int, int] = {}
         for consumer in self._consumers(node):
             first.setdefault(self.graph.from_port(node, consumer), self.rank[consumer])
-        if node == self.end:
+        if node in self.ends:
             first.setdefault(0, len(self.order))
         main = min(first, key=first.__getitem__)
         names = []
@@ -276,7 +387,8 @@ class _Planner:
         connection), else `branch`."""
         registry = self.engine.registry
         for _ in range(len(self.order)):
-            op = registry.get(self.types[node]).op
+            type_name = self.types[node]
+            op = None if is_block_type(type_name) else registry.get(type_name).op
             name = inline_op(op).fork_name if op else None
             if name:
                 return name

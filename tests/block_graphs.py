@@ -1,0 +1,114 @@
+"""ResNets built from blocks, with torchvision's names: the file a user of blocks would save.
+
+`resnet_blocks(stages, bottleneck)` gives the graph file's data (format version 2): a stem, one
+instance per stage (`layer1`...`layer4`), and the block types BasicBlock or Bottleneck, their
+projecting variants (with a `downsample` instance of Downsample, a Sequential-like block whose
+layers are `0` and `1`) and Stage (the projecting block `0`, then the plain one repeated
+`blocks - 1` times). Exported, its state_dict keys are torchvision's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlbuilder.core.fileformat import graph_from_dict
+from dlbuilder.core.graph import Graph
+from dlbuilder.layers import REGISTRY
+
+RESNET18_STAGES = (2, 2, 2, 2)
+RESNET50_STAGES = (3, 4, 6, 3)
+WIDTHS = (64, 128, 256, 512)
+
+
+def _ref(text: str) -> dict[str, str]:
+    return {"expr": text}
+
+
+def _node(node: str, type_name: str, **params: Any) -> dict[str, Any]:
+    return {"id": node, "type": type_name, **({"params": params} if params else {})}
+
+
+def _conv(node: str, out: Any, kernel: int, stride: Any = 1) -> dict[str, Any]:
+    return _node(node, "Conv2d", out_channels=out, kernel_size=kernel, stride=stride,
+                 padding=kernel // 2, bias=False)
+
+
+def _chain(ids: list[str]) -> list[dict[str, Any]]:
+    return [{"from": a, "to": b} for a, b in zip(ids, ids[1:], strict=False)]
+
+
+def _residual(name: str, bottleneck: bool, project: bool) -> dict[str, Any]:
+    if bottleneck:
+        convs = [_conv("conv1", _ref("channels"), 1), _conv("conv2", _ref("channels"), 3,
+                 _ref("stride")), _conv("conv3", _ref("channels * 4"), 1)]
+        out = "channels * 4"
+    else:
+        convs = [_conv("conv1", _ref("channels"), 3, _ref("stride")),
+                 _conv("conv2", _ref("channels"), 3)]
+        out = "channels"
+    path: list[dict[str, Any]] = []
+    for i, conv in enumerate(convs, start=1):
+        path += [conv, _node(f"bn{i}", "BatchNorm2d")]
+        if i < len(convs):
+            path.append(_node("relu" if i == 1 else f"relu{i}", "ReLU"))
+    ids = ["x", *(n["id"] for n in path), "add", "out_relu", "y"]
+    nodes = [_node("x", "BlockInput"), *path, _node("add", "Add"), _node("out_relu", "ReLU"),
+             _node("y", "BlockOutput")]
+    edges = _chain(ids)
+    edges[len(path)]["to_port"] = 0
+    shortcut = "x"
+    if project:
+        nodes.insert(-1, _node("downsample", "Block", block="Downsample",
+                               channels=_ref(out), stride=_ref("stride")))
+        edges.append({"from": "x", "to": "downsample"})
+        shortcut = "downsample"
+    edges.append({"from": shortcut, "to": "add", "to_port": 1})
+    return {"name": name, "params": [{"name": "channels", "default": 64, "min": 1},
+                                     {"name": "stride", "default": 1, "min": 1}],
+            "nodes": nodes, "edges": edges}
+
+
+def resnet_blocks(stages: tuple[int, ...], bottleneck: bool, name: str) -> dict[str, Any]:
+    """The graph file's data for a ResNet from blocks (224x224 images, 1000 classes)."""
+    plain = "Bottleneck" if bottleneck else "BasicBlock"
+    blocks = [
+        _residual(plain, bottleneck, False), _residual(f"{plain}Down", bottleneck, True),
+        {"name": "Downsample", "params": [{"name": "channels", "default": 64},
+                                          {"name": "stride", "default": 1}],
+         "nodes": [_node("x", "BlockInput"), _conv("0", _ref("channels"), 1, _ref("stride")),
+                   _node("1", "BatchNorm2d"), _node("y", "BlockOutput")],
+         "edges": _chain(["x", "0", "1", "y"])},
+        {"name": "Stage", "params": [{"name": "channels", "default": 64},
+                                     {"name": "stride", "default": 2},
+                                     {"name": "blocks", "default": 2, "min": 2}],
+         "nodes": [_node("x", "BlockInput"),
+                   _node("0", "Block", block=f"{plain}Down", channels=_ref("channels"),
+                         stride=_ref("stride")),
+                   _node("1", "Block", block=plain, channels=_ref("channels"),
+                         repeat=_ref("blocks - 1")),
+                   _node("y", "BlockOutput")],
+         "edges": _chain(["x", "0", "1", "y"])},
+    ]
+    nodes = [_node("input", "Input", shape=[3, 224, 224]), _conv("conv1", 64, 7, 2),
+             _node("bn1", "BatchNorm2d"), _node("relu", "ReLU"),
+             _node("maxpool", "MaxPool2d", kernel_size=3, stride=2, padding=1)]
+    for i, (count, width) in enumerate(zip(stages, WIDTHS, strict=True), start=1):
+        stride = 1 if i == 1 else 2
+        if not bottleneck and i == 1:  # 64 channels in and out: no projection
+            nodes.append(_node("layer1", "Block", block=plain, channels=width, repeat=count))
+        else:
+            nodes.append(_node(f"layer{i}", "Block", block="Stage", channels=width,
+                               stride=stride, blocks=count))
+    nodes += [_node("avgpool", "AdaptiveAvgPool2d", output_size=1),
+              _node("flatten", "Flatten"), _node("fc", "Linear", out_features=1000),
+              _node("output", "Output")]
+    return {"format": "dlbuilder.graph", "version": 2, "name": name, "blocks": blocks,
+            "nodes": nodes, "edges": _chain([n["id"] for n in nodes])}
+
+
+def resnet18_blocks_graph() -> Graph:
+    return graph_from_dict(resnet_blocks(RESNET18_STAGES, False, "resnet18"), REGISTRY)
+
+
+def resnet50_blocks_graph() -> Graph:
+    return graph_from_dict(resnet_blocks(RESNET50_STAGES, True, "resnet50"), REGISTRY)
