@@ -1,8 +1,8 @@
 """Benchmark: how long the exported code of ResNet-50 is, built from blocks and flat.
 
-The block version (tests/block_graphs.py: Bottleneck, its projecting variant, Downsample and
+The block version (tests/big_graphs.py: Bottleneck, its projecting variant, Projection and
 Stage, with torchvision's names) exports one class per block type; the flat version
-(tests/big_graphs.py, 177 hand-wired nodes) one long `__init__`. The issue asks for under 300
+(177 hand-wired nodes) one long `__init__`. The issue asks for under 300
 lines from blocks (the flat export is longer than 1,000). The last line is machine-readable:
 `export_lines_blocks=<n> export_lines_flat=<n>`.
 
@@ -16,8 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from big_graphs import resnet50_graph
-from block_graphs import resnet50_blocks_graph
+from big_graphs import resnet50_blocks_graph, resnet50_graph
 
 from dlbuilder.backend.codegen import export_code
 from dlbuilder.core.inference import InferenceEngine

@@ -1,10 +1,9 @@
-"""ResNets built from blocks, with torchvision's names: the file a user of blocks would save.
-
-`resnet_blocks(stages, bottleneck)` gives the graph file's data (format version 2): a stem, one
-instance per stage (`layer1`...`layer4`), and the block types BasicBlock or Bottleneck, their
-projecting variants (with a `downsample` instance of Downsample, a Sequential-like block whose
-layers are `0` and `1`) and Stage (the projecting block `0`, then the plain one repeated
-`blocks - 1` times). Exported, its state_dict keys are torchvision's.
+"""ResNet-18 built from blocks, with torchvision's names, as the graph file's data (format
+version 2), the file a user of blocks would save: a stem, `layer1` (BasicBlock repeated twice),
+`layer2`...`layer4` (Stage instances) and the head. The block types: BasicBlock, BasicBlockDown
+(with a `downsample` instance of Downsample, a Sequential-like block whose layers are `0` and
+`1`) and Stage (BasicBlockDown as `0`, then BasicBlock repeated `blocks - 1` times as `1`).
+Exported, its state_dict keys are torchvision's. (ResNet-50 from blocks: tests/big_graphs.py.)
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from dlbuilder.core.graph import Graph
 from dlbuilder.layers import REGISTRY
 
 RESNET18_STAGES = (2, 2, 2, 2)
-RESNET50_STAGES = (3, 4, 6, 3)
 WIDTHS = (64, 128, 256, 512)
 
 
@@ -37,15 +35,9 @@ def _chain(ids: list[str]) -> list[dict[str, Any]]:
     return [{"from": a, "to": b} for a, b in zip(ids, ids[1:], strict=False)]
 
 
-def _residual(name: str, bottleneck: bool, project: bool) -> dict[str, Any]:
-    if bottleneck:
-        convs = [_conv("conv1", _ref("channels"), 1), _conv("conv2", _ref("channels"), 3,
-                 _ref("stride")), _conv("conv3", _ref("channels * 4"), 1)]
-        out = "channels * 4"
-    else:
-        convs = [_conv("conv1", _ref("channels"), 3, _ref("stride")),
-                 _conv("conv2", _ref("channels"), 3)]
-        out = "channels"
+def _residual(name: str, project: bool) -> dict[str, Any]:
+    convs = [_conv("conv1", _ref("channels"), 3, _ref("stride")),
+             _conv("conv2", _ref("channels"), 3)]
     path: list[dict[str, Any]] = []
     for i, conv in enumerate(convs, start=1):
         path += [conv, _node(f"bn{i}", "BatchNorm2d")]
@@ -59,7 +51,7 @@ def _residual(name: str, bottleneck: bool, project: bool) -> dict[str, Any]:
     shortcut = "x"
     if project:
         nodes.insert(-1, _node("downsample", "Block", block="Downsample",
-                               channels=_ref(out), stride=_ref("stride")))
+                               channels=_ref("channels"), stride=_ref("stride")))
         edges.append({"from": "x", "to": "downsample"})
         shortcut = "downsample"
     edges.append({"from": shortcut, "to": "add", "to_port": 1})
@@ -68,11 +60,11 @@ def _residual(name: str, bottleneck: bool, project: bool) -> dict[str, Any]:
             "nodes": nodes, "edges": edges}
 
 
-def resnet_blocks(stages: tuple[int, ...], bottleneck: bool, name: str) -> dict[str, Any]:
-    """The graph file's data for a ResNet from blocks (224x224 images, 1000 classes)."""
-    plain = "Bottleneck" if bottleneck else "BasicBlock"
+def resnet18_blocks() -> dict[str, Any]:
+    """The graph file's data (224x224 images, 1000 classes)."""
+    plain = "BasicBlock"
     blocks = [
-        _residual(plain, bottleneck, False), _residual(f"{plain}Down", bottleneck, True),
+        _residual(plain, False), _residual(f"{plain}Down", True),
         {"name": "Downsample", "params": [{"name": "channels", "default": 64},
                                           {"name": "stride", "default": 1}],
          "nodes": [_node("x", "BlockInput"), _conv("0", _ref("channels"), 1, _ref("stride")),
@@ -92,23 +84,18 @@ def resnet_blocks(stages: tuple[int, ...], bottleneck: bool, name: str) -> dict[
     nodes = [_node("input", "Input", shape=[3, 224, 224]), _conv("conv1", 64, 7, 2),
              _node("bn1", "BatchNorm2d"), _node("relu", "ReLU"),
              _node("maxpool", "MaxPool2d", kernel_size=3, stride=2, padding=1)]
-    for i, (count, width) in enumerate(zip(stages, WIDTHS, strict=True), start=1):
-        stride = 1 if i == 1 else 2
-        if not bottleneck and i == 1:  # 64 channels in and out: no projection
+    for i, (count, width) in enumerate(zip(RESNET18_STAGES, WIDTHS, strict=True), start=1):
+        if i == 1:  # 64 channels in and out: no projection
             nodes.append(_node("layer1", "Block", block=plain, channels=width, repeat=count))
         else:
             nodes.append(_node(f"layer{i}", "Block", block="Stage", channels=width,
-                               stride=stride, blocks=count))
+                               stride=2, blocks=count))
     nodes += [_node("avgpool", "AdaptiveAvgPool2d", output_size=1),
               _node("flatten", "Flatten"), _node("fc", "Linear", out_features=1000),
               _node("output", "Output")]
-    return {"format": "dlbuilder.graph", "version": 2, "name": name, "blocks": blocks,
+    return {"format": "dlbuilder.graph", "version": 2, "name": "resnet18", "blocks": blocks,
             "nodes": nodes, "edges": _chain([n["id"] for n in nodes])}
 
 
 def resnet18_blocks_graph() -> Graph:
-    return graph_from_dict(resnet_blocks(RESNET18_STAGES, False, "resnet18"), REGISTRY)
-
-
-def resnet50_blocks_graph() -> Graph:
-    return graph_from_dict(resnet_blocks(RESNET50_STAGES, True, "resnet50"), REGISTRY)
+    return graph_from_dict(resnet18_blocks(), REGISTRY)

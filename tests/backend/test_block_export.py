@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 import torch
-from block_graphs import resnet18_blocks_graph, resnet50_blocks_graph
+from big_graphs import resnet50_blocks_graph
+from block_graphs import resnet18_blocks_graph
+from block_strategies import nested_graphs
 from helpers import engine_for
+from hypothesis import HealthCheck, given, settings
 from test_codegen import _ruff
 from zoo_torchvision import import_torchvision
 
@@ -78,13 +81,13 @@ def test_same_graph_same_text_and_ruff_clean(tmp_path: Path) -> None:
 def test_block_classes_take_their_sizes_as_expressions() -> None:
     code = export_code(engine_for(resnet50_blocks_graph()))
     assert ("class Bottleneck(nn.Module):\n"
-            "    def __init__(self, in_channels, channels=64, stride=1):") in code
-    assert "class Downsample(nn.Sequential):" in code
+            "    def __init__(self, in_channels, channels=64):") in code  # stride is always 1
+    assert "class Projection(nn.Sequential):" in code
     assert "in_channels=channels," in code and "out_channels=channels * 4," in code
     assert "num_features=channels * 4," in code
-    assert "self.downsample = Downsample(in_channels, channels * 4, stride=stride)" in code
+    assert "self.downsample = Projection(in_channels, channels, stride=stride)" in code
     assert "*[Bottleneck(channels * 4, channels) for _ in range(blocks - 1)]," in code
-    assert "self.layer3 = Stage(512, 256, blocks=6)" in code
+    assert "self.layer3 = Stage(512, 256, stride=2, blocks=6)" in code
     assert len(code.splitlines()) < 300
 
 
@@ -197,3 +200,9 @@ def test_the_exported_file_runs_as_a_script(tmp_path: Path) -> None:
                            f"{str(path)!r})['Net'](); print(len(m.state_dict()))"],
                           check=False, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(nested_graphs())
+def test_random_nested_graphs_export_as_they_compile(graph: Graph) -> None:
+    assert_same_as_compiled(graph)
