@@ -12,7 +12,7 @@ from dlbuilder.layers import REGISTRY
 from dlbuilder.resources import example_names, examples_dir
 
 REQUIRED = {"digits_cnn", "lenet5", "mlp_mnist", "resnet_cifar", "conv_autoencoder",
-            "mobilenet_v2"}
+            "mobilenet_v2", "resnet18"}
 
 
 def test_the_required_examples_are_shipped() -> None:
@@ -44,8 +44,14 @@ def test_example_specifics() -> None:
     assert mobilenet.info("input").output_shape == (3, 224, 224)
     resnet = engine("resnet_cifar")
     assert resnet.info("input").output_shape == (3, 32, 32)
-    assert [resnet.graph.type_of(n) for n in resnet.graph.inputs("block2_add")] == [
-        "BatchNorm2d", "BatchNorm2d"]  # projection shortcut
+    assert resnet.totals().params == 78_042  # as when every layer was a card of its own
+    assert resnet.graph.raw_params("block2")["block"] == "BasicBlockDown"
+    down = resnet.graph.block("BasicBlockDown").graph
+    assert [down.type_of(n) for n in down.inputs("add")] == ["BatchNorm2d", "Block"]
+    assert down.raw_params("downsample")["block"] == "Projection"  # projection shortcut
+    resnet18 = engine("resnet18")
+    assert resnet18.totals().params == 11_689_512  # torchvision's published num_params
+    assert resnet18.info("fc").output_shape == (1000,)
     auto = engine("conv_autoencoder")
     assert auto.graph.params("output")["target"] == "input"
     assert "ConvTranspose2d" in {auto.graph.type_of(n) for n in auto.graph.nodes()}

@@ -3,10 +3,11 @@
 Each builder returns a Graph whose parameter count equals torchvision's published `num_params`
 (the architecture facts: channels, kernels, strides, block counts; no torchvision code). Nodes
 are added in the order torchvision registers its modules, so weights can be copied across one
-layer at a time (tests/zoo_torchvision.py). `mobilenet_v2()` is the shipped example
-examples/mobilenet_v2.json; regenerate it after changing the builder or the layout with
+layer at a time (tests/zoo_torchvision.py). `mobilenet_v2()` is the flat twin of the shipped
+example examples/mobilenet_v2.json, which is built from blocks: both have the same numbers.
+Write a builder's graph to a file (its name picks the builder) with
 
-    PYTHONPATH=. python tests/zoo.py examples/mobilenet_v2.json
+    PYTHONPATH=. python tests/zoo.py /tmp/mobilenet_v3_small.json
 """
 
 from __future__ import annotations
@@ -279,6 +280,8 @@ BUILDERS = {
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "examples/mobilenet_v2.json")
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python tests/zoo.py OUT.json (OUT: one of {', '.join(BUILDERS)})")
+    target = Path(sys.argv[1])
     save_graph(BUILDERS[target.stem](), target)
     print(f"wrote {target}")
