@@ -13,7 +13,9 @@ so a node id can never inject code.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from dlbuilder.backend.names import LOCAL_RESERVED, comment_text, is_plain_identifier
@@ -29,6 +31,18 @@ INDENT = "    "
 
 class ClassNameError(ValueError):
     """The requested class name cannot be used in the generated file."""
+
+
+def check_names_free(plan: ModelPlan, class_name: str, taken: frozenset[str], what: str) -> None:
+    """Refuse a model class or block class named like something the code around it uses
+    (`what`: "the training script", ...)."""
+    if class_name in taken:
+        raise ClassNameError(f"class name {class_name!r} is a name {what} uses; choose "
+                             "another (e.g. Net)")
+    for cls in plan.classes:
+        if cls.name in taken:
+            raise ClassNameError(f"block {cls.block!r} becomes class {cls.name!r}, a name "
+                                 f"{what} uses; rename the block")
 
 
 def check_class_name(name: str) -> str:
@@ -161,8 +175,19 @@ def _call_items(calls: Sequence[Call], classes: dict[str, ClassPlan]) -> list[An
         if call.times == 1:
             items.append((head, args))
         else:
-            items.append(f"*[{head}{', '.join(args)}) for _ in range({py_literal(call.times)})]")
+            items.append(Loop((head, args), py_literal(call.times)))
     return items
+
+
+@dataclass(frozen=True)
+class Loop:
+    """`*[Block(...) for _ in range(n)]` among a Sequential's arguments."""
+
+    call: tuple[str, list[Any]]
+    times: str
+
+    def tail(self) -> str:
+        return f"for _ in range({self.times})"
 
 
 def _call_args(call: Call, cls: ClassPlan) -> list[str]:
@@ -194,9 +219,21 @@ def _docstring_text(text: str) -> str:
     return "".join(out)
 
 
+def _class_docstring(doc: str) -> list[str]:
+    """A block's doc as its class's docstring, wrapped to the line length."""
+    text = _docstring_text(doc.strip())
+    if len(INDENT) + len(text) + 6 <= LINE_LENGTH:
+        return [f'{INDENT}"""{text}"""']
+    rows = textwrap.wrap(text, LINE_LENGTH - len(INDENT), break_long_words=False,
+                         break_on_hyphens=False)
+    return [f'{INDENT}"""{rows[0]}', *(INDENT + row for row in rows[1:]), f'{INDENT}"""']
+
+
 def _flat(arg: Any) -> str:
     if isinstance(arg, str):
         return arg
+    if isinstance(arg, Loop):
+        return f"*[{_flat(arg.call)} {arg.tail()}]"
     head, args = arg
     return head + ", ".join(_flat(a) for a in args) + ")"
 
@@ -220,6 +257,12 @@ def _call_lines(indent: str, head: str, args: list[Any], suffix: str = "") -> li
     for arg in args:
         if isinstance(arg, str):
             lines.append(f"{inner}{arg},")
+        elif isinstance(arg, Loop) and len(f"{inner}{_flat(arg)},") > LINE_LENGTH:
+            deeper = inner + INDENT
+            lines += [f"{inner}*[", *_call_lines(deeper, *arg.call), f"{deeper}{arg.tail()}",
+                      f"{inner}],"]
+        elif isinstance(arg, Loop):
+            lines.append(f"{inner}{_flat(arg)},")
         else:
             lines += _call_lines(inner, arg[0], arg[1], ",")
     return [*lines, indent + ")" + suffix]
@@ -234,12 +277,12 @@ def wrapped_call(head: str, args: list[str]) -> list[str]:
 def _class_lines(cls: ClassPlan, classes: dict[str, ClassPlan]) -> list[str]:
     """A block type as a class: its layers built from the constructor's parameters."""
     base = "nn.Sequential" if cls.sequential else "nn.Module"
-    signature = ", ".join(["self", *(name if default is None else f"{name}={default}"
-                                     for name, default in cls.signature)])
+    signature = ["self", *(name if default is None else f"{name}={default}"
+                           for name, default in cls.signature)]
     lines = [f"class {cls.name}({base}):"]
     if cls.doc.strip():
-        lines += [f'{INDENT}"""{_docstring_text(cls.doc.strip())}"""', ""]
-    lines.append(f"{INDENT}def __init__({signature}):")
+        lines += [*_class_docstring(cls.doc), ""]
+    lines += _call_lines(INDENT, "def __init__(", signature, ":")
     if cls.sequential:
         items: list[Any] = []
         for layer in cls.layers:

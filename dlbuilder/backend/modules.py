@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT
+from dlbuilder.core.engine_base import EngineBase
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.ops import inline_op
@@ -85,34 +87,65 @@ class TorchNode:
 
 def torch_reference(engine: InferenceEngine, device: str = "cpu", batch: int = 2,
                     train: bool = False) -> dict[str, TorchNode]:
-    """Run the engine's graph through torch; raise whatever torch raises."""
+    """Run the engine's graph through torch node by node (each block instance through its
+    runs, each layer inside built on its own); raise whatever torch raises."""
+    return _reference(engine, (), (device, batch, train))[0]
+
+
+def _reference(engine: EngineBase, given: tuple[torch.Tensor, ...], how: tuple[str, int, bool]
+               ) -> tuple[dict[str, TorchNode], dict[str, Any]]:
+    """Each node's TorchNode and value; `given` feeds a block's BlockInputs in order."""
     graph: Graph = engine.graph
-    registry = engine.registry
-    outputs: dict[str, torch.Tensor] = {}
+    outputs: dict[str, Any] = {}
     result: dict[str, TorchNode] = {}
     for info in engine.infos():
         node = info.node
-        spec = registry.get(info.type)
-        params = engine.checked_params(node)
-        if params is None:
-            raise ValueError(f"{node} has invalid parameters")
         inputs = [_port(outputs[src], port) for src, port in graph.input_sources(node)]
-        if spec.role == "input":
-            x: Any = torch.randn(batch, *params["shape"], device=device)
-            module = None
+        if info.type == BLOCK:
+            x, n_params, n_buffers = _instance(engine, node, inputs, how)
+        elif info.type in (BLOCK_INPUT, BLOCK_OUTPUT):
+            x = given[engine.defn.ports()[0].index(node)] if info.type == BLOCK_INPUT \
+                else inputs[0]
+            n_params = n_buffers = 0
         else:
-            shapes = [tuple(t.shape[1:]) for t in inputs]
-            with torch.device(device):
-                module = build_module(spec, params, shapes)
-            if module is not None:
-                module.train(train)
-            x = apply_node(spec, params, module, inputs)
+            x, n_params, n_buffers = _layer(engine, node, inputs, how)
         outputs[node] = x
-        n_params = sum(p.numel() for p in module.parameters()) if module is not None else 0
-        n_buffers = sum(b.numel() for b in module.buffers()) if module is not None else 0
         shapes = tuple(tuple(t.shape[1:]) for t in (x if isinstance(x, tuple) else (x,)))
         result[node] = TorchNode(shapes[0], n_params, n_buffers, shapes)
-    return result
+    return result, outputs
+
+
+def _instance(engine: EngineBase, node: str, inputs: list[torch.Tensor],
+              how: tuple[str, int, bool]) -> tuple[Any, int, int]:
+    """A block instance: each repeat's run in turn, its outputs feeding the next."""
+    values: tuple[torch.Tensor, ...] = tuple(inputs)
+    n_params = n_buffers = 0
+    for run in engine.runs(node):
+        inner, outputs = _reference(run, values, how)
+        values = tuple(outputs[out] for out in run.defn.ports()[1])
+        n_params += sum(t.params for t in inner.values())
+        n_buffers += sum(t.buffers for t in inner.values())
+    return (values[0] if len(values) == 1 else values), n_params, n_buffers
+
+
+def _layer(engine: EngineBase, node: str, inputs: list[torch.Tensor],
+           how: tuple[str, int, bool]) -> tuple[Any, int, int]:
+    device, batch, train = how
+    spec = engine.registry.get(engine.info(node).type)
+    params = engine.checked_params(node)
+    if params is None:
+        raise ValueError(f"{node} has invalid parameters")
+    if spec.role == "input":
+        return torch.randn(batch, *params["shape"], device=device), 0, 0
+    shapes = [tuple(t.shape[1:]) for t in inputs]
+    with torch.device(device):
+        module = build_module(spec, params, shapes)
+    if module is None:
+        return apply_node(spec, params, None, inputs), 0, 0
+    module.train(train)
+    return (apply_node(spec, params, module, inputs),
+            sum(p.numel() for p in module.parameters()),
+            sum(b.numel() for b in module.buffers()))
 
 
 def _port(value: Any, port: int) -> torch.Tensor:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dlbuilder.backend import train_templates as templates
 from dlbuilder.backend.codegen import (
-    ClassNameError,
     check_class_name,
+    check_names_free,
     generate_code,
     py_literal,
     quoted,
@@ -70,9 +70,7 @@ def training_script_code(plan: ModelPlan, settings: TrainSettings,
                          class_name: str = "Net") -> str:
     """The model class (as `generate_code` writes it) with the training script after it."""
     check_class_name(class_name)
-    if class_name in SCRIPT_NAMES:
-        raise ClassNameError(f"class name {class_name!r} is a name the training script uses; "
-                             "choose another (e.g. Net)")
+    check_names_free(plan, class_name, SCRIPT_NAMES, "the training script")
     script = _Script(plan, settings, class_name)
     return generate_code(plan, class_name, usage=_USAGE.splitlines(), imports=IMPORTS,
                          appendix=script.lines())

@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 from dlbuilder.backend.codegen import (
     INDENT,
-    ClassNameError,
     check_class_name,
+    check_names_free,
     generate_code,
     py_literal,
     quoted,
@@ -47,9 +47,7 @@ def code_with_weights(plan: ModelPlan, class_name: str, weights_name: str,
     """The model file for the weights file `weights_name` (a name beside it), trained with
     `prep` (None when their `.pt.json` was missing: the docstring then says so)."""
     check_class_name(class_name)
-    if class_name in PREPROCESS_NAMES:
-        raise ClassNameError(f"class name {class_name!r} is a name the exported preprocessing "
-                             "uses; choose another (e.g. Net)")
+    check_names_free(plan, class_name, PREPROCESS_NAMES, "the exported preprocessing")
     shown = plain_or(weights_name, "the .pt file of the same name")
     literal = quoted(weights_name if shown == weights_name else "weights.pt")
     loading = [*textwrap.wrap(f"The trained weights are in {shown}, beside this file. "

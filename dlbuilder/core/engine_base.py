@@ -15,7 +15,7 @@ have (after lowering `chunks`) is an error on that layer, with a fix.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import networkx as nx
@@ -397,12 +397,30 @@ class EngineBase:
                     node, "target", "error", "target_shape",
                     f"with target 'input' the network must give back the Input's shape "
                     f"{format_shape(expected)}, but it gives {format_shape(out)}"))
-        prev = sources[0]
-        if p["loss"] == "CrossEntropyLoss" \
-                and self.registry.role_of(self.graph.type_of(prev)) == "probabilities":
+        if p["loss"] != "CrossEntropyLoss":
+            return
+        prev, inside, block = self._last_layer(sources[0])
+        if self.registry.role_of(prev[1].graph.type_of(prev[0])) == "probabilities":
+            layer = prev[0]
+            name = "/".join(inside) if inside else layer
+            fix = replace(make_fix(layer, Bypass(layer), f"Remove {name}"), block=block)
             diags.append(Diagnostic(
-                prev, None, "warning", "softmax_before_cross_entropy",
-                f"{prev} applies Softmax right before a CrossEntropyLoss Output, which applies "
+                sources[0], None, "warning", "softmax_before_cross_entropy",
+                f"{name} applies Softmax right before a CrossEntropyLoss Output, which applies "
                 "log-softmax itself: the scores get squashed twice and training slows. "
-                f"Remove {prev} (keep it only for prediction)",
-                make_fix(prev, Bypass(prev), f"Remove {prev}")))
+                f"Remove {name} (keep it only for prediction)", fix, tuple(inside)))
+
+    def _last_layer(self, node: str) -> tuple[tuple[str, EngineBase], list[str], str | None]:
+        """The layer whose output `node` gives: (layer, its engine), and for a block
+        instance the ids down to it and the definition it is in (the last repeat's)."""
+        engine: EngineBase = self
+        inside: list[str] = []
+        block, port = None, 0
+        while engine.graph.type_of(node) == BLOCK and engine.runs(node):
+            run = engine.runs(node)[-1]
+            inside.append(node)
+            node, port = run.graph.input_sources(run.defn.ports()[1][port])[0]
+            engine, block = run, run.defn.name
+        if inside:
+            inside.append(node)
+        return (node, engine), inside, block

@@ -86,9 +86,11 @@ def test_one_module_class_that_imports_only_torch(name: str) -> None:
     modules |= {n.module for n in imports if isinstance(n, ast.ImportFrom)}
     assert modules <= {"torch"}
     classes = [n for n in tree.body if isinstance(n, ast.ClassDef)]
-    assert len(classes) == 1 and classes[0].name == "Net"
-    assert ast.unparse(classes[0].bases[0]) == "nn.Module"
-    methods = {f.name: f for f in classes[0].body if isinstance(f, ast.FunctionDef)}
+    *blocks, net = classes  # one class per block type the model uses, then the model
+    assert net.name == "Net" and ast.unparse(net.bases[0]) == "nn.Module"
+    assert {c.name for c in blocks} <= set(example_graph(name).blocks)
+    assert all(ast.unparse(c.bases[0]) in ("nn.Module", "nn.Sequential") for c in blocks)
+    methods = {f.name: f for f in net.body if isinstance(f, ast.FunctionDef)}
     assert [a.arg for a in methods["__init__"].args.args] == ["self"]
     forward = methods["forward"]
     assert [a.arg for a in forward.args.args] == ["self", "x"]

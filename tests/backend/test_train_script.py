@@ -34,6 +34,7 @@ from dlbuilder.backend.train_script import (
     training_script_code,
 )
 from dlbuilder.cli import main
+from dlbuilder.core.block_commands import RenameBlock
 from dlbuilder.core.fileformat import save_graph
 from dlbuilder.core.graph import Graph
 from dlbuilder.resources import example_names
@@ -207,7 +208,9 @@ def test_script_names_cover_what_main_and_the_module_use(name: str) -> None:
     for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)
                      and n.name in ("run", "main")):
         used |= {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
-    assert used - SCRIPT_NAMES - set(dir(builtins)) <= {"Net", "torch", "nn", "argv"}
+    blocks = {n.name for n in tree.body if isinstance(n, ast.ClassDef)} - {"Net"}
+    assert blocks.isdisjoint(SCRIPT_NAMES)
+    assert used - SCRIPT_NAMES - set(dir(builtins)) <= {"Net", "torch", "nn", "argv", *blocks}
 
 
 @pytest.mark.parametrize("name", ["main", "run", "fit", "model", "net", "dist", "DATASET",
@@ -215,6 +218,13 @@ def test_script_names_cover_what_main_and_the_module_use(name: str) -> None:
 def test_class_names_the_script_uses_are_refused(name: str) -> None:
     with pytest.raises(ClassNameError, match="the training script uses"):
         script_for(example_graph("digits_cnn"), class_name=name)
+
+
+def test_a_block_named_like_a_script_name_is_refused() -> None:
+    graph = example_graph("resnet_cifar")
+    RenameBlock("BasicBlock", "fit").apply(graph)
+    with pytest.raises(ClassNameError, match="block 'fit' becomes class 'fit'.*rename the block"):
+        script_for(graph)
 
 
 def test_same_defaults_as_the_app() -> None:

@@ -247,3 +247,26 @@ def test_random_nested_graphs_are_valid_and_survive_the_file(graph: Graph) -> No
     again = InferenceEngine(loads_graph(dumps_graph(graph), REGISTRY), REGISTRY)
     assert again.totals() == engine.totals()
     assert [i.output_shape for i in again.infos()] == [i.output_shape for i in engine.infos()]
+
+
+def test_a_softmax_ending_a_block_before_cross_entropy_is_found_inside() -> None:
+    inner = Graph("Head")
+    for node, type_name, params in (("x", BLOCK_INPUT, {}),
+                                    ("fc", "Linear", {"out_features": ref("classes")}),
+                                    ("soft", "Softmax", {}), ("y", BLOCK_OUTPUT, {})):
+        inner.add_node(node, type_name, params)
+    for src, dst in (("x", "fc"), ("fc", "soft"), ("soft", "y")):
+        inner.add_edge(src, dst)
+    graph = Graph("classifier")
+    graph.add_block(BlockDef("Head", (BlockParam("classes", 10),), inner))
+    graph.add_node("in", "Input", {"shape": [8]})
+    graph.add_node("head", BLOCK, {"block": "Head", "repeat": 1})
+    graph.add_node("out", "Output")
+    graph.add_edge("in", "head")
+    graph.add_edge("head", "out")
+    engine = InferenceEngine(graph, REGISTRY)
+    (warning,) = engine.diagnostics()
+    assert warning.code == "softmax_before_cross_entropy"
+    assert warning.node == "head" and warning.inside == ("head", "soft")
+    assert warning.message.startswith("head/soft applies Softmax")
+    assert warning.fix is not None and warning.fix.block == "Head"

@@ -13,6 +13,149 @@ import torch
 from torch import nn
 
 
+class BasicBlock(nn.Module):
+    """ResNet's basic block: two 3x3 convolutions with an identity shortcut. The input must
+    already have `channels` channels (stride 1); use BasicBlockDown where the shape
+    changes.
+    """
+
+    def __init__(self, in_channels, channels=64):
+        super().__init__()
+        self.conv1 = nn.Conv2d(
+            in_channels=in_channels,
+            out_channels=channels,
+            kernel_size=3,
+            stride=1,
+            padding=1,
+            dilation=1,
+            groups=1,
+            bias=False,
+        )
+        self.bn1 = nn.BatchNorm2d(
+            num_features=channels,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(
+            in_channels=channels,
+            out_channels=channels,
+            kernel_size=3,
+            stride=1,
+            padding=1,
+            dilation=1,
+            groups=1,
+            bias=False,
+        )
+        self.bn2 = nn.BatchNorm2d(
+            num_features=channels,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x):
+        shortcut = x
+        x = self.conv1(x)
+        x = self.bn1(x)
+        x = self.relu1(x)
+        x = self.conv2(x)
+        x = self.bn2(x)
+        x = x + shortcut
+        x = self.relu2(x)
+        return x
+
+
+class Projection(nn.Sequential):
+    """The shortcut of a residual block that changes shape: a 1x1 convolution (with the
+    block's stride) and batch norm, named 0 and 1 as in torchvision's downsample.
+    """
+
+    def __init__(self, in_channels, channels=64, stride=2):
+        super().__init__(
+            nn.Conv2d(
+                in_channels=in_channels,
+                out_channels=channels,
+                kernel_size=1,
+                stride=stride,
+                padding=0,
+                dilation=1,
+                groups=1,
+                bias=False,
+            ),
+            nn.BatchNorm2d(
+                num_features=channels,
+                eps=1e-05,
+                momentum=0.1,
+                affine=True,
+                track_running_stats=True,
+            ),
+        )
+
+
+class BasicBlockDown(nn.Module):
+    """ResNet's basic block where the shape changes: two 3x3 convolutions, the first with
+    the stride, and a projected shortcut (downsample). Output: channels x H/stride x
+    W/stride.
+    """
+
+    def __init__(self, in_channels, channels=128, stride=2):
+        super().__init__()
+        self.conv1 = nn.Conv2d(
+            in_channels=in_channels,
+            out_channels=channels,
+            kernel_size=3,
+            stride=stride,
+            padding=1,
+            dilation=1,
+            groups=1,
+            bias=False,
+        )
+        self.bn1 = nn.BatchNorm2d(
+            num_features=channels,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+        self.relu1 = nn.ReLU()
+        self.conv2 = nn.Conv2d(
+            in_channels=channels,
+            out_channels=channels,
+            kernel_size=3,
+            stride=1,
+            padding=1,
+            dilation=1,
+            groups=1,
+            bias=False,
+        )
+        self.bn2 = nn.BatchNorm2d(
+            num_features=channels,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+        self.downsample = Projection(in_channels, channels, stride=stride)
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x):
+        shortcut = x
+        x = self.conv1(x)
+        x = self.bn1(x)
+        x = self.relu1(x)
+        x = self.conv2(x)
+        x = self.bn2(x)
+        shortcut = self.downsample(shortcut)
+        x = x + shortcut
+        x = self.relu2(x)
+        return x
+
+
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -37,170 +180,12 @@ class Net(nn.Module):
         )
         # 16x32x32 -> 16x32x32, 0 parameters
         self.stem_relu = nn.ReLU()
-        # 16x32x32 -> 16x32x32, 2,304 parameters
-        self.block1_conv1 = nn.Conv2d(
-            in_channels=16,
-            out_channels=16,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 16x32x32 -> 16x32x32, 32 parameters, 33 buffer values
-        self.block1_bn1 = nn.BatchNorm2d(
-            num_features=16,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 16x32x32 -> 16x32x32, 0 parameters
-        self.block1_relu1 = nn.ReLU()
-        # 16x32x32 -> 16x32x32, 2,304 parameters
-        self.block1_conv2 = nn.Conv2d(
-            in_channels=16,
-            out_channels=16,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 16x32x32 -> 16x32x32, 32 parameters, 33 buffer values
-        self.block1_bn2 = nn.BatchNorm2d(
-            num_features=16,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 16x32x32 -> 16x32x32, 0 parameters
-        self.block1_relu = nn.ReLU()
-        # 16x32x32 -> 32x16x16, 4,608 parameters
-        self.block2_conv1 = nn.Conv2d(
-            in_channels=16,
-            out_channels=32,
-            kernel_size=3,
-            stride=2,
-            padding=1,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 32x16x16 -> 32x16x16, 64 parameters, 65 buffer values
-        self.block2_bn1 = nn.BatchNorm2d(
-            num_features=32,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 32x16x16 -> 32x16x16, 0 parameters
-        self.block2_relu1 = nn.ReLU()
-        # 32x16x16 -> 32x16x16, 9,216 parameters
-        self.block2_conv2 = nn.Conv2d(
-            in_channels=32,
-            out_channels=32,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 32x16x16 -> 32x16x16, 64 parameters, 65 buffer values
-        self.block2_bn2 = nn.BatchNorm2d(
-            num_features=32,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 16x32x32 -> 32x16x16, 512 parameters
-        self.block2_proj = nn.Conv2d(
-            in_channels=16,
-            out_channels=32,
-            kernel_size=1,
-            stride=2,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 32x16x16 -> 32x16x16, 64 parameters, 65 buffer values
-        self.block2_proj_bn = nn.BatchNorm2d(
-            num_features=32,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 32x16x16 -> 32x16x16, 0 parameters
-        self.block2_relu = nn.ReLU()
-        # 32x16x16 -> 64x8x8, 18,432 parameters
-        self.block3_conv1 = nn.Conv2d(
-            in_channels=32,
-            out_channels=64,
-            kernel_size=3,
-            stride=2,
-            padding=1,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 64x8x8 -> 64x8x8, 128 parameters, 129 buffer values
-        self.block3_bn1 = nn.BatchNorm2d(
-            num_features=64,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 64x8x8 -> 64x8x8, 0 parameters
-        self.block3_relu1 = nn.ReLU()
-        # 64x8x8 -> 64x8x8, 36,864 parameters
-        self.block3_conv2 = nn.Conv2d(
-            in_channels=64,
-            out_channels=64,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 64x8x8 -> 64x8x8, 128 parameters, 129 buffer values
-        self.block3_bn2 = nn.BatchNorm2d(
-            num_features=64,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 32x16x16 -> 64x8x8, 2,048 parameters
-        self.block3_proj = nn.Conv2d(
-            in_channels=32,
-            out_channels=64,
-            kernel_size=1,
-            stride=2,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 64x8x8 -> 64x8x8, 128 parameters, 129 buffer values
-        self.block3_proj_bn = nn.BatchNorm2d(
-            num_features=64,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 64x8x8 -> 64x8x8, 0 parameters
-        self.block3_relu = nn.ReLU()
+        # 16x32x32 -> 16x32x32, 4,672 parameters, 66 buffer values
+        self.block1 = BasicBlock(16, 16)
+        # 16x32x32 -> 32x16x16, 14,528 parameters, 195 buffer values
+        self.block2 = BasicBlockDown(16, 32)
+        # 32x16x16 -> 64x8x8, 57,728 parameters, 387 buffer values
+        self.block3 = BasicBlockDown(32, 64)
         # 64x8x8 -> 64x1x1, 0 parameters
         self.gap = nn.AdaptiveAvgPool2d(output_size=1)
         # 64 -> 10, 650 parameters
@@ -210,34 +195,9 @@ class Net(nn.Module):
         x = self.stem_conv(x)  # 16x32x32
         x = self.stem_bn(x)  # 16x32x32
         x = self.stem_relu(x)  # 16x32x32
-        shortcut = x
-        x = self.block1_conv1(x)  # 16x32x32
-        x = self.block1_bn1(x)  # 16x32x32
-        x = self.block1_relu1(x)  # 16x32x32
-        x = self.block1_conv2(x)  # 16x32x32
-        x = self.block1_bn2(x)  # 16x32x32
-        x = x + shortcut  # 16x32x32
-        x = self.block1_relu(x)  # 16x32x32
-        shortcut = x
-        x = self.block2_conv1(x)  # 32x16x16
-        x = self.block2_bn1(x)  # 32x16x16
-        x = self.block2_relu1(x)  # 32x16x16
-        x = self.block2_conv2(x)  # 32x16x16
-        x = self.block2_bn2(x)  # 32x16x16
-        shortcut = self.block2_proj(shortcut)  # 32x16x16
-        shortcut = self.block2_proj_bn(shortcut)  # 32x16x16
-        x = x + shortcut  # 32x16x16
-        x = self.block2_relu(x)  # 32x16x16
-        shortcut = x
-        x = self.block3_conv1(x)  # 64x8x8
-        x = self.block3_bn1(x)  # 64x8x8
-        x = self.block3_relu1(x)  # 64x8x8
-        x = self.block3_conv2(x)  # 64x8x8
-        x = self.block3_bn2(x)  # 64x8x8
-        shortcut = self.block3_proj(shortcut)  # 64x8x8
-        shortcut = self.block3_proj_bn(shortcut)  # 64x8x8
-        x = x + shortcut  # 64x8x8
-        x = self.block3_relu(x)  # 64x8x8
+        x = self.block1(x)  # 16x32x32
+        x = self.block2(x)  # 32x16x16
+        x = self.block3(x)  # 64x8x8
         x = self.gap(x)  # 64x1x1
         x = torch.flatten(x, 1)  # 64
         x = self.fc(x)  # 10

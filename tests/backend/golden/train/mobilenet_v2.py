@@ -32,6 +32,244 @@ from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.data.distributed import DistributedSampler
 
 
+class DepthwiseSeparable(nn.Module):
+    """A depthwise 3x3 convolution (with the stride) then a linear 1x1 projection to
+    out_channels, each with batch norm: MobileNetV2's first block (expansion 1).
+    in_channels must equal the input's channels (it is the depthwise convolution's
+    groups).
+    """
+
+    def __init__(self, in_channels_2, in_channels=32, out_channels=16, stride=1):
+        super().__init__()
+        self.dw_conv = nn.Conv2d(
+            in_channels=in_channels_2,
+            out_channels=in_channels,
+            kernel_size=3,
+            stride=stride,
+            padding=1,
+            dilation=1,
+            groups=in_channels,
+            bias=False,
+        )
+        self.dw_bn = nn.BatchNorm2d(
+            num_features=in_channels,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+        self.dw_relu6 = nn.ReLU6()
+        self.project_conv = nn.Conv2d(
+            in_channels=in_channels,
+            out_channels=out_channels,
+            kernel_size=1,
+            stride=1,
+            padding=0,
+            dilation=1,
+            groups=1,
+            bias=False,
+        )
+        self.project_bn = nn.BatchNorm2d(
+            num_features=out_channels,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+
+    def forward(self, x):
+        x = self.dw_conv(x)
+        x = self.dw_bn(x)
+        x = self.dw_relu6(x)
+        x = self.project_conv(x)
+        x = self.project_bn(x)
+        return x
+
+
+class InvertedResidualDown(nn.Module):
+    """MobileNetV2's inverted residual where the shape changes (no shortcut): 1x1
+    expansion, 3x3 depthwise with the stride, linear 1x1 projection to out_channels.
+    in_channels must equal the input's channels: the expanded width (in_channels *
+    expand_ratio) is also the depthwise convolution's groups, and a parameter cannot
+    read the input's size.
+    """
+
+    def __init__(
+        self, in_channels_2, in_channels=16, out_channels=24, stride=2, expand_ratio=6
+    ):
+        super().__init__()
+        self.expand_conv = nn.Conv2d(
+            in_channels=in_channels_2,
+            out_channels=in_channels * expand_ratio,
+            kernel_size=1,
+            stride=1,
+            padding=0,
+            dilation=1,
+            groups=1,
+            bias=False,
+        )
+        self.expand_bn = nn.BatchNorm2d(
+            num_features=in_channels * expand_ratio,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+        self.expand_relu6 = nn.ReLU6()
+        self.dw_conv = nn.Conv2d(
+            in_channels=in_channels * expand_ratio,
+            out_channels=in_channels * expand_ratio,
+            kernel_size=3,
+            stride=stride,
+            padding=1,
+            dilation=1,
+            groups=in_channels * expand_ratio,
+            bias=False,
+        )
+        self.dw_bn = nn.BatchNorm2d(
+            num_features=in_channels * expand_ratio,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+        self.dw_relu6 = nn.ReLU6()
+        self.project_conv = nn.Conv2d(
+            in_channels=in_channels * expand_ratio,
+            out_channels=out_channels,
+            kernel_size=1,
+            stride=1,
+            padding=0,
+            dilation=1,
+            groups=1,
+            bias=False,
+        )
+        self.project_bn = nn.BatchNorm2d(
+            num_features=out_channels,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+
+    def forward(self, x):
+        x = self.expand_conv(x)
+        x = self.expand_bn(x)
+        x = self.expand_relu6(x)
+        x = self.dw_conv(x)
+        x = self.dw_bn(x)
+        x = self.dw_relu6(x)
+        x = self.project_conv(x)
+        x = self.project_bn(x)
+        return x
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2's inverted residual with its shortcut: 1x1 expansion to channels *
+    expand_ratio, 3x3 depthwise, linear 1x1 projection back to channels, plus the input.
+    The input must have `channels` channels (stride 1); use InvertedResidualDown where
+    the shape changes.
+    """
+
+    def __init__(self, in_channels, channels=32, expand_ratio=6):
+        super().__init__()
+        self.expand_conv = nn.Conv2d(
+            in_channels=in_channels,
+            out_channels=channels * expand_ratio,
+            kernel_size=1,
+            stride=1,
+            padding=0,
+            dilation=1,
+            groups=1,
+            bias=False,
+        )
+        self.expand_bn = nn.BatchNorm2d(
+            num_features=channels * expand_ratio,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+        self.expand_relu6 = nn.ReLU6()
+        self.dw_conv = nn.Conv2d(
+            in_channels=channels * expand_ratio,
+            out_channels=channels * expand_ratio,
+            kernel_size=3,
+            stride=1,
+            padding=1,
+            dilation=1,
+            groups=channels * expand_ratio,
+            bias=False,
+        )
+        self.dw_bn = nn.BatchNorm2d(
+            num_features=channels * expand_ratio,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+        self.dw_relu6 = nn.ReLU6()
+        self.project_conv = nn.Conv2d(
+            in_channels=channels * expand_ratio,
+            out_channels=channels,
+            kernel_size=1,
+            stride=1,
+            padding=0,
+            dilation=1,
+            groups=1,
+            bias=False,
+        )
+        self.project_bn = nn.BatchNorm2d(
+            num_features=channels,
+            eps=1e-05,
+            momentum=0.1,
+            affine=True,
+            track_running_stats=True,
+        )
+
+    def forward(self, x):
+        shortcut = x
+        x = self.expand_conv(x)
+        x = self.expand_bn(x)
+        x = self.expand_relu6(x)
+        x = self.dw_conv(x)
+        x = self.dw_bn(x)
+        x = self.dw_relu6(x)
+        x = self.project_conv(x)
+        x = self.project_bn(x)
+        x = x + shortcut
+        return x
+
+
+class InvertedResidualStage(nn.Sequential):
+    """A MobileNetV2 stage: an InvertedResidualDown to out_channels with the stride, then
+    blocks - 1 InvertedResidual blocks. in_channels must equal the input's channels.
+    """
+
+    def __init__(
+        self,
+        in_channels_2,
+        in_channels=16,
+        out_channels=24,
+        stride=2,
+        expand_ratio=6,
+        blocks=2,
+    ):
+        super().__init__(
+            InvertedResidualDown(
+                in_channels_2,
+                in_channels,
+                out_channels=out_channels,
+                stride=stride,
+                expand_ratio=expand_ratio,
+            ),
+            *[
+                InvertedResidual(out_channels, out_channels, expand_ratio=expand_ratio)
+                for _ in range(blocks - 1)
+            ],
+        )
+
+
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -56,1022 +294,20 @@ class Net(nn.Module):
         )
         # 32x112x112 -> 32x112x112, 0 parameters
         self.stem_relu6 = nn.ReLU6()
-        # 32x112x112 -> 32x112x112, 288 parameters
-        self.block1_dw_conv = nn.Conv2d(
-            in_channels=32,
-            out_channels=32,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=32,
-            bias=False,
-        )
-        # 32x112x112 -> 32x112x112, 64 parameters, 65 buffer values
-        self.block1_dw_bn = nn.BatchNorm2d(
-            num_features=32,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 32x112x112 -> 32x112x112, 0 parameters
-        self.block1_dw_relu6 = nn.ReLU6()
-        # 32x112x112 -> 16x112x112, 512 parameters
-        self.block1_project_conv = nn.Conv2d(
-            in_channels=32,
-            out_channels=16,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 16x112x112 -> 16x112x112, 32 parameters, 33 buffer values
-        self.block1_project_bn = nn.BatchNorm2d(
-            num_features=16,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 16x112x112 -> 96x112x112, 1,536 parameters
-        self.block2_expand_conv = nn.Conv2d(
-            in_channels=16,
-            out_channels=96,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 96x112x112 -> 96x112x112, 192 parameters, 193 buffer values
-        self.block2_expand_bn = nn.BatchNorm2d(
-            num_features=96,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 96x112x112 -> 96x112x112, 0 parameters
-        self.block2_expand_relu6 = nn.ReLU6()
-        # 96x112x112 -> 96x56x56, 864 parameters
-        self.block2_dw_conv = nn.Conv2d(
-            in_channels=96,
-            out_channels=96,
-            kernel_size=3,
-            stride=2,
-            padding=1,
-            dilation=1,
-            groups=96,
-            bias=False,
-        )
-        # 96x56x56 -> 96x56x56, 192 parameters, 193 buffer values
-        self.block2_dw_bn = nn.BatchNorm2d(
-            num_features=96,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 96x56x56 -> 96x56x56, 0 parameters
-        self.block2_dw_relu6 = nn.ReLU6()
-        # 96x56x56 -> 24x56x56, 2,304 parameters
-        self.block2_project_conv = nn.Conv2d(
-            in_channels=96,
-            out_channels=24,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 24x56x56 -> 24x56x56, 48 parameters, 49 buffer values
-        self.block2_project_bn = nn.BatchNorm2d(
-            num_features=24,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 24x56x56 -> 144x56x56, 3,456 parameters
-        self.block3_expand_conv = nn.Conv2d(
-            in_channels=24,
-            out_channels=144,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 144x56x56 -> 144x56x56, 288 parameters, 289 buffer values
-        self.block3_expand_bn = nn.BatchNorm2d(
-            num_features=144,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 144x56x56 -> 144x56x56, 0 parameters
-        self.block3_expand_relu6 = nn.ReLU6()
-        # 144x56x56 -> 144x56x56, 1,296 parameters
-        self.block3_dw_conv = nn.Conv2d(
-            in_channels=144,
-            out_channels=144,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=144,
-            bias=False,
-        )
-        # 144x56x56 -> 144x56x56, 288 parameters, 289 buffer values
-        self.block3_dw_bn = nn.BatchNorm2d(
-            num_features=144,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 144x56x56 -> 144x56x56, 0 parameters
-        self.block3_dw_relu6 = nn.ReLU6()
-        # 144x56x56 -> 24x56x56, 3,456 parameters
-        self.block3_project_conv = nn.Conv2d(
-            in_channels=144,
-            out_channels=24,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 24x56x56 -> 24x56x56, 48 parameters, 49 buffer values
-        self.block3_project_bn = nn.BatchNorm2d(
-            num_features=24,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 24x56x56 -> 144x56x56, 3,456 parameters
-        self.block4_expand_conv = nn.Conv2d(
-            in_channels=24,
-            out_channels=144,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 144x56x56 -> 144x56x56, 288 parameters, 289 buffer values
-        self.block4_expand_bn = nn.BatchNorm2d(
-            num_features=144,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 144x56x56 -> 144x56x56, 0 parameters
-        self.block4_expand_relu6 = nn.ReLU6()
-        # 144x56x56 -> 144x28x28, 1,296 parameters
-        self.block4_dw_conv = nn.Conv2d(
-            in_channels=144,
-            out_channels=144,
-            kernel_size=3,
-            stride=2,
-            padding=1,
-            dilation=1,
-            groups=144,
-            bias=False,
-        )
-        # 144x28x28 -> 144x28x28, 288 parameters, 289 buffer values
-        self.block4_dw_bn = nn.BatchNorm2d(
-            num_features=144,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 144x28x28 -> 144x28x28, 0 parameters
-        self.block4_dw_relu6 = nn.ReLU6()
-        # 144x28x28 -> 32x28x28, 4,608 parameters
-        self.block4_project_conv = nn.Conv2d(
-            in_channels=144,
-            out_channels=32,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 32x28x28 -> 32x28x28, 64 parameters, 65 buffer values
-        self.block4_project_bn = nn.BatchNorm2d(
-            num_features=32,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 32x28x28 -> 192x28x28, 6,144 parameters
-        self.block5_expand_conv = nn.Conv2d(
-            in_channels=32,
-            out_channels=192,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 192x28x28 -> 192x28x28, 384 parameters, 385 buffer values
-        self.block5_expand_bn = nn.BatchNorm2d(
-            num_features=192,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 192x28x28 -> 192x28x28, 0 parameters
-        self.block5_expand_relu6 = nn.ReLU6()
-        # 192x28x28 -> 192x28x28, 1,728 parameters
-        self.block5_dw_conv = nn.Conv2d(
-            in_channels=192,
-            out_channels=192,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=192,
-            bias=False,
-        )
-        # 192x28x28 -> 192x28x28, 384 parameters, 385 buffer values
-        self.block5_dw_bn = nn.BatchNorm2d(
-            num_features=192,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 192x28x28 -> 192x28x28, 0 parameters
-        self.block5_dw_relu6 = nn.ReLU6()
-        # 192x28x28 -> 32x28x28, 6,144 parameters
-        self.block5_project_conv = nn.Conv2d(
-            in_channels=192,
-            out_channels=32,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 32x28x28 -> 32x28x28, 64 parameters, 65 buffer values
-        self.block5_project_bn = nn.BatchNorm2d(
-            num_features=32,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 32x28x28 -> 192x28x28, 6,144 parameters
-        self.block6_expand_conv = nn.Conv2d(
-            in_channels=32,
-            out_channels=192,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 192x28x28 -> 192x28x28, 384 parameters, 385 buffer values
-        self.block6_expand_bn = nn.BatchNorm2d(
-            num_features=192,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 192x28x28 -> 192x28x28, 0 parameters
-        self.block6_expand_relu6 = nn.ReLU6()
-        # 192x28x28 -> 192x28x28, 1,728 parameters
-        self.block6_dw_conv = nn.Conv2d(
-            in_channels=192,
-            out_channels=192,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=192,
-            bias=False,
-        )
-        # 192x28x28 -> 192x28x28, 384 parameters, 385 buffer values
-        self.block6_dw_bn = nn.BatchNorm2d(
-            num_features=192,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 192x28x28 -> 192x28x28, 0 parameters
-        self.block6_dw_relu6 = nn.ReLU6()
-        # 192x28x28 -> 32x28x28, 6,144 parameters
-        self.block6_project_conv = nn.Conv2d(
-            in_channels=192,
-            out_channels=32,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 32x28x28 -> 32x28x28, 64 parameters, 65 buffer values
-        self.block6_project_bn = nn.BatchNorm2d(
-            num_features=32,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 32x28x28 -> 192x28x28, 6,144 parameters
-        self.block7_expand_conv = nn.Conv2d(
-            in_channels=32,
-            out_channels=192,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 192x28x28 -> 192x28x28, 384 parameters, 385 buffer values
-        self.block7_expand_bn = nn.BatchNorm2d(
-            num_features=192,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 192x28x28 -> 192x28x28, 0 parameters
-        self.block7_expand_relu6 = nn.ReLU6()
-        # 192x28x28 -> 192x14x14, 1,728 parameters
-        self.block7_dw_conv = nn.Conv2d(
-            in_channels=192,
-            out_channels=192,
-            kernel_size=3,
-            stride=2,
-            padding=1,
-            dilation=1,
-            groups=192,
-            bias=False,
-        )
-        # 192x14x14 -> 192x14x14, 384 parameters, 385 buffer values
-        self.block7_dw_bn = nn.BatchNorm2d(
-            num_features=192,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 192x14x14 -> 192x14x14, 0 parameters
-        self.block7_dw_relu6 = nn.ReLU6()
-        # 192x14x14 -> 64x14x14, 12,288 parameters
-        self.block7_project_conv = nn.Conv2d(
-            in_channels=192,
-            out_channels=64,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 64x14x14 -> 64x14x14, 128 parameters, 129 buffer values
-        self.block7_project_bn = nn.BatchNorm2d(
-            num_features=64,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 64x14x14 -> 384x14x14, 24,576 parameters
-        self.block8_expand_conv = nn.Conv2d(
-            in_channels=64,
-            out_channels=384,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 384x14x14 -> 384x14x14, 768 parameters, 769 buffer values
-        self.block8_expand_bn = nn.BatchNorm2d(
-            num_features=384,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 384x14x14 -> 384x14x14, 0 parameters
-        self.block8_expand_relu6 = nn.ReLU6()
-        # 384x14x14 -> 384x14x14, 3,456 parameters
-        self.block8_dw_conv = nn.Conv2d(
-            in_channels=384,
-            out_channels=384,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=384,
-            bias=False,
-        )
-        # 384x14x14 -> 384x14x14, 768 parameters, 769 buffer values
-        self.block8_dw_bn = nn.BatchNorm2d(
-            num_features=384,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 384x14x14 -> 384x14x14, 0 parameters
-        self.block8_dw_relu6 = nn.ReLU6()
-        # 384x14x14 -> 64x14x14, 24,576 parameters
-        self.block8_project_conv = nn.Conv2d(
-            in_channels=384,
-            out_channels=64,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 64x14x14 -> 64x14x14, 128 parameters, 129 buffer values
-        self.block8_project_bn = nn.BatchNorm2d(
-            num_features=64,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 64x14x14 -> 384x14x14, 24,576 parameters
-        self.block9_expand_conv = nn.Conv2d(
-            in_channels=64,
-            out_channels=384,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 384x14x14 -> 384x14x14, 768 parameters, 769 buffer values
-        self.block9_expand_bn = nn.BatchNorm2d(
-            num_features=384,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 384x14x14 -> 384x14x14, 0 parameters
-        self.block9_expand_relu6 = nn.ReLU6()
-        # 384x14x14 -> 384x14x14, 3,456 parameters
-        self.block9_dw_conv = nn.Conv2d(
-            in_channels=384,
-            out_channels=384,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=384,
-            bias=False,
-        )
-        # 384x14x14 -> 384x14x14, 768 parameters, 769 buffer values
-        self.block9_dw_bn = nn.BatchNorm2d(
-            num_features=384,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 384x14x14 -> 384x14x14, 0 parameters
-        self.block9_dw_relu6 = nn.ReLU6()
-        # 384x14x14 -> 64x14x14, 24,576 parameters
-        self.block9_project_conv = nn.Conv2d(
-            in_channels=384,
-            out_channels=64,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 64x14x14 -> 64x14x14, 128 parameters, 129 buffer values
-        self.block9_project_bn = nn.BatchNorm2d(
-            num_features=64,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 64x14x14 -> 384x14x14, 24,576 parameters
-        self.block10_expand_conv = nn.Conv2d(
-            in_channels=64,
-            out_channels=384,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 384x14x14 -> 384x14x14, 768 parameters, 769 buffer values
-        self.block10_expand_bn = nn.BatchNorm2d(
-            num_features=384,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 384x14x14 -> 384x14x14, 0 parameters
-        self.block10_expand_relu6 = nn.ReLU6()
-        # 384x14x14 -> 384x14x14, 3,456 parameters
-        self.block10_dw_conv = nn.Conv2d(
-            in_channels=384,
-            out_channels=384,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=384,
-            bias=False,
-        )
-        # 384x14x14 -> 384x14x14, 768 parameters, 769 buffer values
-        self.block10_dw_bn = nn.BatchNorm2d(
-            num_features=384,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 384x14x14 -> 384x14x14, 0 parameters
-        self.block10_dw_relu6 = nn.ReLU6()
-        # 384x14x14 -> 64x14x14, 24,576 parameters
-        self.block10_project_conv = nn.Conv2d(
-            in_channels=384,
-            out_channels=64,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 64x14x14 -> 64x14x14, 128 parameters, 129 buffer values
-        self.block10_project_bn = nn.BatchNorm2d(
-            num_features=64,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 64x14x14 -> 384x14x14, 24,576 parameters
-        self.block11_expand_conv = nn.Conv2d(
-            in_channels=64,
-            out_channels=384,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 384x14x14 -> 384x14x14, 768 parameters, 769 buffer values
-        self.block11_expand_bn = nn.BatchNorm2d(
-            num_features=384,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 384x14x14 -> 384x14x14, 0 parameters
-        self.block11_expand_relu6 = nn.ReLU6()
-        # 384x14x14 -> 384x14x14, 3,456 parameters
-        self.block11_dw_conv = nn.Conv2d(
-            in_channels=384,
-            out_channels=384,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=384,
-            bias=False,
-        )
-        # 384x14x14 -> 384x14x14, 768 parameters, 769 buffer values
-        self.block11_dw_bn = nn.BatchNorm2d(
-            num_features=384,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 384x14x14 -> 384x14x14, 0 parameters
-        self.block11_dw_relu6 = nn.ReLU6()
-        # 384x14x14 -> 96x14x14, 36,864 parameters
-        self.block11_project_conv = nn.Conv2d(
-            in_channels=384,
-            out_channels=96,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 96x14x14 -> 96x14x14, 192 parameters, 193 buffer values
-        self.block11_project_bn = nn.BatchNorm2d(
-            num_features=96,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 96x14x14 -> 576x14x14, 55,296 parameters
-        self.block12_expand_conv = nn.Conv2d(
-            in_channels=96,
-            out_channels=576,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 576x14x14 -> 576x14x14, 1,152 parameters, 1,153 buffer values
-        self.block12_expand_bn = nn.BatchNorm2d(
-            num_features=576,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 576x14x14 -> 576x14x14, 0 parameters
-        self.block12_expand_relu6 = nn.ReLU6()
-        # 576x14x14 -> 576x14x14, 5,184 parameters
-        self.block12_dw_conv = nn.Conv2d(
-            in_channels=576,
-            out_channels=576,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=576,
-            bias=False,
-        )
-        # 576x14x14 -> 576x14x14, 1,152 parameters, 1,153 buffer values
-        self.block12_dw_bn = nn.BatchNorm2d(
-            num_features=576,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 576x14x14 -> 576x14x14, 0 parameters
-        self.block12_dw_relu6 = nn.ReLU6()
-        # 576x14x14 -> 96x14x14, 55,296 parameters
-        self.block12_project_conv = nn.Conv2d(
-            in_channels=576,
-            out_channels=96,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 96x14x14 -> 96x14x14, 192 parameters, 193 buffer values
-        self.block12_project_bn = nn.BatchNorm2d(
-            num_features=96,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 96x14x14 -> 576x14x14, 55,296 parameters
-        self.block13_expand_conv = nn.Conv2d(
-            in_channels=96,
-            out_channels=576,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 576x14x14 -> 576x14x14, 1,152 parameters, 1,153 buffer values
-        self.block13_expand_bn = nn.BatchNorm2d(
-            num_features=576,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 576x14x14 -> 576x14x14, 0 parameters
-        self.block13_expand_relu6 = nn.ReLU6()
-        # 576x14x14 -> 576x14x14, 5,184 parameters
-        self.block13_dw_conv = nn.Conv2d(
-            in_channels=576,
-            out_channels=576,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=576,
-            bias=False,
-        )
-        # 576x14x14 -> 576x14x14, 1,152 parameters, 1,153 buffer values
-        self.block13_dw_bn = nn.BatchNorm2d(
-            num_features=576,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 576x14x14 -> 576x14x14, 0 parameters
-        self.block13_dw_relu6 = nn.ReLU6()
-        # 576x14x14 -> 96x14x14, 55,296 parameters
-        self.block13_project_conv = nn.Conv2d(
-            in_channels=576,
-            out_channels=96,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 96x14x14 -> 96x14x14, 192 parameters, 193 buffer values
-        self.block13_project_bn = nn.BatchNorm2d(
-            num_features=96,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 96x14x14 -> 576x14x14, 55,296 parameters
-        self.block14_expand_conv = nn.Conv2d(
-            in_channels=96,
-            out_channels=576,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 576x14x14 -> 576x14x14, 1,152 parameters, 1,153 buffer values
-        self.block14_expand_bn = nn.BatchNorm2d(
-            num_features=576,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 576x14x14 -> 576x14x14, 0 parameters
-        self.block14_expand_relu6 = nn.ReLU6()
-        # 576x14x14 -> 576x7x7, 5,184 parameters
-        self.block14_dw_conv = nn.Conv2d(
-            in_channels=576,
-            out_channels=576,
-            kernel_size=3,
-            stride=2,
-            padding=1,
-            dilation=1,
-            groups=576,
-            bias=False,
-        )
-        # 576x7x7 -> 576x7x7, 1,152 parameters, 1,153 buffer values
-        self.block14_dw_bn = nn.BatchNorm2d(
-            num_features=576,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 576x7x7 -> 576x7x7, 0 parameters
-        self.block14_dw_relu6 = nn.ReLU6()
-        # 576x7x7 -> 160x7x7, 92,160 parameters
-        self.block14_project_conv = nn.Conv2d(
-            in_channels=576,
-            out_channels=160,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 160x7x7 -> 160x7x7, 320 parameters, 321 buffer values
-        self.block14_project_bn = nn.BatchNorm2d(
-            num_features=160,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 160x7x7 -> 960x7x7, 153,600 parameters
-        self.block15_expand_conv = nn.Conv2d(
-            in_channels=160,
-            out_channels=960,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 960x7x7 -> 960x7x7, 1,920 parameters, 1,921 buffer values
-        self.block15_expand_bn = nn.BatchNorm2d(
-            num_features=960,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 960x7x7 -> 960x7x7, 0 parameters
-        self.block15_expand_relu6 = nn.ReLU6()
-        # 960x7x7 -> 960x7x7, 8,640 parameters
-        self.block15_dw_conv = nn.Conv2d(
-            in_channels=960,
-            out_channels=960,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=960,
-            bias=False,
-        )
-        # 960x7x7 -> 960x7x7, 1,920 parameters, 1,921 buffer values
-        self.block15_dw_bn = nn.BatchNorm2d(
-            num_features=960,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 960x7x7 -> 960x7x7, 0 parameters
-        self.block15_dw_relu6 = nn.ReLU6()
-        # 960x7x7 -> 160x7x7, 153,600 parameters
-        self.block15_project_conv = nn.Conv2d(
-            in_channels=960,
-            out_channels=160,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 160x7x7 -> 160x7x7, 320 parameters, 321 buffer values
-        self.block15_project_bn = nn.BatchNorm2d(
-            num_features=160,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 160x7x7 -> 960x7x7, 153,600 parameters
-        self.block16_expand_conv = nn.Conv2d(
-            in_channels=160,
-            out_channels=960,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 960x7x7 -> 960x7x7, 1,920 parameters, 1,921 buffer values
-        self.block16_expand_bn = nn.BatchNorm2d(
-            num_features=960,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 960x7x7 -> 960x7x7, 0 parameters
-        self.block16_expand_relu6 = nn.ReLU6()
-        # 960x7x7 -> 960x7x7, 8,640 parameters
-        self.block16_dw_conv = nn.Conv2d(
-            in_channels=960,
-            out_channels=960,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=960,
-            bias=False,
-        )
-        # 960x7x7 -> 960x7x7, 1,920 parameters, 1,921 buffer values
-        self.block16_dw_bn = nn.BatchNorm2d(
-            num_features=960,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 960x7x7 -> 960x7x7, 0 parameters
-        self.block16_dw_relu6 = nn.ReLU6()
-        # 960x7x7 -> 160x7x7, 153,600 parameters
-        self.block16_project_conv = nn.Conv2d(
-            in_channels=960,
-            out_channels=160,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 160x7x7 -> 160x7x7, 320 parameters, 321 buffer values
-        self.block16_project_bn = nn.BatchNorm2d(
-            num_features=160,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 160x7x7 -> 960x7x7, 153,600 parameters
-        self.block17_expand_conv = nn.Conv2d(
-            in_channels=160,
-            out_channels=960,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 960x7x7 -> 960x7x7, 1,920 parameters, 1,921 buffer values
-        self.block17_expand_bn = nn.BatchNorm2d(
-            num_features=960,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 960x7x7 -> 960x7x7, 0 parameters
-        self.block17_expand_relu6 = nn.ReLU6()
-        # 960x7x7 -> 960x7x7, 8,640 parameters
-        self.block17_dw_conv = nn.Conv2d(
-            in_channels=960,
-            out_channels=960,
-            kernel_size=3,
-            stride=1,
-            padding=1,
-            dilation=1,
-            groups=960,
-            bias=False,
-        )
-        # 960x7x7 -> 960x7x7, 1,920 parameters, 1,921 buffer values
-        self.block17_dw_bn = nn.BatchNorm2d(
-            num_features=960,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
-        # 960x7x7 -> 960x7x7, 0 parameters
-        self.block17_dw_relu6 = nn.ReLU6()
-        # 960x7x7 -> 320x7x7, 307,200 parameters
-        self.block17_project_conv = nn.Conv2d(
-            in_channels=960,
-            out_channels=320,
-            kernel_size=1,
-            stride=1,
-            padding=0,
-            dilation=1,
-            groups=1,
-            bias=False,
-        )
-        # 320x7x7 -> 320x7x7, 640 parameters, 641 buffer values
-        self.block17_project_bn = nn.BatchNorm2d(
-            num_features=320,
-            eps=1e-05,
-            momentum=0.1,
-            affine=True,
-            track_running_stats=True,
-        )
+        # 32x112x112 -> 16x112x112, 896 parameters, 98 buffer values
+        self.stage1 = DepthwiseSeparable(32, 32)
+        # 16x112x112 -> 24x56x56, 13,968 parameters, 1,062 buffer values
+        self.stage2 = InvertedResidualStage(16, 16)
+        # 24x56x56 -> 32x28x28, 39,696 parameters, 2,313 buffer values
+        self.stage3 = InvertedResidualStage(24, 24, out_channels=32, blocks=3)
+        # 32x28x28 -> 64x14x14, 183,872 parameters, 5,900 buffer values
+        self.stage4 = InvertedResidualStage(32, 32, out_channels=64, blocks=4)
+        # 64x14x14 -> 96x14x14, 303,168 parameters, 6,729 buffer values
+        self.stage5 = InvertedResidualStage(64, 64, out_channels=96, stride=1, blocks=3)
+        # 96x14x14 -> 160x7x7, 795,264 parameters, 10,953 buffer values
+        self.stage6 = InvertedResidualStage(96, 96, out_channels=160, blocks=3)
+        # 160x7x7 -> 320x7x7, 473,920 parameters, 4,483 buffer values
+        self.stage7 = InvertedResidualDown(160, 160, out_channels=320, stride=1)
         # 320x7x7 -> 1280x7x7, 409,600 parameters
         self.head_conv = nn.Conv2d(
             in_channels=320,
@@ -1104,159 +340,13 @@ class Net(nn.Module):
         x = self.stem_conv(x)  # 32x112x112
         x = self.stem_bn(x)  # 32x112x112
         x = self.stem_relu6(x)  # 32x112x112
-        x = self.block1_dw_conv(x)  # 32x112x112
-        x = self.block1_dw_bn(x)  # 32x112x112
-        x = self.block1_dw_relu6(x)  # 32x112x112
-        x = self.block1_project_conv(x)  # 16x112x112
-        x = self.block1_project_bn(x)  # 16x112x112
-        x = self.block2_expand_conv(x)  # 96x112x112
-        x = self.block2_expand_bn(x)  # 96x112x112
-        x = self.block2_expand_relu6(x)  # 96x112x112
-        x = self.block2_dw_conv(x)  # 96x56x56
-        x = self.block2_dw_bn(x)  # 96x56x56
-        x = self.block2_dw_relu6(x)  # 96x56x56
-        x = self.block2_project_conv(x)  # 24x56x56
-        x = self.block2_project_bn(x)  # 24x56x56
-        shortcut = x
-        x = self.block3_expand_conv(x)  # 144x56x56
-        x = self.block3_expand_bn(x)  # 144x56x56
-        x = self.block3_expand_relu6(x)  # 144x56x56
-        x = self.block3_dw_conv(x)  # 144x56x56
-        x = self.block3_dw_bn(x)  # 144x56x56
-        x = self.block3_dw_relu6(x)  # 144x56x56
-        x = self.block3_project_conv(x)  # 24x56x56
-        x = self.block3_project_bn(x)  # 24x56x56
-        x = x + shortcut  # 24x56x56
-        x = self.block4_expand_conv(x)  # 144x56x56
-        x = self.block4_expand_bn(x)  # 144x56x56
-        x = self.block4_expand_relu6(x)  # 144x56x56
-        x = self.block4_dw_conv(x)  # 144x28x28
-        x = self.block4_dw_bn(x)  # 144x28x28
-        x = self.block4_dw_relu6(x)  # 144x28x28
-        x = self.block4_project_conv(x)  # 32x28x28
-        x = self.block4_project_bn(x)  # 32x28x28
-        shortcut = x
-        x = self.block5_expand_conv(x)  # 192x28x28
-        x = self.block5_expand_bn(x)  # 192x28x28
-        x = self.block5_expand_relu6(x)  # 192x28x28
-        x = self.block5_dw_conv(x)  # 192x28x28
-        x = self.block5_dw_bn(x)  # 192x28x28
-        x = self.block5_dw_relu6(x)  # 192x28x28
-        x = self.block5_project_conv(x)  # 32x28x28
-        x = self.block5_project_bn(x)  # 32x28x28
-        x = x + shortcut  # 32x28x28
-        shortcut = x
-        x = self.block6_expand_conv(x)  # 192x28x28
-        x = self.block6_expand_bn(x)  # 192x28x28
-        x = self.block6_expand_relu6(x)  # 192x28x28
-        x = self.block6_dw_conv(x)  # 192x28x28
-        x = self.block6_dw_bn(x)  # 192x28x28
-        x = self.block6_dw_relu6(x)  # 192x28x28
-        x = self.block6_project_conv(x)  # 32x28x28
-        x = self.block6_project_bn(x)  # 32x28x28
-        x = x + shortcut  # 32x28x28
-        x = self.block7_expand_conv(x)  # 192x28x28
-        x = self.block7_expand_bn(x)  # 192x28x28
-        x = self.block7_expand_relu6(x)  # 192x28x28
-        x = self.block7_dw_conv(x)  # 192x14x14
-        x = self.block7_dw_bn(x)  # 192x14x14
-        x = self.block7_dw_relu6(x)  # 192x14x14
-        x = self.block7_project_conv(x)  # 64x14x14
-        x = self.block7_project_bn(x)  # 64x14x14
-        shortcut = x
-        x = self.block8_expand_conv(x)  # 384x14x14
-        x = self.block8_expand_bn(x)  # 384x14x14
-        x = self.block8_expand_relu6(x)  # 384x14x14
-        x = self.block8_dw_conv(x)  # 384x14x14
-        x = self.block8_dw_bn(x)  # 384x14x14
-        x = self.block8_dw_relu6(x)  # 384x14x14
-        x = self.block8_project_conv(x)  # 64x14x14
-        x = self.block8_project_bn(x)  # 64x14x14
-        x = x + shortcut  # 64x14x14
-        shortcut = x
-        x = self.block9_expand_conv(x)  # 384x14x14
-        x = self.block9_expand_bn(x)  # 384x14x14
-        x = self.block9_expand_relu6(x)  # 384x14x14
-        x = self.block9_dw_conv(x)  # 384x14x14
-        x = self.block9_dw_bn(x)  # 384x14x14
-        x = self.block9_dw_relu6(x)  # 384x14x14
-        x = self.block9_project_conv(x)  # 64x14x14
-        x = self.block9_project_bn(x)  # 64x14x14
-        x = x + shortcut  # 64x14x14
-        shortcut = x
-        x = self.block10_expand_conv(x)  # 384x14x14
-        x = self.block10_expand_bn(x)  # 384x14x14
-        x = self.block10_expand_relu6(x)  # 384x14x14
-        x = self.block10_dw_conv(x)  # 384x14x14
-        x = self.block10_dw_bn(x)  # 384x14x14
-        x = self.block10_dw_relu6(x)  # 384x14x14
-        x = self.block10_project_conv(x)  # 64x14x14
-        x = self.block10_project_bn(x)  # 64x14x14
-        x = x + shortcut  # 64x14x14
-        x = self.block11_expand_conv(x)  # 384x14x14
-        x = self.block11_expand_bn(x)  # 384x14x14
-        x = self.block11_expand_relu6(x)  # 384x14x14
-        x = self.block11_dw_conv(x)  # 384x14x14
-        x = self.block11_dw_bn(x)  # 384x14x14
-        x = self.block11_dw_relu6(x)  # 384x14x14
-        x = self.block11_project_conv(x)  # 96x14x14
-        x = self.block11_project_bn(x)  # 96x14x14
-        shortcut = x
-        x = self.block12_expand_conv(x)  # 576x14x14
-        x = self.block12_expand_bn(x)  # 576x14x14
-        x = self.block12_expand_relu6(x)  # 576x14x14
-        x = self.block12_dw_conv(x)  # 576x14x14
-        x = self.block12_dw_bn(x)  # 576x14x14
-        x = self.block12_dw_relu6(x)  # 576x14x14
-        x = self.block12_project_conv(x)  # 96x14x14
-        x = self.block12_project_bn(x)  # 96x14x14
-        x = x + shortcut  # 96x14x14
-        shortcut = x
-        x = self.block13_expand_conv(x)  # 576x14x14
-        x = self.block13_expand_bn(x)  # 576x14x14
-        x = self.block13_expand_relu6(x)  # 576x14x14
-        x = self.block13_dw_conv(x)  # 576x14x14
-        x = self.block13_dw_bn(x)  # 576x14x14
-        x = self.block13_dw_relu6(x)  # 576x14x14
-        x = self.block13_project_conv(x)  # 96x14x14
-        x = self.block13_project_bn(x)  # 96x14x14
-        x = x + shortcut  # 96x14x14
-        x = self.block14_expand_conv(x)  # 576x14x14
-        x = self.block14_expand_bn(x)  # 576x14x14
-        x = self.block14_expand_relu6(x)  # 576x14x14
-        x = self.block14_dw_conv(x)  # 576x7x7
-        x = self.block14_dw_bn(x)  # 576x7x7
-        x = self.block14_dw_relu6(x)  # 576x7x7
-        x = self.block14_project_conv(x)  # 160x7x7
-        x = self.block14_project_bn(x)  # 160x7x7
-        shortcut = x
-        x = self.block15_expand_conv(x)  # 960x7x7
-        x = self.block15_expand_bn(x)  # 960x7x7
-        x = self.block15_expand_relu6(x)  # 960x7x7
-        x = self.block15_dw_conv(x)  # 960x7x7
-        x = self.block15_dw_bn(x)  # 960x7x7
-        x = self.block15_dw_relu6(x)  # 960x7x7
-        x = self.block15_project_conv(x)  # 160x7x7
-        x = self.block15_project_bn(x)  # 160x7x7
-        x = x + shortcut  # 160x7x7
-        shortcut = x
-        x = self.block16_expand_conv(x)  # 960x7x7
-        x = self.block16_expand_bn(x)  # 960x7x7
-        x = self.block16_expand_relu6(x)  # 960x7x7
-        x = self.block16_dw_conv(x)  # 960x7x7
-        x = self.block16_dw_bn(x)  # 960x7x7
-        x = self.block16_dw_relu6(x)  # 960x7x7
-        x = self.block16_project_conv(x)  # 160x7x7
-        x = self.block16_project_bn(x)  # 160x7x7
-        x = x + shortcut  # 160x7x7
-        x = self.block17_expand_conv(x)  # 960x7x7
-        x = self.block17_expand_bn(x)  # 960x7x7
-        x = self.block17_expand_relu6(x)  # 960x7x7
-        x = self.block17_dw_conv(x)  # 960x7x7
-        x = self.block17_dw_bn(x)  # 960x7x7
-        x = self.block17_dw_relu6(x)  # 960x7x7
-        x = self.block17_project_conv(x)  # 320x7x7
-        x = self.block17_project_bn(x)  # 320x7x7
+        x = self.stage1(x)  # 16x112x112
+        x = self.stage2(x)  # 24x56x56
+        x = self.stage3(x)  # 32x28x28
+        x = self.stage4(x)  # 64x14x14
+        x = self.stage5(x)  # 96x14x14
+        x = self.stage6(x)  # 160x7x7
+        x = self.stage7(x)  # 320x7x7
         x = self.head_conv(x)  # 1280x7x7
         x = self.head_bn(x)  # 1280x7x7
         x = self.head_relu6(x)  # 1280x7x7
