@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, BlockDef, ref
 from dlbuilder.core.fileformat import graph_from_dict
 from dlbuilder.core.graph import Graph
 from dlbuilder.layers import REGISTRY
@@ -99,3 +100,25 @@ def resnet18_blocks() -> dict[str, Any]:
 
 def resnet18_blocks_graph() -> Graph:
     return graph_from_dict(resnet18_blocks(), REGISTRY)
+
+
+def depthwise_graph() -> Graph:
+    """Two instances of a depthwise block (groups = the input's channels) on 4 and 8 channels."""
+    inner = Graph("Depthwise")
+    for node, type_name, params in (
+            ("x", BLOCK_INPUT, {}),
+            ("dw", "Conv2d", {"out_channels": ref("in_channels"), "kernel_size": 3,
+                              "padding": 1, "groups": ref("in_channels")}),
+            ("pw", "Conv2d", {"out_channels": ref("in_channels * 2"), "kernel_size": 1}),
+            ("y", BLOCK_OUTPUT, {})):
+        inner.add_node(node, type_name, params)
+    for src, dst in (("x", "dw"), ("dw", "pw"), ("pw", "y")):
+        inner.add_edge(src, dst)
+    graph = Graph("depthwise")
+    graph.add_block(BlockDef("Depthwise", (), inner))
+    graph.add_node("in", "Input", {"shape": [4, 8, 8]})
+    graph.add_node("a", BLOCK, {"block": "Depthwise"})
+    graph.add_node("b", BLOCK, {"block": "Depthwise"})
+    graph.add_edge("in", "a")
+    graph.add_edge("a", "b")
+    return graph

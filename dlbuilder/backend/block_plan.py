@@ -25,7 +25,15 @@ from dlbuilder.backend.names import LOCAL_RESERVED, Namespace
 from dlbuilder.backend.plan import Call, ClassPlan, CompileError, Layer, Param, Planner
 from dlbuilder.backend.symbolic import Sym, expression_text, simplified, tree_of
 from dlbuilder.core.block_eval import BlockEngine
-from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, BlockDef, is_ref, resolve
+from dlbuilder.core.blocks import (
+    BLOCK,
+    BLOCK_INPUT,
+    BLOCK_OUTPUT,
+    INPUT_CHANNELS,
+    BlockDef,
+    is_ref,
+    resolve,
+)
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.engine_base import EngineBase
 from dlbuilder.core.expr import BinOp, ExprError, Name, Num
@@ -96,6 +104,8 @@ def trace(defn: BlockDef, run: BlockEngine, ins: tuple, env: dict[str, Any]) -> 
     """The definition's layers' constructor arguments and its output shapes for traced
     inputs and arguments; `run` (the same definition, evaluated) gives the checked values."""
     graph, registry = defn.graph, run.registry
+    if ins and INPUT_CHANNELS not in env:  # what a reference's `in_channels` means here
+        env = {**env, INPUT_CHANNELS: ins[0][0]}
     shapes: dict[str, tuple] = {}
     result = _Trace({}, {}, ())
     inputs = defn.ports()[0]

@@ -17,6 +17,7 @@ from dlbuilder.core.blocks import (
     BLOCK,
     BLOCK_INPUT,
     BLOCK_OUTPUT,
+    INPUT_CHANNELS,
     BlockDef,
     contains_words,
     cycle_through,
@@ -43,6 +44,13 @@ class BlockEngine(EngineBase):
 
     def _graph_checks(self) -> list[Diagnostic]:
         return block_checks(self.graph, self.registry)
+
+    @property
+    def names(self) -> dict[str, int]:
+        """The block's arguments, and `in_channels`: the size of its first input's first
+        dimension (channels, or features for a vector), unless a parameter has that name."""
+        implicit = {INPUT_CHANNELS: self.in_shapes[0][0]} if self.in_shapes else {}
+        return {**implicit, **self.env}
 
     def layer_activations(self) -> int:
         """Elements in every inner layer's outputs per sample (the ports add none)."""
@@ -164,7 +172,7 @@ class _Instance:
         loop = cycle_through(graph.blocks, defn.name)
         if loop:
             return self.fail("block_contains_itself", contains_words(loop))
-        args, repeat, problems = instance_arguments(defn, raw, engine.env)
+        args, repeat, problems = instance_arguments(defn, raw, engine.names)
         for field, message in problems:
             self.diags.append(Diagnostic(node, field, "error", "block_arguments", message))
         engine._checked[node] = None if problems else {"block": name, "repeat": repeat, **args}

@@ -5,7 +5,10 @@ ports (in node order), and integer parameters. An instance is a node of type `Bl
 params name the block (`block`), how many times it runs in a chain (`repeat`) and one value
 per block parameter. Inside a definition, a layer parameter (or an inner instance's argument)
 may be a reference `{"expr": "channels * 4"}`: a JSON object, so it can never be confused with a
-string value such as padding "same", parsed by core/expr.py, never eval'd. These three node
+string value such as padding "same", parsed by core/expr.py, never eval'd. Besides the block's
+parameters a reference may name `in_channels`, the channels of the block's (first) input, which
+follow from each instance's input as every inferred size does (a depthwise convolution's
+`groups`). These three node
 types are not layer types: they are not in the registry, and code asks `is_block_type` first.
 """
 
@@ -24,6 +27,7 @@ BLOCK_INPUT = "BlockInput"
 BLOCK_OUTPUT = "BlockOutput"
 BLOCK_TYPES = frozenset({BLOCK, BLOCK_INPUT, BLOCK_OUTPUT})
 RESERVED = ("block", "repeat")  # instance params that are not block arguments
+INPUT_CHANNELS = "in_channels"  # a reference's name for the block input's channels
 MAX_REPEAT = 1000
 _CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

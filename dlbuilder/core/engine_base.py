@@ -92,6 +92,11 @@ class EngineBase:
     # the argument values of the block whose graph this is (None: the top-level graph)
     env: Mapping[str, int] | None = None
 
+    @property
+    def names(self) -> Mapping[str, int] | None:
+        """What a reference may name here (None: references are not allowed)."""
+        return self.env
+
     def __init__(self, graph: Graph, registry: Registry, blocks: BlockNodes) -> None:
         self.graph = graph
         self.registry = registry
@@ -258,7 +263,7 @@ class EngineBase:
         resolved = {}
         for key, value in raw.items():
             try:
-                resolved[key] = resolve(value, self.env)
+                resolved[key] = resolve(value, self.names)
             except ExprError as err:
                 diags.append(Diagnostic(node, key, "error", "bad_reference", f"{key}: {err}"))
         return resolved

@@ -18,25 +18,31 @@ from dlbuilder.core.blocks import (
     BLOCK,
     BLOCK_INPUT,
     BLOCK_OUTPUT,
+    INPUT_CHANNELS,
     BlockDef,
     instance_arguments,
     is_ref,
     ref,
 )
 from dlbuilder.core.commands import AddEdge, AddNode, Macro, RemoveNode, SetUi
+from dlbuilder.core.engine_base import EngineBase
 from dlbuilder.core.expr import ExprError, parse_expr
 from dlbuilder.core.graph import Graph, GraphError
+from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.layout import layered_layout
 from dlbuilder.core.placement import H, ui_position
+from dlbuilder.core.registry import Registry
 
 Source = tuple[str, int]  # (node, from_port)
 Env = dict[str, Any]      # argument values: numbers, or references to the enclosing block's
 _NAME = re.compile(r"[A-Za-z_]\w*")
 
 
-def ungroup(graph: Graph, node: str) -> Macro:
+def ungroup(graph: Graph, node: str, engine: EngineBase | None = None) -> Macro:
     """The command that replaces instance `node` by its layers (every repeat), and removes its
-    definition when nothing else uses it (one undo step). GraphError says why it cannot."""
+    definition when nothing else uses it (one undo step). GraphError says why it cannot.
+    `engine` (inferring `graph`) gives each repeat's input channels, for references that name
+    `in_channels`."""
     defn = _definition(graph, node)
     env, repeat = _arguments(graph, node, defn)
     feeds = graph.input_sources(node)
@@ -50,7 +56,7 @@ def ungroup(graph: Graph, node: str) -> Macro:
             raise GraphError(f"{defn.name}'s output {out} is not connected to one layer; "
                              "connect it before ungrouping")
     plan = _Plan(graph, node)
-    results = plan.unroll(defn, env, repeat, feeds)
+    results = plan.unroll(defn, env, repeat, feeds, _input_channels(graph, node, defn, engine))
     commands: list[Any] = [RemoveNode(node)]
     index = graph.nodes().index(node)
     commands += [AddNode(n, t, p, {}, index + i) for i, (n, t, p) in enumerate(plan.nodes)]
@@ -76,6 +82,22 @@ def _definition(graph: Graph, node: str) -> BlockDef:
         raise GraphError(f"{node} places block {name!r}, which this file does not define; "
                          "there are no layers to put back")
     return graph.blocks[name]
+
+
+def _input_channels(graph: Graph, node: str, defn: BlockDef, engine: EngineBase | None
+                    ) -> list[Any]:
+    """What `in_channels` is in each repeat: the channels the engine saw at the top level;
+    inside a definition, the definition's own `in_channels` when its first input feeds the
+    instance (a number there would hold for one instance of it only); else unknown."""
+    if defn.param(INPUT_CHANNELS) is not None:
+        return []  # a parameter of that name: the arguments hold it
+    container = definition_of(graph)
+    if container is None:
+        runs = engine.runs(node) if engine is not None else []
+        return [run.in_shapes[0][0] if run.in_shapes else None for run in runs]
+    feeds = graph.input_sources(node)
+    first = graph.block(container).ports()[0][:1]
+    return [ref(INPUT_CHANNELS)] if feeds and [feeds[0][0]] == first else []
 
 
 def _arguments(graph: Graph, node: str, defn: BlockDef) -> tuple[Env, int]:
@@ -107,6 +129,10 @@ def evaluated(value: Any, env: Env, where: str) -> Any:
     try:
         expr = parse_expr(value["expr"])
         unknown = sorted(expr.names - set(env))
+        if unknown == [INPUT_CHANNELS]:
+            raise ExprError(f"it uses {INPUT_CHANNELS}, the channels of the block's input, "
+                            "which are not known here (the input's shape is unknown, or the "
+                            "block inside a block is not fed by that block's input)")
         if unknown:
             raise ExprError(f"{unknown[0]!r} is not a parameter of the block")
         numbers = {k: v for k, v in env.items() if not is_ref(v)}
@@ -137,13 +163,16 @@ class _Plan:
     _taken: set[str] = field(default_factory=set)
     _pairs: set[tuple[str, str]] = field(default_factory=set)
 
-    def unroll(self, defn: BlockDef, env: Env, repeat: int, feeds: list[Source]
-               ) -> list[Source]:
-        """Add every repeat; returns what leaves each of the last repeat's outputs."""
+    def unroll(self, defn: BlockDef, env: Env, repeat: int, feeds: list[Source],
+               channels: list[Any]) -> list[Source]:
+        """Add every repeat (`channels`: each one's input channels, where known); returns what
+        leaves each of the last repeat's outputs."""
         sources = list(feeds)
         for i in range(repeat):
             prefix = self.node if repeat == 1 else f"{self.node}_{i}"
-            sources = self._one_run(defn, env, prefix, sources)
+            known = i < len(channels) and channels[i] is not None
+            run_env = {INPUT_CHANNELS: channels[i], **env} if known else env
+            sources = self._one_run(defn, run_env, prefix, sources)
         return sources
 
     def _one_run(self, defn: BlockDef, env: Env, prefix: str, feeds: list[Source]
@@ -218,18 +247,21 @@ def _lay_out(graph: Graph, node: str, plan: _Plan, commands: list[Any]) -> None:
             commands.append(SetUi(other, {**graph.ui(other), "y": y + taller}))
 
 
-def flatten(graph: Graph) -> Graph:
-    """A copy of `graph` with every instance ungrouped, recursively: no blocks left."""
+def flatten(graph: Graph, registry: Registry) -> Graph:
+    """A copy of `graph` with every instance ungrouped, recursively: no blocks left. The
+    registry's inference tells each instance's input channels (for `in_channels`)."""
     flat = copy_graph(graph, {})
     for defn in graph.blocks.values():
         flat.add_block(BlockDef(defn.name, defn.params, copy_graph(defn.graph, flat.blocks),
                                 defn.doc))
+    engine = InferenceEngine(flat, registry)
     while True:
         todo = [n for n, t in flat.nx.nodes(data="type") if t == BLOCK]
         if not todo:
             break
         for node in todo:
-            ungroup(flat, node).apply(flat)
+            ungroup(flat, node, engine).apply(flat)
+    engine.close()
     for name in list(flat.blocks):
         flat.remove_block(name)
     return flat

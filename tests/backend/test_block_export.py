@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 from big_graphs import resnet50_blocks_graph
-from block_graphs import resnet18_blocks_graph
+from block_graphs import depthwise_graph, resnet18_blocks_graph
 from block_strategies import nested_graphs
 from helpers import engine_for
 from hypothesis import HealthCheck, given, settings
@@ -205,4 +205,12 @@ def test_the_exported_file_runs_as_a_script(tmp_path: Path) -> None:
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(nested_graphs())
 def test_random_nested_graphs_export_as_they_compile(graph: Graph) -> None:
+    assert_same_as_compiled(graph)
+
+
+def test_a_reference_to_the_inputs_channels_prints_as_the_argument() -> None:
+    graph = depthwise_graph()
+    code = export_code(engine_for(graph))
+    assert "groups=in_channels," in code and "out_channels=in_channels * 2," in code
+    assert "self.a = Depthwise(4)" in code and "self.b = Depthwise(8)" in code
     assert_same_as_compiled(graph)

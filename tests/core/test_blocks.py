@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from block_graphs import depthwise_graph
 from block_strategies import nested_graphs
 from hypothesis import given
 
@@ -270,3 +271,12 @@ def test_a_softmax_ending_a_block_before_cross_entropy_is_found_inside() -> None
     assert warning.node == "head" and warning.inside == ("head", "soft")
     assert warning.message.startswith("head/soft applies Softmax")
     assert warning.fix is not None and warning.fix.block == "Head"
+
+
+def test_a_reference_may_name_the_inputs_channels() -> None:
+    engine = InferenceEngine(depthwise_graph(), REGISTRY)
+    assert [d.code for d in engine.diagnostics()] == ["no_output"]
+    assert engine.runs("a")[0].checked_params("dw")["groups"] == 4
+    assert engine.runs("b")[0].checked_params("dw")["groups"] == 8
+    assert engine.info("b").output_shape == (16, 8, 8)
+    assert engine.info("a").params == (4 * 9 + 4) + (4 * 8 + 8)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from big_graphs import resnet50_blocks_graph, resnet50_graph
+from block_graphs import depthwise_graph
 from block_strategies import nested_graphs as block_graphs
 from conftest import examples
 from graph_strategies import valid_graphs
@@ -24,6 +25,7 @@ from dlbuilder.core.graph import Graph, GraphError
 from dlbuilder.core.grouping import group_nodes
 from dlbuilder.core.layout import NODE_SIZE
 from dlbuilder.core.placement import ui_position
+from dlbuilder.layers import REGISTRY
 
 
 def figures(graph: Graph) -> tuple:
@@ -49,7 +51,7 @@ def assert_same_network(flat: Graph, nested: Graph) -> None:
 def test_flatten_tiny_keeps_every_number_and_leaves_the_graph_alone() -> None:
     graph = tiny()
     before = snapshot(graph)
-    flat = flatten(graph)
+    flat = flatten(graph, REGISTRY)
     assert snapshot(graph) == before
     assert_same_network(flat, graph)
     assert figures(flat)[1] == set()
@@ -60,7 +62,7 @@ def test_flatten_tiny_keeps_every_number_and_leaves_the_graph_alone() -> None:
 
 
 def test_flatten_resnet50_from_blocks_gives_the_hand_wired_resnet50() -> None:
-    flat = flatten(resnet50_blocks_graph())
+    flat = flatten(resnet50_blocks_graph(), REGISTRY)
     assert len(flat) == len(resnet50_graph()) == 177
     assert figures(flat) == figures(resnet50_graph())
 
@@ -167,7 +169,7 @@ def _runs(draw: Any, graph: Graph) -> list[str]:
     return chosen
 
 
-FLAT = {name: flatten(example_graph(name)) for name in ("resnet_cifar", "lenet5",
+FLAT = {name: flatten(example_graph(name), REGISTRY) for name in ("resnet_cifar", "lenet5",
                                                         "mobilenet_v2")}
 
 
@@ -248,7 +250,7 @@ def _make_reference(graph: Graph, block: str, layer: str) -> None:
 @given(nested_graphs())
 def test_flattening_a_random_nested_graph_keeps_its_numbers(graph: Graph) -> None:
     before = snapshot(graph)
-    assert_same_network(flatten(graph), graph)
+    assert_same_network(flatten(graph, REGISTRY), graph)
     assert snapshot(graph) == before
 
 
@@ -256,5 +258,15 @@ def test_flattening_a_random_nested_graph_keeps_its_numbers(graph: Graph) -> Non
           suppress_health_check=[HealthCheck.too_slow])
 @given(block_graphs())
 def test_flattening_the_shared_nested_graphs_keeps_their_numbers(graph: Graph) -> None:
-    assert_same_network(flatten(graph), graph)
+    assert_same_network(flatten(graph, REGISTRY), graph)
     assert figures(graph)[1] == set()
+
+
+def test_ungrouping_gives_in_channels_each_repeats_value() -> None:
+    graph = depthwise_graph()
+    engine = engine_for(graph)
+    flat = flatten(graph, REGISTRY)
+    assert flat.raw_params("a_dw")["groups"] == 4 and flat.raw_params("b_dw")["groups"] == 8
+    assert engine_for(flat).totals() == engine.totals()
+    with pytest.raises(GraphError, match="uses in_channels, the channels of the block's input"):
+        ungroup(graph, "a")  # without the engine the input's channels are not known

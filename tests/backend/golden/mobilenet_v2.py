@@ -14,16 +14,15 @@ from torch import nn
 
 
 class DepthwiseSeparable(nn.Module):
-    """A depthwise 3x3 convolution (with the stride) then a linear 1x1 projection to
-    out_channels, each with batch norm: MobileNetV2's first block (expansion 1).
-    in_channels must equal the input's channels (it is the depthwise convolution's
-    groups).
+    """A depthwise 3x3 convolution (with the stride; groups = in_channels, the input's
+    channels) then a linear 1x1 projection to out_channels, each with batch norm:
+    MobileNetV2's first block (expansion 1).
     """
 
-    def __init__(self, in_channels_2, in_channels=32, out_channels=16, stride=1):
+    def __init__(self, in_channels, out_channels=16, stride=1):
         super().__init__()
         self.dw_conv = nn.Conv2d(
-            in_channels=in_channels_2,
+            in_channels=in_channels,
             out_channels=in_channels,
             kernel_size=3,
             stride=stride,
@@ -68,19 +67,15 @@ class DepthwiseSeparable(nn.Module):
 
 
 class InvertedResidualDown(nn.Module):
-    """MobileNetV2's inverted residual where the shape changes (no shortcut): 1x1
-    expansion, 3x3 depthwise with the stride, linear 1x1 projection to out_channels.
-    in_channels must equal the input's channels: the expanded width (in_channels *
-    expand_ratio) is also the depthwise convolution's groups, and a parameter cannot
-    read the input's size.
+    """MobileNetV2's inverted residual where the shape changes (no shortcut): 1x1 expansion
+    to in_channels * expand_ratio (in_channels: the input's channels), 3x3 depthwise
+    with the stride, linear 1x1 projection to out_channels.
     """
 
-    def __init__(
-        self, in_channels_2, in_channels=16, out_channels=24, stride=2, expand_ratio=6
-    ):
+    def __init__(self, in_channels, out_channels=24, stride=2, expand_ratio=6):
         super().__init__()
         self.expand_conv = nn.Conv2d(
-            in_channels=in_channels_2,
+            in_channels=in_channels,
             out_channels=in_channels * expand_ratio,
             kernel_size=1,
             stride=1,
@@ -228,21 +223,11 @@ class InvertedResidualStage(nn.Sequential):
     """
 
     def __init__(
-        self,
-        in_channels_2,
-        in_channels=16,
-        out_channels=24,
-        stride=2,
-        expand_ratio=6,
-        blocks=2,
+        self, in_channels, out_channels=24, stride=2, expand_ratio=6, blocks=2
     ):
         super().__init__(
             InvertedResidualDown(
-                in_channels_2,
-                in_channels,
-                out_channels=out_channels,
-                stride=stride,
-                expand_ratio=expand_ratio,
+                in_channels, out_channels, stride=stride, expand_ratio=expand_ratio
             ),
             *[
                 InvertedResidual(out_channels, out_channels, expand_ratio=expand_ratio)
@@ -276,19 +261,19 @@ class Net(nn.Module):
         # 32x112x112 -> 32x112x112, 0 parameters
         self.stem_relu6 = nn.ReLU6()
         # 32x112x112 -> 16x112x112, 896 parameters, 98 buffer values
-        self.stage1 = DepthwiseSeparable(32, 32)
+        self.stage1 = DepthwiseSeparable(32, 16)
         # 16x112x112 -> 24x56x56, 13,968 parameters, 1,062 buffer values
-        self.stage2 = InvertedResidualStage(16, 16)
+        self.stage2 = InvertedResidualStage(16, 24)
         # 24x56x56 -> 32x28x28, 39,696 parameters, 2,313 buffer values
-        self.stage3 = InvertedResidualStage(24, 24, out_channels=32, blocks=3)
+        self.stage3 = InvertedResidualStage(24, 32, blocks=3)
         # 32x28x28 -> 64x14x14, 183,872 parameters, 5,900 buffer values
-        self.stage4 = InvertedResidualStage(32, 32, out_channels=64, blocks=4)
+        self.stage4 = InvertedResidualStage(32, 64, blocks=4)
         # 64x14x14 -> 96x14x14, 303,168 parameters, 6,729 buffer values
-        self.stage5 = InvertedResidualStage(64, 64, out_channels=96, stride=1, blocks=3)
+        self.stage5 = InvertedResidualStage(64, 96, stride=1, blocks=3)
         # 96x14x14 -> 160x7x7, 795,264 parameters, 10,953 buffer values
-        self.stage6 = InvertedResidualStage(96, 96, out_channels=160, blocks=3)
+        self.stage6 = InvertedResidualStage(96, 160, blocks=3)
         # 160x7x7 -> 320x7x7, 473,920 parameters, 4,483 buffer values
-        self.stage7 = InvertedResidualDown(160, 160, out_channels=320, stride=1)
+        self.stage7 = InvertedResidualDown(160, 320, stride=1)
         # 320x7x7 -> 1280x7x7, 409,600 parameters
         self.head_conv = nn.Conv2d(
             in_channels=320,
