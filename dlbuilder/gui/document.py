@@ -289,7 +289,18 @@ class Document(QObject):
     def add_layer(self, type_name: str, x: float | None = None, y: float | None = None,
                   after: str | None = None, params: dict[str, Any] | None = None,
                   from_port: int = 0) -> str | None:
-        """Add a new layer as one undo step, select it and return its id.
+        """Add a new layer as one undo step, select it and return its id (see `add_node`)."""
+        start = self.registry.get(type_name).start_params() if params is None else params
+        node = self.scope.graph.unique_id(type_name)
+        return self.add_node(node, type_name, start, x, y, after, from_port)
+
+    def add_node(self, node: str, type_name: str, params: dict[str, Any],
+                 x: float | None = None, y: float | None = None, after: str | None = None,
+                 from_port: int = 0, prelude: tuple[Any, ...] = (), text: str | None = None
+                 ) -> str | None:
+        """Add node `node` (a layer, or a block instance) as one undo step, select it and
+        return its id; `prelude` runs first in the same step (a library block's definitions
+        copied in), `text` names the step.
 
         At (x, y) when given (or the nearest free spot), wired after `after` (its output
         `from_port`) when it can take that output. Without a position, after `after`: into
@@ -297,25 +308,24 @@ class Document(QObject):
         a branch beside it. Cards in the way move aside in the same step.
         """
         graph, engine = self.scope.graph, self.scope.engine
-        spec = self.registry.get(type_name)
-        node = graph.unique_id(type_name)
-        start = spec.start_params() if params is None else params
+        text = text or f"Add {type_name} {node}"
         known = after is not None and after in graph
-        wired = after if known and feed_problem(engine, after, type_name, start,
+        wired = after if known and feed_problem(engine, after, type_name, params,
                                                 from_port) is None else None
         positions = card_positions(graph)
         consumers = graph.outputs(wired) if wired is not None else []
         if x is None and wired is not None and len(consumers) == 1:
-            command = insert_between(graph, wired, consumers[0], node, type_name, start,
-                                     f"Add {type_name} {node} after {wired}")
+            command = insert_between(graph, wired, consumers[0], node, type_name, params,
+                                     f"{text} after {wired}")
             placement = place_between(positions, wired, consumers[0])
         else:
-            commands: list[Any] = [AddNode(node, type_name, start)]
+            commands: list[Any] = [AddNode(node, type_name, params)]
             if wired is not None:
                 commands.append(AddEdge(wired, node, from_port=from_port))
-            command = Macro(f"Add {type_name} {node}", commands)
+            command = Macro(text, commands)
             placement = place_near(positions, (x or 0, y or 0)) \
                 if x is not None or not known else place_after(positions, after)
+        command.commands[:0] = prelude
         if not self.push(placed(command, [node], placement, graph)):
             return None
         self.select([node])

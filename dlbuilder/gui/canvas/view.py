@@ -13,9 +13,6 @@ from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QContextMenuEvent,
     QCursor,
-    QDragEnterEvent,
-    QDragMoveEvent,
-    QDropEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -28,7 +25,7 @@ from PySide6.QtWidgets import QGraphicsView, QMenu, QToolTip, QWidget
 
 from dlbuilder.core.changes import Change
 from dlbuilder.gui.canvas.actions import CanvasEdits
-from dlbuilder.gui.canvas.node_item import NodeItem
+from dlbuilder.gui.canvas.palette_drop import PaletteDrops
 from dlbuilder.gui.canvas.scene import GraphScene
 from dlbuilder.gui.canvas.style import (
     GRID,
@@ -42,7 +39,6 @@ from dlbuilder.gui.canvas.style import (
 from dlbuilder.gui.canvas.wire_drag import DropResult, WireDrag
 from dlbuilder.gui.canvas.wire_item import WireItem
 from dlbuilder.gui.look.theme import theme_manager
-from dlbuilder.gui.mime import LAYER_MIME
 from dlbuilder.gui.scope import Scope
 
 _HINT = "Drag from a port to connect; Tab or right-click to add a layer; F to fit"
@@ -51,13 +47,14 @@ _FIT_MARGIN = 40      # scene units shown around the cards by fit
 _ZOOM_FLOOR = 0.005   # the whole scene (200,000 units) in a 1000-pixel view
 
 
-class CanvasView(QGraphicsView):
+class CanvasView(PaletteDrops, QGraphicsView):
     """The canvas. `pending_source` is the node a quick-add should wire its new layer after
     (set when a wire is dropped on empty canvas, or Tab with one layer selected);
     `pending_in_chain` says the new layer goes into that node's chain (Tab), not as a branch
     where the wire ended; `pending_from_port` is the source's output the wire left from."""
 
     quick_add_requested = Signal(QPointF)  # scene position of the new layer's top-left corner
+    block_dropped = Signal(str, str, QPointF)  # a palette block (shelf, name), card's corner
     status_message = Signal(str)
 
     MIN_ZOOM = 0.1
@@ -433,55 +430,6 @@ class CanvasView(QGraphicsView):
         for item in self.items(view_pos):
             if isinstance(item, WireItem):
                 return item.key
-        return None
-
-    # -- palette drops ---------------------------------------------------------------------
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasFormat(LAYER_MIME):
-            event.acceptProposedAction()
-        else:
-            super().dragEnterEvent(event)
-
-    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
-        if event.mimeData().hasFormat(LAYER_MIME):
-            event.acceptProposedAction()
-        else:
-            super().dragMoveEvent(event)
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        if not event.mimeData().hasFormat(LAYER_MIME):
-            super().dropEvent(event)
-            return
-        raw = bytes(event.mimeData().data(LAYER_MIME).data())
-        self.add_layer_at(raw.decode("utf-8", errors="replace").strip(),
-                          self.mapToScene(event.position().toPoint()))
-        event.acceptProposedAction()
-
-    def add_layer_at(self, type_name: str, scene_pos: QPointF) -> str | None:
-        """Place a new layer centred on `scene_pos` (on the grid when snapping); dropped on a
-        wire, it goes in between the wire's two layers."""
-        if type_name not in self.doc.registry:
-            self._say(f"unknown layer type {type_name!r}")
-            return None
-        x, y = scene_pos.x() - NODE_W / 2, scene_pos.y() - NODE_H / 2
-        if self.graph_scene.snap_to_grid:
-            x, y = snap(x, self.graph_scene.grid), snap(y, self.graph_scene.grid)
-        wire = self._wire_at(scene_pos)
-        if wire is not None:
-            node = self.doc.insert_layer(type_name, *wire.key, x, y)
-        else:
-            node = self.doc.add_layer(type_name, x, y)
-        if node is not None:
-            self.setFocus()
-        return node
-
-    def _wire_at(self, scene_pos: QPointF) -> WireItem | None:
-        """The wire under `scene_pos`, unless a card is on top of it there."""
-        for item in self.graph_scene.items(scene_pos):
-            if isinstance(item, NodeItem):
-                return None
-            if isinstance(item, WireItem):
-                return item
         return None
 
     def _say(self, text: str, repeat: bool = True) -> None:

@@ -20,10 +20,8 @@ from dlbuilder.core.block_library import (
     read_library,
     save_user_block,
 )
-from dlbuilder.core.blocks import BLOCK, BlockDef
-from dlbuilder.core.commands import AddNode, Macro
+from dlbuilder.core.blocks import BLOCK, BlockDef, contains_words, would_contain_itself
 from dlbuilder.core.graph import Graph
-from dlbuilder.core.placement import card_positions, place_near, placed
 from dlbuilder.core.registry import Registry
 from dlbuilder.resources import builtin_blocks_file
 
@@ -108,43 +106,38 @@ def find_blocks(entries: Iterable[BlockEntry], query: str) -> list[BlockEntry]:
     return [e for _, _, e in sorted(ranked, key=lambda item: item[:2])]
 
 
-def placing_command(graph: Graph, container: str | None, entry: BlockEntry,
-                    at: tuple[float, float]) -> tuple[Macro, str] | str:
-    """The one undo step that places an instance of `entry` in `graph` (the graph the canvas
-    shows: the top level, or the definition `container`) near `at`, with the library's
-    definitions copied in first; or why it cannot be placed."""
-    adds: list[Any] = []
-    name = entry.name
-    if entry.source != FILE:
-        copied = copy_into(graph, entry.library, name)
-        adds, name = [AddBlock(d) for d in copied.defs], copied.name
-        if not copied.defs:
-            problem = place_problem(graph, container, name)
-            if problem:
-                return problem
-    else:
-        problem = place_problem(graph, container, name)
-        if problem:
-            return problem
-    node = graph.unique_id(name)
-    text = f"Place block {name} as {node}"
-    command = Macro(text, [*adds, AddNode(node, BLOCK, {"block": name})])
-    return placed(command, [node], place_near(card_positions(graph), at), graph), node
+def placing_steps(graph: Graph, container: str | None, entry: BlockEntry
+                  ) -> tuple[tuple[AddBlock, ...], str] | str:
+    """What placing `entry` in `graph` (the graph the canvas shows: the top level, or the
+    definition `container`) takes: the library's definitions to copy in first and the name
+    the instance places; or why it cannot be placed there (it would contain itself)."""
+    if entry.source == FILE:
+        return place_problem(graph, container, entry.name) or ((), entry.name)
+    copied = copy_into(graph, entry.library, entry.name)
+    if container is not None:  # the copies are not in the file yet: look through them too
+        blocks = {**graph.blocks, **{d.name: d for d in copied.defs}}
+        loop = would_contain_itself(blocks, container, copied.name)
+        if loop:
+            return contains_words(loop)
+    return tuple(AddBlock(d) for d in copied.defs), copied.name
 
 
-def place_block(doc: Any, entry: BlockEntry, at: tuple[float, float]) -> str | None:
-    """Place an instance of `entry` in the graph the canvas shows, near `at`, as one undo step;
-    select it and return its id. A block that cannot go there is refused with the reason."""
+def place_block(doc: Any, entry: BlockEntry, at: tuple[float, float] | None = None,
+                after: str | None = None) -> str | None:
+    """Place an instance of `entry` in the graph the canvas shows as one undo step: near `at`,
+    wired after layer `after` when it can take its output (without `at`: into its chain, as
+    a layer is); select it and return its id. A block that cannot go there is refused with
+    the reason."""
     scope = doc.scope
-    made = placing_command(scope.graph, scope.block, entry, at)
+    made = placing_steps(scope.graph, scope.block, entry)
     if isinstance(made, str):
         doc.refused.emit(made)
         return None
-    command, node = made
-    if not doc.push(command):
-        return None
-    doc.select([node])
-    return node
+    adds, name = made
+    node = scope.graph.unique_id(name)
+    x, y = at if at is not None else (None, None)
+    return doc.add_node(node, BLOCK, {"block": name}, x, y, after=after, prelude=adds,
+                        text=f"Place block {name} as {node}")
 
 
 def save_block(folder: Path, graph: Graph, name: str) -> Path:

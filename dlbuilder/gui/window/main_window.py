@@ -285,6 +285,8 @@ class MainWindow(QMainWindow):
         self.quick_add.chosen.connect(self._on_quick_add_chosen)
         self.palette.add_requested.connect(self._on_palette_add_requested)
         self.palette.block_requested.connect(self._on_palette_block_requested)
+        view.block_dropped.connect(self._on_view_block_dropped)
+        self.inspector.open_requested.connect(doc.open_block)
         self.palette.message.connect(self._show_message)
         self.inspector.save_requested.connect(self.palette.save_block)
         self.files.message.connect(self._show_message)
@@ -399,7 +401,7 @@ class MainWindow(QMainWindow):
         pos, after, in_chain, from_port = self._quick_add_at or (self._free_spot(), None,
                                                                    False, 0)
         self._quick_add_at = None
-        after = after if after in self.doc.graph else None
+        after = after if after in self.doc.scope.graph else None
         if in_chain and after is not None:
             self.doc.add_layer(type_name, after=after)
         else:
@@ -415,8 +417,20 @@ class MainWindow(QMainWindow):
             self.doc.add_layer(type_name, spot.x(), spot.y())
 
     def _on_palette_block_requested(self, entry: BlockEntry) -> None:
-        spot = self._free_spot()
-        place_block(self.doc, entry, (spot.x(), spot.y()))
+        """After the selected layer (into its chain), as a layer is; else mid-view."""
+        after = self._selected_one()
+        if after is not None:
+            place_block(self.doc, entry, after=after)
+        else:
+            spot = self._free_spot()
+            place_block(self.doc, entry, (spot.x(), spot.y()))
+
+    def _on_view_block_dropped(self, source: str, name: str, corner: QPointF) -> None:
+        entry = self.palette.entry(source, name)
+        if entry is None:
+            self._show_message(f"block {name} is no longer in the palette")
+        elif place_block(self.doc, entry, (corner.x(), corner.y())) is not None:
+            self.view.setFocus()
 
     def _free_spot(self) -> QPointF:
         """Top-left of a card centred in the view (the document moves it to free space)."""
