@@ -1,4 +1,5 @@
-"""The inspector: the selected layer's fields, its problems, and how its numbers come about.
+"""The inspector: the selected layer's fields, its problems, and how its numbers come about;
+inside an open block with nothing selected, the block's own name and parameters.
 
 Fields are built from the layer's declaration and apply live: each change is one SetParams
 pushed with a merge key, so typing 1, 12, 128 into a field is one undo step, the engine re-infers
@@ -42,6 +43,7 @@ from dlbuilder.gui.panels.block_inspector import (
     instance_groups,
     repeat_totals,
 )
+from dlbuilder.gui.panels.block_params import BlockParamsEditor
 from dlbuilder.gui.scope import Scope
 from dlbuilder.gui.widgets.curve_plot import CurvePlotWidget
 from dlbuilder.gui.widgets.fields import FieldWidget
@@ -155,6 +157,8 @@ class InspectorPanel(QWidget):
         self.hint_label.setObjectName("hintLabel")
         self.hint_label.setStyleSheet(f"color: {current().muted};")
         self.content_layout.addWidget(self.hint_label)
+        self.block_editor = BlockParamsEditor(self.doc)
+        self.content_layout.addWidget(self.block_editor)
         self.node_box = QWidget()
         self.node_layout = QVBoxLayout(self.node_box)
         self.node_layout.setContentsMargins(0, 0, 0, 0)
@@ -224,7 +228,9 @@ class InspectorPanel(QWidget):
         self.node = node
         self._shown_diagnostics = None
         spec = self._spec()
-        self.hint_label.setVisible(node is None)
+        page = self.scope.block if node is None and not self.doc.selection() else None
+        self.hint_label.setVisible(node is None and page is None)
+        self.block_editor.show_block(page)  # the open block's own page: nothing selected
         self.node_box.setVisible(node is not None)
         if node is None:
             return
