@@ -32,8 +32,9 @@ _app: QApplication | None = None
 
 def render_graph(doc_or_graph: Document | Graph, out_path: str | os.PathLike[str],
                  theme_name: str = "light", scale: float = 2.0) -> Path:
-    """Draw every node and wire into `out_path` (.png at `scale` pixels per scene unit, or
-    .svg); returns the path. ValueError for another extension, theme or a bad scale."""
+    """Draw every node and wire of the top-level graph into `out_path` (.png at `scale`
+    pixels per scene unit, or .svg), also while the document shows a block's inside; returns
+    the path. ValueError for another extension, theme or a bad scale."""
     path = Path(out_path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -47,6 +48,8 @@ def render_graph(doc_or_graph: Document | Graph, out_path: str | os.PathLike[str
     from dlbuilder.gui.canvas.scene import GraphScene  # needs the QApplication
 
     doc = doc_or_graph if isinstance(doc_or_graph, Document) else _document_for(doc_or_graph)
+    if doc.scope.block is not None:  # the canvas is inside a block: draw the whole network
+        doc = _document_for(doc.graph)
     theme = THEMES[theme_name]
     scene = GraphScene(doc, theme=theme)
     try:
