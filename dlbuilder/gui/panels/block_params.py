@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -74,6 +74,7 @@ class BlockParamsEditor(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -149,7 +150,15 @@ class BlockParamsEditor(QWidget):
                                        QTableWidgetItem("" if value is None else str(value)))
         finally:
             self._loading = False
+        self._fit_table()
         self._on_table_item_selection_changed()
+
+    def _fit_table(self) -> None:
+        """As tall as its rows (one empty row at least): no empty box under a short list."""
+        rows = max(self.table.rowCount(), 1)
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height()
+                                  + rows * self.table.verticalHeader().defaultSectionSize()
+                                  + 2 * self.table.frameWidth() + 2)
 
     def params(self) -> tuple[BlockParam, ...]:
         """The parameters the block has now."""
