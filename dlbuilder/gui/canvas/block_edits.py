@@ -60,7 +60,7 @@ class BlockEdits(QObject):
         graph = self.doc.scope.graph
         before = set(graph.nodes())
         try:
-            command = ungroup(graph, node)
+            command = ungroup(graph, node, self.doc.scope.engine)
         except GraphError as err:
             self._say(f"Cannot ungroup: {err}")
             return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from block_graphs import depthwise_graph
 from gui_helpers import viewport_point
 from helpers import chain
 from PySide6.QtCore import Qt
@@ -245,3 +246,12 @@ def test_paste_of_a_block_into_its_own_definition_is_refused(make_view) -> None:
     doc.open_block("layer2")
     pasted = view.edits.paste()  # a Basic inside Stage is fine
     assert len(pasted) == 1 and doc.scope.graph.type_of(pasted[0]) == "Block"
+
+
+def test_ungroup_evaluates_in_channels_for_the_instance(make_view) -> None:
+    view = make_view(depthwise_graph())
+    view.doc.select(["b"])
+    view.edits.edit_actions["ungroup"].trigger()
+    graph = view.doc.graph
+    assert graph.raw_params("b_dw")["groups"] == 8 and "b" not in graph
+    assert view.doc.engine.totals().errors == 0
