@@ -15,6 +15,7 @@ from dlbuilder.cli import main
 from dlbuilder.core.fileformat import save_graph
 
 LENET = str(REPO / "examples" / "lenet5.json")
+TINY_BLOCKS = str(REPO / "tests" / "core" / "data" / "blocks_tiny.json")
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -85,6 +86,29 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "bogus" in json.loads(out)["error"]
     code, _, err = run(capsys, "--bogus")
     assert code == 2 and "--bogus" in err
+
+
+def test_summary_depth_expands_blocks_as_torchinfo_does(capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    code, out, _ = run(capsys, "summary", TINY_BLOCKS)  # default depth 3, torchinfo's
+    assert code == 0 and "    layer1.2.relu2 " in out and "layer2.0.1.conv1" not in out
+    code, out, _ = run(capsys, "summary", TINY_BLOCKS, "--depth", "1")
+    assert "layer1." not in out and "Total params: 23,978" in out
+    code, out, _ = run(capsys, "summary", TINY_BLOCKS, "--depth", "9", "--json")
+    layer2 = json.loads(out)["nodes"][3]
+    assert layer2["path"] == "layer2" and layer2["children"][0]["path"] == "layer2.0"
+    conv = layer2["children"][0]["children"][1]["children"][0]
+    assert (conv["path"], conv["depth"], conv["params"]) == ("layer2.0.1.conv1", 4, 2304)
+
+
+@pytest.mark.parametrize("depth", ["0", "-1", "two", "1.5"])
+def test_a_bad_depth_exits_2_and_says_what_fits(capsys: pytest.CaptureFixture[str],
+                                                 depth: str) -> None:
+    code, _, err = run(capsys, "summary", TINY_BLOCKS, "--depth", depth)
+    assert code == 2
+    assert "--depth: must be a whole number of 1 or more" in err and repr(depth) in err
+    code, out, _ = run(capsys, "summary", TINY_BLOCKS, "--json", f"--depth={depth}")
+    assert code == 2 and "--depth" in json.loads(out)["error"]
 
 
 def test_help_lists_subcommands_and_examples(capsys: pytest.CaptureFixture[str]) -> None:

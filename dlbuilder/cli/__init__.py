@@ -6,6 +6,7 @@ unreadable file or bad arguments; `train` also 130 when Ctrl+C ended the run.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -31,9 +32,29 @@ def _summary_parser() -> Parser:
                     description="Print each layer's output shape, parameters and mult-adds.")
     parser.add_argument("file", metavar="FILE",
                         help="a graph file (.json), or the name of a shipped example")
+    parser.add_argument("--depth", type=_depth, default=DEFAULT_DEPTH, metavar="N",
+                        help="how deep to show the rows inside blocks, as torchinfo's depth: "
+                             "1 shows only the graph's own layers (a block as one row with "
+                             f"its totals), 2 adds its repeats or layers... (default "
+                             f"{DEFAULT_DEPTH}); the totals are the same at any depth")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object on stdout instead of a table")
     return parser
+
+
+DEFAULT_DEPTH = 3  # torchinfo's: a ResNet's stages, their blocks and the blocks' layers
+
+
+def _depth(text: str) -> int:
+    """--depth's value: a whole number from 1 (argparse words the error around it)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of 1 or more (1: the graph's own layers only), got {text!r}")
+    return value
 
 
 def cmd_summary(argv: Sequence[str]) -> int:
@@ -50,9 +71,9 @@ def cmd_summary(argv: Sequence[str]) -> int:
     except GraphFileError as err:
         return fail(str(err), args.json, [str(p) for p in err.problems])
     if args.json:
-        print(json.dumps(summary_dict(engine)))
+        print(json.dumps(summary_dict(engine, args.depth)))
     else:
-        print(format_summary(engine))
+        print(format_summary(engine, args.depth))
     return EXIT_GRAPH_ERRORS if engine.has_errors() else EXIT_OK
 
 

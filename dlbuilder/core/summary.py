@@ -2,38 +2,140 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
-from dlbuilder.core.inference import InferenceEngine, NodeInfo
+from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, RESERVED
+from dlbuilder.core.engine_base import EngineBase, NodeInfo
 from dlbuilder.core.registry import Shape, format_shape, prod
+
+if TYPE_CHECKING:
+    from dlbuilder.core.block_eval import BlockEngine
+    from dlbuilder.core.inference import InferenceEngine
 
 BYTES_PER_VALUE = 4  # float32
 
 
-def key_params(engine: InferenceEngine, info: NodeInfo) -> str:
-    """The node's parameters in a few words ("6@5x5"), or "" while they are invalid."""
+def key_params(engine: EngineBase, info: NodeInfo) -> str:
+    """The node's parameters in a few words ("6@5x5"; an instance's arguments and repeats,
+    "channels=64 x2"), or "" while they are invalid."""
     params = engine.checked_params(info.node)
-    if params is None or info.type not in engine.registry:
+    if params is None:
+        return ""
+    if info.type == BLOCK:
+        return _arguments_text(params, params["repeat"])
+    if info.type not in engine.registry:
         return ""
     return engine.registry.get(info.type).key_params(params)
 
 
-def summary_dict(engine: InferenceEngine) -> dict[str, Any]:
-    """Everything `dlbuilder summary --json` prints; plain JSON values only."""
-    nodes = []
-    for info in engine.infos():
-        nodes.append({
-            "id": info.node, "type": info.type, "role": engine.registry.role_of(info.type),
-            "output_shape": list(info.output_shape) if info.output_shape is not None else None,
-            **({"output_shapes": [list(s) for s in info.port_shapes]} if info.port_shapes else {}),
-            "params": info.params, "buffers": info.buffers, "macs": info.macs,
-            "activations": info.activations, "key_params": key_params(engine, info),
-            "diagnostics": [d.to_dict() for d in info.diagnostics],
-        })
+def _arguments_text(params: dict[str, Any], repeat: int) -> str:
+    words = [f"{name}={value}" for name, value in params.items() if name not in RESERVED]
+    if repeat > 1:
+        words.append(f"x{repeat}")
+    return ", ".join(words)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the summary tree: a layer, a block instance (its numbers the sum of all its
+    repeats) or one repeat of an instance, with the rows inside it (empty when collapsed).
+
+    `path` is the torch module path the exported model gives it (`layer2.0.conv1`); `depth`
+    is 1 for the graph's own layers, as torchinfo counts it."""
+
+    path: str
+    depth: int
+    info: NodeInfo
+    key_params: str
+    block: str | None = None  # the block an instance or a repeat runs
+    children: tuple[Row, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """What the Type column shows: the layer type, or the block's name."""
+        return self.block or self.info.type
+
+
+def summary_rows(engine: EngineBase, depth: int | None = None) -> list[Row]:
+    """The graph's layers as a tree, expanded down to `depth` (None: all the way). Ports
+    (BlockInput, BlockOutput) are not rows; numbers never depend on the depth."""
+    return [_row(engine, info, info.node, 1, depth) for info in _layers(engine)]
+
+
+def _layers(engine: EngineBase) -> list[NodeInfo]:
+    return [i for i in engine.infos() if i.type not in (BLOCK_INPUT, BLOCK_OUTPUT)]
+
+
+def _row(engine: EngineBase, info: NodeInfo, path: str, level: int, depth: int | None) -> Row:
+    if info.type != BLOCK:
+        return Row(path, level, info, key_params(engine, info))
+    params = engine.checked_params(info.node)
+    block = params["block"] if params else engine.graph.raw_params(info.node).get("block")
+    row = Row(path, level, info, key_params(engine, info),
+              block if isinstance(block, str) else None)
+    if depth is not None and level >= depth:
+        return row
+    runs = engine.runs(info.node)
+    if params is None or params["repeat"] == 1:
+        children = [_row(run, i, f"{path}.{i.node}", level + 1, depth)
+                    for run in runs for i in _layers(run)]
+    else:
+        children = [_repeat_row(run, f"{path}.{n}", n, level + 1, depth, params)
+                    for n, run in enumerate(runs)]
+    return replace(row, children=tuple(children))
+
+
+def _repeat_row(run: BlockEngine, path: str, index: int, level: int, depth: int | None,
+                params: dict[str, Any]) -> Row:
+    """One repeat of an instance: its own share of the instance's numbers."""
+    totals = run.totals()
+    outs = run.output_shapes
+    info = NodeInfo(str(index), BLOCK, outs[0] if outs else None, totals.params,
+                    totals.buffers, totals.macs, tuple(run.diagnostics()),
+                    tuple(outs) if len(outs) > 1 and None not in outs else (),
+                    run.layer_activations())
+    children: tuple[Row, ...] = ()
+    if depth is None or level < depth:
+        children = tuple(_row(run, i, f"{path}.{i.node}", level + 1, depth)
+                         for i in _layers(run))
+    return Row(path, level, info, _arguments_text(params, 1), run.defn.name, children)
+
+
+def walk(rows: Sequence[Row]) -> Iterator[Row]:
+    """Every row, each before the rows inside it (the order the table prints them)."""
+    for row in rows:
+        yield row
+        yield from walk(row.children)
+
+
+def row_dict(engine: EngineBase, row: Row) -> dict[str, Any]:
+    """A row as `--json` prints it, with the rows inside it under `children`."""
+    info = row.info
+    entry: dict[str, Any] = {
+        "id": info.node, "path": row.path, "depth": row.depth, "type": info.type,
+        "role": engine.registry.role_of(info.type),
+        "output_shape": list(info.output_shape) if info.output_shape is not None else None,
+        **({"output_shapes": [list(s) for s in info.port_shapes]} if info.port_shapes else {}),
+        "params": info.params, "buffers": info.buffers, "macs": info.macs,
+        "activations": info.activations, "key_params": row.key_params,
+        "diagnostics": [d.to_dict() for d in info.diagnostics],
+    }
+    if row.block is not None:
+        entry["block"] = row.block
+        entry["children"] = [row_dict(engine, child) for child in row.children]
+    return entry
+
+
+def summary_dict(engine: InferenceEngine, depth: int | None = None) -> dict[str, Any]:
+    """Everything `dlbuilder summary --json` prints; plain JSON values only. `nodes` are the
+    graph's own layers; a block instance holds the rows inside it under `children`, down to
+    `depth` (None: all the way)."""
     totals = engine.totals()
     return {
-        "name": engine.graph.name, "nodes": nodes,
+        "name": engine.graph.name,
+        "nodes": [row_dict(engine, row) for row in summary_rows(engine, depth)],
         "total_params": totals.params, "total_buffers": totals.buffers,
         "total_macs": totals.macs, "total_activations": totals.activations,
         "errors": totals.errors, "warnings": totals.warnings,
@@ -41,16 +143,21 @@ def summary_dict(engine: InferenceEngine) -> dict[str, Any]:
     }
 
 
-def format_summary(engine: InferenceEngine) -> str:
-    data = summary_dict(engine)
+def format_summary(engine: InferenceEngine, depth: int | None = None) -> str:
+    """The table `dlbuilder summary` prints: one line per row down to `depth`, a row inside a
+    block indented under it and named by its path."""
+    data = summary_dict(engine, depth)
     total = data["total_params"]
     header = ("Layer (id)", "Type", "Output shape", "Param #", "% of total", "Mult-adds")
     rows = [header]
-    for node in data["nodes"]:
+    for node in _flat(data["nodes"]):
         share = f"{100 * node['params'] / total:.1f}%" if total else "-"
         shown = shape_text(node["output_shape"], node.get("output_shapes", ()))
-        rows.append((node["id"], node["type"], shown, f"{node['params']:,}",
-                     share, f"{node['macs']:,}"))
+        kind = node.get("block") or node["type"]
+        if node["type"] == BLOCK and node["key_params"]:
+            kind += f" ({node['key_params']})"
+        rows.append(("  " * (node["depth"] - 1) + node["path"], kind, shown,
+                     f"{node['params']:,}", share, f"{node['macs']:,}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     right = {3, 4, 5}
 
@@ -65,14 +172,28 @@ def format_summary(engine: InferenceEngine) -> str:
     out += [rule, *_totals_lines(data), rule]
     if data["diagnostics"]:
         out.append(f"Problems: {data['errors']} error(s), {data['warnings']} warning(s)")
-        for d in data["diagnostics"]:
-            where = d["node"] or "graph"
-            if d["field"]:
-                where += f".{d['field']}"
-            out.append(f"  {d['severity']:<7} {where}: {d['message']} [{d['code']}]")
+        out += [f"  {d['severity']:<7} {_where(d)}{d['message']} [{d['code']}]"
+                for d in data["diagnostics"]]
     else:
         out.append("No problems found.")
     return "\n".join(out)
+
+
+def _flat(nodes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for node in nodes:
+        yield node
+        yield from _flat(node.get("children", ()))
+
+
+def _where(d: dict[str, Any]) -> str:
+    """`node.field: `, or nothing for a problem inside a block, whose message starts with its
+    path already (`layer2.0/conv1: ...`)."""
+    if d.get("inside"):
+        return ""
+    where = d["node"] or "graph"
+    if d["field"]:
+        where += f".{d['field']}"
+    return where + ": "
 
 
 def shape_text(shape: Shape | None, ports: Sequence[Shape] = ()) -> str:
