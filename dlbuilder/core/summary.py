@@ -51,6 +51,12 @@ class Row:
     key_params: str
     block: str | None = None  # the block an instance or a repeat runs
     children: tuple[Row, ...] = ()
+    repeat: int = 1           # an instance's repeat count
+
+    @property
+    def id(self) -> str:
+        """The row's own name: a node id in its graph, or a repeat's index."""
+        return self.info.node
 
     @property
     def label(self) -> str:
@@ -61,7 +67,12 @@ class Row:
 def summary_rows(engine: EngineBase, depth: int | None = None) -> list[Row]:
     """The graph's layers as a tree, expanded down to `depth` (None: all the way). Ports
     (BlockInput, BlockOutput) are not rows; numbers never depend on the depth."""
-    return [_row(engine, info, info.node, 1, depth) for info in _layers(engine)]
+    return [layer_row(engine, info, depth) for info in _layers(engine)]
+
+
+def layer_row(engine: EngineBase, info: NodeInfo, depth: int | None = None) -> Row:
+    """The row of one of the graph's own layers, with the rows inside it down to `depth`."""
+    return _row(engine, info, info.node, 1, depth)
 
 
 def _layers(engine: EngineBase) -> list[NodeInfo]:
@@ -74,7 +85,7 @@ def _row(engine: EngineBase, info: NodeInfo, path: str, level: int, depth: int |
     params = engine.checked_params(info.node)
     block = params["block"] if params else engine.graph.raw_params(info.node).get("block")
     row = Row(path, level, info, key_params(engine, info),
-              block if isinstance(block, str) else None)
+              block if isinstance(block, str) else None, repeat=params["repeat"] if params else 1)
     if depth is not None and level >= depth:
         return row
     runs = engine.runs(info.node)

@@ -1,21 +1,21 @@
-"""A torchinfo-like table of the open graph: each layer's output shape, parameters, share of
-the total and mult-adds, with the totals under it.
+"""A torchinfo-like tree of the open graph: each layer's output shape, parameters, share of
+the total and mult-adds, with the totals under it. A block instance is one row with the totals
+of all its repeats; expanding it shows its repeats and the block's layers.
 
 The rows are the engine's numbers, the same that `dlbuilder summary` prints (core/summary.py).
 The table follows the document: a burst of edits refreshes it once; a change that keeps the
 layers re-reads only the rows of the nodes it changed and updates their cells (no reset, so
-sorting, scrolling and selection stay), and selecting a row selects the layer on the canvas
-and back, without echo.
+sorting, scrolling, selection and open branches stay), and selecting a row selects the layer
+(or the instance a row inside a block belongs to) on the canvas and back, without echo.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtCore import (
     QItemSelection,
+    QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
     QRectF,
@@ -24,92 +24,47 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import (
-    QColor,
-    QFontMetrics,
-    QIcon,
-    QPainter,
-    QPalette,
-    QPixmap,
-    QShowEvent,
-)
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPalette, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
+    QHeaderView,
     QLabel,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QTableView,
+    QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
 from dlbuilder.core.changes import Change, by_node
-from dlbuilder.core.diagnostics import Diagnostic, shown_severity
-from dlbuilder.core.inference import InferenceEngine, NodeInfo, Totals
-from dlbuilder.core.summary import BYTES_PER_VALUE, key_params, shape_text
+from dlbuilder.core.inference import InferenceEngine, Totals
+from dlbuilder.core.summary import BYTES_PER_VALUE, layer_row, summary_rows
 from dlbuilder.gui.document import Document
-from dlbuilder.gui.look.icons import severity_icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
-from dlbuilder.gui.widgets.table_model import RIGHT, RowsTableModel, select_rows, set_up_table
+from dlbuilder.gui.panels.summary_model import (
+    COL_LAYER,
+    COL_PARAMS,
+    COL_SHAPE,
+    COL_SHARE,
+    COLUMNS,
+    NODE_ROLE,
+    PATH_ROLE,
+    SHARE_ROLE,
+    SORT_ROLE,
+    SummaryModel,
+    SummaryRow,
+    summary_row,
+)
+from dlbuilder.gui.widgets.table_model import RIGHT
 from dlbuilder.gui.widgets.text import number_font, totals_problems
 
-COLUMNS = ("Layer", "Type", "Output shape", "Params", "% of total", "Mult-adds")
-COL_LAYER, COL_TYPE, COL_SHAPE, COL_PARAMS, COL_SHARE, COL_MACS = range(len(COLUMNS))
-NUMERIC = frozenset({COL_PARAMS, COL_SHARE, COL_MACS})
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1   # the value a column sorts by (numbers as numbers)
-NODE_ROLE = Qt.ItemDataRole.UserRole + 2   # the node id of a row
-SHARE_ROLE = Qt.ItemDataRole.UserRole + 3  # the share of all parameters, 0..1, for the bar
-HEADER_TIPS = (
-    "The layer's id; sorting by it restores the network's order",
-    "The layer type (torch.nn class)",
-    ("The output of one sample (batch dimension left out); ? when it cannot be computed. "
-     "Sorts by the number of values"),
-    "Trainable parameters (weights and biases)",
-    "This layer's share of all parameters",
-    "Multiply-accumulate operations for one sample",
-)
+__all__ = ["COL_LAYER", "COL_PARAMS", "COL_SHAPE", "COL_SHARE", "NODE_ROLE", "SORT_ROLE",
+           "SummaryPanel", "current"]
+
 SHARE_WIDTH = 150  # bar and percentage; leaves Mult-adds in view at 1280 px
 NOT_LAYERS = frozenset({"input", "output"})  # roles without a module: no activations
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    """One layer as the table shows it."""
-
-    node: str
-    type: str
-    shape: str
-    values: int           # elements in the output: what the shape column sorts by
-    params: int
-    macs: int
-    order: int            # topological position
-    key_params: str
-    severity: str | None  # shown_severity's: "error", "pending", "warning" or None
-    problems: tuple[str, ...]
-
-
-def summary_row(engine: InferenceEngine, info: NodeInfo, order: int,
-                problems: tuple[Diagnostic, ...]) -> SummaryRow:
-    """One layer's row; `problems` are all the diagnostics that name it (some graph-wide
-    checks do too)."""
-    return SummaryRow(
-        node=info.node, type=info.type, shape=shape_text(info.output_shape, info.port_shapes),
-        values=info.activations, params=info.params, macs=info.macs, order=order,
-        key_params=key_params(engine, info),
-        severity=shown_severity((d.severity, d.code) for d in problems),
-        problems=tuple(f"{d.severity}: {d.message}" for d in problems))
-
-
-def _per_mille(params: int, total: int) -> int:
-    """A share as the table shows it: to 0.1% (the text), finer than the bar's pixels."""
-    return round(1000 * params / total) if total else 0
-
-
-def share_text(share: float) -> str:
-    if share <= 0:
-        return "–"
-    return "<0.1%" if share < 0.001 else f"{100 * share:.1f}%"
 
 
 def compact(value: float) -> str:
@@ -118,111 +73,6 @@ def compact(value: float) -> str:
         if value >= size:
             return f"{value / size:.2f} {unit}"
     return f"{value:,.0f}"
-
-
-class SummaryModel(RowsTableModel):
-    """The summary rows; `set_rows` resets only when the layers themselves changed. A row's
-    share is read against the total, so a new total changes one column, not every row."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(COLUMNS, HEADER_TIPS, NUMERIC, lambda row: row.node, parent)
-        self._font = number_font()
-        self._blank: QIcon | None = None
-        self._total = 0  # all parameters
-
-    def share(self, row: SummaryRow) -> float:
-        """The row's share of all parameters, 0..1."""
-        return row.params / self._total if self._total else 0.0
-
-    def _blank_icon(self) -> QIcon:
-        """Room for the problem icon on every row, so the ids line up."""
-        if self._blank is None:
-            pixmap = QPixmap(16, 16)
-            pixmap.fill(Qt.GlobalColor.transparent)
-            self._blank = QIcon(pixmap)
-        return self._blank
-
-    def rows(self) -> list[SummaryRow]:
-        return list(self._rows)
-
-    def set_rows(self, rows: list[SummaryRow], total: int) -> bool:
-        """Show `rows` of `total` parameters in all; True when that needed a reset (layers
-        added, removed or reordered)."""
-        if [r.node for r in rows] != [r.node for r in self._rows]:
-            self.beginResetModel()
-            self._rows, self._total = list(rows), total
-            self.endResetModel()
-            return True
-        self._set_total(total)
-        pairs = enumerate(zip(self._rows, rows, strict=True))
-        changed = [i for i, (old, new) in pairs if old != new]
-        # Ids, types and order only change with a reset, so the Layer column is left out of the
-        # range (sparing the proxy a re-sort in network order) except where a problem icon
-        # changed. Tooltips are read on demand and need no signal.
-        iconic = [i for i in changed if self._rows[i].severity != rows[i].severity]
-        self._rows = list(rows)
-        if changed:
-            self.dataChanged.emit(self.index(changed[0], COL_SHAPE),
-                                  self.index(changed[-1], len(COLUMNS) - 1))
-        for i in iconic:
-            self.dataChanged.emit(self.index(i, COL_LAYER), self.index(i, COL_LAYER))
-        return False
-
-    def _set_total(self, total: int) -> None:
-        """A new total rescales every share alike (their order stays): only the cells whose
-        percentage or bar shows a difference are repainted, not the whole table."""
-        old, self._total = self._total, total
-        if old == total:
-            return
-        for i, row in enumerate(self._rows):
-            if _per_mille(row.params, old) != _per_mille(row.params, total):
-                cell = self.index(i, COL_SHARE)
-                self.dataChanged.emit(cell, cell)
-
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        row, column = self._rows[index.row()], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _display(row, column, self.share(row))
-        if role == SORT_ROLE:
-            return _sort_value(row, column, self.share(row))
-        if role == NODE_ROLE:
-            return row.node
-        if role == SHARE_ROLE:
-            return self.share(row)
-        return self._style(row, column, role)
-
-    def _style(self, row: SummaryRow, column: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
-            return RIGHT
-        if role == Qt.ItemDataRole.FontRole and column in NUMERIC | {COL_SHAPE}:
-            return self._font
-        if role == Qt.ItemDataRole.DecorationRole and column == COL_LAYER:
-            return severity_icon(row.severity) if row.severity else self._blank_icon()
-        if role == Qt.ItemDataRole.ForegroundRole and column == COL_SHAPE and row.shape == "?":
-            return current().color("error" if row.severity == "error" else "muted")
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(row, column, self.share(row))
-        return None
-
-
-def _display(row: SummaryRow, column: int, share: float) -> str:
-    return (row.node, row.type, row.shape, f"{row.params:,}", share_text(share),
-            f"{row.macs:,}")[column]
-
-
-def _sort_value(row: SummaryRow, column: int, share: float) -> Any:
-    return (row.order, row.type.lower(), row.values, row.params, share, row.macs)[column]
-
-
-def _tooltip(row: SummaryRow, column: int, share: float) -> str:
-    lines = [f"{row.node} ({row.type})" + (f": {row.key_params}" if row.key_params else "")]
-    if column == COL_SHARE:
-        lines.append(f"{100 * share:.2f}% of all parameters")
-    lines += list(row.problems)
-    return "\n".join(lines)
 
 
 class ShareBarDelegate(QStyledItemDelegate):
@@ -296,15 +146,24 @@ class SummaryPanel(QWidget):
         self.refresh()
 
     def _build(self) -> None:
-        view = self.view = QTableView()
+        view = self.view = QTreeView()
         view.setModel(self.proxy)
         view.setItemDelegateForColumn(COL_SHARE, ShareBarDelegate(view))
         view.setSortingEnabled(True)
         view.sortByColumn(COL_LAYER, Qt.SortOrder.AscendingOrder)
-        set_up_table(view)
-        header = view.horizontalHeader()
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        view.setAlternatingRowColors(True)
+        view.setUniformRowHeights(True)
+        view.setWordWrap(False)
+        view.setIndentation(14)
+        header = view.header()
+        header.setStretchLastSection(False)
+        header.setHighlightSections(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setMinimumSectionSize(60)
-        view.setToolTip("Click a layer to show it on the canvas; click a header to sort")
+        view.setToolTip("Click a layer to show it on the canvas; expand a block to see its "
+                        "repeats and layers; click a header to sort")
         view.selectionModel().selectionChanged.connect(self._on_view_selection_changed)
         view.clicked.connect(self._on_view_clicked)
         view.activated.connect(self._on_view_clicked)
@@ -329,7 +188,9 @@ class SummaryPanel(QWidget):
         self._pending = set()
         self._syncing = True
         try:
+            opened = self.expanded_paths()
             if self.model.set_rows(rows, self._totals.params):
+                self._expand(opened)
                 self._fit_columns()
                 self._select_rows(self.doc.selection())
         finally:
@@ -337,32 +198,72 @@ class SummaryPanel(QWidget):
         self._show_totals()
 
     def _rows_now(self, engine: InferenceEngine, nodes: set[str] | None) -> list[SummaryRow]:
+        """The rows of the nodes in `nodes`, the others as they were (None: every row)."""
         problems = by_node(engine.diagnostics())
         rows = self.model.rows()
         where = {row.node: i for i, row in enumerate(rows)}
         if nodes is None or not rows or not nodes <= where.keys():
-            return [summary_row(engine, info, order, problems.get(info.node, ()))
-                    for order, info in enumerate(engine.infos())]
+            return [summary_row(row, order, problems.get(row.id, ()))
+                    for order, row in enumerate(summary_rows(engine))]
         for node in nodes:
             i = where[node]
-            rows[i] = summary_row(engine, engine.info(node), i, problems.get(node, ()))
+            rows[i] = summary_row(layer_row(engine, engine.info(node)), i,
+                                  problems.get(node, ()))
         return rows
 
     def _fit_columns(self) -> None:
-        """Columns as wide as their contents, the share bar a readable fixed width."""
-        self.view.resizeColumnsToContents()
+        """Columns as wide as their contents (the open rows'), the share bar a readable fixed
+        width."""
         for column in range(len(COLUMNS)):
             if column != COL_SHARE:
+                self.view.resizeColumnToContents(column)
                 self.view.setColumnWidth(column, self.view.columnWidth(column) + 16)
         self.view.setColumnWidth(COL_SHARE, SHARE_WIDTH)
 
     def visible_nodes(self) -> list[str]:
-        """The node ids in the order the table shows them (after sorting)."""
+        """The top-level node ids in the order the table shows them (after sorting)."""
         return [self.proxy.index(r, 0).data(NODE_ROLE) for r in range(self.proxy.rowCount())]
 
     def selected_nodes(self) -> list[str]:
-        rows = sorted(i.row() for i in self.view.selectionModel().selectedRows())
-        return [self.proxy.index(r, 0).data(NODE_ROLE) for r in rows]
+        """The canvas nodes of the selected rows, in table order: a row inside a block stands
+        for its instance."""
+        indexes = sorted(self.view.selectionModel().selectedRows(), key=self._position)
+        return list(dict.fromkeys(i.data(NODE_ROLE) for i in indexes))
+
+    def _position(self, index: QModelIndex) -> tuple[int, ...]:
+        """Where a row is shown: its row number at each level, outermost first."""
+        places = []
+        while index.isValid():
+            places.append(index.row())
+            index = index.parent()
+        return tuple(reversed(places))
+
+    def expanded_paths(self) -> list[str]:
+        """The paths of the rows shown open."""
+        opened: list[str] = []
+        stack = [QModelIndex()]
+        while stack:
+            parent = stack.pop()
+            for r in range(self.proxy.rowCount(parent)):
+                index = self.proxy.index(r, 0, parent)
+                if self.view.isExpanded(index):
+                    opened.append(index.data(PATH_ROLE))
+                    stack.append(index)
+        return opened
+
+    def expand_path(self, path: str) -> bool:
+        """Open the row of this path and the rows above it; False if there is none."""
+        index = self.proxy.mapFromSource(self.model.index_of_path(path))
+        if not index.isValid():
+            return False
+        while index.isValid():
+            self.view.expand(index)
+            index = index.parent()
+        return True
+
+    def _expand(self, paths: list[str]) -> None:
+        for path in paths:
+            self.expand_path(path)
 
     def totals_text(self) -> str:
         """The totals line as plain text."""
@@ -396,7 +297,19 @@ class SummaryPanel(QWidget):
 
     # -- selection -----------------------------------------------------------------------------
     def _select_rows(self, nodes: tuple[str, ...] | list[str]) -> None:
-        select_rows(self.view, self.proxy, self.model, nodes)
+        """Select the top-level rows of these nodes (those not shown are ignored) and scroll
+        to the first."""
+        selection = QItemSelection()
+        for node in nodes:
+            row = self.model.row_of(node)
+            if row >= 0:
+                index = self.proxy.mapFromSource(self.model.index(row, 0))
+                selection.select(index, index)
+        flags = (QItemSelectionModel.SelectionFlag.ClearAndSelect
+                 | QItemSelectionModel.SelectionFlag.Rows)
+        self.view.selectionModel().select(selection, flags)
+        if not selection.isEmpty():
+            self.view.scrollTo(selection.indexes()[0])
 
     def _on_doc_selection_changed(self, nodes: tuple[str, ...]) -> None:
         if self._syncing or tuple(self.selected_nodes()) == tuple(nodes):
