@@ -39,7 +39,27 @@ FIX_TEXT_WIDTH = 300  # longer fix labels are elided on the button (the tooltip 
 
 def _key(diag: Diagnostic) -> tuple:
     """What identifies a problem across refreshes (to keep it selected)."""
-    return (diag.node, diag.field, diag.code)
+    return (diag.node, diag.field, diag.code, diag.inside)
+
+
+def place_and_text(diag: Diagnostic) -> tuple[str, str]:
+    """The Layer and Problem columns: for a problem inside a block, its path
+    (`layer2.0/conv1`, which its message starts with) and the rest of the message."""
+    where = diag.node or "graph"
+    if not diag.inside:
+        return where, diag.message
+    mark = f"/{diag.inside[-1]}: "
+    cut = diag.message.find(mark)
+    if cut < 0:  # a problem of the block as a whole: "layer1 (Basic): ..."
+        return where, diag.message
+    return diag.message[:cut + len(mark) - 2], diag.message[cut + len(mark):]
+
+
+def _where_fixed(fix: Fix) -> str:
+    """For a fix inside a block: where it goes, and that every instance follows."""
+    if fix.block is None:
+        return ""
+    return f", in block {fix.block}'s definition: every instance of {fix.block} changes"
 
 
 class _WrappingDelegate(QStyledItemDelegate):
@@ -98,7 +118,8 @@ class ProblemsPanel(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.tree.setToolTip("Click a problem to show its layer on the canvas")
+        self.tree.setToolTip("Click a problem to show its layer on the canvas (inside a block: "
+                             "the block's card)")
         heads = self.tree.header()
         heads.setStretchLastSection(False)
         for column in (COL_SEVERITY, COL_WHERE, COL_FIELD, COL_FIX):
@@ -146,7 +167,8 @@ class ProblemsPanel(QWidget):
 
     # -- rows ----------------------------------------------------------------------------------
     def _add_row(self, diag: Diagnostic) -> None:
-        item = QTreeWidgetItem(["", diag.node or "graph", diag.field or "", diag.message, ""])
+        where, text = place_and_text(diag)
+        item = QTreeWidgetItem(["", where, diag.field or "", text, ""])
         item.setIcon(COL_SEVERITY, severity_icon(diag.severity))
         item.setToolTip(COL_SEVERITY, diag.severity.capitalize())
         item.setData(COL_SEVERITY, Qt.ItemDataRole.AccessibleTextRole, diag.severity)
@@ -171,7 +193,7 @@ class ProblemsPanel(QWidget):
         button.setText(QFontMetrics(button.font()).elidedText(
             fixes[0].label, Qt.TextElideMode.ElideRight, FIX_TEXT_WIDTH))
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        button.setToolTip(f"{fixes[0].label} (one undo step)")
+        button.setToolTip(f"{fixes[0].label}{_where_fixed(fixes[0])} (one undo step)")
         button.clicked.connect(partial(self._on_fix_chosen, fixes[0]))
         if len(fixes) > 1:
             menu = QMenu(button)
@@ -180,7 +202,7 @@ class ProblemsPanel(QWidget):
                 action.triggered.connect(partial(self._on_fix_chosen, fix))
             button.setMenu(menu)
             button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-            button.setToolTip(f"{fixes[0].label}; the arrow offers "
+            button.setToolTip(f"{fixes[0].label}{_where_fixed(fixes[0])}; the arrow offers "
                               f"{len(fixes) - 1} other way{'s' if len(fixes) > 2 else ''}")
         return button
 
