@@ -86,8 +86,8 @@ def _row(engine: EngineBase, info: NodeInfo, path: str, level: int, depth: int |
     block = params["block"] if params else engine.graph.raw_params(info.node).get("block")
     row = Row(path, level, info, key_params(engine, info),
               block if isinstance(block, str) else None, repeat=params["repeat"] if params else 1)
-    if depth is not None and level >= depth:
-        return row
+    if (depth is not None and level >= depth) or info.output_shape is None:
+        return row  # an instance in error counts nothing, so nothing is shown inside it
     runs = engine.runs(info.node)
     if params is None or params["repeat"] == 1:
         children = [_row(run, i, f"{path}.{i.node}", level + 1, depth)

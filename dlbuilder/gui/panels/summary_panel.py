@@ -166,6 +166,7 @@ class SummaryPanel(QWidget):
                         "repeats and layers; click a header to sort")
         view.selectionModel().selectionChanged.connect(self._on_view_selection_changed)
         view.clicked.connect(self._on_view_clicked)
+        view.expanded.connect(self._on_view_expanded)
         view.activated.connect(self._on_view_clicked)
         self.totals_label = QLabel()
         self.totals_label.setTextFormat(Qt.TextFormat.RichText)
@@ -335,6 +336,12 @@ class SummaryPanel(QWidget):
             self.doc.focus(node)
 
     # -- other handlers ------------------------------------------------------------------------
+    def _on_view_expanded(self, _index: QModelIndex) -> None:
+        """Widen the Layer column for the paths just shown (never narrow it under the user)."""
+        width = self.view.columnWidth(COL_LAYER)
+        self.view.resizeColumnToContents(COL_LAYER)
+        self.view.setColumnWidth(COL_LAYER, max(width, self.view.columnWidth(COL_LAYER) + 16))
+
     def _on_doc_changed(self, change: Change) -> None:
         if not change.inferred:  # moves and training settings show nowhere in the table
             return
