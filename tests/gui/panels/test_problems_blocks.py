@@ -3,6 +3,7 @@ in the block's definition as one undo step."""
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ from dlbuilder.gui.panels.problems_panel import (
 from dlbuilder.layers import REGISTRY
 
 TINY = Path(__file__).parents[2] / "core" / "data" / "blocks_tiny.json"
+# fixes reach into a definition through InBlock (core/block_commands.py, landing separately);
+# until then the document refuses them, and this test must fail
+BLOCK_FIXES = find_spec("dlbuilder.core.block_commands") is not None
 WIDE = {"block": "Basic", "channels": 32, "repeat": 3}  # its shortcut keeps 16 channels
 
 
@@ -64,6 +68,7 @@ def test_clicking_it_selects_the_instance(qtbot, wide) -> None:
     assert doc.selection() == ("layer1",) and focused == ["layer1"]
 
 
+@pytest.mark.xfail(not BLOCK_FIXES, strict=True, reason="InBlock has not landed yet")
 def test_its_fix_changes_the_definition_in_one_undo_step(qtbot, wide) -> None:
     doc, panel = wide
     basic = doc.graph.block("Basic").graph
