@@ -119,7 +119,7 @@ class ProblemsPanel(QWidget):
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.tree.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.tree.setToolTip("Click a problem to show its layer on the canvas (inside a block: "
-                             "the block's card)")
+                             "the block's card); double-click to open the block at the layer")
         heads = self.tree.header()
         heads.setStretchLastSection(False)
         for column in (COL_SEVERITY, COL_WHERE, COL_FIELD, COL_FIX):
@@ -128,7 +128,7 @@ class ProblemsPanel(QWidget):
         heads.sectionResized.connect(self._on_header_section_resized)
         self.tree.setItemDelegateForColumn(COL_MESSAGE, _WrappingDelegate(self.tree))
         self.tree.itemClicked.connect(self._on_tree_item_clicked)
-        self.tree.itemActivated.connect(self._on_tree_item_clicked)
+        self.tree.itemActivated.connect(self._on_tree_item_activated)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -246,11 +246,28 @@ class ProblemsPanel(QWidget):
             self._timer.start()
 
     def _on_tree_item_clicked(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        """Show the problem's layer; one inside a block: its instance, or, when the canvas
+        already shows a block, the inner layer itself."""
+        self._go_to(item, inside=self.doc.scope.block is not None)
+
+    def _on_tree_item_activated(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        """Double-click or Enter: open the block the problem is in, at its layer."""
+        self._go_to(item, inside=True)
+
+    def _go_to(self, item: QTreeWidgetItem, inside: bool) -> None:
         row = self.tree.indexOfTopLevelItem(item)
-        if 0 <= row < len(self._diagnostics) and self._diagnostics[row].node is not None:
-            self.doc.focus(self._diagnostics[row].node)
+        if not 0 <= row < len(self._diagnostics) or self._diagnostics[row].node is None:
+            return
+        diag = self._diagnostics[row]
+        path = diag.inside if inside and diag.inside else (diag.node,)
+        if len(path) == 1 and self.doc.scope.block is None:
+            self.doc.focus(path[0])
+        else:  # the list holds the whole model's problems: the path starts at the top level
+            self.doc.open_path(path)
 
     def _on_fix_chosen(self, fix: Fix, _checked: bool = False) -> None:
+        if fix.block is None and self.doc.scope.block is not None:
+            self.doc.leave(0)  # a top-level layer's fix: show it where it applies
         self.doc.apply_fix(fix)
 
     def _on_header_section_resized(self, column: int, _old: int, _new: int) -> None:

@@ -142,6 +142,7 @@ class SummaryPanel(QWidget):
         self._build()
         doc.changed.connect(self._on_doc_changed)
         doc.selection_changed.connect(self._on_doc_selection_changed)
+        doc.scope_changed.connect(self._on_doc_scope_changed)
         theme_manager().changed.connect(self._on_theme_changed)
         self.refresh()
 
@@ -183,7 +184,7 @@ class SummaryPanel(QWidget):
         """Re-read the summary now (edits call this once after a burst): the rows of the nodes
         the edits changed, or every row when layers came or went."""
         self._timer.stop()
-        engine = self.doc.engine
+        engine = self.doc.scope.engine  # the open block's: its instance's numbers
         self._totals = engine.totals()
         rows = self._rows_now(engine, self._pending)
         self._pending = set()
@@ -352,6 +353,14 @@ class SummaryPanel(QWidget):
         if self.isVisible() and not self.visibleRegion().isEmpty():
             self._timer.start()
         else:  # a closed dock, or a tab behind another: catch up when shown
+            self._stale = True
+
+    def _on_doc_scope_changed(self, _scope: object) -> None:
+        """Another graph is shown (a block opened or left): every row anew."""
+        self._pending = None
+        if self.isVisible() and not self.visibleRegion().isEmpty():
+            self._timer.start()
+        else:
             self._stale = True
 
     def catch_up(self) -> None:

@@ -3,7 +3,6 @@ in the block's definition as one undo step."""
 
 from __future__ import annotations
 
-from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,6 @@ from dlbuilder.gui.panels.problems_panel import (
 from dlbuilder.layers import REGISTRY
 
 TINY = Path(__file__).parents[2] / "core" / "data" / "blocks_tiny.json"
-# fixes reach into a definition through InBlock (core/block_commands.py, landing separately);
-# until then the document refuses them, and this test must fail
-BLOCK_FIXES = find_spec("dlbuilder.core.block_commands") is not None
 WIDE = {"block": "Basic", "channels": 32, "repeat": 3}  # its shortcut keeps 16 channels
 
 
@@ -68,7 +64,6 @@ def test_clicking_it_selects_the_instance(qtbot, wide) -> None:
     assert doc.selection() == ("layer1",) and focused == ["layer1"]
 
 
-@pytest.mark.xfail(not BLOCK_FIXES, strict=True, reason="InBlock has not landed yet")
 def test_its_fix_changes_the_definition_in_one_undo_step(qtbot, wide) -> None:
     doc, panel = wide
     basic = doc.graph.block("Basic").graph
@@ -87,3 +82,29 @@ def test_its_fix_changes_the_definition_in_one_undo_step(qtbot, wide) -> None:
     assert set(basic.nodes()) == before
     qtbot.waitUntil(lambda: panel.diagnostics()
                     and panel.diagnostics()[0].code == "add_shape_mismatch")
+
+
+def test_double_click_opens_the_block_at_the_inner_layer(qtbot, wide) -> None:
+    doc, panel = wide
+    panel._on_tree_item_activated(panel.tree.topLevelItem(0))
+    assert doc.scope.block == "Basic" and doc.selection() == ("add",)
+    # inside a block, a single click goes to the inner layer too; a top-level one leaves
+    doc.leave(0)
+    doc.open_block("layer2")
+    panel._on_tree_item_clicked(panel.tree.topLevelItem(0))
+    assert doc.scope.block == "Basic" and doc.selection() == ("add",)
+
+
+def test_a_top_level_fix_chosen_inside_a_block_applies_at_the_top(qtbot) -> None:
+    doc = Document(load_graph(TINY, REGISTRY))
+    doc.push(SetParams("fc", {"out_features": 10, "bogus": 1}))
+    panel = ProblemsPanel(doc)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 300)
+    panel.show()
+    row = next(i for i, d in enumerate(panel.diagnostics()) if d.node == "fc" and d.fix)
+    assert panel.diagnostics()[row].fix.block is None
+    doc.open_block("layer1")
+    panel.fix_button(row).click()
+    assert doc.scope.block is None and doc.graph.raw_params("fc") == {"out_features": 10}
+    qtbot.waitUntil(lambda: not panel.diagnostics())  # let the list follow before teardown

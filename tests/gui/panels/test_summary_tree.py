@@ -111,3 +111,13 @@ def test_a_problem_inside_a_block_marks_its_instance(qtbot) -> None:
     assert rows["layer1"].children == ()  # no shares of parameters the total does not count
     tip = _row_of(panel, "layer1").data(Qt.ItemDataRole.ToolTipRole)
     assert "kernel 99" in tip
+
+
+def test_inside_an_open_block_the_rows_are_its_layers_for_that_instance(qtbot, tiny) -> None:
+    doc, panel = tiny
+    doc.open_block("layer2")
+    qtbot.waitUntil(lambda: panel.visible_nodes() == ["0"])
+    assert panel.model.rows()[0].type == "Basic x2"
+    assert panel.model.rows()[0].params == 9_344  # layer2's numbers, as on the card
+    doc.leave(0)
+    qtbot.waitUntil(lambda: "layer1" in panel.visible_nodes())
