@@ -147,3 +147,22 @@ def test_summary_paths_are_the_compiled_models_module_names(
     owners = {path for path, module in model.named_modules()
               if next(module.parameters(recurse=False), None) is not None}
     assert leaves(json.loads(out)["nodes"]) == owners
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(monkeypatch, tmp_path) -> None:
+    """`dlbuilder summary ... | head`: the pipe closes while the summary is written."""
+    sink = (tmp_path / "sink").open("w")
+
+    class ClosedPipe:
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def fileno(self) -> int:
+            return sink.fileno()
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert main(["summary", "resnet18"]) == 0
+    sink.close()

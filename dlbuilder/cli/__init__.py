@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -115,8 +116,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] in SUBCOMMANDS:
         command, _ = SUBCOMMANDS[args[0]]
         try:
-            return command(args[1:])
+            code = command(args[1:])
+            sys.stdout.flush()  # here, where a closed pipe can still be caught
+            return code
         except KeyboardInterrupt:  # a second Ctrl+C during training, or one while loading
             print("\ninterrupted", file=sys.stderr)
             return EXIT_INTERRUPTED
+        except BrokenPipeError:  # `dlbuilder summary ... | head`: the reader has had enough
+            _quiet_stdout()
+            return EXIT_OK
     return cmd_gui(args)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so Python's flush at exit does not fail on the closed pipe
+    again (the documented way to leave quietly after a BrokenPipeError)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
