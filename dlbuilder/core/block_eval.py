@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from dlbuilder.core.blocks import (
     BLOCK,
@@ -22,9 +23,10 @@ from dlbuilder.core.blocks import (
     contains_words,
     cycle_through,
     instance_arguments,
+    ref,
 )
 from dlbuilder.core.checks import block_checks
-from dlbuilder.core.diagnostics import Diagnostic, Disconnect
+from dlbuilder.core.diagnostics import Diagnostic, Disconnect, InsertBefore, Remedy
 from dlbuilder.core.engine_base import EngineBase, NodeInfo
 from dlbuilder.core.fixes import make_fix
 from dlbuilder.core.registry import Registry, Shape, format_shape
@@ -236,7 +238,9 @@ class _Instance:
                 text = f"{prefix}/{d.node}: {d.message}"
             else:
                 text = f"{prefix} ({run.defn.name}): {d.message}"
-            fix = d.fix if d.fix is None or d.fix.block else replace(d.fix, block=run.defn.name)
+            fix = d.fix
+            if fix is not None and not fix.block:
+                fix = replace(fix, block=run.defn.name, remedy=_in_block_terms(fix.remedy, run))
             self.diags.append(Diagnostic(self.node, None, d.severity, d.code, text, fix,
                                          (self.node, *inner)))
 
@@ -250,3 +254,24 @@ class _Instance:
                     f"{dst} leaves output {port}; move or delete the wire", make_fix(
                         self.node, Disconnect(dst))))
 
+
+
+def _in_block_terms(remedy: Remedy, run: BlockEngine) -> Remedy:
+    """A fix for the definition, not for one instance: the sizes of the layers an insertion
+    adds (a projection's out_channels) become references where exactly one of the block's
+    names has that value in this run, so the fix holds for the other instances too."""
+    if not isinstance(remedy, InsertBefore):
+        return remedy
+    names = run.names
+
+    def term(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return value
+        matches = [name for name, known in names.items() if known == value]
+        return ref(matches[0]) if len(matches) == 1 else value
+
+    def terms(params: dict[str, Any]) -> dict[str, Any]:
+        return {key: term(value) for key, value in params.items()}
+
+    return replace(remedy, params=terms(remedy.params),
+                   then=tuple((kind, terms(params)) for kind, params in remedy.then))

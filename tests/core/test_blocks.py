@@ -24,6 +24,7 @@ from dlbuilder.core.blocks import (
     would_contain_itself,
 )
 from dlbuilder.core.fileformat import dumps_graph, graph_from_dict, loads_graph
+from dlbuilder.core.fixes import apply_fix
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.layers import REGISTRY
@@ -280,3 +281,18 @@ def test_a_reference_may_name_the_inputs_channels() -> None:
     assert engine.runs("b")[0].checked_params("dw")["groups"] == 8
     assert engine.info("b").output_shape == (16, 8, 8)
     assert engine.info("a").params == (4 * 9 + 4) + (4 * 8 + 8)
+
+
+def test_a_projection_fixed_in_a_definition_takes_its_size_from_the_block() -> None:
+    graph, engine = tiny()
+    graph.remove_node("layer2")
+    graph.set_params("layer1", {"block": "Basic", "channels": 32})  # 16 channels come in
+    graph.add_node("layer3", BLOCK, {"block": "Basic", "channels": 64})
+    graph.add_edge("layer1", "layer3")
+    graph.add_edge("layer3", "pool")
+    problem = next(d for d in engine.diagnostics() if d.node == "layer1"
+                   and d.code == "add_shape_mismatch")
+    assert problem.fix is not None and problem.fix.block == "Basic"
+    assert problem.fix.remedy.params["out_channels"] == ref("channels")
+    apply_fix(graph, problem.fix)
+    assert engine.totals().errors == 0  # both instances, 16 -> 32 and 32 -> 64
