@@ -1,7 +1,7 @@
 """Benchmark: training-step time of the compiled module against the same network written by hand.
 
-`compile_graph` turns examples/resnet_cifar.json into a `CompiledModel`, whose forward interprets
-a small program of ops in a Python loop. This script writes the same ResNet by hand, as a person
+`compile_graph` turns examples/resnet_cifar.json (three block instances) into a `CompiledModel`,
+whose forward interprets a small program of ops in a Python loop, one per block class too. This script writes the same ResNet by hand, as a person
 would (a `BasicBlock` class with conv-bn-relu-conv-bn and an optional 1x1 projection shortcut
 with batch norm), loads the compiled module's weights into it, checks that both compute the same
 thing, and then times one training step of each:
@@ -109,15 +109,15 @@ class ResNetCifar(nn.Module):
         return self.fc(torch.flatten(out, 1))
 
 
-# The graph's node ids (the compiled module's attribute names) -> the hand-written module paths.
+# The compiled module's paths (its block instances and their layers) -> the hand-written ones.
 MODULE_MAP = {
     "stem_conv": "conv1",
     "stem_bn": "bn1",
     "fc": "fc",
-    **{f"block{i}_{part}": f"layer{i}.{part}"
+    **{f"block{i}.{part}": f"layer{i}.{part}"
        for i in (1, 2, 3) for part in ("conv1", "bn1", "conv2", "bn2")},
-    **{f"block{i}_{node}": f"layer{i}.shortcut.{index}"
-       for i in (2, 3) for node, index in (("proj", 0), ("proj_bn", 1))},
+    **{f"block{i}.downsample.{index}": f"layer{i}.shortcut.{index}"
+       for i in (2, 3) for index in (0, 1)},
 }
 
 
