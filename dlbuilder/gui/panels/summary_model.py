@@ -193,10 +193,14 @@ class SummaryModel(QAbstractItemModel):
         """The row's share of all parameters, 0..1."""
         return row.params / self._total if self._total else 0.0
 
+    def needs_reset(self, rows: list[SummaryRow]) -> bool:
+        """Whether showing `rows` adds, removes or reorders rows at any level."""
+        return _shape_of(rows) != _shape_of(self.rows())
+
     def set_rows(self, rows: list[SummaryRow], total: int) -> bool:
         """Show `rows` of `total` parameters in all; True when that needed a reset (rows added,
         removed or reordered, at any level)."""
-        if _shape_of(rows) != _shape_of(self.rows()):
+        if self.needs_reset(rows):
             self.beginResetModel()
             self._items = [_Item(row, None, i) for i, row in enumerate(rows)]
             self._total = total

@@ -190,7 +190,7 @@ class SummaryPanel(QWidget):
         self._pending = set()
         self._syncing = True
         try:
-            opened = self.expanded_paths()
+            opened = self.expanded_paths() if self.model.needs_reset(rows) else []
             if self.model.set_rows(rows, self._totals.params):
                 self._expand(opened)
                 self._fit_columns()
@@ -248,7 +248,7 @@ class SummaryPanel(QWidget):
             parent = stack.pop()
             for r in range(self.proxy.rowCount(parent)):
                 index = self.proxy.index(r, 0, parent)
-                if self.view.isExpanded(index):
+                if self.proxy.hasChildren(index) and self.view.isExpanded(index):
                     opened.append(index.data(PATH_ROLE))
                     stack.append(index)
         return opened
