@@ -19,10 +19,6 @@ RESNET18_STAGES = (2, 2, 2, 2)
 WIDTHS = (64, 128, 256, 512)
 
 
-def _ref(text: str) -> dict[str, str]:
-    return {"expr": text}
-
-
 def _node(node: str, type_name: str, **params: Any) -> dict[str, Any]:
     return {"id": node, "type": type_name, **({"params": params} if params else {})}
 
@@ -37,8 +33,8 @@ def _chain(ids: list[str]) -> list[dict[str, Any]]:
 
 
 def _residual(name: str, project: bool) -> dict[str, Any]:
-    convs = [_conv("conv1", _ref("channels"), 3, _ref("stride")),
-             _conv("conv2", _ref("channels"), 3)]
+    convs = [_conv("conv1", ref("channels"), 3, ref("stride")),
+             _conv("conv2", ref("channels"), 3)]
     path: list[dict[str, Any]] = []
     for i, conv in enumerate(convs, start=1):
         path += [conv, _node(f"bn{i}", "BatchNorm2d")]
@@ -52,7 +48,7 @@ def _residual(name: str, project: bool) -> dict[str, Any]:
     shortcut = "x"
     if project:
         nodes.insert(-1, _node("downsample", "Block", block="Downsample",
-                               channels=_ref("channels"), stride=_ref("stride")))
+                               channels=ref("channels"), stride=ref("stride")))
         edges.append({"from": "x", "to": "downsample"})
         shortcut = "downsample"
     edges.append({"from": shortcut, "to": "add", "to_port": 1})
@@ -68,17 +64,17 @@ def resnet18_blocks() -> dict[str, Any]:
         _residual(plain, False), _residual(f"{plain}Down", True),
         {"name": "Downsample", "params": [{"name": "channels", "default": 64},
                                           {"name": "stride", "default": 1}],
-         "nodes": [_node("x", "BlockInput"), _conv("0", _ref("channels"), 1, _ref("stride")),
+         "nodes": [_node("x", "BlockInput"), _conv("0", ref("channels"), 1, ref("stride")),
                    _node("1", "BatchNorm2d"), _node("y", "BlockOutput")],
          "edges": _chain(["x", "0", "1", "y"])},
         {"name": "Stage", "params": [{"name": "channels", "default": 64},
                                      {"name": "stride", "default": 2},
                                      {"name": "blocks", "default": 2, "min": 2}],
          "nodes": [_node("x", "BlockInput"),
-                   _node("0", "Block", block=f"{plain}Down", channels=_ref("channels"),
-                         stride=_ref("stride")),
-                   _node("1", "Block", block=plain, channels=_ref("channels"),
-                         repeat=_ref("blocks - 1")),
+                   _node("0", "Block", block=f"{plain}Down", channels=ref("channels"),
+                         stride=ref("stride")),
+                   _node("1", "Block", block=plain, channels=ref("channels"),
+                         repeat=ref("blocks - 1")),
                    _node("y", "BlockOutput")],
          "edges": _chain(["x", "0", "1", "y"])},
     ]
