@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dlbuilder.backend.names import LOCAL_RESERVED, Namespace
+from dlbuilder.backend.names import LOCAL_RESERVED, MODEL_CLASS, Namespace
 from dlbuilder.backend.plan import Call, ClassPlan, CompileError, Layer, Param, Planner
 from dlbuilder.backend.symbolic import Sym, expression_text, simplified, tree_of
 from dlbuilder.core.block_eval import BlockEngine
@@ -172,7 +172,7 @@ class BlockClasses:
         self.engine = engine
         self._runs: dict[int, list[BlockEngine]] = {}
         _run_tree(engine, self._runs, set())
-        self._names = Namespace(LOCAL_RESERVED)
+        self._names = Namespace(LOCAL_RESERVED | {MODEL_CLASS})  # a block named Net: Net_
         self._classes: dict[str, ClassPlan] = {}  # by block name, in the order finished
         self._entries: dict[str, list[_Entry]] = {}
         self._extras: dict[str, dict[str, Callable[[BlockEngine], Any]]] = {}

@@ -99,3 +99,6 @@ def comment_text(text: str, limit: int = 40) -> str:
     """Any text made safe for a `#` comment: printable ASCII only, one line, shortened."""
     shown = ascii(text)
     return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
+
+
+MODEL_CLASS = "Net"  # the generated model's class unless the user names another

@@ -94,7 +94,10 @@ def _export_python(plan: ModelPlan, class_name: str, output: str | None,
     from dlbuilder.backend.codegen import ClassNameError, generate_code
 
     if settings is None:
-        code = generate_code(plan, class_name)
+        try:
+            code = generate_code(plan, class_name)
+        except ClassNameError as err:
+            return fail(f"dlbuilder export: --class-name: {err}", False, [])
     else:
         from dlbuilder.backend.train_script import ScriptError, training_script_code
 

@@ -78,8 +78,8 @@ def with_batchnorm(fix: Fix) -> Fix | None:
     if not isinstance(remedy, InsertBefore) or remedy.then or remedy.type not in NORM_AFTER:
         return None
     norm = NORM_AFTER[remedy.type]
-    return Fix(f"{fix.label} + {norm}", fix.node,
-               InsertBefore(remedy.port, remedy.type, remedy.params, ((norm, {}),)))
+    return replace(fix, label=f"{fix.label} + {norm}",
+                   remedy=InsertBefore(remedy.port, remedy.type, remedy.params, ((norm, {}),)))
 
 
 MAX_WALK = 12  # layers to look back along a path for the convolution that shrank it

@@ -21,6 +21,7 @@ from zoo_torchvision import import_torchvision
 
 from dlbuilder.backend.codegen import ClassNameError, export_code
 from dlbuilder.backend.compiler import compile_graph
+from dlbuilder.core.block_commands import RenameBlock
 from dlbuilder.core.fileformat import dumps_graph, graph_from_dict, load_graph, loads_graph
 from dlbuilder.core.graph import Graph
 from dlbuilder.layers import REGISTRY
@@ -213,4 +214,12 @@ def test_a_reference_to_the_inputs_channels_prints_as_the_argument() -> None:
     code = export_code(engine_for(graph))
     assert "groups=in_channels," in code and "out_channels=in_channels * 2," in code
     assert "self.a = Depthwise(4)" in code and "self.b = Depthwise(8)" in code
+    assert_same_as_compiled(graph)
+
+
+def test_a_block_named_like_the_model_class_keeps_the_default_working() -> None:
+    graph = load_graph(TINY, REGISTRY)
+    RenameBlock("Stage", "Net").apply(graph)
+    code = export_code(engine_for(graph))
+    assert "class Net_(nn.Sequential):" in code and "class Net(nn.Module):" in code
     assert_same_as_compiled(graph)

@@ -24,7 +24,7 @@ from dlbuilder.core.blocks import (
     would_contain_itself,
 )
 from dlbuilder.core.fileformat import dumps_graph, graph_from_dict, loads_graph
-from dlbuilder.core.fixes import apply_fix
+from dlbuilder.core.fixes import apply_fix, with_batchnorm
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.layers import REGISTRY
@@ -296,3 +296,13 @@ def test_a_projection_fixed_in_a_definition_takes_its_size_from_the_block() -> N
     assert problem.fix.remedy.params["out_channels"] == ref("channels")
     apply_fix(graph, problem.fix)
     assert engine.totals().errors == 0  # both instances, 16 -> 32 and 32 -> 64
+
+
+def test_the_batchnorm_variant_of_a_fix_inside_a_block_stays_in_the_block() -> None:
+    graph, engine = tiny()
+    graph.set_params("layer1", {"block": "Basic", "channels": 32, "repeat": 3})
+    problem = next(d for d in engine.diagnostics() if d.code == "add_shape_mismatch")
+    variant = with_batchnorm(problem.fix)
+    assert variant is not None and variant.block == "Basic"
+    apply_fix(graph, variant)
+    assert not [d for d in engine.diagnostics() if d.node == "layer1" and d.severity == "error"]
