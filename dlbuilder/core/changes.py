@@ -69,8 +69,10 @@ class Change:
 
     @property
     def inferred(self) -> bool:
-        """Something inference reads changed: wiring, parameters or what it inferred."""
-        return self.replaced or self.structural or bool(self.params_changed or self.shapes)
+        """Something inference reads changed: wiring, parameters, block definitions (a
+        rename too) or what it inferred."""
+        return self.replaced or self.structural or bool(self.params_changed or self.shapes
+                                                        or self.blocks)
 
     def rewired(self) -> set[str]:
         """Nodes whose inputs changed (their ports may have moved)."""

@@ -9,11 +9,14 @@ from helpers import chain, flat_resnet_cifar
 from PySide6.QtGui import QGuiApplication
 
 from dlbuilder.backend.codegen import export_code
+from dlbuilder.core.block_commands import RenameBlock
 from dlbuilder.core.commands import SetParams
+from dlbuilder.core.fileformat import load_graph
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import theme_manager
 from dlbuilder.gui.panels.code_panel import BANNER_TITLE, CodePanel, default_file_name
 from dlbuilder.gui.widgets.highlighter import SYNTAX
+from dlbuilder.layers import REGISTRY
 
 
 @pytest.fixture
@@ -168,3 +171,13 @@ def test_highlighter_colours_python(qtbot) -> None:
     line = _kinds(highlighter, doc, 4)
     assert line["'a'"] == "string" and line["3"] == "number" and line["0.5"] == "number"
     assert line["self"] == "builtin"
+
+
+def test_renaming_a_block_from_inside_it_updates_the_code(qtbot) -> None:
+    tiny = Path(__file__).resolve().parents[2] / "core" / "data" / "blocks_tiny.json"
+    doc = Document(load_graph(tiny, REGISTRY))
+    panel = CodePanel(doc)
+    qtbot.addWidget(panel)
+    doc.open_block("layer2")  # the canvas shows Stage's inside: no top-level node changes
+    doc.push(RenameBlock("Stage", "Stage2"), scoped=False)
+    qtbot.waitUntil(lambda: "class Stage2(" in panel.text(), timeout=2000)
