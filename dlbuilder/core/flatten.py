@@ -2,8 +2,10 @@
 
 `ungroup` replaces an instance by its definition's layers, once per repeat, chained output to
 input, with every reference evaluated for the instance's arguments; the ports go and the wires
-run through them. Instances inside stay instances (one level), their arguments evaluated too.
-`flatten` ungroups until no block is left: the same network, drawn flat, with the same numbers.
+run through them. A single run keeps the layers' own ids when none is taken here, so grouping
+then ungrouping gives the names back; otherwise they are `layer1_conv1`, `layer1_0_conv1`...
+Instances inside stay instances (one level), their arguments evaluated too. `flatten` ungroups
+until no block is left: the same network, drawn flat, with the same numbers.
 """
 
 from __future__ import annotations
@@ -38,11 +40,12 @@ Env = dict[str, Any]      # argument values: numbers, or references to the enclo
 _NAME = re.compile(r"[A-Za-z_]\w*")
 
 
-def ungroup(graph: Graph, node: str, engine: EngineBase | None = None) -> Macro:
+def ungroup(graph: Graph, node: str, engine: EngineBase | None = None,
+            keep_ids: bool = True) -> Macro:
     """The command that replaces instance `node` by its layers (every repeat), and removes its
     definition when nothing else uses it (one undo step). GraphError says why it cannot.
     `engine` (inferring `graph`) gives each repeat's input channels, for references that name
-    `in_channels`."""
+    `in_channels`; `keep_ids` False always names the layers after the instance."""
     defn = _definition(graph, node)
     env, repeat = _arguments(graph, node, defn)
     feeds = graph.input_sources(node)
@@ -55,7 +58,7 @@ def ungroup(graph: Graph, node: str, engine: EngineBase | None = None) -> Macro:
         if len(defn.graph.inputs(out)) != 1:
             raise GraphError(f"{defn.name}'s output {out} is not connected to one layer; "
                              "connect it before ungrouping")
-    plan = _Plan(graph, node)
+    plan = _Plan(graph, node, keep_ids=keep_ids)
     results = plan.unroll(defn, env, repeat, feeds, _input_channels(graph, node, defn, engine))
     commands: list[Any] = [RemoveNode(node)]
     index = graph.nodes().index(node)
@@ -161,6 +164,7 @@ class _Plan:
     wires: list[tuple[str, int, str]] = field(default_factory=list)  # (src, from_port, dst)
     runs: list[list[str]] = field(default_factory=list)  # the new ids of each repeat
     _taken: set[str] = field(default_factory=set)
+    keep_ids: bool = True  # a single run whose layer ids are all free here keeps them
     _pairs: set[tuple[str, str]] = field(default_factory=set)
 
     def unroll(self, defn: BlockDef, env: Env, repeat: int, feeds: list[Source],
@@ -168,6 +172,7 @@ class _Plan:
         """Add every repeat (`channels`: each one's input channels, where known); returns what
         leaves each of the last repeat's outputs."""
         sources = list(feeds)
+        self.keep_ids = self.keep_ids and repeat == 1 and self._ids_free(defn)
         for i in range(repeat):
             prefix = self.node if repeat == 1 else f"{self.node}_{i}"
             known = i < len(channels) and channels[i] is not None
@@ -183,7 +188,7 @@ class _Plan:
         for n in inner.nodes():
             kind = inner.type_of(n)
             if kind not in (BLOCK_INPUT, BLOCK_OUTPUT):
-                ids[n] = self._fresh(f"{prefix}_{n}")
+                ids[n] = self._fresh(n if self.keep_ids else f"{prefix}_{n}")
                 params = {k: evaluated(v, env, f"{defn.name}/{n}.{k}")
                           for k, v in inner.raw_params(n).items()}
                 self.nodes.append((ids[n], kind, params))
@@ -198,6 +203,13 @@ class _Plan:
                 self.check_wire(src, new)
                 self.wires.append((src, fp, new))
         return [source(*inner.input_sources(out)[0]) for out in outs]
+
+    def _ids_free(self, defn: BlockDef) -> bool:
+        """Whether every layer of the definition can keep its own id here (no other node has
+        it), as after grouping: then ungrouping gives the layers back their names."""
+        inner = defn.graph
+        return all(n not in self.graph or n == self.node for n in inner.nodes()
+                   if inner.type_of(n) not in (BLOCK_INPUT, BLOCK_OUTPUT))
 
     def _fresh(self, base: str) -> str:
         new, n = base, 1
@@ -260,7 +272,7 @@ def flatten(graph: Graph, registry: Registry) -> Graph:
         if not todo:
             break
         for node in todo:
-            ungroup(flat, node, engine).apply(flat)
+            ungroup(flat, node, engine, keep_ids=False).apply(flat)
     engine.close()
     for name in list(flat.blocks):
         flat.remove_block(name)

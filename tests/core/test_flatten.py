@@ -89,7 +89,7 @@ def test_ungroup_keeps_inner_instances_with_their_arguments_evaluated() -> None:
     before = snapshot(graph)
     command = ungroup(graph, "layer2")
     command.apply(graph)
-    assert graph.params("layer2_0") == {"block": "Basic", "channels": 16, "repeat": 2}
+    assert graph.params("0") == {"block": "Basic", "channels": 16, "repeat": 2}  # Stage's id
     assert list(graph.blocks) == ["Basic"]  # nothing uses Stage any more
     assert figures(graph) == figures(tiny())
     command.revert(graph)
@@ -103,7 +103,7 @@ def test_ungroup_inside_a_definition_keeps_references_in_the_outer_names() -> No
     history = History(graph)
     history.push(InBlock("Basic", group_nodes(inner, ["conv1", "bn1"], "ConvBn", "cb")))
     history.push(InBlock("Basic", ungroup(inner, "cb")))
-    assert inner.params("cb_conv1")["out_channels"] == ref("channels")
+    assert inner.params("conv1")["out_channels"] == ref("channels")  # its name back
     assert list(graph.blocks) == ["Basic", "Stage"]
     assert figures(graph) == numbers
     history.undo()
@@ -270,3 +270,11 @@ def test_ungrouping_gives_in_channels_each_repeats_value() -> None:
     assert engine_for(flat).totals() == engine.totals()
     with pytest.raises(GraphError, match="uses in_channels, the channels of the block's input"):
         ungroup(graph, "a")  # without the engine the input's channels are not known
+
+
+def test_group_then_ungroup_gives_the_layers_their_names_back() -> None:
+    graph = example_graph("lenet5")
+    chosen = graph.nodes()[1:4]
+    History(graph).push(group_nodes(graph, chosen, "Front", "front"))
+    ungroup(graph, "front").apply(graph)
+    assert set(chosen) <= set(graph.nodes()) and "front" not in graph

@@ -253,5 +253,5 @@ def test_ungroup_evaluates_in_channels_for_the_instance(make_view) -> None:
     view.doc.select(["b"])
     view.edits.edit_actions["ungroup"].trigger()
     graph = view.doc.graph
-    assert graph.raw_params("b_dw")["groups"] == 8 and "b" not in graph
+    assert graph.raw_params("dw")["groups"] == 8 and "b" not in graph
     assert view.doc.engine.totals().errors == 0
