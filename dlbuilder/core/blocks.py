@@ -137,6 +137,9 @@ def param_name_problem(name: Any) -> str | None:
                 "(e.g. channels)")
     if name in RESERVED:
         return f"parameter name {name!r} is taken: an instance uses it for its own setting"
+    if name == INPUT_CHANNELS:
+        return (f"parameter name {name!r} is taken: a reference reads it as the channels coming "
+                "into the block, which the instance's input already gives")
     return None
 
 

@@ -79,11 +79,18 @@ def test_each_builtin_block_infers_cleanly_alone(name: str) -> None:
 
 
 def test_a_block_with_wrong_channels_is_reported_inside() -> None:
-    """SqueezeExcite's gate must match the input's channels; 32 channels into the default 64
+    """BasicBlock's identity shortcut must match its channels; 32 channels into the default 64
     is a problem named inside the block, not a crash."""
-    engine = InferenceEngine(placed_alone("SqueezeExcite", (32, 8, 8)), REGISTRY)
+    engine = InferenceEngine(placed_alone("BasicBlock", (32, 8, 8)), REGISTRY)
     problems = [d for d in engine.diagnostics() if d.node == "block"]
-    assert problems and "scale" in str(problems[0])
+    assert problems and "/add:" in str(problems[0])
+
+
+def test_squeeze_excite_takes_its_width_from_its_input() -> None:
+    for channels in (32, 64):
+        engine = InferenceEngine(placed_alone("SqueezeExcite", (channels, 8, 8)), REGISTRY)
+        assert engine.diagnostics() == []
+        assert engine.info("block").output_shape == (channels, 8, 8)
 
 
 # -- the same blocks written in torch by hand, as torchvision writes them ---------------------
