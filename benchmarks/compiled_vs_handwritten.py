@@ -1,10 +1,11 @@
 """Benchmark: training-step time of the compiled module against the same network written by hand.
 
 `compile_graph` turns examples/resnet_cifar.json (three block instances) into a `CompiledModel`,
-whose forward interprets a small program of ops in a Python loop, one per block class too.
-This script writes the same ResNet by hand, as a person would (a `BasicBlock` class with conv-bn-relu-conv-bn and an optional 1x1 projection shortcut
-with batch norm), loads the compiled module's weights into it, checks that both compute the same
-thing, and then times one training step of each:
+whose forward interprets a small program of ops in a Python loop, one per block class too. This
+script writes the same ResNet by hand, as a person would (a `BasicBlock` class with conv-bn-
+relu-conv-bn and an optional 1x1 projection shortcut with batch norm), loads the compiled
+module's weights into it, checks that both compute the same thing, and then times one training
+step of each:
 
     zero the grads, forward, cross-entropy loss, backward
 
