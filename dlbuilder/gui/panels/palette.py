@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlbuilder.core.block_commands import RemoveBlock, remove_problem
 from dlbuilder.core.changes import Change
 from dlbuilder.core.fileformat import GraphFileError
 from dlbuilder.core.registry import Registry
@@ -52,6 +53,7 @@ SEARCH_PLACEHOLDER = "Search layers and blocks…"
 BLOCKS_TITLE = "Blocks"
 BLOCK_ROLE = Qt.ItemDataRole.UserRole + 3  # the BlockEntry an item stands for
 SAVE_ACTION = "Save to My blocks"
+REMOVE_ACTION = "Remove from This File"
 Library = Callable[[], tuple[list[BlockEntry], list[str]]]  # library blocks, unread files
 
 
@@ -344,7 +346,19 @@ class PalettePanel(QWidget):
         menu.addAction("Place").triggered.connect(lambda: self.block_requested.emit(entry))
         if entry.source == FILE and self.user_folder is not None:
             menu.addAction(SAVE_ACTION).triggered.connect(lambda: self.save_block(entry.name))
+        if entry.source == FILE and self.doc is not None:
+            menu.addAction(REMOVE_ACTION).triggered.connect(
+                lambda: self.remove_block(entry.name))
         menu.popup(self.tree.viewport().mapToGlobal(pos))
+
+    def remove_block(self, name: str) -> bool:
+        """Take an unused block's definition out of the file (one undo step); a block still
+        placed somewhere is refused, naming where."""
+        problem = remove_problem(self.doc.graph, name)
+        if problem:
+            self.doc.refused.emit(problem)
+            return False
+        return self.doc.push(RemoveBlock(name), scoped=False)
 
     # -- handlers ------------------------------------------------------------------------------
     def _on_search_text_changed(self, text: str) -> None:

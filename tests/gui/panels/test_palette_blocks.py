@@ -130,3 +130,17 @@ def test_an_unreadable_saved_block_is_reported_not_raised(qtbot, tmp_path) -> No
     assert any("Broken.json" in p for p in panel.library_problems)
     builtin = read_library(builtin_blocks_file(), REGISTRY)
     assert [s for s, _ in panel.visible_blocks()] == [BUILTIN] * len(builtin)
+
+
+def test_an_unused_block_can_be_removed_from_the_file(shelves) -> None:
+    doc, panel = shelves[0], shelves[1]
+    refusals: list[str] = []
+    doc.refused.connect(refusals.append)
+    assert not panel.remove_block("Basic")  # layer1 and Stage's "0" place it
+    assert "used by" in refusals[-1] and "Basic" in doc.graph.blocks
+    doc.graph.remove_node("layer1")
+    doc.graph.remove_node("layer2")
+    assert panel.remove_block("Stage") and "Stage" not in doc.graph.blocks
+    assert panel.remove_block("Basic") and doc.graph.blocks == {}
+    doc.undo_stack.undo()
+    assert list(doc.graph.blocks) == ["Basic"]
