@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from dlbuilder.core.block_commands import InBlock
+from dlbuilder.core.blocks import BLOCK
 from dlbuilder.core.changes import ChangeRecorder, by_node
 from dlbuilder.core.commands import AddEdge, AddNode, Macro, RemoveEdge, SetUi, insert_between
 from dlbuilder.core.diagnostics import Diagnostic, Fix
@@ -336,18 +337,28 @@ class Document(QObject):
         """Put a new layer on the wire src -> dst at (x, y), or where there is room, as one
         undo step ("Insert ..."). A layer that could not take src's output is refused with
         the reason."""
+        start = self.registry.get(type_name).start_params()
+        node = self.scope.graph.unique_id(type_name)
+        return self.insert_node(node, type_name, start, (src, dst), (x, y))
+
+    def insert_node(self, node: str, type_name: str, params: dict[str, Any],
+                    wire: tuple[str, str], at: tuple[float, float], prelude: tuple[Any, ...] = ()
+                    ) -> str | None:
+        """Put node `node` (a layer, or a block instance after its `prelude`: the library
+        definitions it needs) on `wire` near `at` as one undo step; refused with the reason
+        when it could not take the wire's source."""
         graph, engine = self.scope.graph, self.scope.engine
+        src, dst = wire
+        what = params.get("block", type_name) if type_name == BLOCK else type_name
         reason = None if graph.nx.has_edge(src, dst) else f"{src} no longer feeds {dst}"
-        spec = self.registry.get(type_name)
-        start = spec.start_params()
-        reason = reason or feed_problem(engine, src, type_name, start)
+        reason = reason or feed_problem(engine, src, type_name, params)
         if reason is not None:
-            self.refused.emit(f"cannot insert {type_name} between {src} and {dst}: {reason}")
+            self.refused.emit(f"cannot insert {what} between {src} and {dst}: {reason}")
             return None
-        node = graph.unique_id(type_name)
-        command = insert_between(graph, src, dst, node, type_name, start,
-                                 f"Insert {type_name} {node} between {src} and {dst}")
-        placement = place_between(card_positions(graph), src, dst, at=(x, y))
+        command = insert_between(graph, src, dst, node, type_name, params,
+                                 f"Insert {what} {node} between {src} and {dst}")
+        command.commands[:0] = prelude
+        placement = place_between(card_positions(graph), src, dst, at=at)
         if not self.push(placed(command, [node], placement, graph)):
             return None
         self.select([node])

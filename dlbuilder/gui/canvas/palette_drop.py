@@ -35,7 +35,9 @@ class PaletteDrops:
         at = self.mapToScene(event.position().toPoint())
         block = read_block_drag(event.mimeData())
         if block is not None:
-            self.block_dropped.emit(*block, self._card_corner(at))
+            wire = self._wire_under(at)
+            self.block_dropped.emit(*block, self._card_corner(at),
+                                    wire.key if wire is not None else None)
         elif event.mimeData().hasFormat(LAYER_MIME):
             raw = bytes(event.mimeData().data(LAYER_MIME).data())
             self.add_layer_at(raw.decode("utf-8", errors="replace").strip(), at)

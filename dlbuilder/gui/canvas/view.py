@@ -54,7 +54,8 @@ class CanvasView(PaletteDrops, QGraphicsView):
     where the wire ended; `pending_from_port` is the source's output the wire left from."""
 
     quick_add_requested = Signal(QPointF)  # scene position of the new layer's top-left corner
-    block_dropped = Signal(str, str, QPointF)  # a palette block (shelf, name), card's corner
+    # a palette block (shelf, name), the card's corner, the wire (src, dst) under it or None
+    block_dropped = Signal(str, str, QPointF, object)
     status_message = Signal(str)
 
     MIN_ZOOM = 0.1

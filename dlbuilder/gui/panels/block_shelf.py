@@ -123,11 +123,12 @@ def placing_steps(graph: Graph, container: str | None, entry: BlockEntry
 
 
 def place_block(doc: Any, entry: BlockEntry, at: tuple[float, float] | None = None,
-                after: str | None = None) -> str | None:
+                after: str | None = None, on_wire: tuple[str, str] | None = None
+                ) -> str | None:
     """Place an instance of `entry` in the graph the canvas shows as one undo step: near `at`,
     wired after layer `after` when it can take its output (without `at`: into its chain, as
-    a layer is); select it and return its id. A block that cannot go there is refused with
-    the reason."""
+    a layer is), or in between the two layers of `on_wire`; select it and return its id. A
+    block that cannot go there is refused with the reason."""
     scope = doc.scope
     made = placing_steps(scope.graph, scope.block, entry)
     if isinstance(made, str):
@@ -135,6 +136,8 @@ def place_block(doc: Any, entry: BlockEntry, at: tuple[float, float] | None = No
         return None
     adds, name = made
     node = scope.graph.unique_id(name)
+    if on_wire is not None:
+        return doc.insert_node(node, BLOCK, {"block": name}, on_wire, at or (0, 0), adds)
     x, y = at if at is not None else (None, None)
     return doc.add_node(node, BLOCK, {"block": name}, x, y, after=after, prelude=adds,
                         text=f"Place block {name} as {node}")

@@ -426,11 +426,12 @@ class MainWindow(QMainWindow):
             spot = self._free_spot()
             place_block(self.doc, entry, (spot.x(), spot.y()))
 
-    def _on_view_block_dropped(self, source: str, name: str, corner: QPointF) -> None:
+    def _on_view_block_dropped(self, source: str, name: str, corner: QPointF,
+                               wire: tuple[str, str] | None) -> None:
         entry = self.palette.entry(source, name)
         if entry is None:
             self._show_message(f"block {name} is no longer in the palette")
-        elif place_block(self.doc, entry, (corner.x(), corner.y())) is not None:
+        elif place_block(self.doc, entry, (corner.x(), corner.y()), on_wire=wire) is not None:
             self.view.setFocus()
 
     def _free_spot(self) -> QPointF:

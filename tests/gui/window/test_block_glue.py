@@ -55,6 +55,20 @@ def test_a_dropped_block_lands_where_it_was_dropped(window) -> None:
         (card.center() - view.mapToScene(at)).manhattanLength() < 200  # moved aside at most
 
 
+def test_a_block_dropped_on_a_wire_goes_in_between(window) -> None:
+    doc, view = window.doc, window.view
+    wire = window.scene.wires[("layer2", "pool")]
+    at = view.mapFromScene(wire.mapToScene(wire.path().pointAtPercent(0.5)))
+    steps = doc.undo_stack.count()
+    drop_block(window, BUILTIN, "SqueezeExcite", at)
+    (node,) = doc.selection()
+    graph = doc.graph
+    assert graph.inputs(node) == ["layer2"] and graph.outputs(node) == ["pool"]
+    assert doc.undo_stack.count() == steps + 1 and doc.engine.totals().errors == 0
+    doc.undo_stack.undo()
+    assert "SqueezeExcite" not in graph.blocks and graph.outputs("layer2") == ["pool"]
+
+
 def test_a_block_dropped_into_itself_is_refused_with_the_reason(window, qtbot) -> None:
     doc = window.doc
     doc.open_block("layer2")  # inside Stage
