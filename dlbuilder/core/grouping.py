@@ -227,14 +227,17 @@ def _inner_graph(graph: Graph, chosen: list[str], border: _Border) -> Graph:
 
 
 def _spots(graph: Graph, chosen: list[str]) -> dict[str, Position] | None:
-    """The selection's card positions and `centre` (where the instance goes), or None when
-    none of them has a position (a graph built by a script)."""
+    """The selection's card positions and `centre` (where the instance goes: the spot of the
+    selected card nearest the selection's middle, which grouping frees, so the new card
+    covers no other), or None when none of them has a position (a graph built by a script)."""
     if all(ui_position(graph.ui(n)) is None for n in chosen):
         return None
     positions = card_positions(graph)
     spots = {n: positions[n] for n in chosen}
     xs, ys = [x for x, _ in spots.values()], [y for _, y in spots.values()]
-    spots["centre"] = (round((min(xs) + max(xs)) / 2), round((min(ys) + max(ys)) / 2))
+    mid = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
+    spots["centre"] = min((spots[n] for n in chosen),
+                          key=lambda p: (p[0] - mid[0]) ** 2 + (p[1] - mid[1]) ** 2)
     return spots
 
 

@@ -23,6 +23,8 @@ from dlbuilder.core.fileformat import load_graph
 from dlbuilder.core.fixes import apply_fix
 from dlbuilder.core.graph import Graph, GraphError
 from dlbuilder.core.grouping import ENDS, group_nodes
+from dlbuilder.core.layout import NODE_SIZE
+from dlbuilder.core.placement import ui_position
 from dlbuilder.layers import REGISTRY
 
 TINY = Path(__file__).parent / "data" / "blocks_tiny.json"
@@ -335,3 +337,17 @@ def test_a_block_edit_inside_a_definition_needs_in_block() -> None:
     with pytest.raises(GraphError, match="must be applied through InBlock"):
         command.apply(inner)
     assert list(graph.blocks) == ["Basic", "Stage"] and "conv1" in inner
+
+
+def test_the_new_card_covers_no_other_card() -> None:
+    """lenet5's rows wrap: the middle of c1..s2 can fall between rows, on c3's header."""
+    graph = load_graph(Path(__file__).parents[2] / "examples" / "lenet5.json", REGISTRY)
+    chosen = ["c1", "tanh1", "s2"]
+    before = {n: ui_position(graph.ui(n)) for n in chosen}
+    History(graph).push(group_nodes(graph, chosen, "Front", "front"))
+    x, y = ui_position(graph.ui("front"))
+    assert (x, y) in before.values()
+    width, height = NODE_SIZE
+    for other in graph.nodes():
+        ox, oy = ui_position(graph.ui(other))
+        assert other == "front" or abs(ox - x) >= width or abs(oy - y) >= height, other
