@@ -31,8 +31,8 @@ from dlbuilder.core.engine_base import EngineBase
 from dlbuilder.core.expr import ExprError, parse_expr
 from dlbuilder.core.graph import Graph, GraphError
 from dlbuilder.core.inference import InferenceEngine
-from dlbuilder.core.layout import layered_layout
-from dlbuilder.core.placement import H, ui_position
+from dlbuilder.core.layout import NODE_SIZE, layered_layout
+from dlbuilder.core.placement import H, card_positions, ui_position
 from dlbuilder.core.registry import Registry
 
 Source = tuple[str, int]  # (node, from_port)
@@ -69,7 +69,7 @@ def ungroup(graph: Graph, node: str, engine: EngineBase | None = None,
             src, from_port = results[fp]
             plan.check_wire(src, dst)
             commands.append(AddEdge(src, dst, graph.port_of(node, dst), from_port))
-    _lay_out(graph, node, plan, commands)
+    _lay_out(graph, node, plan, commands, defn)
     commands.append(DropUnusedBlock(defn.name))
     return Macro(f"Ungroup {node}", commands)
 
@@ -229,11 +229,16 @@ class _Plan:
         self._pairs.add((src, dst))
 
 
-def _lay_out(graph: Graph, node: str, plan: _Plan, commands: list[Any]) -> None:
-    """Where the card was: the layers laid out left to right from its spot, the repeats one
-    after another; the cards right of it and below it move to make room."""
+def _lay_out(graph: Graph, node: str, plan: _Plan, commands: list[Any], defn: BlockDef
+             ) -> None:
+    """Where the layers were, when they keep their ids and their spots in the definition are
+    free here (grouping then ungrouping); else where the card was: laid out left to right
+    from its spot, the repeats one after another, the cards right of it and below it moving
+    to make room."""
     spot = ui_position(graph.ui(node))
     if spot is None or not plan.nodes:
+        return
+    if _back_where_they_were(graph, node, plan, commands, defn):
         return
     sketch = Graph()
     for new, _, _ in plan.nodes:
@@ -257,6 +262,27 @@ def _lay_out(graph: Graph, node: str, plan: _Plan, commands: list[Any]) -> None:
             commands.append(SetUi(other, {**graph.ui(other), "x": x + wider}))
         elif y >= spot[1] + H / 2 and taller:
             commands.append(SetUi(other, {**graph.ui(other), "y": y + taller}))
+
+
+def _back_where_they_were(graph: Graph, node: str, plan: _Plan, commands: list[Any],
+                          defn: BlockDef) -> bool:
+    """Put the layers at their own spots (kept in the definition since grouping) if each has
+    one and no other card is there now; False (nothing changed) otherwise."""
+    if not plan.keep_ids:
+        return False
+    spots = {n: ui_position(defn.graph.ui(n)) for n, _, _ in plan.nodes}
+    if any(p is None for p in spots.values()):
+        return False
+    others = [p for n, p in card_positions(graph).items() if n != node]
+    width, height = NODE_SIZE
+    if any(abs(x - ox) < width and abs(y - oy) < height
+           for x, y in spots.values() for ox, oy in others):  # type: ignore[misc]
+        return False
+    for step in commands:
+        if isinstance(step, AddNode) and step.node in spots:
+            x, y = spots[step.node]  # type: ignore[misc]
+            step.ui = {"x": round(x), "y": round(y)}
+    return True
 
 
 def flatten(graph: Graph, registry: Registry) -> Graph:

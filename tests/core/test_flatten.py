@@ -272,9 +272,11 @@ def test_ungrouping_gives_in_channels_each_repeats_value() -> None:
         ungroup(graph, "a")  # without the engine the input's channels are not known
 
 
-def test_group_then_ungroup_gives_the_layers_their_names_back() -> None:
+def test_group_then_ungroup_gives_the_layers_their_names_and_places_back() -> None:
     graph = example_graph("lenet5")
     chosen = graph.nodes()[1:4]
+    places = {n: graph.ui(n) for n in chosen}
     History(graph).push(group_nodes(graph, chosen, "Front", "front"))
     ungroup(graph, "front").apply(graph)
     assert set(chosen) <= set(graph.nodes()) and "front" not in graph
+    assert {n: graph.ui(n) for n in chosen} == places
