@@ -1,6 +1,6 @@
 """A block instance expanded in place: its inside drawn under its card, read-only.
 
-The frame shows the definition's layers where they sit in the definition, at a smaller scale,
+The frame shows the definition's layers laid out in layers a few columns wide, at a smaller scale,
 each as a small card with its id, type and the output shape of this instance's first repeat,
 and the wires between them. Nothing in it can be selected or edited (double-click the card to
 open the block for that); it follows the card, and is redrawn when the card is refreshed.
@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QStaticText
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen, QStaticText
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT
-from dlbuilder.core.placement import missing_positions, ui_position
+from dlbuilder.core.layout import GAP, NODE_SIZE, layered_layout
 from dlbuilder.core.registry import format_shape
 from dlbuilder.gui.canvas.style import NODE_H, NODE_W, fonts, paints
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from dlbuilder.gui.canvas.node_item import NodeItem
 
 SCALE = 0.6          # of the definition's own layout
+COLUMNS = 4          # cards per row before the picture wraps
 MINI_W, MINI_H = NODE_W * SCALE, NODE_H * 0.46
 MARGIN = 14.0
 CAPTION_H = 22.0
@@ -38,7 +39,7 @@ class ExpandedBlockItem(QGraphicsItem):
         self.setPos(0, NODE_H + 14)
         self._rect = QRectF()
         self._minis: list[tuple[QRectF, QStaticText, QStaticText, bool]] = []
-        self._wires: list[QLineF] = []
+        self._wires: list[QPainterPath] = []
         self._caption = QStaticText()
         self.refresh()
 
@@ -72,8 +73,7 @@ class ExpandedBlockItem(QGraphicsItem):
                                 _text(format_shape(info.output_shape), MINI_W - 8, True),
                                 bool(info.diagnostics)))
         for src, dst, _port in graph.edges():
-            a, b = boxes[src], boxes[dst]
-            self._wires.append(QLineF(a.right(), a.center().y(), b.left(), b.center().y()))
+            self._wires.append(_wire(boxes[src], boxes[dst], list(boxes.values())))
         repeats = len(runs)
         shown = f"repeat 1 of {repeats}, " if repeats > 1 else ""
         self._caption = _text(f"inside {node} ({run.defn.name}): {shown}read-only; "
@@ -99,7 +99,9 @@ class ExpandedBlockItem(QGraphicsItem):
         painter.setPen(p.muted)
         painter.drawStaticText(QPointF(MARGIN, 5), self._caption)
         painter.setPen(p.wire_pen)
-        painter.drawLines(self._wires)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for wire in self._wires:
+            painter.drawPath(wire)
         for box, title, shape, problem in self._minis:
             painter.setPen(QPen(p.error if problem else p.border.color(), 1.2))
             painter.setBrush(p.canvas)
@@ -117,13 +119,36 @@ class ExpandedBlockItem(QGraphicsItem):
 
 
 def _positions(graph) -> dict[str, tuple[float, float]]:
-    """Where each inner node sits in the definition (laid out where the file says nothing)."""
-    missing = missing_positions(graph)
-    spots = {}
-    for node in graph.nodes():
-        spot = ui_position(graph.ui(node))
-        spots[node] = spot if spot is not None else missing[node]
-    return spots
+    """The inner nodes laid out in layers, wrapped to a few columns, so a long block stays a
+    compact picture under its card and its branches sit on rows of their own."""
+    return layered_layout(graph, max_width=COLUMNS * (NODE_SIZE[0] + GAP[0]))
+
+
+def _wire(a: QRectF, b: QRectF, boxes: list[QRectF]) -> QPainterPath:
+    """From a's right edge to b's left: straight when nothing is in the way, else around
+    below the cards it would cross (a skip connection stays visible)."""
+    start, end = QPointF(a.right(), a.center().y()), QPointF(b.left(), b.center().y())
+    path = QPainterPath(start)
+    line = QLineF(start, end)
+    blocked = [box for box in boxes if box not in (a, b) and _crosses(line, box)]
+    if not blocked and end.x() >= start.x():
+        path.lineTo(end)
+        return path
+    below = max(box.bottom() for box in [a, b, *blocked]) + MARGIN / 2
+    path.lineTo(start.x() + 6, start.y())
+    path.lineTo(start.x() + 6, below)
+    path.lineTo(end.x() - 6, below)
+    path.lineTo(end.x() - 6, end.y())
+    path.lineTo(end)
+    return path
+
+
+def _crosses(line: QLineF, box: QRectF) -> bool:
+    """Whether the segment passes through the box (its edges counted as the box)."""
+    edges = (QLineF(box.topLeft(), box.topRight()), QLineF(box.bottomLeft(), box.bottomRight()),
+             QLineF(box.topLeft(), box.bottomLeft()), QLineF(box.topRight(), box.bottomRight()))
+    return any(line.intersects(edge)[0] == QLineF.IntersectionType.BoundedIntersection
+               for edge in edges)
 
 
 def _title(graph, node: str, kind: str) -> str:

@@ -347,9 +347,12 @@ class GraphScene(QGraphicsScene):
         return None
 
     def nodes_rect(self) -> QRectF:
-        """The bounding rectangle of all cards (empty when there are none)."""
+        """The bounding rectangle of all cards, and of the blocks expanded under them (empty
+        when there are none)."""
         rect = QRectF()
         for item in self.nodes.values():
             rect = rect.united(item.card_rect())
+            if item.expanded is not None:
+                rect = rect.united(item.expanded.sceneBoundingRect())
         return rect
 

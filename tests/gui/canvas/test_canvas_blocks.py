@@ -232,6 +232,17 @@ def test_expand_in_place_shows_the_inside_read_only(make_view) -> None:
     assert item.expanded is None and frame.scene() is None
 
 
+def test_an_expanded_block_is_compact_and_fit_shows_it(make_view) -> None:
+    view = make_view(tiny())
+    item = view.graph_scene.nodes["layer1"]
+    item.set_expanded(True)
+    frame = item.expanded.sceneBoundingRect()
+    assert frame.width() < 4.5 * item.card_rect().width()  # wrapped, not one long strip
+    assert view.graph_scene.nodes_rect().contains(frame)
+    view.fit()
+    assert view.mapToScene(view.viewport().rect()).boundingRect().contains(frame)
+
+
 # -- a block kept out of itself ---------------------------------------------------------------
 def test_paste_of_a_block_into_its_own_definition_is_refused(make_view) -> None:
     view = make_view(tiny())
