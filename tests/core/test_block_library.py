@@ -78,12 +78,20 @@ def test_each_builtin_block_infers_cleanly_alone(name: str) -> None:
     assert engine.info("block").output_shape == out
 
 
-def test_a_block_with_wrong_channels_is_reported_inside() -> None:
-    """BasicBlock's identity shortcut must match its channels; 32 channels into the default 64
-    is a problem named inside the block, not a crash."""
-    engine = InferenceEngine(placed_alone("BasicBlock", (32, 8, 8)), REGISTRY)
+def test_a_block_that_cannot_take_its_input_is_reported_inside() -> None:
+    """A vector into BasicBlock's convolutions is a problem named inside the block, not a
+    crash."""
+    engine = InferenceEngine(placed_alone("BasicBlock", (64,)), REGISTRY)
     problems = [d for d in engine.diagnostics() if d.node == "block"]
-    assert problems and "/add:" in str(problems[0])
+    assert problems and "block/conv1:" in str(problems[0])
+
+
+@pytest.mark.parametrize("name", ["BasicBlock", "Bottleneck", "InvertedResidual"])
+def test_identity_blocks_keep_whatever_channels_come_in(name: str) -> None:
+    for channels in (24, 48):
+        engine = InferenceEngine(placed_alone(name, (channels, 8, 8)), REGISTRY)
+        assert engine.diagnostics() == []
+        assert engine.info("block").output_shape == (channels, 8, 8)
 
 
 def test_squeeze_excite_takes_its_width_from_its_input() -> None:

@@ -14,16 +14,16 @@ from torch import nn
 
 
 class BasicBlock(nn.Module):
-    """ResNet's basic block: two 3x3 convolutions with an identity shortcut. The input must
-    already have `channels` channels (stride 1); use BasicBlockDown where the shape
+    """ResNet's basic block: two 3x3 convolutions keeping the input's channels
+    (in_channels), with an identity shortcut; use BasicBlockDown where the shape
     changes.
     """
 
-    def __init__(self, in_channels, channels=64):
+    def __init__(self, in_channels):
         super().__init__()
         self.conv1 = nn.Conv2d(
             in_channels=in_channels,
-            out_channels=channels,
+            out_channels=in_channels,
             kernel_size=3,
             stride=1,
             padding=1,
@@ -32,7 +32,7 @@ class BasicBlock(nn.Module):
             bias=False,
         )
         self.bn1 = nn.BatchNorm2d(
-            num_features=channels,
+            num_features=in_channels,
             eps=1e-05,
             momentum=0.1,
             affine=True,
@@ -40,8 +40,8 @@ class BasicBlock(nn.Module):
         )
         self.relu1 = nn.ReLU()
         self.conv2 = nn.Conv2d(
-            in_channels=channels,
-            out_channels=channels,
+            in_channels=in_channels,
+            out_channels=in_channels,
             kernel_size=3,
             stride=1,
             padding=1,
@@ -50,7 +50,7 @@ class BasicBlock(nn.Module):
             bias=False,
         )
         self.bn2 = nn.BatchNorm2d(
-            num_features=channels,
+            num_features=in_channels,
             eps=1e-05,
             momentum=0.1,
             affine=True,
@@ -163,8 +163,7 @@ class BasicStage(nn.Sequential):
 
     def __init__(self, in_channels, channels=128, stride=2):
         super().__init__(
-            BasicBlockDown(in_channels, channels, stride=stride),
-            BasicBlock(channels, channels),
+            BasicBlockDown(in_channels, channels, stride=stride), BasicBlock(channels)
         )
 
 
@@ -197,7 +196,7 @@ class Net(nn.Module):
             kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False
         )
         # 64x56x56 -> 64x56x56, 147,968 parameters, 516 buffer values
-        self.layer1 = nn.Sequential(BasicBlock(64, 64), BasicBlock(64, 64))
+        self.layer1 = nn.Sequential(BasicBlock(64), BasicBlock(64))
         # 64x56x56 -> 128x28x28, 525,568 parameters, 1,285 buffer values
         self.layer2 = BasicStage(64, 128)
         # 128x28x28 -> 256x14x14, 2,099,712 parameters, 2,565 buffer values

@@ -160,17 +160,17 @@ class InvertedResidualDown(nn.Module):
 
 
 class InvertedResidual(nn.Module):
-    """MobileNetV2's inverted residual with its shortcut: 1x1 expansion to channels *
-    expand_ratio, 3x3 depthwise, linear 1x1 projection back to channels, plus the input.
-    The input must have `channels` channels (stride 1); use InvertedResidualDown where
-    the shape changes.
+    """MobileNetV2's inverted residual with its shortcut: 1x1 expansion to in_channels *
+    expand_ratio (in_channels: the input's channels), 3x3 depthwise, linear 1x1
+    projection back to in_channels, plus the input; use InvertedResidualDown where the
+    shape changes.
     """
 
-    def __init__(self, in_channels, channels=32, expand_ratio=6):
+    def __init__(self, in_channels, expand_ratio=6):
         super().__init__()
         self.expand_conv = nn.Conv2d(
             in_channels=in_channels,
-            out_channels=channels * expand_ratio,
+            out_channels=in_channels * expand_ratio,
             kernel_size=1,
             stride=1,
             padding=0,
@@ -179,7 +179,7 @@ class InvertedResidual(nn.Module):
             bias=False,
         )
         self.expand_bn = nn.BatchNorm2d(
-            num_features=channels * expand_ratio,
+            num_features=in_channels * expand_ratio,
             eps=1e-05,
             momentum=0.1,
             affine=True,
@@ -187,17 +187,17 @@ class InvertedResidual(nn.Module):
         )
         self.expand_relu6 = nn.ReLU6()
         self.dw_conv = nn.Conv2d(
-            in_channels=channels * expand_ratio,
-            out_channels=channels * expand_ratio,
+            in_channels=in_channels * expand_ratio,
+            out_channels=in_channels * expand_ratio,
             kernel_size=3,
             stride=1,
             padding=1,
             dilation=1,
-            groups=channels * expand_ratio,
+            groups=in_channels * expand_ratio,
             bias=False,
         )
         self.dw_bn = nn.BatchNorm2d(
-            num_features=channels * expand_ratio,
+            num_features=in_channels * expand_ratio,
             eps=1e-05,
             momentum=0.1,
             affine=True,
@@ -205,8 +205,8 @@ class InvertedResidual(nn.Module):
         )
         self.dw_relu6 = nn.ReLU6()
         self.project_conv = nn.Conv2d(
-            in_channels=channels * expand_ratio,
-            out_channels=channels,
+            in_channels=in_channels * expand_ratio,
+            out_channels=in_channels,
             kernel_size=1,
             stride=1,
             padding=0,
@@ -215,7 +215,7 @@ class InvertedResidual(nn.Module):
             bias=False,
         )
         self.project_bn = nn.BatchNorm2d(
-            num_features=channels,
+            num_features=in_channels,
             eps=1e-05,
             momentum=0.1,
             affine=True,
@@ -248,10 +248,7 @@ class InvertedResidualStage(nn.Sequential):
             InvertedResidualDown(
                 in_channels, out_channels, stride=stride, expand_ratio=expand_ratio
             ),
-            *[
-                InvertedResidual(out_channels, out_channels, expand_ratio=expand_ratio)
-                for _ in range(blocks - 1)
-            ],
+            *[InvertedResidual(out_channels, expand_ratio) for _ in range(blocks - 1)],
         )
 
 

@@ -33,16 +33,16 @@ from torch.utils.data.distributed import DistributedSampler
 
 
 class BasicBlock(nn.Module):
-    """ResNet's basic block: two 3x3 convolutions with an identity shortcut. The input must
-    already have `channels` channels (stride 1); use BasicBlockDown where the shape
+    """ResNet's basic block: two 3x3 convolutions keeping the input's channels
+    (in_channels), with an identity shortcut; use BasicBlockDown where the shape
     changes.
     """
 
-    def __init__(self, in_channels, channels=64):
+    def __init__(self, in_channels):
         super().__init__()
         self.conv1 = nn.Conv2d(
             in_channels=in_channels,
-            out_channels=channels,
+            out_channels=in_channels,
             kernel_size=3,
             stride=1,
             padding=1,
@@ -51,7 +51,7 @@ class BasicBlock(nn.Module):
             bias=False,
         )
         self.bn1 = nn.BatchNorm2d(
-            num_features=channels,
+            num_features=in_channels,
             eps=1e-05,
             momentum=0.1,
             affine=True,
@@ -59,8 +59,8 @@ class BasicBlock(nn.Module):
         )
         self.relu1 = nn.ReLU()
         self.conv2 = nn.Conv2d(
-            in_channels=channels,
-            out_channels=channels,
+            in_channels=in_channels,
+            out_channels=in_channels,
             kernel_size=3,
             stride=1,
             padding=1,
@@ -69,7 +69,7 @@ class BasicBlock(nn.Module):
             bias=False,
         )
         self.bn2 = nn.BatchNorm2d(
-            num_features=channels,
+            num_features=in_channels,
             eps=1e-05,
             momentum=0.1,
             affine=True,
@@ -200,7 +200,7 @@ class Net(nn.Module):
         # 16x32x32 -> 16x32x32, 0 parameters
         self.stem_relu = nn.ReLU()
         # 16x32x32 -> 16x32x32, 4,672 parameters, 66 buffer values
-        self.block1 = BasicBlock(16, 16)
+        self.block1 = BasicBlock(16)
         # 16x32x32 -> 32x16x16, 14,528 parameters, 195 buffer values
         self.block2 = BasicBlockDown(16, 32)
         # 32x16x16 -> 64x8x8, 57,728 parameters, 387 buffer values
