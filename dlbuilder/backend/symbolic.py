@@ -138,13 +138,3 @@ def _level(tree: Tree) -> int:
     if isinstance(tree, Neg) or (isinstance(tree, Num) and tree.value < 0):
         return 3
     return 4
-
-
-def names_in(tree: Tree) -> set[str]:
-    if isinstance(tree, Name):
-        return {tree.name}
-    if isinstance(tree, Neg):
-        return names_in(tree.operand)
-    if isinstance(tree, BinOp):
-        return names_in(tree.left) | names_in(tree.right)
-    return set()
