@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import networkx as nx
 
-from dlbuilder.core.blocks import BLOCK, is_block_type, resolve
+from dlbuilder.core.blocks import BLOCK, BLOCK_TYPES, is_block_type, resolve
 from dlbuilder.core.diagnostics import Bypass, ChangeParams, Diagnostic, Disconnect, ShapeProblem
 from dlbuilder.core.expr import ExprError
 from dlbuilder.core.fixes import make_fix, same_padding_fix
@@ -219,7 +219,7 @@ class EngineBase:
     def _infer(self, node: str) -> NodeInfo:
         graph = self.graph
         type_name = graph.type_of(node)
-        if is_block_type(type_name):
+        if type_name in BLOCK_TYPES:
             self._checked[node] = None
             return self.blocks.infer_node(self, node)
         if type_name not in self.registry:
@@ -231,11 +231,12 @@ class EngineBase:
         spec = self.registry.get(type_name)
         diags: list[Diagnostic] = []
         raw = graph.raw_params(node)
-        p = self._check_params(node, spec, self._resolved(node, raw, diags), diags)
-        failed = {d.field for d in diags if d.code == "bad_reference"}
-        if failed:  # said once, as the reference's problem
-            diags[:] = [d for d in diags if d.code != "param_missing" or d.field not in failed]
-            p = None
+        for value in raw.values():  # a loop, not any(): this runs for every node
+            if isinstance(value, dict):
+                p = self._check_references(node, spec, raw, diags)
+                break
+        else:
+            p = self._check_params(node, spec, raw, diags)
         self._checked[node] = p
         wires = graph.input_sources(node)
         sources = [src for src, _ in wires]
@@ -255,11 +256,21 @@ class EngineBase:
                                     f"({type(err).__name__}: {err}); please report it"))
             return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
 
+    def _check_references(self, node: str, spec, raw: dict, diags: list[Diagnostic]
+                          ) -> Params | None:
+        """`_check_params` for parameters that refer to block parameters: each reference
+        evaluated in this graph's names first; one that cannot be is an error on its field
+        (said once: not also as a missing parameter)."""
+        p = self._check_params(node, spec, self._resolved(node, raw, diags), diags)
+        failed = {d.field for d in diags if d.code == "bad_reference"}
+        if not failed:
+            return p
+        diags[:] = [d for d in diags if d.code != "param_missing" or d.field not in failed]
+        return None
+
     def _resolved(self, node: str, raw: dict, diags: list[Diagnostic]) -> dict:
         """The raw parameters with references to block parameters evaluated in this graph's
-        argument values; a reference that cannot be evaluated is an error on its field."""
-        if not any(isinstance(value, dict) for value in raw.values()):
-            return raw
+        names; a reference that cannot be evaluated is an error on its field."""
         resolved = {}
         for key, value in raw.items():
             try:
