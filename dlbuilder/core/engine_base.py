@@ -14,6 +14,7 @@ have (after lowering `chunks`) is an error on that layer, with a fix.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -86,7 +87,7 @@ class BlockNodes(Protocol):
     def explain(self, engine: EngineBase, node: str) -> list[str]: ...
 
 
-class EngineBase:
+class EngineBase(ABC):
     """What inference knows about one graph, and how one node is computed."""
 
     # the argument values of the block whose graph this is (None: the top-level graph)
@@ -192,9 +193,10 @@ class EngineBase:
         self._graph_diags = self._graph_checks()
         self.last_inferred = order
 
+    @abstractmethod
     def _graph_checks(self) -> list[Diagnostic]:
-        """The checks that depend only on the wiring (one Input, ports...)."""
-        raise NotImplementedError
+        """The checks that depend only on the wiring: the top level's (one Input, one end)
+        or a block definition's (its ports)."""
 
     def _set_order(self, order) -> None:
         """Topological positions; kept valid by new nodes going last and wires that agree."""
