@@ -23,6 +23,7 @@ from dlbuilder.core.blocks import (
     contains_words,
     cycle_through,
     instance_arguments,
+    placed_definition,
     ref,
 )
 from dlbuilder.core.checks import block_checks
@@ -166,7 +167,7 @@ class _Instance:
         graph = engine.graph
         raw = graph.raw_params(node)
         name = raw.get("block")
-        defn = graph.blocks.get(name) if isinstance(name, str) else None
+        defn = placed_definition(graph.blocks, raw)
         if defn is None:
             known = ", ".join(graph.blocks) or "none"
             return self.fail("unknown_block", f"{node} places block {name!r}, which this file "

@@ -121,6 +121,19 @@ class BlockDef:
         return names
 
 
+def placed_definition(blocks: Mapping[str, BlockDef], params: Mapping[str, Any]
+                      ) -> BlockDef | None:
+    """The definition an instance's (raw) params name, or None: no name, or a block the
+    file does not define (inference reports that on the instance)."""
+    name = params.get("block")
+    return blocks.get(name) if isinstance(name, str) else None
+
+
+def instance_definition(graph: Graph, node: str) -> BlockDef | None:
+    """The definition instance `node` of `graph` places, or None (as `placed_definition`)."""
+    return placed_definition(graph.blocks, graph.raw_params(node))
+
+
 def name_problem(name: Any) -> str | None:
     """Why `name` cannot name a block type (it becomes a Python class name), or None."""
     if not isinstance(name, str) or not _CLASS_NAME.fullmatch(name):

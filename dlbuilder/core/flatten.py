@@ -23,6 +23,7 @@ from dlbuilder.core.blocks import (
     INPUT_CHANNELS,
     BlockDef,
     instance_arguments,
+    instance_definition,
     is_ref,
     ref,
 )
@@ -80,11 +81,11 @@ def _definition(graph: Graph, node: str) -> BlockDef:
     if graph.type_of(node) != BLOCK:
         raise GraphError(f"{node} is a {graph.type_of(node)}, not a block; only a block "
                          "can be ungrouped")
-    name = graph.raw_params(node).get("block")
-    if not isinstance(name, str) or name not in graph.blocks:
-        raise GraphError(f"{node} places block {name!r}, which this file does not define; "
-                         "there are no layers to put back")
-    return graph.blocks[name]
+    defn = instance_definition(graph, node)
+    if defn is None:
+        raise GraphError(f"{node} places block {graph.raw_params(node).get('block')!r}, which "
+                         "this file does not define; there are no layers to put back")
+    return defn
 
 
 def _input_channels(graph: Graph, node: str, defn: BlockDef, engine: EngineBase | None

@@ -17,18 +17,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, BlockDef
+from dlbuilder.core.blocks import (
+    BLOCK,
+    BLOCK_INPUT,
+    BLOCK_OUTPUT,
+    instance_definition,
+    placed_definition,
+)
 from dlbuilder.core.diagnostics import ShapeProblem
 from dlbuilder.core.engine_base import EngineBase
-from dlbuilder.core.graph import Graph
 from dlbuilder.core.params import ParamError
 from dlbuilder.core.registry import LayerSpec, Params, format_shape
-
-
-def _definition(graph: Graph, raw_params: dict[str, Any]) -> BlockDef | None:
-    """The definition an instance's params name, or None (unknown: inference says so)."""
-    name = raw_params.get("block")
-    return graph.blocks.get(name) if isinstance(name, str) else None
 
 
 def input_limit(engine: EngineBase, type_name: str, raw_params: dict[str, Any]
@@ -37,7 +36,7 @@ def input_limit(engine: EngineBase, type_name: str, raw_params: dict[str, Any]
     what to call it in a message), or None where that is not known (an unknown type or
     block: inference reports it)."""
     if type_name == BLOCK:
-        defn = _definition(engine.graph, raw_params)
+        defn = placed_definition(engine.graph.blocks, raw_params)
         return None if defn is None else (len(defn.ports()[0]), f"block {defn.name}")
     if type_name == BLOCK_INPUT:
         return 0, BLOCK_INPUT
@@ -57,7 +56,7 @@ def output_count(engine: EngineBase, node: str) -> int | None:
     if type_name == BLOCK_OUTPUT:
         return 0
     if type_name == BLOCK:
-        defn = _definition(graph, graph.raw_params(node))
+        defn = instance_definition(graph, node)
         return None if defn is None else len(defn.ports()[1])
     return None
 

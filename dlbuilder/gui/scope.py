@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dlbuilder.core.blocks import BLOCK, BlockDef
+from dlbuilder.core.blocks import BLOCK, BlockDef, instance_definition
 from dlbuilder.core.engine_base import EngineBase
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
@@ -51,8 +51,7 @@ def opened_block(graph: Graph, node: str) -> BlockDef | None:
     unknown block)."""
     if node not in graph or graph.type_of(node) != BLOCK:
         return None
-    name = graph.raw_params(node).get("block")
-    return graph.blocks.get(name) if isinstance(name, str) else None
+    return instance_definition(graph, node)
 
 
 def walk(top: InferenceEngine, path: tuple[str, ...]) -> Scope:

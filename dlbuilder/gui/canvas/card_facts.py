@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, is_ref
+from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, is_ref, placed_definition
 from dlbuilder.core.engine_base import EngineBase, NodeInfo
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.registry import Registry
@@ -59,7 +59,7 @@ def card_facts(graph: Graph, engine: EngineBase, registry: Registry, node: str,
 def _instance_facts(graph: Graph, engine: EngineBase, node: str, connected: int) -> CardFacts:
     raw = graph.raw_params(node)
     name = raw.get("block")
-    defn = graph.blocks.get(name) if isinstance(name, str) else None
+    defn = placed_definition(graph.blocks, raw)
     checked = engine.checked_params(node)
     repeat = (checked or {}).get("repeat", raw.get("repeat", 1))
     title = f"{name} \u00d7{repeat}" if isinstance(repeat, int) and repeat > 1 else str(name)

@@ -11,7 +11,14 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton
 
-from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, MAX_REPEAT, BlockDef
+from dlbuilder.core.blocks import (
+    BLOCK,
+    BLOCK_INPUT,
+    BLOCK_OUTPUT,
+    MAX_REPEAT,
+    BlockDef,
+    instance_definition,
+)
 from dlbuilder.core.engine_base import NodeInfo
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.params import ParamSpec
@@ -26,12 +33,6 @@ PORT_TEXT = {
                    "the first BlockOutput is the instance's output 0. Wire exactly one layer "
                    "into it."),
 }
-
-
-def instance_block(graph: Graph, node: str) -> BlockDef | None:
-    """The definition an instance places, or None (an unknown name: the engine says so)."""
-    name = graph.raw_params(node).get("block")
-    return graph.blocks.get(name) if isinstance(name, str) else None
 
 
 def argument_specs(defn: BlockDef) -> list[ParamSpec]:
@@ -79,14 +80,14 @@ def block_header(graph: Graph, node: str) -> tuple[str, str | None]:
         return type_name, PORT_TEXT.get(type_name)
     name = graph.raw_params(node).get("block")
     return (name if isinstance(name, str) else type_name,
-            instance_summary(instance_block(graph, node), name))
+            instance_summary(instance_definition(graph, node), name))
 
 
 def fields_stale(graph: Graph, node: str, names: list[str]) -> bool:
     """Whether an instance's fields (`names`) no longer match its block's parameters."""
     if graph.type_of(node) != BLOCK:
         return False
-    groups = instance_groups(instance_block(graph, node))
+    groups = instance_groups(instance_definition(graph, node))
     return [p.name for _, params in groups for p in params] != names
 
 

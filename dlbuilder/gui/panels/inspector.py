@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlbuilder.core.blocks import BLOCK
+from dlbuilder.core.blocks import BLOCK, instance_definition
 from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import SetParams
 from dlbuilder.core.diagnostics import Diagnostic, Fix
@@ -38,7 +38,6 @@ from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.panels.block_inspector import (
     block_header,
     fields_stale,
-    instance_block,
     instance_buttons,
     instance_groups,
     repeat_totals,
@@ -236,14 +235,14 @@ class InspectorPanel(QWidget):
             return
         self._show_header(node, spec)
         instance = graph.type_of(node) == BLOCK
-        defn = instance_block(graph, node) if instance else None
+        defn = instance_definition(graph, node) if instance else None
         self.open_button.setVisible(defn is not None)
         self.save_button.setVisible(defn is not None)
         self.totals_label.setVisible(instance)
         if spec is not None:
             self._build_fields(field_groups(spec))
         elif instance:
-            self._build_fields(instance_groups(instance_block(graph, node)))
+            self._build_fields(instance_groups(instance_definition(graph, node)))
         self.refresh()
 
     def refresh(self) -> None:
@@ -442,7 +441,7 @@ class InspectorPanel(QWidget):
             self.open_requested.emit(self.node)
 
     def _on_save_button_clicked(self) -> None:
-        defn = instance_block(self.scope.graph, self.node) if self.node is not None else None
+        defn = instance_definition(self.scope.graph, self.node) if self.node is not None else None
         if defn is not None:
             self.save_requested.emit(defn.name)
 
