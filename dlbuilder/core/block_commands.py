@@ -275,12 +275,15 @@ def _rename_block(top: Graph, old: str, new: str, uses: list[tuple[str | None, s
         inner.set_params(node, {**inner.params(node), "block": new})
 
 
-def place_problem(graph: Graph, container: str | None, block_name: str) -> str | None:
+def place_problem(graph: Graph, container: str | None, block_name: str,
+                  adding: Iterable[BlockDef] = ()) -> str | None:
     """Why an instance of `block_name` cannot be placed in the graph of definition
-    `container` (None: the top level), or None when it can."""
-    if block_name not in graph.blocks:
+    `container` (None: the top level), or None when it can. `adding`: definitions placed in
+    the same step (a library block's copies), looked through as if the file had them."""
+    blocks = {**graph.blocks, **{defn.name: defn for defn in adding}}
+    if block_name not in blocks:
         return f"there is no block {block_name!r}"
     if container is None:
         return None
-    loop = would_contain_itself(graph.blocks, container, block_name)
+    loop = would_contain_itself(blocks, container, block_name)
     return contains_words(loop) if loop else None

@@ -15,10 +15,10 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from dlbuilder.core.block_commands import AddBlock
+from dlbuilder.core.block_commands import AddBlock, place_problem
 from dlbuilder.core.block_files import blocks_from_list, blocks_to_list
 from dlbuilder.core.block_library import copy_into, with_dependencies
-from dlbuilder.core.blocks import BLOCK, BlockDef, contains_words, would_contain_itself
+from dlbuilder.core.blocks import BLOCK, BlockDef
 from dlbuilder.core.commands import AddEdge, AddNode, Macro
 from dlbuilder.core.file_parts import Problem, edge_entry
 from dlbuilder.core.fileformat import strict_json
@@ -133,7 +133,8 @@ def paste_commands(graph: Graph, fragment: dict[str, Any],
     the new ids, in the fragment's order. `container` is the block whose definition `graph`
     is (None: the top level): an instance that would make it contain itself is refused."""
     check_fragment(fragment)
-    commands, names = _block_commands(graph, fragment, registry)
+    adds, names = _block_commands(graph, fragment, registry)
+    commands: list[Any] = list(adds)
     dx, dy = offset
     renamed: dict[str, str] = {}
     for entry in fragment["nodes"]:
@@ -144,7 +145,8 @@ def paste_commands(graph: Graph, fragment: dict[str, Any],
         ui["y"] = round(_number(ui.get("y")) + dy)
         params = copy.deepcopy(entry.get("params", {}))
         if entry["type"] == BLOCK:
-            params["block"] = _placed_block(graph, names, params.get("block"), container)
+            params["block"] = _placed_block(graph, names, params.get("block"), container,
+                                            adds)
         commands.append(AddNode(new, entry["type"], params, ui))
     wires = sorted(fragment.get("edges", []), key=lambda e: (e.get("to_port", 0)))
     for edge in wires:  # ascending ports: each wire appends, so the order is kept
@@ -156,7 +158,7 @@ def paste_commands(graph: Graph, fragment: dict[str, Any],
 
 
 def _block_commands(graph: Graph, fragment: dict[str, Any], registry: Registry | None
-                    ) -> tuple[list[Any], dict[str, str]]:
+                    ) -> tuple[list[AddBlock], dict[str, str]]:
     """AddBlock for each definition the fragment brings that the file lacks, and the name
     each copied block has in the file (renamed on a clash with a different definition)."""
     raw = fragment.get("blocks")
@@ -167,7 +169,7 @@ def _block_commands(graph: Graph, fragment: dict[str, Any], registry: Registry |
     if problems:
         raise FragmentError(f"copied layers: their blocks cannot be read: {problems[0]}")
     scratch = Graph("scratch", blocks=dict(graph.blocks))  # the file's blocks as pasting adds
-    commands: list[Any] = []
+    commands: list[AddBlock] = []
     names: dict[str, str] = {}
     for defn in defs:
         copied = copy_into(scratch, defs, defn.name)
@@ -178,17 +180,18 @@ def _block_commands(graph: Graph, fragment: dict[str, Any], registry: Registry |
     return commands, names
 
 
-def _placed_block(graph: Graph, names: dict[str, str], name: Any, container: str | None
-                  ) -> Any:
+def _placed_block(graph: Graph, names: dict[str, str], name: Any, container: str | None,
+                  adding: list[AddBlock]) -> Any:
     """The file's name for a pasted instance's block; FragmentError when the file has no such
-    block or placing it inside `container` would make a block contain itself."""
+    block or placing it inside `container` would make a block contain itself (through the
+    blocks the paste `adding` brings in too)."""
     name = names.get(name, name)
     if name not in graph.blocks and name not in names.values():
         raise FragmentError(f"copied layers place block {name!r}, which this file does not "
                             "define")
-    loop = would_contain_itself(graph.blocks, container, name) if container else None
-    if loop:
-        raise FragmentError(contains_words(loop))
+    problem = place_problem(graph, container, name, [step.defn for step in adding])
+    if problem:
+        raise FragmentError(problem)
     return name
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from helpers import chain, flat_resnet_cifar
 
+from dlbuilder.core.blocks import BlockDef
 from dlbuilder.core.fileformat import graph_to_dict, load_graph
 from dlbuilder.core.fragment import (
     FragmentError,
@@ -192,3 +193,21 @@ def test_pasting_undoes_its_blocks_too() -> None:
     command.apply(target)
     command.revert(target)
     assert target.blocks == {} and len(target) == 0
+
+
+def test_a_new_block_that_holds_the_open_one_is_refused_too() -> None:
+    """Wrap (not in the file yet) places Basic: pasting it inside Basic closes a loop through
+    a definition the paste itself brings in."""
+    other = _tiny()
+    inner = Graph("Wrap")
+    for node, type_name, params in (("x", "BlockInput", {}), ("b", "Block", {"block": "Basic"}),
+                                    ("y", "BlockOutput", {})):
+        inner.add_node(node, type_name, params)
+    inner.add_edge("x", "b")
+    inner.add_edge("b", "y")
+    other.add_block(BlockDef("Wrap", (), inner))
+    other.add_node("w", "Block", {"block": "Wrap"})
+    graph = _tiny()
+    with pytest.raises(FragmentError, match="cannot contain itself: Basic > Wrap > Basic"):
+        paste_commands(graph.block("Basic").graph, copy_fragment(other, ["w"]), (0, 0),
+                       REGISTRY, "Basic")

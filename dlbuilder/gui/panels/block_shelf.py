@@ -20,7 +20,7 @@ from dlbuilder.core.block_library import (
     read_library,
     save_user_block,
 )
-from dlbuilder.core.blocks import BLOCK, BlockDef, contains_words, would_contain_itself
+from dlbuilder.core.blocks import BLOCK, BlockDef
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.registry import Registry
 from dlbuilder.resources import builtin_blocks_file
@@ -114,12 +114,8 @@ def placing_steps(graph: Graph, container: str | None, entry: BlockEntry
     if entry.source == FILE:
         return place_problem(graph, container, entry.name) or ((), entry.name)
     copied = copy_into(graph, entry.library, entry.name)
-    if container is not None:  # the copies are not in the file yet: look through them too
-        blocks = {**graph.blocks, **{d.name: d for d in copied.defs}}
-        loop = would_contain_itself(blocks, container, copied.name)
-        if loop:
-            return contains_words(loop)
-    return tuple(AddBlock(d) for d in copied.defs), copied.name
+    problem = place_problem(graph, container, copied.name, copied.defs)
+    return problem or (tuple(AddBlock(d) for d in copied.defs), copied.name)
 
 
 def place_block(doc: Any, entry: BlockEntry, at: tuple[float, float] | None = None,
