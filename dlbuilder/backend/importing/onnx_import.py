@@ -78,6 +78,7 @@ class _Reader:
         self.tensors: dict[tuple[str], dict[str, Any]] = {}
         self.origin: dict[str, Node] = {}  # node id -> the ONNX node it came from
         self.problems: list[Unmapped] = []
+        self.notes: list[str] = []
 
     # -- the Context converters read --------------------------------------------------------
     def const(self, name: str) -> Any:
@@ -130,7 +131,7 @@ class _Reader:
 
         tensors = {path: {k: torch.from_numpy(np.array(v)) for k, v in named.items()}
                    for path, named in self.tensors.items()}
-        return Imported(self.graph, exported_state(self.graph, tensors))
+        return Imported(self.graph, exported_state(self.graph, tensors), self.notes)
 
     def _read(self, node: Node, proto: Any) -> None:
         ins = node.inputs
@@ -165,11 +166,11 @@ class _Reader:
         if None in sources:  # fed by a node already refused: that one is in the report
             return
         weights = node.inputs[1] if node.op in _WEIGHTED and len(node.inputs) > 1 else None
-        path = module_path(proto, weights) if proto is not None else ""
+        path, own = module_path(proto, weights)
         main = next((i for i, layer in enumerate(layers) if layer.tensors), 0)
         for i, layer in enumerate(layers):
             spec = REGISTRY.get(layer.type)
-            base = id_base(path, layer.type, spec.op is not None or i != main)
+            base = id_base(path, own and i == main, layer.type, spec.op is not None or i != main)
             node_id = self.graph.unique_id(base)
             self.graph.add_node(node_id, layer.type, _without_defaults(layer))
             for src, port in sources:
@@ -216,8 +217,19 @@ class _Reader:
                 self.problems.append(Unmapped(outputs[0].name, "ONNX graph output",
                                               "it is a constant, not computed from the input"))
             return
-        self.graph.add_node("output", "Output", {})
+        self.graph.add_node("output", "Output", self._output_params(outputs[0].name))
         self.graph.add_edge(source[0], "output", from_port=source[1])
+
+    def _output_params(self, name: str) -> dict[str, Any]:
+        """The Output's defaults (a classifier's loss), or, for a model that gives back an
+        input-sized image, the autoencoder's: ONNX keeps no loss, so that is a guess."""
+        dims = self.dims(name)
+        if dims is not None and len(dims) > 2 and tuple(dims[1:]) == self.shape:
+            self.notes.append("the model's output has the input's shape, so the Output "
+                              "compares it with the input (MSELoss); set the loss you train "
+                              "with")
+            return {"loss": "MSELoss", "target": "input"}
+        return {}
 
     def _check(self) -> None:
         """Refuse what mapped node by node but does not fit together (a broadcast Add)."""
@@ -271,7 +283,7 @@ def _inferred_dims(model: Any, input_name: str, shape: tuple[int, ...]) -> dict[
                 dims.add().dim_value = size
     try:
         inferred = onnx.shape_inference.infer_shapes(copy, data_prop=True).graph
-    except (onnx.shape_inference.InferenceError, ValueError, RuntimeError):  # a help only::
+    except (onnx.shape_inference.InferenceError, ValueError, RuntimeError):  # a help only:
         # a size left unknown is refused where it matters
         inferred = copy.graph
     out: dict[str, Dims] = {}

@@ -34,10 +34,19 @@ def joined_path(scopes: Sequence[str]) -> str:
     return ".".join(parts)
 
 
-def module_path(proto: Any, weight_name: str | None) -> str:
-    """The module path an ONNX node was exported from, or "" when it does not say."""
+def _generic(name: str, op: str) -> bool:
+    """A name a tool made up (`Conv_0`, `node_relu`, `n4_2`, `/Relu_1`), not one a person
+    gave."""
+    return (not name or name.startswith(("/", "node_"))
+            or re.fullmatch(rf"({re.escape(op)}|n)(_?\d+)*", name, re.IGNORECASE) is not None)
+
+
+def module_path(proto: Any, weight_name: str | None) -> tuple[str, bool]:
+    """The module path an ONNX node was exported from ("" when it does not say), and whether
+    that names the node itself (its own name, its weights' module) rather than the module
+    around it."""
     if weight_name and weight_name.endswith(".weight") and _PATH.fullmatch(weight_name):
-        return weight_name[: -len(".weight")]
+        return weight_name[: -len(".weight")], True
     for entry in proto.metadata_props:
         if entry.key == _SCOPES:
             try:
@@ -45,16 +54,16 @@ def module_path(proto: Any, weight_name: str | None) -> str:
             except (ValueError, SyntaxError):
                 break
             if isinstance(scopes, list) and all(isinstance(s, str) for s in scopes):
-                return joined_path(scopes[1:-1])
+                return joined_path(scopes[1:-1]), False
     if proto.name.startswith("/") and proto.name.count("/") >= 2:
-        return joined_path(proto.name.split("/")[1:-1])
-    return ""
+        return joined_path(proto.name.split("/")[1:-1]), False
+    return ("", False) if _generic(proto.name, proto.op_type) else (proto.name, True)
 
 
-def id_base(path: str, type_name: str, inline: bool) -> str:
+def id_base(path: str, own: bool, type_name: str, inline: bool) -> str:
     """The id a layer would like: its module path (`layer1_0_conv1`), with the type after it
     for an inline operation inside a module (`layer1_0_add`), or the type alone."""
     stem = path.replace(".", "_")
     if not stem:
         return type_name.lower()
-    return f"{stem}_{type_name.lower()}" if inline else stem
+    return f"{stem}_{type_name.lower()}" if inline and not own else stem
