@@ -163,7 +163,8 @@ def _copied(defn: BlockDef, name: str, renames: Mapping[str, str]) -> BlockDef:
         params = copy.deepcopy(inner.raw_params(node))
         if inner.type_of(node) == BLOCK and params.get("block") in renames:
             params["block"] = renames[params["block"]]
-        graph.add_node(node, inner.type_of(node), params, inner.ui(node))
+        graph.add_node(node, inner.type_of(node), params, inner.ui(node),
+                       train=inner.train(node))
     for node in inner.nodes():
         for src, from_port in inner.input_sources(node):
             graph.add_edge(src, node, from_port=from_port)

@@ -28,6 +28,7 @@ from dlbuilder.core.graph import (
     NodeAdded,
     NodeRemoved,
     ParamsChanged,
+    TrainChanged,
     UiChanged,
 )
 
@@ -53,6 +54,7 @@ class Change:
     edges_removed: tuple[Wire, ...] = ()
     params_changed: frozenset[str] = frozenset()
     moved: frozenset[str] = frozenset()
+    tuned: frozenset[str] = frozenset()  # nodes whose training options (frozen...) changed
     shapes: frozenset[str] = frozenset()
     diagnostics: tuple[Diagnostic, ...] = ()
     diagnostics_by_node: Mapping[str, tuple[Diagnostic, ...]] = field(
@@ -112,6 +114,7 @@ class ChangeRecorder:
         self._edges_gone: set[Wire] = set()
         self._params: set[str] = set()
         self._moved: set[str] = set()
+        self._tuned: set[str] = set()
         self._shapes: set[str] = set()
         self._blocks: set[str] = set()
 
@@ -119,7 +122,7 @@ class ChangeRecorder:
     def pending(self) -> bool:
         """Events arrived since the last `take`."""
         return bool(self._nodes_before or self._edges_before or self._params or self._moved
-                    or self._shapes or self._blocks)
+                    or self._tuned or self._shapes or self._blocks)
 
     def record(self, event: Event) -> None:
         """An event of the top-level graph (a definition's come wrapped in BlockChanged)."""
@@ -145,6 +148,8 @@ class ChangeRecorder:
             self._params.add(event.node)
         elif isinstance(event, UiChanged):
             self._moved.add(event.node)
+        elif isinstance(event, TrainChanged):
+            self._tuned.add(event.node)
 
     def record_shapes(self, nodes: frozenset[str]) -> None:
         """The engine re-inferred: these nodes' info changed."""
@@ -168,12 +173,14 @@ class ChangeRecorder:
                                           lambda n: n in graph)
         edges_removed, edges_added = _net(self._edges_before, self._edges_gone,
                                           lambda e: graph.nx.has_edge(*e))
-        alive = {n for n in self._params | self._moved | self._shapes if n in graph}
+        alive = {n for n in self._params | self._moved | self._tuned | self._shapes
+                 if n in graph}
         change = Change(
             nodes_added=nodes_added, nodes_removed=nodes_removed,
             edges_added=edges_added, edges_removed=edges_removed,
             params_changed=frozenset(self._params & alive),
-            moved=frozenset(self._moved & alive), shapes=frozenset(self._shapes & alive),
+            moved=frozenset(self._moved & alive), tuned=frozenset(self._tuned & alive),
+            shapes=frozenset(self._shapes & alive),
             diagnostics=tuple(diagnostics), diagnostics_by_node=problems, training=training,
             blocks=frozenset(self._blocks))
         self._clear()

@@ -29,13 +29,14 @@ class AddNode:
     params: dict[str, Any] = field(default_factory=dict)
     ui: dict[str, Any] = field(default_factory=dict)
     index: int | None = None  # its place in the node order (None: last)
+    train: dict[str, Any] = field(default_factory=dict)  # its training options
 
     @property
     def text(self) -> str:
         return f"Add {self.type} {self.node}"
 
     def apply(self, graph: Graph) -> None:
-        graph.add_node(self.node, self.type, self.params, self.ui, self.index)
+        graph.add_node(self.node, self.type, self.params, self.ui, self.index, self.train)
 
     def revert(self, graph: Graph) -> None:
         graph.remove_node(self.node)
@@ -54,7 +55,7 @@ class RemoveNode:
         n = self.node
         self._saved = {
             "type": graph.type_of(n), "params": graph.params(n), "ui": graph.ui(n),
-            "index": graph.nodes().index(n),
+            "train": graph.train(n), "index": graph.nodes().index(n),
             "inputs": graph.input_sources(n),
             "outputs": _outgoing(graph, n),
         }
@@ -63,7 +64,8 @@ class RemoveNode:
     def revert(self, graph: Graph) -> None:
         saved = self._saved
         assert saved is not None, "RemoveNode reverted before it was applied"
-        graph.add_node(self.node, saved["type"], saved["params"], saved["ui"], saved["index"])
+        graph.add_node(self.node, saved["type"], saved["params"], saved["ui"], saved["index"],
+                       saved["train"])
         for src, from_port in saved["inputs"]:
             graph.add_edge(src, self.node, from_port=from_port)
         for dst, port, from_port in saved["outputs"]:
@@ -224,8 +226,9 @@ def _rename(graph: Graph, old: str, new: str) -> None:
     inputs = graph.input_sources(old)
     outputs = _outgoing(graph, old)
     type_name, params, ui = graph.type_of(old), graph.params(old), graph.ui(old)
+    train = graph.train(old)
     graph.remove_node(old)
-    graph.add_node(new, type_name, params, ui, index)
+    graph.add_node(new, type_name, params, ui, index, train)
     for src, from_port in inputs:
         graph.add_edge(src, new, from_port=from_port)
     for dst, port, from_port in outputs:

@@ -17,8 +17,9 @@ import networkx as nx
 from dlbuilder.core.blocks import BLOCK, is_block_type
 from dlbuilder.core.graph import Graph, cycle_words, second_wire_words, self_wire_words
 from dlbuilder.core.registry import Registry
+from dlbuilder.core.tuning import normalized, train_problems
 
-NODE_KEYS = {"id", "type", "params", "ui"}
+NODE_KEYS = {"id", "type", "params", "train", "ui"}
 EDGE_KEYS = {"from", "to", "to_port", "from_port"}
 
 
@@ -45,7 +46,8 @@ class GraphFileError(Exception):
 def fill_graph(graph: Graph, nodes: dict[str, dict], edges: dict[str, list]) -> None:
     """Add checked nodes and wires (from `check_nodes` and `check_edges`) to `graph`."""
     for node_id, entry in nodes.items():
-        graph.add_node(node_id, entry["type"], entry.get("params", {}), entry.get("ui", {}))
+        graph.add_node(node_id, entry["type"], entry.get("params", {}), entry.get("ui", {}),
+                       train=normalized(entry.get("train", {})))
     for dst, incoming in edges.items():
         for src, from_port in incoming:
             graph.add_edge(src, dst, from_port=from_port)
@@ -70,7 +72,8 @@ def check_nodes(raw: Any, registry: Registry, problems: list[Problem], prefix: s
             problems.append(Problem(where, f"id must be a non-empty string, got {node_id!r}"))
             node_id = None
         for key in sorted(set(entry) - NODE_KEYS):
-            problems.append(Problem(where, f"unknown key {key!r} (known: id, type, params, ui)"))
+            problems.append(Problem(where, f"unknown key {key!r} (known: id, type, params, "
+                                           "train, ui)"))
         type_name = entry.get("type")
         if type_name == BLOCK and not isinstance(entry.get("params", {}).get("block"), str):
             problems.append(Problem(where, "a Block node must name its block: params.block"))
@@ -81,6 +84,8 @@ def check_nodes(raw: Any, registry: Registry, problems: list[Problem], prefix: s
         for key in ("params", "ui"):
             if key in entry and not isinstance(entry[key], dict):
                 problems.append(Problem(f"{where}.{key}", "must be an object"))
+        if "train" in entry:
+            problems += [Problem(f"{where}.train", text) for text in train_problems(entry["train"])]
         if node_id is not None:
             if node_id in nodes:
                 problems.append(Problem(where, f"duplicate id {node_id!r}; ids must be unique"))
@@ -183,6 +188,9 @@ def nodes_and_edges(graph: Graph) -> dict[str, list]:
     for node in graph.nodes():
         entry: dict[str, Any] = {"id": node, "type": graph.type_of(node),
                                  "params": jsonable(graph.params(node))}
+        train = graph.train(node)
+        if train:
+            entry["train"] = train
         ui = graph.ui(node)
         if ui:
             entry["ui"] = ui

@@ -35,6 +35,7 @@ from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.layout import NODE_SIZE, layered_layout
 from dlbuilder.core.placement import H, card_positions, ui_position
 from dlbuilder.core.registry import Registry
+from dlbuilder.core.tuning import node_options, normalized
 
 Source = tuple[str, int]  # (node, from_port)
 Env = dict[str, Any]      # argument values: numbers, or references to the enclosing block's
@@ -63,7 +64,8 @@ def ungroup(graph: Graph, node: str, engine: EngineBase | None = None,
     results = plan.unroll(defn, env, repeat, feeds, _input_channels(graph, node, defn, engine))
     commands: list[Any] = [RemoveNode(node)]
     index = graph.nodes().index(node)
-    commands += [AddNode(n, t, p, {}, index + i) for i, (n, t, p) in enumerate(plan.nodes)]
+    commands += [AddNode(n, t, p, {}, index + i, train)
+                 for i, (n, t, p, train) in enumerate(plan.nodes)]
     commands += [AddEdge(src, dst, None, fp) for src, fp, dst in plan.wires]
     for dst, fp in graph.output_ports(node):
         if fp < len(results):
@@ -161,7 +163,8 @@ class _Plan:
 
     graph: Graph
     node: str
-    nodes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    nodes: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = field(
+        default_factory=list)  # (id, type, params, training options)
     wires: list[tuple[str, int, str]] = field(default_factory=list)  # (src, from_port, dst)
     runs: list[list[str]] = field(default_factory=list)  # the new ids of each repeat
     _taken: set[str] = field(default_factory=set)
@@ -192,7 +195,7 @@ class _Plan:
                 ids[n] = self._fresh(n if self.keep_ids else f"{prefix}_{n}")
                 params = {k: evaluated(v, env, f"{defn.name}/{n}.{k}")
                           for k, v in inner.raw_params(n).items()}
-                self.nodes.append((ids[n], kind, params))
+                self.nodes.append((ids[n], kind, params, self._train(inner, n)))
         self.runs.append(list(ids.values()))
 
         def source(src: str, fp: int) -> Source:
@@ -204,6 +207,12 @@ class _Plan:
                 self.check_wire(src, new)
                 self.wires.append((src, fp, new))
         return [source(*inner.input_sources(out)[0]) for out in outs]
+
+    def _train(self, inner: Graph, node: str) -> dict[str, Any]:
+        """A layer's training options once out of the instance: the instance's hold for it
+        (frozen stays frozen, multipliers multiply)."""
+        options = node_options(inner, node).inside(node_options(self.graph, self.node))
+        return normalized({"frozen": options.frozen, "lr_scale": options.lr_scale})
 
     def _ids_free(self, defn: BlockDef) -> bool:
         """Whether every layer of the definition can keep its own id here (no other node has
@@ -242,7 +251,7 @@ def _lay_out(graph: Graph, node: str, plan: _Plan, commands: list[Any], defn: Bl
     if _back_where_they_were(graph, node, plan, commands, defn):
         return
     sketch = Graph()
-    for new, _, _ in plan.nodes:
+    for new, *_ in plan.nodes:
         sketch.add_node(new, "layer")
     for src, _, dst in plan.wires:
         if src in sketch and dst in sketch and not sketch.nx.has_edge(src, dst):
@@ -271,7 +280,7 @@ def _back_where_they_were(graph: Graph, node: str, plan: _Plan, commands: list[A
     one and no other card is there now; False (nothing changed) otherwise."""
     if not plan.keep_ids:
         return False
-    spots = {n: ui_position(defn.graph.ui(n)) for n, _, _ in plan.nodes}
+    spots = {n: ui_position(defn.graph.ui(n)) for n, *_ in plan.nodes}
     if any(p is None for p in spots.values()):
         return False
     others = [p for n, p in card_positions(graph).items() if n != node]
@@ -310,7 +319,8 @@ def copy_graph(graph: Graph, blocks: dict[str, BlockDef] | None = None) -> Graph
     """A copy of a graph's nodes (order, params, ui) and wires (ports, outputs)."""
     new = Graph(graph.name, copy.deepcopy(graph.training), blocks)
     for node in graph.nodes():
-        new.add_node(node, graph.type_of(node), graph.params(node), graph.ui(node))
+        new.add_node(node, graph.type_of(node), graph.params(node), graph.ui(node),
+                     train=graph.train(node))
     for node in graph.nodes():
         for src, from_port in graph.input_sources(node):
             new.add_edge(src, node, from_port=from_port)

@@ -24,6 +24,7 @@ from dlbuilder.core.file_parts import Problem, edge_entry
 from dlbuilder.core.fileformat import strict_json
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.registry import Registry
+from dlbuilder.core.tuning import normalized, train_problems
 
 FORMAT = "dlbuilder.fragment"
 VERSION = 1
@@ -40,7 +41,8 @@ def copy_fragment(graph: Graph, nodes: list[str] | tuple[str, ...]) -> dict[str,
     if missing:
         raise FragmentError(f"cannot copy {', '.join(map(repr, missing))}: no such node")
     entries = [{"id": n, "type": graph.type_of(n), "params": _jsonable(graph.params(n)),
-                "ui": _jsonable(graph.ui(n))} for n in graph.nodes() if n in chosen]
+                "ui": _jsonable(graph.ui(n)), **({"train": t} if (t := graph.train(n)) else {})}
+               for n in graph.nodes() if n in chosen]
     edges = [edge_entry(graph, src, dst, port)
              for src, dst, port in graph.edges() if src in chosen and dst in chosen]
     fragment = {"format": FORMAT, "version": VERSION, "nodes": entries, "edges": edges}
@@ -109,6 +111,9 @@ def _check_node(i: int, entry: Any, ids: set[str]) -> None:
     for key in ("params", "ui"):
         if not isinstance(entry.get(key, {}), dict):
             raise FragmentError(f"{where} ({node}): '{key}' must be an object")
+    problems = train_problems(entry.get("train", {}))
+    if problems:
+        raise FragmentError(f"{where} ({node}): train: {problems[0]}")
     ids.add(node)
 
 
@@ -147,7 +152,8 @@ def paste_commands(graph: Graph, fragment: dict[str, Any],
         if entry["type"] == BLOCK:
             params["block"] = _placed_block(graph, names, params.get("block"), container,
                                             adds)
-        commands.append(AddNode(new, entry["type"], params, ui))
+        commands.append(AddNode(new, entry["type"], params, ui,
+                                train=normalized(entry.get("train", {}))))
     wires = sorted(fragment.get("edges", []), key=lambda e: (e.get("to_port", 0)))
     for edge in wires:  # ascending ports: each wire appends, so the order is kept
         commands.append(AddEdge(renamed[edge["from"]], renamed[edge["to"]],

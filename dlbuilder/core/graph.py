@@ -62,6 +62,13 @@ class UiChanged:
 
 
 @dataclass(frozen=True)
+class TrainChanged:
+    """The node's training options (frozen, learning-rate multiplier) changed."""
+
+    node: str
+
+
+@dataclass(frozen=True)
 class BlockChanged:
     """A block definition was added, removed or changed (`event` is what happened in its graph;
     None when the definition itself was added, removed, renamed or re-declared)."""
@@ -71,7 +78,7 @@ class BlockChanged:
 
 
 Event = (NodeAdded | NodeRemoved | EdgeAdded | EdgeRemoved | ParamsChanged | UiChanged
-         | BlockChanged)
+         | TrainChanged | BlockChanged)
 STRUCTURAL = (NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved)
 
 
@@ -146,6 +153,11 @@ class Graph:
 
     def ui(self, node: str) -> dict[str, Any]:
         return dict(self._attrs(node)["ui"])
+
+    def train(self, node: str) -> dict[str, Any]:
+        """The node's training options as the file has them (`frozen`, `lr_scale`; empty when
+        it trains as usual). core/tuning.py reads and checks them."""
+        return dict(self._attrs(node)["train"])
 
     def inputs(self, node: str) -> list[str]:
         """The node's input nodes in port order."""
@@ -236,14 +248,16 @@ class Graph:
     def add_node(
         self, node: str, type_name: str, params: dict[str, Any] | None = None,
         ui: dict[str, Any] | None = None, index: int | None = None,
+        train: dict[str, Any] | None = None,
     ) -> None:
-        """Add a node, last in the node order or at position `index` (undo restores it there)."""
+        """Add a node, last in the node order or at position `index` (undo restores it there);
+        `train` holds its training options (see `train`)."""
         if not isinstance(node, str) or not node:
             raise GraphError(f"a node id must be a non-empty string, got {node!r}")
         if node in self._g:
             raise GraphError(f"a node with id {node!r} already exists; ids must be unique")
         self._g.add_node(node, type=type_name, params=copy.deepcopy(params or {}),
-                         ui=dict(ui or {}))
+                         ui=dict(ui or {}), train=dict(train or {}))
         if index is not None:
             order = list(self._g)
             at = max(index, 0)
@@ -316,6 +330,11 @@ class Graph:
     def set_ui(self, node: str, ui: dict[str, Any]) -> None:
         self._attrs(node)["ui"] = dict(ui)
         self._emit(UiChanged(node))
+
+    def set_train(self, node: str, train: dict[str, Any]) -> None:
+        """Replace the node's training options."""
+        self._attrs(node)["train"] = dict(train)
+        self._emit(TrainChanged(node))
 
     # -- block definitions (kept by the top-level graph) -------------------------------------
     def block(self, name: str) -> BlockDef:

@@ -212,7 +212,8 @@ def _inner_graph(graph: Graph, chosen: list[str], border: _Border) -> Graph:
     for node in in_ids:
         inner.add_node(node, BLOCK_INPUT)
     for node in chosen:
-        inner.add_node(node, graph.type_of(node), graph.params(node), graph.ui(node))
+        inner.add_node(node, graph.type_of(node), graph.params(node), graph.ui(node),
+                       train=graph.train(node))
     for node in out_ids:
         inner.add_node(node, BLOCK_OUTPUT)
     for node in chosen:
