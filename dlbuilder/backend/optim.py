@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
 from dlbuilder.backend.settings import PLATEAU_PATIENCE, TrainSettings
 
 
-def make_optimizer(params: Iterable[torch.nn.Parameter],
+def make_optimizer(params: Iterable[torch.nn.Parameter] | Iterable[dict[str, Any]],
                    s: TrainSettings) -> torch.optim.Optimizer:
     """SGD (with momentum and Nesterov), Adam, AdamW or RMSprop. weight_decay is L2 for all but
-    AdamW, where it is decoupled from the gradient (that being AdamW's point)."""
+    AdamW, where it is decoupled from the gradient (that being AdamW's point). `params` are
+    parameters, or parameter groups (finetune.py's, each with its own lr)."""
     params = list(params)
     if s.optimizer == "sgd":
         return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, nesterov=s.nesterov,

@@ -40,6 +40,8 @@ class RunStarted(_Record):
     task: str  # "classify", "regress" (a class label as one-hot) or "reconstruct"
     classes: tuple[str, ...]
     monitor: str
+    frozen_params: int | None = None  # of `params`, those frozen (None: none)
+    notes: tuple[str, ...] | None = None  # what the starting weights could not give
 
 
 @dataclass(frozen=True)

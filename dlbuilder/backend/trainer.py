@@ -25,6 +25,7 @@ from dlbuilder.backend.augment import augment
 from dlbuilder.backend.compiler import CompiledModel
 from dlbuilder.backend.controls import TrainControl
 from dlbuilder.backend.datasets import Dataset, load_dataset
+from dlbuilder.backend.finetune import NothingTrains, base_lr, tune
 from dlbuilder.backend.fit import fit_problems, result_node
 from dlbuilder.backend.metrics import EarlyStopping, Scores, Task, evaluate, per_class_accuracy
 from dlbuilder.backend.optim import make_optimizer, make_scheduler, step_scheduler
@@ -32,8 +33,9 @@ from dlbuilder.backend.plan import CompileError, ModelPlan, build_plan, loss_and
 from dlbuilder.backend.prepare import PreparedData, prepare_data, save_preprocessing
 from dlbuilder.backend.records import BatchEnd, EpochEnd, Record, RunFinished, RunStarted
 from dlbuilder.backend.settings import TrainSettings
-from dlbuilder.backend.weights import load_weights, save_state
+from dlbuilder.backend.weights import load_starting_weights, save_state
 from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.core.tuning import Tuning
 from dlbuilder.layers.io import CLASS_LOSSES
 
 State = dict[str, torch.Tensor]
@@ -49,11 +51,13 @@ class TrainError(ValueError):
 
 @dataclass(frozen=True)
 class RunPlan:
-    """A run that can start: the model plan, the prepared data, the settings."""
+    """A run that can start: the model plan, the prepared data, the settings, and which
+    layers are frozen or learn at another rate."""
 
     plan: ModelPlan
     data: PreparedData
     settings: TrainSettings
+    tuning: Tuning = Tuning()
 
 
 def plan_run(engine: InferenceEngine, settings: TrainSettings, *, dataset: Dataset | None = None,
@@ -84,7 +88,7 @@ def plan_run(engine: InferenceEngine, settings: TrainSettings, *, dataset: Datas
     if settings.resolved_monitor().startswith("val") and data.val_x is None:
         raise TrainError([(f"{dataset.name} has too few samples per class for a validation "
                            "split; set val_split to 0 (then train_loss is monitored)")])
-    return RunPlan(plan, data, settings)
+    return RunPlan(plan, data, settings, Tuning.of(engine.graph))
 
 
 def pick_device(name: str) -> torch.device:
@@ -124,9 +128,15 @@ class Trainer:
         self.device = pick_device(s.device)
         torch.manual_seed(s.seed)
         self.model = CompiledModel(run.plan)
+        # what the starting weights could not give (a replaced head), said at the start
+        self.weight_notes: tuple[str, ...] = ()
         if init_weights is not None:
-            load_weights(self.model, init_weights)
+            self.weight_notes = tuple(load_starting_weights(self.model, init_weights))
         self.model.to(self.device)
+        try:
+            self.tuned = tune(self.model, run.tuning, s.lr)
+        except NothingTrains as err:
+            raise TrainError([str(err)]) from None
         # the compiled wrapper shares the model's parameters; evaluation uses the plain model,
         # whose eval mode would otherwise cost a second compilation
         self._train_forward = torch.compile(self.model) if s.compile else self.model
@@ -145,7 +155,7 @@ class Trainer:
     def run(self) -> Iterator[Record]:
         s, started = self.settings, time.perf_counter()
         self.first_loss: float | None = None  # the run's first batch, to tell a loss that rose
-        optimizer = make_optimizer(self.model.parameters(), s)
+        optimizer = make_optimizer(self.tuned.groups, s)
         scheduler = make_scheduler(optimizer, s)
         stopping = EarlyStopping(s.resolved_monitor(), s.patience)
         generator = torch.Generator().manual_seed(s.seed)
@@ -153,7 +163,8 @@ class Trainer:
         batches = math.ceil(len(train_x) / s.batch_size)
         yield RunStarted(s.epochs, batches, len(train_x), self._count("val"),
                          self._count("test"), str(self.device), self.param_count(),
-                         self.task.name, self.data.classes, stopping.monitor)
+                         self.task.name, self.data.classes, stopping.monitor,
+                         self.tuned.frozen or None, self.weight_notes or None)
         reason, message, epoch_done, last_train = "completed", "", 0, None
         for epoch in range(1, s.epochs + 1):
             outcome = yield from self._epoch(epoch, batches, optimizer, generator)
@@ -169,7 +180,7 @@ class Trainer:
             if improved:
                 self.best_state = self._last_good
             self._checkpoint(improved)
-            lr = optimizer.param_groups[0]["lr"]
+            lr = base_lr(optimizer)
             yield self._epoch_record(epoch, train_scores, val, lr, seconds, rate, stopping,
                                      improved)
             epoch_done = epoch
@@ -193,7 +204,7 @@ class Trainer:
         train_x, train_y = self.tensors["train"]
         order = torch.randperm(len(train_x), generator=generator).to(self.device)
         fill = self.data.preprocessing.blank().to(self.device) if s.augment_shift else None
-        model.train()
+        self.tuned.train_mode(model)
         sums, seen, paused = [0.0] * 4, 0, 0.0  # loss, hits, abs and squared errors
         start = time.perf_counter()
         for batch in range(batches):
@@ -262,7 +273,7 @@ class Trainer:
         finite = all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
         if not finite:
             self.model.load_state_dict(self._last_good)
-        lr = optimizer.param_groups[0]["lr"]
+        lr = base_lr(optimizer)
         kept = ("the weights from before that batch" if finite
                 else "the weights from the end of the last complete epoch")
         return (f"the loss became {value} in epoch {epoch}, batch {batch}, so training stopped "

@@ -77,6 +77,60 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> None:
         raise WeightsError(f"{path}: cannot be loaded into this graph: {err}") from None
 
 
+def load_starting_weights(model: nn.Module, path: str | os.PathLike[str]) -> list[str]:
+    """Start a run from a weights file that may fit the graph only in part (transfer learning:
+    the head replaced for other classes). Every tensor whose key and shape match is kept; the
+    layers whose shape changed, or that the file lacks, start from new weights. Returns one
+    sentence per such layer (and one for what the file holds that the graph does not), so
+    nothing is dropped silently. A file of which nothing fits is a WeightsError, as in
+    `load_weights`."""
+    path = Path(path)
+    state = read_state_dict(path)
+    own = model.state_dict()
+    kept = {key: value for key, value in state.items()
+            if key in own and own[key].shape == value.shape}
+    if len(kept) == len(own) == len(state):
+        model.load_state_dict(state, strict=True)
+        return []
+    if not kept:
+        load_weights(model, path)  # raises, listing why nothing fits
+    notes = []
+    for layer, keys in _by_layer(key for key in own if key not in kept).items():
+        resized = [key for key in keys if key in state]
+        notes.append(f"{layer}: {_change_words(resized, state, own)}; it starts from new "
+                     "weights" if resized else
+                     f"{layer}: not in {path.name}; it starts from new weights")
+    extra = [key for key in state if key not in own]
+    if extra:
+        notes.append(f"{path.name} also holds {_few(extra)}, which this graph does not have; "
+                     "left out")
+    model.load_state_dict({**own, **kept}, strict=True)
+    return notes
+
+
+def _by_layer(keys: Iterable[str]) -> dict[str, list[str]]:
+    """State keys grouped by the layer they belong to (`fc.weight` -> `fc`)."""
+    layers: dict[str, list[str]] = {}
+    for key in keys:
+        layers.setdefault(key.rpartition(".")[0] or key, []).append(key)
+    return layers
+
+
+def _change_words(keys: list[str], old: Mapping[str, torch.Tensor],
+                  new: Mapping[str, torch.Tensor]) -> str:
+    """`1000 -> 10 outputs changed the shape` when only the outputs changed (a new head),
+    else each tensor's sizes before and after."""
+    if all(old[key].dim() and new[key].dim() and old[key].shape[1:] == new[key].shape[1:]
+           for key in keys):
+        pairs = {(old[key].shape[0], new[key].shape[0]) for key in keys}
+        if len(pairs) == 1:
+            before, after = pairs.pop()
+            return f"{before} -> {after} outputs changed the shape"
+    sizes = ", ".join(f"{key.rpartition('.')[2]} {_size(old[key])} -> {_size(new[key])}"
+                      for key in keys)
+    return f"the shape changed ({sizes})"
+
+
 def _load_failure(err: Exception) -> str:
     """What is wrong with a file torch.load refused, in the user's words."""
     if isinstance(err, FileNotFoundError):

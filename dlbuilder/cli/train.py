@@ -28,6 +28,7 @@ from dlbuilder.cli.common import (
     load_engine,
 )
 from dlbuilder.cli.progress import DownloadProgress, EpochBar, format_epoch, format_final
+from dlbuilder.core.tuning import params_words
 
 _SETTING_FLAGS = ("dataset", "data_dir", "epochs", "batch_size", "optimizer", "lr", "momentum",
                   "weight_decay", "schedule", "step_size", "gamma", "patience", "monitor",
@@ -165,9 +166,12 @@ def _train(trainer, run, epochs: list[dict[str, Any]], history):
             named = zip(counts, ("train", "val", "test"), strict=True)
             sizes = " / ".join(f"{n:,} {split}" for n, split in named if n or split == "train")
             s = run.settings
+            counted = params_words(record.params, record.frozen_params or 0)
             print(f"training {run.plan.name} on {run.data.preprocessing.dataset} ({sizes}) "
-                  f"on {record.device}: {record.params:,} parameters, {s.optimizer} "
+                  f"on {record.device}: {counted}, {s.optimizer} "
                   f"lr {s.lr:g}, batch {s.batch_size}, {s.epochs} epochs", flush=True)
+            for note in record.notes or ():
+                print(f"--init-weights: {note}", file=sys.stderr, flush=True)
         elif record.kind == "batch":
             bar.update(record)
         elif record.kind == "epoch":

@@ -194,6 +194,14 @@ def set_train(nodes: Iterable[str], changes: dict[str, Any], text: str | None = 
     return Macro(text or f"{_verb(changes)} {len(chosen)} nodes", commands)
 
 
+def params_words(total: int, frozen: int) -> str:
+    """`11,181,642 parameters`, or with some frozen `1,290 of 11,181,642 parameters train;
+    11,180,352 frozen`."""
+    if not frozen:
+        return f"{total:,} parameter{'s' * (total != 1)}"
+    return f"{total - frozen:,} of {total:,} parameters train; {frozen:,} frozen"
+
+
 def upstream_with_weights(graph: Graph, node: str, has_weights: Callable[[str], bool]
                           ) -> list[str]:
     """The nodes before `node` (every path into it) that hold weights, in graph order: what
