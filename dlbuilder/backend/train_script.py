@@ -22,10 +22,12 @@ from dlbuilder.backend.codegen import (
     quoted,
     wrapped_call,
 )
+from dlbuilder.backend.module_names import module_names
 from dlbuilder.backend.names import is_plain_identifier
 from dlbuilder.backend.plan import ModelPlan, loss_and_target
 from dlbuilder.backend.settings import PLATEAU_PATIENCE, TrainSettings
 from dlbuilder.core.registry import format_shape
+from dlbuilder.core.tuning import Tuning
 from dlbuilder.layers.io import CLASS_LOSSES
 
 EVAL_BATCH_SIZE = 256
@@ -46,6 +48,7 @@ SCRIPT_NAMES = frozenset({
     "rank_and_world", "log", "all_sum", "make_loader", "train_epoch", "evaluate", "fit",
     "save_weights", "run", "main", "args",
     "device", "data", "net", "model", "ids", "group", "rank", "world", "test",
+    "FROZEN", "LR_SCALES", "freeze", "lr_scale", "frozen_norms",
 })
 
 _USAGE = """\
@@ -67,11 +70,12 @@ class ScriptError(ValueError):
 
 
 def training_script_code(plan: ModelPlan, settings: TrainSettings,
-                         class_name: str = "Net") -> str:
-    """The model class (as `generate_code` writes it) with the training script after it."""
+                         class_name: str = "Net", tuning: Tuning | None = None) -> str:
+    """The model class (as `generate_code` writes it) with the training script after it;
+    `tuning` (the graph's frozen layers and multipliers) as the app's trainer applies it."""
     check_class_name(class_name)
     check_names_free(plan, class_name, SCRIPT_NAMES, "the training script")
-    script = _Script(plan, settings, class_name)
+    script = _Script(plan, settings, class_name, _Tuned(plan, tuning or Tuning()))
     return generate_code(plan, class_name, usage=_USAGE.splitlines(), imports=IMPORTS,
                          appendix=script.lines())
 
@@ -79,8 +83,9 @@ def training_script_code(plan: ModelPlan, settings: TrainSettings,
 class _Script:
     """The pieces of the script for one graph and its settings."""
 
-    def __init__(self, plan: ModelPlan, settings: TrainSettings, class_name: str) -> None:
-        self.plan, self.s, self.class_name = plan, settings, class_name
+    def __init__(self, plan: ModelPlan, settings: TrainSettings, class_name: str,
+                 tuned: _Tuned) -> None:
+        self.plan, self.s, self.class_name, self.tuned = plan, settings, class_name, tuned
         self.loss, self.target = loss_and_target(plan)
         if not is_plain_identifier(self.loss):  # the declaration allows only torch's names
             raise ScriptError(f"the loss {self.loss!r} is not a torch.nn loss")
@@ -96,10 +101,16 @@ class _Script:
         self.validating = settings.val_split > 0
 
     def lines(self) -> list[str]:
+        frozen = bool(self.tuned.frozen)
         main = templates.MAIN.substitute(
             cls=self.class_name, test_text=self._scores_text("test"),
-            compile=templates.COMPILE if self.s.compile else "")
-        parts = [self._constants(), templates.LOAD_DATA, self._optimizer(), self._scheduler(),
+            compile=templates.COMPILE if self.s.compile else "",
+            freeze="\n    frozen_norms = freeze(net)  # before DDP sees the parameters"
+            if frozen else "", frozen_arg=", frozen_norms" if frozen else "")
+        parts = [self._constants(), self.tuned.constants(), templates.LOAD_DATA,
+                 *([templates.FREEZE] if frozen else []),
+                 *([templates.LR_SCALE] if self.tuned.scales else []),
+                 self._optimizer(), self._scheduler(),
                  *([templates.AUGMENT] if self.augmenting else []), templates.SETUP,
                  self._train_epoch(), self._evaluate(), self._fit(), templates.SAVE, main,
                  'if __name__ == "__main__":\n    main()']
@@ -182,8 +193,13 @@ class _Script:
                 *{"sgd": ["momentum=MOMENTUM", "nesterov=NESTEROV"],
                   "rmsprop": ["momentum=MOMENTUM"]}.get(self.s.optimizer, []),
                 "weight_decay=WEIGHT_DECAY"]
+        if not self.tuned.usual:
+            args[0] = "params"
         call = wrapped_call(f"    return torch.optim.{name[self.s.optimizer]}(", args)
-        return templates.OPTIMIZER.substitute(name=name[self.s.optimizer], call="\n".join(call))
+        template = (templates.SCALED_OPTIMIZER if self.tuned.scales
+                    else templates.FROZEN_OPTIMIZER if self.tuned.frozen
+                    else templates.OPTIMIZER)
+        return template.substitute(name=name[self.s.optimizer], call="\n".join(call))
 
     def _scheduler(self) -> str:
         kind = self.s.schedule
@@ -213,8 +229,11 @@ class _Script:
                                  if labels else "")}
 
     def _train_epoch(self) -> str:
+        frozen = bool(self.tuned.frozen)
         return templates.TRAIN_EPOCH.substitute(
             self._loop_fields(" " * 8), args=", augment" if self.augmenting else "",
+            frozen_arg=", frozen_norms" if frozen else "",
+            keep_frozen=templates.KEEP_FROZEN if frozen else "",
             augment="\n        x = augment(x)" if self.augmenting else "",
             accuracy='\n        "accuracy": correct / count,' if self.labels else "")
 
@@ -241,5 +260,51 @@ class _Script:
             validate=(templates.FIT_VALIDATE if self.validating else ""),
             train_text=self._scores_text("train", '"\n            f" '), val_text=val,
             monitored=f'{source}["{metric}"]', better=better, step=step, stop=stop,
-            monitor=self.monitor, scheduler="" if self.s.schedule == "none" else
+            monitor=self.monitor, frozen_arg=", frozen_norms" if self.tuned.frozen else "",
+            optimized="net" if self.tuned.scales else "model",
+            scheduler="" if self.s.schedule == "none" else
             "\n    scheduler = make_scheduler(optimizer, epochs)")
+
+
+class _Tuned:
+    """The graph's fine-tuning as the script writes it: the frozen layers' module names (the
+    outermost of each frozen part) and the multipliers where they change."""
+
+    def __init__(self, plan: ModelPlan, tuning: Tuning) -> None:
+        self.frozen: list[str] = []
+        self.scales: dict[str, float] = {}
+        if tuning.usual:
+            return
+        names = module_names(plan)
+        for path, name in names.items():
+            options = tuning.at(path)
+            parent = next((tuning.at(path[:i]) for i in range(len(path) - 1, 0, -1)
+                           if path[:i] in names), None)
+            if options.frozen:
+                if parent is None or not parent.frozen:
+                    self.frozen.append(name)
+            elif options.lr_scale != (parent.lr_scale if parent else 1.0):
+                self.scales[name] = options.lr_scale
+
+    @property
+    def usual(self) -> bool:
+        return not (self.frozen or self.scales)
+
+    def constants(self) -> str:
+        if self.usual:
+            return ""
+        lines = [templates.TUNING_NOTE]
+        if self.frozen:
+            lines += _listed("FROZEN", [quoted(name) for name in self.frozen], "[", "]")
+        if self.scales:
+            lines += _listed("LR_SCALES", [f"{quoted(name)}: {py_literal(float(scale))}"
+                                           for name, scale in self.scales.items()], "{", "}")
+        return "\n".join(lines)
+
+
+def _listed(name: str, items: list[str], opening: str, closing: str) -> list[str]:
+    """`NAME = [a, b]` on one line when it fits, else one item a line (as ruff formats it)."""
+    line = f"{name} = {opening}{', '.join(items)}{closing}"
+    if len(line) <= 99:
+        return [line]
+    return [f"{name} = {opening}", *(f"    {item}," for item in items), closing]

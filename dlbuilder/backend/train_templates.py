@@ -33,6 +33,58 @@ def make_optimizer(model):
 $call
 ''')
 
+# Fine-tuning (the graph's frozen layers and learning-rate multipliers), only where it has any.
+TUNING_NOTE = """\
+# Fine-tuning, from the graph: the FROZEN layers keep their weights (no gradient, left
+# out of the optimizer, and their BatchNorm keeps its running statistics); a layer in
+# LR_SCALES learns at LR times its factor (the longest name a parameter lies under)."""
+
+FREEZE = '''
+def freeze(net):
+    """Freeze the FROZEN layers; returns their BatchNorm layers, which train_epoch keeps
+    in eval mode so that they use, and keep, their running statistics."""
+    norms = []
+    for name in FROZEN:
+        layer = net.get_submodule(name)
+        layer.requires_grad_(False)
+        for module in layer.modules():
+            if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+                norms.append(module)
+    return norms
+'''
+
+KEEP_FROZEN = """
+    for norm in frozen_norms:
+        norm.eval()  # frozen: keeps its running statistics"""
+
+LR_SCALE = '''
+def lr_scale(name):
+    """A parameter's learning-rate factor: that of the longest LR_SCALES name it lies
+    under, 1 for the others."""
+    under = [layer for layer in LR_SCALES if name.startswith(layer + ".")]
+    return LR_SCALES[max(under, key=len)] if under else 1.0
+'''
+
+SCALED_OPTIMIZER = Template('''
+def make_optimizer(model):
+    """$name with the settings above, for the parameters that train (frozen ones are
+    left out), each at LR times its lr_scale."""
+    groups = {}
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            groups.setdefault(lr_scale(name), []).append(param)
+    params = [{"params": group, "lr": LR * scale} for scale, group in groups.items()]
+$call
+''')
+
+FROZEN_OPTIMIZER = Template('''
+def make_optimizer(model):
+    """$name with the settings above, for the parameters that train (frozen ones are
+    left out)."""
+    params = [param for param in model.parameters() if param.requires_grad]
+$call
+''')
+
 COSINE = Template('''
 def make_scheduler(optimizer, epochs):
     """Cosine annealing of the learning rate from LR towards 0 over the epochs."""
@@ -128,10 +180,10 @@ def make_loader(x, y):
 '''
 
 TRAIN_EPOCH = Template('''
-def train_epoch(model, loader, optimizer, device$args):
+def train_epoch(model, loader, optimizer, device$args$frozen_arg):
     """One pass over the training batches: the mean $what over all
     processes, and the first batch's loss (to see how far it fell)."""
-    model.train()
+    model.train()$keep_frozen
     loss_sum = ${correct_init}count = 0.0
     first = None
     for x, y in loader:
@@ -180,16 +232,16 @@ EARLY_STOP = Template('''
             break''')
 
 FIT = Template('''
-def fit(model, net, data, device, epochs):
+def fit(model, net, data, device, epochs$frozen_arg):
     """Train for the epochs (fewer if early stopping ends it), then keep the weights of
     the epoch with the best $monitor."""
-    optimizer = make_optimizer(model)$scheduler
+    optimizer = make_optimizer($optimized)$scheduler
     loader = make_loader(data.train_x, data.train_y)$augment
     best, best_epoch, best_state = None, 0, None
     for epoch in range(1, epochs + 1):
         if isinstance(loader.sampler, DistributedSampler):
             loader.sampler.set_epoch(epoch)  # a different shuffle in every epoch
-        train = train_epoch(model, loader, optimizer, device$augment_arg)$validate
+        train = train_epoch(model, loader, optimizer, device$augment_arg$frozen_arg)$validate
         log(
             f"epoch {epoch}/{epochs}: $train_text"
             f" (first batch {train['first_batch_loss']:.4f})"$val_text
@@ -226,7 +278,7 @@ def run(args, device):
     if rank == 0 and world > 1:
         dist.barrier()
     torch.manual_seed(SEED)  # the same initial weights in every process
-    net = $cls().to(device)
+    net = $cls().to(device)$freeze
     model = net
     if dist.is_initialized():  # averages the gradients of all processes at every step
         ids = [device.index] if device.type == "cuda" else None
@@ -235,7 +287,7 @@ def run(args, device):
         group = dist.new_group()
         model = DistributedDataParallel(net, device_ids=ids, process_group=group)$compile
     log(f"training on {len(data.train_y)} samples, {world} process(es), {device.type}")
-    fit(model, net, data, device, args.epochs)
+    fit(model, net, data, device, args.epochs$frozen_arg)
     if data.test_x is not None:
         test = evaluate(net, data.test_x, data.test_y, device)
         log(f"$test_text")

@@ -15,6 +15,7 @@ from dlbuilder.cli.common import (
     fail,
     load_engine,
 )
+from dlbuilder.core.tuning import Tuning
 
 if TYPE_CHECKING:
     from dlbuilder.backend.plan import ModelPlan
@@ -85,12 +86,14 @@ def cmd_export(argv: Sequence[str]) -> int:
             problems = "".join(f"\n  {problem}" for problem in err.problems)
             return fail(f"dlbuilder export: {args.file}: the training settings cannot be "
                         f"used for the training script:{problems}", False, err.problems)
-    return _export_python(plan, args.class_name, args.output, settings)
+    return _export_python(plan, args.class_name, args.output, settings,
+                          Tuning.of(engine.graph))
 
 
 def _export_python(plan: ModelPlan, class_name: str, output: str | None,
-                   settings: TrainSettings | None = None) -> int:
-    """The model class, with the training script after it when there are settings."""
+                   settings: TrainSettings | None = None, tuning: Tuning | None = None) -> int:
+    """The model class, with the training script after it when there are settings (frozen
+    layers and multipliers from `tuning`)."""
     from dlbuilder.backend.codegen import ClassNameError, generate_code
 
     if settings is None:
@@ -102,7 +105,7 @@ def _export_python(plan: ModelPlan, class_name: str, output: str | None,
         from dlbuilder.backend.train_script import ScriptError, training_script_code
 
         try:
-            code = training_script_code(plan, settings, class_name)
+            code = training_script_code(plan, settings, class_name, tuning)
         except ClassNameError as err:
             return fail(f"dlbuilder export: --class-name: {err}", False, [])
         except ScriptError as err:

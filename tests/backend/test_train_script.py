@@ -37,6 +37,7 @@ from dlbuilder.cli import main
 from dlbuilder.core.block_commands import RenameBlock
 from dlbuilder.core.fileformat import save_graph
 from dlbuilder.core.graph import Graph
+from dlbuilder.core.tuning import SetTrain, Tuning, set_train, upstream_with_weights
 from dlbuilder.resources import example_names
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,7 +68,8 @@ def plan_of(graph: Graph) -> ModelPlan:
 def script_for(graph: Graph, training: dict[str, Any] | None = None,
                class_name: str = "Net") -> str:
     section = graph.training if training is None else training
-    return training_script_code(plan_of(graph), resolve_settings(section), class_name)
+    return training_script_code(plan_of(graph), resolve_settings(section), class_name,
+                                Tuning.of(graph))
 
 
 def example_script(name: str) -> str:
@@ -98,7 +100,29 @@ def all_scripts() -> dict[str, str]:
                 for name, extra in VARIANTS.items()}
     scripts["autoencoder"] = script_for(digits_autoencoder(), {"dataset": "digits"})
     scripts["one_hot"] = script_for(digits_one_hot(), {"dataset": "digits"})
+    scripts["finetune"] = script_for(finetuned_resnet_cifar())
+    scripts["frozen_only"] = script_for(frozen_digits())
     return scripts
+
+
+def finetuned_resnet_cifar() -> Graph:
+    """The stem and block1 frozen, block2 at a tenth of the rate but its conv1 (in every
+    instance of BasicBlockDown) at half of it, the head at ten times."""
+    graph = example_graph("resnet_cifar")
+    set_train(["stem_conv", "stem_bn", "block1"], {"frozen": True}).apply(graph)
+    SetTrain("block2", {"lr_scale": 0.1}).apply(graph)
+    SetTrain("conv1", {"lr_scale": 0.5}).apply(graph.block("BasicBlockDown").graph)
+    SetTrain("fc", {"lr_scale": 10}).apply(graph)
+    return graph
+
+
+def frozen_digits() -> Graph:
+    graph = example_graph("digits_cnn")
+    engine = engine_for(graph)
+    head = [n for n in graph.nodes() if graph.type_of(n) == "Linear"][-1]
+    set_train(upstream_with_weights(graph, head, lambda n: engine.info(n).params > 0),
+              {"frozen": True}).apply(graph)
+    return graph
 
 
 def import_script(code: str, folder: Path, name: str = "model") -> ModuleType:
@@ -140,6 +164,58 @@ def test_golden(name: str, refresh_golden: bool) -> None:
     assert code == path.read_text(encoding="utf-8"), (
         f"the training script for {name} changed; if intended, run pytest --refresh-golden "
         "and review the diff")
+
+
+@pytest.mark.parametrize("name", ["finetune", "frozen_only"])
+def test_golden_fine_tuning(name: str, refresh_golden: bool) -> None:
+    """A graph with frozen layers and multipliers; without them the script is as before
+    (the examples' golden files)."""
+    path = GOLDEN.parent / "train_finetune" / f"{name}.py"
+    code = all_scripts()[name]
+    if refresh_golden:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(code, encoding="utf-8")
+    assert code == path.read_text(encoding="utf-8"), (
+        f"the fine-tuning script {name} changed; if intended, run pytest --refresh-golden")
+
+
+def test_the_script_freezes_and_groups_as_the_trainer_does(tmp_path: Path) -> None:
+    from dlbuilder.backend.compiler import CompiledModel
+    from dlbuilder.backend.finetune import tune
+
+    graph = finetuned_resnet_cifar()
+    module = import_script(all_scripts()["finetune"], tmp_path)
+    torch.manual_seed(0)
+    net = module.Net()
+    norms = module.freeze(net)
+    ours = module.make_optimizer(net)
+    model = CompiledModel(plan_of(graph))
+    tuned = tune(model, Tuning.of(graph), module.LR)
+    names = {id(p): n for n, p in model.named_parameters()}
+    net_names = {id(p): n for n, p in net.named_parameters()}
+    expected = sorted((round(g["lr"], 12), sorted(names[id(p)] for p in g["params"]))
+                      for g in tuned.groups)
+    got = sorted((round(g["lr"], 12), sorted(net_names[id(p)] for p in g["params"]))
+                 for g in ours.param_groups)
+    assert got == expected and len(got) == 5
+    frozen = sorted(n for n, p in model.named_parameters() if not p.requires_grad)
+    assert sorted(n for n, p in net.named_parameters() if not p.requires_grad) == frozen
+    assert len(norms) == len(tuned.frozen_norms) == 3  # stem_bn, block1's bn1 and bn2
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_the_frozen_script_trains_only_the_head(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    module = import_script(all_scripts()["frozen_only"], tmp_path)
+    module.main(["--epochs", "1", "--device", "cpu", "--save-weights",
+                 str(tmp_path / "w.pt")])
+    assert len(EPOCH_LINE.findall(capsys.readouterr().out)) == 1
+    torch.manual_seed(module.SEED)
+    start = module.Net().state_dict()
+    trained = torch.load(tmp_path / "w.pt", weights_only=True)
+    changed = sorted(k for k in start if not torch.equal(start[k], trained[k]))
+    head = [n for n in frozen_digits().nodes() if frozen_digits().type_of(n) == "Linear"][-1]
+    assert changed == [f"{head}.bias", f"{head}.weight"]
 
 
 def test_every_golden_file_has_an_example() -> None:
@@ -193,7 +269,8 @@ def test_dlbuilder_is_imported_only_inside_functions() -> None:
     assert inner == {"dlbuilder.backend.datasets", "dlbuilder.backend.prepare"}
 
 
-@pytest.mark.parametrize("name", ["digits_cnn", "resnet_cifar", "autoencoder", "augment"])
+@pytest.mark.parametrize("name", ["digits_cnn", "resnet_cifar", "autoencoder", "augment",
+                                  "finetune"])
 def test_script_names_cover_what_main_and_the_module_use(name: str) -> None:
     """A class named like any of them would break the script, so such names are refused."""
     tree = ast.parse(all_scripts()[name])
