@@ -26,6 +26,7 @@ import networkx as nx
 
 from dlbuilder.core.blocks import BLOCK
 from dlbuilder.core.commands import Macro
+from dlbuilder.core.engine_base import EngineBase
 from dlbuilder.core.graph import Graph, GraphError
 
 TRAIN_KEYS = ("frozen", "lr_scale")
@@ -194,6 +195,17 @@ def set_train(nodes: Iterable[str], changes: dict[str, Any], text: str | None = 
     return Macro(text or f"{_verb(changes)} {len(chosen)} nodes", commands)
 
 
+def tuning_lines(options: TrainOptions, instance: bool) -> list[str]:
+    """What a card's tooltip says about its options (nothing when it trains as usual)."""
+    lines = []
+    if options.frozen:
+        lines.append("frozen: its weights do not train" if not instance else
+                     "frozen: no weight inside it trains")
+    if options.lr_scale != 1.0:
+        lines.append(f"learning rate \u00d7{options.lr_scale:g}")
+    return lines
+
+
 def params_words(total: int, frozen: int) -> str:
     """`11,181,642 parameters`, or with some frozen `1,290 of 11,181,642 parameters train;
     11,180,352 frozen`."""
@@ -208,3 +220,22 @@ def upstream_with_weights(graph: Graph, node: str, has_weights: Callable[[str], 
     "Freeze everything before this" freezes."""
     before = nx.ancestors(graph.nx, node)
     return [n for n in graph.nodes() if n in before and has_weights(n)]
+
+
+def has_weights(graph: Graph, info_params: int, info_buffers: int, node: str) -> bool:
+    """Whether freezing `node` means something: it holds weights or running statistics, or
+    it is a block instance (whose inside may)."""
+    return graph.type_of(node) == BLOCK or info_params > 0 or info_buffers > 0
+
+
+def frozen_params(engine: EngineBase, outer: TrainOptions = USUAL) -> int:
+    """How many of the engine's parameters are frozen (inside instances too, as each run of
+    each instance has them); the rest train."""
+    frozen = 0
+    for info in engine.infos():
+        options = node_options(engine.graph, info.node).inside(outer)
+        if options.frozen:
+            frozen += info.params
+        elif info.type == BLOCK:
+            frozen += sum(frozen_params(run, options) for run in engine.runs(info.node))
+    return frozen

@@ -33,6 +33,12 @@ from dlbuilder.gui.canvas.edit_ops import (
     put_fragment_on_clipboard,
 )
 from dlbuilder.gui.canvas.style import HEADER_H, NODE_W
+from dlbuilder.gui.canvas.tuning_edits import (
+    all_frozen,
+    freeze_before_command,
+    freeze_command,
+    tunable,
+)
 from dlbuilder.gui.look.icons import icon
 from dlbuilder.gui.widgets.text import plural
 from dlbuilder.gui.window.actions import make_actions
@@ -301,5 +307,33 @@ class CanvasEdits(QObject):
             menu.addAction(a["ungroup"])
         menu.addAction(a["group"])
         menu.addSeparator()
+        self._add_freeze_entries(menu, node)
         menu.addActions([a[n] for n in ("rename", "duplicate", "delete")])
         return menu
+
+    def _add_freeze_entries(self, menu: QMenu, node: str) -> None:
+        """Freeze / Unfreeze the selection, and Freeze Everything Before This (transfer
+        learning in one click: all but the head)."""
+        chosen = tunable(self.doc, self.graph_scene.selected_nodes() or [node])
+        free = not self.doc.read_only_reason
+        if chosen:
+            frozen = all_frozen(self.doc, chosen)
+            many = f" {len(chosen)} Layers" if len(chosen) > 1 else ""
+            action = menu.addAction(("Unfreeze" if frozen else "Freeze") + many,
+                                    lambda: self._push_if_any(
+                                        freeze_command(self.doc, chosen, not frozen)))
+            action.setToolTip("A frozen layer keeps its weights while the rest trains")
+            action.setEnabled(free)
+        before = freeze_before_command(self.doc, node)
+        if before is not None:
+            action = menu.addAction("Freeze Everything Before This",
+                                    lambda: self._push_if_any(before))
+            action.setToolTip(f"Freeze every layer with weights upstream of {node}: only "
+                              "it and what follows train (transfer learning)")
+            action.setEnabled(free)
+        if chosen or before is not None:
+            menu.addSeparator()
+
+    def _push_if_any(self, command: Any) -> None:
+        if command is not None:
+            self.doc.push(command)

@@ -20,8 +20,10 @@ from PySide6.QtWidgets import (
 
 from dlbuilder.core.diagnostics import Diagnostic, shown_severity
 from dlbuilder.core.registry import format_shape
+from dlbuilder.core.tuning import TrainOptions, node_options, tuning_lines
 from dlbuilder.gui.canvas import style
 from dlbuilder.gui.canvas.card_facts import CardFacts, card_facts
+from dlbuilder.gui.canvas.card_marks import paint_tuning, rate_text
 from dlbuilder.gui.canvas.expanded_item import ExpandedBlockItem
 from dlbuilder.gui.canvas.style import (
     BADGE_R,
@@ -108,6 +110,8 @@ class NodeItem(QGraphicsItem):
         self._texts: list[tuple[QStaticText, QPointF, str]] = []
         self._shape_text: tuple[QStaticText, QPointF] | None = None
         self._shape_known = True
+        self.tuning = TrainOptions()  # the node's own: frozen draws a lock, a rate its factor
+        self._rate_text: tuple[QStaticText, QPointF] | None = None
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -134,6 +138,7 @@ class NodeItem(QGraphicsItem):
         self.has_output = facts.outputs > 0
         self._read_outputs(facts, info)
         self._prepare_text(facts.title, facts.key, self._shape_summary(info), info.params)
+        self._prepare_tuning(node_options(graph, self.node))
         self.setToolTip(self._tooltip(facts.title, facts.summary))
         if self.expanded is not None:
             self.expanded.refresh()
@@ -211,6 +216,10 @@ class NodeItem(QGraphicsItem):
         self._shape_text = (big, QPointF(PAD, HEADER_H + 22))
         self._shape_known = shape != "?"
 
+    def _prepare_tuning(self, options: TrainOptions) -> None:
+        self.tuning = options
+        self._rate_text = rate_text(options)
+
     def _prepare_port_numbers(self) -> float:
         """Small output numbers beside the ports of a card with several; returns their width."""
         self._port_numbers = []
@@ -241,11 +250,13 @@ class NodeItem(QGraphicsItem):
         """What the card shows, by role: header, id, key, count and shape (for tests, tools)."""
         shown = {role: static.text() for static, _pos, role in self._texts}
         shown["shape"] = self._shape_text[0].text() if self._shape_text else ""
+        shown["rate"] = self._rate_text[0].text() if self._rate_text else ""
         return shown
 
     def _tooltip(self, type_name: str, summary: str) -> str:
         lines = [f"{type_name} {self.node}"] + ([summary] if summary else [])
         lines += [f"output {i}: {shape}" for i, shape in enumerate(self.port_shapes)]
+        lines += tuning_lines(self.tuning, self.kind == "instance")
         for d in self.diagnostics:
             lines.append(f"\n{d.severity}: {d.message}")
             for fix in self.doc.fixes_for(d):
@@ -360,6 +371,7 @@ class NodeItem(QGraphicsItem):
         painter.drawPath(_PORT_HEADER if port else _HEADER)
         self._paint_border(painter, p)
         self._paint_text(painter, p, lod)
+        paint_tuning(painter, p, self.tuning, self._rate_text)
         self._paint_ports(painter, p)
         if self.severity is not None:
             self._paint_badge(painter, p, lod)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QScrollArea,
-    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -43,9 +42,13 @@ from dlbuilder.gui.panels.block_inspector import (
     repeat_totals,
 )
 from dlbuilder.gui.panels.block_params import BlockParamsEditor
+from dlbuilder.gui.panels.tuning_box import TuningBox
 from dlbuilder.gui.scope import Scope
 from dlbuilder.gui.widgets.curve_plot import CurvePlotWidget
 from dlbuilder.gui.widgets.fields import FieldWidget
+from dlbuilder.gui.widgets.labels import section_label as _section_label
+from dlbuilder.gui.widgets.labels import section_style as _section_style
+from dlbuilder.gui.widgets.labels import wrapped_label as _wrapped_label
 from dlbuilder.gui.widgets.layer_search import category_title
 from dlbuilder.gui.widgets.ref_field import RefFieldWidget, make_ref_field
 from dlbuilder.gui.widgets.wrap_button import WrapButton
@@ -167,6 +170,8 @@ class InspectorPanel(QWidget):
         self.form_layout = QVBoxLayout(self.form_box)
         self.form_layout.setContentsMargins(0, 0, 0, 0)
         self.node_layout.addWidget(self.form_box)
+        self.tuning_box = TuningBox(self.doc)
+        self.node_layout.addWidget(self.tuning_box)
         self.problems_box = QWidget()
         self.problems_layout = QVBoxLayout(self.problems_box)
         self.problems_layout.setContentsMargins(0, 0, 0, 0)
@@ -459,6 +464,17 @@ class InspectorPanel(QWidget):
         chosen = nodes[0] if len(nodes) == 1 else None
         if chosen != self.node or chosen is None:
             self.show_node(chosen)
+        self._place_tuning(nodes)
+
+    def _place_tuning(self, nodes: tuple[str, ...]) -> None:
+        """Under one node's fields; for several, under the hint (the node's page is hidden)."""
+        if len(nodes) == 1:
+            self.node_layout.insertWidget(self.node_layout.indexOf(self.form_box) + 1,
+                                          self.tuning_box)
+        else:
+            self.content_layout.insertWidget(self.content_layout.indexOf(self.hint_label) + 1,
+                                             self.tuning_box)
+        self.tuning_box.show_nodes(nodes)
 
     def _on_doc_changed(self, change: Change) -> None:
         node, scope = self.node, self.scope
@@ -489,28 +505,6 @@ class InspectorPanel(QWidget):
         self.hint_label.setStyleSheet(f"color: {theme.muted};")
         self._shown_diagnostics = None
         self.show_node(self.node)
-
-
-def _wrapped_label(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-    policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-    policy.setHeightForWidth(True)  # as tall as its lines at the width it gets, no taller
-    label.setSizePolicy(policy)
-    return label
-
-
-def _section_style(theme: Theme) -> str:
-    return f"color: {theme.muted}; font-weight: 600;"
-
-
-def _section_label(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setContentsMargins(0, 6, 0, 0)
-    label.setObjectName("sectionLabel")
-    label.setStyleSheet(_section_style(current()))
-    return label
 
 
 def _monospace_font() -> QFont:

@@ -33,6 +33,7 @@ from dlbuilder.backend.settings import resolve_settings
 from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import SetTraining
 from dlbuilder.core.fileformat import graph_to_dict
+from dlbuilder.core.tuning import frozen_params, params_words
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import current, theme_manager
 from dlbuilder.gui.paths import data_dir
@@ -128,6 +129,7 @@ class TrainingPanel(QWidget):
         and return it."""
         graph, fit = self._check()
         self.data_panel.show_fit(fit)
+        self._show_params()
         fit_problems = list(fit.problems) if fit else []
         problems = [] if self.running else graph + fit_problems
         if problems:
@@ -223,6 +225,14 @@ class TrainingPanel(QWidget):
             return "stopping after this batch…"
         return "paused" if self.session.paused else ""
 
+    def _show_params(self) -> None:
+        """How many parameters the next run trains, and how many are frozen."""
+        engine = self.doc.engine
+        total = engine.totals().params
+        frozen = frozen_params(engine)
+        self.params_label.setText(params_words(total, frozen) + (" train" if not frozen
+                                                                 else ""))
+
     def shutdown(self) -> bool:
         """Stop any run and end the training thread (the window is closing). The run's last
         reports are still queued for this thread: they are handled here, so the run is kept
@@ -237,6 +247,8 @@ class TrainingPanel(QWidget):
     def _on_session_records_arrived(self, records: list[Any]) -> None:
         for record in records:
             if record.kind == "started":
+                if record.notes:  # what the starting weights could not give
+                    self._say("Starting weights: " + "; ".join(record.notes))
                 self.header.clock.start()
                 self.header.clock.pause(self.session.paused)  # paused while it was preparing
             self.history.add(record)
@@ -311,7 +323,7 @@ class TrainingPanel(QWidget):
     def _on_doc_changed(self, change: Change) -> None:
         if change.replaced:
             self._follow_new_graph()
-        elif not self.running and (change.inferred or change.training):
+        elif not self.running and (change.inferred or change.training or change.tuned):
             self._show_training(self.doc.graph.training)
             self._check_timer.start()
 

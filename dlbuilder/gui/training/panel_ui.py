@@ -62,6 +62,10 @@ def setup_ui(panel: Any) -> None:
     panel.start_button.setToolTip("Train the graph on the chosen data with these settings")
     panel.pause_button.setToolTip("Pause after this batch; press again to resume")
     panel.stop_button.setToolTip("Stop after this batch; the best weights so far are kept")
+    panel.params_label = QLabel()
+    panel.params_label.setWordWrap(True)
+    panel.params_label.setToolTip("The parameters the next run trains; frozen layers (a lock "
+                                  "on their card) keep theirs")
     panel.problems_label = QLabel()
     panel.problems_label.setWordWrap(True)
     panel.problems_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -106,6 +110,7 @@ def setup_ui(panel: Any) -> None:
     controls_layout = QVBoxLayout(controls)
     controls_layout.setContentsMargins(4, 0, 4, 4)
     controls_layout.addLayout(buttons)
+    controls_layout.addWidget(panel.params_label)
     controls_layout.addWidget(panel.problems_label)
     controls_layout.addWidget(panel.message_label)
     controls_layout.addWidget(panel.weights_label)
