@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from dlbuilder.core.changes import Change, by_node
 from dlbuilder.core.inference import InferenceEngine, Totals
 from dlbuilder.core.summary import BYTES_PER_VALUE, layer_row, summary_rows
+from dlbuilder.core.tuning import frozen_params
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.panels.summary_model import (
@@ -127,6 +128,7 @@ class SummaryPanel(QWidget):
         self.doc = doc
         self._syncing = False
         self._totals: Totals | None = None
+        self._frozen = 0  # of the totals' parameters, those frozen
         self._pending: set[str] | None = None  # rows to re-read; None: all of them
         self._totals_plain = ""
         self._stale = False
@@ -186,6 +188,7 @@ class SummaryPanel(QWidget):
         self._timer.stop()
         engine = self.doc.scope.engine  # the open block's: its instance's numbers
         self._totals = engine.totals()
+        self._frozen = frozen_params(engine)
         rows = self._rows_now(engine, self._pending)
         self._pending = set()
         self._syncing = True
@@ -284,7 +287,7 @@ class SummaryPanel(QWidget):
             ("input", input_values), ("passes", 2 * layer_values), ("params", params))}
         size = sum(mb.values())
         problems, color = totals_problems(not rows, totals.errors, totals.warnings, theme)
-        parts = [f"Total params: <b>{params:,}</b>", f"Trainable: {params:,}",
+        parts = [f"Total params: <b>{params:,}</b>", f"Trainable: {params - self._frozen:,}",
                  f"Mult-adds: {compact(totals.macs)}",
                  f"Estimated size: {size:.2f} MB",
                  f"<span style='color:{color}'>{problems}</span>"]
@@ -344,7 +347,7 @@ class SummaryPanel(QWidget):
         self.view.setColumnWidth(COL_LAYER, max(width, self.view.columnWidth(COL_LAYER) + 16))
 
     def _on_doc_changed(self, change: Change) -> None:
-        if not change.inferred:  # moves and training settings show nowhere in the table
+        if not (change.inferred or change.tuned):  # moves, training settings: not shown here
             return
         if change.replaced or change.structural:
             self._pending = None
