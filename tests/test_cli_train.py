@@ -251,3 +251,28 @@ def test_a_runs_folder_that_cannot_be_written_is_said_and_training_still_succeed
     code, out, err = run(capsys, "train", str(graph), "--epochs", "1")
     assert code == 0 and "epoch 1" in out
     assert "dlbuilder train: the run was not kept:" in err and "net.runs" in err
+
+
+@pytest.mark.slow
+def test_init_weights_that_fit_in_part_say_which_layers_start_fresh(tmp_path, capsys):
+    """Transfer learning from the command line: the changed layers are named, the frozen
+    ones counted."""
+    from dlbuilder.backend.compiler import compile_graph
+    from dlbuilder.backend.weights import save_weights
+    from dlbuilder.core.tuning import set_train
+
+    graph = example_graph("digits_cnn")
+    save_weights(compile_graph(graph), tmp_path / "old.pt")
+    graph.set_params("fc1", {"out_features": 32})  # fc1 and the head after it change shape
+    set_train(["conv1", "bn1", "conv2"], {"frozen": True}).apply(graph)
+    save_graph(graph, tmp_path / "g.json")
+    code, out, err = run(capsys, "train", str(tmp_path / "g.json"), "--epochs", "1",
+                         "--init-weights", str(tmp_path / "old.pt"), "--no-runs")
+    assert code == 0, err
+    assert "--init-weights: fc1: 64 -> 32 outputs changed the shape; it starts from new " \
+           "weights" in err
+    assert "--init-weights: fc2: the shape changed (weight 10x64 -> 10x32); it starts " \
+           "from new weights" in err
+    frozen = 160 + 32 + 4640
+    total = frozen + 512 * 32 + 32 + 32 * 10 + 10
+    assert f"{total - frozen:,} of {total:,} parameters train; {frozen:,} frozen" in out
