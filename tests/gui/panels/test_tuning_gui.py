@@ -155,7 +155,7 @@ def test_the_menu_freezes_and_freezes_everything_before(make_view) -> None:
 def test_the_training_tab_says_how_many_parameters_train(make_window) -> None:
     window = make_window(example_graph("resnet_cifar"))
     panel = window.training.ensure_panel()
-    settle()
+    panel.refresh_problems()  # what its check timer does after an edit
     total = window.doc.engine.totals().params
     assert panel.params_label.text() == f"{total:,} parameters train"
     window.doc.push(SetTrain("block3", {"frozen": True}))
