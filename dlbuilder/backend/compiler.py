@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from dlbuilder.backend.block_plan import evaluate
+from dlbuilder.backend.module_names import NodePath, module_names
 from dlbuilder.backend.modules import instantiate, op_runner
 from dlbuilder.backend.plan import UNUSED, ClassPlan, Layer, ModelPlan, Op, build_plan
 from dlbuilder.core.graph import Graph
@@ -81,7 +82,6 @@ class CompiledBlock(nn.Module):
     def __init__(self, cls: ClassPlan, env: dict[str, Any], classes: dict[str, ClassPlan]
                  ) -> None:
         super().__init__()
-        self.plan, self.values = cls, env
         for layer in cls.layers:
             _check_attr(layer)
             self.add_module(layer.attr, build_layer(layer, env, classes))
@@ -124,16 +124,7 @@ def build_block(cls: ClassPlan, env: dict[str, Any], classes: dict[str, ClassPla
             items += _call_modules(layer, env, classes)
         else:
             items.append(build_layer(layer, env, classes))
-    return CompiledSequential(cls, env, items)
-
-
-class CompiledSequential(nn.Sequential):
-    """One instance of a sequential block class: its items, knowing the plan and values
-    they came from (node_modules reads them)."""
-
-    def __init__(self, cls: ClassPlan, env: dict[str, Any], items: list[nn.Module]) -> None:
-        super().__init__(*items)
-        self.plan, self.values = cls, env
+    return nn.Sequential(*items)
 
 
 class CompiledModel(nn.Module):
@@ -166,64 +157,11 @@ def compile_graph(source: Graph | InferenceEngine, registry: Registry | None = N
     return CompiledModel(build_plan(source))
 
 
-NodePath = tuple[str | int, ...]
-
 
 def node_modules(model: CompiledModel) -> dict[NodePath, nn.Module]:
     """The module computing each layer node, by path: node ids from the top, each block
     instance's id followed by its run (0 for an instance that is not repeated), so
     `("layer1", 1, "conv1")` is the first convolution of layer1's second BasicBlock. Block
-    instances themselves are keyed too (`("layer1", 1)`); inline operations have no module."""
-    out: dict[NodePath, nn.Module] = {}
-    classes = {cls.name: cls for cls in model.plan.classes}
-    for layer in model.plan.layers:
-        _walk_layer(layer, iter([getattr(model, layer.attr)]), {}, (), classes, out)
-    return out
-
-
-def _walk_layer(layer: Layer, modules: Any, env: dict[str, Any], prefix: NodePath,
-                classes: dict[str, ClassPlan], out: dict[NodePath, nn.Module]) -> None:
-    """Key the module(s) `layer` built, taking them from the iterator `modules` (one, or
-    one per run where a sequential class spliced a repeat in)."""
-    if not layer.calls:
-        out[prefix + (layer.node,)] = next(modules)
-        return
-    if layer.sequence and not _spliced(modules):
-        modules = iter(next(modules))
-    runs = sum(evaluate(call.times, env) for call in layer.calls)
-    for run in range(runs):
-        block = next(modules)
-        path = prefix + (layer.node, run)
-        out[path] = block
-        _walk_block(block, path, classes, out)
-
-
-def _spliced(modules: Any) -> bool:
-    return getattr(modules, "spliced", False)
-
-
-class _Items:
-    """A sequential block's items, handed out in order; repeats are spliced among them."""
-
-    spliced = True
-
-    def __init__(self, items: nn.Sequential) -> None:
-        self._items = iter(items)
-
-    def __iter__(self) -> _Items:
-        return self
-
-    def __next__(self) -> nn.Module:
-        return next(self._items)
-
-
-def _walk_block(block: nn.Module, path: NodePath, classes: dict[str, ClassPlan],
-                out: dict[NodePath, nn.Module]) -> None:
-    cls, env = block.plan, block.values
-    if isinstance(block, CompiledSequential):
-        items = _Items(block)
-        for layer in cls.layers:
-            _walk_layer(layer, items, env, path, classes, out)
-        return
-    for layer in cls.layers:
-        _walk_layer(layer, iter([getattr(block, layer.attr)]), env, path, classes, out)
+    instance runs are keyed too (`("layer1", 1)`: a path ending in its run); inline
+    operations have no module."""
+    return {path: model.get_submodule(name) for path, name in module_names(model.plan).items()}

@@ -101,7 +101,7 @@ def test_everything_frozen_is_refused_before_training():
 
 
 @pytest.mark.parametrize("name", example_names())
-def test_module_names_name_the_modules_the_compiler_finds(name: str):
+def test_module_names_name_every_layer_the_compiler_builds(name: str):
     _check_names(example_graph(name))
 
 
@@ -110,13 +110,31 @@ def test_module_names_of_resnet18_from_nested_blocks():
 
 
 def _check_names(graph) -> None:
-    plan = build_plan(engine_for(graph))
+    """Every module the compiled model holds is named once, by the node that made it (a
+    layer node's module is its torch class), but for the nn.Sequential holding a repeat's
+    runs."""
+    engine = engine_for(graph)
+    plan = build_plan(engine)
     with torch.device("meta"):
         model = CompiledModel(plan)
-    modules, names = node_modules(model), module_names(plan)
-    assert names.keys() == modules.keys()
-    for path, module in modules.items():
-        assert model.get_submodule(names[path]) is module, path
+    names = module_names(plan)
+    assert len(set(names.values())) == len(names)
+    unnamed = {name for name, _ in model.named_modules() if name} - set(names.values())
+    for name in unnamed:
+        children = [f"{name}.{child}" for child, _ in model.get_submodule(name).named_children()]
+        assert children and set(children) <= set(names.values()), name
+    for path, module in node_modules(model).items():
+        if isinstance(path[-1], int):
+            continue
+        spec = engine.registry.get(_type_at(graph, path))
+        assert spec.torch_class and spec.torch_class.endswith("." + type(module).__name__), path
+
+
+def _type_at(graph, path) -> str:
+    inner = graph
+    for node in path[:-1:2]:
+        inner = graph.block(inner.params(node)["block"]).graph
+    return inner.type_of(path[-1])
 
 
 # -- starting weights -------------------------------------------------------------------------

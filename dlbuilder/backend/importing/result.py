@@ -9,13 +9,7 @@ from pathlib import Path
 
 import torch
 
-from dlbuilder.backend.compiler import (
-    CompiledBlock,
-    CompiledSequential,
-    NodePath,
-    compile_graph,
-    node_modules,
-)
+from dlbuilder.backend.compiler import NodePath, compile_graph, node_modules
 from dlbuilder.backend.weights import save_state
 from dlbuilder.core.fileformat import save_graph
 from dlbuilder.core.graph import Graph
@@ -42,7 +36,7 @@ def exported_state(graph: Graph, tensors: Mapping[NodePath, Mapping[str, torch.T
     prefixes = {id(module): name for name, module in model.named_modules()}
     state: dict[str, torch.Tensor] = {}
     for path, module in node_modules(model).items():
-        if isinstance(module, CompiledBlock | CompiledSequential):
+        if isinstance(path[-1], int):  # a block instance's run: its layers have paths of their own
             continue
         own, given = module.state_dict(), tensors.get(path, {})
         where = "/".join(map(str, path))
