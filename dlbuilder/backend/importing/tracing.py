@@ -1,0 +1,183 @@
+"""Tracing a module with torch.fx, keeping its module hierarchy.
+
+torch.fx's symbolic tracing records what forward computes as a flat graph; leaves are the
+modules of torch.nn (our layer types among them; containers such as nn.Sequential are traced
+through). Each node carries `meta["nn_module_stack"]`, the keys of the module calls it was
+made in (`layer1.0`, a second call of one module `relu@1`), outermost first. The tracer here
+also keeps one `Call` per call of a non-leaf module, under the same key, with the arguments it
+received and what it returned: those are the ports of the block instance the call becomes.
+
+Python control flow on a traced value (`if x.sum() > 0:`) cannot be traced; instead of
+stopping at the first one, the tracer notes each (module path and the user's source line) and
+follows the `True` branch, so one report lists them all. The shapes of every value come from
+running the graph on fake tensors (no memory, no arithmetic) for a batch of two samples.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+from dlbuilder.backend.importing.functions import known_call
+from dlbuilder.backend.importing.loading import constructor_args, source_line
+from dlbuilder.backend.importing.modules_map import class_types
+from dlbuilder.backend.importing.report import ImportFailed, Unmapped
+
+BATCH = 2  # a batch of two tells `x.view(-1, 400)` (any batch) from `x.view(1, -1)`
+
+
+@dataclass
+class Call:
+    """One call of a non-leaf module: where it is, what it got and gave."""
+
+    key: str                 # the nn_module_stack key: `layer1.0`, `relu@1` for a second call
+    path: str                # the module's qualified name
+    module: nn.Module
+    parent: Call | None
+    args: list[tuple[str, Any]] = field(default_factory=list)  # forward's names and values
+    result: Any = None
+    ctor: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Traced:
+    """A traced model: the fx graph (with shapes), its calls by key, and the problems met."""
+
+    module: fx.GraphModule
+    calls: dict[str, Call]
+    problems: list[Unmapped]
+
+
+class _Tracer(fx.Tracer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: dict[str, Call] = {}
+        self.problems: list[Unmapped] = []
+        self._open: list[Call] = []
+
+    def call_module(self, m: nn.Module, forward: Any, args: tuple, kwargs: dict) -> Any:
+        path = self.path_of_module(m)
+        if self.is_leaf_module(m, path):
+            return super().call_module(m, forward, args, kwargs)
+        call = Call("", path, m, self._open[-1] if self._open else None,
+                    _named_args(m, args, kwargs), ctor=constructor_args(m))
+
+        def run(*a: Any, **k: Any) -> Any:
+            call.key = next(reversed(self.module_stack))
+            self.calls[call.key] = call
+            self._open.append(call)
+            try:
+                call.result = forward(*a, **k)
+            finally:
+                self._open.pop()
+            return call.result
+
+        return super().call_module(m, run, args, kwargs)
+
+    def create_node(self, kind: str, target: Any, args: Any, kwargs: Any, name: str | None = None,
+                    type_expr: Any = None) -> fx.Node:
+        """fx's node; where the call may be refused, with the user's line that made it
+        (looked up only then: the stack costs time)."""
+        node = super().create_node(kind, target, args, kwargs, name, type_expr)
+        if kind in ("call_function", "call_method", "get_attr") and not known_call(
+                kind, target):
+            node.meta["user_line"] = user_line()
+        elif kind == "call_module" and type(self.root.get_submodule(target)) not in (
+                class_types()):
+            node.meta["user_line"] = user_line()
+        return node
+
+    def to_bool(self, obj: fx.Proxy) -> bool:
+        self.problems.append(Unmapped(
+            self.place(), "Python control flow on a tensor (if/while/and/or)",
+            "the graph has no branches that depend on the data; this import followed the "
+            "True branch to find any other problems", user_line()))
+        return True
+
+    def iter(self, obj: fx.Proxy) -> Any:
+        self.problems.append(Unmapped(
+            self.place(), "iterating over a tensor",
+            "a loop over a tensor's values depends on the data", user_line()))
+        raise _Stop
+
+    def place(self) -> str:
+        return next(reversed(self.module_stack.values()))[0] if self.module_stack else ""
+
+
+class _Stop(Exception):
+    """Tracing cannot go on; the problem is already noted."""
+
+
+def _named_args(m: nn.Module, args: tuple, kwargs: dict) -> list[tuple[str, Any]]:
+    try:
+        bound = inspect.signature(m.forward).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return [(f"x{i}" if i else "x", _frozen(a)) for i, a in enumerate(args)]
+    return [(name, _frozen(value)) for name, value in bound.arguments.items()]
+
+
+def _frozen(value: Any) -> Any:
+    """A list argument as it was at the call (DenseNet appends to it afterwards)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def user_line(err: BaseException | None = None) -> str | None:
+    """The innermost frame of the user's code (outside torch and this package)."""
+    frames = (traceback.extract_tb(err.__traceback__) if err is not None
+              else traceback.extract_stack())
+    mine = [f for f in frames if not _library(f.filename)]
+    return source_line(mine[-1]) if mine else None
+
+
+def _library(filename: str) -> bool:
+    parts = set(filename.replace("\\", "/").split("/"))
+    return "torch" in parts or "importing" in parts and "dlbuilder" in parts
+
+
+def trace(model: nn.Module, input_shape: tuple[int, ...]) -> Traced:
+    """Trace `model` (in eval mode, so training-only branches are left out) and give every
+    value its shape for `input_shape` (one sample's); problems are returned, not raised."""
+    model.eval()
+    tracer = _Tracer()
+    try:
+        graph = tracer.trace(model)
+    except _Stop:
+        return Traced(fx.GraphModule(model, fx.Graph()), tracer.calls, tracer.problems)
+    except Exception as err:  # the user's forward failed on a traced value: say where
+        tracer.problems.append(Unmapped(
+            tracer.place(), f"{type(err).__name__} while tracing",
+            f"{err}".splitlines()[0] if str(err) else "forward cannot be traced",
+            user_line(err)))
+        return Traced(fx.GraphModule(model, fx.Graph()), tracer.calls, tracer.problems)
+    module = fx.GraphModule(model, graph)
+    module.graph.eliminate_dead_code()  # what only fed a refused `if` is not the model's
+    if not tracer.problems:
+        _propagate_shapes(module, input_shape)
+    return Traced(module, tracer.calls, tracer.problems)
+
+
+def _propagate_shapes(module: fx.GraphModule, input_shape: tuple[int, ...]) -> None:
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    mode = FakeTensorMode(allow_non_fake_inputs=True)
+    sample = mode.from_tensor(torch.zeros(BATCH, *input_shape))
+    try:
+        with torch.no_grad():
+            ShapeProp(module, fake_mode=mode).propagate(sample)
+    except Exception as err:
+        shape = "x".join(map(str, input_shape))
+        raise ImportFailed(f"the model does not run on an input of {shape} "
+                           f"({type(err).__name__}: {str(err).splitlines()[0]}); give the "
+                           "shape one sample has with --input, e.g. 3x224x224"
+                           f"{_at(err)}") from None
+
+
+def _at(err: BaseException) -> str:
+    line = user_line(err)
+    return f"\n    at {line}" if line else ""
