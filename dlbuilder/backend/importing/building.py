@@ -14,6 +14,7 @@ is moved out to the caller, so the block takes one tensor (and every layer share
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from torch import fx, nn
 
@@ -30,7 +31,7 @@ from dlbuilder.backend.importing.functions import (
 )
 from dlbuilder.backend.importing.modules_map import ModuleRefused, module_layer
 from dlbuilder.backend.importing.report import Unmapped
-from dlbuilder.backend.importing.tracing import Call, Traced
+from dlbuilder.backend.importing.tracing import Call, Traced, line_at
 from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT
 from dlbuilder.core.graph import Graph
 
@@ -63,6 +64,7 @@ class Builder:
         self.problems: list[Unmapped] = list(traced.problems)
         self.notes: list[str] = []
         self.kinds: dict[fx.Node, Mapped] = {}
+        self.layers: dict[fx.Node, tuple[str, dict]] = {}  # leaf module call -> its layer
         self.canon: dict[fx.Node, Value] = {}
         self.owner: dict[fx.Node, str] = {}
         self.hoisted: dict[str, dict[str, fx.Node]] = {}  # call key -> arg name -> cat node
@@ -105,34 +107,47 @@ class Builder:
         self._hoist_lists(nodes)
         refused: set[fx.Node] = set()
         for node in nodes:
-            if any(source in refused for source in node.all_input_nodes):
-                refused.add(node)  # follows from a place already reported
+            if node.target is operator.getitem and node.args[0] in refused:
+                refused.add(node)  # unpacking what a refused call returned
                 continue
             try:
-                self._visit(node)
+                if self.problems:  # nothing will be built: only look for more problems
+                    self._check(node)
+                else:
+                    self._visit(node)
             except Refused as err:
                 refused.add(node)
                 self._refuse(self._place(node), err.operation, str(err),
-                             node.meta.get("user_line"))
+                             line_at(node.meta.get("user_at")))
         if not self.problems:
             for draft in list(self.drafts.values())[1:]:
                 self._add_outputs(draft)
             self._note_empty_calls()
         return self.root
 
+    def _check(self, node: fx.Node) -> None:
+        """What `_visit` refuses about a node, without building anything."""
+        if node.op == "get_attr":
+            raise Refused(f"self.{node.target}", "a parameter or buffer used directly in "
+                          "forward; the graph's weights live in its layers")
+        if node.op == "call_module":
+            self._module_layer(node)
+        elif node.op in ("call_function", "call_method"):
+            self.kinds[node] = map_node(node, self.kinds)
+
     def _visit(self, node: fx.Node) -> None:
         if node.op == "placeholder":
             self._add_input(node)
         elif node.op == "output":
             self._add_output(node)
-        elif node.op == "get_attr":
-            raise Refused(f"self.{node.target}", "a parameter or buffer used directly in "
-                          "forward; the graph's weights live in its layers")
         elif node.op == "call_module":
+            self._check(node)
             self._add_module(node)
+        elif node.op == "get_attr":
+            self._check(node)
         else:
-            mapped = map_node(node, self.kinds)
-            self.kinds[node] = mapped
+            self._check(node)
+            mapped = self.kinds[node]
             if isinstance(mapped, Layers):
                 self._add_layers(node, mapped)
             elif isinstance(mapped, Alias) and isinstance(self.kinds.get(mapped.source),
@@ -158,7 +173,9 @@ class Builder:
         self.root.graph.add_node("output", "Output")
         self._wire(self.root, [result], "output")
 
-    def _add_module(self, node: fx.Node) -> None:
+    def _module_layer(self, node: fx.Node) -> tuple[str, dict]:
+        """The layer a leaf module call is; Refused for a module we lack or cannot hold, or
+        one with weights called a second time."""
         module = self.traced.module.get_submodule(node.target)
         count = self.callers.get(node.target, 0)
         self.callers[node.target] = count + 1
@@ -174,6 +191,12 @@ class Builder:
         if layer is None:
             raise Refused(_class_name(module), "a module we do not have (no layer type "
                           "computes it)")
+        self.layers[node] = layer
+        return layer
+
+    def _add_module(self, node: fx.Node) -> None:
+        layer = self.layers[node]
+        module = self.traced.module.get_submodule(node.target)
         draft = self._draft(self.owner[node])
         node_id = _fresh(draft.graph, _relative(node.target, draft.call))
         draft.graph.add_node(node_id, *layer)
@@ -278,11 +301,17 @@ class Builder:
             self._refuse(draft.call.path, err.operation, str(err))
 
     def _note_empty_calls(self) -> None:
+        """One note per module class whose calls computed nothing (returned their input)."""
+        empty: dict[str, list[str]] = {}
         for call in self.calls.values():
             if call.key not in self.drafts and (call.parent is None
                                                 or call.parent.key in self.drafts):
-                self.notes.append(f"{call.path} ({_class_name(call.module)}) computes nothing "
-                                  "in eval mode and was left out")
+                empty.setdefault(_class_name(call.module), []).append(call.path)
+        for name, paths in empty.items():
+            where = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3
+                                            else "")
+            self.notes.append(f"{name} ({where}) computes nothing in eval mode (it returns "
+                              "its input) and was left out")
 
     # -- problems ------------------------------------------------------------------------------
     def _place(self, node: fx.Node) -> str:

@@ -299,7 +299,7 @@ def map_node(node: fx.Node, kinds: Mapping[fx.Node, Mapped]) -> Mapped:
         return SHAPE
     if _eval_identity(node):
         return Alias(node.args[0])
-    if not known_call(node.op, node.target):
+    if not _known(node.op, node.target):
         raise Refused(operation_name(node), "no layer type computes it")
     table = METHODS if node.op == "call_method" else FUNCTIONS
     return table[node.target](node, kinds)
@@ -319,8 +319,7 @@ def _eval_identity(node: fx.Node) -> bool:
             and arg(node, 3, "training", True) is False)
 
 
-def known_call(kind: str, target: Any) -> bool:
-    """Whether a call_function / call_method target is one this module may map."""
+def _known(kind: str, target: Any) -> bool:
     table = METHODS if kind == "call_method" else FUNCTIONS
     try:
         return target in table or getattr(target, "__name__", "") == "stochastic_depth"

@@ -15,7 +15,10 @@ running the graph on fake tensors (no memory, no arithmetic) for a batch of two 
 
 from __future__ import annotations
 
+import functools
 import inspect
+import linecache
+import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,9 +27,7 @@ import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
-from dlbuilder.backend.importing.functions import known_call
 from dlbuilder.backend.importing.loading import constructor_args, source_line
-from dlbuilder.backend.importing.modules_map import class_types
 from dlbuilder.backend.importing.report import ImportFailed, Unmapped
 
 BATCH = 2  # a batch of two tells `x.view(-1, 400)` (any batch) from `x.view(1, -1)`
@@ -82,15 +83,10 @@ class _Tracer(fx.Tracer):
 
     def create_node(self, kind: str, target: Any, args: Any, kwargs: Any, name: str | None = None,
                     type_expr: Any = None) -> fx.Node:
-        """fx's node; where the call may be refused, with the user's line that made it
-        (looked up only then: the stack costs time)."""
+        """fx's node, with where in the user's code it was made (file and line: cheap to
+        take; the report reads the line's text only for a place it lists)."""
         node = super().create_node(kind, target, args, kwargs, name, type_expr)
-        if kind in ("call_function", "call_method", "get_attr") and not known_call(
-                kind, target):
-            node.meta["user_line"] = user_line()
-        elif kind == "call_module" and type(self.root.get_submodule(target)) not in (
-                class_types()):
-            node.meta["user_line"] = user_line()
+        node.meta["user_at"] = _user_frame()
         return node
 
     def to_bool(self, obj: fx.Proxy) -> bool:
@@ -128,13 +124,29 @@ def _frozen(value: Any) -> Any:
 
 
 def user_line(err: BaseException | None = None) -> str | None:
-    """The innermost frame of the user's code (outside torch and this package)."""
-    frames = (traceback.extract_tb(err.__traceback__) if err is not None
-              else traceback.extract_stack())
-    mine = [f for f in frames if not _library(f.filename)]
-    return source_line(mine[-1]) if mine else None
+    """The innermost frame of the user's code (outside torch and this package), as
+    `file:line: code`: from `err`'s traceback, or where the caller is now."""
+    if err is None:
+        return line_at(_user_frame())
+    frames = [f for f in traceback.extract_tb(err.__traceback__) if not _library(f.filename)]
+    return source_line(frames[-1]) if frames else None
 
 
+def line_at(place: tuple[str, int] | None) -> str | None:
+    if place is None:
+        return None
+    filename, lineno = place
+    return f"{filename}:{lineno}: {linecache.getline(filename, lineno).strip()}"
+
+
+def _user_frame() -> tuple[str, int] | None:
+    frame = sys._getframe(1)
+    while frame is not None and _library(frame.f_code.co_filename):
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None
+
+
+@functools.cache
 def _library(filename: str) -> bool:
     parts = set(filename.replace("\\", "/").split("/"))
     return "torch" in parts or "importing" in parts and "dlbuilder" in parts
