@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+
 from torch import fx, nn
 
 from dlbuilder.backend.importing.functions import (

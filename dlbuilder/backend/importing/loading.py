@@ -13,6 +13,7 @@ Importing runs the Python code the spec names: it is the user's own model code.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -58,10 +59,8 @@ def recording_constructors() -> Iterator[None]:
             code.co_flags & inspect.CO_VARKEYWORDS)
         names = code.co_varnames[1:count]
         values = frame.f_locals
-        try:
+        with contextlib.suppress(TypeError):  # a class without weak references: left out
             _RECORDED[module] = {name: values[name] for name in names if name in values}
-        except TypeError:  # a module class that cannot be weakly referenced: not recorded
-            pass
 
     previous = sys.getprofile()
     sys.setprofile(watch)
@@ -98,7 +97,7 @@ def build_model(spec: str) -> nn.Module:
     with recording_constructors():
         try:
             model = maker()
-        except Exception as err:  # the user's constructor: say what it raised and where
+        except Exception as err:  # noqa: BLE001 - the user's constructor: say what and where
             raise ImportFailed(f"building {where}:{name}() failed: {type(err).__name__}: "
                                f"{err}{_user_line(err)}") from None
     if not isinstance(model, nn.Module):
@@ -118,7 +117,7 @@ def _load_source(where: str) -> ModuleType:
         return importlib.import_module(where)
     except ImportError as err:
         raise ImportFailed(f"cannot import {where}: {err}") from None
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - the user's module: say what and where
         raise ImportFailed(f"importing {where} failed: {type(err).__name__}: {err}"
                            f"{_user_line(err)}") from None
 
@@ -138,7 +137,7 @@ def _load_file(path: Path) -> ModuleType:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - the user's file: say what and where
         del sys.modules[name]
         raise ImportFailed(f"running {path} failed: {type(err).__name__}: {err}"
                            f"{_user_line(err)}") from None

@@ -161,7 +161,7 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> Traced:
         graph = tracer.trace(model)
     except _Stop:
         return Traced(fx.GraphModule(model, fx.Graph()), tracer.calls, tracer.problems)
-    except Exception as err:  # the user's forward failed on a traced value: say where
+    except Exception as err:  # noqa: BLE001 - the user's forward failed: say where
         tracer.problems.append(Unmapped(
             tracer.place(), f"{type(err).__name__} while tracing",
             f"{err}".splitlines()[0] if str(err) else "forward cannot be traced",
@@ -182,7 +182,7 @@ def _propagate_shapes(module: fx.GraphModule, input_shape: tuple[int, ...]) -> N
     try:
         with torch.no_grad():
             ShapeProp(module, fake_mode=mode).propagate(sample)
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - the model does not run on this shape
         shape = "x".join(map(str, input_shape))
         raise ImportFailed(f"the model does not run on an input of {shape} "
                            f"({type(err).__name__}: {str(err).splitlines()[0]}); give the "

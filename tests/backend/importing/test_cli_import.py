@@ -1,0 +1,67 @@
+"""`dlbuilder import`: a graph file and weights for a model file; a refusal or a bad argument
+writes nothing and says why."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from import_checks import exported_net
+
+from dlbuilder.backend.importing.loading import build_model
+from dlbuilder.backend.importing.result import Imported
+from dlbuilder.cli import main
+from dlbuilder.core.fileformat import load_graph
+from dlbuilder.layers import REGISTRY
+
+MODELS = Path(__file__).resolve().parents[2] / "import_models"
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_refused_model_prints_the_report_and_writes_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "g.json"
+    code = main(["import", f"{MODELS / 'unsupported.py'}:Branchy", "-o", str(out),
+                 "--input", "8", "--weights", str(tmp_path / "g.pt")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "running the Python code" in err.splitlines()[0]
+    assert "2 places the graph cannot hold" in err and "if x.sum() > 0:" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--input", "3x"], "is not one sample's shape"),
+    ([], "does not say the shape of its input"),
+])
+def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                           args: list[str], words: str) -> None:
+    code = main(["import", f"{MODELS / 'tutorial.py'}:Net", "-o", str(tmp_path / "g.json"),
+                 *args])
+    assert code == 2
+    assert words in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_import_command_end_to_end(tmp_path: Path) -> None:
+    graph_path, weights = tmp_path / "tutorial.json", tmp_path / "tutorial.pt"
+    done = subprocess.run(
+        [sys.executable, "-m", "dlbuilder", "import", f"{MODELS / 'tutorial.py'}:Net",
+         "-o", str(graph_path), "--input", "3x32x32", "--weights", str(weights)],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (f"wrote {graph_path}: 15 top-level nodes, 1 block type, "
+                                   f"62,666 parameters (weights: {weights})")
+    graph = load_graph(graph_path, REGISTRY)
+    state = torch.load(weights, weights_only=True)
+    net, _ = exported_net(Imported(graph, state))
+    model = build_model(f"{MODELS / 'tutorial.py'}:Net").eval()
+    model.load_state_dict(dict(zip(model.state_dict(), state.values(), strict=True)))
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(net(x), model(x))

@@ -1,0 +1,56 @@
+"""torchvision's models import and round-trip exactly: the exported class, given the imported
+weights, has torchvision's parameter count and computes torchvision's outputs bit for bit
+(eval mode, CPU, random weights: nothing is downloaded)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from import_checks import assert_round_trip
+from zoo_torchvision import import_torchvision, randomize
+
+from dlbuilder.backend.importing.loading import recording_constructors
+from dlbuilder.backend.importing.torch_import import import_model
+
+SHAPE = (3, 64, 64)  # small enough to be quick, large enough for every network here
+MODELS: dict[str, dict[str, Any]] = {
+    "resnet18": {}, "resnet50": {}, "vgg11_bn": {}, "densenet121": {},
+    "googlenet": {"aux_logits": False, "init_weights": False}, "squeezenet1_0": {},
+    "mobilenet_v2": {}, "mobilenet_v3_small": {}, "mobilenet_v3_large": {},
+    "efficientnet_b0": {}, "regnet_y_400mf": {}, "shufflenet_v2_x1_0": {}, "mnasnet1_0": {},
+}
+
+
+def _built(name: str) -> Any:
+    models, why = import_torchvision()
+    if models is None:
+        pytest.skip(why)
+    with recording_constructors():
+        model = getattr(models, name)(weights=None, **MODELS[name])
+    return randomize(model).eval()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_torchvision_model_round_trips(name: str) -> None:
+    model = _built(name)
+    imported = import_model(model, SHAPE, name=name)
+    assert_round_trip(model, imported, SHAPE)
+
+
+@pytest.mark.slow
+def test_resnet50_arrives_as_stem_stages_and_head() -> None:
+    imported = import_model(_built("resnet50"), (3, 224, 224), name="resnet50")
+    graph = imported.graph
+    assert graph.nodes() == ["input", "conv1", "bn1", "relu", "maxpool", "layer1", "layer2",
+                             "layer3", "layer4", "avgpool", "flatten", "fc", "output"]
+    assert graph.raw_params("layer1")["block"] == "Layer1"
+    stage = graph.block("Layer1").graph
+    assert [(n, stage.raw_params(n).get("repeat")) for n in stage.nodes()
+            if stage.type_of(n) == "Block"] == [("0", None), ("1", 2)]
+    bottleneck = graph.block(stage.raw_params("1")["block"]).graph
+    assert bottleneck.nodes() == ["x", "conv1", "bn1", "relu", "conv2", "bn2", "relu_1",
+                                  "conv3", "bn3", "add", "relu_2", "y"]
+    assert list(imported.state)[:2] == ["conv1.weight", "bn1.weight"]
+    assert "layer1.2.conv3.weight" in imported.state
