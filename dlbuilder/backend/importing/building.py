@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from typing import Any
 
 from torch import fx, nn
 
@@ -51,7 +52,10 @@ class Draft:
     modules: dict[str, nn.Module] = field(default_factory=dict)  # layer id -> its module
     children: dict[str, list[Draft]] = field(default_factory=dict)  # instance id -> runs
     instance: str = ""                      # its id in the parent's graph
+    in_channels: int | None = None          # the channels coming into its first input
     block: str = ""                         # its block type, once grouped
+    args: dict[str, Any] = field(default_factory=dict)  # its instance's arguments
+    runs: list[Draft] | None = None         # set when it stands for instances (collapsed)
 
     @property
     def key(self) -> str:
@@ -285,6 +289,8 @@ class Builder:
             draft.graph.add_node(value_id, BLOCK_INPUT)
             draft.inputs[self.canon[node]] = value_id
             sources.append(node)
+        first = shape_of(sources[0]) if sources else None
+        draft.in_channels = first[1] if first is not None and len(first) == 4 else None
         draft.instance = _fresh(parent.graph, _relative(call.path, parent.call))
         parent.graph.add_node(draft.instance, BLOCK, {})
         parent.children[draft.instance] = [draft]

@@ -14,6 +14,8 @@ exported code writes as an nn.Sequential again, so the module paths stay the mod
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
 from collections.abc import Iterator
@@ -24,12 +26,14 @@ from torch import nn
 
 from dlbuilder.backend.compiler import NodePath
 from dlbuilder.backend.importing.building import Draft
+from dlbuilder.backend.importing.parameterize import Sample, Shared, parameterize
 from dlbuilder.core.blocks import (
     BLOCK,
     BLOCK_INPUT,
     BLOCK_OUTPUT,
     BLOCK_TYPES,
     BlockDef,
+    BlockParam,
     name_problem,
 )
 from dlbuilder.core.graph import Graph
@@ -38,54 +42,86 @@ from dlbuilder.layers import REGISTRY
 
 class Grouper:
     def __init__(self) -> None:
-        self.signatures: dict[str, list[tuple[str, str]]] = {}  # name -> (signature, type)
-        self.taken: dict[str, str] = {}  # type name -> the name it was derived from
-        self.defs: list[BlockDef] = []   # in the order they were first needed
+        self.counts: dict[str, int] = {}  # base name -> types made from it
+        self.taken: dict[str, str] = {}   # type name -> the base it was made from
+        self.defs: list[BlockDef] = []    # inner types first
 
-    def group(self, draft: Draft) -> None:
-        """Give every draft under `draft` its type and merge repeats (`draft` is the root
-        or a draft whose parent is being grouped)."""
+    def group(self, root: Draft) -> None:
+        """Type every draft under `root`, level by level from the innermost, so all the
+        instances of one structure are known together (parameterize needs them all)."""
+        heights: dict[int, list[Draft]] = {}
+        _height(root, heights)
+        for height in sorted(heights):
+            level = [d for d in heights[height] if d is not root]
+            shapes: dict[tuple[str, str], list[Draft]] = {}
+            for draft in level:
+                self._settle(draft)
+                if draft.runs is None:
+                    shapes.setdefault((_base_name(draft.call), _structure(draft.graph)),
+                                      []).append(draft)
+            for (base, _), drafts in shapes.items():
+                self._type(base, drafts)
+        self._settle(root)
+
+    def _settle(self, draft: Draft) -> None:
+        """Give the instances in `draft` their types and arguments (its children are typed),
+        merge repeats in a Sequential, and let a plain Sequential that is one (repeated)
+        instance stand for it."""
         for node, runs in list(draft.children.items()):
-            for child in runs:
-                self.group(child)
             first = runs[0]
-            if first.block.startswith("="):  # a Sequential that is one repeated instance
-                draft.children[node] = [run for child in runs for run in
-                                        next(iter(child.children.values()))]
-                block = first.block[1:]
-            else:
-                block = first.block
-            draft.graph.set_params(node, _instance(block, len(draft.children[node])))
-        if draft.call is None:
+            if first.runs is not None:
+                runs = draft.children[node] = [r for child in runs for r in child.runs]
+            draft.graph.set_params(node, _instance(first.block, first.args, len(runs)))
+        if draft.call is None or not isinstance(draft.call.module, nn.Sequential):
             return
-        if isinstance(draft.call.module, nn.Sequential):
-            _merge_repeats(draft)
-            single = _single_instance(draft)
-            if single is not None and type(draft.call.module) is nn.Sequential:
-                draft.block = "=" + draft.graph.raw_params(single)["block"]
-                return
-        draft.block = self._named(draft)
+        _merge_repeats(draft)
+        single = _single_instance(draft)
+        if single is not None and type(draft.call.module) is nn.Sequential:
+            params = draft.graph.raw_params(single)
+            draft.block = params["block"]
+            draft.args = {k: v for k, v in params.items() if k not in ("block", "repeat")}
+            draft.runs = draft.children[single]
 
-    def _named(self, draft: Draft) -> str:
-        """The block type of `draft`: one already made with the same graph, or a new one.
+    def _type(self, base: str, drafts: list[Draft]) -> None:
+        """Block types for drafts of one structure: one for all (with parameters where their
+        values differ), or, where parameterize finds none, one per set of equal values."""
+        values = [_values(d.graph) for d in drafts]
+        shared = None
+        if any(v != values[0] for v in values):
+            shared = parameterize([_sample(d, v) for d, v in zip(drafts, values, strict=True)],
+                                  _defaults(drafts[0]))
+        if shared is None and any(v != values[0] for v in values):
+            split: dict[str, list[Draft]] = {}
+            for draft, value in zip(drafts, values, strict=True):
+                split.setdefault(json.dumps(sorted(value.items()), default=str), []).append(
+                    draft)
+            for part in split.values():
+                self._define(base, part, None)
+            return
+        self._define(base, drafts, shared)
 
-        `parameterize` (the lead's, when it lands) plugs in here: given every draft of one
-        `base` whose graphs differ only in integers, it gives one type with parameters."""
-        base = _base_name(draft.call)
-        signature = _signature(draft.graph)
-        known = self.signatures.setdefault(base, [])
-        for seen, name in known:
-            if seen == signature:
-                return name
-        name = self._fresh(base if not known else f"{base}_{len(known) + 1}", base)
-        known.append((signature, name))
-        module = type(draft.call.module)
-        doc = f"{module.__name__} from {module.__module__}, imported"
-        self.defs.append(BlockDef(name, (), draft.graph, doc))
-        return name
+    def _define(self, base: str, drafts: list[Draft], shared: Shared | None) -> None:
+        count = self.counts.get(base, 0) + 1
+        self.counts[base] = count
+        name = self._fresh(base if count == 1 else f"{base}_{count}", base)
+        graph = drafts[0].graph
+        params: tuple[BlockParam, ...] = ()
+        if shared is not None:
+            params = shared.params
+            for (node, key), value in shared.values.items():
+                raw = {**graph.raw_params(node), key: value}
+                if _whole_defaults(graph.type_of(node)).get(key) == value:
+                    del raw[key]  # a default the layer had all along: not written
+                graph.set_params(node, raw)
+        module = type(drafts[0].call.module)
+        self.defs.append(BlockDef(name, params, graph,
+                                  f"{module.__name__} from {module.__module__}, imported"))
+        for i, draft in enumerate(drafts):
+            draft.block = name
+            draft.args = dict(shared.args[i]) if shared is not None else {}
 
     def _fresh(self, name: str, base: str) -> str:
-        """`name`, unless another base took it (or it is a layer type): then with `Block`."""
+        """`name`, unless another base took it: then with `Block`."""
         while (name in self.taken and self.taken[name] != base) or name in REGISTRY \
                 or name_problem(name):
             name = f"{name}Block" if not name_problem(name) else f"Block{name}"
@@ -93,8 +129,73 @@ class Grouper:
         return name
 
 
-def _instance(block: str, runs: int) -> dict[str, Any]:
-    return {"block": block, "repeat": runs} if runs > 1 else {"block": block}
+def _height(draft: Draft, out: dict[int, list[Draft]]) -> int:
+    """How deep the instances inside `draft` go (0: none); `out` collects drafts by it."""
+    height = 0
+    for runs in draft.children.values():
+        for child in runs:
+            height = max(height, _height(child, out) + 1)
+    out.setdefault(height, []).append(draft)
+    return height
+
+
+def _structure(graph: Graph) -> str:
+    """The graph without its whole-number values (stored or left at a default): nodes, the
+    other parameters, wires."""
+    nodes = [(n, graph.type_of(n), sorted((k, v) for k, v in graph.raw_params(n).items()
+                                          if not _whole(v)))
+             for n in graph.nodes()]
+    edges = [(s, d, p, graph.from_port(s, d)) for s, d, p in graph.edges()]
+    return json.dumps([nodes, edges], default=str)
+
+
+def _values(graph: Graph) -> dict[tuple[str, str], Any]:
+    """Every whole-number value by (node, parameter), a layer's defaults included, so
+    `stride` left at 1 in one instance and 2 in another is one column."""
+    out: dict[tuple[str, str], Any] = {}
+    for node in graph.nodes():
+        raw = graph.raw_params(node)
+        type_name = graph.type_of(node)
+        given = {**_whole_defaults(type_name), **raw}
+        out.update({(node, key): value for key, value in given.items() if _whole(value)})
+    return out
+
+
+@functools.cache
+def _whole_defaults(type_name: str) -> dict[str, int]:
+    if type_name not in REGISTRY:  # an instance: its arguments have no layer defaults
+        return {}
+    spec = REGISTRY.get(type_name)
+    return {name: _file_int(value) for name, value in spec.defaults.items()
+            if _file_int(value) is not None}
+
+
+def _file_int(value: Any) -> int | None:
+    """A default as one whole number (`(1, 1)` -> 1), or None."""
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]:
+        value = value[0]
+    return value if _whole(value) else None
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _sample(draft: Draft, values: dict[tuple[str, str], Any]) -> Sample:
+    args = {k: v for k, v in draft.call.ctor.items() if _whole(v)}
+    return Sample(args, draft.in_channels, values)
+
+
+def _defaults(draft: Draft) -> dict[str, int]:
+    try:
+        signature = inspect.signature(type(draft.call.module).__init__)
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in signature.parameters.values() if _whole(p.default)}
+
+
+def _instance(block: str, args: dict[str, Any], runs: int) -> dict[str, Any]:
+    return {"block": block, **args, **({"repeat": runs} if runs > 1 else {})}
 
 
 def _base_name(call: Any) -> str:
@@ -110,12 +211,6 @@ def _base_name(call: Any) -> str:
     return words
 
 
-def _signature(graph: Graph) -> str:
-    nodes = [(n, graph.type_of(n), graph.raw_params(n)) for n in graph.nodes()]
-    edges = [(s, d, p, graph.from_port(s, d)) for s, d, p in graph.edges()]
-    return json.dumps([nodes, edges], sort_keys=True)
-
-
 def _merge_repeats(draft: Draft) -> None:
     """Consecutive instances of one type in a chain, built alike, become one repeated."""
     graph = draft.graph
@@ -129,8 +224,8 @@ def _merge_repeats(draft: Draft) -> None:
                 break
             nxt = after[0]
             runs, more = draft.children[node], draft.children[nxt]
-            if graph.raw_params(nxt)["block"] != graph.raw_params(node)["block"] \
-                    or not _built_alike(runs[-1], more[0]):
+            if _without_repeat(graph.raw_params(nxt)) != _without_repeat(
+                    graph.raw_params(node)) or not _built_alike(runs[-1], more[0]):
                 break
             wires = [(dst, graph.port_of(nxt, dst), port) for dst, port in
                      graph.output_ports(nxt)]
@@ -139,7 +234,13 @@ def _merge_repeats(draft: Draft) -> None:
                 graph.add_edge(node, dst, port, from_port)
             runs.extend(more)
             del draft.children[nxt]
-            graph.set_params(node, _instance(graph.raw_params(node)["block"], len(runs)))
+            params = _without_repeat(graph.raw_params(node))
+            graph.set_params(node, {**params, **({"repeat": len(runs)} if len(runs) > 1
+                                                 else {})})
+
+
+def _without_repeat(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k != "repeat"}
 
 
 def _built_alike(a: Draft, b: Draft) -> bool:
