@@ -113,9 +113,7 @@ class Grouper:
                 if _whole_defaults(graph.type_of(node)).get(key) == value:
                     del raw[key]  # a default the layer had all along: not written
                 graph.set_params(node, raw)
-        module = type(drafts[0].call.module)
-        self.defs.append(BlockDef(name, params, graph,
-                                  f"{module.__name__} from {module.__module__}, imported"))
+        self.defs.append(BlockDef(name, params, graph, _doc(drafts[0])))
         for i, draft in enumerate(drafts):
             draft.block = name
             draft.args = dict(shared.args[i]) if shared is not None else {}
@@ -127,6 +125,15 @@ class Grouper:
             name = f"{name}Block" if not name_problem(name) else f"Block{name}"
         self.taken[name] = base
         return name
+
+
+def _doc(draft: Draft) -> str:
+    call = draft.call
+    module = type(call.module)
+    if module is nn.Sequential:
+        owner = type(call.parent.module).__name__ if call.parent is not None else "the model"
+        return f"The nn.Sequential {call.path.rsplit('.', 1)[-1]!r} of {owner}, imported."
+    return f"{module.__name__} from {module.__module__}, imported."
 
 
 def _height(draft: Draft, out: dict[int, list[Draft]]) -> int:

@@ -161,3 +161,10 @@ def test_without_an_input_shape_it_asks_for_one() -> None:
         import_module(f"{TUTORIAL}:Net")
     with pytest.raises(ImportFailed, match="does not run on an input of 3x8x8"):
         import_module(f"{TUTORIAL}:Net", (3, 8, 8))
+
+
+def test_a_package_module_spec_builds_the_class_it_names() -> None:
+    imported = import_module("torch.nn:Hardswish", (4,))
+    assert _nodes(imported.graph) == [("input", "Input"), ("hardswish", "Hardswish"),
+                                      ("output", "Output")]
+    assert imported.graph.name == "Hardswish"
