@@ -82,7 +82,7 @@ def cmd_summary(argv: Sequence[str]) -> int:
 SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "summary": (cmd_summary, "print a graph's shapes, parameter counts and problems"),
     "export": (cmd_export, "write a graph as PyTorch code (or ONNX with --format onnx)"),
-    "import": (cmd_import, "bring a PyTorch model (file.py:NAME) in as a graph with weights"),
+    "import": (cmd_import, "a PyTorch model (file.py:NAME) or ONNX file as a graph + weights"),
     "train": (cmd_train, "train a graph on a dataset, one line of metrics per epoch"),
     "predict": (cmd_predict, "classify images or an NPZ of samples with trained weights"),
     "render": (cmd_render, "draw a graph's canvas to a PNG or SVG image, without a window"),

@@ -1,4 +1,4 @@
-"""`dlbuilder import`: a PyTorch model as a graph file, with its weights."""
+"""`dlbuilder import`: a PyTorch model (or an ONNX file) as a graph file, with its weights."""
 
 from __future__ import annotations
 
@@ -18,17 +18,17 @@ EXIT_REFUSED = EXIT_GRAPH_ERRORS  # the model has parts the graph cannot hold: 1
 def _import_parser() -> Parser:
     parser = Parser(prog="dlbuilder import",
                     description="Import a PyTorch model (path/to/file.py:NAME or "
-                                "package.module:NAME; this runs that Python code) as a graph, "
-                                "with its weights.")
+                                "package.module:NAME; this runs that Python code) or an ONNX "
+                                "file (only read) as a graph, with its weights.")
     parser.add_argument("source", metavar="SOURCE",
                         help="path/to/file.py:NAME or package.module:NAME, where NAME is an "
                              "nn.Module class that takes no required arguments or a function "
-                             "that returns a module")
+                             "that returns a module; or a .onnx file")
     parser.add_argument("-o", "--output", required=True, metavar="GRAPH.json",
                         help="the graph file to write")
     parser.add_argument("--input", metavar="CxHxW",
                         help="one sample's shape, e.g. 3x224x224 or 784 (needed for PyTorch "
-                             "models, which do not say it)")
+                             "models, which do not say it, and ONNX files that do not fix it)")
     parser.add_argument("--weights", metavar="W.pt",
                         help="also write the weights, a state_dict of the exported class")
     parser.add_argument("--name", metavar="NAME",
@@ -79,6 +79,10 @@ def cmd_import(argv: Sequence[str]) -> int:
 
 
 def _import(source: str, shape: tuple[int, ...] | None) -> Imported:
+    if source.lower().endswith(".onnx"):
+        from dlbuilder.backend.importing.onnx_import import import_onnx
+
+        return import_onnx(source, shape)
     print(f"dlbuilder import: running the Python code of {source} to build the model "
           "(your own code; a graph file is never executed)", file=sys.stderr)
     from dlbuilder.backend.importing.torch_import import import_module

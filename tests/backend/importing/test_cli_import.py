@@ -65,3 +65,35 @@ def test_import_command_end_to_end(tmp_path: Path) -> None:
     x = torch.randn(3, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(net(x), model(x))
+
+
+def _onnx_file(path: Path, op: str) -> Path:
+    """A one-node ONNX model (x: N x 4 -> op -> y), built by hand."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x"], ["y"], name="only")], "one",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_an_onnx_file_goes_to_the_onnx_importer(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = _onnx_file(tmp_path / "relu.onnx", "Relu")
+    out = tmp_path / "relu.json"
+    assert main(["import", str(source), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "running the Python code" not in captured.err  # an ONNX file is only read
+    assert captured.out.startswith(f"wrote {out}: ")
+    assert "ReLU" in [t for _, t in _types(load_graph(out, REGISTRY))]
+    refused = _onnx_file(tmp_path / "erf.onnx", "Erf")
+    assert main(["import", str(refused), "-o", str(tmp_path / "erf.json")]) == 1
+    assert "cannot be imported" in capsys.readouterr().err
+    assert not (tmp_path / "erf.json").exists()
+
+
+def _types(graph) -> list[tuple[str, str]]:
+    return [(node, graph.type_of(node)) for node in graph.nodes()]
