@@ -6,6 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from dlbuilder.core.fileformat import load_graph
@@ -65,3 +66,16 @@ def example_cases() -> list[Any]:
     """The shipped examples for tests that run them through torch: heavy ones marked slow."""
     return [pytest.param(name, marks=pytest.mark.slow) if is_heavy(name) else name
             for name in example_names()]
+
+
+def image_folder(root: Path, classes: int = 10, per_class: int = 2, size: int = 32) -> Path:
+    """`classes` folders of random RGB pictures, a dataset of images as a user keeps them."""
+    image = pytest.importorskip("PIL.Image", reason="Pillow writes the test images")
+    rng = np.random.default_rng(0)
+    for c in range(classes):
+        for i in range(per_class):
+            folder = root / f"class{c}"
+            folder.mkdir(parents=True, exist_ok=True)
+            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+            image.fromarray(pixels).save(folder / f"{i}.png")
+    return root

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from block_graphs import resnet18_blocks_graph
-from helpers import chain, engine_for, example_graph
+from helpers import chain, engine_for, example_graph, image_folder
 from train_helpers import of_kind, records, tiny_images, trainer_for
 
 from dlbuilder.backend.compiler import CompiledModel, node_modules
@@ -183,18 +182,6 @@ def test_a_file_of_which_nothing_fits_is_refused(tmp_path: Path):
 
 
 # -- transfer learning, end to end --------------------------------------------------------------
-def _image_folder(root: Path, classes: int = 10, per_class: int = 2, size: int = 32) -> Path:
-    image = pytest.importorskip("PIL.Image", reason="Pillow writes the test images")
-    rng = np.random.default_rng(0)
-    for c in range(classes):
-        for i in range(per_class):
-            folder = root / f"class{c}"
-            folder.mkdir(parents=True, exist_ok=True)
-            pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-            image.fromarray(pixels).save(folder / f"{i}.png")
-    return root
-
-
 def test_transfer_learning_resnet18_keeps_the_frozen_weights_and_trains_the_new_head(
         tmp_path: Path):
     graph = example_graph("resnet18")
@@ -207,7 +194,7 @@ def test_transfer_learning_resnet18_keeps_the_frozen_weights_and_trains_the_new_
     body = upstream_with_weights(graph, "fc", lambda n: engine.info(n).params > 0)
     assert body == ["conv1", "bn1", "layer1", "layer2", "layer3", "layer4"]
     set_train(body, {"frozen": True}).apply(graph)
-    folder = _image_folder(tmp_path / "pictures")
+    folder = image_folder(tmp_path / "pictures")
     settings = resolve_settings({}, {"dataset": str(folder), "epochs": 1, "batch_size": 8,
                                      "val_split": 0, "device": "cpu", "lr": 0.1})
     trainer = Trainer(plan_run(engine, settings), init_weights=tmp_path / "imagenet.pt")
