@@ -9,7 +9,6 @@ the field in red, never in a popup.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from PySide6.QtCore import QLocale, Qt, QTimer, Signal
@@ -33,9 +32,9 @@ from dlbuilder.gui.look.icons import icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.widgets.field_spins import float_spin, int_spin, number_or, set_spin
 from dlbuilder.gui.widgets.refusal import RefusalMemory, not_taken
+from dlbuilder.gui.widgets.shape_text import ShapeTextError, ShapeWords, read_shape
 
 TINY = 1e-3                    # defaults below this (eps) are typed, not spun
-SHAPE_SEPARATORS = ",x×*[("  # a shape ending in one of these is still being typed
 SHAPE_PAUSE_MS = 300  # a typed shape applies once typing pauses this long (or on Enter)
 NUMBER_MODE = "number"
 DEFAULT_MODE = "default"
@@ -340,20 +339,18 @@ class ShapeFieldWidget(FieldWidget):
         """The raw value the typed numbers stand for."""
         return numbers
 
+    def _checked(self, numbers: list[int]) -> Any:
+        values = self._value(numbers)
+        self.spec.check(values)
+        return values
+
     def _parse(self, text: str) -> Any:
         """The typed value if it can be used, else None with the reason shown inline."""
-        text = text.strip()
-        if text and text[-1] in SHAPE_SEPARATORS:
-            self.show_error(f"{text!r} is not finished: type the number after "
-                            f"{text[-1]!r}, like {self.EXAMPLE}")
-            return None
-        parts = [p for p in re.split(r"[\s,x×*\[\]()]+", text) if p]
+        words = ShapeWords(self.EXAMPLE, self.WANTED, self.WHAT, self.EMPTY)
         try:
-            values = self._value([int(p) for p in parts])
-            self.spec.check(values)
-        except (ValueError, ParamError, IndexError):
-            self.show_error(f"{text or self.EMPTY!r} is not {self.WHAT}: "
-                            f"give {self.WANTED}, like {self.EXAMPLE}")
+            values = read_shape(text, self._checked, words)
+        except ShapeTextError as err:
+            self.show_error(str(err))
             return None
         self.show_error(None)
         return values
