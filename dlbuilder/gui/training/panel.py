@@ -472,8 +472,7 @@ class TrainingPanel(QWidget):
         except RunStoreError as err:
             self._say(str(err), error=True)
             return
-        self.weights.use(path, self._run_label(run_id), graph)
-        self._update_buttons()
+        self.use_weights(path, self._run_label(run_id), graph)
 
     # -- weights -------------------------------------------------------------------------------
     def _on_load_weights_clicked(self) -> None:
@@ -481,8 +480,12 @@ class TrainingPanel(QWidget):
 
         path = ask_weights_file(self, self.doc.path)
         if path is not None:
-            self.weights.use(path, path.name)
-            self._update_buttons()
+            self.use_weights(path, path.name)
+
+    def use_weights(self, path: Path, label: str, graph: dict[str, Any] | None = None) -> None:
+        """Start the next run from the weights in `path` (named `label` to the user)."""
+        self.weights.use(path, label, graph)
+        self._update_buttons()
 
     def _on_clear_weights_clicked(self) -> None:
         self.weights.initial = None

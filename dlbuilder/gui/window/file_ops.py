@@ -26,6 +26,7 @@ class FileController(QObject):
 
     recent_changed = Signal(list)   # list[Path], newest first
     message = Signal(str)           # for the status bar
+    saved = Signal(object)          # the Path the graph was just saved to
 
     def __init__(self, doc: Document, settings: QSettings, window: QWidget,
                  recovery: RecoveryStore | None = None, interactive: bool = True) -> None:
@@ -132,6 +133,7 @@ class FileController(QObject):
         self.settings.setValue("last_file", str(path))
         self._forget_recovery()
         self.message.emit(f"Saved {path}")
+        self.saved.emit(path)
         return True
 
     def maybe_save(self) -> bool:

@@ -31,6 +31,7 @@ from dlbuilder.gui.canvas.view import CanvasView
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.export.export_folder import export_folder, remember_export_folder
 from dlbuilder.gui.export.onnx_exporting import OnnxExportController
+from dlbuilder.gui.importing.import_worker import ONNX, PYTORCH
 from dlbuilder.gui.look.icons import app_icon, icon
 from dlbuilder.gui.look.theme import THEME_NAMES, theme_manager
 from dlbuilder.gui.panels.block_shelf import (
@@ -49,6 +50,7 @@ from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.window.actions import SPECS, make_actions
 from dlbuilder.gui.window.banner import RecoveryBannerWidget
 from dlbuilder.gui.window.file_ops import FileController
+from dlbuilder.gui.window.import_side import ImportWindowSide
 from dlbuilder.gui.window.recovery import RecoveryStore
 from dlbuilder.gui.window.status import StatusWidget
 from dlbuilder.gui.window.training_host import (
@@ -103,6 +105,7 @@ class MainWindow(QMainWindow):
         self.hint.setToolTip("Help ▸ Keyboard and Mouse lists every gesture")
         self.statusBar().addWidget(self.hint, 1)
         self.training_side = TrainingWindowSide(self)
+        self.import_side = ImportWindowSide(self)
         self._connect()
         self._default_state = self.saveState(STATE_VERSION)
         self._restore_settings()
@@ -189,6 +192,8 @@ class MainWindow(QMainWindow):
             action.setToolTip(f"Open the shipped example {name}")
             action.triggered.connect(lambda _=False, n=name: self._open_example(n))
         file_menu.addSeparator()
+        file_menu.addActions([a["import_torch"], a["import_onnx"]])
+        file_menu.addSeparator()
         file_menu.addActions([a["save"], a["save_as"]])
         file_menu.addSeparator()
         export = file_menu.addMenu("&Export")
@@ -267,6 +272,8 @@ class MainWindow(QMainWindow):
             "new": self.files.new, "open": self.files.open_dialog, "save": self.files.save,
             "save_as": self.files.save_as, "export_code": self._export_code,
             "export_onnx": self._export_onnx,
+            "import_torch": lambda: self.import_side.ask(PYTORCH),
+            "import_onnx": lambda: self.import_side.ask(ONNX),
             "render": self._render_image, "quit": self.close, "reset_layout": self._reset_panels,
             "shortcuts": self._show_gestures, "about": self._show_about,
             "train": self.training_side.train, "pause": self.training.toggle_pause,
@@ -299,6 +306,7 @@ class MainWindow(QMainWindow):
         theme_manager().changed.connect(self._on_theme_changed)
         self.training.message.connect(self._show_message)
         self.training_side.message.connect(self._show_message)
+        self.import_side.message.connect(self.statusBar().showMessage)
 
     # -- settings ------------------------------------------------------------------------------
     def _restore_settings(self) -> None:

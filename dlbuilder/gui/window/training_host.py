@@ -3,11 +3,13 @@ pyqtgraph (and its worker loads torch), which must not delay the window's first 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QVBoxLayout, QWidget
 
+from dlbuilder.core.changes import Change
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 
@@ -17,7 +19,8 @@ if TYPE_CHECKING:
 
 # Actions that would change the graph (or replace it): off while it trains. The canvas's
 # selection actions (cut, delete, rename...) follow the lock in update_edit_actions.
-LOCKED_WHILE_TRAINING = ("new", "open", "paste", "add_layer", "train")
+LOCKED_WHILE_TRAINING = ("new", "open", "import_torch", "import_onnx", "paste", "add_layer",
+                         "train")
 BUILD_DELAY_MS = 50  # time for the loading state to be painted before the panel's imports
 LOCKED_TEXT = ("Training is running: the graph is locked until the run ends. Stop it (Shift+F5) "
                "to edit the graph now.")
@@ -37,6 +40,8 @@ class TrainingHostWidget(QWidget):
         self.settings = settings  # where the panel remembers the user's data folders
         self.panel: TrainingPanel | None = None
         self._start_when_built = False
+        self._starting_weights: tuple[Path, str, dict[str, Any]] | None = None
+        doc.changed.connect(self._on_doc_changed)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._placeholder = self._build_placeholder()
@@ -70,7 +75,22 @@ class TrainingHostWidget(QWidget):
             self._placeholder.deleteLater()
             self._layout.addWidget(panel)
             self.panel = panel
+            if self._starting_weights is not None:
+                panel.use_weights(*self._starting_weights)
+                self._starting_weights = None
         return self.panel
+
+    def start_from(self, path: Path, label: str, graph: dict[str, Any]) -> None:
+        """The next run of the open graph starts from the weights in `path` (an import's),
+        made for `graph` (its file dict); kept until the panel is built, if it is not yet."""
+        if self.panel is not None:
+            self.panel.use_weights(path, label, graph)
+        else:
+            self._starting_weights = (Path(path), label, graph)
+
+    def _on_doc_changed(self, change: Change) -> None:
+        if change.replaced:  # they were the old graph's
+            self._starting_weights = None
 
     def start_soon(self) -> None:
         """Start a run (F5). The first time, the loading state is painted before the panel is

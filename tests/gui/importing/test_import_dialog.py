@@ -1,0 +1,174 @@
+"""The import dialog before anything runs: the input shape is checked as it is typed, and a
+model file's NAMEs are listed by reading it, never by running it (issue 15)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from dlbuilder.gui.importing.import_dialog import ImportDialog, check_shape
+from dlbuilder.gui.importing.import_worker import ONNX, PYTORCH, ImportRunner
+from dlbuilder.gui.importing.sources import is_module_spec, names_in, split_spec
+from dlbuilder.gui.widgets.shape_text import ShapeTextError
+
+# Importing (or running) this file would raise: only reading it can list its names.
+MODEL_FILE = '''
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+raise RuntimeError("this file was run")
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(self.conv(x)) + x
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+        self.fc = nn.Linear(3 * 8 * 8, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.block(x), 1))
+
+
+class Deeper(Block):
+    pass
+
+
+class Helper:
+    pass
+
+
+def make_net():
+    return Net()
+
+
+def _private():
+    return None
+'''
+
+
+@pytest.fixture
+def dialog(qtbot, settings: QSettings):
+    def make(kind: str = PYTORCH) -> ImportDialog:
+        made = ImportDialog(kind, ImportRunner(), settings)
+        qtbot.addWidget(made)
+        made.show()
+        return made
+    return make
+
+
+@pytest.mark.parametrize(("text", "shape"), [("3x224x224", (3, 224, 224)), ("784", (784,)),
+                                             ("3, 32, 32", (3, 32, 32)), (" 1×28×28 ", (1, 28, 28))])
+def test_a_typed_shape_is_read(text, shape) -> None:
+    assert check_shape(text) == shape
+
+
+@pytest.mark.parametrize(("text", "says"), [("3x", "not finished"), ("0x3", "not a shape"),
+                                            ("1x2x3x4", "not a shape"), ("abc", "not a shape"),
+                                            ("3x-2x2", "not a shape")])
+def test_a_shape_that_is_not_one_says_why_with_the_example(text, says) -> None:
+    with pytest.raises(ShapeTextError) as err:
+        check_shape(text)
+    assert says in str(err.value) and "3x224x224" in str(err.value)
+
+
+def test_the_shape_is_checked_as_it_is_typed(dialog, tmp_path) -> None:
+    box = dialog()
+    model = tmp_path / "model.py"
+    model.write_text(MODEL_FILE)
+    box.source.setText(str(model))
+    box.source.editingFinished.emit()
+    box.shape.setText("3x8x")
+    assert not box.import_button.isEnabled()
+    assert box.shape_hint.isVisible() and "not finished" in box.shape_hint.text()
+    assert box.job() is None
+    box.shape.setText("3x8x8")
+    assert box.import_button.isEnabled() and not box.shape_hint.isVisible()
+    job = box.job()
+    assert job.source == f"{model}:Net" and job.input_shape == (3, 8, 8)
+    assert job.kind == PYTORCH and job.weights.suffix == ".pt"
+
+
+def test_names_are_listed_by_reading_the_file_not_running_it(dialog, tmp_path) -> None:
+    model = tmp_path / "model.py"
+    model.write_text(MODEL_FILE)
+    box = dialog()
+    box.source.setText(f"{model}:Deeper")  # a typed spec splits into the file and the NAME
+    box.source.editingFinished.emit()
+    assert box.source.text() == str(model)
+    listed = [box.name.itemText(i) for i in range(box.name.count())]
+    assert listed == ["Block", "Net", "Deeper", "make_net"]
+    assert box.name.currentText() == "Deeper"
+    assert "3 nn.Module subclasses and 1 function" in box.name_hint.text()
+    assert "model" not in sys.modules  # never imported
+    box.source.setText(str(model))
+    box.name.setCurrentText("NotThere")
+    box.source.editingFinished.emit()
+    assert box.name.currentText() == "Net"  # the model no other class uses, written last
+
+
+def test_the_dialog_says_it_runs_the_python_code_and_onnx_is_only_read(dialog) -> None:
+    assert "runs this Python file's code" in dialog(PYTORCH).note.text()
+    onnx = dialog(ONNX)
+    assert "only read" in onnx.note.text() and not onnx.name.isVisible()
+    onnx.source.setText("/some/model.onnx")
+    assert onnx.import_button.isEnabled()  # the shape is optional for ONNX
+    assert onnx.job().input_shape is None
+
+
+def test_unreadable_sources_say_why(dialog, tmp_path) -> None:
+    broken = tmp_path / "broken.py"
+    broken.write_text("class Net(nn.Module:\n    pass\n")
+    box = dialog()
+    box.source.setText(str(broken))
+    box.source.editingFinished.emit()
+    assert "broken.py line 1" in box.name_hint.text() and box.name.count() == 0
+    box.source.setText(str(tmp_path / "missing.py"))
+    box.source.editingFinished.emit()
+    assert "There is no file" in box.name_hint.text()
+    box.source.setText("torchvision.models")
+    box.source.editingFinished.emit()
+    assert "Type the NAME" in box.name_hint.text()
+    assert not box.import_button.isEnabled() or box.name.currentText()
+
+
+def test_specs_split_into_source_and_name() -> None:
+    assert split_spec("path/model.py:Net") == ("path/model.py", "Net")
+    assert split_spec("torchvision.models:resnet18") == ("torchvision.models", "resnet18")
+    assert split_spec(r"C:\models\net.py") == (r"C:\models\net.py", "")
+    assert split_spec("model.py") == ("model.py", "")
+    assert is_module_spec("torchvision.models") and not is_module_spec("model.py")
+    assert not is_module_spec("models/net.py")
+
+
+def test_names_in_a_file_without_torch_imports_still_find_nn_bases() -> None:
+    names = names_in("import torch.nn as nn\nclass A(nn.Module): pass\nclass B(A): pass\n"
+                     "class C(object): pass\n")
+    assert names.classes == ("A", "B") and names.suggested == "B"
+    assert names_in("x = (\n").problem.startswith("the file line")
+
+
+def test_the_last_fields_are_remembered(dialog, tmp_path: Path, settings) -> None:
+    model = tmp_path / "model.py"
+    model.write_text(MODEL_FILE)
+    box = dialog()
+    box.source.setText(str(model))
+    box.source.editingFinished.emit()
+    box.shape.setText("3x8x8")
+    box.runner.start = lambda job: None  # only the remembering is under test here
+    box.import_button.click()
+    again = dialog()
+    assert (again.source.text(), again.name.currentText(), again.shape.text()) == (
+        str(model), "Net", "3x8x8")
