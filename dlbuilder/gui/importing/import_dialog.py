@@ -257,8 +257,8 @@ class ImportDialog(QDialog):
                            ("name", self.name.currentText().strip()),
                            ("shape", self.shape.text().strip())):
             self.settings.setValue(f"import/{self.kind}/{key}", value)
-        self._set_busy(True)
         self.runner.start(job)
+        self._set_busy(True)
 
     def _set_busy(self, busy: bool) -> None:
         for widget in (self.source, self.browse, self.name, self.shape):

@@ -28,7 +28,7 @@ SPECS = (
     ActionSpec("open", "&Open…", "Open a graph file (.json)", (Key.Open,), "open"),
     ActionSpec("import_torch", "Import &PyTorch Model…", "Bring a PyTorch model (an nn.Module "
                "in a Python file) in as a graph you can edit, with its weights", (), None),
-    ActionSpec("import_onnx", "Import O&NNX…", "Bring an ONNX model in as a graph you can "
+    ActionSpec("import_onnx", "&Import ONNX…", "Bring an ONNX model in as a graph you can "
                "edit, with its weights", (), None),
     ActionSpec("save", "&Save", "Save the graph to its file", (Key.Save,), "save"),
     ActionSpec("save_as", "Save &As…", "Save the graph under a new name", (Key.SaveAs,),
