@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -196,6 +197,7 @@ class ImportDialog(QDialog):
         self.name.setCurrentText(wanted)
         self.name_hint.setText(hint)
         self.name_hint.setVisible(bool(hint))
+        self._grow_to_fit()
         self._update_import_button()
 
     def _on_shape_text_changed(self, _text: str) -> None:
@@ -223,6 +225,22 @@ class ImportDialog(QDialog):
         self.shape_hint.setProperty("error", error)
         self.shape_hint.setVisible(bool(text))
         self._on_theme_changed(current())
+        self._grow_to_fit()
+
+    def _grow_to_fit(self) -> None:
+        """Each hint as tall as its wrapped lines at the fields' width (the form layout would
+        guess), and the dialog taller when they need more room (never narrower)."""
+        width = self.shape.width()
+        for label in (self.name_hint, self.shape_hint):
+            label.setFixedHeight(label.heightForWidth(width) if label.text() else 0)
+        needed = self.layout().totalSizeHint().height()
+        if needed > self.height():
+            self.resize(self.width(), needed)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._grow_to_fit()
 
     def _update_import_button(self) -> None:
         ready = (bool(self.source.text().strip()) and self._shape_value() is not False
@@ -285,7 +303,7 @@ class ImportDialog(QDialog):
         self.report.setPlainText(text)
         self.report_heading.show()
         self.report.show()
-        self.adjustSize()
+        self._grow_to_fit()
 
     def reject(self) -> None:
         """Cancel (or Esc) closes at once, even mid-import: that import is dropped."""
