@@ -69,8 +69,9 @@ def dialog(qtbot, settings: QSettings):
     return make
 
 
-@pytest.mark.parametrize(("text", "shape"), [("3x224x224", (3, 224, 224)), ("784", (784,)),
-                                             ("3, 32, 32", (3, 32, 32)), (" 1×28×28 ", (1, 28, 28))])
+@pytest.mark.parametrize(("text", "shape"), [
+    ("3x224x224", (3, 224, 224)), ("784", (784,)), ("3, 32, 32", (3, 32, 32)),
+    (" 1×28×28 ", (1, 28, 28))])
 def test_a_typed_shape_is_read(text, shape) -> None:
     assert check_shape(text) == shape
 

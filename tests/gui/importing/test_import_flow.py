@@ -117,7 +117,7 @@ def test_a_successful_import_opens_the_model_with_its_weights(make_window, qtbot
     real = import_worker.run_import
     monkeypatch.setattr(import_worker, "run_import", lambda job: (
         threads.append(threading.get_ident()), real(job))[1])
-    dialog = _import(window, qtbot, model, "1x8x8")
+    _import(window, qtbot, model, "1x8x8")
     ticks = _ticks_while(qtbot, lambda: window.import_side.dialog is None)
     assert ticks > 5  # the window went on running while torch loaded and traced
     assert threads and threads[0] != threading.get_ident()
@@ -131,7 +131,6 @@ def test_a_successful_import_opens_the_model_with_its_weights(make_window, qtbot
     assert weights.initial.parent == import_worker.imported_weights_dir()
     state = torch.load(weights.initial, weights_only=True)
     compile_graph(doc.graph).load_state_dict(state)  # they fit the graph as opened
-    assert not dialog.isVisible()
 
 
 @pytest.mark.slow
@@ -196,13 +195,14 @@ def test_an_onnx_file_imports_into_the_window(make_window, qtbot, tmp_path) -> N
     from dlbuilder.backend import onnx_export
     from dlbuilder.backend.compiler import compile_graph
     from dlbuilder.core.fileformat import load_graph
+    from dlbuilder.layers import REGISTRY
     from dlbuilder.resources import examples_dir
 
     if onnx_export.onnx_missing():
         pytest.skip(onnx_export.onnx_missing())
     target = tmp_path / "digits.onnx"
-    onnx_export.export_onnx(compile_graph(load_graph(examples_dir() / "digits_cnn.json")),
-                            target)
+    graph = load_graph(examples_dir() / "digits_cnn.json", REGISTRY)
+    onnx_export.export_onnx(compile_graph(graph), target)
     window = make_window(example="lenet5")
     window.doc.undo_stack.setClean()
     _import(window, qtbot, target, "", kind="import_onnx")
