@@ -88,6 +88,7 @@ class ImportDialog(QDialog):
         self.source.setToolTip("The model file (Browse… to choose it)" + (
             ", or a module to import, such as torchvision.models" if torch else ""))
         self.browse = QPushButton("Browse…")
+        self.browse.setAutoDefault(False)  # Return in a field imports; it never browses
         row = QHBoxLayout()
         row.addWidget(self.source, 1)
         row.addWidget(self.browse)
@@ -114,6 +115,7 @@ class ImportDialog(QDialog):
         layout.addWidget(self.note)
         self._build_report(layout)
         self._build_buttons(layout)
+        self.source.setFocus()
         self.browse.clicked.connect(self._on_browse_clicked)
         self.source.editingFinished.connect(self._on_source_editing_finished)
         self.source.textChanged.connect(self._update_import_button)
@@ -144,7 +146,8 @@ class ImportDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.import_button = self.buttons.addButton(
             "Import", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.import_button.setDefault(True)
+        # Return imports when it can and never cancels (a disabled default is dropped by Qt)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAutoDefault(False)
         self.buttons.accepted.connect(self._on_import_clicked)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -246,6 +249,7 @@ class ImportDialog(QDialog):
         ready = (bool(self.source.text().strip()) and self._shape_value() is not False
                  and (self.kind == ONNX or bool(self.name.currentText().strip())))
         self.import_button.setEnabled(ready and not self.runner.busy)
+        self.import_button.setDefault(self.import_button.isEnabled())
 
     def _on_theme_changed(self, theme: Theme) -> None:
         self.name_hint.setStyleSheet(f"color: {theme.muted};")

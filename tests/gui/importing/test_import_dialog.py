@@ -173,3 +173,23 @@ def test_the_last_fields_are_remembered(dialog, tmp_path: Path, settings) -> Non
     again = dialog()
     assert (again.source.text(), again.name.currentText(), again.shape.text()) == (
         str(model), "Net", "3x8x8")
+
+
+def test_return_in_a_field_imports_and_never_cancels(dialog, tmp_path) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    model = tmp_path / "model.py"
+    model.write_text(MODEL_FILE)
+    box = dialog()
+    started = []
+    box.runner.start = started.append
+    QTest.keyClick(box.shape, Qt.Key.Key_Return)  # nothing to import yet: nothing happens
+    assert box.isVisible() and not started
+    box.source.setText(str(model))
+    box.source.editingFinished.emit()
+    box.shape.setText("3x8x8")
+    box.browse.setFocus()
+    box.shape.setFocus()  # the Browse button had focus once: Return still imports
+    QTest.keyClick(box.shape, Qt.Key.Key_Return)
+    assert box.isVisible() and [job.source for job in started] == [f"{model}:Net"]
