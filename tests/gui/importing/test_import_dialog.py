@@ -175,9 +175,14 @@ def test_the_last_fields_are_remembered(dialog, tmp_path: Path, settings) -> Non
         str(model), "Net", "3x8x8")
 
 
-def test_return_in_a_field_imports_and_never_cancels(dialog, tmp_path) -> None:
+def test_return_in_a_field_imports_and_never_cancels(dialog, tmp_path, monkeypatch) -> None:
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QFileDialog
+
+    browsed = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (browsed.append(a), ("", ""))[1])
 
     model = tmp_path / "model.py"
     model.write_text(MODEL_FILE)
@@ -193,3 +198,4 @@ def test_return_in_a_field_imports_and_never_cancels(dialog, tmp_path) -> None:
     box.shape.setFocus()  # the Browse button had focus once: Return still imports
     QTest.keyClick(box.shape, Qt.Key.Key_Return)
     assert box.isVisible() and [job.source for job in started] == [f"{model}:Net"]
+    assert not browsed
