@@ -128,7 +128,7 @@ class ImportDialog(QDialog):
         self.report = QPlainTextEdit()
         self.report.setObjectName("import_report")
         self.report.setReadOnly(True)  # selectable and copyable, every place listed
-        self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.report.setMinimumHeight(140)
         for widget in (self.report_heading, self.report):
             widget.hide()
