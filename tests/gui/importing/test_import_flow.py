@@ -67,17 +67,6 @@ def _import(window, qtbot, source: Path, shape: str, kind: str = "import_torch")
     return dialog
 
 
-def _ticks_while(qtbot, condition) -> int:
-    """Wait for `condition`, counting how often a 20 ms GUI timer ran meanwhile."""
-    ticks = []
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start(20)
-    qtbot.waitUntil(condition, timeout=WAIT_MS)
-    timer.stop()
-    return len(ticks)
-
-
 @pytest.mark.slow
 def test_a_refused_import_shows_every_place_and_keeps_the_graph(make_window, qtbot,
                                                                  tmp_path) -> None:
@@ -86,7 +75,7 @@ def test_a_refused_import_shows_every_place_and_keeps_the_graph(make_window, qtb
     model = tmp_path / "unsupported.py"
     model.write_text(UNSUPPORTED_MODEL)
     dialog = _import(window, qtbot, model, "5x8")
-    _ticks_while(qtbot, lambda: dialog.report.isVisible())
+    qtbot.waitUntil(lambda: dialog.report.isVisible(), timeout=WAIT_MS)
     report = dialog.report.toPlainText()
     assert "cannot be imported" in report and "lstm" in report.lower()
     assert dialog.report.isReadOnly() and dialog.isVisible()  # open, to fix and try again
@@ -113,14 +102,19 @@ def test_a_successful_import_opens_the_model_with_its_weights(make_window, qtbot
     window.doc.add_layer("ReLU")  # unsaved work: the usual question comes first
     model = tmp_path / "small_net.py"
     model.write_text(SMALL_MODEL)
-    threads = []
+    threads, gui_ran, ticked = [], [], threading.Event()
     real = import_worker.run_import
-    monkeypatch.setattr(import_worker, "run_import", lambda job: (
-        threads.append(threading.get_ident()), real(job))[1])
+
+    def recording(job):  # the worker waits for a GUI timer: a frozen window never sets it
+        threads.append(threading.get_ident())
+        gui_ran.append(ticked.wait(10))
+        return real(job)
+
+    monkeypatch.setattr(import_worker, "run_import", recording)
     _import(window, qtbot, model, "1x8x8")
-    ticks = _ticks_while(qtbot, lambda: window.import_side.dialog is None)
-    assert ticks > 5  # the window went on running while torch loaded and traced
-    assert threads and threads[0] != threading.get_ident()
+    QTimer.singleShot(50, ticked.set)
+    qtbot.waitUntil(lambda: window.import_side.dialog is None, timeout=WAIT_MS)
+    assert gui_ran == [True] and threads[0] != threading.get_ident()
     assert asked and "Save the changes" in asked[0]
     doc = window.doc
     assert doc.path is None and doc.modified and "Net" in window.windowTitle()
