@@ -14,6 +14,8 @@ is moved out to the caller, so the block takes one tensor (and every layer share
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import operator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,11 +33,13 @@ from dlbuilder.backend.importing.functions import (
     operation_name,
     shape_of,
 )
-from dlbuilder.backend.importing.modules_map import ModuleRefused, module_layer
+from dlbuilder.backend.importing.modules_map import ModuleRefused, module_layer, stored_params
 from dlbuilder.backend.importing.report import Unmapped
 from dlbuilder.backend.importing.tracing import Call, Traced, line_at
+from dlbuilder.backend.importing.written import written_args
 from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT
 from dlbuilder.core.graph import Graph
+from dlbuilder.layers import REGISTRY
 
 Value = tuple[fx.Node, int]  # a node's output `port`
 ROOT = ""
@@ -175,8 +179,17 @@ class Builder:
         if not isinstance(result, fx.Node):
             raise Refused("forward's result", "forward returns several values; the graph "
                           "has one Output")
-        self.root.graph.add_node("output", "Output")
+        self.root.graph.add_node("output", "Output", self._loss_for(shape_of(result)))
         self._wire(self.root, [result], "output")
+
+    def _loss_for(self, shape: tuple[int, ...] | None) -> dict[str, str]:
+        """The Output's defaults (cross-entropy on labels) for scores per class; for any
+        other result, which the code does not say how to train, a mean squared error, against
+        the input itself where the result has its shape (an autoencoder)."""
+        if shape is None or len(shape) == 2:
+            return {}
+        target = {"target": "input"} if tuple(shape[1:]) == self.input_shape else {}
+        return {"loss": "MSELoss", **target}
 
     def _module_layer(self, node: fx.Node) -> tuple[str, dict]:
         """The layer a leaf module call is; Refused for a module we lack or cannot hold, or
@@ -204,6 +217,8 @@ class Builder:
         module = self.traced.module.get_submodule(node.target)
         draft = self._draft(self.owner[node])
         node_id = _fresh(draft.graph, _relative(node.target, draft.call))
+        owner = type(draft.call.module) if draft.call is not None else self.traced.model_class
+        layer = _as_written(layer, module, written_args(owner).get(node_id, {}))
         draft.graph.add_node(node_id, *layer)
         draft.modules[node_id] = module
         self._wire(draft, [a for a in node.args if isinstance(a, fx.Node)], node_id)
@@ -285,7 +300,7 @@ class Builder:
             node = hoisted.get(name) or getattr(value, "node", None)
             if node is None or self.kinds.get(node) == SHAPE:
                 continue
-            value_id = draft.graph.unique_id(name)
+            value_id = draft.graph.unique_id(_port_name(call.module, name))
             draft.graph.add_node(value_id, BLOCK_INPUT)
             draft.inputs[self.canon[node]] = value_id
             sources.append(node)
@@ -341,6 +356,32 @@ def _relative(path: str, call: Call | None) -> str:
     if call is not None and path.startswith(call.path + ".") and call.path:
         path = path[len(call.path) + 1:]
     return path.replace(".", "_")
+
+
+def _as_written(layer: tuple[str, dict], module: nn.Module, written: dict[str, str]
+                ) -> tuple[str, dict]:
+    """What the module cannot say, as the code wrote it: torch keeps a pooling's stride
+    left out (None) as the kernel size, so a stride equal to the kernel reads as left out,
+    unless the code wrote it; PReLU keeps no `init` (its weight starts there)."""
+    type_name, params = layer
+    if type_name == "PReLU" and "init" in written:
+        with contextlib.suppress(ValueError, SyntaxError, ModuleRefused):
+            init = ast.literal_eval(written["init"])
+            params = {**params, **stored_params(REGISTRY.get("PReLU"), {"init": init})}
+    if type_name in ("MaxPool2d", "AvgPool2d") and "stride" not in params \
+            and written.get("stride", "None") != "None":
+        stride = module.stride
+        square = isinstance(stride, tuple | list) and len(set(stride)) == 1
+        params = {**params, "stride": stride[0] if square else (
+            list(stride) if isinstance(stride, tuple | list) else stride)}
+    return type_name, params
+
+
+def _port_name(module: nn.Module, name: str) -> str:
+    """A BlockInput's id: forward's argument name, except nn.Sequential's own `input`, which
+    is `x` as in the blocks one draws (and as nothing in exported code says otherwise)."""
+    sequential = getattr(type(module), "forward", None) is nn.Sequential.forward
+    return "x" if sequential and name == "input" else name
 
 
 def _fresh(graph: Graph, base: str) -> str:

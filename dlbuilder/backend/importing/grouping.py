@@ -26,7 +26,8 @@ from torch import nn
 
 from dlbuilder.backend.compiler import NodePath
 from dlbuilder.backend.importing.building import Draft
-from dlbuilder.backend.importing.parameterize import Sample, Shared, parameterize
+from dlbuilder.backend.importing.parameterize import Key, Sample, Shared, parameterize
+from dlbuilder.backend.importing.written import written_args
 from dlbuilder.core.blocks import (
     BLOCK,
     BLOCK_INPUT,
@@ -86,10 +87,10 @@ class Grouper:
         """Block types for drafts of one structure: one for all (with parameters where their
         values differ), or, where parameterize finds none, one per set of equal values."""
         values = [_values(d.graph) for d in drafts]
+        samples = [_sample(d, v) for d, v in zip(drafts, values, strict=True)]
         shared = None
-        if any(v != values[0] for v in values):
-            shared = parameterize([_sample(d, v) for d, v in zip(drafts, values, strict=True)],
-                                  _defaults(drafts[0]))
+        if any(v != values[0] for v in values) or any(s.args for s in samples):
+            shared = parameterize(samples, _defaults(drafts[0]), _written(drafts[0]))
         if shared is None and any(v != values[0] for v in values):
             split: dict[str, list[Draft]] = {}
             for draft, value in zip(drafts, values, strict=True):
@@ -170,7 +171,9 @@ def _values(graph: Graph) -> dict[tuple[str, str], Any]:
 
 @functools.cache
 def _whole_defaults(type_name: str) -> dict[str, int]:
-    if type_name not in REGISTRY:  # an instance: its arguments have no layer defaults
+    if type_name == BLOCK:  # an instance: its arguments have no layer defaults
+        return {"repeat": 1}
+    if type_name not in REGISTRY:
         return {}
     spec = REGISTRY.get(type_name)
     return {name: _file_int(value) for name, value in spec.defaults.items()
@@ -191,6 +194,15 @@ def _whole(value: Any) -> bool:
 def _sample(draft: Draft, values: dict[tuple[str, str], Any]) -> Sample:
     args = {k: v for k, v in draft.call.ctor.items() if _whole(v)}
     return Sample(args, draft.in_channels, values)
+
+
+def _written(draft: Draft) -> dict[Key, str]:
+    """What the draft's class wrote for its nodes' values, by (node, parameter)."""
+    module = type(draft.call.module)
+    if module is nn.Sequential:  # its items are written where it is built: in its parent
+        return {}
+    return {(node, name): text for node, hints in written_args(module).items()
+            for name, text in hints.items()}
 
 
 def _defaults(draft: Draft) -> dict[str, int]:
@@ -252,8 +264,15 @@ def _without_repeat(params: dict[str, Any]) -> dict[str, Any]:
 
 def _built_alike(a: Draft, b: Draft) -> bool:
     """Whether two calls' modules got the same constructor values (those that are plain
-    values; a module passed in is compared by its class), or neither was recorded."""
-    return _plain_args(a) == _plain_args(b)
+    values; a module passed in is compared by its class), or neither was recorded. An
+    argument that is each one's incoming channels is left out: the graph infers it, so a
+    repeat of `Inner(16, w)`, `Inner(24, w)` is one instance repeated."""
+    first, second = _plain_args(a), _plain_args(b)
+    for name in set(first) & set(second):
+        if a.in_channels is not None and first[name] == a.in_channels \
+                and second[name] == b.in_channels:
+            del first[name], second[name]
+    return first == second
 
 
 def _plain_args(draft: Draft) -> dict[str, Any]:

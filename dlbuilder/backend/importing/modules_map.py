@@ -2,8 +2,10 @@
 
 Every registry type with a `torch_class` maps from that class; the parameter values are read
 from the module's attributes of the same names (torch's names are ours), `bias` from whether
-the module has one. A setting our type cannot express (a Conv2d's `padding_mode="reflect"`,
-a MaxPool2d that returns indices) makes the module unmappable, with the reason.
+the module has one; a square pair or four equal sides (torch keeps ZeroPad2d's 2 as
+(2, 2, 2, 2)) is stored as the one number a person writes. A setting our type cannot
+express (a Conv2d's `padding_mode="reflect"`, a MaxPool2d that returns indices) makes the
+module unmappable, with the reason.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def stored_params(spec: LayerSpec, raw: Mapping[str, Any]) -> dict[str, Any]:
             raise ModuleRefused(err.message) from None
         if not param.required and checked == spec.defaults.get(name):
             continue
-        out[name] = _file_value(checked, param.kind == "pair")
+        out[name] = _file_value(checked, param.kind in ("pair", "sides"))
     return out
 
 
@@ -98,8 +100,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _file_value(value: Any, pair: bool) -> Any:
+def _file_value(value: Any, square: bool) -> Any:
+    """A value as a file writes it; a square pair (or four equal sides) as one number."""
     if isinstance(value, tuple | list):
         items = list(value)
-        return items[0] if pair and len(items) == 2 and items[0] == items[1] else items
+        return items[0] if square and items and all(v == items[0] for v in items) else items
     return value

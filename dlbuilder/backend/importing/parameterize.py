@@ -10,6 +10,8 @@ a constructor argument (`planes`), a multiple or a fraction of one (`planes * 4`
 after the value (`out_channels`). A value that is the same everywhere stays a number, unless
 an argument of the same name (`stride`, `groups`) holds it: then the reference keeps what the
 code meant, so a graph exported by dlbuilder and imported back gets its parameters back.
+Before any of that, what the code itself wrote for a value (`written`: `2 * k + 1`, read from
+its source by written.py) is taken where it gives every instance's value.
 
 Pure Python over plain values: the fx importer calls it while grouping instances into types.
 """
@@ -21,9 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlbuilder.core.blocks import INPUT_CHANNELS, BlockParam, param_name_problem, ref
+from dlbuilder.core.expr import Expr, ExprError, parse_expr
 
 Key = tuple[str, str]  # (node id inside the block, layer parameter)
 _FACTORS = range(2, 65)
+# values that are never a channel count, however equal to one they happen to be
+NOT_WIDTHS = frozenset({"repeat", "dim", "start_dim", "end_dim", "chunks", "kernel_size",
+                        "stride", "padding", "dilation", "output_padding", "output_size"})
 
 
 @dataclass(frozen=True)
@@ -47,15 +53,15 @@ class Shared:
     args: tuple[dict[str, int], ...]
 
 
-def parameterize(samples: Sequence[Sample], defaults: Mapping[str, int] | None = None
-                 ) -> Shared | None:
+def parameterize(samples: Sequence[Sample], defaults: Mapping[str, int] | None = None,
+                 written: Mapping[Key, str] | None = None) -> Shared | None:
     """One type for all `samples`, or None when they cannot share one: a value that is not a
     whole number differs, or the samples do not have the same values at all. `defaults` are
     the constructor's own defaults (a parameter's default where the code gives one, else the
-    first sample's value)."""
+    first sample's value); `written` the expressions the code wrote for values, by key."""
     if not samples or any(set(s.values) != set(samples[0].values) for s in samples):
         return None
-    fitter = _Fitter(samples)
+    fitter = _Fitter(samples, written or {})
     values: dict[Key, Any] = {}
     for key in samples[0].values:
         column = [s.values[key] for s in samples]
@@ -84,8 +90,9 @@ class _Fitter:
     """Explains columns of values (one value per sample) by the samples' arguments, and
     remembers which arguments (and new parameters) the explanations use."""
 
-    def __init__(self, samples: Sequence[Sample]) -> None:
+    def __init__(self, samples: Sequence[Sample], written: Mapping[Key, str]) -> None:
         self.count = len(samples)
+        self.written = written
         channels = [s.in_channels for s in samples]
         self.channels = channels if all(_whole(c) for c in channels) else None
         columns = {name: [s.args.get(name) for s in samples] for name in samples[0].args}
@@ -94,8 +101,13 @@ class _Fitter:
         # read as in_channels, which the instance's input gives; with one, a value equal to
         # the incoming channels everywhere is written as in_channels even where it does not vary
         self.takes_channels = self.channels is not None and channels in columns.values()
+        # where the code names one `in_channels`, only that one is the incoming channels:
+        # another argument that happens to be equal to them here stays an argument
+        taken = [name for name, c in columns.items() if c == channels]
+        if INPUT_CHANNELS in taken:
+            taken = [INPUT_CHANNELS]
         self.args = {name: c for name, c in columns.items()
-                     if c != channels and param_name_problem(name) is None}
+                     if name not in taken and param_name_problem(name) is None}
         self.used: dict[str, list[int]] = {}
 
     def fit(self, key: Key, column: list[Any]) -> Any:
@@ -103,11 +115,40 @@ class _Fitter:
         same = all(v == column[0] for v in column)
         if not all(_whole(v) for v in column):
             return column[0] if same else None
+        written = self._written(key, column)
+        if written is not None:
+            return ref(written.text) if written.names else column[0]
         if key[1] in self.args and self.args[key[1]] == column:
             return self._use(key[1])
-        if same and not (self.takes_channels and column == self.channels):
+        if same and not (self.takes_channels and column == self.channels
+                         and key[1] not in NOT_WIDTHS):
             return column[0]
         return self._reference(column) or self._new_param(key, column)
+
+    def _written(self, key: Key, column: list[int]) -> Expr | None:
+        """The code's own expression for `key`, where it names only arguments (and the
+        incoming channels) and gives each sample's value (a plain number the code wrote
+        stays one, even where an argument of the same name holds it too)."""
+        text = self.written.get(key)
+        try:
+            expr = parse_expr(text) if isinstance(text, str) else None
+        except ExprError:
+            return None
+        if expr is None or not expr.names <= {*self.args, INPUT_CHANNELS} \
+                or (INPUT_CHANNELS in expr.names and self.channels is None):
+            return None
+        for i, value in enumerate(column):
+            env = {name: values[i] for name, values in self.args.items()}
+            if self.channels is not None:
+                env[INPUT_CHANNELS] = self.channels[i]
+            try:
+                if expr.evaluate(env) != value:
+                    return None
+            except ExprError:
+                return None
+        for name in sorted(expr.names - {INPUT_CHANNELS}):
+            self._use(name)
+        return expr
 
     def _reference(self, column: list[int]) -> dict[str, str] | None:
         if column == self.channels:

@@ -53,6 +53,7 @@ class Traced:
     module: fx.GraphModule
     calls: dict[str, Call]
     problems: list[Unmapped]
+    model_class: type = nn.Module  # the traced model's own class (fx gives a GraphModule)
 
 
 class _Tracer(fx.Tracer):
@@ -171,7 +172,7 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> Traced:
     module.graph.eliminate_dead_code()  # what only fed a refused `if` is not the model's
     if not tracer.problems:
         _propagate_shapes(module, input_shape)
-    return Traced(module, tracer.calls, tracer.problems)
+    return Traced(module, tracer.calls, tracer.problems, type(model))
 
 
 def _propagate_shapes(module: fx.GraphModule, input_shape: tuple[int, ...]) -> None:
