@@ -13,6 +13,7 @@ the called class's signature.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import sys
 import textwrap
@@ -25,6 +26,12 @@ Hints = dict[str, dict[str, str]]  # node id -> parameter -> expression text
 
 def written_args(cls: type) -> Hints:
     """Hints for the nodes `cls.__init__` builds; {} where its source cannot be read."""
+    return {node: dict(hints) for node, hints in _read_class(cls).items()}
+
+
+@functools.lru_cache(maxsize=256)
+def _read_class(cls: type) -> Hints:
+    """Read once per class: ResNet-50 builds 160 modules of a handful of classes."""
     init = cls.__dict__.get("__init__")
     if init is None:
         return {}
