@@ -12,6 +12,7 @@ so a node id can never inject code.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import textwrap
 from collections.abc import Sequence
@@ -20,6 +21,8 @@ from typing import Any
 
 from dlbuilder.backend.names import LOCAL_RESERVED, comment_text, is_plain_identifier
 from dlbuilder.backend.plan import Call, ClassPlan, Layer, ModelPlan, Op, Param, build_plan
+from dlbuilder.backend.symbolic import expression_text
+from dlbuilder.core.expr import BinOp, Expr, Name, Neg
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.ops import inline_op
 from dlbuilder.core.registry import format_shape
@@ -294,10 +297,56 @@ def _class_lines(cls: ClassPlan, classes: dict[str, ClassPlan]) -> list[str]:
     lines.append(f"{INDENT * 2}super().__init__()")
     for layer in cls.layers:
         lines += _assignment(layer, classes)
+    kept = _kept_params(cls)
+    lines += [f"{INDENT * 2}self.{attr} = {name}" for name, attr in kept.items()]
     lines += ["", f"{INDENT}def forward(self, {', '.join(cls.inputs)}):"]
-    lines += [f"{INDENT * 2}{_statement(op, shapes=False)}" for op in cls.ops]
+    lines += [f"{INDENT * 2}{_statement(_read_kept(op, kept), shapes=False)}"
+              for op in cls.ops]
     lines.append(f"{INDENT * 2}return {', '.join(cls.results)}")
     return lines
+
+
+def _kept_params(cls: ClassPlan) -> dict[str, str]:
+    """The constructor parameters forward reads (an inline operation's argument, such as
+    Chunk's `chunks`), each kept as an attribute, named apart from the layers'."""
+    names = sorted({name for op in cls.ops for value in op.args.values()
+                    if isinstance(value, Param) for name in value.expr.names})
+    taken = {layer.attr for layer in cls.layers}
+    kept = {}
+    for name in names:
+        attr = name
+        while attr in taken:
+            attr += "_value"
+        kept[name] = attr
+        taken.add(attr)
+    return kept
+
+
+def _read_kept(op: Op, kept: dict[str, str]) -> Op:
+    """The op with its Params reading the kept attributes (`self.parts`)."""
+    if not kept or not any(isinstance(v, Param) for v in op.args.values()):
+        return op
+    names = {name: f"self.{attr}" for name, attr in kept.items()}
+
+    def read(value: Any) -> Any:
+        if not isinstance(value, Param):
+            return value
+        tree = _renamed(value.expr.tree, names)
+        return Param(Expr(expression_text(tree), tree))
+
+    return dataclasses.replace(op, args={key: read(v) for key, v in op.args.items()})
+
+
+def _renamed(tree: Any, names: dict[str, str]) -> Any:
+    """An expression tree with its names replaced (for printing only)."""
+    if isinstance(tree, Name):
+        return Name(names.get(tree.name, tree.name))
+    if isinstance(tree, Neg):
+        return Neg(_renamed(tree.operand, names))
+    if isinstance(tree, BinOp):
+        return dataclasses.replace(tree, left=_renamed(tree.left, names),
+                                   right=_renamed(tree.right, names))
+    return tree
 
 
 def _statement(op: Op, shapes: bool = True) -> str:

@@ -223,3 +223,25 @@ def test_a_block_named_like_the_model_class_keeps_the_default_working() -> None:
     code = export_code(engine_for(graph))
     assert "class Net_(nn.Sequential):" in code and "class Net(nn.Module):" in code
     assert_same_as_compiled(graph)
+
+
+def test_a_parameter_only_forward_reads_is_kept_by_the_constructor() -> None:
+    """Chunk's `chunks` from a block parameter: forward reads it as `self.parts` (it once
+    read a name only the constructor had, and the exported code raised NameError), named
+    apart from the ReLU that took the attribute `parts`."""
+    split = {"name": "Split", "params": [{"name": "parts", "default": 2}],
+             "nodes": [{"id": "x", "type": "BlockInput"},
+                       {"id": "c", "type": "Chunk", "params": {"chunks": {"expr": "parts"}}},
+                       {"id": "parts", "type": "ReLU"}, {"id": "a", "type": "Add"},
+                       {"id": "y", "type": "BlockOutput"}],
+             "edges": [{"from": "x", "to": "c"},
+                       {"from": "c", "to": "a", "from_port": 0, "to_port": 0},
+                       {"from": "c", "to": "parts", "from_port": 1},
+                       {"from": "parts", "to": "a", "to_port": 1}, {"from": "a", "to": "y"}]}
+    graph = _file([split], [{"id": "input", "type": "Input", "params": {"shape": [4, 6, 6]}},
+                            {"id": "s", "type": "Block", "params": {"block": "Split"}},
+                            {"id": "output", "type": "Output", "params": {"loss": "MSELoss"}}],
+                  _chain(["input", "s", "output"]))
+    code = export_code(engine_for(graph))
+    assert "self.parts_value = parts" in code and "torch.chunk(x, self.parts_value" in code
+    assert_same_as_compiled(graph)
