@@ -19,7 +19,8 @@ import numpy as np
 
 from dlbuilder.backend.importing.onnx_fold import BATCH, Dims, attributes, fold, shape_value
 from dlbuilder.backend.importing.onnx_names import id_base, module_path
-from dlbuilder.backend.importing.onnx_ops import CONVERTERS, CannotMap, Layer, Node, flowing
+from dlbuilder.backend.importing.onnx_nodes import CannotMap, Layer, Node, flowing
+from dlbuilder.backend.importing.onnx_ops import CONVERTERS
 from dlbuilder.backend.importing.report import ImportFailed, ImportRefused, Unmapped
 from dlbuilder.backend.importing.result import Imported, exported_state
 from dlbuilder.backend.onnx_export import INSTALL_HINT
