@@ -3,12 +3,15 @@ exporters write around Reshape (`Shape -> Gather -> Unsqueeze -> Concat` for
 `x.view(x.size(0), -1)`), computed here so the layer that reads them sees plain numbers.
 
 A shape read off a tensor holds the batch dimension as `BATCH`, a marker that is not a number:
-arithmetic on it fails, so a value that depends on the batch size in any other way than being
-carried along stays unfolded, and the importer says it cannot map what needs it.
+arithmetic on it fails unless it gives the batch back (batch * 1, batch // 1, floor(batch)), so
+a value that depends on the batch size in any other way than being carried along stays
+unfolded, and the importer says it cannot map what needs it. Integer arithmetic on the other
+sizes (TorchScript's `channels // groups` is Div, Cast) folds to plain numbers.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -112,7 +115,64 @@ def _reshape(attrs: Mapping[str, Any], ins: Sequence[Any]) -> np.ndarray:
     return np.asarray(ins[0]).reshape(_ints(ins[1]))
 
 
+def _divide(a: Any, b: Any) -> Any:
+    """ONNX Div: true division of floats, integer division truncated towards zero."""
+    if isinstance(a, float | np.floating) or isinstance(b, float | np.floating):
+        return a / b
+    quotient = abs(int(a)) // abs(int(b))
+    return quotient if (a < 0) == (b < 0) else -quotient
+
+
+_ARITHMETIC: dict[str, Callable[[Any, Any], Any]] = {
+    "Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b,
+    "Div": _divide, "Max": np.maximum, "Min": np.minimum,
+}
+# x op neutral == x: the batch passes through these unchanged (batch * 1, batch // 1, batch + 0)
+_NEUTRAL = {"Add": 0, "Sub": 0, "Mul": 1, "Div": 1}
+_ROUNDING = {"Floor": math.floor, "Ceil": math.ceil}
+
+
+def _scalar(op: str, a: Any, b: Any) -> Any:
+    if a is BATCH or b is BATCH:
+        other = b if a is BATCH else a
+        commutes = op in ("Add", "Mul")
+        if (b is not BATCH or commutes) and other is not BATCH and other == _NEUTRAL.get(op):
+            return BATCH
+        raise TypeError(f"{op} changes the batch size")
+    return _ARITHMETIC[op](a, b)
+
+
+def _arithmetic(op: str) -> Callable[[Mapping[str, Any], Sequence[Any]], np.ndarray]:
+    """Element-wise arithmetic on shape values (which may hold the batch) and numbers."""
+    def folder(attrs: Mapping[str, Any], ins: Sequence[Any]) -> np.ndarray:
+        a, b = (np.asarray(v) for v in ins)
+        if a.dtype != object and b.dtype != object:
+            if op != "Div":
+                return np.asarray(_ARITHMETIC[op](a, b))
+            if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+                return (np.abs(a) // np.abs(b) * np.sign(a) * np.sign(b)).astype(a.dtype)
+            return np.asarray(a / b)
+        a, b = np.broadcast_arrays(a, b)
+        out = np.empty(a.shape, dtype=object)
+        for index in np.ndindex(a.shape):
+            out[index] = _scalar(op, a[index], b[index])
+        return out
+    return folder
+
+
+def _rounding(op: str) -> Callable[[Mapping[str, Any], Sequence[Any]], np.ndarray]:
+    def folder(attrs: Mapping[str, Any], ins: Sequence[Any]) -> np.ndarray:
+        data = np.asarray(ins[0])
+        if data.dtype != object:
+            return np.floor(data) if op == "Floor" else np.ceil(data)
+        return np.vectorize(lambda v: v if v is BATCH or isinstance(v, int | np.integer)
+                            else _ROUNDING[op](v), otypes=[object])(data)
+    return folder
+
+
 _FOLDERS: dict[str, Callable[[Mapping[str, Any], Sequence[Any]], np.ndarray]] = {
+    **{op: _arithmetic(op) for op in _ARITHMETIC},
+    **{op: _rounding(op) for op in _ROUNDING},
     "Identity": lambda attrs, ins: np.asarray(ins[0]),
     "Gather": _gather,
     "Unsqueeze": _unsqueeze,

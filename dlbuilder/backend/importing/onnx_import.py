@@ -1,10 +1,11 @@
 """An ONNX file as a graph with its weights: `import_onnx(path, input_shape=None)`.
 
 The file is only read (with the `onnx` package), never run. Constants and the shape arithmetic
-around a Reshape are folded (onnx_fold.py), a few multi-node patterns are recognised (x *
-sigmoid(x) is SiLU, x * tanh(softplus(x)) is Mish, MatMul + Add of a bias is a Linear), and each
-remaining node becomes our layers (onnx_ops.py). Everything that cannot map is refused at once,
-in one report. The graph is flat: ONNX keeps no submodules.
+around a Reshape are folded (onnx_fold.py), a few multi-node patterns are recognised (SiLU,
+Mish, MatMul + Add as a Linear, ChannelShuffle: onnx_patterns.py), the Slices that cut one
+tensor into equal pieces become one Chunk, and each remaining node becomes our layers
+(onnx_ops.py). Everything that cannot map is refused at once, in one report. The graph is flat:
+ONNX keeps no submodules.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from dlbuilder.backend.importing.onnx_fold import BATCH, Dims, attributes, fold, shape_value
+from dlbuilder.backend.importing.onnx_fold import BATCH, Dims, fold, shape_value
 from dlbuilder.backend.importing.onnx_names import id_base, module_path
 from dlbuilder.backend.importing.onnx_nodes import CannotMap, Layer, Node, flowing
 from dlbuilder.backend.importing.onnx_ops import CONVERTERS
+from dlbuilder.backend.importing.onnx_patterns import fused
+from dlbuilder.backend.importing.onnx_reshapes import chunk_piece
 from dlbuilder.backend.importing.report import ImportFailed, ImportRefused, Unmapped
 from dlbuilder.backend.importing.result import Imported, exported_state
 from dlbuilder.backend.onnx_export import INSTALL_HINT
@@ -29,8 +32,11 @@ from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.layout import GAP, NODE_SIZE, layered_layout
 from dlbuilder.layers import REGISTRY
+from dlbuilder.layers.split import chunk_sizes
 
 _ROW = 10 * (NODE_SIZE[0] + GAP[0])  # a long chain wraps into rows about this wide
+# patterns torch writes for a function call inside a module's forward, not for a module
+_FUNCTIONS = ("ChannelShuffle",)
 _WEIGHTED = ("Conv", "ConvTranspose", "Gemm", "MatMul", "BatchNormalization", "PRelu")
 
 
@@ -80,6 +86,8 @@ class _Reader:
         self.origin: dict[str, Node] = {}  # node id -> the ONNX node it came from
         self.problems: list[Unmapped] = []
         self.notes: list[str] = []
+        self._cuts = Counter(p.input[0] for p in self.proto.node if p.op_type == "Slice")
+        self._chunks: dict[tuple[str, int, int], str] = {}  # (tensor, dim, chunks) -> node id
 
     # -- the Context converters read --------------------------------------------------------
     def const(self, name: str) -> Any:
@@ -120,7 +128,7 @@ class _Reader:
     def imported(self) -> Imported:
         self.graph.add_node("input", "Input", {"shape": list(self.shape)})
         self.values[self.input.name] = ("input", 0)
-        for node, proto in _fused(self.proto, self.consts):
+        for node, proto in fused(self.proto, self.consts):
             self._read(node, proto)
         self._finish()
         if self.problems:
@@ -148,6 +156,9 @@ class _Reader:
                 self._refuse(node, "it computes on stored tensors only; fold its constants "
                              "first (e.g. with onnxsim)")
                 return
+        if node.op == "Slice":
+            self._slice(node, proto)
+            return
         converter = CONVERTERS.get(node.op)
         if converter is None:
             self._refuse(node, "no layer type does this")
@@ -162,16 +173,39 @@ class _Reader:
     def _refuse(self, node: Node, reason: str) -> None:
         self.problems.append(Unmapped(node.name or node.outputs[0], f"ONNX {node.op}", reason))
 
-    def _add(self, node: Node, proto: Any, layers: list[Layer]) -> None:
+    def _slice(self, node: Node, proto: Any) -> None:
+        """A Slice of a tensor of the network: its piece of the Chunk that cuts the tensor
+        into as many pieces as it has Slices (made by the first, shared by the others)."""
+        data = node.inputs[0]
+        try:
+            dim, chunks, piece = chunk_piece(node, self, self._cuts[data])
+        except CannotMap as err:
+            self._refuse(node, str(err))
+            return
+        key = (data, dim, chunks)
+        if key not in self._chunks:
+            cut = Node(node.name, "Split", [data], [], {})
+            made = self._add(cut, proto, [Layer("Chunk", {"chunks": chunks, "dim": dim})])
+            if made is None:
+                return
+            self._chunks[key] = made
+        self.values[node.outputs[0]] = (self._chunks[key], piece)
+        dims = list(self.dims(data) or ())
+        self._dims.setdefault(node.outputs[0], (*dims[:dim], chunk_sizes(dims[dim], chunks)[
+            piece], *dims[dim + 1:]))
+
+    def _add(self, node: Node, proto: Any, layers: list[Layer]) -> str | None:
+        """Add the node's layers; the id of the last, None where an input was refused."""
         sources = [self.values.get(name) for name in flowing(node, self)]
         if None in sources:  # fed by a node already refused: that one is in the report
-            return
+            return None
         weights = node.inputs[1] if node.op in _WEIGHTED and len(node.inputs) > 1 else None
         path, own = module_path(proto, weights)
         main = next((i for i, layer in enumerate(layers) if layer.tensors), 0)
         for i, layer in enumerate(layers):
             spec = REGISTRY.get(layer.type)
-            base = id_base(path, own and i == main, layer.type, spec.op is not None or i != main)
+            inline = spec.op is not None or i != main or node.op in _FUNCTIONS
+            base = id_base(path, own and i == main, layer.type, inline)
             node_id = self.graph.unique_id(base)
             self.graph.add_node(node_id, layer.type, _without_defaults(layer))
             for src, port in sources:
@@ -185,6 +219,7 @@ class _Reader:
         for port, name in enumerate(node.outputs if many else node.outputs[:1]):
             self.values[name] = (last, port)
         self._fill_dims(node, layers)
+        return last
 
     def _fill_dims(self, node: Node, layers: list[Layer]) -> None:
         """Our own shape rules give the sizes onnx's inference left unknown (a Reshape whose
@@ -296,45 +331,3 @@ def _inferred_dims(model: Any, input_name: str, shape: tuple[int, ...]) -> dict[
         if dims and None not in dims[1:]:
             out[value.name] = (BATCH, *dims[1:])
     return out
-
-
-def _fused(proto: Any, consts: dict[str, Any]) -> list[tuple[Node, Any]]:
-    """The graph's nodes in order, with x * sigmoid(x) as SiLU, x * tanh(softplus(x)) as Mish
-    and MatMul + Add of a stored bias as one Gemm, where the inner results are used once."""
-    pairs = [(Node(p.name, p.op_type, list(p.input), list(p.output), attributes(p)), p)
-             for p in proto.node]
-    producer = {out: (node, p) for node, p in pairs for out in node.outputs}
-    uses = Counter(name for node, _ in pairs for name in node.inputs)
-    uses.update(o.name for o in proto.output)
-    dropped: set[int] = set()
-
-    def inner(name: str, op: str) -> tuple[Node, Any] | None:
-        found = producer.get(name)
-        return found if found and found[0].op == op and uses[name] == 1 else None
-
-    out: list[tuple[Node, Any]] = []
-    for node, p in pairs:
-        fused = None
-        if node.op == "Mul" and len(node.inputs) == 2:
-            for x, gate in (node.inputs, node.inputs[::-1]):
-                sig, tanh = inner(gate, "Sigmoid"), inner(gate, "Tanh")
-                soft = inner(tanh[0].inputs[0], "Softplus") if tanh else None
-                if sig and sig[0].inputs[0] == x:
-                    fused, parts = (Node(sig[0].name, "SiLU", [x], node.outputs, {}), sig[1]), [sig]
-                elif soft and soft[0].inputs[0] == x:
-                    fused, parts = (Node(soft[0].name, "Mish", [x], node.outputs, {}), soft[1]), \
-                        [tanh, soft]
-                if fused:
-                    dropped.update(id(q[0]) for q in parts)
-                    break
-        elif node.op == "Add" and len(node.inputs) == 2:
-            for x, bias in (node.inputs, node.inputs[::-1]):
-                mm = inner(x, "MatMul")
-                if mm and bias in consts and mm[0].inputs[1] in consts:
-                    gemm = Node(mm[0].name, "Gemm", [mm[0].inputs[0], mm[0].inputs[1], bias],
-                                node.outputs, {})
-                    fused = (gemm, mm[1])
-                    dropped.add(id(mm[0]))
-                    break
-        out.append(fused or (node, p))
-    return [(node, p) for node, p in out if id(node) not in dropped]

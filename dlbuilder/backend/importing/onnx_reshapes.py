@@ -142,8 +142,66 @@ def resize(node: Node, ctx: Context) -> list[Layer]:
     return [Layer("Upsample", {"size": pair(out[2:]), "mode": "nearest"})]
 
 
+
+def _per_sample(ctx: Context, name: str, size: int) -> list[int] | None:
+    """A Reshape target as one sample's new shape, its -1 resolved; None where the target
+    does not keep the batch (first BATCH, -1 or 0) or does not hold `size` values."""
+    target = ctx.const(name)
+    if target is None:
+        raise CannotMap("its new shape is computed by the network and cannot be read")
+    dims = list(np.asarray(target).reshape(-1))
+    if not dims or not (dims[0] is BATCH or dims[0] in (0, -1)) or BATCH in dims[1:]:
+        return None
+    rest = [int(d) for d in dims[1:]]
+    known = math.prod(d for d in rest if d != -1)
+    if rest.count(-1) == 1 and known > 0 and size % known == 0:
+        rest[rest.index(-1)] = size // known
+    return rest if min(rest, default=1) > 0 and math.prod(rest) == size else None
+
+
+def channel_shuffle(node: Node, ctx: Context) -> list[Layer]:
+    """Reshape to (g, C/g, H, W), swap g and C/g, reshape back to (C, H, W): ShuffleNet's
+    channel shuffle, found by the importer across three nodes (onnx_patterns.py)."""
+    shape = sample(ctx, node.inputs[0])
+    grouped = _per_sample(ctx, node.inputs[1], math.prod(shape))
+    back = _per_sample(ctx, node.inputs[2], math.prod(shape))
+    if (len(shape) == 3 and grouped is not None and len(grouped) == 4
+            and tuple(grouped[2:]) == shape[1:] and tuple(back or ()) == shape):
+        return [Layer("ChannelShuffle", {"groups": grouped[0]})]
+    raise CannotMap(f"it reshapes {list(shape)} to {grouped}, swaps dimensions 1 and 2 and "
+                    f"reshapes to {back}; only a channel shuffle (to (g, C/g, H, W) and back) "
+                    "is a layer")
+
+
+def chunk_piece(node: Node, ctx: Context, cuts: int) -> tuple[int, int, int]:
+    """A Slice of a tensor of the network as a piece of a Chunk: (dim, chunks, which piece).
+    `cuts` is how many Slices read that tensor: TorchScript writes `x.chunk(2, dim=1)` as two
+    Slices, and a Slice that is not one of `cuts` equal pieces is refused."""
+    shape = sample(ctx, node.inputs[0])
+    bounds = [input_or_attr(node, ctx, i, attr)
+              for i, attr in enumerate(("starts", "ends", "axes"), 1)]
+    steps = input_or_attr(node, ctx, 4, "steps")
+    if any(b is not None and b.size != 1 for b in bounds) or (
+            steps is not None and int(steps.reshape(-1)[0]) != 1):
+        raise CannotMap("it cuts along several dimensions or takes every n-th element; the "
+                        "graph cuts one dimension into equal pieces (Chunk)")
+    start, end, axis = (int(b.reshape(-1)[0]) if b is not None else 0 for b in bounds)
+    axis %= len(shape) + 1
+    if axis == 0:
+        raise CannotMap("it cuts the batch")
+    size = shape[axis - 1]
+    start, end, _ = slice(start, end).indices(size)
+    sizes = chunk_sizes(size, cuts)
+    edges = [sum(sizes[:i]) for i in range(len(sizes) + 1)]
+    pieces = list(zip(edges[:-1], edges[1:], strict=True))
+    if (start, end) not in pieces:
+        raise CannotMap(f"it takes {start}..{end} of the {size} along dimension {axis}; the "
+                        f"graph cuts a tensor only into equal pieces (Chunk), here {pieces}")
+    return axis, cuts, pieces.index((start, end))
+
 RESHAPES: dict[str, Converter] = {
     "Add": _merge("Add", "adds"), "Sum": _merge("Add", "adds"), "Mul": _merge("Mul", "multiplies"),
     "Concat": concat, "Flatten": flatten, "Reshape": reshape, "Squeeze": squeeze, "Split": split,
     "Dropout": dropout, "Pad": pad, "Resize": resize, "Upsample": resize,
+    "ChannelShuffle": channel_shuffle,
 }

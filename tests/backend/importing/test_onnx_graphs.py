@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from dlbuilder.backend.compiler import compile_graph
+from dlbuilder.backend.importing.onnx_fold import BATCH, fold
 from dlbuilder.backend.importing.onnx_import import import_onnx
 from dlbuilder.backend.importing.report import ImportFailed, ImportRefused
 
@@ -187,3 +188,82 @@ def test_a_missing_or_broken_file_fails_with_a_message(tmp_path):
     broken.write_bytes(b"this is not protobuf \xff\xff")
     with pytest.raises(ImportFailed, match="is not a readable ONNX model"):
         import_onnx(broken)
+
+
+def _shape_part(shape: str, index: str, out: str) -> list:
+    """Gather one dimension of a Shape as a 1-D tensor, as TorchScript's size(i) does."""
+    return [helper.make_node("Gather", [shape, index], [out], axis=0)]
+
+
+def test_torchscript_channel_shuffle_and_chunk_become_layers(tmp_path):
+    """ShuffleNet as the TorchScript exporter writes it with a dynamic batch: the shuffle's
+    target (batch, 2, C // 2, H, W) computed by Shape, Div and Cast; x.chunk(2, dim=1) as two
+    Slices whose bounds are (C + 1) // 2 * 1 and * 2."""
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        *_shape_part("s", "i0", "n"), *_shape_part("s", "i1", "c"),
+        *_shape_part("s", "i2", "h"), *_shape_part("s", "i3", "w"),
+        helper.make_node("Div", ["c", "two"], ["half"]),
+        helper.make_node("Cast", ["half"], ["half_int"], to=TensorProto.INT64),
+        helper.make_node("Concat", ["n", "two", "half_int", "h", "w"], ["grouped"], axis=0),
+        helper.make_node("Reshape", ["x", "grouped"], ["v"], name="/unit/Reshape"),
+        helper.make_node("Transpose", ["v"], ["t"], perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Mul", ["n", "one"], ["same_n"]),  # the batch * 1 is the batch
+        helper.make_node("Concat", ["same_n", "c", "h", "w"], ["back"], axis=0),
+        helper.make_node("Reshape", ["t", "back"], ["shuffled"], name="/unit/Reshape_1"),
+        helper.make_node("Shape", ["shuffled"], ["s2"]),
+        *_shape_part("s2", "i1", "c2"),
+        helper.make_node("Add", ["c2", "one"], ["c3"]),
+        helper.make_node("Div", ["c3", "two"], ["piece"]),
+        helper.make_node("Mul", ["piece", "one"], ["end0"]),
+        helper.make_node("Mul", ["piece", "two"], ["end1"]),
+        helper.make_node("Slice", ["shuffled", "zero1", "end0", "i1"], ["a"], name="/unit/Slice"),
+        helper.make_node("Slice", ["shuffled", "end0", "end1", "i1"], ["b"]),
+        helper.make_node("Relu", ["b"], ["rb"]),
+        helper.make_node("Concat", ["a", "rb"], ["y"], axis=1),
+    ]
+    inits = [_ints(f"i{k}", [k]) for k in range(4)] + [
+        _ints("two", [2]), _ints("one", [1]), _ints("zero1", [0])]
+    path, _ = _save(tmp_path, nodes, inits, shape=("N", 6, 3, 3))
+    imported = import_onnx(path)
+    graph = imported.graph
+    assert _types(graph) == ["Input", "ChannelShuffle", "Chunk", "ReLU", "Concat", "Output"]
+    assert graph.params("unit_channelshuffle") == {"groups": 2}
+    assert graph.params("unit_chunk") == {}  # 2 pieces along the channels: the defaults
+    assert graph.input_sources("concat") == [("unit_chunk", 0), ("relu", 0)]
+    x = torch.randn(2, 6, 3, 3)
+    a, b = F.channel_shuffle(x, 2).chunk(2, dim=1)
+    torch.testing.assert_close(_run(imported, x), torch.cat([a, b.relu()], 1))
+
+
+def test_a_slice_or_reshape_that_is_no_layer_is_refused(tmp_path):
+    nodes = [
+        helper.make_node("Slice", ["x", "zero1", "one", "one"], ["first"], name="first"),
+        helper.make_node("Reshape", ["x", "grouped"], ["v"], name="split_rows"),
+        helper.make_node("Transpose", ["v"], ["t"], perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Reshape", ["t", "back"], ["r"], name="join_rows"),
+        helper.make_node("Add", ["first", "r"], ["y"]),
+    ]
+    inits = [_ints("zero1", [0]), _ints("one", [1]), _ints("grouped", [-1, 2, 2, 8, 1]),
+             _ints("back", [-1, 2, 8, 2])]
+    path, _ = _save(tmp_path, nodes, inits, shape=("N", 2, 8, 2))
+    with pytest.raises(ImportRefused) as caught:
+        import_onnx(path)
+    reasons = {p.place: p.reason for p in caught.value.problems}
+    assert set(reasons) == {"first", "split_rows"}
+    assert "it takes 0..1 of the 2 along dimension 1" in reasons["first"]
+    assert "only a channel shuffle" in reasons["split_rows"]
+
+
+def test_shape_arithmetic_folds_and_keeps_the_batch_only_where_it_stays():
+    shape = np.array([BATCH, 116, 8, 8], dtype=object)
+    channels = fold("Gather", {"axis": 0}, [shape, np.array(1)])
+    assert fold("Div", {}, [channels, np.array(2)]) == 58
+    assert list(fold("Div", {}, [np.array([-7, 7]), np.array(2)])) == [-3, 3]  # truncates
+    assert fold("Div", {}, [np.array(-7.0), np.array(2.0)]) == -3.5
+    assert list(fold("Floor", {}, [shape])) == list(shape)
+    batch = fold("Gather", {"axis": 0}, [shape, np.array(0)])
+    assert fold("Mul", {}, [np.array(1), batch]).item() is BATCH
+    assert fold("Div", {}, [batch, np.array(1)]).item() is BATCH
+    assert fold("Mul", {}, [batch, np.array(2)]) is None  # another batch size: not folded
+    assert fold("Sub", {}, [np.array(0), batch]) is None

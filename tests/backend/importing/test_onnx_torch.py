@@ -19,7 +19,6 @@ from dlbuilder.core.fileformat import load_graph
 from dlbuilder.core.flatten import flatten
 from dlbuilder.layers import REGISTRY
 from dlbuilder.resources import example_names, examples_dir
-from tests.zoo_torchvision import import_torchvision, randomize
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxscript")
@@ -116,19 +115,6 @@ def test_every_example_exported_to_onnx_imports_back(tmp_path, name):
     defaults = REGISTRY.get("Output").defaults
     assert defaults | back.params("output") == defaults | graph.params("output")
     _assert_same_outputs(imported, model, tuple(graph.params("input")["shape"]))
-
-
-@pytest.mark.parametrize(("arch", "dynamo"), [("resnet18", False), ("resnet18", True),
-                                              ("mobilenet_v2", False)])
-def test_torchvision_models_import_with_their_outputs(tmp_path, arch, dynamo):
-    models, why = import_torchvision()
-    if models is None:
-        pytest.skip(why)
-    model = randomize(getattr(models, arch)(weights=None))
-    _export(model, (3, 64, 64), tmp_path / "m.onnx", dynamo)
-    imported = import_onnx(tmp_path / "m.onnx")
-    assert "layer1_0_conv1" in imported.graph or "features_1_conv_0_0" in imported.graph
-    _assert_same_outputs(imported, model, (3, 64, 64))
 
 
 class Recurrent(nn.Module):
