@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dlbuilder.cli.common import EXIT_GRAPH_ERRORS, EXIT_OK, Parser, UsageError, fail
 
@@ -38,15 +38,31 @@ def _import_parser() -> Parser:
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """`3x224x224` -> (3, 224, 224); UsageError for anything but 1 to 3 positive numbers."""
-    parts = text.lower().replace("*", "x").split("x")
+    from dlbuilder.core.shape_text import ShapeTextError, ShapeWords, read_shape
+
+    def sample_shape(numbers: list[int]) -> tuple[int, ...]:
+        if not 1 <= len(numbers) <= 3 or min(numbers) < 1:
+            raise ValueError(numbers)
+        return tuple(numbers)
+
+    words = ShapeWords(example="3x224x224 (C x H x W) or 784 (F)")
     try:
-        shape = tuple(int(part) for part in parts)
-    except ValueError:
-        shape = ()
-    if not 1 <= len(shape) <= 3 or min(shape, default=0) < 1:
-        raise UsageError(f"dlbuilder import: --input {text!r} is not one sample's shape; "
-                         "write C x H x W or F, e.g. 3x224x224 or 784")
-    return shape
+        return read_shape(text, sample_shape, words)
+    except ShapeTextError as err:
+        raise UsageError(f"dlbuilder import: --input {err}") from None
+
+
+def _early_problem(args: Any) -> str | None:
+    """What is wrong before anything runs: a missing --input for PyTorch code (which does
+    not say its input's shape), a folder to write into that does not exist."""
+    if args.input is None and not args.source.lower().endswith(".onnx"):
+        return ("dlbuilder import: a PyTorch model does not say the shape of its input: give "
+                "one sample's with --input, e.g. --input 3x224x224 (or 784 for vectors)")
+    for flag, target in (("-o", args.output), ("--weights", args.weights)):
+        if target is not None and not Path(target).resolve().parent.is_dir():
+            return (f"dlbuilder import: {flag} {target}: the folder "
+                    f"{Path(target).resolve().parent} does not exist")
+    return None
 
 
 def cmd_import(argv: Sequence[str]) -> int:
@@ -55,6 +71,9 @@ def cmd_import(argv: Sequence[str]) -> int:
         shape = parse_shape(args.input) if args.input else None
     except UsageError as err:
         return fail(str(err), False, [])
+    problem = _early_problem(args)
+    if problem is not None:
+        return fail(problem, False, [])
     from dlbuilder.backend.importing.report import ImportFailed, ImportRefused
 
     try:
@@ -83,8 +102,10 @@ def _import(source: str, shape: tuple[int, ...] | None) -> Imported:
         from dlbuilder.backend.importing.onnx_import import import_onnx
 
         return import_onnx(source, shape)
-    print(f"dlbuilder import: running the Python code of {source} to build the model "
-          "(your own code; a graph file is never executed)", file=sys.stderr)
+    where = source.rpartition(":")[0]
+    if not where.endswith(".py") or Path(where).is_file():
+        print(f"dlbuilder import: running the Python code of {source} to build the model "
+              "(your own code; a graph file is never executed)", file=sys.stderr)
     from dlbuilder.backend.importing.torch_import import import_module
 
     return import_module(source, shape)

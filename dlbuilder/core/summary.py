@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, RESERVED
 from dlbuilder.core.engine_base import EngineBase, NodeInfo
 from dlbuilder.core.registry import Shape, format_shape, prod
+from dlbuilder.core.tuning import frozen_params
 
 if TYPE_CHECKING:
     from dlbuilder.core.block_eval import BlockEngine
@@ -147,8 +148,9 @@ def summary_dict(engine: InferenceEngine, depth: int | None = None) -> dict[str,
     return {
         "name": engine.graph.name,
         "nodes": [row_dict(engine, row) for row in summary_rows(engine, depth)],
-        "total_params": totals.params, "total_buffers": totals.buffers,
-        "total_macs": totals.macs, "total_activations": totals.activations,
+        "total_params": totals.params, "frozen_params": frozen_params(engine),
+        "total_buffers": totals.buffers, "total_macs": totals.macs,
+        "total_activations": totals.activations,
         "errors": totals.errors, "warnings": totals.warnings,
         "diagnostics": [d.to_dict() for d in engine.diagnostics()],
     }
@@ -219,13 +221,20 @@ def _totals_lines(data: dict[str, Any]) -> list[str]:
     input_values = next((prod(n["output_shape"] or [0]) for n in data["nodes"]
                          if n["role"] == "input"), 0)
     return [
-        f"Total params: {data['total_params']:,} (all trainable)",
+        f"Total params: {data['total_params']:,} ({_trained(data)})",
         f"Buffers (BatchNorm running statistics): {data['total_buffers']:,}",
         f"Total mult-adds: {_human(data['total_macs'])} per sample",
         (f"Input size: {_mb(input_values)} MB; forward activations: "
         f"{_mb(data['total_activations'])} MB; params: {_mb(data['total_params'])} MB "
         "(float32, per sample)"),
     ]
+
+
+def _trained(data: dict[str, Any]) -> str:
+    frozen = data["frozen_params"]
+    if not frozen:
+        return "all trainable"
+    return f"{data['total_params'] - frozen:,} trainable, {frozen:,} frozen"
 
 
 def _mb(values: int) -> str:

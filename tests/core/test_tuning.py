@@ -187,3 +187,22 @@ def test_freeze_before_finds_the_upstream_layers_with_weights() -> None:
     engine = engine_for(graph)
     before = upstream_with_weights(graph, "fc", lambda n: engine.info(n).params > 0)
     assert before == ["stem_conv", "stem_bn", "block1", "block2", "block3"]
+
+
+def test_the_summary_counts_what_is_frozen() -> None:
+    """`dlbuilder summary` and its --json say how many parameters train (the review found
+    "all trainable" beside a graph whose body was frozen)."""
+    from dlbuilder.core.summary import format_summary, summary_dict
+
+    graph = example_graph("lenet5")
+    first = graph.nodes()[1]
+    engine = engine_for(graph)
+    assert summary_dict(engine)["frozen_params"] == 0
+    assert "(all trainable)" in format_summary(engine)
+    set_train([first], {"frozen": True}).apply(graph)
+    engine = engine_for(graph)
+    frozen = engine.info(first).params
+    data = summary_dict(engine)
+    assert data["frozen_params"] == frozen > 0
+    assert (f"Total params: {data['total_params']:,} ({data['total_params'] - frozen:,} "
+            f"trainable, {frozen:,} frozen)") in format_summary(engine)

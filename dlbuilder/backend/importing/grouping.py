@@ -26,6 +26,7 @@ from torch import nn
 
 from dlbuilder.backend.compiler import NodePath
 from dlbuilder.backend.importing.building import Draft
+from dlbuilder.backend.importing.loading import defined_in
 from dlbuilder.backend.importing.parameterize import Key, Sample, Shared, parameterize
 from dlbuilder.backend.importing.written import written_args
 from dlbuilder.core.blocks import (
@@ -120,10 +121,10 @@ class Grouper:
             draft.args = dict(shared.args[i]) if shared is not None else {}
 
     def _fresh(self, name: str, base: str) -> str:
-        """`name`, unless another base took it: then with `Block`."""
+        """`name`, unless another base or a type of ours took it: then with `Module`."""
         while (name in self.taken and self.taken[name] != base) or name in REGISTRY \
                 or name_problem(name):
-            name = f"{name}Block" if not name_problem(name) else f"Block{name}"
+            name = f"{name}Module" if not name_problem(name) else f"Module{name}"
         self.taken[name] = base
         return name
 
@@ -134,7 +135,7 @@ def _doc(draft: Draft) -> str:
     if module is nn.Sequential:
         owner = type(call.parent.module).__name__ if call.parent is not None else "the model"
         return f"The nn.Sequential {call.path.rsplit('.', 1)[-1]!r} of {owner}, imported."
-    return f"{module.__name__} from {module.__module__}, imported."
+    return f"{module.__name__} from {defined_in(module)}, imported."
 
 
 def _height(draft: Draft, out: dict[int, list[Draft]]) -> int:

@@ -33,6 +33,7 @@ from dlbuilder.backend.importing.report import ImportFailed
 
 _RECORDED: weakref.WeakKeyDictionary[nn.Module, dict[str, Any]] = weakref.WeakKeyDictionary()
 _FILE_MODULES = itertools.count()
+_FILE_PREFIX = "_dlbuilder_import_"
 
 
 def constructor_args(module: nn.Module) -> dict[str, Any]:
@@ -122,12 +123,21 @@ def _load_source(where: str) -> ModuleType:
                            f"{_user_line(err)}") from None
 
 
+def defined_in(cls: type) -> str:
+    """Where a class comes from, as the user knows it: `models.py` for a file imported by
+    path (not its unique module name), else the dotted module (`torchvision.models.resnet`)."""
+    module = sys.modules.get(cls.__module__)
+    if cls.__module__.startswith(_FILE_PREFIX) and getattr(module, "__file__", None):
+        return Path(module.__file__).name
+    return cls.__module__
+
+
 def _load_file(path: Path) -> ModuleType:
     """The file imported as a module of its own (a fresh, unique name each time), with its
     folder importable while it runs, so it can import its sibling files."""
     if not path.is_file():
         raise ImportFailed(f"there is no file {str(path)!r}")
-    name = f"_dlbuilder_import_{next(_FILE_MODULES)}_{path.stem}"
+    name = f"{_FILE_PREFIX}{next(_FILE_MODULES)}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ImportFailed(f"{path} cannot be imported as Python code")
@@ -161,7 +171,10 @@ def _check_no_required_args(maker: Any, where: str) -> None:
 
 
 def _user_line(err: BaseException) -> str:
-    """`\n    at file:line: code` for the innermost frame of `err` outside torch, or ""."""
+    """`\n    at file:line: code` for the innermost frame of `err` outside torch (for a
+    syntax error: its own place), or ""."""
+    if isinstance(err, SyntaxError) and err.filename:
+        return f"\n    at {err.filename}:{err.lineno}: {(err.text or '').strip()}"
     frames = [f for f in traceback.extract_tb(err.__traceback__) if not _in_torch(f.filename)]
     if not frames:
         return ""

@@ -122,7 +122,7 @@ class _Reader:
         if stated is None:
             raise ImportFailed(
                 f"{self.source}: the model does not fix the size of its input "
-                f"{self.input.name!r}; give one sample's shape with --input (e.g. 3x224x224)")
+                f"{self.input.name!r}; give one sample's input shape (e.g. 3x224x224)")
         return stated
 
     def imported(self) -> Imported:

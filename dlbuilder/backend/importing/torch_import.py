@@ -54,8 +54,8 @@ def import_model(model: nn.Module, input_shape: tuple[int, ...] | None = None,
     """Import a module already built. `input_shape` is one sample's (C, H, W) or (F,).
     Raises ImportRefused (every place that cannot be mapped) or ImportFailed."""
     if input_shape is None:
-        raise ImportFailed("a PyTorch model does not say the shape of its input; give one "
-                           "sample's shape with --input, e.g. 3x224x224 (or 784 for vectors)")
+        raise ImportFailed("a PyTorch model does not say the shape of its input: give one "
+                           "sample's shape, e.g. 3x224x224 (or 784 for vectors)")
     name = name or type(model).__name__
     traced = trace_model(model, tuple(input_shape))
     mapped = map_traced(traced, name, tuple(input_shape), source or name)

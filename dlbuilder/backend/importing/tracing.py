@@ -15,9 +15,12 @@ running the graph on fake tensors (no memory, no arithmetic) for a batch of two 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import io
 import linecache
+import logging
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -175,20 +178,55 @@ def trace(model: nn.Module, input_shape: tuple[int, ...]) -> Traced:
     return Traced(module, tracer.calls, tracer.problems, type(model))
 
 
+class _ShapeProp(ShapeProp):
+    """torch's ShapeProp, remembering the node it runs (to say where a shape does not fit)."""
+
+    node: fx.Node | None = None
+
+    def run_node(self, n: fx.Node) -> Any:
+        self.node = n
+        return super().run_node(n)
+
+
 def _propagate_shapes(module: fx.GraphModule, input_shape: tuple[int, ...]) -> None:
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     mode = FakeTensorMode(allow_non_fake_inputs=True)
     sample = mode.from_tensor(torch.zeros(BATCH, *input_shape))
+    prop = _ShapeProp(module, fake_mode=mode)
     try:
-        with torch.no_grad():
-            ShapeProp(module, fake_mode=mode).propagate(sample)
+        # ShapeProp prints the traceback of a failing node and fake tensors log it; the
+        # message below says what matters
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()), _quiet(
+                "torch._subclasses.fake_tensor"):
+            prop.propagate(sample)
     except Exception as err:  # noqa: BLE001 - the model does not run on this shape
+        cause = err.__cause__ or err
         shape = "x".join(map(str, input_shape))
-        raise ImportFailed(f"the model does not run on an input of {shape} "
-                           f"({type(err).__name__}: {str(err).splitlines()[0]}); give the "
-                           "shape one sample has with --input, e.g. 3x224x224"
-                           f"{_at(err)}") from None
+        where = _node_place(prop.node)
+        raise ImportFailed(f"the model does not run on an input of {shape}{where}: "
+                           f"{str(cause).splitlines()[0].rstrip('.')}; give the shape one "
+                           "sample has "
+                           f"(C x H x W or F, e.g. 3x224x224){_at(cause)}") from None
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+    """The logger silenced for the duration (torch logs a failed fake run at ERROR)."""
+    logger = logging.getLogger(logger_name)
+    was = logger.disabled
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = was
+
+
+def _node_place(node: fx.Node | None) -> str:
+    """` (at layer1.0.conv1)` for the node a shape failed at, where it is a module's."""
+    if node is None or node.op != "call_module":
+        return ""
+    return f" (at {node.target})"
 
 
 def _at(err: BaseException) -> str:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlbuilder.core.shape_text import ShapeTextError, ShapeWords, read_shape
 from dlbuilder.gui.importing.import_worker import (
     ONNX,
     PYTORCH,
@@ -37,7 +38,6 @@ from dlbuilder.gui.importing.import_worker import (
 )
 from dlbuilder.gui.importing.sources import is_module_spec, model_names, split_spec
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
-from dlbuilder.gui.widgets.shape_text import ShapeTextError, ShapeWords, read_shape
 
 SHAPE_WORDS = ShapeWords(example="3x224x224 (C x H x W) or 784 (F)")
 RUNS_CODE = ("Importing runs this Python file's code (your own model code) to build and trace "

@@ -28,11 +28,11 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder.core.params import ParamError, ParamSpec
+from dlbuilder.core.shape_text import ShapeTextError, ShapeWords, read_shape
 from dlbuilder.gui.look.icons import icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.widgets.field_spins import float_spin, int_spin, number_or, set_spin
 from dlbuilder.gui.widgets.refusal import RefusalMemory, not_taken
-from dlbuilder.gui.widgets.shape_text import ShapeTextError, ShapeWords, read_shape
 
 TINY = 1e-3                    # defaults below this (eps) are typed, not spun
 SHAPE_PAUSE_MS = 300  # a typed shape applies once typing pauses this long (or on Enter)

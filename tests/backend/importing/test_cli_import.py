@@ -33,16 +33,22 @@ def test_refused_model_prints_the_report_and_writes_nothing(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--input", "3x"], "is not one sample's shape"),
-    ([], "does not say the shape of its input"),
+@pytest.mark.parametrize(("spec", "args", "words"), [
+    ("tutorial.py:Net", ["--input", "3x"], "--input '3x' is not finished"),
+    ("tutorial.py:Net", ["--input", "0x4"], "--input '0x4' is not a shape"),
+    ("tutorial.py:Net", [], "does not say the shape of its input: give one sample's with --input"),
+    ("tutorial.py:Net", ["--input", "3x32x32", "-o", "nowhere/g.json"], "does not exist"),
+    ("nothere.py:Net", ["--input", "3x32x32"], "there is no file"),
 ])
-def test_bad_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                           args: list[str], words: str) -> None:
-    code = main(["import", f"{MODELS / 'tutorial.py'}:Net", "-o", str(tmp_path / "g.json"),
-                 *args])
+def test_what_is_wrong_before_anything_runs_exits_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], spec: str, args: list[str],
+        words: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """None of these runs the model's code, or says it does."""
+    monkeypatch.chdir(tmp_path)
+    code = main(["import", str(MODELS / spec), "-o", "g.json", *args])
+    err = capsys.readouterr().err
     assert code == 2
-    assert words in capsys.readouterr().err
+    assert words in err and "running the Python code" not in err
     assert list(tmp_path.iterdir()) == []
 
 

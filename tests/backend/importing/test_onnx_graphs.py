@@ -172,7 +172,7 @@ def test_a_shape_our_layers_reject_is_refused_with_the_onnx_node(tmp_path):
 def test_the_input_shape_comes_from_the_file_or_the_caller(tmp_path):
     path, _ = _save(tmp_path, [helper.make_node("Relu", ["x"], ["y"])], [],
                     shape=("N", 2, "H", "W"))
-    with pytest.raises(ImportFailed, match="give one sample's shape with --input"):
+    with pytest.raises(ImportFailed, match="give one sample's input shape"):
         import_onnx(path)
     assert import_onnx(path, [2, 4, 4]).graph.params("input") == {"shape": [2, 4, 4]}
     fixed, _ = _save(tmp_path, [helper.make_node("Relu", ["x"], ["y"])], [],

@@ -157,10 +157,28 @@ def test_a_spec_that_cannot_be_built_says_why(spec: str, words: str) -> None:
 
 
 def test_without_an_input_shape_it_asks_for_one() -> None:
-    with pytest.raises(ImportFailed, match="--input"):
+    with pytest.raises(ImportFailed, match="give one sample's shape"):
         import_module(f"{TUTORIAL}:Net")
-    with pytest.raises(ImportFailed, match="does not run on an input of 3x8x8"):
-        import_module(f"{TUTORIAL}:Net", (3, 8, 8))
+
+
+def test_a_shape_the_model_cannot_take_is_said_with_torchs_reason_only(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """Torch prints (and logs) a failing shape run's traceback; the user gets one message
+    naming the layer and torch's reason."""
+    with pytest.raises(ImportFailed) as failed:
+        import_module(f"{TUTORIAL}:Net", (1, 32, 32))
+    message = str(failed.value)
+    assert message.startswith("the model does not run on an input of 1x32x32 (at conv1): ")
+    assert "expected input[2, 1, 32, 32] to have 3 channels" in message
+    assert "ShapeProp" not in message
+    assert capfd.readouterr().err == ""
+
+
+def test_a_class_from_a_file_says_the_files_name() -> None:
+    imported = import_module(f"{TUTORIAL}:Net", (3, 32, 32))
+    docs = [defn.doc for defn in imported.graph.blocks.values()]
+    assert docs and all("_dlbuilder_import" not in doc for doc in docs)
+    assert any("from tutorial.py, imported" in doc for doc in docs)
 
 
 def test_a_package_module_spec_builds_the_class_it_names() -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
+from dlbuilder.core.shape_text import ShapeTextError
 from dlbuilder.gui.importing.import_dialog import ImportDialog, check_shape
 from dlbuilder.gui.importing.import_worker import ONNX, PYTORCH, ImportRunner
 from dlbuilder.gui.importing.sources import is_module_spec, names_in, split_spec
-from dlbuilder.gui.widgets.shape_text import ShapeTextError
 
 # Importing (or running) this file would raise: only reading it can list its names.
 MODEL_FILE = '''

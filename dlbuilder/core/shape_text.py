@@ -1,5 +1,6 @@
 """Reading a shape typed as text (`3x224x224`, `3, 224, 224`, `784`): the inspector's shape
-fields and the import dialog take shapes alike and say alike what they cannot take."""
+fields, the import dialog and `dlbuilder import --input` take shapes alike and say alike what
+they cannot take."""
 
 from __future__ import annotations
 
