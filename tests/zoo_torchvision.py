@@ -21,6 +21,15 @@ from torch import nn
 
 from dlbuilder.core.graph import Graph
 
+# The models issue 15 names for import, with the arguments that leave out what an import
+# cannot hold (GoogLeNet's auxiliary heads) and skip slow initialisation.
+IMPORT_MODELS: dict[str, dict[str, Any]] = {
+    "resnet18": {}, "resnet50": {}, "vgg11_bn": {}, "densenet121": {},
+    "googlenet": {"aux_logits": False, "init_weights": False}, "squeezenet1_0": {},
+    "mobilenet_v2": {}, "mobilenet_v3_small": {}, "mobilenet_v3_large": {},
+    "efficientnet_b0": {}, "regnet_y_400mf": {}, "shufflenet_v2_x1_0": {}, "mnasnet1_0": {},
+}
+
 
 def import_torchvision() -> tuple[ModuleType | None, str]:
     """torchvision's models module and "", or None and why it cannot be imported."""

@@ -3,6 +3,9 @@ the original model computes, bit for bit (eval mode, CPU)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import warnings
 from typing import Any
 
 import torch
@@ -36,3 +39,19 @@ def assert_round_trip(model: nn.Module, imported: Imported, shape: tuple[int, ..
         want, got = model.eval()(x), net(x)
     assert torch.equal(got, want), (got - want).abs().max()
     return code
+
+
+def export_torch_onnx(model: nn.Module, shape: tuple[int, ...], path: Any, dynamo: bool
+                      ) -> None:
+    """`model` as an ONNX file written by torch's own exporter (dynamo or TorchScript) with
+    a dynamic batch, its chatter kept out of the test output."""
+    model.eval()
+    example = torch.randn(2, *shape)
+    if dynamo:
+        extra: dict[str, Any] = {"dynamic_shapes": ({0: torch.export.Dim("batch")},)}
+    else:
+        extra = {"dynamic_axes": {"input": {0: "batch"}}}
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (example,), str(path), input_names=["input"],
+                          output_names=["output"], dynamo=dynamo, **extra)

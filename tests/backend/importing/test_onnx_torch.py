@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import warnings
-
 import pytest
 import torch
 import torch.nn.functional as F
+from import_checks import export_torch_onnx
 from torch import nn
 
 from dlbuilder.backend.compiler import compile_graph
@@ -44,19 +41,6 @@ class LeNet(nn.Module):
         return self.fc2(self.drop(F.relu6(self.fc1(x))))
 
 
-def _export(model: nn.Module, shape: tuple[int, ...], path, dynamo: bool) -> None:
-    model.eval()
-    example = torch.randn(2, *shape)
-    if dynamo:
-        extra = {"dynamic_shapes": ({0: torch.export.Dim("batch")},)}
-    else:
-        extra = {"dynamic_axes": {"input": {0: "batch"}}}
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (example,), str(path), input_names=["input"],
-                          output_names=["output"], dynamo=dynamo, **extra)
-
-
 def _assert_same_outputs(imported, model: nn.Module, shape: tuple[int, ...]) -> None:
     compiled = compile_graph(imported.graph)
     compiled.load_state_dict(imported.state)
@@ -73,7 +57,7 @@ def test_a_lenet_comes_back_with_its_outputs(tmp_path, dynamo):
     with torch.no_grad():
         model.bn1.running_mean.normal_()
         model.bn1.running_var.uniform_(0.5, 2)
-    _export(model, (1, 28, 28), tmp_path / "lenet.onnx", dynamo)
+    export_torch_onnx(model, (1, 28, 28), tmp_path / "lenet.onnx", dynamo)
     imported = import_onnx(tmp_path / "lenet.onnx")
     graph = imported.graph
     # both exporters fold the BatchNorm into the convolution before it; TorchScript drops
@@ -129,7 +113,7 @@ class Recurrent(nn.Module):
 
 
 def test_an_lstm_is_refused_with_a_report(tmp_path):
-    _export(Recurrent(), (5, 8), tmp_path / "rnn.onnx", dynamo=False)
+    export_torch_onnx(Recurrent(), (5, 8), tmp_path / "rnn.onnx", dynamo=False)
     with pytest.raises(ImportRefused) as caught:
         import_onnx(tmp_path / "rnn.onnx")
     operations = [p.operation for p in caught.value.problems]

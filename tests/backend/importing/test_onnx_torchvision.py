@@ -18,43 +18,23 @@ everyday run by the hand-built graphs of test_onnx_graphs.py.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import warnings
 from collections import Counter
 
 import pytest
 import torch
-from torch import nn
+from import_checks import export_torch_onnx
+from zoo_torchvision import IMPORT_MODELS, import_torchvision, randomize
 
 from dlbuilder.backend.compiler import compile_graph
 from dlbuilder.backend.importing.onnx_import import import_onnx
-from tests.zoo_torchvision import import_torchvision, randomize
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxscript")
 pytestmark = pytest.mark.slow
 
-MODELS: dict[str, dict] = {
-    "resnet18": {}, "resnet50": {}, "vgg11_bn": {}, "densenet121": {},
-    "googlenet": {"aux_logits": False, "init_weights": False}, "squeezenet1_0": {},
-    "mobilenet_v2": {}, "mobilenet_v3_small": {}, "mobilenet_v3_large": {},
-    "efficientnet_b0": {}, "regnet_y_400mf": {}, "shufflenet_v2_x1_0": {}, "mnasnet1_0": {},
-}
+MODELS = IMPORT_MODELS
 SIZE = {"vgg11_bn": 224}
 TOLERANCE = 1e-5
-
-
-def _export(model: nn.Module, shape: tuple[int, ...], path, dynamo: bool) -> None:
-    example = torch.randn(2, *shape)
-    if dynamo:
-        extra = {"dynamic_shapes": ({0: torch.export.Dim("batch")},)}
-    else:
-        extra = {"dynamic_axes": {"input": {0: "batch"}}}
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, (example,), str(path), input_names=["input"],
-                          output_names=["output"], dynamo=dynamo, **extra)
 
 
 @pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
@@ -66,7 +46,7 @@ def test_a_torchvision_model_from_onnx_gives_its_outputs(tmp_path, arch, dynamo)
     torch.manual_seed(0)
     model = randomize(getattr(models, arch)(weights=None, **MODELS[arch])).eval()
     size = SIZE.get(arch, 64)
-    _export(model, (3, size, size), tmp_path / "m.onnx", dynamo)
+    export_torch_onnx(model, (3, size, size), tmp_path / "m.onnx", dynamo)
 
     imported = import_onnx(tmp_path / "m.onnx")
     compiled = compile_graph(imported.graph)

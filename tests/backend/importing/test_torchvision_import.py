@@ -8,18 +8,13 @@ from typing import Any
 
 import pytest
 from import_checks import assert_round_trip
-from zoo_torchvision import import_torchvision, randomize
+from zoo_torchvision import IMPORT_MODELS, import_torchvision, randomize
 
 from dlbuilder.backend.importing.loading import recording_constructors
 from dlbuilder.backend.importing.torch_import import import_model
 
 SHAPE = (3, 64, 64)  # small enough to be quick, large enough for every network here
-MODELS: dict[str, dict[str, Any]] = {
-    "resnet18": {}, "resnet50": {}, "vgg11_bn": {}, "densenet121": {},
-    "googlenet": {"aux_logits": False, "init_weights": False}, "squeezenet1_0": {},
-    "mobilenet_v2": {}, "mobilenet_v3_small": {}, "mobilenet_v3_large": {},
-    "efficientnet_b0": {}, "regnet_y_400mf": {}, "shufflenet_v2_x1_0": {}, "mnasnet1_0": {},
-}
+MODELS = IMPORT_MODELS
 
 
 def _built(name: str) -> Any:
