@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -59,6 +61,9 @@ class TrainSettings:
     augment_shift: int = 0  # random shift of images by up to this many pixels
     augment_flip: bool = False  # random horizontal flip of images
     compile: bool = False  # torch.compile the model: faster batches after a long first one
+    # the weights a run starts from (a state_dict, relative to the graph file's folder); None:
+    # new random weights. Kept with the graph, so an imported model's weights stay its own.
+    init_weights: str | None = None
 
     def resolved_monitor(self) -> str:
         if self.monitor is not None:
@@ -158,6 +163,7 @@ _CHECKS = {
     "augment_shift": _non_negative_int,
     "augment_flip": _flag,
     "compile": _flag,
+    "init_weights": _text(True),
 }
 assert set(_CHECKS) == set(_NAMES), "every setting needs a check"
 
@@ -192,6 +198,25 @@ def resolve_settings(training: Mapping[str, Any] | None = None,
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+def starting_weights_path(value: str, graph_file: str | os.PathLike[str] | None) -> Path:
+    """Where `init_weights` points: relative paths start at the graph file's folder (the
+    working folder for a graph that has no file yet)."""
+    path = Path(value).expanduser()
+    if path.is_absolute() or graph_file is None:
+        return path
+    return Path(graph_file).parent / path
+
+
+def weights_reference(weights: str | os.PathLike[str], graph_file: str | os.PathLike[str]
+                      ) -> str:
+    """What `init_weights` holds for `weights`: its name when it sits beside the graph file
+    (so the pair moves together), else its absolute path."""
+    weights, graph_file = Path(weights).resolve(), Path(graph_file).resolve()
+    if weights.parent == graph_file.parent:
+        return weights.name
+    return str(weights)
 
 
 def _did_you_mean(key: str) -> str:

@@ -13,6 +13,9 @@ fixed, and the class name may not take one of them.
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import PurePath
+
 from dlbuilder.backend import train_templates as templates
 from dlbuilder.backend.codegen import (
     check_class_name,
@@ -27,7 +30,7 @@ from dlbuilder.backend.names import is_plain_identifier
 from dlbuilder.backend.plan import ModelPlan, loss_and_target
 from dlbuilder.backend.settings import PLATEAU_PATIENCE, TrainSettings
 from dlbuilder.core.registry import format_shape
-from dlbuilder.core.tuning import Tuning
+from dlbuilder.core.tuning import Tuning, fresh_frozen_warning
 from dlbuilder.layers.io import CLASS_LOSSES
 
 EVAL_BATCH_SIZE = 256
@@ -49,6 +52,7 @@ SCRIPT_NAMES = frozenset({
     "save_weights", "run", "main", "args",
     "device", "data", "net", "model", "ids", "group", "rank", "world", "test",
     "FROZEN", "LR_SCALES", "freeze", "lr_scale", "frozen_norms",
+    "INIT_WEIGHTS", "load_starting_weights",
 })
 
 _USAGE = """\
@@ -70,14 +74,34 @@ class ScriptError(ValueError):
 
 
 def training_script_code(plan: ModelPlan, settings: TrainSettings,
-                         class_name: str = "Net", tuning: Tuning | None = None) -> str:
+                         class_name: str = "Net", tuning: Tuning | None = None,
+                         frozen_layers: int = 0) -> str:
     """The model class (as `generate_code` writes it) with the training script after it;
-    `tuning` (the graph's frozen layers and multipliers) as the app's trainer applies it."""
+    `tuning` (the graph's frozen layers and multipliers) as the app's trainer applies it.
+    The settings' `init_weights` is read from beside the script, by its file name (the
+    exporter copies it there); without it, the script warns that the `frozen_layers`
+    (core.tuning.frozen_layers) start from random weights."""
     check_class_name(class_name)
     check_names_free(plan, class_name, SCRIPT_NAMES, "the training script")
     script = _Script(plan, settings, class_name, _Tuned(plan, tuning or Tuning()))
-    return generate_code(plan, class_name, usage=_USAGE.splitlines(), imports=IMPORTS,
-                         appendix=script.lines())
+    usage = _USAGE.splitlines() + _start_usage(settings.init_weights)
+    return generate_code(plan, class_name, usage=usage, imports=IMPORTS,
+                         appendix=script.lines(frozen_layers))
+
+
+def script_weights_name(init_weights: str) -> str:
+    """The file name the script reads its starting weights by, beside itself."""
+    return PurePath(init_weights).name
+
+
+def _start_usage(init_weights: str | None) -> list[str]:
+    if init_weights is None:
+        return []
+    name = script_weights_name(init_weights)
+    text = (f"Training starts from the weights in {name} (INIT_WEIGHTS), which must sit "
+            "beside this file (`dlbuilder export -o` copies it there); set INIT_WEIGHTS to "
+            "None to start from new random weights.")
+    return ["", *textwrap.wrap(text, 88)]
 
 
 class _Script:
@@ -100,14 +124,17 @@ class _Script:
         self.monitor = settings.resolved_monitor()
         self.validating = settings.val_split > 0
 
-    def lines(self) -> list[str]:
+    def lines(self, frozen_layers: int = 0) -> list[str]:
         frozen = bool(self.tuned.frozen)
+        starting = self.s.init_weights is not None
         main = templates.MAIN.substitute(
             cls=self.class_name, test_text=self._scores_text("test"),
+            start=self._start(frozen_layers),
             compile=templates.COMPILE if self.s.compile else "",
             freeze="\n    frozen_norms = freeze(net)  # before DDP sees the parameters"
             if frozen else "", frozen_arg=", frozen_norms" if frozen else "")
         parts = [self._constants(), self.tuned.constants(), templates.LOAD_DATA,
+                 *([templates.LOAD_START] if starting else []),
                  *([templates.FREEZE] if frozen else []),
                  *([templates.LR_SCALE] if self.tuned.scales else []),
                  self._optimizer(), self._scheduler(),
@@ -115,6 +142,17 @@ class _Script:
                  self._train_epoch(), self._evaluate(), self._fit(), templates.SAVE, main,
                  'if __name__ == "__main__":\n    main()']
         return "\n\n\n".join(part.strip("\n") for part in parts if part).splitlines()
+
+    def _start(self, frozen_layers: int) -> str:
+        """run()'s line after building the model: load the starting weights, or warn that
+        frozen layers have none."""
+        if self.s.init_weights is not None:
+            return "\n    if INIT_WEIGHTS is not None:\n        load_starting_weights(net)"
+        if not frozen_layers:
+            return ""
+        head, _, tail = fresh_frozen_warning(frozen_layers).partition(": ")
+        return (f"\n    log(\n        {quoted(f'warning: {head}:')}\n        {quoted(' ' + tail)}"
+                "\n    )")
 
     # -- the settings ----------------------------------------------------------------------
     def _constants(self) -> str:
@@ -173,6 +211,9 @@ class _Script:
                          f"early stopping: epochs without a better {self.monitor}"))
         if self.s.compile:
             rows.append(("COMPILE", "True", "train through torch.compile(model)"))
+        if self.s.init_weights is not None:
+            rows.append(("INIT_WEIGHTS", quoted(script_weights_name(self.s.init_weights)),
+                         "beside this file; None: new random weights"))
         return rows + [
             ("DEVICE", quoted(self.s.device), "auto picks CUDA if there is one, else the CPU"),
             ("EVAL_BATCH_SIZE", py_literal(EVAL_BATCH_SIZE), ""),

@@ -53,6 +53,24 @@ def freeze(net):
     return norms
 '''
 
+LOAD_START = '''
+def load_starting_weights(net):
+    """Start from the weights in INIT_WEIGHTS, a state_dict beside this file, as
+    dlbuilder's trainer does: every tensor whose name and shape fit is kept, and the
+    layers that do not fit (a head replaced for other classes) start from new weights,
+    each one named."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), INIT_WEIGHTS)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    own = net.state_dict()
+    kept = {k: v for k, v in state.items() if k in own and v.shape == own[k].shape}
+    if not kept:
+        raise SystemExit(f"{path}: none of its weights fit this network")
+    net.load_state_dict({**own, **kept})
+    log(f"starting from the weights of {INIT_WEIGHTS}")
+    for layer in sorted({key.rpartition(".")[0] for key in own if key not in kept}):
+        log(f"{layer}: not in {INIT_WEIGHTS}, or resized; it starts from new weights")
+'''
+
 KEEP_FROZEN = """
     for norm in frozen_norms:
         norm.eval()  # frozen: keeps its running statistics"""
@@ -278,7 +296,7 @@ def run(args, device):
     if rank == 0 and world > 1:
         dist.barrier()
     torch.manual_seed(SEED)  # the same initial weights in every process
-    net = $cls().to(device)$freeze
+    net = $cls().to(device)$start$freeze
     model = net
     if dist.is_initialized():  # averages the gradients of all processes at every step
         ids = [device.index] if device.type == "cuda" else None

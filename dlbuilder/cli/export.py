@@ -15,7 +15,7 @@ from dlbuilder.cli.common import (
     fail,
     load_engine,
 )
-from dlbuilder.core.tuning import Tuning
+from dlbuilder.core.tuning import Tuning, frozen_layers
 
 if TYPE_CHECKING:
     from dlbuilder.backend.plan import ModelPlan
@@ -86,14 +86,53 @@ def cmd_export(argv: Sequence[str]) -> int:
             problems = "".join(f"\n  {problem}" for problem in err.problems)
             return fail(f"dlbuilder export: {args.file}: the training settings cannot be "
                         f"used for the training script:{problems}", False, err.problems)
+        if settings.init_weights is not None:
+            problem = _place_starting_weights(args.file, settings.init_weights, args.output)
+            if problem:
+                return fail(f"dlbuilder export: {args.file}: {problem}", False, [problem])
     return _export_python(plan, args.class_name, args.output, settings,
-                          Tuning.of(engine.graph))
+                          Tuning.of(engine.graph), frozen_layers(engine))
+
+
+def _place_starting_weights(graph: str, init_weights: str, output: str | None) -> str:
+    """The training script reads its starting weights from beside itself: copy them there
+    (or say where they must go, for a script written to stdout). Returns the problem, if
+    any."""
+    import filecmp
+    import shutil
+
+    from dlbuilder.backend.settings import starting_weights_path
+    from dlbuilder.backend.train_script import script_weights_name
+    from dlbuilder.resources import find_graph_file
+
+    source = starting_weights_path(init_weights, find_graph_file(graph))
+    if not source.is_file():
+        return (f"training.init_weights names {init_weights}, but there is no such file: "
+                f"{source} (put the weights there, or remove the setting)")
+    name = script_weights_name(init_weights)
+    if output is None:
+        print(f"note: the script starts from {name}: copy {source} beside it",
+              file=sys.stderr)
+        return ""
+    target = Path(output).parent / name
+    if target.exists() and filecmp.cmp(source, target, shallow=False):
+        return ""
+    if target.exists():
+        return (f"the script starts from {name}, to be copied beside it, but {target} is "
+                "another file; remove it or write the script elsewhere")
+    try:
+        shutil.copyfile(source, target)
+    except OSError as err:
+        return f"cannot copy the starting weights to {target}: {err.strerror or err}"
+    print(f"copied the starting weights {source} to {target}", file=sys.stderr)
+    return ""
 
 
 def _export_python(plan: ModelPlan, class_name: str, output: str | None,
-                   settings: TrainSettings | None = None, tuning: Tuning | None = None) -> int:
+                   settings: TrainSettings | None = None, tuning: Tuning | None = None,
+                   frozen: int = 0) -> int:
     """The model class, with the training script after it when there are settings (frozen
-    layers and multipliers from `tuning`)."""
+    layers and multipliers from `tuning`; `frozen` layers in all)."""
     from dlbuilder.backend.codegen import ClassNameError, generate_code
 
     if settings is None:
@@ -105,7 +144,7 @@ def _export_python(plan: ModelPlan, class_name: str, output: str | None,
         from dlbuilder.backend.train_script import ScriptError, training_script_code
 
         try:
-            code = training_script_code(plan, settings, class_name, tuning)
+            code = training_script_code(plan, settings, class_name, tuning, frozen)
         except ClassNameError as err:
             return fail(f"dlbuilder export: --class-name: {err}", False, [])
         except ScriptError as err:

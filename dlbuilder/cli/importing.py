@@ -86,7 +86,10 @@ def cmd_import(argv: Sequence[str]) -> int:
     if args.name:
         imported.graph.name = args.name
     from dlbuilder.backend.importing.result import write_imported
+    from dlbuilder.backend.settings import weights_reference
 
+    if args.weights:  # the graph's runs start from them (`dlbuilder train`, the app, the script)
+        imported.graph.training["init_weights"] = weights_reference(args.weights, args.output)
     try:
         write_imported(imported, args.output, args.weights)
     except OSError as err:

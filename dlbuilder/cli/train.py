@@ -76,7 +76,9 @@ def _parser() -> Parser:
                      help="torch.compile the model: for long runs (the first batches wait "
                           "for the compiler; needs a C++ compiler on the CPU)")
     out = p.add_argument_group("files")
-    out.add_argument("--init-weights", metavar="IN.pt", help="start from these weights")
+    out.add_argument("--init-weights", metavar="IN.pt",
+                     help="start from these weights (default: the file's "
+                          "training.init_weights, if it names any; else new random weights)")
     out.add_argument("--save-weights", metavar="OUT.pt",
                      help="save the best weights (and OUT.pt.json, their preprocessing)")
     out.add_argument("--checkpoint-dir", metavar="DIR",
@@ -117,10 +119,16 @@ def _run(engine, settings, args) -> int:
     from dlbuilder.backend.weights import WeightsError
 
     name = args.file
+    start, source = _starting_weights(args, settings)
+    if start is not None and source != "--init-weights" and not Path(start).is_file():
+        return fail(f"dlbuilder train: {name}: training.init_weights names "
+                    f"{settings.init_weights}, but there is no such file: {start} (put the "
+                    "weights there, give --init-weights, or remove the setting to start from "
+                    "new random weights)", False, [])
     try:
         run = plan_run(engine, settings, progress=DownloadProgress(sys.stderr))
         control = TrainControl()
-        trainer = Trainer(run, control=control, init_weights=args.init_weights,
+        trainer = Trainer(run, control=control, init_weights=start,
                           checkpoint_dir=args.checkpoint_dir)
     except TrainError as err:
         print(f"dlbuilder train: {name}: cannot train:\n"
@@ -129,10 +137,11 @@ def _run(engine, settings, args) -> int:
     except DatasetError as err:
         return fail(f"dlbuilder train: cannot read the data: {err}", False, [])
     except WeightsError as err:
-        return fail(f"dlbuilder train: --init-weights: {err}", False, [])
+        return fail(f"dlbuilder train: {source}: {err}", False, [])
     except OSError as err:
         return fail(f"dlbuilder train: --checkpoint-dir: cannot use {err.filename}: "
                     f"{err.strerror or err}", False, [])
+    _say_start(engine, start, source)
     from dlbuilder.backend.runs.history import RunHistory
 
     epochs: list[dict[str, Any]] = []
@@ -140,7 +149,7 @@ def _run(engine, settings, args) -> int:
     started = datetime.now().isoformat(timespec="seconds")
     try:
         with _CtrlC(control) as interrupted:
-            final = _train(trainer, run, epochs, history)
+            final = _train(trainer, run, epochs, history, source)
     except OSError as err:  # a checkpoint that could not be written (disk full...)
         return fail(f"dlbuilder train: training stopped: cannot write {err.filename}: "
                     f"{err.strerror or err}", False, [])
@@ -154,7 +163,34 @@ def _run(engine, settings, args) -> int:
     return EXIT_GRAPH_ERRORS if final.reason == "diverged" else EXIT_OK
 
 
-def _train(trainer, run, epochs: list[dict[str, Any]], history):
+def _starting_weights(args, settings) -> tuple[str | None, str]:
+    """The weights file the run starts from (--init-weights, else the graph file's
+    training.init_weights, relative to its folder), and which of the two named it."""
+    if args.init_weights:
+        return args.init_weights, "--init-weights"
+    if settings.init_weights is None:
+        return None, ""
+    from dlbuilder.backend.settings import starting_weights_path
+    from dlbuilder.resources import find_graph_file
+
+    path = starting_weights_path(settings.init_weights, find_graph_file(args.file))
+    return str(path), "training.init_weights"
+
+
+def _say_start(engine, start: str | None, source: str) -> None:
+    """Which weights the run starts from; a warning when frozen layers have none (they would
+    keep their random weights for good)."""
+    from dlbuilder.core.tuning import fresh_frozen_warning, frozen_layers
+
+    if start is not None:
+        print(f"starting from the weights of {start} ({source})", file=sys.stderr, flush=True)
+        return
+    frozen = frozen_layers(engine)
+    if frozen:
+        print(f"warning: {fresh_frozen_warning(frozen)}", file=sys.stderr, flush=True)
+
+
+def _train(trainer, run, epochs: list[dict[str, Any]], history, source: str):
     """Drive the loop, printing and adding every record to `history`; returns the RunFinished
     record."""
     bar = EpochBar(sys.stderr)
@@ -171,7 +207,7 @@ def _train(trainer, run, epochs: list[dict[str, Any]], history):
                   f"on {record.device}: {counted}, {s.optimizer} "
                   f"lr {s.lr:g}, batch {s.batch_size}, {s.epochs} epochs", flush=True)
             for note in record.notes or ():
-                print(f"--init-weights: {note}", file=sys.stderr, flush=True)
+                print(f"{source}: {note}", file=sys.stderr, flush=True)
         elif record.kind == "batch":
             bar.update(record)
         elif record.kind == "epoch":

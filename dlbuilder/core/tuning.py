@@ -231,11 +231,31 @@ def has_weights(graph: Graph, info_params: int, info_buffers: int, node: str) ->
 def frozen_params(engine: EngineBase, outer: TrainOptions = USUAL) -> int:
     """How many of the engine's parameters are frozen (inside instances too, as each run of
     each instance has them); the rest train."""
-    frozen = 0
+    return _frozen(engine, outer)[0]
+
+
+def frozen_layers(engine: EngineBase, outer: TrainOptions = USUAL) -> int:
+    """How many layers with parameters are frozen (each run of each instance counted)."""
+    return _frozen(engine, outer)[1]
+
+
+def _frozen(engine: EngineBase, outer: TrainOptions) -> tuple[int, int]:
+    """(frozen parameters, frozen layers holding parameters)."""
+    params = layers = 0
     for info in engine.infos():
         options = node_options(engine.graph, info.node).inside(outer)
-        if options.frozen:
-            frozen += info.params
-        elif info.type == BLOCK:
-            frozen += sum(frozen_params(run, options) for run in engine.runs(info.node))
-    return frozen
+        if info.type == BLOCK:
+            for run in engine.runs(info.node):
+                inner = _frozen(run, options)
+                params, layers = params + inner[0], layers + inner[1]
+        elif options.frozen and info.params:
+            params, layers = params + info.params, layers + 1
+    return params, layers
+
+
+def fresh_frozen_warning(layers: int) -> str:
+    """What a run with frozen layers and no starting weights is told: they would keep
+    their random weights for good."""
+    what = "1 frozen layer starts" if layers == 1 else f"{layers:,} frozen layers start"
+    return (f"{what} from new random weights: nothing of theirs will be learned; load "
+            "starting weights or unfreeze them")

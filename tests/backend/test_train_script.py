@@ -37,7 +37,7 @@ from dlbuilder.cli import main
 from dlbuilder.core.block_commands import RenameBlock
 from dlbuilder.core.fileformat import save_graph
 from dlbuilder.core.graph import Graph
-from dlbuilder.core.tuning import SetTrain, Tuning, set_train, upstream_with_weights
+from dlbuilder.core.tuning import SetTrain, Tuning, frozen_layers, set_train, upstream_with_weights
 from dlbuilder.resources import example_names
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +69,7 @@ def script_for(graph: Graph, training: dict[str, Any] | None = None,
                class_name: str = "Net") -> str:
     section = graph.training if training is None else training
     return training_script_code(plan_of(graph), resolve_settings(section), class_name,
-                                Tuning.of(graph))
+                                Tuning.of(graph), frozen_layers(engine_for(graph)))
 
 
 def example_script(name: str) -> str:
@@ -102,6 +102,7 @@ def all_scripts() -> dict[str, str]:
     scripts["one_hot"] = script_for(digits_one_hot(), {"dataset": "digits"})
     scripts["finetune"] = script_for(finetuned_resnet_cifar())
     scripts["frozen_only"] = script_for(frozen_digits())
+    scripts["start_weights"] = script_for(frozen_digits(), {"init_weights": "../w/w.pt"})
     return scripts
 
 
@@ -166,7 +167,7 @@ def test_golden(name: str, refresh_golden: bool) -> None:
         "and review the diff")
 
 
-@pytest.mark.parametrize("name", ["finetune", "frozen_only"])
+@pytest.mark.parametrize("name", ["finetune", "frozen_only", "start_weights"])
 def test_golden_fine_tuning(name: str, refresh_golden: bool) -> None:
     """A graph with frozen layers and multipliers; without them the script is as before
     (the examples' golden files)."""
@@ -270,7 +271,7 @@ def test_dlbuilder_is_imported_only_inside_functions() -> None:
 
 
 @pytest.mark.parametrize("name", ["digits_cnn", "resnet_cifar", "autoencoder", "augment",
-                                  "finetune"])
+                                  "finetune", "start_weights"])
 def test_script_names_cover_what_main_and_the_module_use(name: str) -> None:
     """A class named like any of them would break the script, so such names are refused."""
     tree = ast.parse(all_scripts()[name])

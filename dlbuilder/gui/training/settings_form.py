@@ -111,7 +111,8 @@ CHOICES: dict[str, list[tuple[str, Any]]] = {
 }
 assert [v for _, v in CHOICES["optimizer"]] == list(OPTIMIZERS)
 assert [v for _, v in CHOICES["schedule"]] == list(SCHEDULES)
-assert {k for _, keys in GROUPS for k in keys} == set(DEFAULTS) - {"dataset", "data_dir"}
+assert {k for _, keys in GROUPS for k in keys} == set(DEFAULTS) - {"dataset", "data_dir",
+                                                                     "init_weights"}
 
 
 def same_value(a: Any, b: Any) -> bool:

@@ -457,6 +457,10 @@ def run(args, device):
         dist.barrier()
     torch.manual_seed(SEED)  # the same initial weights in every process
     net = Net().to(device)
+    log(
+        "warning: 6 frozen layers start from new random weights:"
+        " nothing of theirs will be learned; load starting weights or unfreeze them"
+    )
     frozen_norms = freeze(net)  # before DDP sees the parameters
     model = net
     if dist.is_initialized():  # averages the gradients of all processes at every step
