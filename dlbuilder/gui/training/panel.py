@@ -40,6 +40,7 @@ from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.training.data_folders import DataFolders
 from dlbuilder.gui.training.panel_ui import setup_ui
 from dlbuilder.gui.training.session import Job, Outcome, TrainingSession, torch_threads
+from dlbuilder.gui.training.weights_box import WeightsBox
 from dlbuilder.gui.training.weights_files import WeightsChoice
 from dlbuilder.resources import is_example
 
@@ -61,7 +62,6 @@ class TrainingPanel(QWidget):
         self.settings = settings if settings is not None else QSettings()  # the dialogs' folders
         self.session = TrainingSession(self)
         self.history = RunHistory()
-        self.weights = WeightsChoice()
         self.store: RunStore | None = None
         self._store_graph: object = None  # the graph whose runs `store` holds
         self._store_of_example = False  # `store` holds a shipped example's runs
@@ -84,6 +84,7 @@ class TrainingPanel(QWidget):
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:
         setup_ui(self)
+        self.weights_box = WeightsBox(self)
         self._update_buttons()
 
     def _connect(self) -> None:
@@ -91,10 +92,6 @@ class TrainingPanel(QWidget):
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
-        self.load_weights_button.clicked.connect(self._on_load_weights_clicked)
-        self.save_weights_button.clicked.connect(self._on_save_weights_clicked)
-        self.export_button.clicked.connect(self._on_export_clicked)
-        self.clear_weights_button.clicked.connect(self._on_clear_weights_clicked)
         s.records_arrived.connect(self._on_session_records_arrived)
         s.evaluated.connect(self._on_session_evaluated)
         s.status_changed.connect(self._on_session_status_changed)
@@ -115,14 +112,21 @@ class TrainingPanel(QWidget):
     def running(self) -> bool:
         return self.session.running
 
+    @property
+    def weights(self) -> WeightsChoice:
+        """What the next run starts from and which trained weights are on offer."""
+        return self.weights_box.choice
+
     def start_problems(self) -> list[str]:
         """What must be fixed before a run can start (empty when it can)."""
         graph, fit = self._check()
         return graph + list(fit.problems if fit else ())
 
     def _check(self) -> tuple[list[str], Fit | None]:
-        return start_problems(self.doc.engine, self.doc.graph.training,
-                              self.data_panel.dataset(), self.data_panel.failure())
+        graph, fit = start_problems(self.doc.engine, self.doc.graph.training,
+                                    self.data_panel.dataset(), self.data_panel.failure())
+        missing = self.weights.missing()
+        return graph + ([missing] if missing else []), fit
 
     def refresh_problems(self) -> list[str]:
         """Show what blocks Start (the data's misfit beside the data, everything in the list),
@@ -130,6 +134,7 @@ class TrainingPanel(QWidget):
         graph, fit = self._check()
         self.data_panel.show_fit(fit)
         self._show_params()
+        self.weights_box.show(self.running)  # frozen layers may now lack starting weights
         fit_problems = list(fit.problems) if fit else []
         problems = [] if self.running else graph + fit_problems
         if problems:
@@ -143,7 +148,6 @@ class TrainingPanel(QWidget):
         return problems
 
     def _update_buttons(self) -> None:
-        self.weights.forget_missing()
         running = self.running
         self.start_button.setEnabled(not running)
         stopping = running and self.session.control.stop_requested
@@ -152,16 +156,16 @@ class TrainingPanel(QWidget):
         self.pause_button.setText("Resume" if running and self.session.paused else "Pause")
         self.data_panel.set_locked(running)
         self.form.set_locked(running)
-        for button in (self.load_weights_button, self.clear_weights_button):
-            button.setEnabled(not running)
-        has_weights = self.weights.trained is not None and not running
-        self.save_weights_button.setEnabled(has_weights)
-        self.export_button.setEnabled(has_weights)
-        self.clear_weights_button.setEnabled(not running and self.weights.initial is not None)
-        self.weights_label.setText(self.weights.describe())
+        self.weights_box.show(running)
+
+    def refresh_weights(self) -> None:
+        """Say again what the next run starts from (the choice changed)."""
+        self.weights_box.show(self.running)
+        self._check_timer.start()  # weights the graph names may be missing
 
     def _on_theme_changed(self, _theme: object) -> None:
         self._restyle()
+        self.weights_box.show(self.running)
 
     def _restyle(self) -> None:
         theme = current()
@@ -183,7 +187,7 @@ class TrainingPanel(QWidget):
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         self._job = Job(graph=graph_to_dict(self.doc.graph), settings=settings,
                         weights_out=folder / f"pending-{stamp}.pt",
-                        init_weights=self.weights.initial,
+                        init_weights=self.weights.start,
                         dataset=self.data_panel.dataset(), threads=torch_threads())
         self._started_at = datetime.datetime.now().isoformat(timespec="seconds")
         self._run_store = self.store  # where this run goes, even if the graph is saved elsewhere
@@ -193,7 +197,7 @@ class TrainingPanel(QWidget):
         self.header.reset()
         # the thread loads PyTorch when the panel is built; the first run waits for it
         self.header.show_message("Starting…" if self.session.is_warm else "Loading PyTorch…")
-        self._say("")
+        self.say("")
         self.tabs.setCurrentIndex(0)
         self.session.start(self._job)
         self._header_timer.start()
@@ -248,7 +252,7 @@ class TrainingPanel(QWidget):
         for record in records:
             if record.kind == "started":
                 if record.notes:  # what the starting weights could not give
-                    self._say("Starting weights: " + "; ".join(record.notes))
+                    self.say("Starting weights: " + "; ".join(record.notes))
                 self.header.clock.start()
                 self.header.clock.pause(self.session.paused)  # paused while it was preparing
             self.history.add(record)
@@ -261,10 +265,10 @@ class TrainingPanel(QWidget):
             self.header.show_message(text)
 
     def _on_session_failed(self, text: str) -> None:
-        self._say(text, error=True)
+        self.say(text, error=True)
         self.message.emit(text.splitlines()[0])
 
-    def _say(self, text: str, error: bool = False) -> None:
+    def say(self, text: str, error: bool = False) -> None:
         """A line under the buttons: what just happened, or (error) what went wrong."""
         self.message_label.setText(text)
         self.message_label.setVisible(bool(text))
@@ -324,18 +328,21 @@ class TrainingPanel(QWidget):
         if change.replaced:
             self._follow_new_graph()
         elif not self.running and (change.inferred or change.training or change.tuned):
+            if change.training:  # the weights the graph names may have changed: say so now
+                self.weights_box.follow()
+                self.weights_box.show(self.running)
             self._show_training(self.doc.graph.training)
             self._check_timer.start()
 
     def _follow_new_graph(self) -> None:
-        self.weights = WeightsChoice()
+        self.weights_box.reset()
         self._shown = None  # another graph: show its settings even if they look the same
         if not self.running:  # another graph: the last run's views belong to the old one
             self.history = RunHistory()
             self.curves.clear()
             self.results.clear()
             self.header.reset()
-        self._say("")  # whatever it said was about the graph that has gone
+        self.say("")  # whatever it said was about the graph that has gone
         self._show_training(self.doc.graph.training)
         self._use_store(self._runs_folder())
         if not self.running:
@@ -355,6 +362,8 @@ class TrainingPanel(QWidget):
         """The graph shown was saved under a new name: its runs go with it. Another graph
         opened, new'd or recovered changes the path too, before `replaced` (which shows that
         graph's own runs): those never carry the last graph's runs along."""
+        self.weights_box.follow()  # the weights it names sit beside its file
+        self._update_buttons()
         if self.doc.graph is not self._store_graph or self.store is None:
             return
         source, target = self.store.folder, self._runs_folder()
@@ -373,17 +382,17 @@ class TrainingPanel(QWidget):
         they are."""
         moving = not self._store_of_example and source.parent == data_dir() / "runs"
         if has_runs(target):
-            self._say(f"{target} already holds runs of its own, so the runs of this graph "
+            self.say(f"{target} already holds runs of its own, so the runs of this graph "
                       f"stay in {source}")
             return
         try:
             count = (move_runs if moving else copy_runs)(source, target)
         except RunStoreError as err:
-            self._say(str(err), error=True)
+            self.say(str(err), error=True)
             return
         if count:
             verb = "Moved" if moving else "Copied"
-            self._say(f"{verb} {count} run{'s' * (count != 1)} with the graph to {target}")
+            self.say(f"{verb} {count} run{'s' * (count != 1)} with the graph to {target}")
 
     def _use_store(self, folder: Path) -> None:
         """Show the runs kept in `folder`, the current graph's."""
@@ -441,7 +450,7 @@ class TrainingPanel(QWidget):
             labels = {s.id: s.label for s in self.store.summaries()}
             runs = [(labels.get(i, f"run {i}"), self.store.history(i)) for i in run_ids]
         except RunStoreError as err:
-            self._say(str(err), error=True)
+            self.say(str(err), error=True)
             return
         self.compare.set_runs(runs)
 
@@ -457,51 +466,24 @@ class TrainingPanel(QWidget):
             try:
                 self.open_graph_requested.emit(self.store.graph(run_id))
             except RunStoreError as err:
-                self._say(str(err), error=True)
+                self.say(str(err), error=True)
 
     def _on_runs_weights_requested(self, run_id: int) -> None:
         if self.store is None:
             return
         path = self.store.weights_path(run_id)
         if not path.exists():
-            self._say(f"Run {run_id} has no weights kept (it may have been "
+            self.say(f"Run {run_id} has no weights kept (it may have been "
                                        "stopped before its first epoch ended)")
             return
         try:
             graph = self.store.graph(run_id)
         except RunStoreError as err:
-            self._say(str(err), error=True)
+            self.say(str(err), error=True)
             return
         self.use_weights(path, self._run_label(run_id), graph)
 
     # -- weights -------------------------------------------------------------------------------
-    def _on_load_weights_clicked(self) -> None:
-        from dlbuilder.gui.training.weights_files import ask_weights_file
-
-        path = ask_weights_file(self, self.doc.path)
-        if path is not None:
-            self.use_weights(path, path.name)
-
     def use_weights(self, path: Path, label: str, graph: dict[str, Any] | None = None) -> None:
         """Start the next run from the weights in `path` (named `label` to the user)."""
-        self.weights.use(path, label, graph)
-        self._update_buttons()
-
-    def _on_clear_weights_clicked(self) -> None:
-        self.weights.initial = None
-        self._update_buttons()
-
-    def _on_save_weights_clicked(self) -> None:
-        from dlbuilder.gui.training.weights_files import save_weights_dialog
-
-        text = save_weights_dialog(self, self.weights, self.doc, self.settings)
-        if text:
-            self._say(text)
-
-    def _on_export_clicked(self) -> None:
-        from dlbuilder.gui.training.weights_files import export_with_weights_dialog
-
-        text = export_with_weights_dialog(self, self.weights, self.doc, self.settings)
-        if text:
-            self._say(text)
-
+        self.weights_box.use(path, label, graph)

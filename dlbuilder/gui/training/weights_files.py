@@ -19,9 +19,11 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 from dlbuilder.backend.names import identifier_from
 from dlbuilder.backend.plan import CompileError, build_plan
 from dlbuilder.backend.preprocessing import info_path, read_preprocessing
+from dlbuilder.backend.settings import starting_weights_path
 from dlbuilder.backend.weights_code import code_with_weights
 from dlbuilder.core.fileformat import graph_to_dict, write_atomic
 from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.core.tuning import fresh_frozen_warning
 from dlbuilder.gui.export.export_folder import export_folder, remember_export_folder
 
 CLASS_NAME = "Net"
@@ -29,33 +31,70 @@ CLASS_NAME = "Net"
 
 @dataclass
 class WeightsChoice:
-    """`initial`: what the next run starts from (None: new random weights). `trained`: the
-    newest weights worth saving (the last run's best, or a file the user loaded)."""
+    """What the next run starts from: the weights the graph names (its file's
+    `training.init_weights`, kept with it), else `initial`, this session's choice for a graph
+    without a file (an import not saved yet, a run's weights); None of both: new random
+    weights. `trained`: the newest weights worth saving (the last run's best, or a file the
+    user loaded)."""
 
     initial: Path | None = None
     initial_from: str = ""
     trained: Path | None = None
     trained_from: str = ""
     trained_graph: dict[str, Any] | None = None  # the graph they were trained on, if known
+    named: str | None = None  # the graph's init_weights, as the file writes it
+    named_path: Path | None = None  # where that points
 
     def use(self, path: Path, label: str, graph: dict[str, Any] | None = None) -> None:
         """Start the next run from `path`, and offer it for saving and export."""
         self.initial, self.initial_from = Path(path), label
         self.trained, self.trained_from, self.trained_graph = Path(path), label, graph
 
+    def follow(self, training: Any, graph_path: Path | None) -> None:
+        """Read the graph's `training.init_weights` (relative to its file's folder)."""
+        value = training.get("init_weights") if isinstance(training, dict) else None
+        if isinstance(value, str) and value:
+            self.named, self.named_path = value, starting_weights_path(value, graph_path)
+        else:
+            self.named, self.named_path = None, None
+
+    @property
+    def start(self) -> Path | None:
+        """The weights file the next run starts from (None: new random weights)."""
+        return self.named_path if self.named_path is not None else self.initial
+
+    def missing(self) -> str:
+        """Why the next run cannot start from the weights the graph names ("" when it can):
+        a run never falls back on random weights silently."""
+        if self.named_path is None or self.named_path.is_file():
+            return ""
+        return (f"The graph's starting weights {self.named} are missing (no file "
+                f"{self.named_path}): put them back, Load weights… or Start fresh")
+
     def forget_missing(self) -> None:
-        """Drop files that are gone (a deleted run's weights)."""
+        """Drop files that are gone (a deleted run's weights); the graph's own choice stays,
+        to be said missing."""
         if self.initial is not None and not self.initial.exists():
             self.initial, self.initial_from = None, ""
         if self.trained is not None and not self.trained.exists():
             self.trained, self.trained_from, self.trained_graph = None, "", None
 
-    def describe(self) -> str:
-        start = (f"The next run starts from the weights of {self.initial_from}."
-                 if self.initial is not None else "Each run starts from new random weights.")
+    def describe(self, frozen_layers: int = 0) -> tuple[str, bool]:
+        """The Training tab's line, and whether it warns (missing weights, or frozen layers
+        that would keep random weights)."""
+        missing = self.missing()
+        if missing:
+            start, warns = f"{missing}.", True
+        elif self.start is not None:
+            label = self.named if self.named is not None else self.initial_from
+            start, warns = f"The next run starts from the weights of {label}.", False
+        elif frozen_layers:
+            start, warns = f"{fresh_frozen_warning(frozen_layers)}.", True
+        else:
+            start, warns = "Each run starts from new random weights.", False
         if self.trained is None:
-            return start
-        return f"{start} Trained weights to save: {self.trained_from}."
+            return start, warns
+        return f"{start} Trained weights to save: {self.trained_from}.", warns
 
 
 def _copy_with_info(source: Path, target: Path) -> None:

@@ -1,7 +1,8 @@
 """The main window's side of importing a model: the two File menu actions open the import
 dialog; a successful import opens as a new, unsaved graph (after the usual "save changes?"),
 named after the model, whose imported weights start the next run; the first save of that
-graph offers to put the weights beside it.
+graph offers to put the weights beside it, and then names them in the file
+(`training.init_weights`).
 
 Nothing here loads torch: the dialog's worker does (gui/importing/import_worker.py).
 """
@@ -38,7 +39,7 @@ class ImportWindowSide(QObject):
         self.window = window
         self.runner = ImportRunner(self)
         self.dialog: ImportDialog | None = None
-        self._unplaced: tuple[Path, str, dict] | None = None  # weights not yet beside a file
+        self._unplaced: Path | None = None  # imported weights not yet beside a file
         window.doc.changed.connect(self._on_doc_changed)
         window.files.saved.connect(self._on_files_saved)
 
@@ -77,7 +78,7 @@ class ImportWindowSide(QObject):
         label = f"{graph.name} (imported)"
         network = graph_to_dict(graph)
         self.window.training.start_from(outcome.job.weights, label, network)
-        self._unplaced = (outcome.job.weights, label, network)
+        self._unplaced = outcome.job.weights
         if dialog is not None:
             dialog.accept()
         self.message.emit(imported_text(graph.name, outcome), NOTES_MS)
@@ -90,8 +91,7 @@ class ImportWindowSide(QObject):
         """The imported graph's first save: offer to keep its weights beside it."""
         if self._unplaced is None:
             return
-        weights, label, network = self._unplaced
-        self._unplaced = None
+        weights, self._unplaced = self._unplaced, None
         if not weights.exists():
             return
         target = Path(path).with_suffix(".pt")
@@ -106,9 +106,25 @@ class ImportWindowSide(QObject):
                               f"{target}: {err.strerror or err}; they stay in {weights}",
                               NOTES_MS)
             return
-        self.window.training.start_from(target, label, network)
-        self.message.emit(f"Saved {path} and its imported weights beside it: {target.name}",
-                          NOTES_MS)
+        self._name_in_graph(path, target)
+
+    def _name_in_graph(self, path: Path, target: Path) -> None:
+        """The weights beside the file become the graph's starting weights
+        (`training.init_weights`, one undo step), saved with it, so reopening it, or
+        `dlbuilder train` on it, starts from them. The Training tab's trained weights (a run
+        made before this save) stay on offer: only what the next run starts from changes."""
+        from dlbuilder.backend.settings import weights_reference
+        from dlbuilder.core.commands import SetTraining
+
+        doc = self.window.doc
+        training = {**doc.graph.training, "init_weights": weights_reference(target, path)}
+        doc.push(SetTraining(training, f"Start from the weights of {target.name}"))
+        if not self.window.files.save():
+            self.message.emit(f"Saved its weights as {target}, but {path} could not be saved "
+                              "again to name them: save it to keep that", NOTES_MS)
+            return
+        self.message.emit(f"Saved {path} and its imported weights beside it: {target.name} "
+                          "(the next run starts from them)", NOTES_MS)
 
     def _want_beside(self, path: Path, target: Path, weights: Path) -> bool:
         replaces = f" (it replaces the {target.name} there)" if target.exists() else ""

@@ -142,8 +142,44 @@ def test_saving_an_imported_graph_offers_its_weights_beside_it(make_window, qtbo
     assert window.files.save()
     beside = tmp_path / "mine.pt"
     assert beside.read_bytes() == kept.read_bytes()
-    assert window.training.panel.weights.initial == beside
+    assert window.training.panel.weights.start == beside
     assert "mine.pt" in window.statusBar().currentMessage()
+
+
+@pytest.mark.slow
+def test_saving_an_imported_graph_names_its_weights_and_keeps_the_trained_run(
+        make_window, qtbot, tmp_path, monkeypatch) -> None:
+    """Review 15, High 1 and 3: the weights saved beside the file are the graph's starting
+    weights when it is opened again; the run trained before the save stays the one to save
+    and export."""
+    from dlbuilder.core.fileformat import load_graph
+    from dlbuilder.layers import REGISTRY
+
+    window = make_window()
+    model = tmp_path / "small_net.py"
+    model.write_text(SMALL_MODEL)
+    _import(window, qtbot, model, "1x8x8")
+    qtbot.waitUntil(lambda: window.import_side.dialog is None, timeout=WAIT_MS)
+    panel = window.training.ensure_panel()
+    run = tmp_path / "run-1.pt"
+    run.write_bytes(b"trained")
+    weights = panel.weights
+    weights.trained, weights.trained_from = run, "run 1"
+    weights.trained_graph = graph_to_dict(window.doc.graph)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr("dlbuilder.gui.window.file_ops.QFileDialog.getSaveFileName",
+                        lambda *a, **k: (str(tmp_path / "mine.json"), ""))
+    assert window.files.save()
+    assert panel.weights.trained == run and panel.weights.trained_from == "run 1"
+    assert "Trained weights to save: run 1" in panel.weights_label.text()
+    assert "starts from the weights of mine.pt" in panel.weights_label.text()
+    assert not window.doc.modified
+    assert load_graph(tmp_path / "mine.json", REGISTRY).training["init_weights"] == "mine.pt"
+    again = make_window(example=None)
+    assert again.files.open(tmp_path / "mine.json", ask=False)
+    again.show_training()
+    assert again.training.panel.weights.start == tmp_path / "mine.pt"
+    assert "starts from the weights of mine.pt" in again.training.panel.weights_label.text()
 
 
 def test_cancel_closes_at_once_and_drops_the_import(make_window, qtbot, tmp_path,
