@@ -82,9 +82,8 @@ class WeightsChoice:
     def describe(self, frozen_layers: int = 0) -> tuple[str, bool]:
         """The Training tab's line, and whether it warns (missing weights, or frozen layers
         that would keep random weights)."""
-        missing = self.missing()
-        if missing:
-            start, warns = f"{missing}.", True
+        if self.missing():  # the whole sentence is among the problems above
+            start, warns = f"The graph's starting weights {self.named} are missing.", True
         elif self.start is not None:
             label = self.named if self.named is not None else self.initial_from
             start, warns = f"The next run starts from the weights of {label}.", False
