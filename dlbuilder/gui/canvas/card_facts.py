@@ -2,8 +2,10 @@
 
 A layer's come from its declaration. The three node types of blocks have no declaration
 (core/blocks.py): a block instance's card shows the block's name (`Basic x3` when it repeats),
-its argument values (`channels=64, stride=2`) and one port per BlockInput and BlockOutput of
-its definition; a BlockInput or BlockOutput inside a definition is one of the block's ports.
+its argument values (`channels=64, stride=2`; nothing when it takes none, like a layer without
+settings: the count line already says what it holds) and one port per BlockInput and
+BlockOutput of its definition; a BlockInput or BlockOutput inside a definition is one of the
+block's ports.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def _instance_facts(graph: Graph, engine: EngineBase, node: str, connected: int)
         else "runs once"
     summary = (f"block {defn.name}{': ' + defn.doc if defn.doc else ''}; {runs}. "
                "Double-click to open it")
-    return CardFacts("instance", BLOCK_CATEGORY, title, args or "no parameters", summary,
+    return CardFacts("instance", BLOCK_CATEGORY, title, args, summary,
                      max(len(ins), 1), max(len(outs), 1), len(outs) > 1)
 
 

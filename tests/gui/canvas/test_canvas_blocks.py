@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QToolButton
 
 from dlbuilder.core.block_commands import InBlock
 from dlbuilder.core.commands import SetParams
-from dlbuilder.core.fileformat import load_graph
+from dlbuilder.core.fileformat import graph_from_dict, graph_to_dict, load_graph
 from dlbuilder.core.fragment import copy_fragment
 from dlbuilder.core.layout import layout_for_view
 from dlbuilder.gui.canvas.edit_ops import put_fragment_on_clipboard
@@ -55,6 +55,19 @@ def test_instance_card_says_block_arguments_repeat_shape_and_total(make_view) ->
     assert "Double-click to open" in item.toolTip()
     assert view.graph_scene.nodes["layer2"].texts()["key"] == "channels=16, n=2"
     assert view.graph_scene.nodes["conv1"].kind == "layer"
+
+
+def test_an_instance_without_arguments_leaves_its_key_line_empty(make_view) -> None:
+    """Its count line gives the parameters; "no parameters" above it would contradict it."""
+    data = graph_to_dict(tiny())
+    data["blocks"][0]["params"] = []
+    data["blocks"][0]["nodes"][1]["params"]["out_channels"] = 16
+    data["blocks"][0]["nodes"][4]["params"]["out_channels"] = 16
+    data["nodes"][2]["params"] = {"block": "Basic", "repeat": 3}
+    view = make_view(graph_from_dict(data, REGISTRY))
+    texts = view.graph_scene.nodes["layer1"].texts()
+    assert texts["key"] == "" and texts["header"] == "Basic \u00d73"
+    assert texts["count"] == f"{3 * 4672:,} params"
 
 
 def test_a_problem_inside_shows_on_the_instance_card(make_view) -> None:
