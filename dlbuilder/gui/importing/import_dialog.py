@@ -44,8 +44,11 @@ RUNS_CODE = ("Importing runs this Python file's code (your own model code) to bu
              "the model, as running it with python would: import only code you trust.")
 ONNX_READ = "The ONNX file is only read, never run."
 BUSY_TEXT = "Importing… loading PyTorch and tracing the model take a few seconds."
-NOT_IMPORTED = ("Not imported; your open graph is unchanged. Fix what is listed (the NAME, "
-                "the input shape or the model), then Import again.")
+NOT_IMPORTED = {PYTORCH: "Not imported; your open graph is unchanged. Fix what is listed (the "
+                        "NAME, the input shape or the model), then Import again.",
+                ONNX: "Not imported; your open graph is unchanged. Fix what is listed (the "
+                      "input shape or the model file), then Import again."}
+SHAPE_NEEDED = "Needed: a PyTorch model does not say the shape of its input"
 FOLDER_KEY = "import/last_folder"
 
 
@@ -123,7 +126,7 @@ class ImportDialog(QDialog):
         self.shape.textChanged.connect(self._on_shape_text_changed)
 
     def _build_report(self, layout: QVBoxLayout) -> None:
-        self.report_heading = QLabel(NOT_IMPORTED)
+        self.report_heading = QLabel(NOT_IMPORTED[self.kind])
         self.report_heading.setWordWrap(True)
         self.report = QPlainTextEdit()
         self.report.setObjectName("import_report")
@@ -199,7 +202,6 @@ class ImportDialog(QDialog):
         self.name.blockSignals(False)
         self.name.setCurrentText(wanted)
         self.name_hint.setText(hint)
-        self.name_hint.setVisible(bool(hint))
         self._grow_to_fit()
         self._update_import_button()
 
@@ -212,8 +214,7 @@ class ImportDialog(QDialog):
         the field)."""
         text = self.shape.text().strip()
         if not text:
-            self._say_shape("" if self.kind == ONNX else
-                            "Leave empty only if the model says its input itself")
+            self._say_shape("" if self.kind == ONNX else SHAPE_NEEDED)
             return None
         try:
             shape = check_shape(text)
@@ -226,16 +227,18 @@ class ImportDialog(QDialog):
     def _say_shape(self, text: str, error: bool = False) -> None:
         self.shape_hint.setText(text)
         self.shape_hint.setProperty("error", error)
-        self.shape_hint.setVisible(bool(text))
         self._on_theme_changed(current())
         self._grow_to_fit()
 
     def _grow_to_fit(self) -> None:
         """Each hint as tall as its wrapped lines at the fields' width (the form layout would
-        guess), and the dialog taller when they need more room (never narrower)."""
+        guess), and the dialog taller when they need more room (never narrower). A hint keeps
+        two lines' room, said or empty, so that the Import button stays where it was as hints
+        come and go under the user's typing (a moving button takes the click elsewhere)."""
         width = self.shape.width()
+        room = 2 * self.shape_hint.fontMetrics().lineSpacing()
         for label in (self.name_hint, self.shape_hint):
-            label.setFixedHeight(label.heightForWidth(width) if label.text() else 0)
+            label.setFixedHeight(max(room, label.heightForWidth(width) if label.text() else 0))
         needed = self.layout().totalSizeHint().height()
         if needed > self.height():
             self.resize(self.width(), needed)
@@ -246,8 +249,10 @@ class ImportDialog(QDialog):
             self._grow_to_fit()
 
     def _update_import_button(self) -> None:
-        ready = (bool(self.source.text().strip()) and self._shape_value() is not False
-                 and (self.kind == ONNX or bool(self.name.currentText().strip())))
+        shape = self._shape_value()
+        ready = bool(self.source.text().strip()) and (
+            shape is not False if self.kind == ONNX
+            else shape not in (None, False) and bool(self.name.currentText().strip()))
         self.import_button.setEnabled(ready and not self.runner.busy)
         self.import_button.setDefault(self.import_button.isEnabled())
 
@@ -267,7 +272,7 @@ class ImportDialog(QDialog):
         if self.kind == ONNX:
             return ImportJob(ONNX, text, shape, new_weights_path(Path(text).stem))
         name = self.name.currentText().strip()
-        if not name:
+        if not name or shape is None:  # PyTorch models never say their input's shape
             return None
         return ImportJob(PYTORCH, f"{text}:{name}", shape, new_weights_path(name))
 
@@ -301,9 +306,9 @@ class ImportDialog(QDialog):
         else:
             self.show_report(outcome.report)
 
-    def show_report(self, text: str, heading: str = NOT_IMPORTED) -> None:
+    def show_report(self, text: str, heading: str | None = None) -> None:
         """Say why nothing was imported, in full; the fields stay as they were, to fix."""
-        self.report_heading.setText(heading)
+        self.report_heading.setText(heading or NOT_IMPORTED[self.kind])
         self.report.setPlainText(text)
         self.report_heading.show()
         self.report.show()
@@ -320,7 +325,7 @@ def _hint_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
     return label
 
 

@@ -11,7 +11,14 @@ from PySide6.QtCore import QSettings
 
 from dlbuilder.core.shape_text import ShapeTextError
 from dlbuilder.gui.importing.import_dialog import ImportDialog, check_shape
-from dlbuilder.gui.importing.import_worker import ONNX, PYTORCH, ImportRunner
+from dlbuilder.gui.importing.import_worker import (
+    ONNX,
+    PYTORCH,
+    ImportJob,
+    ImportOutcome,
+    ImportRunner,
+    run_import,
+)
 from dlbuilder.gui.importing.sources import is_module_spec, names_in, split_spec
 
 # Importing (or running) this file would raise: only reading it can list its names.
@@ -96,7 +103,7 @@ def test_the_shape_is_checked_as_it_is_typed(dialog, tmp_path) -> None:
     assert box.shape_hint.isVisible() and "not finished" in box.shape_hint.text()
     assert box.job() is None
     box.shape.setText("3x8x8")
-    assert box.import_button.isEnabled() and not box.shape_hint.isVisible()
+    assert box.import_button.isEnabled() and box.shape_hint.text() == ""
     job = box.job()
     assert job.source == f"{model}:Net" and job.input_shape == (3, 8, 8)
     assert job.kind == PYTORCH and job.weights.suffix == ".pt"
@@ -199,3 +206,60 @@ def test_return_in_a_field_imports_and_never_cancels(dialog, tmp_path, monkeypat
     QTest.keyClick(box.shape, Qt.Key.Key_Return)
     assert box.isVisible() and [job.source for job in started] == [f"{model}:Net"]
     assert not browsed
+
+
+def test_a_pytorch_model_needs_the_shape_and_the_field_says_so(dialog, tmp_path) -> None:
+    """The importer would refuse it anyway, naming the command line's --input."""
+    model = tmp_path / "model.py"
+    model.write_text(MODEL_FILE)
+    box = dialog()
+    box.source.setText(str(model))
+    box.source.editingFinished.emit()
+    assert box.name.currentText() == "Net" and box.shape.text() == ""
+    assert not box.import_button.isEnabled() and box.job() is None
+    assert "Needed" in box.shape_hint.text() and "--input" not in box.shape_hint.text()
+    box.shape.setText("3x8x8")
+    assert box.import_button.isEnabled()
+
+
+def test_the_onnx_dialog_asks_for_no_name(dialog) -> None:
+    for kind, source in ((PYTORCH, "m.py:Net"), (ONNX, "m.onnx")):
+        box = dialog(kind)
+        job = ImportJob(kind, source, None, Path("w.pt"))
+        box.runner.finished.emit(ImportOutcome(job, report="the model file is broken"))
+        assert box.report.toPlainText() == "the model file is broken"
+        assert ("NAME" in box.report_heading.text()) == (kind == PYTORCH)
+        assert "input shape" in box.report_heading.text()
+
+
+@pytest.mark.slow
+def test_a_shape_the_model_does_not_run_on_is_reported_without_the_cli_flag(dialog) -> None:
+    model = Path(__file__).parents[2] / "import_models" / "tutorial.py"
+    box = dialog()
+    outcome = run_import(ImportJob(PYTORCH, f"{model}:Net", (3, 2, 2), Path("unused.pt")))
+    assert not outcome.ok
+    box.runner.finished.emit(outcome)
+    said = box.report.toPlainText()
+    assert "does not run on an input of 3x2x2" in said and "--input" not in said
+
+
+def test_the_import_button_stays_put_while_hints_come_and_go(dialog, tmp_path, qtbot) -> None:
+    """A hint appearing or going under the user's typing moved the button (the click missed)."""
+    from PySide6.QtWidgets import QApplication
+
+    model = tmp_path / "model.py"
+    model.write_text(MODEL_FILE)
+    box = dialog()
+    qtbot.waitExposed(box)
+
+    def where():
+        QApplication.processEvents()
+        return box.import_button.mapToGlobal(box.import_button.rect().center())
+
+    start = where()
+    box.source.setText(str(model))
+    box.source.editingFinished.emit()  # the NAME hint appears
+    assert where() == start
+    for typed in ("3", "3x", "3x8x", "3x8x8", ""):  # the shape hint changes, goes, comes back
+        box.shape.setText(typed)
+        assert where() == start, typed
