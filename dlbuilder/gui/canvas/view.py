@@ -73,6 +73,7 @@ class CanvasView(PaletteDrops, QGraphicsView):
         self._pan_from: QPointF | None = None
         self._space_held = False
         self._last_status = ""
+        self._fitted = False  # shown as fit, untouched since: it stays fit through resizes
         self.edits = CanvasEdits(self, self._say)
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
@@ -119,6 +120,7 @@ class CanvasView(PaletteDrops, QGraphicsView):
         return min(port.width() / target.width(), port.height() / target.height(), 1.0)
 
     def set_zoom(self, factor: float, anchor_centre: bool = True) -> None:
+        self._fitted = False
         factor = min(max(factor, self.min_zoom()), self.MAX_ZOOM)
         centre = self.mapToScene(self.viewport().rect().center())
         self.setTransform(QTransform.fromScale(factor, factor))
@@ -144,6 +146,7 @@ class CanvasView(PaletteDrops, QGraphicsView):
             return
         self.set_zoom(self.fit_zoom(), anchor_centre=False)
         self.centerOn(rect.center())
+        self._fitted = True
 
     def layout_size(self) -> tuple[float, float]:
         """The scene area a layout for this view fills at 1:1: the viewport less a margin."""
@@ -160,9 +163,18 @@ class CanvasView(PaletteDrops, QGraphicsView):
         self.doc.place_missing()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        """A view the user left as fit (an opened file, an import) stays fit as the window,
+        its docks or a banner change its size, rather than cutting off both ends."""
+        fitted = self._fitted
         super().resizeEvent(event)
         if self.isVisible():
             self.doc.view_size = self.layout_size()
+        if fitted:
+            self.fit()
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        super().scrollContentsBy(dx, dy)
+        self._fitted = False  # panned (fit and resizes set it again where they should)
 
     def center_on_node(self, node: str) -> None:
         item = self.graph_scene.nodes.get(node)

@@ -350,6 +350,35 @@ def test_zoom_is_clamped_and_fit_never_zooms_in(make_view) -> None:
     assert view.zoom() == 1.0
 
 
+def test_a_fit_view_stays_fit_when_it_shrinks_until_the_user_zooms_or_pans(make_view) -> None:
+    """An opened or imported graph was fit, then the window or a dock made the canvas smaller:
+    both ends were cut off (review 15, item 14)."""
+    view = make_view(flat_resnet_cifar())
+
+    def shows_every_card() -> bool:
+        QApplication.processEvents()
+        seen = view.mapToScene(view.viewport().rect()).boundingRect()
+        return seen.contains(view.graph_scene.nodes_rect())
+
+    view.fit()
+    zoom = view.zoom()
+    view.resize(600, 400)
+    assert shows_every_card() and view.zoom() < zoom
+    view.resize(1000, 700)
+    assert shows_every_card() and view.zoom() == pytest.approx(zoom)
+    view.zoom_in()  # the user's own view is left as it is
+    zoomed = view.zoom()
+    view.resize(600, 400)
+    QApplication.processEvents()
+    assert view.zoom() == zoomed
+    view.fit()
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().value() + 50)  # a pan
+    zoom = view.zoom()
+    view.resize(500, 300)
+    QApplication.processEvents()
+    assert view.zoom() == zoom
+
+
 def test_tab_and_right_click_ask_for_quick_add(make_view, qtbot) -> None:
     view = make_view(convs())
     view.doc.select(["n3"])
