@@ -21,6 +21,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QHideEvent, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QDoubleSpinBox,
     QHBoxLayout,
@@ -138,15 +139,18 @@ class CurvesWidget(QWidget):
                          "accuracy": parts.add_legend(self.plots["accuracy"], (-4, -4), font)}
 
     def _build_layout(self, hint: str) -> None:
-        bar = QHBoxLayout()
         smoothing = QLabel("Smoothing")
         smoothing.setToolTip(self.smoothing.toolTip())
         smoothing.setBuddy(self.smoothing)
+        self._view_controls, self._export_buttons = QHBoxLayout(), QHBoxLayout()
         for widget in (smoothing, self.smoothing, self.log_scale):
-            bar.addWidget(widget)
-        bar.addStretch(1)
-        bar.addWidget(self.csv_button)
-        bar.addWidget(self.png_button)
+            self._view_controls.addWidget(widget)
+        self._export_buttons.addStretch(1)
+        self._export_buttons.addWidget(self.csv_button)
+        self._export_buttons.addWidget(self.png_button)
+        bar = self._bar = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        bar.addLayout(self._view_controls)
+        bar.addLayout(self._export_buttons, 1)
         self._plots_page = QWidget()
         grid = QVBoxLayout(self._plots_page)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -467,6 +471,13 @@ class CurvesWidget(QWidget):
         readable height (a small window, a short dock)."""
         super().resizeEvent(event)
         self.plots["lr"].setVisible(self.height() >= LR_MIN_HEIGHT)
+        # the export buttons go under the view's controls where one row would overlap them
+        one_row = (self._view_controls.sizeHint().width() + self._bar.spacing()
+                   + self._export_buttons.sizeHint().width())
+        margins = self.layout().contentsMargins()
+        wide = self.width() - margins.left() - margins.right() >= one_row
+        self._bar.setDirection(QBoxLayout.Direction.LeftToRight if wide
+                               else QBoxLayout.Direction.TopToBottom)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

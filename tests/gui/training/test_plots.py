@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from dlbuilder.backend.records import BatchEnd, EpochEnd, RunFinished, RunStarted
 from dlbuilder.backend.runs.history import SERIES, RunHistory
@@ -336,6 +336,32 @@ def test_fifty_thousand_batches_draw(widget: CurvesWidget, qtbot) -> None:
     history.series["batch_loss"].extend(xs[-1:] + 1 / BPE, np.array([0.5]))
     history.version += 1
     qtbot.waitUntil(lambda: widget.point_counts()["batch_loss_smooth"] == n + 1, timeout=1000)
+
+
+def test_the_controls_never_overlap_in_a_narrow_panel(widget: CurvesWidget) -> None:
+    """At 1280x720 the Curves tab is about 340 pixels wide: "Log loss" lay under CSV…."""
+    def boxes():
+        QApplication.processEvents()
+        shown = (widget.smoothing, widget.log_scale, widget.csv_button, widget.png_button)
+        return [w.geometry().translated(w.parentWidget().mapTo(widget, QPoint(0, 0)))
+                for w in shown]
+
+    holder = QWidget()  # a dock squeezes the widget below its minimum; a window would not
+    widget.setParent(holder)
+    widget.setMinimumSize(0, 0)  # set while it was a window
+    holder.resize(900, 400)
+    holder.show()
+    widget.show()
+    for width in (340, 300, 900):
+        widget.setGeometry(0, 0, width, 400)
+        rects = boxes()
+        assert all(not a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+        assert all(r.right() < widget.width() for r in rects), width
+        for control in (widget.smoothing, widget.log_scale, widget.csv_button):
+            assert control.width() >= control.sizeHint().width(), (width, control)  # unclipped
+    smoothing, log, csv, _png = boxes()
+    assert csv.top() < log.bottom() and smoothing.top() < csv.bottom()  # one row where it fits
+    widget.setParent(None)  # qtbot closes it after the test
 
 
 # -- log scale, hover -----------------------------------------------------------------------
