@@ -1,29 +1,33 @@
-"""What a card shows of a node's fine-tuning options: a small padlock at its bottom right
-when it is frozen, else `lr ×0.1` there when its learning rate is scaled. Drawn in the
-theme's muted colour, so it reads on both themes without shouting."""
+"""What a card shows of a node's fine-tuning options: a padlock at its bottom right and a
+faint hatching over its body when it is frozen, else `lr ×0.1` there when its learning rate
+is scaled. Drawn in the theme's muted colour, so it reads on both themes without shouting:
+the lock as tall as the count line's text, the hatching set apart from other cards at a
+glance (a dimmed card would read as disabled, a coloured one as a problem)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPainterPath, QPen, QStaticText
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPen, QStaticText
 
 from dlbuilder.core.tuning import TrainOptions
 from dlbuilder.gui.canvas.style import NODE_H, NODE_W, PAD, Paints, fonts
 
-LOCK_W = 10.0
+LOCK_W = 12.0
 _BASELINE = NODE_H - 19.0  # the card's count line
+HATCH_ALPHA = {"light card": 0.3, "dark card": 0.16}  # of the muted colour: seen, not loud
 
 
 def _lock_paths() -> tuple[QPainterPath, QPainterPath]:
-    """The padlock's body (filled) and shackle (stroked), in card coordinates."""
-    left, top = NODE_W - PAD - LOCK_W, NODE_H - 18.0
+    """The padlock's body (filled) and shackle (stroked), in card coordinates: 12 x 15 at
+    the count line's height."""
+    left, top = NODE_W - PAD - LOCK_W, NODE_H - 21.0
     body = QPainterPath()
-    body.addRoundedRect(QRectF(left, top + 5, LOCK_W, 7), 1.5, 1.5)
+    body.addRoundedRect(QRectF(left, top + 6.5, LOCK_W, 8.5), 1.8, 1.8)
     shackle = QPainterPath()
-    shackle.moveTo(left + 2, top + 5.5)
-    shackle.lineTo(left + 2, top + 3.5)
-    shackle.arcTo(QRectF(left + 2, top, LOCK_W - 4, 7), 180, -180)
-    shackle.lineTo(left + LOCK_W - 2, top + 5.5)
+    shackle.moveTo(left + 2.5, top + 7)
+    shackle.lineTo(left + 2.5, top + 4.5)
+    shackle.arcTo(QRectF(left + 2.5, top + 0.8, LOCK_W - 5, 7.5), 180, -180)
+    shackle.lineTo(left + LOCK_W - 2.5, top + 7)
     return body, shackle
 
 
@@ -42,6 +46,20 @@ def rate_text(options: TrainOptions) -> tuple[QStaticText, QPointF] | None:
     return static, QPointF(NODE_W - PAD - f.small_metrics.horizontalAdvance(text), _BASELINE)
 
 
+def frozen_hatch(p: Paints) -> QBrush:
+    """The faint diagonal hatching over a frozen card's body, in the theme's muted colour."""
+    colour = QColor(p.muted)
+    light = p.card.color().lightnessF() > 0.5
+    colour.setAlphaF(HATCH_ALPHA["light card" if light else "dark card"])
+    return QBrush(colour, Qt.BrushStyle.BDiagPattern)
+
+
+def paint_frozen_body(painter: QPainter, p: Paints, outline: QPainterPath) -> None:
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(frozen_hatch(p))
+    painter.drawPath(outline)
+
+
 def paint_tuning(painter: QPainter, p: Paints, options: TrainOptions,
                  rate: tuple[QStaticText, QPointF] | None) -> None:
     if options.frozen:
@@ -49,7 +67,7 @@ def paint_tuning(painter: QPainter, p: Paints, options: TrainOptions,
         painter.setBrush(p.muted)
         painter.drawPath(LOCK_BODY)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(QPen(p.muted, 1.6))
+        painter.setPen(QPen(p.muted, 2.0))
         painter.drawPath(LOCK_SHACKLE)
     elif rate is not None:
         painter.setFont(fonts().small)

@@ -23,7 +23,7 @@ from dlbuilder.core.registry import format_shape
 from dlbuilder.core.tuning import TrainOptions, node_options, tuning_lines
 from dlbuilder.gui.canvas import style
 from dlbuilder.gui.canvas.card_facts import CardFacts, card_facts
-from dlbuilder.gui.canvas.card_marks import paint_tuning, rate_text
+from dlbuilder.gui.canvas.card_marks import paint_frozen_body, paint_tuning, rate_text
 from dlbuilder.gui.canvas.expanded_item import ExpandedBlockItem
 from dlbuilder.gui.canvas.style import (
     BADGE_R,
@@ -367,6 +367,8 @@ class NodeItem(QGraphicsItem):
         painter.setBrush(p.card)
         port = self.kind == "port"
         painter.drawPath(self._outline())
+        if self.tuning.frozen:
+            paint_frozen_body(painter, p, self._outline())
         painter.setBrush(p.header(self.category))
         painter.drawPath(_PORT_HEADER if port else _HEADER)
         self._paint_border(painter, p)

@@ -11,7 +11,8 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
 from dlbuilder.core.tuning import SetTrain
-from dlbuilder.gui.canvas.card_marks import LOCK_BODY
+from dlbuilder.gui.canvas.card_marks import LOCK_BODY, LOCK_SHACKLE
+from dlbuilder.gui.canvas.style import HEADER_H, NODE_H, NODE_W
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import theme_manager
 from dlbuilder.gui.panels.inspector import InspectorPanel
@@ -128,6 +129,34 @@ def test_a_frozen_card_shows_a_lock_in_the_themes_muted_colour(make_view, theme)
         assert not item.tuning.frozen
         view.doc.push(SetTrain("fc", {"lr_scale": 0.1}))
         assert view.graph_scene.nodes["fc"].texts()["rate"] == "lr \u00d70.1"
+    finally:
+        theme_manager().apply(before)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_a_frozen_card_is_set_apart_quietly_with_a_readable_lock(make_view, theme) -> None:
+    """Review 15, item 14: the lock was 10x12 pixels, and a frozen card looked like any."""
+    lock = LOCK_BODY.united(LOCK_SHACKLE).boundingRect()
+    assert lock.width() >= 12 and lock.height() >= 14  # as tall as the count line's text
+    assert lock.bottom() <= NODE_H - 5 and lock.right() <= NODE_W - 8  # inside the card
+    before = theme_manager().choice
+    theme_manager().apply(theme)
+    try:
+        view = make_view(example_graph("resnet_cifar"))
+        view.graph_scene.clearSelection()
+        plain = _card_image(view, "stem_conv")
+        view.doc.push(SetTrain("stem_conv", {"frozen": True}))
+        settle()
+        frozen = _card_image(view, "stem_conv")
+        # the body right of the shape's text, above the lock: plain card colour unless frozen
+        differences = [
+            max(abs(a.red() - b.red()), abs(a.green() - b.green()), abs(a.blue() - b.blue()))
+            for x in range(int(NODE_W * 1.3), int(NODE_W * 1.8))
+            for y in range(int(HEADER_H * 2 + 8), int(NODE_H * 2 - 44))
+            for a, b in [(plain.pixelColor(x, y), frozen.pixelColor(x, y))]]
+        changed = [d for d in differences if d]
+        assert len(changed) > len(differences) / 20  # seen over the whole body
+        assert max(changed) < 90  # quiet: a faint pattern, not a new colour
     finally:
         theme_manager().apply(before)
 
