@@ -219,6 +219,18 @@ def weights_reference(weights: str | os.PathLike[str], graph_file: str | os.Path
     return str(weights)
 
 
+def moved_training(training: Mapping[str, Any], old_file: str | os.PathLike[str] | None,
+                   new_file: str | os.PathLike[str]) -> dict[str, Any]:
+    """The training section for a graph saved from `old_file` to `new_file` (Save As): a
+    relative `init_weights` re-pointed from the new folder at the same weights, so the
+    graph keeps its starting weights wherever it is saved."""
+    value = training.get("init_weights")
+    if old_file is None or not isinstance(value, str) or Path(value).expanduser().is_absolute():
+        return dict(training)
+    weights = starting_weights_path(value, old_file)
+    return {**training, "init_weights": weights_reference(weights, new_file)}
+
+
 def _did_you_mean(key: str) -> str:
     close = difflib.get_close_matches(key, _NAMES, n=1, cutoff=0.6)
     aliases = {"learning_rate": "lr", "batch": "batch_size", "optim": "optimizer",

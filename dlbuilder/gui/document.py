@@ -27,6 +27,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from dlbuilder.backend.settings import moved_training
 from dlbuilder.core.block_commands import InBlock
 from dlbuilder.core.blocks import BLOCK
 from dlbuilder.core.changes import ChangeRecorder, by_node
@@ -487,18 +488,21 @@ class Document(QObject):
         A graph still under the default name, saved to a new file, takes the file's name
         (`my_net.json` -> "my_net"): the name the exported code and the runs then show. It is
         part of the save, not an undoable edit, like the path: undo goes back through the edits
-        and leaves the name to the file. A failed save leaves the name as it was.
+        and leaves the name to the file. So is re-pointing a relative `training.init_weights`
+        at the same weights from the new folder. A failed save leaves both as they were.
         """
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("this graph has no file yet; choose one with Save As")
-        old_name = self.graph.name
+        old_name, old_training = self.graph.name, self.graph.training
         if target != self.path and is_default_name(old_name) and target.stem:
             self.graph.name = target.stem
+        if target != self.path:  # starting weights named beside the old file stay found
+            self.graph.training = moved_training(old_training, self.path, target)
         try:
             save_graph(self.graph, target)
         except BaseException:
-            self.graph.name = old_name
+            self.graph.name, self.graph.training = old_name, old_training
             raise
         self.undo_stack.setClean()
         if target != self.path:

@@ -106,3 +106,22 @@ def test_an_unsaved_graph_keeps_the_choice_for_the_session(make_window, tmp_path
     assert "init_weights" not in window.doc.graph.training
     assert panel.weights.start == tmp_path / "mine.pt"
     assert "mine.pt" in panel.weights_label.text()
+
+
+def test_save_as_into_another_folder_keeps_the_starting_weights(make_window, tmp_path):
+    """A graph naming `digits.pt` beside its file, saved into another folder, names the same
+    weights from there (the review found Save As left it pointing at nothing)."""
+    graph = _frozen_digits()
+    graph.training["init_weights"] = "digits.pt"
+    save_graph(graph, tmp_path / "g.json")
+    (tmp_path / "digits.pt").write_bytes(b"weights")
+    window, panel = _open(make_window, tmp_path / "g.json")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    window.doc.save(elsewhere / "g.json")
+    saved = load_graph(elsewhere / "g.json", REGISTRY)
+    assert saved.training["init_weights"] == str((tmp_path / "digits.pt").resolve())
+    assert load_graph(tmp_path / "g.json", REGISTRY).training["init_weights"] == "digits.pt"
+    window.show_training()
+    assert "The next run starts from the weights of" in panel.weights_label.text()
+    assert not any("missing" in p for p in panel.refresh_problems())
