@@ -38,16 +38,10 @@ def _import_parser() -> Parser:
 
 def parse_shape(text: str) -> tuple[int, ...]:
     """`3x224x224` -> (3, 224, 224); UsageError for anything but 1 to 3 positive numbers."""
-    from dlbuilder.core.shape_text import ShapeTextError, ShapeWords, read_shape
+    from dlbuilder.core.shape_text import ShapeTextError, read_sample_shape
 
-    def sample_shape(numbers: list[int]) -> tuple[int, ...]:
-        if not 1 <= len(numbers) <= 3 or min(numbers) < 1:
-            raise ValueError(numbers)
-        return tuple(numbers)
-
-    words = ShapeWords(example="3x224x224 (C x H x W) or 784 (F)")
     try:
-        return read_shape(text, sample_shape, words)
+        return read_sample_shape(text)
     except ShapeTextError as err:
         raise UsageError(f"dlbuilder import: --input {err}") from None
 

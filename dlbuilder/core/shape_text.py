@@ -42,3 +42,16 @@ def read_shape(text: str, make: Callable[[list[int]], Any], words: ShapeWords) -
     except (ValueError, ParamError, IndexError):
         raise ShapeTextError(f"{text or words.empty!r} is not {words.what}: give "
                              f"{words.wanted}, like {words.example}") from None
+
+
+SAMPLE_WORDS = ShapeWords(example="3x224x224 (C x H x W) or 784 (F)")
+
+
+def read_sample_shape(text: str) -> tuple[int, ...]:
+    """One sample's shape typed as `3x224x224` or `784` (1 to 3 positive whole numbers), as
+    an import takes it; ShapeTextError says what is wrong with it."""
+    def sample_shape(numbers: list[int]) -> tuple[int, ...]:
+        if not 1 <= len(numbers) <= 3 or min(numbers) < 1:
+            raise ValueError(numbers)
+        return tuple(numbers)
+    return read_shape(text, sample_shape, SAMPLE_WORDS)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dlbuilder.core.shape_text import ShapeTextError, ShapeWords, read_shape
+from dlbuilder.core.shape_text import SAMPLE_WORDS, ShapeTextError, read_sample_shape
 from dlbuilder.gui.importing.import_worker import (
     ONNX,
     PYTORCH,
@@ -39,7 +39,6 @@ from dlbuilder.gui.importing.import_worker import (
 from dlbuilder.gui.importing.sources import is_module_spec, model_names, split_spec
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 
-SHAPE_WORDS = ShapeWords(example="3x224x224 (C x H x W) or 784 (F)")
 RUNS_CODE = ("Importing runs this Python file's code (your own model code) to build and trace "
              "the model, as running it with python would: import only code you trust.")
 ONNX_READ = "The ONNX file is only read, never run."
@@ -50,16 +49,6 @@ NOT_IMPORTED = {PYTORCH: "Not imported; your open graph is unchanged. Fix what i
                       "input shape or the model file), then Import again."}
 SHAPE_NEEDED = "Needed: a PyTorch model does not say the shape of its input"
 FOLDER_KEY = "import/last_folder"
-
-
-def check_shape(text: str) -> tuple[int, ...]:
-    """One sample's shape typed as `3x224x224` or `784` (1 to 3 positive whole numbers);
-    ShapeTextError says what is wrong with it."""
-    def make(numbers: list[int]) -> tuple[int, ...]:
-        if not 1 <= len(numbers) <= 3 or min(numbers) < 1:
-            raise ValueError(numbers)
-        return tuple(numbers)
-    return read_shape(text, make, SHAPE_WORDS)
 
 
 class ImportDialog(QDialog):
@@ -106,7 +95,7 @@ class ImportDialog(QDialog):
             form.addRow("Model (NAME)", self.name)
             form.addRow("", self.name_hint)
         self.shape = QLineEdit()
-        self.shape.setPlaceholderText(f"e.g. {SHAPE_WORDS.example}")
+        self.shape.setPlaceholderText(f"e.g. {SAMPLE_WORDS.example}")
         self.shape.setToolTip("One sample's shape, without the batch: channels x height x "
                               "width for images, features for vectors")
         self.shape_hint = _hint_label()
@@ -217,7 +206,7 @@ class ImportDialog(QDialog):
             self._say_shape("" if self.kind == ONNX else SHAPE_NEEDED)
             return None
         try:
-            shape = check_shape(text)
+            shape = read_sample_shape(text)
         except ShapeTextError as err:
             self._say_shape(str(err), error=True)
             return False

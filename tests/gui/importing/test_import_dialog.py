@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
-from dlbuilder.core.shape_text import ShapeTextError
-from dlbuilder.gui.importing.import_dialog import ImportDialog, check_shape
+from dlbuilder.core.shape_text import ShapeTextError, read_sample_shape
+from dlbuilder.gui.importing.import_dialog import ImportDialog
 from dlbuilder.gui.importing.import_worker import (
     ONNX,
     PYTORCH,
@@ -80,7 +80,7 @@ def dialog(qtbot, settings: QSettings):
     ("3x224x224", (3, 224, 224)), ("784", (784,)), ("3, 32, 32", (3, 32, 32)),
     (" 1×28×28 ", (1, 28, 28))])
 def test_a_typed_shape_is_read(text, shape) -> None:
-    assert check_shape(text) == shape
+    assert read_sample_shape(text) == shape
 
 
 @pytest.mark.parametrize(("text", "says"), [("3x", "not finished"), ("0x3", "not a shape"),
@@ -88,7 +88,7 @@ def test_a_typed_shape_is_read(text, shape) -> None:
                                             ("3x-2x2", "not a shape")])
 def test_a_shape_that_is_not_one_says_why_with_the_example(text, says) -> None:
     with pytest.raises(ShapeTextError) as err:
-        check_shape(text)
+        read_sample_shape(text)
     assert says in str(err.value) and "3x224x224" in str(err.value)
 
 
