@@ -69,17 +69,7 @@ class WeightsBox(QObject):
         self.panel.refresh_weights()
 
     def name_for_graph(self, path: Path | None) -> None:
-        """Make `path` the graph's starting weights (None: new random weights), as one undo
-        step that marks the file modified."""
-        training = dict(self.doc.graph.training)
-        if path is None:
-            training.pop(INIT_WEIGHTS, None)
-            text = "Start from new random weights"
-        else:
-            training[INIT_WEIGHTS] = weights_reference(path, self.doc.path)
-            text = f"Start from the weights of {path.name}"
-        if training != self.doc.graph.training:
-            self.doc.push(SetTraining(training, text))
+        name_starting_weights(self.doc, path, self.doc.path)
 
     def _on_load_clicked(self) -> None:
         from dlbuilder.gui.training.weights_files import ask_weights_file
@@ -114,3 +104,18 @@ class WeightsBox(QObject):
                                           self.panel.settings)
         if text:
             self.panel.say(text)
+
+
+def name_starting_weights(doc: Any, weights: Path | None, graph_file: Path) -> None:
+    """Make `weights` the graph's starting weights, named from `graph_file`'s folder (None:
+    new random weights), as one undo step that marks the file modified. The Training tab's
+    Load weights… / Start fresh and the save of an imported graph both name them so."""
+    training = dict(doc.graph.training)
+    if weights is None:
+        training.pop(INIT_WEIGHTS, None)
+        text = "Start from new random weights"
+    else:
+        training[INIT_WEIGHTS] = weights_reference(weights, graph_file)
+        text = f"Start from the weights of {weights.name}"
+    if training != doc.graph.training:
+        doc.push(SetTraining(training, text))

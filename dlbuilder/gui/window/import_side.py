@@ -113,12 +113,9 @@ class ImportWindowSide(QObject):
         (`training.init_weights`, one undo step), saved with it, so reopening it, or
         `dlbuilder train` on it, starts from them. The Training tab's trained weights (a run
         made before this save) stay on offer: only what the next run starts from changes."""
-        from dlbuilder.backend.settings import weights_reference
-        from dlbuilder.core.commands import SetTraining
+        from dlbuilder.gui.training.weights_box import name_starting_weights
 
-        doc = self.window.doc
-        training = {**doc.graph.training, "init_weights": weights_reference(target, path)}
-        doc.push(SetTraining(training, f"Start from the weights of {target.name}"))
+        name_starting_weights(self.window.doc, target, path)
         if not self.window.files.save():
             self.message.emit(f"Saved its weights as {target}, but {path} could not be saved "
                               "again to name them: save it to keep that", NOTES_MS)
