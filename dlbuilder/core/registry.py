@@ -98,6 +98,9 @@ class LayerSpec:
     # for a layer with several outputs: the parameter that sets how many; `shape` then returns
     # one shape per output port
     outputs_param: str | None = None
+    # the parameters that set the output's spatial size, in the order a designer would reach
+    # for them: what core/solve.py may change to give a size the user asks for
+    resizes: tuple[str, ...] = ()
     param_index: dict[str, ParamSpec] = field(init=False, repr=False, compare=False)
     defaults: dict[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -126,6 +129,10 @@ class LayerSpec:
                                  "the spec does not declare")
         object.__setattr__(self, "examples", examples)
         object.__setattr__(self, "param_index", index)
+        unknown = [name for name in self.resizes if name not in index]
+        if unknown:
+            raise ValueError(f"{self.type}: resizes names {', '.join(unknown)}, which the spec "
+                             "does not declare")
         if self.outputs_param is not None and self.outputs_param not in index:
             raise ValueError(f"{self.type}: outputs_param {self.outputs_param!r} is not one of "
                              "its parameters")

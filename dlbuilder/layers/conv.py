@@ -235,6 +235,7 @@ SPECS = (
         CONV2D_PARAMS, conv2d_shape, count=_weights, explain=conv2d_explain,
         torch_class="torch.nn.Conv2d", inferred=in_channels, macs_per_position=True,
         key_params=conv_key, warnings=conv2d_warnings,
+        resizes=("padding", "stride", "kernel_size", "dilation"),
         examples=(
             ([(1, 28, 28)], {"out_channels": 10, "kernel_size": 5, "padding": 1}),
             ([IMG], {"out_channels": 8, "kernel_size": [3, 5], "stride": [2, 1],
@@ -250,6 +251,7 @@ SPECS = (
         CONV_T_PARAMS, conv_t_shape, count=_weights, explain=conv_t_explain,
         torch_class="torch.nn.ConvTranspose2d", inferred=in_channels, macs_per_position=True,
         key_params=conv_key,
+        resizes=("padding", "stride", "kernel_size", "output_padding", "dilation"),
         examples=(
             ([(32, 7, 7)], {"out_channels": 16, "kernel_size": 3, "stride": 2, "padding": 1,
                             "output_padding": 1}),

@@ -114,6 +114,7 @@ SPECS = (
     LayerSpec("MaxPool2d", "pooling", "keeps the largest value of each F x F window",
               MAX_PARAMS, lambda ins, p: pool_shape(ins, p, "MaxPool2d"),
               explain=pool_explain, torch_class="torch.nn.MaxPool2d", key_params=pool_key,
+              resizes=("padding", "stride", "kernel_size", "ceil_mode", "dilation"),
               examples=(
                   ([IMG], {"kernel_size": 2}),
                   ([IMG], {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
@@ -123,6 +124,7 @@ SPECS = (
     LayerSpec("AvgPool2d", "pooling", "averages each F x F window",
               AVG_PARAMS, lambda ins, p: pool_shape(ins, p, "AvgPool2d"),
               explain=pool_explain, torch_class="torch.nn.AvgPool2d", key_params=pool_key,
+              resizes=("padding", "stride", "kernel_size", "ceil_mode"),
               examples=(
                   ([IMG], {"kernel_size": 2}),
                   ([(2, 5, 5)], {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True,
@@ -132,13 +134,13 @@ SPECS = (
               "averages down to a fixed output size (1x1: global average pooling)",
               (_OUTPUT_SIZE,), _adaptive_shape("AdaptiveAvgPool2d"),
               explain=_adaptive_explain("averages"), torch_class="torch.nn.AdaptiveAvgPool2d",
-              key_params=lambda p: f"-> {pair_text(p['output_size'])}",
+              key_params=lambda p: f"-> {pair_text(p['output_size'])}", resizes=("output_size",),
               examples=(([IMG], {"output_size": 1}), ([IMG], {"output_size": [4, 2]}))),
     LayerSpec("AdaptiveMaxPool2d", "pooling",
               "keeps the largest value down to a fixed output size (1x1: global max pooling)",
               (_OUTPUT_SIZE,), _adaptive_shape("AdaptiveMaxPool2d"),
               explain=_adaptive_explain("keeps the largest value of"),
               torch_class="torch.nn.AdaptiveMaxPool2d",
-              key_params=lambda p: f"-> {pair_text(p['output_size'])}",
+              key_params=lambda p: f"-> {pair_text(p['output_size'])}", resizes=("output_size",),
               examples=(([IMG], {"output_size": 1}), ([IMG], {"output_size": [5, 3]}))),
 )

@@ -127,7 +127,7 @@ SPECS = (
     LayerSpec("Upsample", "pooling", "enlarges the image by a factor (nearest or interpolated)",
               UPSAMPLE_PARAMS, upsample_shape, explain=upsample_explain,
               torch_class="torch.nn.Upsample", torch_args=_upsample_args,
-              key_params=_upsample_key,
+              key_params=_upsample_key, resizes=("scale_factor", "size"),
               examples=(
                   ([IMG], {"scale_factor": 2}),
                   ([IMG], {"scale_factor": [1.5, 0.7], "mode": "bilinear"}),
