@@ -26,6 +26,7 @@ from dlbuilder.cli.export import cmd_export
 from dlbuilder.cli.gui import cmd_gui, cmd_render
 from dlbuilder.cli.importing import cmd_import
 from dlbuilder.cli.predict import cmd_predict
+from dlbuilder.cli.solve import cmd_solve
 from dlbuilder.cli.train import cmd_train
 
 
@@ -86,6 +87,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "train": (cmd_train, "train a graph on a dataset, one line of metrics per epoch"),
     "predict": (cmd_predict, "classify images or an NPZ of samples with trained weights"),
     "render": (cmd_render, "draw a graph's canvas to a PNG or SVG image, without a window"),
+    "solve": (cmd_solve, "the settings that give a layer the output size you want"),
 }
 
 USAGE = """usage: dlbuilder [FILE] [--screenshot OUT.png [--size WxH]] [--theme light|dark]

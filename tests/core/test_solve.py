@@ -7,6 +7,8 @@ import itertools
 from typing import Any
 
 import pytest
+from conftest import examples
+from helpers import chain, engine_for, example_graph
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,8 +18,6 @@ from dlbuilder.core.commands import History
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.solve import Proposal, SolveError, parse_size, proposal_command, solve_size
 from dlbuilder.layers import REGISTRY
-from tests.conftest import examples
-from tests.helpers import chain, engine_for, example_graph
 
 IMPOSSIBLE: list[bool] = []  # which random cases were impossible (to see both kinds ran)
 SMALL = {"padding": range(3), "stride": range(1, 3), "kernel_size": range(1, 5),
@@ -94,7 +94,7 @@ def test_path_proposals_change_a_layer_before_through_the_ones_between() -> None
     assert solution.proposals[0].label == "n3: padding 1"
 
 
-def test_a_merge_stops_the_path_and_bad_requests_are_refused() -> None:
+def test_bad_requests_are_refused() -> None:
     engine = engine_for(example_graph("resnet_cifar"))
     with pytest.raises(SolveError, match="no node"):
         solve_size(engine, "nope", (7, 7))
