@@ -113,6 +113,14 @@ def spatial_axes(engine: EngineBase, node: str) -> int:
     return len(shape) - 1
 
 
+def can_solve(engine: EngineBase, node: str) -> bool:
+    """Whether `node` has an image output (C x H x W) the solver can size."""
+    try:
+        return spatial_axes(engine, node) == 2
+    except (SolveError, KeyError):
+        return False
+
+
 # -- one layer, one axis ----------------------------------------------------------------------
 
 Choice = tuple[bool, Any]  # (whole: the value holds for every axis, value)

@@ -24,6 +24,7 @@ from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import RenameNode
 from dlbuilder.core.fragment import FragmentError, copy_fragment, paste_commands
 from dlbuilder.core.layout import layout_for_view
+from dlbuilder.core.solve import can_solve
 from dlbuilder.gui.canvas.block_edits import BlockEdits
 from dlbuilder.gui.canvas.edit_ops import (
     RenameEditWidget,
@@ -306,6 +307,10 @@ class CanvasEdits(QObject):
             self.view.add_expand_entry(menu, node)
             menu.addAction(a["ungroup"])
         menu.addAction(a["group"])
+        if can_solve(self.doc.scope.engine, node):
+            action = menu.addAction("Solve for Size...",
+                                    lambda: self.view.solve_requested.emit(node))
+            action.setToolTip("Type the output size you want and see the settings that give it")
         menu.addSeparator()
         self._add_freeze_entries(menu, node)
         menu.addActions([a[n] for n in ("rename", "duplicate", "delete")])

@@ -57,6 +57,7 @@ class CanvasView(PaletteDrops, QGraphicsView):
     # a palette block (shelf, name), the card's corner, the wire (src, dst) under it or None
     block_dropped = Signal(str, str, QPointF, object)
     status_message = Signal(str)
+    solve_requested = Signal(str)  # a node whose output size the user wants to solve for
 
     MIN_ZOOM = 0.1
     MAX_ZOOM = 3.0

@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -42,6 +43,7 @@ from dlbuilder.gui.panels.block_inspector import (
     repeat_totals,
 )
 from dlbuilder.gui.panels.block_params import BlockParamsEditor
+from dlbuilder.gui.panels.solve_box import SolveBox
 from dlbuilder.gui.panels.tuning_box import TuningBox
 from dlbuilder.gui.scope import Scope
 from dlbuilder.gui.widgets.curve_plot import CurvePlotWidget
@@ -178,6 +180,8 @@ class InspectorPanel(QWidget):
         self.problems_layout.setSpacing(6)
         self.node_layout.addWidget(self.problems_box)
         self._build_explain()
+        self.solve_box = SolveBox(self.doc)  # under the output shape it solves for
+        self.node_layout.addWidget(self.solve_box)
         self.content_layout.addWidget(self.node_box)
         self.content_layout.addStretch(1)
         self.scroll.setWidget(content)
@@ -236,6 +240,7 @@ class InspectorPanel(QWidget):
         self.hint_label.setVisible(node is None and page is None)
         self.block_editor.show_block(page)  # the open block's own page: nothing selected
         self.node_box.setVisible(node is not None)
+        self.solve_box.show_node(node)
         if node is None:
             return
         self._show_header(node, spec)
@@ -249,6 +254,16 @@ class InspectorPanel(QWidget):
         elif instance:
             self._build_fields(instance_groups(instance_definition(graph, node)))
         self.refresh()
+
+    def ask_solve(self, node: str) -> None:
+        """The card menu's "Solve for Size...": show `node`, the cursor in the size field."""
+        self.doc.select([node])
+        dock = self.parentWidget()
+        if isinstance(dock, QDockWidget):
+            dock.show()
+            dock.raise_()
+        self.scroll.ensureWidgetVisible(self.solve_box)
+        self.solve_box.ask()
 
     def refresh(self) -> None:
         """Re-read the shown node: field values, problems, explanation, plot."""

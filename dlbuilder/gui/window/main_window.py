@@ -289,6 +289,7 @@ class MainWindow(QMainWindow):
         doc.changed.connect(self._on_doc_changed)
         view.status_message.connect(self._show_message)
         view.quick_add_requested.connect(self._on_view_quick_add_requested)
+        view.solve_requested.connect(self.inspector.ask_solve)
         self.quick_add.chosen.connect(self._on_quick_add_chosen)
         self.palette.add_requested.connect(self._on_palette_add_requested)
         self.palette.block_requested.connect(self._on_palette_block_requested)
