@@ -544,7 +544,10 @@ def _reason(engine: EngineBase, node: str, layers: list[_Layer], target: tuple[i
     formula = [line for line in engine.explain(node) if line[:2] in ("H ", "W ", "H=")]
     if formula:
         text += " Now " + "; ".join(formula) + "."
-    for word, want_axis, sizes in zip(("height", "width"), target, reach, strict=True):
+    axes = list(zip(("height", "width"), target, reach, strict=True))
+    if len(axes) == 2 and axes[0][1:] == axes[1][1:]:  # a square problem: say it once
+        axes = [("height and width", *axes[0][1:])]
+    for word, want_axis, sizes in axes:
         if sizes and want_axis not in sizes:
             text += f" The {word} can be {min(sizes)} to {max(sizes)}" + (
                 "" if max(sizes) - min(sizes) + 1 == len(sizes) else ", with gaps") + \

@@ -126,7 +126,7 @@ class SolveBox(QWidget):
         if solution.proposals:
             return f"For {want}, fewest changes first:"
         nearest = " The nearest sizes:" if solution.nearest else ""
-        return f"No setting gives {want}: {solution.reason}{nearest}"
+        return solution.reason[:1].upper() + solution.reason[1:] + nearest
 
     def _add_button(self, proposal: Proposal) -> None:
         text = f"{proposal.label} \u2192 {format_shape(proposal.shape)}"
