@@ -12,7 +12,7 @@ from helpers import chain, engine_for, example_graph
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dlbuilder.core import solve
+from dlbuilder.core import solve_layer
 from dlbuilder.core.block_commands import InBlock
 from dlbuilder.core.commands import History
 from dlbuilder.core.graph import Graph
@@ -183,7 +183,7 @@ def test_every_proposal_applied_gives_the_target(monkeypatch_small, layer, th, t
 def monkeypatch_small():
     """Smaller ranges, so that a brute force over both axes at once stays quick."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(solve, "SEARCH", SMALL)
+        patch.setattr(solve_layer, "SEARCH", SMALL)
         yield
 
 
