@@ -100,7 +100,7 @@ def can_solve(engine: EngineBase, node: str) -> bool:
         return False
 
 
-# -- one layer, one axis ----------------------------------------------------------------------
+# -- the layers to change ---------------------------------------------------------------------
 
 def _knob_names(engine: EngineBase, node: str) -> list[str]:
     type_name = engine.graph.type_of(node)
@@ -108,8 +108,6 @@ def _knob_names(engine: EngineBase, node: str) -> list[str]:
         return []
     return list(engine.registry.get(type_name).resizes)
 
-
-# -- the layers to change ---------------------------------------------------------------------
 
 def _layer(engine: EngineBase, node: str, after: list) -> SizeLayer | None:
     """`node` as a layer the solver may change, or None when it has no size parameters or

@@ -241,3 +241,11 @@ def test_path_proposals_give_the_target_through_the_layers_between(size, want,
         assert out == proposal.shape and out[1:] == (want, want)
     if not solution.proposals and not solution.already:
         assert "n1" in solution.reason and "n3" in solution.reason
+
+
+def test_a_declaration_can_only_name_its_own_parameters_in_resizes() -> None:
+    from dlbuilder.core.registry import LayerSpec
+
+    conv = REGISTRY.get("Conv2d")
+    with pytest.raises(ValueError, match="resizes names nope"):
+        LayerSpec("Mine", "convolution", "x", conv.params, conv.shape, resizes=("nope",))
