@@ -30,6 +30,7 @@ from dlbuilder.core.checks import block_checks
 from dlbuilder.core.diagnostics import Diagnostic, Disconnect, InsertBefore, Remedy
 from dlbuilder.core.engine_base import EngineBase, NodeInfo
 from dlbuilder.core.fixes import make_fix
+from dlbuilder.core.receptive import Receptive, compose_block, hull, identity
 from dlbuilder.core.registry import Registry, Shape, format_shape
 
 
@@ -59,6 +60,14 @@ class BlockEngine(EngineBase):
         """Elements in every inner layer's outputs per sample (the ports add none)."""
         return sum(i.activations for i in self._info.values()
                    if i.type not in (BLOCK_INPUT, BLOCK_OUTPUT))
+
+    def output_receptive(self) -> Receptive | None:
+        """The block's own field at its outputs (their hull), from BlockInputs that start at
+        the identity."""
+        fields = [self._info[node].receptive for node in self.defn.ports()[1]]
+        if not fields or None in fields:
+            return None
+        return fields[0] if len(fields) == 1 else hull(fields)  # type: ignore[arg-type]
 
     @property
     def output_shapes(self) -> tuple[Shape | None, ...]:
@@ -110,12 +119,15 @@ class BlockEvaluator:
                               "remove the wires into it")
             index = engine.defn.ports()[0].index(node)
             shape = engine.in_shapes[index] if index < len(engine.in_shapes) else None
-            return NodeInfo(node, type_name, shape)
+            field = identity(len(shape)) if shape is not None else None
+            return NodeInfo(node, type_name, shape, receptive=field)
         if len(wires) != 1:
             return _error(node, type_name, "no_input" if not wires else "too_many_inputs",
                           f"a BlockOutput takes exactly one input, the block's result, but has "
                           f"{len(wires)}")
-        return NodeInfo(node, type_name, engine.source_shape(*wires[0]))
+        src = engine._info.get(wires[0][0])
+        return NodeInfo(node, type_name, engine.source_shape(*wires[0]),
+                        receptive=src.receptive if src is not None else None)
 
     def explain(self, engine: EngineBase, node: str) -> list[str]:
         info = engine.info(node)
@@ -159,7 +171,19 @@ class _Instance:
         inner = sum(run.layer_activations() for run in runs)
         return NodeInfo(self.node, BLOCK, out[0], sum(t.params for t in totals),
                         sum(t.buffers for t in totals), sum(t.macs for t in totals),
-                        tuple(self.diags), out if len(out) > 1 else (), inner)
+                        tuple(self.diags), out if len(out) > 1 else (), inner,
+                        self._receptive(runs))
+
+    def _receptive(self, runs: list[BlockEngine]) -> Receptive | None:
+        """The instance's field: its input's, then each repeat's own map in turn."""
+        engine = self.engine
+        fields = [engine.info(src).receptive for src, _ in engine.graph.input_sources(self.node)]
+        if not fields or None in fields:
+            return None
+        field = fields[0] if len(fields) == 1 else hull(fields)  # type: ignore[arg-type]
+        for run in runs:
+            field = compose_block(field, run.output_receptive())
+        return field
 
     def infer(self) -> NodeInfo:
         engine, node = self.engine, self.node

@@ -27,6 +27,7 @@ from dlbuilder.core.expr import ExprError
 from dlbuilder.core.fixes import make_fix, same_padding_fix
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.params import ParamError
+from dlbuilder.core.receptive import Receptive, identity, node_receptive
 from dlbuilder.core.registry import Params, Registry, Shape, format_shape, prod
 
 
@@ -45,6 +46,8 @@ class NodeInfo:
     port_shapes: tuple[Shape, ...] = ()
     # a block instance's: elements in all its inner layers' outputs (None for a layer)
     inner_activations: int | None = None
+    # the input region one output value sees (core/receptive.py); None: not spatial/unknown
+    receptive: Receptive | None = None
 
     @property
     def output_shapes(self) -> tuple[Shape, ...]:
@@ -305,11 +308,18 @@ class EngineBase(ABC):
             self._check_output(node, p, out, sources, diags)
         n_params, n_buffers = spec.count(ins, p)
         self._check_ports(node, spec, ins, p, out if spec.multi_output else (out,), diags)
+        first = out[0] if spec.multi_output else out
+        if sources:
+            field = node_receptive(spec.receptive, ins, p, first,
+                                   [self._info[src].receptive for src in sources])
+        else:
+            field = identity(len(first)) if spec.role == "input" else None
         if spec.multi_output:
-            return NodeInfo(node, spec.type, out[0], n_params, n_buffers,
-                            spec.macs(n_params, out[0]), tuple(diags), tuple(out))
+            return NodeInfo(node, spec.type, first, n_params, n_buffers,
+                            spec.macs(n_params, first), tuple(diags), tuple(out),
+                            receptive=field)
         return NodeInfo(node, spec.type, out, n_params, n_buffers, spec.macs(n_params, out),
-                        tuple(diags))
+                        tuple(diags), receptive=field)
 
     def _check_params(self, node: str, spec, raw: dict, diags: list[Diagnostic]) -> Params | None:
         index = spec.param_index

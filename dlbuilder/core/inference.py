@@ -115,7 +115,8 @@ class InferenceEngine(EngineBase):
                 listener(message)
 
     def _propagate(self, start: list[str]) -> set[str]:
-        """Re-infer `start`, then successors of every node whose output shape changed."""
+        """Re-infer `start`, then successors of every node whose output shape or receptive
+        field changed."""
         order = self._order
         heap = [(order[n], n) for n in start]
         heapq.heapify(heap)
@@ -131,7 +132,8 @@ class InferenceEngine(EngineBase):
             if new == old:
                 continue
             changed.add(node)
-            if old is not None and old.output_shapes == new.output_shapes:
+            if old is not None and old.output_shapes == new.output_shapes \
+                    and old.receptive == new.receptive:  # kernel 3 pad 1 -> kernel 5 pad 2
                 continue
             dependents = self.graph.outputs(node)
             if self.registry.role_of(new.type) == "input":  # an autoencoder's Output

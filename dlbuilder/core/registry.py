@@ -101,6 +101,9 @@ class LayerSpec:
     # the parameters that set the output's spatial size, in the order a designer would reach
     # for them: what core/solve.py may change to give a size the user asks for
     resizes: tuple[str, ...] = ()
+    # how the layer maps a receptive field (core/receptive.py's Window): None for a layer
+    # that keeps each position where it is (elementwise, normalization)
+    receptive: Callable[[list[Shape], Params, Any], Any] | None = None
     param_index: dict[str, ParamSpec] = field(init=False, repr=False, compare=False)
     defaults: dict[str, Any] = field(init=False, repr=False, compare=False)
 

@@ -8,6 +8,7 @@ from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.params import ParamSpec
 from dlbuilder.core.registry import Example, LayerSpec, Params, Shape, format_shape
 from dlbuilder.layers import curves
+from dlbuilder.layers import receptive_maps as maps
 from dlbuilder.layers.common import IMG, float_param, int_param
 
 Curve = Callable[[float, Params], tuple[float, float]]
@@ -105,6 +106,7 @@ SPECS = (
               (int_param("dim", 1, "dimension that sums to 1 (1: the classes)", minimum=None),),
               softmax_shape, explain=softmax_explain, torch_class="torch.nn.Softmax",
               role="probabilities", key_params=lambda p: f"dim {p['dim']}",
+              receptive=maps.along_dim,
               examples=(([(10,)], {}), ([IMG], {"dim": -1}))),
     _simple("ReLU6", "ReLU capped at 6: robust in low precision (MobileNet)",
             lambda p: "min(max(0, x), 6)", curves.relu6),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
+from dlbuilder.layers import receptive_maps as maps
 from dlbuilder.layers.common import (
     IMG,
     bool_param,
@@ -236,6 +237,7 @@ SPECS = (
         torch_class="torch.nn.Conv2d", inferred=in_channels, macs_per_position=True,
         key_params=conv_key, warnings=conv2d_warnings,
         resizes=("padding", "stride", "kernel_size", "dilation"),
+        receptive=maps.conv,
         examples=(
             ([(1, 28, 28)], {"out_channels": 10, "kernel_size": 5, "padding": 1}),
             ([IMG], {"out_channels": 8, "kernel_size": [3, 5], "stride": [2, 1],
@@ -252,6 +254,7 @@ SPECS = (
         torch_class="torch.nn.ConvTranspose2d", inferred=in_channels, macs_per_position=True,
         key_params=conv_key,
         resizes=("padding", "stride", "kernel_size", "output_padding", "dilation"),
+        receptive=maps.conv_transpose,
         examples=(
             ([(32, 7, 7)], {"out_channels": 16, "kernel_size": 3, "stride": 2, "padding": 1,
                             "output_padding": 1}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape, prod
+from dlbuilder.layers import receptive_maps as maps
 from dlbuilder.layers.common import IMG, bool_param, int_param, need_rank
 
 FLATTEN_PARAMS = (
@@ -73,14 +74,14 @@ def _in_features(ins: list[Shape], p: Params) -> dict[str, int]:
 SPECS = (
     LayerSpec("Flatten", "dense", "turns a C x H x W tensor into a vector for dense layers",
               FLATTEN_PARAMS, flatten_shape, explain=flatten_explain,
-              torch_class="torch.nn.Flatten", op="flatten",
+              torch_class="torch.nn.Flatten", op="flatten", receptive=maps.same_positions,
               examples=(([IMG], {}), ([IMG], {"start_dim": 2}),
                         ([IMG], {"start_dim": -2, "end_dim": -1}))),
     LayerSpec("Linear", "dense", "fully connected: every output sees every input",
               (int_param("out_features", REQUIRED, "number of outputs K", initial=10),
                bool_param("bias", True, "add a learned bias per output")),
               linear_shape, count=_linear_counts, explain=linear_explain,
-              torch_class="torch.nn.Linear", inferred=_in_features,
+              torch_class="torch.nn.Linear", inferred=_in_features, receptive=maps.dense,
               key_params=lambda p: f"-> {p['out_features']}",
               examples=(([(120,)], {"out_features": 84}),
                         ([(7,)], {"out_features": 3, "bias": False}))),

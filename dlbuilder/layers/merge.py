@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dlbuilder.core.diagnostics import InsertBefore, ShapeProblem
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
+from dlbuilder.layers import receptive_maps as maps
 from dlbuilder.layers.common import IMG, int_param, per_sample_axis
 
 DIM_NAMES = {3: ("channels", "height", "width"), 2: ("channels", "length"), 1: ("features",)}
@@ -152,11 +153,13 @@ SPECS = (
     LayerSpec("Concat", "merge", "joins inputs along a dimension (channels by default)",
               (int_param("dim", 1, "dimension to join along (1: channels)", minimum=None),),
               concat_shape, explain=concat_explain, op="cat", min_inputs=2, max_inputs=None,
+              receptive=maps.along_dim,
               key_params=lambda p: f"dim {p['dim']}",
               examples=(([(2, 5, 5), (3, 5, 5)], {}), ([(4, 2, 5), (4, 3, 5)], {"dim": 2}))),
     LayerSpec("Mul", "merge",
               "multiplies inputs element by element, sizes of 1 stretched: a gate (SE block)",
               (), mul_shape, explain=mul_explain, op="mul", min_inputs=2, max_inputs=None,
+              receptive=maps.same_positions,
               examples=(([(4, 6, 5), (4, 1, 1)], {}), ([(3, 1, 5), (3, 6, 1), (1, 6, 5)], {}),
                         ([(7,), (7,)], {}))),
     LayerSpec("Identity", "merge",

@@ -8,6 +8,7 @@ from typing import Any
 from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
+from dlbuilder.layers import receptive_maps as maps
 from dlbuilder.layers.common import (
     IMG,
     bool_param,
@@ -115,6 +116,7 @@ SPECS = (
               MAX_PARAMS, lambda ins, p: pool_shape(ins, p, "MaxPool2d"),
               explain=pool_explain, torch_class="torch.nn.MaxPool2d", key_params=pool_key,
               resizes=("padding", "stride", "kernel_size", "ceil_mode", "dilation"),
+              receptive=maps.pool,
               examples=(
                   ([IMG], {"kernel_size": 2}),
                   ([IMG], {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
@@ -125,6 +127,7 @@ SPECS = (
               AVG_PARAMS, lambda ins, p: pool_shape(ins, p, "AvgPool2d"),
               explain=pool_explain, torch_class="torch.nn.AvgPool2d", key_params=pool_key,
               resizes=("padding", "stride", "kernel_size", "ceil_mode"),
+              receptive=maps.pool,
               examples=(
                   ([IMG], {"kernel_size": 2}),
                   ([(2, 5, 5)], {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True,
@@ -135,11 +138,13 @@ SPECS = (
               (_OUTPUT_SIZE,), _adaptive_shape("AdaptiveAvgPool2d"),
               explain=_adaptive_explain("averages"), torch_class="torch.nn.AdaptiveAvgPool2d",
               key_params=lambda p: f"-> {pair_text(p['output_size'])}", resizes=("output_size",),
+              receptive=maps.adaptive,
               examples=(([IMG], {"output_size": 1}), ([IMG], {"output_size": [4, 2]}))),
     LayerSpec("AdaptiveMaxPool2d", "pooling",
               "keeps the largest value down to a fixed output size (1x1: global max pooling)",
               (_OUTPUT_SIZE,), _adaptive_shape("AdaptiveMaxPool2d"),
               explain=_adaptive_explain("keeps the largest value of"),
+              receptive=maps.adaptive,
               torch_class="torch.nn.AdaptiveMaxPool2d",
               key_params=lambda p: f"-> {pair_text(p['output_size'])}", resizes=("output_size",),
               examples=(([IMG], {"output_size": 1}), ([IMG], {"output_size": [5, 3]}))),

@@ -9,6 +9,7 @@ from typing import Any
 from dlbuilder.core.diagnostics import ChangeParams, ShapeProblem
 from dlbuilder.core.params import REQUIRED, ParamSpec
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape, torch_value
+from dlbuilder.layers import receptive_maps as maps
 from dlbuilder.layers.common import IMG, int_param, need_rank, one_text, pair_text
 
 MODES = ("nearest", "bilinear", "bicubic", "nearest-exact")
@@ -128,6 +129,7 @@ SPECS = (
               UPSAMPLE_PARAMS, upsample_shape, explain=upsample_explain,
               torch_class="torch.nn.Upsample", torch_args=_upsample_args,
               key_params=_upsample_key, resizes=("scale_factor", "size"),
+              receptive=maps.upsample,
               examples=(
                   ([IMG], {"scale_factor": 2}),
                   ([IMG], {"scale_factor": [1.5, 0.7], "mode": "bilinear"}),
@@ -137,7 +139,7 @@ SPECS = (
               (ParamSpec("padding", "sides", REQUIRED, "zeros added: one number for every side, "
                          "or [left, right, top, bottom]", minimum=0, initial=1),),
               zero_pad_shape, explain=zero_pad_explain, torch_class="torch.nn.ZeroPad2d",
-              torch_args=_zero_pad_args, key_params=_zero_pad_key,
+              torch_args=_zero_pad_args, key_params=_zero_pad_key, receptive=maps.zero_pad,
               examples=(([IMG], {"padding": 2}), ([IMG], {"padding": [0, 1, 2, 3]}))),
     LayerSpec("PixelShuffle", "pooling",
               "trades channels for resolution: C*r*r x H x W becomes C x H*r x W*r",
@@ -145,6 +147,7 @@ SPECS = (
                          initial=2),),
               pixel_shuffle_shape, explain=pixel_shuffle_explain,
               torch_class="torch.nn.PixelShuffle", key_params=lambda p: f"x{p['upscale_factor']}",
+              receptive=maps.pixel_shuffle,
               examples=(([(8, 5, 3)], {"upscale_factor": 2}),
                         ([(9, 2, 2)], {"upscale_factor": 3}))),
 )

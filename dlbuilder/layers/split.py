@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
+from dlbuilder.layers import receptive_maps as maps
 from dlbuilder.layers.common import int_param, per_sample_axis
 
 
@@ -51,6 +52,7 @@ SPECS = (
                          "does not divide: 5 in 4 gives 2, 2, 1)", minimum=1),
                int_param("dim", 1, "dimension to split along (1: channels)", minimum=None)),
               chunk_shapes, explain=chunk_explain, op="chunk", outputs_param="chunks",
+              receptive=maps.along_dim,
               key_params=lambda p: f"{p['chunks']} chunks, dim {p['dim']}",
               examples=(([(8, 6, 6)], {}), ([(5, 4, 3)], {"chunks": 4}),
                         ([(3, 7, 5)], {"chunks": 3, "dim": 2}),

@@ -1,0 +1,77 @@
+"""Receptive fields in words: the summary column and the inspector's recursion with the
+user's numbers (the math is in receptive.py)."""
+
+from __future__ import annotations
+
+from dlbuilder.core.engine_base import EngineBase
+from dlbuilder.core.receptive import Receptive, Window, number
+
+AXIS_NAMES = ("H", "W")
+
+def describe(field: Receptive | None) -> str:
+    """A few words for the summary column: `9x9 (jump 4)`, `whole input`, `-`."""
+    if field is None:
+        return "-"
+    if field.whole:
+        return "whole input"
+    if not field.size:
+        return "-"
+    size = _axes_text(field.size)
+    jump = _axes_text(tuple(number(j) for j in field.jump))
+    return f"{size} (jump {jump})"
+
+
+def _axes_text(values: tuple) -> str:
+    if len(set(values)) == 1 and len(values) > 1:
+        return f"{values[0]}x{values[0]}"
+    return "x".join(str(v) for v in values)
+
+
+def explain(engine: EngineBase, node: str) -> list[str]:
+    """The recursion with the user's numbers, one line per axis (one for a square layer)."""
+    info = engine.info(node)
+    field = info.receptive
+    if field is None:
+        return []
+    sources = engine.graph.input_sources(node)
+    fields = [engine.info(src).receptive for src, _ in sources]
+    if not sources:
+        return [f"receptive field: each output value sees itself: 1 input pixel "
+                f"(jump 1, start 0) on {', '.join(AXIS_NAMES[-len(field.size):])}"]
+    if field.whole:
+        return ["receptive field: every output value sees the whole input"]
+    window = _window_of(engine, node)
+    if len(fields) > 1 or window is None or not window.span or fields[0] is None:
+        prefix = "the hull of its inputs' regions: " if len(fields) > 1 else ""
+        return [f"receptive field: {prefix}{describe(field)}, as its input"
+                if not prefix else f"receptive field: {prefix}{describe(field)}"]
+    return _recursion_lines(fields[0], window, field)
+
+
+def _window_of(engine: EngineBase, node: str) -> Window | None:
+    info = engine.info(node)
+    spec = engine.registry.get(info.type) if info.type in engine.registry else None
+    params = engine.checked_params(node)
+    if spec is None or spec.receptive is None or params is None or info.output_shape is None:
+        return None
+    ins = [s for s in engine.input_shapes(node) if s is not None]
+    return spec.receptive(ins, params, info.output_shape)
+
+
+def _recursion_lines(before: Receptive, window: Window, after: Receptive) -> list[str]:
+    lines = ["receptive field (input pixels one output value sees; start = centre of "
+             "output 0's region):"]
+    axes = AXIS_NAMES[-len(after.size):] if len(after.size) <= 2 else \
+        tuple(str(i) for i in range(len(after.size)))
+    rows = list(zip(axes, before.spans, before.jump, before.start, window.span,
+                    window.stride, window.offset, after.size, after.jump, after.start,
+                    strict=False))
+    if len(rows) == 2 and rows[0][1:] == rows[1][1:]:
+        rows = [("H and W", *rows[0][1:])]
+    for name, s_in, j_in, c_in, k, st, off, size, jump, start in rows:
+        n = number
+        lines.append(f"{name}: size = {n(s_in)} + ({n(k)} - 1) x {n(j_in)} = {size}; "
+                     f"jump = {n(j_in)} x {n(st)} = {n(jump)}; "
+                     f"start = {n(c_in)} + (({n(k)} - 1)/2 - {n(-off)}) x {n(j_in)} = "
+                     f"{n(start)}")
+    return lines
