@@ -29,7 +29,11 @@ def test_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "Layer (id)" in out and "% of total" in out and "Mult-adds" in out
     row = next(line for line in out.splitlines() if line.startswith("c1 "))
-    assert row.split() == ["c1", "Conv2d", "6x28x28", "156", "0.3%", "122,304"]
+    assert row.split() == ["c1", "Conv2d", "6x28x28", "156", "0.3%", "122,304", "5x5",
+                           "(jump", "1)"]
+    assert "Receptive field" in out
+    s4 = next(line for line in out.splitlines() if line.startswith("s4 "))
+    assert s4.endswith("16x16 (jump 4)")  # LeNet-5's last pooling sees 16x16 of the 28x28
     assert "Total params: 61,706" in out
     assert "No problems found." in out
 

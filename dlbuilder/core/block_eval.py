@@ -30,7 +30,7 @@ from dlbuilder.core.checks import block_checks
 from dlbuilder.core.diagnostics import Diagnostic, Disconnect, InsertBefore, Remedy
 from dlbuilder.core.engine_base import EngineBase, NodeInfo
 from dlbuilder.core.fixes import make_fix
-from dlbuilder.core.receptive import Receptive, compose_block, hull, identity
+from dlbuilder.core.receptive import Receptive, compose_block, identity, merged
 from dlbuilder.core.registry import Registry, Shape, format_shape
 
 
@@ -64,10 +64,7 @@ class BlockEngine(EngineBase):
     def output_receptive(self) -> Receptive | None:
         """The block's own field at its outputs (their hull), from BlockInputs that start at
         the identity."""
-        fields = [self._info[node].receptive for node in self.defn.ports()[1]]
-        if not fields or None in fields:
-            return None
-        return fields[0] if len(fields) == 1 else hull(fields)  # type: ignore[arg-type]
+        return merged([self._info[node].receptive for node in self.defn.ports()[1]])
 
     @property
     def output_shapes(self) -> tuple[Shape | None, ...]:
@@ -177,10 +174,8 @@ class _Instance:
     def _receptive(self, runs: list[BlockEngine]) -> Receptive | None:
         """The instance's field: its input's, then each repeat's own map in turn."""
         engine = self.engine
-        fields = [engine.info(src).receptive for src, _ in engine.graph.input_sources(self.node)]
-        if not fields or None in fields:
-            return None
-        field = fields[0] if len(fields) == 1 else hull(fields)  # type: ignore[arg-type]
+        field = merged([engine.info(src).receptive
+                        for src, _ in engine.graph.input_sources(self.node)])
         for run in runs:
             field = compose_block(field, run.output_receptive())
         return field

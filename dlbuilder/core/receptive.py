@@ -18,9 +18,10 @@ that the pixels inside the interval are exactly the ones the layer reads; `exten
 real length and `size` is the most whole pixels such an interval holds. Such a window applied
 after a field whose jump is not 1 (an enlarging layer after a strided one) makes the regions
 differ from output to output (a transposed convolution's even outputs see fewer inputs than
-its odd ones): the field is then the smallest that holds every output's region, `exact` False. Merges (Add, Concat,
-Mul) take the hull of their inputs' regions; a value that sees every input pixel (after a
-Linear or a global pooling) is `whole`. Normalization statistics count as constants, as usual.
+its odd ones): the field is then the smallest that holds every output's region, `exact` False.
+Merges (Add, Concat, Mul) take the hull of their inputs' regions; a value that sees every input
+pixel (after a Linear or a global pooling) is `whole`. Normalization statistics count as
+constants, as usual (InstanceNorm and GroupNorm really mix every position of a channel).
 """
 
 from __future__ import annotations
@@ -120,14 +121,14 @@ def identity(rank: int) -> Receptive | None:
 def node_receptive(hook: Hook | None, ins: list[Shape], p: dict[str, Any], out: Shape,
                    fields: list[Receptive | None]) -> Receptive | None:
     """A layer's field from its inputs' fields (None: not spatial, or unknown)."""
-    if not fields or None in fields:
+    field = merged(fields)
+    if field is None:
         return None
-    field = fields[0] if len(fields) == 1 else hull(fields)  # type: ignore[arg-type]
     if hook is None:
         same = len(out) == len(ins[0]) and out[1:] == ins[0][1:]
         return field if same else None
     window = hook(ins, p, out)
-    if window is None or field is None:
+    if window is None:
         return None
     if window.whole:
         return whole_of(field, ins[0])
@@ -165,6 +166,13 @@ def whole_of(field: Receptive, shape: Shape) -> Receptive:
     composed = compose(field, window)
     return Receptive(composed.size, composed.jump, composed.start, True, composed.extent,
                      composed.exact)
+
+
+def merged(fields: Sequence[Receptive | None]) -> Receptive | None:
+    """The field of several inputs together (their hull); None if any is unknown."""
+    if not fields or None in fields:
+        return None
+    return fields[0] if len(fields) == 1 else hull(fields)  # type: ignore[arg-type]
 
 
 def hull(fields: Sequence[Receptive]) -> Receptive:

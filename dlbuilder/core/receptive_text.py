@@ -3,8 +3,11 @@ user's numbers (the math is in receptive.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from dlbuilder.core.blocks import BLOCK
 from dlbuilder.core.engine_base import EngineBase
-from dlbuilder.core.receptive import Receptive, Window, number
+from dlbuilder.core.receptive import Receptive, Window, compose_block, merged, number
 
 AXIS_NAMES = ("H", "W")
 
@@ -17,8 +20,34 @@ def describe(field: Receptive | None) -> str:
     if not field.size:
         return "-"
     size = _axes_text(field.size)
-    jump = _axes_text(tuple(number(j) for j in field.jump))
+    jumps = tuple(number(j) for j in field.jump)
+    jump = str(jumps[0]) if len(set(jumps)) == 1 else "x".join(map(str, jumps))
     return f"{size} (jump {jump})"
+
+
+def field_words(field: Receptive | None) -> str:
+    """The field in a sentence, for a tooltip."""
+    if field is None:
+        return "no receptive field: not an image, or not known until the problems are fixed"
+    if field.whole:
+        return "every output value sees the whole input"
+    if not field.size:
+        return "each value sees the input pixel it came from"
+    size, jump = _axes_text(field.size), "x".join(str(number(j)) for j in field.jump)
+    start = ", ".join(str(number(c)) for c in field.start)
+    words = (f"each output value sees {size} input pixels; neighbouring outputs' regions are "
+             f"{jump} pixels apart; output 0's region is centred at ({start})")
+    if not field.exact:
+        words += " (the most any output sees: after upsampling they differ from one to the next)"
+    return words
+
+
+def field_text(data: dict[str, Any] | None) -> str:
+    """describe() for a field as `summary --json` writes it (Receptive.as_dict)."""
+    if data is None:
+        return "-"
+    return describe(Receptive(tuple(data["size"]), tuple(data["jump"]), tuple(data["start"]),
+                              data["whole"]))
 
 
 def _axes_text(values: tuple) -> str:
@@ -35,6 +64,8 @@ def explain(engine: EngineBase, node: str) -> list[str]:
         return []
     sources = engine.graph.input_sources(node)
     fields = [engine.info(src).receptive for src, _ in sources]
+    if info.type == BLOCK:
+        return _block_lines(engine, node, merged(fields))
     if not sources:
         return [f"receptive field: each output value sees itself: 1 input pixel "
                 f"(jump 1, start 0) on {', '.join(AXIS_NAMES[-len(field.size):])}"]
@@ -46,6 +77,27 @@ def explain(engine: EngineBase, node: str) -> list[str]:
         return [f"receptive field: {prefix}{describe(field)}, as its input"
                 if not prefix else f"receptive field: {prefix}{describe(field)}"]
     return _recursion_lines(fields[0], window, field)
+
+
+def _block_lines(engine: EngineBase, node: str, entry: Receptive | None) -> list[str]:
+    """An instance: each repeat's own field (from its BlockInput) applied after the field at
+    its input."""
+    lines = [f"receptive field: at its input {describe(entry)}; each repeat's own field "
+             "(counted from the block's input) widens it:"]
+    for i, run in enumerate(engine.runs(node)):
+        own = run.output_receptive()
+        before, entry = entry, compose_block(entry, own)
+        if own is not None and entry is not None and before is not None and own.size \
+                and entry.size:
+            axes = list(zip(before.spans, own.spans, before.jump, entry.size, strict=False))
+            if len(set(axes)) == 1:
+                axes = axes[:1]
+            sizes = ", ".join(f"{number(s)} + ({number(k)} - 1) x {number(j)} = {n}"
+                              for s, k, j, n in axes)
+            lines.append(f"repeat {i}: own {describe(own)}; size {sizes}")
+        else:
+            lines.append(f"repeat {i}: own {describe(own)} -> {describe(entry)}")
+    return lines
 
 
 def _window_of(engine: EngineBase, node: str) -> Window | None:

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from dlbuilder.core.blocks import BLOCK, BLOCK_INPUT, BLOCK_OUTPUT, RESERVED
 from dlbuilder.core.engine_base import EngineBase, NodeInfo
+from dlbuilder.core.receptive import Receptive, compose_block, merged
+from dlbuilder.core.receptive_text import field_text
 from dlbuilder.core.registry import Shape, format_shape, prod
 from dlbuilder.core.tuning import frozen_params
 
@@ -53,6 +55,8 @@ class Row:
     block: str | None = None  # the block an instance or a repeat runs
     children: tuple[Row, ...] = ()
     repeat: int = 1           # an instance's repeat count
+    # on the graph's input (inside a block too: composed with the instance's input field)
+    receptive: Receptive | None = None
 
     @property
     def id(self) -> str:
@@ -80,28 +84,46 @@ def _layers(engine: EngineBase) -> list[NodeInfo]:
     return [i for i in engine.infos() if i.type not in (BLOCK_INPUT, BLOCK_OUTPUT)]
 
 
-def _row(engine: EngineBase, info: NodeInfo, path: str, level: int, depth: int | None) -> Row:
+_TOP: Any = object()  # a row of the graph's own: its field is on the input already
+
+
+def _on_input(base: Any, field: Receptive | None) -> Receptive | None:
+    """A field inside a block (from its BlockInput) on the graph's input, given the field
+    `base` at the block's input."""
+    return field if base is _TOP else compose_block(base, field)
+
+
+def _row(engine: EngineBase, info: NodeInfo, path: str, level: int, depth: int | None,
+         base: Any = _TOP) -> Row:
+    field = _on_input(base, info.receptive)
     if info.type != BLOCK:
-        return Row(path, level, info, key_params(engine, info))
+        return Row(path, level, info, key_params(engine, info), receptive=field)
     params = engine.checked_params(info.node)
     block = params["block"] if params else engine.graph.raw_params(info.node).get("block")
     row = Row(path, level, info, key_params(engine, info),
-              block if isinstance(block, str) else None, repeat=params["repeat"] if params else 1)
+              block if isinstance(block, str) else None, repeat=params["repeat"] if params else 1,
+              receptive=field)
     if (depth is not None and level >= depth) or info.output_shape is None:
         return row  # an instance in error counts nothing, so nothing is shown inside it
     runs = engine.runs(info.node)
+    entry = _on_input(base, merged([engine.info(src).receptive
+                                    for src, _ in engine.graph.input_sources(info.node)]))
     if params is None or params["repeat"] == 1:
-        children = [_row(run, i, f"{path}.{i.node}", level + 1, depth)
+        children = [_row(run, i, f"{path}.{i.node}", level + 1, depth, entry)
                     for run in runs for i in _layers(run)]
     else:
-        children = [_repeat_row(run, f"{path}.{n}", n, level + 1, depth, params)
-                    for n, run in enumerate(runs)]
+        children = []
+        for n, run in enumerate(runs):
+            children.append(_repeat_row(run, f"{path}.{n}", n, level + 1, depth, params,
+                                        entry))
+            entry = compose_block(entry, run.output_receptive())
     return replace(row, children=tuple(children))
 
 
 def _repeat_row(run: BlockEngine, path: str, index: int, level: int, depth: int | None,
-                params: dict[str, Any]) -> Row:
-    """One repeat of an instance: its own share of the instance's numbers."""
+                params: dict[str, Any], entry: Receptive | None) -> Row:
+    """One repeat of an instance: its own share of the instance's numbers; `entry` is the
+    field at its input."""
     totals = run.totals()
     outs = run.output_shapes
     info = NodeInfo(str(index), BLOCK, outs[0] if outs else None, totals.params,
@@ -110,9 +132,10 @@ def _repeat_row(run: BlockEngine, path: str, index: int, level: int, depth: int 
                     run.layer_activations())
     children: tuple[Row, ...] = ()
     if depth is None or level < depth:
-        children = tuple(_row(run, i, f"{path}.{i.node}", level + 1, depth)
+        children = tuple(_row(run, i, f"{path}.{i.node}", level + 1, depth, entry)
                          for i in _layers(run))
-    return Row(path, level, info, _arguments_text(params, 1), run.defn.name, children)
+    return Row(path, level, info, _arguments_text(params, 1), run.defn.name, children,
+               receptive=compose_block(entry, run.output_receptive()))
 
 
 def walk(rows: Sequence[Row]) -> Iterator[Row]:
@@ -133,6 +156,7 @@ def row_dict(engine: EngineBase, row: Row) -> dict[str, Any]:
         "params": info.params, "buffers": info.buffers, "macs": info.macs,
         "activations": info.activations, "key_params": row.key_params,
         "diagnostics": [d.to_dict() for d in info.diagnostics],
+        "receptive": row.receptive.as_dict() if row.receptive is not None else None,
     }
     if row.block is not None:
         entry["block"] = row.block
@@ -161,7 +185,8 @@ def format_summary(engine: InferenceEngine, depth: int | None = None) -> str:
     block indented under it and named by its path."""
     data = summary_dict(engine, depth)
     total = data["total_params"]
-    header = ("Layer (id)", "Type", "Output shape", "Param #", "% of total", "Mult-adds")
+    header = ("Layer (id)", "Type", "Output shape", "Param #", "% of total", "Mult-adds",
+              "Receptive field")
     rows = [header]
     for node in _flat(data["nodes"]):
         share = f"{100 * node['params'] / total:.1f}%" if total else "-"
@@ -170,7 +195,8 @@ def format_summary(engine: InferenceEngine, depth: int | None = None) -> str:
         if node["type"] == BLOCK and node["key_params"]:
             kind += f" ({node['key_params']})"
         rows.append(("  " * (node["depth"] - 1) + node["path"], kind, shown,
-                     f"{node['params']:,}", share, f"{node['macs']:,}"))
+                     f"{node['params']:,}", share, f"{node['macs']:,}",
+                     field_text(node["receptive"])))
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     right = {3, 4, 5}
 

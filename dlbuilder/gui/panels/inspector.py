@@ -31,6 +31,7 @@ from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import SetParams
 from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.params import ParamSpec
+from dlbuilder.core.receptive_text import explain as explain_receptive
 from dlbuilder.core.registry import LayerSpec, format_shape
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.icons import category_icon, icon
@@ -43,6 +44,7 @@ from dlbuilder.gui.panels.block_inspector import (
     repeat_totals,
 )
 from dlbuilder.gui.panels.block_params import BlockParamsEditor
+from dlbuilder.gui.panels.receptive_view import ReceptiveBox
 from dlbuilder.gui.panels.solve_box import SolveBox
 from dlbuilder.gui.panels.tuning_box import TuningBox
 from dlbuilder.gui.scope import Scope
@@ -223,6 +225,8 @@ class InspectorPanel(QWidget):
         bold.setBold(True)
         self.result_label.setFont(bold)
         self.node_layout.addWidget(self.result_label)
+        self.receptive_box = ReceptiveBox()  # the region one output sees, over a sample
+        self.node_layout.addWidget(self.receptive_box)
         self.curve_plot = CurvePlotWidget()
         self.node_layout.addWidget(self.curve_plot)
 
@@ -356,7 +360,7 @@ class InspectorPanel(QWidget):
             own = tuple(d for d in engine.diagnostics() if d.node == node)
         try:
             info = engine.info(node)
-            self._explain_lines = list(engine.explain(node))
+            self._explain_lines = [*engine.explain(node), *explain_receptive(engine, node)]
         except Exception as err:  # noqa: BLE001 - a buggy explain must not break the panel
             self._explain_lines = [f"dlbuilder could not explain this layer ({err})"]
             info = None
@@ -367,6 +371,7 @@ class InspectorPanel(QWidget):
         if info is not None:
             self.result_label.setText(result_text(info.output_shape, info.params, info.buffers,
                                                   info.port_shapes))
+            self.receptive_box.show_node(engine, node, self.scope.block is not None)
         if self.scope.graph.type_of(node) == BLOCK:
             repeat = (engine.checked_params(node) or {}).get("repeat", 1)
             self.totals_label.setText(repeat_totals(info, repeat))

@@ -18,14 +18,18 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QWidget
 
 from dlbuilder.core.diagnostics import Diagnostic, shown_severity
+from dlbuilder.core.receptive import Receptive
+from dlbuilder.core.receptive_text import describe, field_words
+from dlbuilder.core.registry import prod
 from dlbuilder.core.summary import Row, shape_text
 from dlbuilder.gui.look.icons import severity_icon
 from dlbuilder.gui.look.theme import current
 from dlbuilder.gui.widgets.table_model import RIGHT
 from dlbuilder.gui.widgets.text import number_font
 
-COLUMNS = ("Layer", "Type", "Output shape", "Params", "% of total", "Mult-adds")
-COL_LAYER, COL_TYPE, COL_SHAPE, COL_PARAMS, COL_SHARE, COL_MACS = range(len(COLUMNS))
+COLUMNS = ("Layer", "Type", "Output shape", "Params", "% of total", "Mult-adds",
+           "Receptive field")
+COL_LAYER, COL_TYPE, COL_SHAPE, COL_PARAMS, COL_SHARE, COL_MACS, COL_FIELD = range(len(COLUMNS))
 NUMERIC = frozenset({COL_PARAMS, COL_SHARE, COL_MACS})
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1   # the value a column sorts by (numbers as numbers)
 NODE_ROLE = Qt.ItemDataRole.UserRole + 2   # the canvas node of a row (a block's: its instance)
@@ -40,6 +44,9 @@ HEADER_TIPS = (
     "Trainable parameters (weights and biases); a block's: all of its repeats'",
     "This layer's share of all parameters",
     "Multiply-accumulate operations for one sample",
+    ("The input pixels one output value sees (height x width), and the jump: how many input "
+     "pixels apart neighbouring outputs' regions are. Rows inside an instance count from the "
+     "graph's input; an opened block's layers from the block's input"),
 )
 
 
@@ -59,6 +66,9 @@ class SummaryRow:
     severity: str | None  # shown_severity's: "error", "pending", "warning" or None
     problems: tuple[str, ...]
     children: tuple[SummaryRow, ...] = ()
+    field: str = "-"      # the receptive field in words
+    field_size: float = -1  # what that column sorts by (pixels seen; the whole input last)
+    field_tip: str = ""
 
 
 def summary_row(row: Row, order: int, problems: tuple[Diagnostic, ...],
@@ -75,7 +85,15 @@ def summary_row(row: Row, order: int, problems: tuple[Diagnostic, ...],
         shape=shape_text(info.output_shape, info.port_shapes), values=info.activations,
         params=info.params, macs=info.macs, order=order, key_params=row.key_params,
         severity=shown_severity((d.severity, d.code) for d in problems),
-        problems=tuple(f"{d.severity}: {d.message}" for d in problems), children=children)
+        problems=tuple(f"{d.severity}: {d.message}" for d in problems), children=children,
+        field=describe(row.receptive), field_size=_field_size(row.receptive),
+        field_tip=field_words(row.receptive))
+
+
+def _field_size(field: Receptive | None) -> float:
+    if field is None:
+        return -1
+    return float("inf") if field.whole else prod(field.size)
 
 
 def walk(rows: tuple[SummaryRow, ...] | list[SummaryRow]) -> Iterator[SummaryRow]:
@@ -261,7 +279,7 @@ class SummaryModel(QAbstractItemModel):
     def _style(self, row: SummaryRow, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
             return RIGHT
-        if role == Qt.ItemDataRole.FontRole and column in NUMERIC | {COL_SHAPE}:
+        if role == Qt.ItemDataRole.FontRole and column in NUMERIC | {COL_SHAPE, COL_FIELD}:
             return self._font
         if role == Qt.ItemDataRole.DecorationRole and column == COL_LAYER:
             return severity_icon(row.severity) if row.severity else self._blank_icon()
@@ -282,17 +300,20 @@ class SummaryModel(QAbstractItemModel):
 
 def _display(row: SummaryRow, column: int, share: float) -> str:
     return (row.path, row.type, row.shape, f"{row.params:,}", share_text(share),
-            f"{row.macs:,}")[column]
+            f"{row.macs:,}", row.field)[column]
 
 
 def _sort_value(row: SummaryRow, column: int, share: float) -> Any:
-    return (row.order, row.type.lower(), row.values, row.params, share, row.macs)[column]
+    return (row.order, row.type.lower(), row.values, row.params, share, row.macs,
+            row.field_size)[column]
 
 
 def _tooltip(row: SummaryRow, column: int, share: float) -> str:
     lines = [f"{row.path} ({row.type})" + (f": {row.key_params}" if row.key_params else "")]
     if column == COL_SHARE:
         lines.append(f"{100 * share:.2f}% of all parameters")
+    if column == COL_FIELD and row.field_tip:
+        lines.append(row.field_tip)
     if row.children:
         lines.append(f"{row.params:,} parameters in all of it; expand to see its parts")
     lines += list(row.problems)

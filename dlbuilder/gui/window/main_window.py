@@ -295,6 +295,7 @@ class MainWindow(QMainWindow):
         self.palette.block_requested.connect(self._on_palette_block_requested)
         view.block_dropped.connect(self._on_view_block_dropped)
         self.inspector.open_requested.connect(doc.open_block)
+        self.training.sample_changed.connect(self.inspector.receptive_box.set_sample)
         self.inspector.block_editor.message.connect(self._show_message)
         self.palette.message.connect(self._show_message)
         self.inspector.save_requested.connect(self.palette.save_block)

@@ -32,6 +32,7 @@ class TrainingHostWidget(QWidget):
     training_changed = Signal(bool)
     message = Signal(str)
     open_graph_requested = Signal(object)
+    sample_changed = Signal(object)  # the chosen data's first training image (QImage) or None
 
     def __init__(self, doc: Document, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
@@ -75,6 +76,8 @@ class TrainingHostWidget(QWidget):
             self._placeholder.deleteLater()
             self._layout.addWidget(panel)
             self.panel = panel
+            panel.data_panel.loaded_changed.connect(self._on_data_loaded_changed)
+            self._on_data_loaded_changed(panel.data_panel.dataset())
             if self._starting_weights is not None:
                 panel.use_weights(*self._starting_weights)
                 self._starting_weights = None
@@ -87,6 +90,14 @@ class TrainingHostWidget(QWidget):
             self.panel.use_weights(path, label, graph)
         else:
             self._starting_weights = (Path(path), label, graph)
+
+    def _on_data_loaded_changed(self, data: Any) -> None:
+        from dlbuilder.gui.training.samples_view import to_qimage
+
+        image = None
+        if data is not None and data.kind == "image" and len(data.train.x):
+            image = to_qimage(data.train.x[0], data.scale)
+        self.sample_changed.emit(image)
 
     def _on_doc_changed(self, change: Change) -> None:
         if change.replaced:  # they were the old graph's
