@@ -3,7 +3,7 @@
 Each part adds one function that returns its figures (milliseconds, medians of
 `time.perf_counter` timings); the last line printed is machine-readable `name=value` pairs.
 
-Goal from the issue: solve for one layer < 5 ms.
+Goals from the issue: solve for one layer < 5 ms; receptive fields for 1,000 nodes < 5 ms.
 
 Run: python benchmarks/design_assistant.py
 """
@@ -14,21 +14,32 @@ import statistics
 import time
 from collections.abc import Callable
 
+from inference import build_graph  # benchmarks/inference.py: its seeded ResNet-like graphs
+
+import dlbuilder.core.engine_base as engine_base
 from dlbuilder.core.fileformat import load_graph
+from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.layers import REGISTRY
 from dlbuilder.resources import find_graph_file
 
 GOAL_SOLVE_MS = 5.0
+GOAL_RECEPTIVE_MS = 5.0
+FULL_REPEATS = 15  # receptive fields: full inferences (and replays) timed
+EDIT_REPEATS = 15
 
 
-def _median_ms(run: Callable[[], object], repeats: int) -> float:
+def _times_ms(run: Callable[[], object], repeats: int) -> list[float]:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         run()
         times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return times
+
+
+def _median_ms(run: Callable[[], object], repeats: int) -> float:
+    return statistics.median(_times_ms(run, repeats))
 
 
 def solve_one_layer_ms() -> dict[str, float]:
@@ -49,7 +60,89 @@ def solve_one_layer_ms() -> dict[str, float]:
             "solve_impossible_ms": impossible}
 
 
-PARTS: list[Callable[[], dict[str, float]]] = [solve_one_layer_ms]
+def _field_calls(engine: InferenceEngine) -> list[tuple]:
+    """The arguments of every per-node field computation of one full inference."""
+    calls: list[tuple] = []
+    real = engine_base.node_receptive
+
+    def recording(*args: object) -> object:
+        calls.append(args)
+        return real(*args)
+
+    engine_base.node_receptive = recording  # type: ignore[assignment]
+    try:
+        engine.infer_all()
+    finally:
+        engine_base.node_receptive = real
+    return calls
+
+
+def _full_ms(engine: InferenceEngine) -> tuple[list[float], list[float]]:
+    """Full inference with and without the field computation, taking turns (the machine is
+    shared: turns see the same load)."""
+    real = engine_base.node_receptive
+    with_fields, without = [], []
+    for _ in range(FULL_REPEATS):
+        with_fields.append(_median_ms(engine.infer_all, 1))
+        engine_base.node_receptive = lambda *args: None  # type: ignore[assignment]
+        try:
+            without.append(_median_ms(engine.infer_all, 1))
+        finally:
+            engine_base.node_receptive = real
+    engine.infer_all()
+    return with_fields, without
+
+
+def _field_only_edit(graph: Graph, engine: InferenceEngine) -> tuple[str, list[float], int]:
+    """An early 3x3 pad 1 convolution made 5x5 pad 2 and back: shapes stay, fields change."""
+    conv = next(n for n in graph.nodes() if graph.type_of(n) == "Conv2d"
+                and graph.params(n).get("kernel_size") in (3, [3, 3])
+                and graph.params(n).get("padding") in (1, [1, 1]))
+    small = graph.params(conv)
+    large = {**small, "kernel_size": 5, "padding": 2}
+    toggled = [small]
+
+    def edit() -> None:
+        toggled[0] = large if toggled[0] is small else small
+        graph.set_params(conv, toggled[0])
+
+    times = _times_ms(edit, EDIT_REPEATS)
+    return conv, times, len(engine.last_inferred)
+
+
+def receptive_fields_ms() -> dict[str, float]:
+    """Receptive fields on the seeded 1,000-node ResNet-like graph of benchmarks/inference.py:
+    the per-node field computations of one full inference, replayed (goal < 5 ms); full
+    inference with them against without, taking turns; and one edit that changes only fields
+    (an early 3x3 pad 1 convolution made 5x5 pad 2, shapes unchanged), so every node after it
+    gets its field recomputed, and only that. Medians, the best run printed beside them."""
+    graph = build_graph(1_000).graph
+    engine = InferenceEngine(graph, REGISTRY)
+    calls = _field_calls(engine)
+
+    def replay() -> None:
+        for args in calls:
+            engine_base.node_receptive(*args)
+
+    replays = _times_ms(replay, FULL_REPEATS)
+    fields_ms = statistics.median(replays)
+    with_runs, without_runs = _full_ms(engine)
+    with_fields, without = statistics.median(with_runs), statistics.median(without_runs)
+    conv, edits, reached = _field_only_edit(graph, engine)
+    edit_ms = statistics.median(edits)
+    print(f"receptive fields of {len(calls):,} nodes: {fields_ms:.2f} ms, best {min(replays):.2f} "
+          f"(goal < {GOAL_RECEPTIVE_MS:g} ms); full inference {with_fields:.2f} ms with them, "
+          f"{without:.2f} ms without (x{with_fields / without:.2f}; best runs "
+          f"{min(with_runs):.2f} and {min(without_runs):.2f} ms)")
+    print(f"an edit that changes only receptive fields ({conv}: 3x3 p1 <-> 5x5 p2) updates "
+          f"{reached} nodes in {edit_ms:.2f} ms, best {min(edits):.2f}")
+    return {"receptive_1000_nodes_ms": round(fields_ms, 3),
+            "receptive_inference_ratio": round(with_fields / without, 3),
+            "receptive_edit_ms": round(edit_ms, 3),
+            "receptive_edit_nodes": reached}
+
+
+PARTS: list[Callable[[], dict[str, float]]] = [solve_one_layer_ms, receptive_fields_ms]
 
 
 def main() -> None:

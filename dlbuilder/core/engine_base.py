@@ -261,6 +261,20 @@ class EngineBase(ABC):
                                     f"({type(err).__name__}: {err}); please report it"))
             return NodeInfo(node, type_name, None, diagnostics=tuple(diags))
 
+    def _refield(self, info: NodeInfo) -> NodeInfo:
+        """`info` with its receptive field recomputed from its inputs' (their shapes, and so
+        its own numbers and problems, unchanged); a block instance is inferred again."""
+        node = info.node
+        params = self._checked.get(node)
+        if info.output_shape is None or info.type not in self.registry or params is None:
+            return self._infer(node)
+        spec = self.registry.get(info.type)
+        wires = self.graph.input_sources(node)
+        ins = [self._info[src].port_shape(port) for src, port in wires]
+        field = node_receptive(spec.receptive, ins, params, info.output_shape,  # type: ignore
+                               [self._info[src].receptive for src, _ in wires])
+        return replace(info, receptive=field)
+
     def _check_references(self, node: str, spec, raw: dict, diags: list[Diagnostic]
                           ) -> Params | None:
         """`_check_params` for parameters that refer to block parameters: each reference

@@ -116,30 +116,34 @@ class InferenceEngine(EngineBase):
 
     def _propagate(self, start: list[str]) -> set[str]:
         """Re-infer `start`, then successors of every node whose output shape or receptive
-        field changed."""
+        field changed; a node reached only through changed fields (kernel 3 pad 1 -> kernel 5
+        pad 2: the same shapes) just has its field recomputed."""
         order = self._order
         heap = [(order[n], n) for n in start]
         heapq.heapify(heap)
         seen = set(start)
+        whole = set(start)  # nodes that need a full inference, not only their field
         changed: set[str] = set()
         inferred: list[str] = []
         while heap:
             _, node = heapq.heappop(heap)
             old = self._info.get(node)
-            new = self._infer(node)
+            new = self._infer(node) if node in whole or old is None else self._refield(old)
             self._info[node] = new
             inferred.append(node)
             if new == old:
                 continue
             changed.add(node)
-            if old is not None and old.output_shapes == new.output_shapes \
-                    and old.receptive == new.receptive:  # kernel 3 pad 1 -> kernel 5 pad 2
+            same_shapes = old is not None and old.output_shapes == new.output_shapes
+            if same_shapes and old.receptive == new.receptive:  # type: ignore[union-attr]
                 continue
             dependents = self.graph.outputs(node)
             if self.registry.role_of(new.type) == "input":  # an autoencoder's Output
                 # compares its shape with the Input's
                 dependents = [*dependents, *self._output_nodes()]
             for succ in dependents:
+                if not same_shapes:
+                    whole.add(succ)
                 if succ not in seen:
                     seen.add(succ)
                     heapq.heappush(heap, (order[succ], succ))

@@ -85,6 +85,7 @@ class Window:
     stride: tuple[float, ...] = ()
     offset: tuple[float, ...] = ()
     whole: bool = False
+    integral: bool = False  # every number whole (convolution, pooling): the field stays exact
 
 
 SAME = Window()  # the output value at a position sees the input's value there
@@ -95,8 +96,11 @@ Hook = Callable[[list[Shape], dict[str, Any], Shape], Window | None]
 def conv_window(kernel: Sequence[int], stride: Sequence[int], padding: Sequence[int],
                 dilation: Sequence[int]) -> Window:
     """A sliding window (convolution, pooling): k_eff = d*(k-1)+1, stride, padding."""
+    if len(kernel) == 2:  # the common case, without the loops (inference runs this a lot)
+        return Window((dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1),
+                      (stride[0], stride[1]), (-padding[0], -padding[1]), False, True)
     return Window(tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)),
-                  tuple(float(s) for s in stride), tuple(-float(p) for p in padding))
+                  tuple(stride), tuple(-p for p in padding), False, True)
 
 
 def resize_window(ratios: Sequence[float], taps: float) -> Window:
@@ -139,18 +143,26 @@ def node_receptive(hook: Hook | None, ins: list[Shape], p: dict[str, Any], out: 
 
 def compose(field: Receptive, window: Window) -> Receptive:
     """The standard recursion: `window` applied after `field`."""
-    if len(window.span) != len(field.size):
+    axes = len(field.size)
+    if len(window.span) != axes:
         return Receptive((), (), (), True) if field.whole else field
+    spans, jump_in, start_in = field.extent or field.size, field.jump, field.start
+    span, stride, offset = window.span, window.stride, window.offset
     sizes, jumps, starts, extents = [], [], [], []
-    for s_in, j, c, k, st, off in zip(field.spans, field.jump, field.start, window.span,
-                                      window.stride, window.offset, strict=True):
-        extent = s_in + (k - 1) * j
+    whole_pixels, unit_jumps = True, True
+    for a in range(axes):
+        j, k = jump_in[a], span[a]
+        extent = spans[a] + (k - 1) * j
+        size = int(extent + EPS)
+        if size != extent:
+            whole_pixels = False
+        if j != 1:
+            unit_jumps = False
         extents.append(extent)
-        sizes.append(_whole_pixels(extent))
-        jumps.append(j * st)
-        starts.append(c + (off + (k - 1) / 2) * j)
-    whole_pixels = all(e == s for e, s in zip(extents, sizes, strict=True))
-    exact = field.exact and (_integral(window) or all(j == 1 for j in field.jump))
+        sizes.append(size)
+        jumps.append(j * stride[a])
+        starts.append(start_in[a] + (offset[a] + (k - 1) / 2) * j)
+    exact = field.exact and (window.integral or unit_jumps or _integral(window))
     return Receptive(tuple(sizes), tuple(jumps), tuple(starts), field.whole,
                      () if whole_pixels else tuple(extents), exact)
 
@@ -177,22 +189,35 @@ def merged(fields: Sequence[Receptive | None]) -> Receptive | None:
 
 def hull(fields: Sequence[Receptive]) -> Receptive:
     """A merge's field: the smallest region holding every input's (the largest jump)."""
-    if any(f.whole and not f.size for f in fields) or len({len(f.size) for f in fields}) > 1:
-        return Receptive((), (), (), True)
     first = fields[0]
+    axes = len(first.size)
+    whole = exact = False
+    for f in fields:
+        if (f.whole and not f.size) or len(f.size) != axes:
+            return Receptive((), (), (), True)
     if all(f == first for f in fields):
         return first
-    sizes, jumps, starts, extents = [], [], [], []
-    for axis in range(len(first.size)):
-        lo = min(f.start[axis] - (f.spans[axis] - 1) / 2 for f in fields)
-        hi = max(f.start[axis] + (f.spans[axis] - 1) / 2 for f in fields)
-        extents.append(hi - lo + 1)
-        sizes.append(_whole_pixels(hi - lo + 1))
-        jumps.append(max(f.jump[axis] for f in fields))
-        starts.append((lo + hi) / 2)
-    whole_pixels = all(e == s for e, s in zip(extents, sizes, strict=True))
+    whole = any(f.whole for f in fields)
     exact = all(f.exact and f.jump == first.jump for f in fields)
-    return Receptive(tuple(sizes), tuple(jumps), tuple(starts), any(f.whole for f in fields),
+    sizes, jumps, starts, extents = [], [], [], []
+    whole_pixels = True
+    for a in range(axes):
+        lo = hi = None
+        jump = 0.0
+        for f in fields:
+            half = ((f.extent or f.size)[a] - 1) / 2
+            c = f.start[a]
+            lo = c - half if lo is None or c - half < lo else lo
+            hi = c + half if hi is None or c + half > hi else hi
+            jump = max(jump, f.jump[a])
+        extent = hi - lo + 1  # type: ignore[operator]
+        size = int(extent + EPS)
+        whole_pixels = whole_pixels and size == extent
+        extents.append(extent)
+        sizes.append(size)
+        jumps.append(jump)
+        starts.append((lo + hi) / 2)  # type: ignore[operator]
+    return Receptive(tuple(sizes), tuple(jumps), tuple(starts), whole,
                      () if whole_pixels else tuple(extents), exact)
 
 
@@ -220,11 +245,6 @@ def _inexact(field: Receptive) -> Receptive:
 
 def _integral(window: Window) -> bool:
     return all(float(v).is_integer() for v in (*window.span, *window.stride, *window.offset))
-
-
-def _whole_pixels(extent: float) -> int:
-    """The most whole pixels a closed interval of real length extent - 1 can hold."""
-    return int(math.floor(extent + EPS))
 
 
 def number(value: float) -> float | int:

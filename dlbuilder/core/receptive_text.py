@@ -92,9 +92,9 @@ def _block_lines(engine: EngineBase, node: str, entry: Receptive | None) -> list
             axes = list(zip(before.spans, own.spans, before.jump, entry.size, strict=False))
             if len(set(axes)) == 1:
                 axes = axes[:1]
-            sizes = ", ".join(f"{number(s)} + ({number(k)} - 1) x {number(j)} = {n}"
+            sizes = ", ".join(f"RF = {number(s)} + ({number(k)} - 1)*{number(j)} = {n}"
                               for s, k, j, n in axes)
-            lines.append(f"repeat {i}: own {describe(own)}; size {sizes}")
+            lines.append(f"repeat {i}, its own {describe(own)}: {sizes}")
         else:
             lines.append(f"repeat {i}: own {describe(own)} -> {describe(entry)}")
     return lines
@@ -111,19 +111,23 @@ def _window_of(engine: EngineBase, node: str) -> Window | None:
 
 
 def _recursion_lines(before: Receptive, window: Window, after: Receptive) -> list[str]:
-    lines = ["receptive field (input pixels one output value sees; start = centre of "
-             "output 0's region):"]
+    """RF = RF1 + (F - 1)*J1, J = J1*S, start = start1 + ((F - 1)/2 - P)*J1 with the numbers,
+    per axis (once for a square layer); F is the kernel's span (dilation counted)."""
+    lines = ["receptive field: the input pixels RF one output value sees, J between "
+             "neighbours, start: centre of output 0's"]
     axes = AXIS_NAMES[-len(after.size):] if len(after.size) <= 2 else \
         tuple(str(i) for i in range(len(after.size)))
     rows = list(zip(axes, before.spans, before.jump, before.start, window.span,
                     window.stride, window.offset, after.size, after.jump, after.start,
                     strict=False))
     if len(rows) == 2 and rows[0][1:] == rows[1][1:]:
-        rows = [("H and W", *rows[0][1:])]
+        rows = [("", *rows[0][1:])]
+    n = number
     for name, s_in, j_in, c_in, k, st, off, size, jump, start in rows:
-        n = number
-        lines.append(f"{name}: size = {n(s_in)} + ({n(k)} - 1) x {n(j_in)} = {size}; "
-                     f"jump = {n(j_in)} x {n(st)} = {n(jump)}; "
-                     f"start = {n(c_in)} + (({n(k)} - 1)/2 - {n(-off)}) x {n(j_in)} = "
-                     f"{n(start)}")
+        axis = f" ({name})" if name else ""
+        lines += [f"RF = RF1 + (F - 1)*J1{axis}: RF = {n(s_in)} + ({n(k)} - 1)*{n(j_in)} = "
+                  f"{size}",
+                  f"J = J1*S{axis}: J = {n(j_in)}*{n(st)} = {n(jump)}",
+                  f"start = start1 + ((F - 1)/2 - P)*J1{axis}: start = {n(c_in)} + "
+                  f"(({n(k)} - 1)/2 - {n(-off)})*{n(j_in)} = {n(start)}"]
     return lines

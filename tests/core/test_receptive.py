@@ -132,9 +132,10 @@ def test_changing_only_the_receptive_field_reaches_every_node_after() -> None:
 def test_explanation_shows_the_recursion_with_the_numbers() -> None:
     engine = _engine("lenet5")
     lines = explain(engine, "c3")
-    assert any("size = 6 + (5 - 1) x 2 = 14" in line and "jump = 2 x 1 = 2" in line
-               for line in lines), lines
+    assert "RF = RF1 + (F - 1)*J1: RF = 6 + (5 - 1)*2 = 14" in lines
+    assert "J = J1*S: J = 2*1 = 2" in lines
+    assert "start = start1 + ((F - 1)/2 - P)*J1: start = 0.5 + ((5 - 1)/2 - 0)*2 = 4.5" in lines
     assert explain(engine, "f5") == ["receptive field: every output value sees the whole input"]
     blocks = explain(_engine("resnet_cifar"), "block2")
     assert "at its input 7x7 (jump 1)" in blocks[0]
-    assert any("7 + (7 - 1) x 1 = 13" in line for line in blocks[1:]), blocks
+    assert any("RF = 7 + (7 - 1)*1 = 13" in line for line in blocks[1:]), blocks
