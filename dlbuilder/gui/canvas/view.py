@@ -58,6 +58,7 @@ class CanvasView(PaletteDrops, QGraphicsView):
     block_dropped = Signal(str, str, QPointF, object)
     status_message = Signal(str)
     solve_requested = Signal(str)  # a node whose output size the user wants to solve for
+    card_hovered = Signal(object)  # the node whose card the mouse is now over (None: none)
 
     MIN_ZOOM = 0.1
     MAX_ZOOM = 3.0
@@ -75,6 +76,7 @@ class CanvasView(PaletteDrops, QGraphicsView):
         self._space_held = False
         self._last_status = ""
         self._fitted = False  # shown as fit, untouched since: it stays fit through resizes
+        self._hovered: str | None = None
         self.edits = CanvasEdits(self, self._say)
         self.setRenderHints(QPainter.RenderHint.Antialiasing
                             | QPainter.RenderHint.TextAntialiasing)
@@ -239,6 +241,7 @@ class CanvasView(PaletteDrops, QGraphicsView):
     # -- mouse -----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus()
+        self._hover_card(None)  # a press starts a drag or a click: the hover picture goes
         button = event.button()
         if button == Qt.MouseButton.MiddleButton or (
                 button == Qt.MouseButton.LeftButton and self._space_held):
@@ -303,6 +306,7 @@ class CanvasView(PaletteDrops, QGraphicsView):
 
     def _hover_hint(self, pos: QPointF) -> None:
         node = self.graph_scene.node_at(pos, PORT_HIT)
+        self._hover_card(node.node if node is not None else None)
         port = node.port_at(pos) if node is not None else None
         if port is None:
             self._restore_cursor()
@@ -316,6 +320,15 @@ class CanvasView(PaletteDrops, QGraphicsView):
                       "canvas to disconnect", repeat=False)
         else:
             self._say(f"Drag to a layer to feed its output into {node.node}", repeat=False)
+
+    def _hover_card(self, node: str | None) -> None:
+        if node != self._hovered:
+            self._hovered = node
+            self.card_hovered.emit(node)
+
+    def leaveEvent(self, event: QEvent) -> None:
+        self._hover_card(None)
+        super().leaveEvent(event)
 
     # -- wire dragging (the mouse handlers call these; tests may too) ----------------------
     def start_wire_drag(self, scene_pos: QPointF) -> bool:

@@ -8,14 +8,20 @@ the region reach past the border, the whole region is outlined with a dashed lin
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPoint, QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QFrame, QSizePolicy, QVBoxLayout, QWidget
 
 from dlbuilder.core.engine_base import EngineBase
 from dlbuilder.core.receptive import Receptive
 from dlbuilder.gui.look.theme import current
 from dlbuilder.gui.widgets.labels import wrapped_label
+
+if TYPE_CHECKING:
+    from dlbuilder.gui.canvas.view import CanvasView
+    from dlbuilder.gui.document import Document
 
 SIDE = 168   # the picture's largest side, in pixels
 MARGIN = 14  # room around the image for a region that reaches past the border
@@ -161,3 +167,62 @@ def _input_size(engine: EngineBase) -> tuple[int, int] | None:
         if info.type in roles and info.output_shape is not None and len(info.output_shape) == 3:
             return info.output_shape[1], info.output_shape[2]
     return None
+
+
+class ReceptivePopup(QFrame):
+    """The same picture beside the card the mouse rests on, after a tooltip's delay: hover a
+    layer and see what one of its outputs sees. Nothing shows for a layer without a spatial
+    receptive field, and the popup never takes the focus or the mouse."""
+
+    DELAY_MS = 600
+
+    def __init__(self, doc: Document, view: CanvasView) -> None:
+        super().__init__(view, Qt.WindowType.ToolTip | Qt.WindowType.FramelessWindowHint)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setFrameShape(QFrame.Shape.Box)
+        self.doc, self.view = doc, view
+        self.box = ReceptiveBox(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 6, 8, 6)
+        layout.addWidget(self.box)
+        self.node: str | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(self.DELAY_MS)
+        self._timer.timeout.connect(self._on_timer_timeout)
+
+    def set_sample(self, image: QImage | None) -> None:
+        self.box.set_sample(image)
+
+    def follow(self, node: str | None) -> None:
+        """The mouse is over `node`'s card now (None: over no card)."""
+        self.node = node
+        self.hide()
+        if node is None:
+            self._timer.stop()
+        else:
+            self._timer.start()
+
+    def _on_timer_timeout(self) -> None:
+        engine = self.doc.scope.engine
+        if self.node is None or engine is None or self.node not in engine.graph:
+            return
+        self.box.show_node(engine, self.node, self.doc.scope.block is not None)
+        if self.box.isHidden():
+            return
+        self.box.caption.setText(f"{self.node}: {self.box.caption.text()}")
+        self.setStyleSheet(f"ReceptivePopup {{ background: {current().base}; "
+                           f"border: 1px solid {current().card_border}; }}")
+        self.adjustSize()
+        self.move(self._beside_card())
+        self.show()
+
+    def _beside_card(self) -> QPoint:
+        """Right of the hovered card (the card's own tooltip opens under the mouse), or by
+        the mouse when the card is not found."""
+        card = self.view.graph_scene.nodes.get(self.node or "")
+        if card is None:
+            return QCursor.pos() + QPoint(18, 18)
+        corner = self.view.mapFromScene(card.sceneBoundingRect().topRight())
+        return self.view.viewport().mapToGlobal(corner) + QPoint(12, 0)

@@ -45,6 +45,7 @@ from dlbuilder.gui.panels.inspector import InspectorPanel
 from dlbuilder.gui.panels.palette import PalettePanel
 from dlbuilder.gui.panels.problems_panel import ProblemsPanel
 from dlbuilder.gui.panels.quick_add import QuickAddPopup
+from dlbuilder.gui.panels.receptive_view import ReceptivePopup
 from dlbuilder.gui.panels.summary_panel import SummaryPanel
 from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.window.actions import SPECS, make_actions
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
     def _build_center(self) -> None:
         self.scene = GraphScene(self.doc)
         self.view = CanvasView(self.scene)
+        self.receptive_popup = ReceptivePopup(self.doc, self.view)  # hover a card: what it sees
         self.view.setToolTip("")
         self.banner = RecoveryBannerWidget()
         center = QWidget()
@@ -295,7 +297,9 @@ class MainWindow(QMainWindow):
         self.palette.block_requested.connect(self._on_palette_block_requested)
         view.block_dropped.connect(self._on_view_block_dropped)
         self.inspector.open_requested.connect(doc.open_block)
-        self.training.sample_changed.connect(self.inspector.receptive_box.set_sample)
+        view.card_hovered.connect(self.receptive_popup.follow)
+        for box in (self.inspector.receptive_box, self.receptive_popup):
+            self.training.sample_changed.connect(box.set_sample)
         self.inspector.block_editor.message.connect(self._show_message)
         self.palette.message.connect(self._show_message)
         self.inspector.save_requested.connect(self.palette.save_block)
