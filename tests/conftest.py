@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 from hypothesis import settings as hypothesis_settings
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QEvent, QSettings, QStandardPaths
 from PySide6.QtWidgets import QApplication
 
 QStandardPaths.setTestModeEnabled(True)  # GUI tests never touch real settings, logs, recovery
@@ -150,6 +150,9 @@ def make_window(qtbot, settings: QSettings, tmp_path: Path):
         window.doc.undo_stack.setClean()
         window.close()
         window.deleteLater()
+    # Deleted now, while every Python object of theirs lives (as the app does at its exit),
+    # not later by whichever collection or event loop comes first.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture
