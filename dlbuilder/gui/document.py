@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import re
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,16 +73,27 @@ def is_default_name(name: str) -> bool:
 
 
 class _Step(QUndoCommand):
-    """One core command on the undo stack. It was applied before it was pushed."""
+    """One core command on the undo stack. It was applied before it was pushed.
+
+    It holds its document weakly: the stack is the document's child, and a cycle through the
+    steps would leave the document to the cyclic collector, which may free the steps' Python
+    objects before the stack's destructor deletes them (a crash)."""
 
     def __init__(self, doc: Document, command: Any, merge_key: Any = None,
                  path: tuple[str, ...] = ()) -> None:
         super().__init__(command.text)
-        self.doc = doc
+        self._doc = weakref.ref(doc)
         self.command = command
         self.merge_key = merge_key
         self.path = path  # where the canvas was: undo and redo show it again
         self._applied = True
+
+    @property
+    def doc(self) -> Document:
+        doc = self._doc()
+        if doc is None:  # the stack is the document's: it cannot outlive it
+            raise RuntimeError("an undo step outlived its document")
+        return doc
 
     def redo(self) -> None:
         if self._applied:  # QUndoStack.push calls redo(); the command already ran

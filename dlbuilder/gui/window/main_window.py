@@ -88,6 +88,10 @@ class MainWindow(QMainWindow):
     def __init__(self, doc: Document, settings: QSettings,
                  recovery: RecoveryStore | None = None, interactive: bool = True) -> None:
         super().__init__()
+        # The window owns its document and scene on the C++ side, so they go with the window's
+        # widgets, while their Python objects live: freed by a cyclic collection instead, the
+        # undo stack's and the scene's destructors would reach wrappers already freed (a crash)
+        doc.setParent(self)
         self.doc = doc
         self.settings = settings
         self.interactive = interactive
@@ -114,7 +118,7 @@ class MainWindow(QMainWindow):
 
     # -- building ------------------------------------------------------------------------------
     def _build_center(self) -> None:
-        self.scene = GraphScene(self.doc)
+        self.scene = GraphScene(self.doc, parent=self)
         self.view = CanvasView(self.scene)
         self.receptive_popup = ReceptivePopup(self.doc, self.view)  # hover a card: what it sees
         self.view.setToolTip("")
