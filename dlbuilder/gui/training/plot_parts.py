@@ -272,7 +272,18 @@ def make_plot(title: str, font: QFont, epoch_label: bool, lr: bool) -> pg.PlotWi
     # whenever a tick label grew a digit).
     plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
     plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+    _adopt_menus(plot)
     return plot
+
+
+def _adopt_menus(plot: pg.PlotWidget) -> None:
+    """Parent pyqtgraph's context menus (the view's and the plot's) to the plot. Made without
+    a parent, they are Python's to free, and a cyclic collection freeing one runs its C++
+    destructor on children whose Python side the same pass may have freed: a crash.
+    Parented, they go with the plot's widgets."""
+    item = plot.getPlotItem()
+    for menu in (item.getViewBox().menu, item.ctrlMenu):
+        menu.setParent(plot, menu.windowFlags())
 
 
 def add_legend(plot: pg.PlotWidget, offset: tuple[int, int], font: QFont) -> pg.LegendItem:
