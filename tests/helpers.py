@@ -40,6 +40,12 @@ def engine_for(graph: Graph) -> InferenceEngine:
     return InferenceEngine(graph, REGISTRY)
 
 
+def problems(engine: InferenceEngine) -> list:
+    """The engine's diagnostics less its hints: the errors and warnings (hints are advice,
+    and depend on where block boundaries lie)."""
+    return [d for d in engine.diagnostics() if d.severity != "hint"]
+
+
 def codes(engine: InferenceEngine, node: str | None = ...) -> list[str]:  # type: ignore[assignment]
     """Diagnostic codes, of one node when `node` is given."""
     return [d.code for d in engine.diagnostics() if node is ... or d.node == node]

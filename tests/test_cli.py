@@ -45,7 +45,9 @@ def test_summary_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["total_params"] == 61706
     c1 = next(n for n in data["nodes"] if n["id"] == "c1")
     assert c1["type"] == "Conv2d" and c1["output_shape"] == [6, 28, 28] and c1["params"] == 156
-    assert data["diagnostics"] == []
+    # LeNet-5's f5 holds 78% of the parameters: a hint (advice), and still exit 0
+    assert [d["code"] for d in data["diagnostics"]] == ["dense_holds_most"]
+    assert data["errors"] == data["warnings"] == 0 and data["hints"] == 1
 
 
 def test_summary_by_example_name(capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import problems
 
 from dlbuilder.backend.modules import torch_reference
 from dlbuilder.core.fileformat import dumps_graph, load_graph
@@ -25,7 +26,7 @@ def test_example_infers_cleanly_and_matches_torch(name: str) -> None:
     graph = load_graph(path, REGISTRY)
     assert dumps_graph(graph) == path.read_text(encoding="utf-8")  # saved by our writer
     engine = InferenceEngine(graph, REGISTRY)
-    assert engine.diagnostics() == []
+    assert problems(engine) == []
     with torch.no_grad():
         real = torch_reference(engine)
     for info in engine.infos():

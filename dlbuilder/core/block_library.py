@@ -164,7 +164,7 @@ def _copied(defn: BlockDef, name: str, renames: Mapping[str, str]) -> BlockDef:
         if inner.type_of(node) == BLOCK and params.get("block") in renames:
             params["block"] = renames[params["block"]]
         graph.add_node(node, inner.type_of(node), params, inner.ui(node),
-                       train=inner.train(node))
+                       train=inner.train(node), dismissed=inner.dismissed(node))
     for node in inner.nodes():
         for src, from_port in inner.input_sources(node):
             graph.add_edge(src, node, from_port=from_port)

@@ -30,13 +30,16 @@ class AddNode:
     ui: dict[str, Any] = field(default_factory=dict)
     index: int | None = None  # its place in the node order (None: last)
     train: dict[str, Any] = field(default_factory=dict)  # its training options
+    dismissed: tuple[str, ...] = ()  # the hints dismissed on it
+
 
     @property
     def text(self) -> str:
         return f"Add {self.type} {self.node}"
 
     def apply(self, graph: Graph) -> None:
-        graph.add_node(self.node, self.type, self.params, self.ui, self.index, self.train)
+        graph.add_node(self.node, self.type, self.params, self.ui, self.index, self.train,
+                       self.dismissed)
 
     def revert(self, graph: Graph) -> None:
         graph.remove_node(self.node)
@@ -55,7 +58,8 @@ class RemoveNode:
         n = self.node
         self._saved = {
             "type": graph.type_of(n), "params": graph.params(n), "ui": graph.ui(n),
-            "train": graph.train(n), "index": graph.nodes().index(n),
+            "train": graph.train(n), "dismissed": graph.dismissed(n),
+            "index": graph.nodes().index(n),
             "inputs": graph.input_sources(n),
             "outputs": _outgoing(graph, n),
         }
@@ -65,7 +69,7 @@ class RemoveNode:
         saved = self._saved
         assert saved is not None, "RemoveNode reverted before it was applied"
         graph.add_node(self.node, saved["type"], saved["params"], saved["ui"], saved["index"],
-                       saved["train"])
+                       saved["train"], saved["dismissed"])
         for src, from_port in saved["inputs"]:
             graph.add_edge(src, self.node, from_port=from_port)
         for dst, port, from_port in saved["outputs"]:
@@ -226,9 +230,9 @@ def _rename(graph: Graph, old: str, new: str) -> None:
     inputs = graph.input_sources(old)
     outputs = _outgoing(graph, old)
     type_name, params, ui = graph.type_of(old), graph.params(old), graph.ui(old)
-    train = graph.train(old)
+    train, dismissed = graph.train(old), graph.dismissed(old)
     graph.remove_node(old)
-    graph.add_node(new, type_name, params, ui, index, train)
+    graph.add_node(new, type_name, params, ui, index, train, dismissed)
     for src, from_port in inputs:
         graph.add_edge(src, new, from_port=from_port)
     for dst, port, from_port in outputs:
@@ -288,6 +292,20 @@ def bypass(graph: Graph, node: str, text: str | None = None) -> Macro:
     return Macro(text or f"Remove {node}", [
         RemoveNode(node),
         *[AddEdge(src, dst, port, from_port) for dst, port, _ in _outgoing(graph, node)],
+    ])
+
+
+def retype(graph: Graph, node: str, type_name: str, params: dict[str, Any] | None = None,
+           text: str | None = None) -> Macro:
+    """A command that makes `node` a `type_name` with `params`, keeping its id, place, card
+    position and wires (a Sigmoid that becomes a ReLU)."""
+    index = graph.nodes().index(node)
+    inputs, outputs = graph.input_sources(node), _outgoing(graph, node)
+    return Macro(text or f"Make {node} a {type_name}", [
+        RemoveNode(node),
+        AddNode(node, type_name, dict(params or {}), graph.ui(node), index, graph.train(node)),
+        *[AddEdge(src, node, from_port=from_port) for src, from_port in inputs],
+        *[AddEdge(node, dst, port, from_port) for dst, port, from_port in outputs],
     ])
 
 

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Severity = Literal["error", "warning"]
+# "hint": advice (core/hints.py), quieter than a warning, never an error; a graph with only
+# hints and warnings is fine to train and export.
+Severity = Literal["error", "warning", "hint"]
 
 # Stable codes: tools and tests key on these, so they never change meaning.
 CODES = {
@@ -61,6 +63,12 @@ CODES = {
     "block_no_ports": "a block without a BlockInput or without a BlockOutput",
     "layer_not_in_block": "an Input or Output inside a block, where ports belong",
     "internal_error": "a layer rule failed unexpectedly (a bug in dlbuilder)",
+    # hints (severity "hint"): advice with its reason, each dismissable per node
+    "dense_holds_most": "a Linear after Flatten that holds most of the parameters",
+    "bias_before_batchnorm": "a bias right before BatchNorm, which cancels it",
+    "dropout_before_batchnorm": "Dropout right before BatchNorm",
+    "deep_plain_stack": "more than 20 convolutions in a row without a skip connection",
+    "saturating_activation": "a sigmoid or tanh deep in a convolutional stack",
 }
 
 
@@ -70,14 +78,19 @@ WAITING_CODES = frozenset({"no_input", "too_few_inputs", "unreachable"})
 
 def shown_severity(problems: Iterable[tuple[str, str]]) -> str | None:
     """How a node's (severity, code) problems are shown: "error", "pending" (its only errors
-    say it waits for a wire), "warning", or None. The diagnostics themselves stay errors."""
-    problems = list(problems)
-    errors = {code for severity, code in problems if severity == "error"}
+    say it waits for a wire), "warning", "hint" (it has nothing but hints), or None. The
+    diagnostics themselves stay errors."""
+    severities: dict[str, set[str]] = {}
+    for severity, code in problems:
+        severities.setdefault(severity, set()).add(code)
+    errors = severities.get("error", set())
     if errors - WAITING_CODES:
         return "error"
     if errors:
         return "pending"
-    return "warning" if problems else None
+    if "warning" in severities:
+        return "warning"
+    return "hint" if severities else None
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,15 @@ class Disconnect:
     dst: str
 
 
-Remedy = ChangeParams | InsertBefore | Bypass | Disconnect
+@dataclass(frozen=True)
+class Retype:
+    """Remedy: make the node a `type` with `params`, keeping its id and wires (Sigmoid -> ReLU)."""
+
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+Remedy = ChangeParams | InsertBefore | Bypass | Disconnect | Retype
 
 
 class ShapeProblem(Exception):

@@ -26,6 +26,7 @@ from dlbuilder.core.diagnostics import Bypass, ChangeParams, Diagnostic, Disconn
 from dlbuilder.core.expr import ExprError
 from dlbuilder.core.fixes import make_fix, same_padding_fix
 from dlbuilder.core.graph import Graph
+from dlbuilder.core.hints import hints
 from dlbuilder.core.params import ParamError
 from dlbuilder.core.receptive import Receptive, identity, node_receptive
 from dlbuilder.core.registry import Params, Registry, Shape, format_shape, prod
@@ -77,6 +78,7 @@ class Totals:
     activations: int
     errors: int
     warnings: int
+    hints: int = 0
 
 
 
@@ -140,6 +142,7 @@ class EngineBase(ABC):
         result = list(self._graph_diags)
         for info in self.infos():
             result.extend(info.diagnostics)
+        result += hints(self)
         return tuple(result)
 
     def has_errors(self) -> bool:
@@ -149,10 +152,11 @@ class EngineBase(ABC):
         infos = self._info.values()
         diags = self.diagnostics()
         errors = sum(d.severity == "error" for d in diags)
+        advice = sum(d.severity == "hint" for d in diags)
         return Totals(
             params=sum(i.params for i in infos), buffers=sum(i.buffers for i in infos),
             macs=sum(i.macs for i in infos), activations=sum(i.activations for i in infos),
-            errors=errors, warnings=len(diags) - errors,
+            errors=errors, warnings=len(diags) - errors - advice, hints=advice,
         )
 
     def input_shapes(self, node: str) -> list[Shape | None]:

@@ -19,7 +19,7 @@ from dlbuilder.core.graph import Graph, cycle_words, second_wire_words, self_wir
 from dlbuilder.core.registry import Registry
 from dlbuilder.core.tuning import normalized, train_problems
 
-NODE_KEYS = {"id", "type", "params", "train", "ui"}
+NODE_KEYS = {"id", "type", "params", "train", "ui", "dismissed"}
 EDGE_KEYS = {"from", "to", "to_port", "from_port"}
 
 
@@ -47,7 +47,8 @@ def fill_graph(graph: Graph, nodes: dict[str, dict], edges: dict[str, list]) -> 
     """Add checked nodes and wires (from `check_nodes` and `check_edges`) to `graph`."""
     for node_id, entry in nodes.items():
         graph.add_node(node_id, entry["type"], entry.get("params", {}), entry.get("ui", {}),
-                       train=normalized(entry.get("train", {})))
+                       train=normalized(entry.get("train", {})),
+                       dismissed=tuple(entry.get("dismissed", ())))
     for dst, incoming in edges.items():
         for src, from_port in incoming:
             graph.add_edge(src, dst, from_port=from_port)
@@ -73,7 +74,7 @@ def check_nodes(raw: Any, registry: Registry, problems: list[Problem], prefix: s
             node_id = None
         for key in sorted(set(entry) - NODE_KEYS):
             problems.append(Problem(where, f"unknown key {key!r} (known: id, type, params, "
-                                           "train, ui)"))
+                                           "train, ui, dismissed)"))
         type_name = entry.get("type")
         if type_name == BLOCK and not isinstance(entry.get("params", {}).get("block"), str):
             problems.append(Problem(where, "a Block node must name its block: params.block"))
@@ -86,6 +87,10 @@ def check_nodes(raw: Any, registry: Registry, problems: list[Problem], prefix: s
                 problems.append(Problem(f"{where}.{key}", "must be an object"))
         if "train" in entry:
             problems += [Problem(f"{where}.train", text) for text in train_problems(entry["train"])]
+        dismissed = entry.get("dismissed", [])
+        if not isinstance(dismissed, list) or not all(isinstance(c, str) for c in dismissed):
+            problems.append(Problem(f"{where}.dismissed", "must be a list of hint codes like "
+                                    f"[\"dense_holds_most\"], got {dismissed!r}"))
         if node_id is not None:
             if node_id in nodes:
                 problems.append(Problem(where, f"duplicate id {node_id!r}; ids must be unique"))
@@ -191,6 +196,9 @@ def nodes_and_edges(graph: Graph) -> dict[str, list]:
         train = graph.train(node)
         if train:
             entry["train"] = train
+        dismissed = graph.dismissed(node)
+        if dismissed:
+            entry["dismissed"] = list(dismissed)
         ui = graph.ui(node)
         if ui:
             entry["ui"] = ui

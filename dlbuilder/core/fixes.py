@@ -7,8 +7,24 @@ from dataclasses import replace
 from typing import Any
 
 from dlbuilder.core.block_commands import InBlock
-from dlbuilder.core.commands import Command, Macro, RemoveEdge, SetParams, bypass, insert_between
-from dlbuilder.core.diagnostics import Bypass, ChangeParams, Disconnect, Fix, InsertBefore, Remedy
+from dlbuilder.core.commands import (
+    Command,
+    Macro,
+    RemoveEdge,
+    SetParams,
+    bypass,
+    insert_between,
+    retype,
+)
+from dlbuilder.core.diagnostics import (
+    Bypass,
+    ChangeParams,
+    Disconnect,
+    Fix,
+    InsertBefore,
+    Remedy,
+    Retype,
+)
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.placement import card_positions, place_between, placed
 from dlbuilder.core.registry import Registry, Shape
@@ -28,6 +44,8 @@ def _default_label(node: str, remedy: Remedy) -> str:
         return f"Insert {remedy.type} before {node}"
     if isinstance(remedy, Disconnect):
         return f"Disconnect {node} from {remedy.dst}"
+    if isinstance(remedy, Retype):
+        return f"Make {node} a {remedy.type}"
     return f"Remove {remedy.node}"
 
 
@@ -53,6 +71,8 @@ def fix_commands(fix: Fix, graph: Graph) -> list[Command]:
         return [bypass(graph, remedy.node, fix.label)]
     if isinstance(remedy, Disconnect):
         return [RemoveEdge(node, remedy.dst)]
+    if isinstance(remedy, Retype):
+        return [retype(graph, node, remedy.type, remedy.params, fix.label)]
     raise TypeError(f"unknown remedy {remedy!r}")
 
 

@@ -320,7 +320,7 @@ def copy_graph(graph: Graph, blocks: dict[str, BlockDef] | None = None) -> Graph
     new = Graph(graph.name, copy.deepcopy(graph.training), blocks)
     for node in graph.nodes():
         new.add_node(node, graph.type_of(node), graph.params(node), graph.ui(node),
-                     train=graph.train(node))
+                     train=graph.train(node), dismissed=graph.dismissed(node))
     for node in graph.nodes():
         for src, from_port in graph.input_sources(node):
             new.add_edge(src, node, from_port=from_port)

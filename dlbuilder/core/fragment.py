@@ -41,7 +41,8 @@ def copy_fragment(graph: Graph, nodes: list[str] | tuple[str, ...]) -> dict[str,
     if missing:
         raise FragmentError(f"cannot copy {', '.join(map(repr, missing))}: no such node")
     entries = [{"id": n, "type": graph.type_of(n), "params": _jsonable(graph.params(n)),
-                "ui": _jsonable(graph.ui(n)), **({"train": t} if (t := graph.train(n)) else {})}
+                "ui": _jsonable(graph.ui(n)), **({"train": t} if (t := graph.train(n)) else {}),
+                **({"dismissed": list(d)} if (d := graph.dismissed(n)) else {})}
                for n in graph.nodes() if n in chosen]
     edges = [edge_entry(graph, src, dst, port)
              for src, dst, port in graph.edges() if src in chosen and dst in chosen]
@@ -114,6 +115,9 @@ def _check_node(i: int, entry: Any, ids: set[str]) -> None:
     problems = train_problems(entry.get("train", {}))
     if problems:
         raise FragmentError(f"{where} ({node}): train: {problems[0]}")
+    dismissed = entry.get("dismissed", [])
+    if not isinstance(dismissed, list) or not all(isinstance(c, str) for c in dismissed):
+        raise FragmentError(f"{where} ({node}): 'dismissed' must be a list of hint codes")
     ids.add(node)
 
 
@@ -153,7 +157,8 @@ def paste_commands(graph: Graph, fragment: dict[str, Any],
             params["block"] = _placed_block(graph, names, params.get("block"), container,
                                             adds)
         commands.append(AddNode(new, entry["type"], params, ui,
-                                train=normalized(entry.get("train", {}))))
+                                train=normalized(entry.get("train", {})),
+                                dismissed=tuple(entry.get("dismissed", ()))))
     wires = sorted(fragment.get("edges", []), key=lambda e: (e.get("to_port", 0)))
     for edge in wires:  # ascending ports: each wire appends, so the order is kept
         commands.append(AddEdge(renamed[edge["from"]], renamed[edge["to"]],

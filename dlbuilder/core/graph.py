@@ -69,6 +69,13 @@ class TrainChanged:
 
 
 @dataclass(frozen=True)
+class DismissedChanged:
+    """The hints dismissed on the node changed (core/hints.py)."""
+
+    node: str
+
+
+@dataclass(frozen=True)
 class BlockChanged:
     """A block definition was added, removed or changed (`event` is what happened in its graph;
     None when the definition itself was added, removed, renamed or re-declared)."""
@@ -78,7 +85,7 @@ class BlockChanged:
 
 
 Event = (NodeAdded | NodeRemoved | EdgeAdded | EdgeRemoved | ParamsChanged | UiChanged
-         | TrainChanged | BlockChanged)
+         | TrainChanged | DismissedChanged | BlockChanged)
 STRUCTURAL = (NodeAdded, NodeRemoved, EdgeAdded, EdgeRemoved)
 
 
@@ -158,6 +165,11 @@ class Graph:
         """The node's training options as the file has them (`frozen`, `lr_scale`; empty when
         it trains as usual). core/tuning.py reads and checks them."""
         return dict(self._attrs(node)["train"])
+
+    def dismissed(self, node: str) -> tuple[str, ...]:
+        """The codes of the hints the user dismissed on the node (in the file's order; codes
+        this version does not know are kept as they are)."""
+        return self._attrs(node)["dismissed"]
 
     def inputs(self, node: str) -> list[str]:
         """The node's input nodes in port order."""
@@ -248,16 +260,16 @@ class Graph:
     def add_node(
         self, node: str, type_name: str, params: dict[str, Any] | None = None,
         ui: dict[str, Any] | None = None, index: int | None = None,
-        train: dict[str, Any] | None = None,
+        train: dict[str, Any] | None = None, dismissed: tuple[str, ...] = (),
     ) -> None:
         """Add a node, last in the node order or at position `index` (undo restores it there);
-        `train` holds its training options (see `train`)."""
+        `train` holds its training options (see `train`), `dismissed` its dismissed hints."""
         if not isinstance(node, str) or not node:
             raise GraphError(f"a node id must be a non-empty string, got {node!r}")
         if node in self._g:
             raise GraphError(f"a node with id {node!r} already exists; ids must be unique")
         self._g.add_node(node, type=type_name, params=copy.deepcopy(params or {}),
-                         ui=dict(ui or {}), train=dict(train or {}))
+                         ui=dict(ui or {}), train=dict(train or {}), dismissed=tuple(dismissed))
         if index is not None:
             order = list(self._g)
             at = max(index, 0)
@@ -335,6 +347,11 @@ class Graph:
         """Replace the node's training options."""
         self._attrs(node)["train"] = dict(train)
         self._emit(TrainChanged(node))
+
+    def set_dismissed(self, node: str, codes: tuple[str, ...]) -> None:
+        """Replace the codes of the hints dismissed on the node."""
+        self._attrs(node)["dismissed"] = tuple(codes)
+        self._emit(DismissedChanged(node))
 
     # -- block definitions (kept by the top-level graph) -------------------------------------
     def block(self, name: str) -> BlockDef:

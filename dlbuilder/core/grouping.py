@@ -213,7 +213,7 @@ def _inner_graph(graph: Graph, chosen: list[str], border: _Border) -> Graph:
         inner.add_node(node, BLOCK_INPUT)
     for node in chosen:
         inner.add_node(node, graph.type_of(node), graph.params(node), graph.ui(node),
-                       train=graph.train(node))
+                       train=graph.train(node), dismissed=graph.dismissed(node))
     for node in out_ids:
         inner.add_node(node, BLOCK_OUTPUT)
     for node in chosen:

@@ -26,6 +26,7 @@ from dlbuilder.core.engine_base import MERGE_MISMATCHES, EngineBase, NodeInfo, T
 from dlbuilder.core.graph import (
     STRUCTURAL,
     BlockChanged,
+    DismissedChanged,
     EdgeAdded,
     EdgeRemoved,
     Event,
@@ -76,8 +77,13 @@ class InferenceEngine(EngineBase):
         if isinstance(event, ParamsChanged):  # wiring unchanged: graph checks still hold
             self._notify(self._propagate([event.node]))
             return
+        if isinstance(event, DismissedChanged):  # only the hints shown change
+            self._diagnostics = None
+            self._notify({event.node})
+            return
         if isinstance(event, BlockChanged):
-            if event.event is None or isinstance(event.event, STRUCTURAL + (ParamsChanged,)):
+            if event.event is None or isinstance(
+                    event.event, STRUCTURAL + (ParamsChanged, DismissedChanged)):
                 self._diagnostics = None
                 self.blocks.forget()
                 instances = [n for n, t in graph.nx.nodes(data="type") if t == BLOCK]

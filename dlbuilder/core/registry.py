@@ -37,6 +37,13 @@ CATEGORIES = ("io", "convolution", "pooling", "normalization", "dense", "activat
 # "layer" is everything else.
 ROLES = ("layer", "input", "output", "probabilities")
 
+# What the design hints (core/hints.py) need to know of a type, declared with it:
+# "convolution" a learned filter sliding over a map (Conv2d, ConvTranspose2d), "dense" a
+# fully connected layer, "flatten" turns a map into a vector, "batch_norm" normalizes over the
+# batch with a learned shift, "dropout" zeroes values while training, "saturating" an
+# activation whose gradient vanishes at both ends (sigmoid, tanh).
+TRAITS = frozenset({"convolution", "dense", "flatten", "batch_norm", "dropout", "saturating"})
+
 
 class Example(NamedTuple):
     """One case the shared per-layer test runs: the input shapes and the raw parameters."""
@@ -104,6 +111,7 @@ class LayerSpec:
     # how the layer maps a receptive field (core/receptive.py's Window): None for a layer
     # that keeps each position where it is (elementwise, normalization)
     receptive: Callable[[list[Shape], Params, Any], Any] | None = None
+    traits: frozenset[str] = frozenset()  # words of TRAITS
     param_index: dict[str, ParamSpec] = field(init=False, repr=False, compare=False)
     defaults: dict[str, Any] = field(init=False, repr=False, compare=False)
 
@@ -117,6 +125,9 @@ class LayerSpec:
             raise ValueError(f"{self.type}: unknown inline operation op={self.op!r}; "
                              f"core/ops.py's table has {', '.join(sorted(OPS))}: add an "
                              "entry there first")
+        if self.traits - TRAITS:
+            raise ValueError(f"{self.type}: unknown traits {sorted(self.traits - TRAITS)}; "
+                             f"known: {', '.join(sorted(TRAITS))}")
         index = {p.name: p for p in self.params}
         if len(index) != len(self.params):
             raise ValueError(f"{self.type}: a parameter is declared twice")
@@ -195,6 +206,11 @@ class Registry:
         """The type's role, or None for a type the registry does not know."""
         spec = self._specs.get(type_name)
         return spec.role if spec is not None else None
+
+    def has_trait(self, type_name: str, trait: str) -> bool:
+        """Whether the type declares `trait` (False for a type the registry does not know)."""
+        spec = self._specs.get(type_name)
+        return spec is not None and trait in spec.traits
 
     def types_with_role(self, role: str) -> frozenset[str]:
         """The type names playing `role` (usually one: the Input, the Output)."""

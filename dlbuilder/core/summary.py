@@ -175,7 +175,7 @@ def summary_dict(engine: InferenceEngine, depth: int | None = None) -> dict[str,
         "total_params": totals.params, "frozen_params": frozen_params(engine),
         "total_buffers": totals.buffers, "total_macs": totals.macs,
         "total_activations": totals.activations,
-        "errors": totals.errors, "warnings": totals.warnings,
+        "errors": totals.errors, "warnings": totals.warnings, "hints": totals.hints,
         "diagnostics": [d.to_dict() for d in engine.diagnostics()],
     }
 
@@ -209,13 +209,22 @@ def format_summary(engine: InferenceEngine, depth: int | None = None) -> str:
     out = [f"Graph: {data['name']}", rule, line(header), "-" * len(rule)]
     out += [line(row) for row in rows[1:]]
     out += [rule, *_totals_lines(data), rule]
-    if data["diagnostics"]:
+    problems = [d for d in data["diagnostics"] if d["severity"] != "hint"]
+    advice = [d for d in data["diagnostics"] if d["severity"] == "hint"]
+    if problems:
         out.append(f"Problems: {data['errors']} error(s), {data['warnings']} warning(s)")
-        out += [f"  {d['severity']:<7} {_where(d)}{d['message']} [{d['code']}]"
-                for d in data["diagnostics"]]
+        out += [_diagnostic_line(d) for d in problems]
     else:
         out.append("No problems found.")
+    if advice:
+        out.append(f"Hints: {len(advice)} (advice, not problems; dismiss one on its layer in "
+                   "the editor)")
+        out += [_diagnostic_line(d) for d in advice]
     return "\n".join(out)
+
+
+def _diagnostic_line(d: dict[str, Any]) -> str:
+    return f"  {d['severity']:<7} {_where(d)}{d['message']} [{d['code']}]"
 
 
 def _flat(nodes: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -43,14 +43,15 @@ def _explainer(formula: Callable[[Params], str]) -> Callable[[list[Shape], Param
 
 def _simple(type_name: str, summary: str, formula: Callable[[Params], str], curve: Curve,
             params: tuple[ParamSpec, ...] = (), key: str | None = None,
-            examples: tuple[Example, ...] = (([IMG], {}),)) -> LayerSpec:
+            examples: tuple[Example, ...] = (([IMG], {}),),
+            traits: frozenset[str] = frozenset()) -> LayerSpec:
     """An elementwise activation without weights: torch.nn.<type_name>, one value per value."""
     first = params[0].name if params else ""
     return LayerSpec(
         type_name, "activation", summary, params, _same, explain=_explainer(formula),
         torch_class=f"torch.nn.{type_name}",
         key_params=(lambda p: f"{key} {p[first]:g}") if key else (lambda p: ""),
-        curve=curve, examples=examples)
+        curve=curve, examples=examples, traits=traits)
 
 
 def prelu_shape(ins: list[Shape], p: Params) -> Shape:
@@ -88,9 +89,10 @@ SPECS = (
             (float_param("negative_slope", 0.01, "slope for negative inputs"),), "slope",
             examples=(([(5,)], {"negative_slope": 0.2}),)),
     _simple("Sigmoid", "1 / (1 + e^-x): squashes to (0, 1)", lambda p: "1 / (1 + e^-x)",
-            curves.sigmoid),
+            curves.sigmoid, traits=frozenset({"saturating"})),
     _simple("Tanh", "squashes to (-1, 1), centred on zero",
-            lambda p: "(e^x - e^-x) / (e^x + e^-x)", curves.tanh),
+            lambda p: "(e^x - e^-x) / (e^x + e^-x)", curves.tanh,
+            traits=frozenset({"saturating"})),
     _simple("ELU", "x for x > 0, alpha*(e^x - 1) below",
             lambda p: f"x if x > 0, else {p['alpha']:g}*(e^x - 1)", curves.elu,
             (float_param("alpha", 1.0, "value approached for very negative inputs"),), "alpha",

@@ -235,7 +235,7 @@ SPECS = (
         "Conv2d", "convolution", "2-D convolution: K filters of F x F slide over the image",
         CONV2D_PARAMS, conv2d_shape, count=_weights, explain=conv2d_explain,
         torch_class="torch.nn.Conv2d", inferred=in_channels, macs_per_position=True,
-        key_params=conv_key, warnings=conv2d_warnings,
+        key_params=conv_key, warnings=conv2d_warnings, traits=frozenset({"convolution"}),
         resizes=("padding", "stride", "kernel_size", "dilation"),
         receptive=maps.conv,
         examples=(
@@ -252,7 +252,7 @@ SPECS = (
         "transposed convolution: learned upsampling, the reverse of a strided Conv2d",
         CONV_T_PARAMS, conv_t_shape, count=_weights, explain=conv_t_explain,
         torch_class="torch.nn.ConvTranspose2d", inferred=in_channels, macs_per_position=True,
-        key_params=conv_key,
+        key_params=conv_key, traits=frozenset({"convolution"}),
         resizes=("padding", "stride", "kernel_size", "output_padding", "dilation"),
         receptive=maps.conv_transpose,
         examples=(

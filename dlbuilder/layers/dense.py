@@ -75,6 +75,7 @@ SPECS = (
     LayerSpec("Flatten", "dense", "turns a C x H x W tensor into a vector for dense layers",
               FLATTEN_PARAMS, flatten_shape, explain=flatten_explain,
               torch_class="torch.nn.Flatten", op="flatten", receptive=maps.same_positions,
+              traits=frozenset({"flatten"}),
               examples=(([IMG], {}), ([IMG], {"start_dim": 2}),
                         ([IMG], {"start_dim": -2, "end_dim": -1}))),
     LayerSpec("Linear", "dense", "fully connected: every output sees every input",
@@ -82,7 +83,7 @@ SPECS = (
                bool_param("bias", True, "add a learned bias per output")),
               linear_shape, count=_linear_counts, explain=linear_explain,
               torch_class="torch.nn.Linear", inferred=_in_features, receptive=maps.dense,
-              key_params=lambda p: f"-> {p['out_features']}",
+              key_params=lambda p: f"-> {p['out_features']}", traits=frozenset({"dense"}),
               examples=(([(120,)], {"out_features": 84}),
                         ([(7,)], {"out_features": 3, "bias": False}))),
 )

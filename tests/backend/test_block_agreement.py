@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 from block_strategies import nested_graphs
+from helpers import problems
 from hypothesis import HealthCheck, given, settings
 
 from dlbuilder.backend.compiler import compile_graph
@@ -20,7 +21,7 @@ torchinfo = pytest.importorskip("torchinfo")
 
 def assert_numbers_match_torch(graph: Graph) -> None:
     engine = InferenceEngine(graph, REGISTRY)
-    assert engine.diagnostics() == []
+    assert problems(engine) == []
     totals = engine.totals()
     model = compile_graph(engine).eval()
     shape = model.plan.input_shape

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import engine_for
+from helpers import engine_for, problems
 
 from dlbuilder.core.block_commands import (
     AddBlock,
@@ -212,7 +212,7 @@ def test_group_makes_a_block_with_ports_in_order_and_undo_restores_exactly() -> 
     assert inner.ui("x") == {"x": 520 - 260, "y": 0} and inner.ui("y") == {"x": 1040 + 260,
                                                                             "y": 0}
     assert numbers(graph) == figures
-    assert engine_for(graph).diagnostics() == []
+    assert problems(engine_for(graph)) == []
     history.undo()
     assert snapshot(graph) == before
 

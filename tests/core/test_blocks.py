@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from block_graphs import depthwise_graph
 from block_strategies import nested_graphs
+from helpers import problems
 from hypothesis import given
 
 from dlbuilder.core.blocks import (
@@ -245,7 +246,7 @@ def test_port_inputs_are_checked(node: str) -> None:
 @given(nested_graphs())
 def test_random_nested_graphs_are_valid_and_survive_the_file(graph: Graph) -> None:
     engine = InferenceEngine(graph, REGISTRY)
-    assert engine.diagnostics() == []
+    assert problems(engine) == []
     again = InferenceEngine(loads_graph(dumps_graph(graph), REGISTRY), REGISTRY)
     assert again.totals() == engine.totals()
     assert [i.output_shape for i in again.infos()] == [i.output_shape for i in engine.infos()]

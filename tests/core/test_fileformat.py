@@ -460,8 +460,8 @@ def test_unknown_keys_in_nodes_and_edges_are_named() -> None:
     assert sorted(texts(problems)) == sorted([
         "Name: unknown top-level key 'Name' (known: blocks, edges, format, name, nodes, "
         "training, version)",
-        "nodes[0] (id 'a'): unknown key 'Params' (known: id, type, params, train, ui)",
-        "nodes[0] (id 'a'): unknown key 'x' (known: id, type, params, train, ui)",
+        "nodes[0] (id 'a'): unknown key 'Params' (known: id, type, params, train, ui, dismissed)",
+        "nodes[0] (id 'a'): unknown key 'x' (known: id, type, params, train, ui, dismissed)",
         "edges[0]: unknown key 'port' (known: from, to, to_port, from_port)",
     ])
 

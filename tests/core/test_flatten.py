@@ -12,7 +12,7 @@ from block_graphs import depthwise_graph
 from block_strategies import nested_graphs as block_graphs
 from conftest import examples
 from graph_strategies import valid_graphs
-from helpers import engine_for, example_graph
+from helpers import engine_for, example_graph, problems
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 from test_block_commands import _residual, snapshot, tiny
@@ -34,7 +34,7 @@ def figures(graph: Graph) -> tuple:
     t = engine.totals()
     ends = sorted(str(engine.info(n).output_shape) for n in graph.nodes()
                   if not graph.outputs(n))
-    codes = Counter(d.code for d in engine.diagnostics())
+    codes = Counter(d.code for d in problems(engine))
     engine.close()
     return (t.params, t.buffers, t.macs, t.activations, ends), set(codes)
 

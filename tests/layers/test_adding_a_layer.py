@@ -12,6 +12,7 @@ import math
 
 import pytest
 import torch
+from helpers import problems
 from layer_checks import (
     check_explanation,
     check_file_round_trip,
@@ -84,7 +85,7 @@ def test_it_compiles_and_exports_with_no_other_edit(registry, tmp_path) -> None:
                      ("fc", "out")):
         graph.add_edge(src, dst)
     engine = InferenceEngine(graph, registry)
-    assert not engine.diagnostics()
+    assert not problems(engine)
     model = compile_graph(engine).eval()
     code = export_code(engine)
     assert "self.soft = nn.Softsign()" in code
