@@ -37,6 +37,7 @@ from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.core.fileformat import load_graph, save_graph
 from dlbuilder.core.fixes import fix_commands, with_batchnorm
 from dlbuilder.core.graph import Event, Graph, GraphError
+from dlbuilder.core.hints import dismiss
 from dlbuilder.core.inference import InferenceEngine, ShapesChanged
 from dlbuilder.core.placement import (
     card_positions,
@@ -459,6 +460,16 @@ class Document(QObject):
             self.refused.emit(f"this fix no longer applies: {err}")
             return False
         return self.push(Macro(fix.label, commands), scoped=not fix.block)
+
+    def dismiss_hint(self, hint: Diagnostic, top: bool = False) -> bool:
+        """Dismiss a hint on its layer as one undo step (kept in the file). `top`: the hint
+        is one of the whole model's (the problems list), else of the graph shown."""
+        try:
+            command = dismiss(self.graph if top else self.scope.graph, hint)
+        except (GraphError, KeyError) as err:  # the graph moved on since
+            self.refused.emit(f"this hint can no longer be dismissed: {err}")
+            return False
+        return self.push(command, scoped=not top)
 
     # -- selection -----------------------------------------------------------------------------
     def selection(self) -> tuple[str, ...]:

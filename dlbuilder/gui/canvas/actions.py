@@ -22,6 +22,7 @@ from shiboken6 import isValid
 from dlbuilder.core.blocks import BLOCK, BLOCK_TYPES
 from dlbuilder.core.changes import Change
 from dlbuilder.core.commands import RenameNode
+from dlbuilder.core.diagnostics import CODES
 from dlbuilder.core.fragment import FragmentError, copy_fragment, paste_commands
 from dlbuilder.core.layout import layout_for_view
 from dlbuilder.core.solve import can_solve
@@ -298,6 +299,10 @@ class CanvasEdits(QObject):
                 action = menu.addAction(f"Fix: {fix.label}")
                 action.setToolTip(diagnostic.message)
                 action.triggered.connect(lambda _=False, f=fix: self.doc.apply_fix(f))
+            if diagnostic.severity == "hint":  # advice the user may decline, kept in the file
+                action = menu.addAction(f"Dismiss hint: {CODES[diagnostic.code]}")
+                action.setToolTip(diagnostic.message)
+                action.triggered.connect(lambda _=False, d=diagnostic: self.doc.dismiss_hint(d))
         if not menu.isEmpty():
             menu.addSeparator()
         self.update_edit_actions()

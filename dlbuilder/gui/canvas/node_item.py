@@ -97,7 +97,8 @@ class NodeItem(QGraphicsItem):
         self.kind = "layer"       # "instance" (a block's card) or "port" (inside a block)
         self.facts: CardFacts | None = None
         self.expanded: ExpandedBlockItem | None = None  # a block's inside, shown under it
-        self.severity: str | None = None  # "error", "pending" (waits for a wire), "warning"
+        # "error", "pending" (waits for a wire), "warning", "hint" (only advice)
+        self.severity: str | None = None
         self.diagnostics: tuple[Diagnostic, ...] = ()
         self.input_count = 1      # ports drawn on the left
         self.connected = 0        # of which wired
@@ -422,7 +423,8 @@ class NodeItem(QGraphicsItem):
             painter.drawRoundedRect(_CARD.translated(offset), RADIUS, RADIUS)
 
     def _problem_colour(self, p: style.Paints) -> QColor:
-        return {"error": p.error, "warning": p.warning}.get(self.severity, p.muted)
+        return {"error": p.error, "warning": p.warning, "hint": p.hint}.get(self.severity,
+                                                                            p.muted)
 
     def _shape_colour(self, p: style.Paints) -> QColor:
         """An unknown shape is red only where this card has a real error; else it waits."""
@@ -430,7 +432,7 @@ class NodeItem(QGraphicsItem):
                                                  else p.muted)
 
     def _border_pen(self, p: style.Paints, width: float) -> QPen:
-        if self.severity is None:
+        if self.severity in (None, "hint"):  # advice marks only the badge: the card stays calm
             return p.border
         pen = QPen(self._problem_colour(p), width)
         if self.severity == "pending":
@@ -440,7 +442,7 @@ class NodeItem(QGraphicsItem):
     def _paint_border(self, painter: QPainter, p: style.Paints) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)
         pen = self._border_pen(p, 2.0 if self.severity != "pending" else 1.5)
-        if self.kind == "instance" and self.severity is None:  # a block's own colour
+        if self.kind == "instance" and self.severity in (None, "hint"):  # the block's colour
             pen = QPen(p.header(self.category).color(), 1.5)
         painter.setPen(pen)
         painter.drawPath(self._outline())
@@ -497,7 +499,8 @@ class NodeItem(QGraphicsItem):
             painter.setFont(fonts().badge)
             box = QRectF(_BADGE_CENTRE.x() - BADGE_R, _BADGE_CENTRE.y() - BADGE_R,
                          2 * BADGE_R, 2 * BADGE_R)
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, "!")
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter,
+                             "i" if self.severity == "hint" else "!")
 
 
 def _near(a: QPointF, b: QPointF, reach: float) -> bool:

@@ -144,6 +144,7 @@ class Paints:
     selection_pen: QPen
     error: QColor
     warning: QColor
+    hint: QColor
     refused_pen: QPen
     port_pen: QPen
     categories: dict[str, QBrush]
@@ -175,7 +176,8 @@ def paints(theme: Theme) -> Paints:
         wire=wire, wire_pen=_round_pen(wire, 1.8), wire_hi_pen=_round_pen(selection, 2.6),
         label_bg=QBrush(QColor(theme.wire_label_bg)), label_border=QPen(label_border, 1.0),
         selection_pen=QPen(selection, 2.5), error=QColor(theme.error),
-        warning=QColor(theme.warning), refused_pen=refused, port_pen=QPen(wire, 1.5),
+        warning=QColor(theme.warning), hint=QColor(theme.hint), refused_pen=refused,
+        port_pen=QPen(wire, 1.5),
         categories={name: QBrush(QColor(value)) for name, value in theme.categories.items()},
     )
     _paints[id(theme)] = result

@@ -124,5 +124,6 @@ def app_icon() -> QIcon:
 
 
 def severity_icon(severity: str) -> QIcon:
-    """The icon of a problem's severity; "pending" (a layer that waits for a wire) is calm."""
-    return icon({"error": "error", "pending": "info"}.get(severity, "warning"))
+    """The icon of a problem's severity; "pending" (a layer that waits for a wire) is calm,
+    and a "hint" (advice) calmer still."""
+    return icon({"error": "error", "pending": "info", "hint": "hint"}.get(severity, "warning"))

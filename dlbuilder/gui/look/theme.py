@@ -43,6 +43,7 @@ class Theme:
     success: str = "#2e7d32"  # good news (data fits the graph): calm, not alarming
     icon: str = "#6b7280"     # the line colour of the icons (drawn in ICON_INK in the SVGs)
     disabled: str = "#a3a9b3"  # text of disabled controls; disabled icons fade to match
+    hint: str = "#1f7f8f"      # advice (a design hint): calm, apart from warning and error
 
     def color(self, name: str) -> QColor:
         return QColor(getattr(self, name))
@@ -54,7 +55,7 @@ LIGHT = Theme(
     canvas="#fafbfc", grid_minor="#eceef2", grid_major="#dcdfe5",
     card="#ffffff", card_border="#c4c9d2", wire="#7b8494", wire_label_bg="#fafbfc",
     selection="#2f6fde", error="#d1242f", warning="#c77700", refused="#d1242f",
-    success="#2e7d32", icon="#5c6370", disabled="#a3a9b3",
+    success="#2e7d32", icon="#5c6370", disabled="#a3a9b3", hint="#1f7f8f",
     categories={
         "io": "#4b5563", "convolution": "#2563b0", "pooling": "#0f8a8a",
         "normalization": "#7c4dbd", "dense": "#b4541a", "activation": "#2e7d32",
@@ -68,7 +69,7 @@ DARK = Theme(
     canvas="#191b20", grid_minor="#22252b", grid_major="#2c3038",
     card="#262a31", card_border="#3c424c", wire="#8c96a5", wire_label_bg="#191b20",
     selection="#4c8dff", error="#ff5c5c", warning="#f0a020", refused="#ff5c5c",
-    success="#6cc070", icon="#b4bcc8", disabled="#5d6470",
+    success="#6cc070", icon="#b4bcc8", disabled="#5d6470", hint="#5cb8c8",
     categories={
         "io": "#5b6573", "convolution": "#2f6fc4", "pooling": "#13898a",
         "normalization": "#8257c4", "dense": "#b85c20", "activation": "#2f8a3a",

@@ -28,13 +28,14 @@ from PySide6.QtWidgets import (
 
 from dlbuilder.core.blocks import BLOCK, instance_definition
 from dlbuilder.core.changes import Change
-from dlbuilder.core.commands import SetParams
+from dlbuilder.core.commands import Macro, SetParams
 from dlbuilder.core.diagnostics import Diagnostic, Fix
+from dlbuilder.core.hints import SetDismissed
 from dlbuilder.core.params import ParamSpec
 from dlbuilder.core.receptive_text import explain as explain_receptive
 from dlbuilder.core.registry import LayerSpec, format_shape
 from dlbuilder.gui.document import Document
-from dlbuilder.gui.look.icons import category_icon, icon
+from dlbuilder.gui.look.icons import category_icon, icon, severity_icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
 from dlbuilder.gui.panels.block_inspector import (
     block_header,
@@ -409,10 +410,19 @@ class InspectorPanel(QWidget):
                 widget.hide()
                 widget.deleteLater()
         if diagnostics:
-            self.problems_layout.addWidget(_section_label("Problems"))
+            advice = all(d.severity == "hint" for d in diagnostics)
+            self.problems_layout.addWidget(_section_label("Hints" if advice else "Problems"))
         for diagnostic in diagnostics:
             self.problems_layout.addWidget(self._problem_row(diagnostic))
-        self.problems_box.setVisible(bool(diagnostics))
+        dismissed = self.scope.graph.dismissed(self.node) if self.node in self.scope.graph \
+            else ()
+        if dismissed:
+            again = WrapButton(icon("hint"), f"Show {len(dismissed)} dismissed hint"
+                               f"{'s' * (len(dismissed) != 1)} again")
+            again.setToolTip(f"Dismissed here: {', '.join(dismissed)} (one undo step)")
+            again.clicked.connect(partial(self._on_show_dismissed_clicked, dismissed))
+            self.problems_layout.addWidget(again, 0, Qt.AlignmentFlag.AlignLeft)
+        self.problems_box.setVisible(bool(diagnostics or dismissed))
 
     def _problem_row(self, diagnostic: Diagnostic) -> QWidget:
         row = QWidget()
@@ -420,8 +430,7 @@ class InspectorPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         badge = QLabel()
-        badge.setPixmap(icon("error" if diagnostic.severity == "error" else "warning")
-                        .pixmap(16, 16))
+        badge.setPixmap(severity_icon(diagnostic.severity).pixmap(16, 16))
         layout.addWidget(badge, 0, Qt.AlignmentFlag.AlignTop)
         column = QVBoxLayout()
         column.setContentsMargins(0, 0, 0, 0)
@@ -432,8 +441,23 @@ class InspectorPanel(QWidget):
         column.addWidget(message)
         for fix in self.doc.fixes_for(diagnostic):
             column.addWidget(self._fix_button(fix), 0, Qt.AlignmentFlag.AlignLeft)
+        if diagnostic.severity == "hint":
+            dismiss = WrapButton(icon("hint"), "Dismiss this hint")
+            dismiss.setToolTip("Hide it on this layer; the file keeps the choice (one undo "
+                               "step)")
+            dismiss.clicked.connect(partial(self._on_dismiss_clicked, diagnostic))
+            column.addWidget(dismiss, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addLayout(column, 1)
         return row
+
+    def _on_dismiss_clicked(self, hint: Diagnostic, _checked: bool = False) -> None:
+        self.doc.dismiss_hint(hint)
+
+    def _on_show_dismissed_clicked(self, codes: tuple[str, ...], _checked: bool = False
+                                   ) -> None:
+        node = self.node
+        self.doc.push(Macro(f"Show the dismissed hints of {node}",
+                            [SetDismissed(node, code, dismiss=False) for code in codes]))
 
     def _fix_button(self, fix: Fix) -> WrapButton:
         button = WrapButton(icon("fix"), fix.label)

@@ -1,5 +1,8 @@
 """Every problem in the graph in one list: where it is, what is wrong, and the fix as a button.
 
+Hints (advice, core/hints.py) come last, with a quiet icon, a Dismiss button beside their fix,
+and a switch that hides them; the counts that other views show leave them out.
+
 Clicking a problem shows its layer on the canvas; a fix is applied as one undo step through the
 document, so Ctrl+Z brings the problem back. The list is rebuilt once after a burst of edits.
 """
@@ -12,6 +15,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt,
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -30,7 +34,7 @@ from dlbuilder.core.diagnostics import Diagnostic, Fix
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.icons import icon, severity_icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
-from dlbuilder.gui.widgets.text import problems_text
+from dlbuilder.gui.widgets.text import plural, problems_text
 
 COL_SEVERITY, COL_WHERE, COL_FIELD, COL_MESSAGE, COL_FIX = range(5)
 HEADERS = ("", "Layer", "Field", "Problem", "Fix")
@@ -53,6 +57,15 @@ def place_and_text(diag: Diagnostic) -> tuple[str, str]:
     if cut < 0:  # a problem of the block as a whole: "layer1 (Basic): ..."
         return where, diag.message
     return diag.message[:cut + len(mark) - 2], diag.message[cut + len(mark):]
+
+
+_RANK = {"error": 0, "warning": 1, "hint": 2}
+
+
+def _in_order(diagnostics: list[Diagnostic], hints: bool) -> list[Diagnostic]:
+    """Errors, then warnings, then (when shown) hints; in their order within each."""
+    kept = [d for d in diagnostics if hints or d.severity != "hint"]
+    return sorted(kept, key=lambda d: _RANK.get(d.severity, 1))
 
 
 def _where_fixed(fix: Fix) -> str:
@@ -90,6 +103,7 @@ class ProblemsPanel(QWidget):
         super().__init__(parent)
         self.doc = doc
         self._diagnostics: list[Diagnostic] = []
+        self._hint_count = 0
         self._counts = (-1, -1)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -107,6 +121,12 @@ class ProblemsPanel(QWidget):
         header.setContentsMargins(2, 0, 2, 0)
         header.addWidget(self.count_icon)
         header.addWidget(self.count_label, 1)
+        self.hints_box = QCheckBox()
+        self.hints_box.setChecked(True)
+        self.hints_box.setToolTip("Hints are advice, not problems: a design choice the course "
+                                  "warns about, with its reason. Dismiss one on its row")
+        self.hints_box.toggled.connect(self._on_hints_box_toggled)
+        header.addWidget(self.hints_box)
 
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(HEADERS))
@@ -155,8 +175,9 @@ class ProblemsPanel(QWidget):
         """Rebuild the list from the engine now (edits call this once after a burst)."""
         self._timer.stop()
         engine = self.doc.engine
-        diags = sorted(engine.diagnostics() if engine is not None else [],
-                       key=lambda d: d.severity != "error")
+        every = engine.diagnostics() if engine is not None else []
+        self._hint_count = sum(d.severity == "hint" for d in every)
+        diags = _in_order(every, self.hints_box.isChecked())
         selected = self._selected_key()
         self._diagnostics = diags
         self.tree.clear()
@@ -179,11 +200,16 @@ class ProblemsPanel(QWidget):
             item.setForeground(COL_WHERE, current().color("muted"))
         self.tree.addTopLevelItem(item)
         fixes = self.doc.fixes_for(diag)
-        if fixes:
+        if fixes or diag.severity == "hint":
             holder = QWidget()  # keeps the button its own height in a tall (wrapped) row
             box = QHBoxLayout(holder)
             box.setContentsMargins(2, 1, 4, 1)
-            box.addWidget(self._make_fix_button(fixes), 0, Qt.AlignmentFlag.AlignVCenter)
+            if fixes:
+                box.addWidget(self._make_fix_button(fixes), 0, Qt.AlignmentFlag.AlignVCenter)
+            if diag.severity == "hint":
+                box.addWidget(self._make_dismiss_button(diag), 0,
+                              Qt.AlignmentFlag.AlignVCenter)
+            box.addStretch(1)
             self.tree.setItemWidget(item, COL_FIX, holder)
 
     def _make_fix_button(self, fixes: list[Fix]) -> QToolButton:
@@ -206,6 +232,15 @@ class ProblemsPanel(QWidget):
                               f"{len(fixes) - 1} other way{'s' if len(fixes) > 2 else ''}")
         return button
 
+    def _make_dismiss_button(self, hint: Diagnostic) -> QToolButton:
+        button = QToolButton()
+        button.setText("Dismiss")
+        button.setAccessibleName(f"Dismiss the hint on {hint.node}")
+        button.setToolTip(f"Hide this hint on {(hint.inside or (hint.node,))[-1]}; the file "
+                          "keeps the choice (one undo step)")
+        button.clicked.connect(partial(self._on_dismiss_chosen, hint))
+        return button
+
     def _selected_key(self) -> tuple | None:
         item = self.tree.currentItem()
         row = self.tree.indexOfTopLevelItem(item) if item is not None else -1
@@ -221,8 +256,10 @@ class ProblemsPanel(QWidget):
 
     def _show_counts(self) -> None:
         errors = sum(d.severity == "error" for d in self._diagnostics)
-        warnings = len(self._diagnostics) - errors
+        warnings = sum(d.severity == "warning" for d in self._diagnostics)
         self.count_label.setText(problems_text(errors, warnings))
+        self.hints_box.setText(f"Show {plural(self._hint_count, 'hints')}")
+        self.hints_box.setVisible(bool(self._hint_count))
         self.tree.setVisible(bool(self._diagnostics))
         changed = (errors, warnings) != self._counts
         self._counts = (errors, warnings)
@@ -241,7 +278,7 @@ class ProblemsPanel(QWidget):
 
     # -- handlers ------------------------------------------------------------------------------
     def _on_doc_changed(self, change: Change) -> None:
-        shown = sorted(change.diagnostics, key=lambda d: d.severity != "error")
+        shown = _in_order(list(change.diagnostics), self.hints_box.isChecked())
         if change.replaced or shown != self._diagnostics:  # else the list stays as it is
             self._timer.start()
 
@@ -269,6 +306,12 @@ class ProblemsPanel(QWidget):
         if fix.block is None and self.doc.scope.block is not None:
             self.doc.leave(0)  # a top-level layer's fix: show it where it applies
         self.doc.apply_fix(fix)
+
+    def _on_dismiss_chosen(self, hint: Diagnostic, _checked: bool = False) -> None:
+        self.doc.dismiss_hint(hint, top=True)
+
+    def _on_hints_box_toggled(self, _checked: bool) -> None:
+        self.refresh()
 
     def _on_header_section_resized(self, column: int, _old: int, _new: int) -> None:
         if column == COL_MESSAGE:  # wrapped messages need new row heights

@@ -70,7 +70,7 @@ def test_error_and_warning_state(make_view) -> None:
     fixes = [a for a in menu.actions() if a.text().startswith("Fix:")]
     assert fixes and "Flatten" in fixes[0].text()
     fixes[0].trigger()
-    assert scene.nodes["n2"].severity is None
+    assert scene.nodes["n2"].severity == "hint"  # fixed; it now holds most weights: advice
     assert scene.nodes["n3"].severity == "warning"
     assert "CrossEntropyLoss" in scene.nodes["n3"].toolTip()
     flatten = next(n for n in doc.graph.nodes() if doc.graph.type_of(n) == "Flatten")
