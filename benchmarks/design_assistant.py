@@ -5,6 +5,12 @@ Each part adds one function that returns its figures (milliseconds, medians of
 
 Goals from the issue: solve for one layer < 5 ms; receptive fields for 1,000 nodes < 5 ms.
 
+hints_1000_nodes_ms: the design hints (core/hints.py) over a 1,000-node graph that gives them
+work (conv, BatchNorm after a biased conv, ReLU, a Tanh and a Dropout before a BatchNorm now
+and then, a residual Add every eight groups, Flatten and Linear at the end): computing them
+once, which is what `engine.diagnostics()` adds after an edit; `hints_edit_ms` is a
+one-parameter edit followed by that `diagnostics()` call.
+
 Run: python benchmarks/design_assistant.py
 """
 
@@ -142,7 +148,58 @@ def receptive_fields_ms() -> dict[str, float]:
             "receptive_edit_nodes": reached}
 
 
-PARTS: list[Callable[[], dict[str, float]]] = [solve_one_layer_ms, receptive_fields_ms]
+
+def _hinted_graph(nodes: int) -> Graph:
+    """Input -> (conv, bn, act) groups with an Add every few groups -> Flatten -> Linear."""
+    graph = Graph("hints_bench")
+    graph.add_node("in", "Input", {"shape": [3, 16, 16]})
+    prev, skip, i = "in", None, 0
+    while len(graph) < nodes - 3:
+        i += 1
+        layers = [(f"conv{i}", "Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}),
+                  (f"bn{i}", "BatchNorm2d", {}),
+                  (f"act{i}", "Tanh" if i % 5 == 0 else "ReLU", {})]
+        if i % 7 == 0:
+            layers.insert(2, (f"drop{i}", "Dropout", {}))
+            layers.insert(3, (f"bn{i}b", "BatchNorm2d", {}))
+        for node, kind, params in layers:
+            graph.add_node(node, kind, params)
+            graph.add_edge(prev, node)
+            prev = node
+        if i % 8 == 0 and skip is not None:
+            graph.add_node(f"add{i}", "Add", {})
+            graph.add_edge(prev, f"add{i}")
+            graph.add_edge(skip, f"add{i}")
+            prev = f"add{i}"
+        if i % 8 == 1:
+            skip = prev
+    for node, kind, params in (("flat", "Flatten", {}), ("fc", "Linear", {"out_features": 10}),
+                               ("out", "Output", {})):
+        graph.add_node(node, kind, params)
+        graph.add_edge(prev, node)
+        prev = node
+    return graph
+
+
+def hints_1000_nodes_ms() -> dict[str, float]:
+    """The hints over 1,000 nodes, and an edit followed by the diagnostics with them."""
+    from dlbuilder.core.hints import hints
+
+    graph = _hinted_graph(1_000)
+    engine = InferenceEngine(graph, REGISTRY)
+    alone = _median_ms(lambda: hints(engine), 31)
+    flips = iter([True, False] * 31)
+
+    def edit_and_gather() -> None:  # conv40's bias on and off: a hint appears and goes
+        graph.set_params("conv40", {"out_channels": 8, "kernel_size": 3, "padding": 1,
+                                    "bias": next(flips)})
+        engine.diagnostics()
+
+    return {"hints_1000_nodes_ms": alone, "hints_edit_ms": _median_ms(edit_and_gather, 31)}
+
+
+PARTS: list[Callable[[], dict[str, float]]] = [solve_one_layer_ms, receptive_fields_ms,
+                                               hints_1000_nodes_ms]
 
 
 def main() -> None:
