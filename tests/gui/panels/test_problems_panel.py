@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from helpers import chain, example_graph
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QToolButton
 
 from dlbuilder.core.commands import SetParams
 from dlbuilder.core.graph import Graph
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.panels.problems_panel import (
     COL_FIELD,
+    COL_FIX,
     COL_MESSAGE,
     COL_WHERE,
     ProblemsPanel,
@@ -136,3 +138,23 @@ def test_example_has_no_problems(qtbot) -> None:
     panel = ProblemsPanel(doc)
     qtbot.addWidget(panel)
     assert panel.counts() == (0, 0) and panel.count_label.text() == NO_PROBLEMS
+
+
+def test_hints_come_last_quietly_and_dismiss_is_one_undo_step(qtbot) -> None:
+    doc = Document(example_graph("digits_cnn"))
+    panel = ProblemsPanel(doc)
+    qtbot.addWidget(panel)
+    assert panel.count_label.text() == NO_PROBLEMS and panel.counts() == (0, 0)
+    assert panel.hints_box.text() == "Show 2 hints"
+    assert _codes(panel) == ["bias_before_batchnorm", "dense_holds_most"]
+    holder = panel.tree.itemWidget(panel.tree.topLevelItem(0), COL_FIX)
+    dismiss = next(b for b in holder.findChildren(QToolButton) if b.text() == "Dismiss")
+    dismiss.click()
+    qtbot.waitUntil(lambda: _codes(panel) == ["dense_holds_most"])
+    assert doc.graph.dismissed("conv1") == ("bias_before_batchnorm",)
+    panel.hints_box.setChecked(False)
+    assert _codes(panel) == [] and not panel.tree.isVisibleTo(panel)
+    panel.hints_box.setChecked(True)
+    doc.undo_stack.undo()
+    qtbot.waitUntil(lambda: len(_codes(panel)) == 2)
+    assert doc.graph.dismissed("conv1") == ()
