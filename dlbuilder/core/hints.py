@@ -86,11 +86,12 @@ def conv_counts(engine: EngineBase, start_depth: int = 0, start_plain: int = 0
     the most since the last node where paths join (`plain`). A block instance counts the
     convolutions of its runs, a BlockInput starts from the given counts."""
     graph, registry = engine.graph, engine.registry
+    pred = graph.nx.pred  # the order of a node's inputs does not matter here
     depth: dict[str, int] = {}
     plain: dict[str, int] = {}
     for info in engine.infos():
         node = info.node
-        sources = graph.inputs(node)
+        sources = list(pred[node])
         d = max((depth[s] for s in sources), default=0)
         p = plain[sources[0]] if len(sources) == 1 else 0
         if info.type == BLOCK_INPUT:
@@ -116,16 +117,16 @@ def _downstream(engine: EngineBase, order: list[str], depth: dict[str, int],
                 plain: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
     """For each node: how many convolutions follow it on the longest path (`after`), and the
     most `plain` any node reaches that continues its run without a join (`reach`)."""
-    graph = engine.graph
+    succs, pred = engine.graph.nx.succ, engine.graph.nx.pred
     after: dict[str, int] = {}
     reach: dict[str, int] = {}
     for node in reversed(order):
         best_after, best_reach = 0, plain[node]
-        for succ in graph.outputs(node):
+        for succ in succs[node]:
             if succ not in depth:
                 continue
             best_after = max(best_after, depth[succ] - depth[node] + after[succ])
-            if len(graph.inputs(succ)) == 1:
+            if len(pred[succ]) == 1:
                 best_reach = max(best_reach, reach[succ])
         after[node], reach[node] = best_after, best_reach
     return after, reach
@@ -137,8 +138,8 @@ def _hint(node: str, code: str, message: str, fix: Fix | None = None) -> Diagnos
 
 
 def _only_input(engine: EngineBase, node: str) -> str | None:
-    sources = engine.graph.inputs(node)
-    return sources[0] if len(sources) == 1 else None
+    sources = engine.graph.nx.pred[node]
+    return next(iter(sources)) if len(sources) == 1 else None
 
 
 def _dense_holds_most(engine: EngineBase, node: str, total: int, depth: dict[str, int]
@@ -210,7 +211,9 @@ def _dropout_before_batchnorm(engine: EngineBase, node: str) -> list[Diagnostic]
 def _deep_plain(engine: EngineBase, node: str, plain: dict[str, int], reach: dict[str, int]
                 ) -> list[Diagnostic]:
     count = plain[node]
-    before = max((plain[s] for s in engine.graph.inputs(node)), default=0)
+    if count <= PLAIN_LIMIT:
+        return []
+    before = max((plain[s] for s in engine.graph.nx.pred[node]), default=0)
     if count <= PLAIN_LIMIT or count <= before or reach[node] > count:
         return []
     message = (
