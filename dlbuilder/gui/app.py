@@ -170,6 +170,12 @@ def _save_screenshot(app: QApplication, window: MainWindow, out: Path) -> int:
         return 2
     print(f"saved {out} ({image.width()}x{image.height()})")
     window.files.shutdown()
+    # Close and delete the window while the application lives: left to the interpreter's exit,
+    # widgets with buttons in item views (the problems list's) could outlive the application
+    # and crash it (a segmentation fault after the picture was saved).
+    window.close()
+    window.deleteLater()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return 0
 
 
