@@ -69,6 +69,7 @@ CODES = {
     "dropout_before_batchnorm": "Dropout right before BatchNorm",
     "deep_plain_stack": "more than 20 convolutions in a row without a skip connection",
     "saturating_activation": "a sigmoid or tanh deep in a convolutional stack",
+    "small_receptive_field": "a last convolution that sees less than half the input",
 }
 
 

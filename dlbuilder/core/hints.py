@@ -22,6 +22,13 @@ The hints:
 - `saturating_activation`: a sigmoid or tanh on a feature map with at least DEEP convolutions
   before it and one after; one that only feeds nodes joining paths (an attention gate into
   Mul) is left alone, and so is a network's last activation (an autoencoder's sigmoid).
+- `small_receptive_field`: the receptive field (core/receptive.py) of the last convolution
+  (no convolution after it; a block instance that holds convolutions counts) spans less than
+  half the input on a side: one of its values cannot see an object of half the image. Only at
+  the top level, where fields are measured in input pixels (inside a block's run they are in
+  the block's input), and only where a dense layer or global pooling later looks at the whole
+  image (a classifier; an autoencoder's output maps are left alone). No shipped example has
+  it (lenet5's c3 sees 14x14 of 28x28: half).
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ from dlbuilder.core.registry import format_shape, prod
 EngineBase = Any  # core/engine_base.EngineBase, which gathers its diagnostics from here
 
 HINT_CODES = ("dense_holds_most", "bias_before_batchnorm", "dropout_before_batchnorm",
-              "deep_plain_stack", "saturating_activation")
+              "deep_plain_stack", "saturating_activation", "small_receptive_field")
 MOST = 0.5          # share of all parameters a dense layer "holds most" from
 PLAIN_LIMIT = 20    # convolutions in a row without a skip connection that train poorly
 DEEP = 3            # convolutions before an activation for it to sit "deep" in the stack
@@ -63,6 +70,8 @@ def hints(engine: EngineBase) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     total = sum(i.params for i in infos)
     after, reach = _downstream(engine, [i.node for i in infos], depth, plain)
+    image = _input_image(engine) if engine.env is None else None
+    pooled = _pooled_later(engine, infos) if image is not None else set()
     for info in infos:
         node, kind = info.node, info.type
         if info.output_shape is None:
@@ -76,6 +85,8 @@ def hints(engine: EngineBase) -> list[Diagnostic]:
         elif registry.has_trait(kind, "saturating"):
             found += _saturating(engine, node, depth, after)
         found += _deep_plain(engine, node, plain, reach)
+        if node in pooled and after[node] == 0 and info.receptive is not None:
+            found += _small_receptive_field(engine, node, depth, image)
     return [d for d in found if d.code not in graph.dismissed(d.node)]
 
 
@@ -244,6 +255,44 @@ def _saturating(engine: EngineBase, node: str, depth: dict[str, int], after: dic
         "ReLU keeps slope 1 for every positive input")
     fix = Fix(f"Make {node} a {NON_SATURATING}", node, Retype(NON_SATURATING))
     return [_hint(node, "saturating_activation", message, fix)]
+
+
+def _input_image(engine: EngineBase) -> tuple[int, ...] | None:
+    """The spatial size of the graph's one Input (None: none, several, or not spatial)."""
+    inputs = [i for i in engine.infos()
+              if engine.registry.role_of(i.type) == "input" and i.output_shape is not None]
+    if len(inputs) != 1 or len(inputs[0].output_shape) < 2:
+        return None
+    return tuple(inputs[0].output_shape[1:])
+
+
+def _pooled_later(engine: EngineBase, infos: list) -> set[str]:
+    """The nodes after which the network looks at the whole image at once (a dense layer or
+    a global pooling later sees every pixel): a classifier's maps, not an autoencoder's."""
+    succ = engine.graph.nx.succ
+    pooled: set[str] = set()
+    for info in reversed(infos):
+        field = info.receptive
+        if (field is not None and field.whole) or any(s in pooled for s in succ[info.node]):
+            pooled.add(info.node)
+    return pooled
+
+
+def _small_receptive_field(engine: EngineBase, node: str, depth: dict[str, int],
+                           image: tuple[int, ...]) -> list[Diagnostic]:
+    field = engine.info(node).receptive
+    before = max((depth[s] for s in engine.graph.nx.pred[node]), default=0)
+    if (depth[node] <= before or field.whole or len(field.size) != len(image)
+            or all(2 * size >= side for size, side in zip(field.size, image, strict=True))):
+        return []
+    seen, whole = format_shape(field.size), format_shape(image)
+    message = (
+        f"{node} is the last convolution, and one of its outputs sees {seen} pixels of the "
+        f"{whole} input (its receptive field), less than half of it: an object that fills "
+        "half the image never lies inside what one value sees, so the layers after it must "
+        "piece it together from parts. More depth, or stride (a stride-2 layer doubles what "
+        "every later kernel adds), widens it")
+    return [_hint(node, "small_receptive_field", message)]
 
 
 # -- dismissal -----------------------------------------------------------------------------

@@ -193,3 +193,23 @@ def test_a_hint_inside_a_block_is_dismissed_in_the_definition() -> None:
     history.undo()
     assert [d.code for d in engine.diagnostics() if d.severity == "hint"] == [
         "bias_before_batchnorm"]
+
+
+# -- small_receptive_field ---------------------------------------------------------------------
+def test_a_last_convolution_that_sees_little_of_the_image_gets_a_hint() -> None:
+    graph = chain(CONV, CONV, ("AdaptiveAvgPool2d", {"output_size": 1}), ("Flatten", {}),
+                  ("Linear", {"out_features": 10}), shape=[3, 16, 16])
+    hint = only_hint(graph, "small_receptive_field")
+    assert hint.node == "n2" and "sees 5x5 pixels of the 16x16 input" in hint.message
+    assert hint.fix is None  # more depth or stride: a design decision, not one click
+
+
+def test_small_receptive_field_near_misses() -> None:
+    strided = chain(CONV, ("Conv2d", {"out_channels": 8, "kernel_size": 3, "stride": 2}), CONV,
+                    ("AdaptiveAvgPool2d", {"output_size": 1}), ("Flatten", {}),
+                    ("Linear", {"out_features": 10}), shape=[3, 16, 16])  # sees 9x9: over half
+    small_image = chain(CONV, CONV, ("AdaptiveAvgPool2d", {"output_size": 1}), ("Flatten", {}),
+                     ("Linear", {"out_features": 10}), shape=[3, 8, 8])  # sees 5x5 of 8x8
+    autoencoder = chain(CONV, CONV, shape=[3, 16, 16])  # maps to maps: nothing sees the whole
+    for graph in (strided, small_image, autoencoder):
+        assert "small_receptive_field" not in [c for _, c in hint_codes(graph)]
