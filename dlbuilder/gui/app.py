@@ -147,9 +147,12 @@ def run_gui(options: GuiOptions) -> int:
     window.show()
     window.view.fit()
     if shooting:
-        return _save_screenshot(app, window, options.screenshot)
-    window.offer_recovery()
-    return app.exec()
+        code = _save_screenshot(app, window, options.screenshot)
+    else:
+        window.offer_recovery()
+        code = app.exec()
+    _delete_window(app, window)
+    return code
 
 
 def _save_screenshot(app: QApplication, window: MainWindow, out: Path) -> int:
@@ -170,13 +173,19 @@ def _save_screenshot(app: QApplication, window: MainWindow, out: Path) -> int:
         return 2
     print(f"saved {out} ({image.width()}x{image.height()})")
     window.files.shutdown()
-    # Close and delete the window while the application lives: left to the interpreter's exit,
-    # widgets with buttons in item views (the problems list's) could outlive the application
-    # and crash it (a segmentation fault after the picture was saved).
-    window.close()
+    return 0
+
+
+def _delete_window(app: QApplication, window: MainWindow) -> None:
+    """Close and delete the window while the application and every Python object of the
+    window live. Left to the interpreter's exit (or a cyclic collection), its widgets could
+    outlive the application or be destroyed after their Python side: a segmentation fault
+    (seen with buttons in the problems list's rows, and with the undo stack). A window the
+    user closed is not asked again."""
+    if window.isVisible():
+        window.close()
     window.deleteLater()
     app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    return 0
 
 
 def needs_display_message() -> str | None:
