@@ -56,6 +56,7 @@ class Change:
     moved: frozenset[str] = frozenset()
     tuned: frozenset[str] = frozenset()  # nodes whose training options (frozen...) changed
     shapes: frozenset[str] = frozenset()
+    fields_only: frozenset[str] = frozenset()  # of `shapes`: only the receptive field changed
     diagnostics: tuple[Diagnostic, ...] = ()
     diagnostics_by_node: Mapping[str, tuple[Diagnostic, ...]] = field(
         default_factory=dict, compare=False, repr=False)  # those that name a node, by node
@@ -116,6 +117,7 @@ class ChangeRecorder:
         self._moved: set[str] = set()
         self._tuned: set[str] = set()
         self._shapes: set[str] = set()
+        self._fields_only: set[str] = set()
         self._blocks: set[str] = set()
 
     @property
@@ -151,9 +153,14 @@ class ChangeRecorder:
         elif isinstance(event, TrainChanged):
             self._tuned.add(event.node)
 
-    def record_shapes(self, nodes: frozenset[str]) -> None:
-        """The engine re-inferred: these nodes' info changed."""
+    def record_shapes(self, nodes: frozenset[str],
+                      fields_only: frozenset[str] = frozenset()) -> None:
+        """The engine re-inferred: these nodes' info changed (of `fields_only`, only the
+        receptive field; a node changed otherwise at any point of the edit is not)."""
+        seen_before = self._shapes - self._fields_only
         self._shapes.update(nodes)
+        self._fields_only.update(fields_only - seen_before)
+        self._fields_only -= nodes - fields_only
 
     def take(self, diagnostics: tuple[Diagnostic, ...], training: bool = False,
              replaced: bool = False, shown: tuple[Diagnostic, ...] | None = None) -> Change:
@@ -167,8 +174,9 @@ class ChangeRecorder:
             self._clear()
             return Change(diagnostics=tuple(diagnostics), diagnostics_by_node=problems,
                           replaced=True)
-        self._shapes.update(n for n in problems.keys() | old.keys()
-                            if problems.get(n) != old.get(n))
+        flagged = {n for n in problems.keys() | old.keys() if problems.get(n) != old.get(n)}
+        self._shapes.update(flagged)
+        self._fields_only -= flagged
         nodes_removed, nodes_added = _net(self._nodes_before, self._nodes_gone,
                                           lambda n: n in graph)
         edges_removed, edges_added = _net(self._edges_before, self._edges_gone,
@@ -181,6 +189,7 @@ class ChangeRecorder:
             params_changed=frozenset(self._params & alive),
             moved=frozenset(self._moved & alive), tuned=frozenset(self._tuned & alive),
             shapes=frozenset(self._shapes & alive),
+            fields_only=frozenset(self._fields_only & alive - self._params),
             diagnostics=tuple(diagnostics), diagnostics_by_node=problems, training=training,
             blocks=frozenset(self._blocks))
         self._clear()

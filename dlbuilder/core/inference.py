@@ -42,9 +42,11 @@ __all__ = ["MERGE_MISMATCHES", "InferenceEngine", "NodeInfo", "ShapesChanged", "
 
 @dataclass(frozen=True)
 class ShapesChanged:
-    """Emitted after an edit: the nodes whose NodeInfo changed."""
+    """Emitted after an edit: the nodes whose NodeInfo changed, and those of them whose only
+    change is their receptive field (views that do not show fields skip these)."""
 
     nodes: frozenset[str]
+    fields_only: frozenset[str] = frozenset()
 
 
 class InferenceEngine(EngineBase):
@@ -53,6 +55,7 @@ class InferenceEngine(EngineBase):
     def __init__(self, graph: Graph, registry: Registry) -> None:
         super().__init__(graph, registry, BlockEvaluator(registry))
         self._listeners: list[Callable[[ShapesChanged], None]] = []
+        self._fields_only: set[str] = set()  # of the last edit: nodes only re-fielded
         graph.subscribe(self._on_graph_event)
         self.infer_all()
 
@@ -72,6 +75,7 @@ class InferenceEngine(EngineBase):
     def _on_graph_event(self, event: Event) -> None:
         graph = self.graph
         changed: set[str] = set()
+        self._fields_only = set()
         if isinstance(event, STRUCTURAL + (ParamsChanged,)):
             self._diagnostics = None
         if isinstance(event, ParamsChanged):  # wiring unchanged: graph checks still hold
@@ -111,12 +115,14 @@ class InferenceEngine(EngineBase):
         old = self._graph_diags
         self._graph_diags = graph_checks(graph, self.registry)
         if old != self._graph_diags:
-            changed.update(d.node for d in old + self._graph_diags if d.node in self._info)
+            flagged = {d.node for d in old + self._graph_diags if d.node in self._info}
+            changed.update(flagged)
+            self._fields_only -= flagged
         self._notify(changed)
 
     def _notify(self, changed: set[str]) -> None:
         if changed and self._listeners:
-            message = ShapesChanged(frozenset(changed))
+            message = ShapesChanged(frozenset(changed), frozenset(self._fields_only & changed))
             for listener in list(self._listeners):
                 listener(message)
 
@@ -140,6 +146,8 @@ class InferenceEngine(EngineBase):
             if new == old:
                 continue
             changed.add(node)
+            if node not in whole and old is not None:
+                self._fields_only.add(node)
             same_shapes = old is not None and old.output_shapes == new.output_shapes
             if same_shapes and old.receptive == new.receptive:  # type: ignore[union-attr]
                 continue

@@ -209,7 +209,7 @@ class Document(QObject):
 
     def _on_engine_shapes(self, message: ShapesChanged) -> None:
         if self._recorder.block is None:  # inside a block, `_follow_scope` compares runs
-            self._recorder.record_shapes(message.nodes)
+            self._recorder.record_shapes(message.nodes, message.fields_only)
 
     # -- scope ---------------------------------------------------------------------------------
     @property

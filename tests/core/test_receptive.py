@@ -125,6 +125,9 @@ def test_changing_only_the_receptive_field_reaches_every_node_after() -> None:
     assert engine.info("n3").output_shape == (4, 16, 16)  # shapes unchanged...
     assert _field(engine, "n3").size == (7, 7)            # ...the field is not
     assert {"n1", "n2", "n3"} <= seen[-1].nodes
+    assert seen[-1].fields_only == {"n2", "n3"}  # the edited layer changed more than that
+    graph.set_params("n1", {"out_channels": 8, "kernel_size": 5, "padding": 2})
+    assert "n3" not in seen[-1].fields_only  # its weights count changed
     fresh = InferenceEngine(graph, REGISTRY)
     assert [i.receptive for i in fresh.infos()] == [i.receptive for i in engine.infos()]
 

@@ -151,7 +151,9 @@ class GraphScene(QGraphicsScene):
         for src, dst in change.edges_added:
             self._add_wire_item(src, dst, graph.port_of(src, dst), graph.from_port(src, dst))
         rewired = change.rewired()
-        stale = change.shapes | change.params_changed | change.tuned | rewired
+        # a card does not show receptive fields: a change of one alone leaves it as it is
+        stale = (change.shapes - change.fields_only) | change.params_changed | \
+            change.tuned | rewired
         if change.blocks:  # a definition changed: its instances' cards say what it holds
             stale |= {n for n, item in self.nodes.items() if item.kind == "instance"}
         self._refresh_cards(stale - added.keys(), change.shapes)

@@ -10,7 +10,7 @@ branches stay.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
@@ -68,7 +68,7 @@ class SummaryRow:
     children: tuple[SummaryRow, ...] = ()
     field: str = "-"      # the receptive field in words
     field_size: float = -1  # what that column sorts by (pixels seen; the whole input last)
-    field_tip: str = ""
+    receptive: Receptive | None = None  # its tooltip's words are written when asked for
 
 
 def summary_row(row: Row, order: int, problems: tuple[Diagnostic, ...],
@@ -86,8 +86,17 @@ def summary_row(row: Row, order: int, problems: tuple[Diagnostic, ...],
         params=info.params, macs=info.macs, order=order, key_params=row.key_params,
         severity=shown_severity((d.severity, d.code) for d in problems),
         problems=tuple(f"{d.severity}: {d.message}" for d in problems), children=children,
-        field=describe(row.receptive), field_size=_field_size(row.receptive),
-        field_tip=field_words(row.receptive))
+        **_field_cells(row.receptive))
+
+
+def with_field(row: SummaryRow, field: Receptive | None) -> SummaryRow:
+    """`row` with another receptive field (an edit before it changed only that): cheaper than
+    building the row again, which an edit of the stem would do for every layer after it."""
+    return replace(row, **_field_cells(field))
+
+
+def _field_cells(field: Receptive | None) -> dict[str, Any]:
+    return {"field": describe(field), "field_size": _field_size(field), "receptive": field}
 
 
 def _field_size(field: Receptive | None) -> float:
@@ -312,8 +321,8 @@ def _tooltip(row: SummaryRow, column: int, share: float) -> str:
     lines = [f"{row.path} ({row.type})" + (f": {row.key_params}" if row.key_params else "")]
     if column == COL_SHARE:
         lines.append(f"{100 * share:.2f}% of all parameters")
-    if column == COL_FIELD and row.field_tip:
-        lines.append(row.field_tip)
+    if column == COL_FIELD:
+        lines.append(field_words(row.receptive))
     if row.children:
         lines.append(f"{row.params:,} parameters in all of it; expand to see its parts")
     lines += list(row.problems)

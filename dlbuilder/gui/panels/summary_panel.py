@@ -57,6 +57,7 @@ from dlbuilder.gui.panels.summary_model import (
     SummaryModel,
     SummaryRow,
     summary_row,
+    with_field,
 )
 from dlbuilder.gui.widgets.table_model import RIGHT
 from dlbuilder.gui.widgets.text import number_font, totals_problems
@@ -130,6 +131,7 @@ class SummaryPanel(QWidget):
         self._totals: Totals | None = None
         self._frozen = 0  # of the totals' parameters, those frozen
         self._pending: set[str] | None = None  # rows to re-read; None: all of them
+        self._fields: set[str] = set()  # rows whose receptive field alone changed
         self._totals_plain = ""
         self._stale = False
         self._timer = QTimer(self)
@@ -189,8 +191,8 @@ class SummaryPanel(QWidget):
         engine = self.doc.scope.engine  # the open block's: its instance's numbers
         self._totals = engine.totals()
         self._frozen = frozen_params(engine)
-        rows = self._rows_now(engine, self._pending)
-        self._pending = set()
+        rows = self._rows_now(engine, self._pending, self._fields)
+        self._pending, self._fields = set(), set()
         self._syncing = True
         try:
             opened = self.expanded_paths() if self.model.needs_reset(rows) else []
@@ -202,14 +204,22 @@ class SummaryPanel(QWidget):
             self._syncing = False
         self._show_totals()
 
-    def _rows_now(self, engine: InferenceEngine, nodes: set[str] | None) -> list[SummaryRow]:
-        """The rows of the nodes in `nodes`, the others as they were (None: every row)."""
+    def _rows_now(self, engine: InferenceEngine, nodes: set[str] | None,
+                  fields: set[str]) -> list[SummaryRow]:
+        """The rows of the nodes in `nodes` read again, of `fields` only their receptive
+        field, the others as they were (`nodes` None: every row)."""
         problems = by_node(engine.diagnostics())
         rows = self.model.rows()
         where = {row.node: i for i, row in enumerate(rows)}
-        if nodes is None or not rows or not nodes <= where.keys():
+        if nodes is None or not rows or not (nodes | fields) <= where.keys():
             return [summary_row(row, order, problems.get(row.id, ()))
                     for order, row in enumerate(summary_rows(engine))]
+        for node in fields - nodes:
+            i = where[node]
+            if rows[i].children:  # the layers inside an instance count from the graph's input
+                nodes = nodes | {node}
+            else:
+                rows[i] = with_field(rows[i], engine.info(node).receptive)
         for node in nodes:
             i = where[node]
             rows[i] = summary_row(layer_row(engine, engine.info(node)), i,
@@ -352,7 +362,8 @@ class SummaryPanel(QWidget):
         if change.replaced or change.structural:
             self._pending = None
         elif self._pending is not None:
-            self._pending |= change.shapes | change.params_changed
+            self._pending |= (change.shapes - change.fields_only) | change.params_changed
+            self._fields |= change.fields_only
         if self.isVisible() and not self.visibleRegion().isEmpty():
             self._timer.start()
         else:  # a closed dock, or a tab behind another: catch up when shown

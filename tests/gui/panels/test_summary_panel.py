@@ -119,7 +119,8 @@ def test_edits_refresh_once_with_cells_not_reset(qtbot, resnet, monkeypatch) -> 
     doc, panel = resnet
     calls: list[set[str] | None] = []
     real = panel._rows_now
-    monkeypatch.setattr(panel, "_rows_now", lambda e, nodes: calls.append(nodes) or real(e, nodes))
+    monkeypatch.setattr(panel, "_rows_now",
+                        lambda e, nodes, fields: calls.append(nodes) or real(e, nodes, fields))
     resets: list[int] = []
     changes: list[int] = []
     panel.model.modelReset.connect(lambda: resets.append(1))
@@ -195,3 +196,21 @@ def test_an_empty_graph_says_so_in_the_totals_not_an_error_count(qtbot) -> None:
     doc.push(AddNode("inp", "Input", {"shape": [3, 8, 8]}))
     panel.refresh()
     assert EMPTY_GRAPH not in panel.totals_text()
+
+
+def test_an_edit_that_changes_only_fields_rewrites_only_their_cells(qtbot, resnet) -> None:
+    """Kernel 3 pad 1 -> kernel 5 pad 2 on the stem: no shape changes, every field after it
+    does; the rows show the new fields as a fresh panel would."""
+    doc, panel = resnet
+    stem = next(n for n in doc.graph.nodes() if doc.graph.type_of(n) == "Conv2d")
+    before = {row.node: row.field for row in panel.model.rows()}
+    params = doc.graph.raw_params(stem)
+    kernel = 5 if params.get("kernel_size") != 5 else 3
+    changes = []
+    doc.changed.connect(changes.append)
+    assert doc.push(SetParams(stem, {"kernel_size": kernel, "padding": kernel // 2}))
+    assert changes[-1].fields_only and stem not in changes[-1].fields_only
+    qtbot.waitUntil(lambda: {r.node: r.field for r in panel.model.rows()} != before)
+    fresh = SummaryPanel(doc)
+    qtbot.addWidget(fresh)
+    assert panel.model.rows() == fresh.model.rows()
