@@ -78,7 +78,10 @@ def spatial_axes(engine: EngineBase, node: str) -> int:
     """How many spatial axes the node's output has (2 for an image); SolveError when it has
     none or cannot be known."""
     if node not in engine.graph:
-        raise SolveError(f"there is no node {node!r}")
+        images = [i.node for i in engine.infos()
+                  if i.output_shape is not None and len(i.output_shape) == 3]
+        known = f"; the layers with an image output: {', '.join(images)}" if images else ""
+        raise SolveError(f"there is no node {node!r}{known}")
     shape = engine.info(node).output_shape
     if shape is None:
         ins = engine.input_shapes(node)
