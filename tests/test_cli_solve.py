@@ -50,9 +50,17 @@ def test_already_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and out.strip().endswith("already 28x28")
 
 
-def test_inside_a_block_by_path(capsys: pytest.CaptureFixture[str]) -> None:
+def test_inside_a_block_by_path_a_size_that_breaks_the_shortcut(
+        capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "resnet_cifar", "--node", "block2/conv1", "--size", "8")
-    assert code == 0 and "in block BasicBlockDown" in out and "-> 32x8x8" in out
+    assert code == 1 and "in block BasicBlockDown" in out
+    assert "breaks the graph elsewhere" in out and "left out" in out
+    assert "block2/add: Add needs inputs of equal shape" in out
+    code, out, _ = run(capsys, "resnet_cifar", "--node", "block2/conv1", "--size", "8",
+                       "--json")
+    answer = json.loads(out)
+    assert answer["proposals"] == [] and answer["broken"][0]["error"]["code"] == \
+        "add_shape_mismatch"
 
 
 @pytest.mark.parametrize(("args", "words"), [

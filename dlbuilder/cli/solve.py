@@ -37,6 +37,9 @@ def _solve_parser() -> Parser:
     return parser
 
 
+SHOWN_BROKEN = 3  # broken proposals the text lists
+
+
 def cmd_solve(argv: Sequence[str]) -> int:
     as_json = "--json" in argv
     try:
@@ -45,6 +48,7 @@ def cmd_solve(argv: Sequence[str]) -> int:
         return fail(str(err), as_json, [])
     from dlbuilder.core.fileformat import GraphFileError
     from dlbuilder.core.solve import SolveError, parse_size, solve_size, spatial_axes
+    from dlbuilder.core.solve_check import WholeFileCheck
 
     try:
         engine = load_engine(args.file)
@@ -52,7 +56,9 @@ def cmd_solve(argv: Sequence[str]) -> int:
         return fail(str(err), args.json, [str(p) for p in err.problems])
     try:
         scope, node, block = _find(engine, args.node)
-        solution = solve_size(scope, node, parse_size(args.size, spatial_axes(scope, node)))
+        target = parse_size(args.size, spatial_axes(scope, node))
+        check = WholeFileCheck(engine.graph, engine.registry, block)
+        solution = solve_size(scope, node, target, check=check)
     except SolveError as err:
         return fail(f"dlbuilder solve: {err}", args.json, [])
     type_name = scope.graph.type_of(node)
@@ -92,7 +98,9 @@ def _as_dict(solution: Solution, type_name: str, block: str | None) -> dict[str,
             "target": list(solution.target), "already": solution.already,
             "proposals": [_proposal_dict(p) for p in solution.proposals],
             "reason": solution.reason,
-            "nearest": [_proposal_dict(p) for p in solution.nearest]}
+            "nearest": [_proposal_dict(p) for p in solution.nearest],
+            "broken": [{**_proposal_dict(p), "error": error.to_dict()}
+                       for p, error in solution.broken]}
 
 
 def _as_text(solution: Solution, type_name: str, block: str | None) -> str:
@@ -107,11 +115,20 @@ def _as_text(solution: Solution, type_name: str, block: str | None) -> str:
     if solution.proposals:
         lines = [f"{head}; for {want}:"]
         lines += _listed(solution.proposals)
-        return "\n".join(lines)
-    lines = [f"{head}; {want} cannot be had: {solution.reason}"]
+    else:
+        lines = [f"{head}; {want} cannot be had: {solution.reason}"]
     if solution.nearest:
         lines.append("nearest:")
         lines += _listed(solution.nearest)
+    if solution.broken:
+        from dlbuilder.core.solve_check import first_clause
+
+        shown = solution.broken[:SHOWN_BROKEN]
+        more = len(solution.broken) - len(shown)
+        lines.append("left out, they break the graph elsewhere:")
+        lines += [f"  - {p.label}: {first_clause(e)}" for p, e in shown]
+        if more:
+            lines.append(f"  (and {more} more; --json lists them all)")
     return "\n".join(lines)
 
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dlbuilder.core import solve_layer
 from dlbuilder.core.commands import Macro, SetParams
+from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.engine_base import EngineBase
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
 from dlbuilder.core.solve_layer import Found, Proposal, SizeLayer, layer_proposals, through
@@ -35,6 +37,9 @@ MAX_PROPOSALS = 6
 FIRST_TRY = 2  # settings of one layer changed at once, before every combination is tried
 MAX_PATH = 8
 MAX_NEAREST = 2
+MAX_CHECKED = 40  # candidates tried on the whole file before the solver gives up looking
+
+Check = Callable[[Proposal], list[Diagnostic]]  # the errors a proposal would add (solve_check)
 
 
 class SolveError(ValueError):
@@ -49,6 +54,8 @@ class Solution:
     proposals: list[Proposal] = field(default_factory=list)
     reason: str = ""  # why none, when there is none
     nearest: list[Proposal] = field(default_factory=list)
+    # proposals that give the size but would break the graph elsewhere, with the first error
+    broken: list[tuple[Proposal, Diagnostic]] = field(default_factory=list)
 
     @property
     def already(self) -> bool:
@@ -59,8 +66,8 @@ class Solution:
 
 def parse_size(text: str, axes: int) -> tuple[int, ...]:
     """`14x14`, `14 x 14` or `14,14` (one number per spatial axis), or `14` for every axis."""
-    parts = [p for p in re.split(r"\s*[x\u00d7,*]\s*|\s+", text.strip().lower()) if p]
-    if not parts or not all(p.isdigit() for p in parts):
+    parts = re.split(r"\s*[x\u00d7,*]\s*|\s+", text.strip().lower())
+    if not parts or not all(p.isdigit() for p in parts):  # "14x" is half a size
         raise SolveError(f"size {text!r} is not whole numbers like 14x14 or 14")
     values = tuple(int(p) for p in parts)
     if min(values) < 1:
@@ -156,9 +163,11 @@ def _layers(engine: EngineBase, node: str, path: bool) -> list[SizeLayer]:
 # -- the whole answer -------------------------------------------------------------------------
 
 def solve_size(engine: EngineBase, node: str, target: tuple[int, ...],
-               path: bool = True) -> Solution:
+               path: bool = True, check: Check | None = None) -> Solution:
     """The changes that give `node`'s output the spatial size `target` (see the module's
-    docstring); with `path` False only the node's own settings are tried."""
+    docstring); with `path` False only the node's own settings are tried. With `check`
+    (solve_check.WholeFileCheck), a proposal that would add an error anywhere in the file is
+    not listed but kept in `broken` with that error."""
     axes = spatial_axes(engine, node)
     if axes != 2:
         raise SolveError(f"{node} gives {format_shape(engine.info(node).output_shape)}; "
@@ -172,19 +181,25 @@ def solve_size(engine: EngineBase, node: str, target: tuple[int, ...],
                         reason=f"{node} already gives {_size_text(target)}")
     layers = _layers(engine, node, path)
     tables: list = []
-    found = _search(layers, tuple(target), tables)
+    broken: list[tuple[Proposal, Diagnostic]] = []
+    found = _search(layers, tuple(target), tables, check, broken)
     if found:
-        return Solution(node, tuple(target), shape, found)
+        return Solution(node, tuple(target), shape, found, broken=broken)
+    if broken:
+        return Solution(node, tuple(target), shape, [], _broken_reason(node, target, broken),
+                        broken=broken)
     reach = _reach(tables, axes)
+    nearest = [p for p in _nearest(layers, tuple(target), reach, shape)
+               if check is None or not check(p)]
     return Solution(node, tuple(target), shape, [],
-                    _reason(engine, node, layers, tuple(target), reach),
-                    _nearest(layers, tuple(target), reach, shape))
+                    _reason(engine, node, layers, tuple(target), reach), nearest)
 
 
-def _search(layers: list[SizeLayer], target: tuple[int, ...], tables: list) -> list[Proposal]:
+def _search(layers: list[SizeLayer], target: tuple[int, ...], tables: list,
+            check: Check | None = None, broken: list | None = None) -> list[Proposal]:
     """The best proposals: those changing at most FIRST_TRY settings of one layer when
     there are any (the quick common case), else every combination in the ranges (its
-    per-axis tables kept in `tables`)."""
+    per-axis tables kept in `tables`). Those `check` finds errors in go to `broken`."""
     found: list[Found] = []
     for most in (FIRST_TRY, None):
         tables.clear()
@@ -194,12 +209,29 @@ def _search(layers: list[SizeLayer], target: tuple[int, ...], tables: list) -> l
             break
     found.sort()
     kept: list[Proposal] = []
-    for item in found:  # a proposal that only adds changes to a listed one is left out
-        if not any(_extends(item.proposal, other) for other in kept):
-            kept.append(item.proposal)
-        if len(kept) == MAX_PROPOSALS:
+    for checked, item in enumerate(found):  # one that only adds changes to a listed one: out
+        if len(kept) == MAX_PROPOSALS or (check is not None and checked == MAX_CHECKED):
             break
+        if any(_extends(item.proposal, other) for other in kept):
+            continue
+        errors = check(item.proposal) if check is not None else []
+        if errors:
+            if broken is not None:
+                broken.append((item.proposal, errors[0]))
+        else:
+            kept.append(item.proposal)
     return kept
+
+
+def _broken_reason(node: str, target: tuple[int, ...],
+                   broken: list[tuple[Proposal, Diagnostic]]) -> str:
+    from dlbuilder.core.solve_check import first_clause
+
+    proposal, error = broken[0]
+    return (f"every setting found that gives {node} {_size_text(target)} breaks the graph "
+            f"elsewhere ({proposal.label}: {first_clause(error)}). A skip connection's "
+            "other branch must change with it (the shortcut's stride), or ask for the size "
+            "after the merge")
 
 
 def _extends(proposal: Proposal, other: Proposal) -> bool:

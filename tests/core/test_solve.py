@@ -36,7 +36,8 @@ def test_parse_size_accepts_the_ways_people_write_it() -> None:
     assert parse_size("14", 2) == (14, 14)
     assert parse_size("3,4", 2) == (3, 4)
     for bad, words in (("abc", "whole numbers"), ("0", "at least 1"), ("1x2x3", "2 spatial"),
-                       ("", "whole numbers"), ("-3", "whole numbers")):
+                       ("", "whole numbers"), ("-3", "whole numbers"),
+                       ("14x", "whole numbers")):
         with pytest.raises(SolveError, match=words):
             parse_size(bad, 2)
 
@@ -249,3 +250,54 @@ def test_a_declaration_can_only_name_its_own_parameters_in_resizes() -> None:
     conv = REGISTRY.get("Conv2d")
     with pytest.raises(ValueError, match="resizes names nope"):
         LayerSpec("Mine", "convolution", "x", conv.params, conv.shape, resizes=("nope",))
+
+
+def _skip_graph() -> Graph:
+    """input 1x16x16 -> c1 -> c2 -> add(c1, c2) -> flatten -> fc: c2's size is tied to c1's."""
+    graph = Graph()
+    graph.add_node("input", "Input", {"shape": [1, 16, 16]})
+    graph.add_node("c1", "Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1})
+    graph.add_node("c2", "Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1})
+    graph.add_node("add", "Add", {})
+    graph.add_node("flatten", "Flatten", {})
+    graph.add_node("fc", "Linear", {"out_features": 10})
+    for src, dst in (("input", "c1"), ("c1", "c2"), ("c1", "add"), ("c2", "add"),
+                     ("add", "flatten"), ("flatten", "fc")):
+        graph.add_edge(src, dst)
+    return graph
+
+
+def test_proposals_that_break_a_skip_connection_are_left_out_with_the_reason() -> None:
+    from dlbuilder.core.solve_check import WholeFileCheck
+
+    graph = _skip_graph()
+    engine = engine_for(graph)
+    check = WholeFileCheck(graph, REGISTRY)
+    solution = solve_size(engine, "c2", (8, 8), check=check)
+    assert not solution.proposals and solution.broken  # its shortcut keeps 16x16
+    assert "breaks the graph elsewhere" in solution.reason and "add" in solution.reason
+    assert all(error.node == "add" for _, error in solution.broken)
+    unchecked = solve_size(engine, "c2", (8, 8))
+    assert unchecked.proposals  # the layer alone would give it: the check is what refuses
+    solution = solve_size(engine, "c1", (8, 8), check=check)  # before the fork: both follow
+    assert solution.proposals and not solution.broken
+    for proposal in solution.proposals:
+        changed = _skip_graph()
+        proposal_command(proposal).apply(changed)
+        fresh = engine_for(changed)
+        assert fresh.info("add").output_shape == (4, 8, 8)
+        assert not [d for d in fresh.diagnostics() if d.severity == "error"]
+
+
+def test_inside_a_block_a_change_that_breaks_another_instance_is_left_out() -> None:
+    from dlbuilder.core.fileformat import graph_to_dict
+    from dlbuilder.core.solve_check import WholeFileCheck
+
+    graph = example_graph("resnet_cifar")
+    before = graph_to_dict(graph)
+    run = engine_for(graph).runs("block2")[0]
+    check = WholeFileCheck(graph, REGISTRY, run.defn.name)
+    solution = solve_size(run, "conv1", (14, 14), check=check)  # the shortcut gives 16x16
+    assert not solution.proposals and solution.broken
+    assert all("block2/add" in error.message for _, error in solution.broken)
+    assert graph_to_dict(graph) == before  # tried on a copy

@@ -184,6 +184,7 @@ class InspectorPanel(QWidget):
         self.node_layout.addWidget(self.problems_box)
         self._build_explain()
         self.solve_box = SolveBox(self.doc)  # under the output shape it solves for
+        self.solve_box.answered.connect(self._on_solve_box_answered)
         self.node_layout.addWidget(self.solve_box)
         self.content_layout.addWidget(self.node_box)
         self.content_layout.addStretch(1)
@@ -259,6 +260,9 @@ class InspectorPanel(QWidget):
         elif instance:
             self._build_fields(instance_groups(instance_definition(graph, node)))
         self.refresh()
+
+    def _on_solve_box_answered(self) -> None:
+        self.scroll.ensureWidgetVisible(self.solve_box)
 
     def ask_solve(self, node: str) -> None:
         """The card menu's "Solve for Size...": show `node`, the cursor in the size field."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from dlbuilder.core.changes import Change
@@ -21,6 +21,7 @@ from dlbuilder.core.solve import (
     solve_size,
     spatial_axes,
 )
+from dlbuilder.core.solve_check import WholeFileCheck
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.icons import icon
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
@@ -34,6 +35,8 @@ FIELD_TIP = ("The output size you want, like 14x14 (height x width) or 14 for bo
 
 class SolveBox(QWidget):
     """Solves for the output size of one node of the graph the canvas shows."""
+
+    answered = Signal()  # an answer is shown (the inspector scrolls it into view)
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,11 +95,14 @@ class SolveBox(QWidget):
             return None
         engine = self.doc.scope.engine
         try:
-            self.solution = solve_size(engine, node, parse_size(text, spatial_axes(engine, node)))
+            target = parse_size(text, spatial_axes(engine, node))
+            check = WholeFileCheck(self.doc.graph, self.doc.registry, self.doc.scope.block)
+            self.solution = solve_size(engine, node, target, check=check)
         except SolveError as err:
             self._show(str(err))
             return None
         self._show()
+        self.answered.emit()
         return self.solution
 
     def proposal_buttons(self) -> list[WrapButton]:
@@ -116,17 +122,21 @@ class SolveBox(QWidget):
         for proposal in solution.proposals or solution.nearest:
             self._add_button(proposal)
 
-    @staticmethod
-    def _words(solution: Solution | None) -> str:
+    def _words(self, solution: Solution | None) -> str:
         if solution is None:
             return ""
         want = "x".join(str(v) for v in solution.target)
         if solution.already:
             return f"It gives {want} already."
+        left_out = (f" ({len(solution.broken)} other settings give it but break the graph "
+                    "elsewhere.)" if solution.broken else "")
         if solution.proposals:
-            return f"For {want}, fewest changes first:"
+            return f"For {want}, fewest changes first:{left_out}"
         nearest = " The nearest sizes:" if solution.nearest else ""
-        return solution.reason[:1].upper() + solution.reason[1:] + nearest
+        reason = solution.reason
+        if reason.split(" ", 1)[0] not in self.doc.scope.graph:  # a node id keeps its case
+            reason = reason[:1].upper() + reason[1:]
+        return reason + nearest
 
     def _add_button(self, proposal: Proposal) -> None:
         text = f"{proposal.label} \u2192 {format_shape(proposal.shape)}"

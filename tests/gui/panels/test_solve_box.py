@@ -76,11 +76,13 @@ def test_inside_a_block_a_proposal_edits_the_definition(qtbot) -> None:
     doc.open_block("block1")
     doc.select(["conv2"])
     settle()
-    panel.solve_box.solve("30")
-    panel.solve_box.proposal_buttons()[0].click()
-    assert doc.scope.engine.info("conv2").output_shape[1:] == (30, 30)
-    doc.undo_stack.undo()
-    assert doc.scope.engine.info("conv2").output_shape[1:] == (32, 32)
+    solution = panel.solve_box.solve("30")  # the identity shortcut keeps 32x32
+    assert solution.broken and not panel.solve_box.proposal_buttons()
+    assert "breaks the graph elsewhere" in panel.solve_box.message_label.text()
+    doc.select(["conv1"])  # the first layer of the block: the whole block follows it
+    settle()
+    solution = panel.solve_box.solve("30")
+    assert solution.broken and "block1/add" in solution.broken[0][1].message
 
 
 def test_the_card_menu_leads_to_the_size_field(make_window) -> None:

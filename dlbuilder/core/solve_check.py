@@ -1,0 +1,54 @@
+"""A solver's proposal tried on the whole file before it is shown.
+
+The solver reads the layers between the Input and the node; a change there can still break
+what lies elsewhere: the Add a convolution's output meets (its shortcut keeps the old size), or
+another instance of the block the change goes into. `WholeFileCheck` applies a proposal to a
+copy of the file, lets inference follow, and names the errors that were not there before.
+"""
+
+from __future__ import annotations
+
+from dlbuilder.core.block_commands import InBlock
+from dlbuilder.core.diagnostics import Diagnostic
+from dlbuilder.core.fileformat import graph_from_dict, graph_to_dict
+from dlbuilder.core.graph import Graph
+from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.core.registry import Registry
+from dlbuilder.core.solve_layer import Proposal
+
+
+class WholeFileCheck:
+    """Callable on a proposal: the errors it would add anywhere in the file ([] when none).
+    `block` is the definition the proposal's nodes are in (None: the top-level graph)."""
+
+    def __init__(self, top: Graph, registry: Registry, block: str | None = None) -> None:
+        self.copy = graph_from_dict(graph_to_dict(top), registry)
+        self.engine = InferenceEngine(self.copy, registry)
+        self.block = block
+        self.before = {_key(d) for d in self._errors()}
+
+    def __call__(self, proposal: Proposal) -> list[Diagnostic]:
+        from dlbuilder.core.solve import proposal_command  # solve.py calls this module's users
+
+        command = proposal_command(proposal)
+        if self.block is not None:
+            command = InBlock(self.block, command)
+        command.apply(self.copy)
+        try:
+            return [d for d in self._errors() if _key(d) not in self.before]
+        finally:
+            command.revert(self.copy)
+
+    def _errors(self) -> list[Diagnostic]:
+        return [d for d in self.engine.diagnostics() if d.severity == "error"]
+
+
+def first_clause(diagnostic: Diagnostic) -> str:
+    """What an error says, without its advice: "block2/add: Add needs inputs of equal shape,
+    but input 1 is 32x16x16 and input 0 is 32x8x8"."""
+    text = diagnostic.message.split(";")[0].split(" (")[0]
+    return text if text.startswith(f"{diagnostic.node}") else f"{diagnostic.node}: {text}"
+
+
+def _key(diagnostic: Diagnostic) -> tuple:
+    return diagnostic.node, diagnostic.code, diagnostic.inside
