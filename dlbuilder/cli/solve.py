@@ -121,7 +121,7 @@ def _as_text(solution: Solution, type_name: str, block: str | None) -> str:
         lines.append("nearest:")
         lines += _listed(solution.nearest)
     if solution.broken:
-        from dlbuilder.core.solve_check import first_clause
+        from dlbuilder.core.solve import first_clause
 
         shown = solution.broken[:SHOWN_BROKEN]
         more = len(solution.broken) - len(shown)

@@ -27,11 +27,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dlbuilder.core import solve_layer
-from dlbuilder.core.commands import Macro, SetParams
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.engine_base import EngineBase
 from dlbuilder.core.registry import LayerSpec, Params, Shape, format_shape
-from dlbuilder.core.solve_layer import Found, Proposal, SizeLayer, layer_proposals, through
+from dlbuilder.core.solve_layer import (  # noqa: F401 - proposal_command: the API's
+    Found,
+    Proposal,
+    SizeLayer,
+    layer_proposals,
+    proposal_command,
+    through,
+)
 
 MAX_PROPOSALS = 6
 FIRST_TRY = 2  # settings of one layer changed at once, before every combination is tried
@@ -225,8 +231,6 @@ def _search(layers: list[SizeLayer], target: tuple[int, ...], tables: list,
 
 def _broken_reason(node: str, target: tuple[int, ...],
                    broken: list[tuple[Proposal, Diagnostic]]) -> str:
-    from dlbuilder.core.solve_check import first_clause
-
     proposal, error = broken[0]
     return (f"every setting found that gives {node} {_size_text(target)} breaks the graph "
             f"elsewhere ({proposal.label}: {first_clause(error)}). A skip connection's "
@@ -327,9 +331,9 @@ def _size_text(size: tuple[int, ...]) -> str:
 
 # -- applying ---------------------------------------------------------------------------------
 
-def proposal_command(proposal: Proposal) -> Macro:
-    """One undo step making the proposal's changes (to the graph the solver read: inside an
-    open block, the editor wraps it for the definition)."""
-    commands = [SetParams(node, dict(changes)) for node, changes in proposal.changes.items()]
-    return Macro(f"Solve for size: {proposal.label}", commands)
 
+def first_clause(diagnostic: Diagnostic) -> str:
+    """What an error says, without its advice: "block2/add: Add needs inputs of equal shape,
+    but input 1 is 32x16x16 and input 0 is 32x8x8"."""
+    text = diagnostic.message.split(";")[0].split(" (")[0]
+    return text if text.startswith(f"{diagnostic.node}") else f"{diagnostic.node}: {text}"

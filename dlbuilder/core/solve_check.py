@@ -14,7 +14,7 @@ from dlbuilder.core.fileformat import graph_from_dict, graph_to_dict
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
 from dlbuilder.core.registry import Registry
-from dlbuilder.core.solve_layer import Proposal
+from dlbuilder.core.solve_layer import Proposal, proposal_command
 
 
 class WholeFileCheck:
@@ -28,8 +28,6 @@ class WholeFileCheck:
         self.before = {_key(d) for d in self._errors()}
 
     def __call__(self, proposal: Proposal) -> list[Diagnostic]:
-        from dlbuilder.core.solve import proposal_command  # solve.py calls this module's users
-
         command = proposal_command(proposal)
         if self.block is not None:
             command = InBlock(self.block, command)
@@ -41,13 +39,6 @@ class WholeFileCheck:
 
     def _errors(self) -> list[Diagnostic]:
         return [d for d in self.engine.diagnostics() if d.severity == "error"]
-
-
-def first_clause(diagnostic: Diagnostic) -> str:
-    """What an error says, without its advice: "block2/add: Add needs inputs of equal shape,
-    but input 1 is 32x16x16 and input 0 is 32x8x8"."""
-    text = diagnostic.message.split(";")[0].split(" (")[0]
-    return text if text.startswith(f"{diagnostic.node}") else f"{diagnostic.node}: {text}"
 
 
 def _key(diagnostic: Diagnostic) -> tuple:

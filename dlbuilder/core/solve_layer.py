@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from dlbuilder.core.commands import Macro, SetParams
 from dlbuilder.core.registry import LayerSpec, Params, Shape
 
 SEARCH: dict[str, range] = {
@@ -297,3 +298,10 @@ def _value_text(value: Any, default: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def proposal_command(proposal: Proposal) -> Macro:
+    """One undo step making the proposal's changes (to the graph the solver read: inside an
+    open block, the editor wraps it for the definition)."""
+    commands = [SetParams(node, dict(changes)) for node, changes in proposal.changes.items()]
+    return Macro(f"Solve for size: {proposal.label}", commands)
