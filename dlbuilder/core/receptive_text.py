@@ -58,6 +58,13 @@ def _axes_text(values: tuple) -> str:
 
 def explain(engine: EngineBase, node: str) -> list[str]:
     """The recursion with the user's numbers, one line per axis (one for a square layer)."""
+    lines = _explain(engine, node)
+    if lines and engine.env is not None:  # a block's graph: counted from the block's input
+        lines[0] += " (counted from the block's input; the summary counts from the image)"
+    return lines
+
+
+def _explain(engine: EngineBase, node: str) -> list[str]:
     info = engine.info(node)
     field = info.receptive
     if field is None:
@@ -113,8 +120,9 @@ def _window_of(engine: EngineBase, node: str) -> Window | None:
 def _recursion_lines(before: Receptive, window: Window, after: Receptive) -> list[str]:
     """RF = RF1 + (F - 1)*J1, J = J1*S, start = start1 + ((F - 1)/2 - P)*J1 with the numbers,
     per axis (once for a square layer); F is the kernel's span (dilation counted)."""
-    lines = ["receptive field: the input pixels RF one output value sees, J between "
-             "neighbours, start: centre of output 0's"]
+    lines = ["receptive field: RF input pixels seen by one output value, J pixels between "
+             "neighbouring outputs, start the centre of output 0's region; RF1, J1, start1 "
+             "are the previous layer's"]
     axes = AXIS_NAMES[-len(after.size):] if len(after.size) <= 2 else \
         tuple(str(i) for i in range(len(after.size)))
     rows = list(zip(axes, before.spans, before.jump, before.start, window.span,

@@ -109,9 +109,10 @@ def spatial_axes(engine: EngineBase, node: str) -> int:
 
 
 def can_solve(engine: EngineBase, node: str) -> bool:
-    """Whether `node` has an image output (C x H x W) the solver can size."""
+    """Whether `node` has an image output (C x H x W) and a layer with size settings on it or
+    on the path before it (a block instance has none: its inside is solved layer by layer)."""
     try:
-        return spatial_axes(engine, node) == 2
+        return spatial_axes(engine, node) == 2 and bool(_layers(engine, node, True))
     except (SolveError, KeyError):
         return False
 
@@ -295,7 +296,7 @@ def _reason(engine: EngineBase, node: str, layers: list[SizeLayer], target: tupl
                 f"Input, a merge, a block or a layer that feeds another); {want} cannot be "
                 "had by changing settings here")
     tried = "; ".join(f"{layer.node}: {_tried(layer)}" for layer in layers)
-    text = f"no setting gives {want} at {node} (tried {tried})."
+    text = f"no setting in the searched ranges gives {want} at {node} (tried {tried})."
     formula = [line for line in engine.explain(node) if line[:2] in ("H ", "W ", "H=")]
     if formula:
         text += " Now " + "; ".join(formula) + "."
@@ -304,7 +305,7 @@ def _reason(engine: EngineBase, node: str, layers: list[SizeLayer], target: tupl
         axes = [("height and width", *axes[0][1:])]
     for word, want_axis, sizes in axes:
         if sizes and want_axis not in sizes:
-            text += f" The {word} can be {min(sizes)} to {max(sizes)}" + (
+            text += f" Within them the {word} can be {min(sizes)} to {max(sizes)}" + (
                 "" if max(sizes) - min(sizes) + 1 == len(sizes) else ", with gaps") + \
                 f", not {want_axis}."
     return text

@@ -285,8 +285,24 @@ def _found(layer: SizeLayer, changes: dict[str, Any], shape: Shape, distance: in
     text = ", ".join(f"{n} {_value_text(changes[n], layer.spec.defaults.get(n))}"
                      for n in sorted(changes, key=layer.knobs.index))
     label = text if distance == 0 else f"{layer.node}: {text}"
-    return Found((len(changes), distance, size, order, label),
+    skips = _skips_pixels({**layer.p, **changes})
+    return Found((skips, len(changes), distance, size, order, label),
                   Proposal(label, {layer.node: changes}, shape))
+
+
+def _skips_pixels(p: Params) -> bool:
+    """Whether a stride longer than the (dilated) kernel leaves input pixels that no output
+    sees: such a proposal comes after every other, however few changes it makes."""
+    def pair(value: Any) -> tuple[Any, Any]:
+        return tuple(value) if isinstance(value, tuple | list) else (value, value)
+
+    if "stride" not in p or "kernel_size" not in p:
+        return False
+    kernels, dilations = pair(p["kernel_size"]), pair(p.get("dilation", 1))
+    strides = pair(p["stride"]) if p["stride"] is not None else kernels  # pooling's default
+    axes = zip(strides, kernels, dilations, strict=False)
+    return any(isinstance(s, int) and isinstance(k, int) and isinstance(d, int)
+               and s > d * (k - 1) + 1 for s, k, d in axes)
 
 
 def _value_text(value: Any, default: Any) -> str:

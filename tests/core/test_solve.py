@@ -76,6 +76,7 @@ def test_impossible_says_why_with_numbers_and_offers_the_nearest() -> None:
     assert "(28 - 5 + 2*2)/1 + 1 = 28" in solution.reason
     assert "padding 0-5" in solution.reason
     assert "height and width can be 1 to 38, not 40" in solution.reason
+    assert "searched ranges" in solution.reason
     assert [p.label for p in solution.nearest] == ["38x38: padding 5, kernel_size 1"]
     assert solution.nearest[0].shape == (6, 38, 38)
 
@@ -301,3 +302,16 @@ def test_inside_a_block_a_change_that_breaks_another_instance_is_left_out() -> N
     assert not solution.proposals and solution.broken
     assert all("block2/add" in error.message for _, error in solution.broken)
     assert graph_to_dict(graph) == before  # tried on a copy
+
+
+def test_a_stride_longer_than_the_kernel_comes_after_every_other() -> None:
+    """Pool 2x2 on 28x28 wanted at 7x7: stride 4 with the 2x2 kernel would be one change,
+    but it leaves half the pixels unseen; kernel 4 (stride following it) comes first."""
+    graph = chain(("MaxPool2d", {"kernel_size": 2}), shape=[1, 28, 28])
+    labels = [p.label for p in solve_size(engine_for(graph), "n1", (7, 7)).proposals]
+    assert labels[0] == "kernel_size 4"
+    skipping = [i for i, label in enumerate(labels) if label == "stride 4"]
+    assert all(i > 0 for i in skipping)
+    assert solve_layer._skips_pixels({"kernel_size": 2, "stride": 4, "dilation": 1})
+    assert not solve_layer._skips_pixels({"kernel_size": 3, "stride": 2, "dilation": 1})
+    assert not solve_layer._skips_pixels({"kernel_size": 2, "stride": None})

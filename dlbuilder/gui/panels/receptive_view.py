@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPoint, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QCursor, QImage, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QFrame, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from dlbuilder.core.engine_base import EngineBase
 from dlbuilder.core.receptive import Receptive
@@ -191,6 +191,12 @@ class ReceptivePopup(QFrame):
         self._timer.setSingleShot(True)
         self._timer.setInterval(self.DELAY_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
+        view.viewport().installEventFilter(self)  # the card's tooltip waits while it shows
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and self.isVisible():
+            return True  # the picture says more than the card's tooltip, which would cover it
+        return super().eventFilter(watched, event)
 
     def set_sample(self, image: QImage | None) -> None:
         self.box.set_sample(image)
@@ -216,6 +222,7 @@ class ReceptivePopup(QFrame):
                            f"border: 1px solid {current().card_border}; }}")
         self.adjustSize()
         self.move(self._beside_card())
+        QToolTip.hideText()
         self.show()
 
     def _beside_card(self) -> QPoint:

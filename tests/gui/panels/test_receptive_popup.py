@@ -45,3 +45,17 @@ def test_a_press_hides_the_picture(qtbot, make_window):
     qtbot.mousePress(window.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
     assert not popup.isVisible()
     qtbot.mouseRelease(window.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+
+
+def test_the_cards_tooltip_waits_while_the_picture_shows(qtbot, make_window):
+    from PySide6.QtCore import QEvent, QPoint
+    from PySide6.QtGui import QHelpEvent
+
+    window = make_window(example="lenet5")
+    popup = window.receptive_popup
+    _hover(qtbot, window, "c3")
+    qtbot.waitUntil(popup.isVisible, timeout=3000)
+    event = QHelpEvent(QEvent.Type.ToolTip, QPoint(5, 5), QPoint(5, 5))
+    assert popup.eventFilter(window.view.viewport(), event)  # swallowed
+    window.view._hover_card(None)
+    assert not popup.eventFilter(window.view.viewport(), event)  # the card's own again
