@@ -51,8 +51,11 @@ def _median_ms(run: Callable[[], object], repeats: int) -> float:
 def solve_one_layer_ms() -> dict[str, float]:
     """Solving LeNet-5's layers for sizes: one layer's own settings (the figure the issue
     sets a goal for: the median over the cases, and the slowest case), the same with the
-    path before it, and an impossible size (every combination tried, then the nearest)."""
+    path before it, an impossible size (every combination tried, then the nearest), and as
+    the editor and the CLI solve: with each candidate tried on a copy of the whole file (the
+    copy made once per answer, as they do), on LeNet-5 and in a ResNet block's convolution."""
     from dlbuilder.core.solve import solve_size
+    from dlbuilder.core.solve_check import WholeFileCheck
 
     engine = InferenceEngine(load_graph(find_graph_file("lenet5"), REGISTRY), REGISTRY)
     cases = [("c1", (14, 14)), ("c1", (26, 26)), ("s2", (7, 7)), ("c3", (14, 14)),
@@ -61,9 +64,17 @@ def solve_one_layer_ms() -> dict[str, float]:
            for n, t in cases]
     path = [_median_ms(lambda n=n, t=t: solve_size(engine, n, t), 11) for n, t in cases]
     impossible = _median_ms(lambda: solve_size(engine, "c1", (40, 40), path=False), 11)
+    checked = [_median_ms(lambda n=n, t=t: solve_size(
+        engine, n, t, check=WholeFileCheck(engine.graph, REGISTRY)), 11) for n, t in cases]
+    resnet = InferenceEngine(load_graph(find_graph_file("resnet_cifar"), REGISTRY), REGISTRY)
+    run = resnet.runs("block2")[0]
+    in_block = _median_ms(lambda: solve_size(run, "conv2", (8, 8), check=WholeFileCheck(
+        resnet.graph, REGISTRY, run.defn.name)), 5)
     return {"solve_one_layer_ms": statistics.median(one), "solve_one_layer_max_ms": max(one),
             "solve_with_path_ms": statistics.median(path),
-            "solve_impossible_ms": impossible}
+            "solve_impossible_ms": impossible,
+            "solve_checked_ms": statistics.median(checked),
+            "solve_checked_in_resnet_block_ms": in_block}
 
 
 def _field_calls(engine: InferenceEngine) -> list[tuple]:
