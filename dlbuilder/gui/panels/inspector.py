@@ -13,7 +13,7 @@ import html
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -262,7 +262,16 @@ class InspectorPanel(QWidget):
         self.refresh()
 
     def _on_solve_box_answered(self) -> None:
-        self.scroll.ensureWidgetVisible(self.solve_box)
+        # once the layouts have made room for the new buttons (the box grew, then the scroll
+        # area's page with it, an event later), all of it in view
+        for delay in (0, 60):
+            QTimer.singleShot(delay, self, self._show_solve_box)
+
+    def _show_solve_box(self) -> None:
+        self.scroll.ensureWidgetVisible(self.solve_box, 0, 0)
+        buttons = self.solve_box.proposal_buttons()
+        if buttons:
+            self.scroll.ensureWidgetVisible(buttons[-1], 0, 8)
 
     def ask_solve(self, node: str) -> None:
         """The card menu's "Solve for Size...": show `node`, the cursor in the size field."""

@@ -97,3 +97,18 @@ def test_the_card_menu_leads_to_the_size_field(make_window) -> None:
         window.focusWidget() is window.inspector.solve_box.size_edit
     assert "Solve for Size..." not in [a.text() for a in window.view.edits.node_menu("f5")
                                        .actions()]
+
+
+def test_the_answer_is_scrolled_into_view(qtbot) -> None:
+    """In a short inspector the proposals land below the fold: they are scrolled to."""
+    doc = Document(example_graph("lenet5"))
+    panel = InspectorPanel(doc)
+    qtbot.addWidget(panel)
+    panel.resize(300, 500)
+    panel.show()
+    doc.select(["c3"])
+    settle()
+    panel.solve_box.solve("7x7")
+    buttons = panel.solve_box.proposal_buttons()
+    assert buttons
+    qtbot.waitUntil(lambda: not buttons[-1].visibleRegion().isEmpty(), timeout=3000)
