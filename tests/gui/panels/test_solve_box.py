@@ -51,7 +51,8 @@ def test_impossible_says_why_and_offers_the_nearest(inspector) -> None:
     solution = panel.solve_box.solve("40")
     assert solution is not None and not solution.proposals
     words = panel.solve_box.message_label.text()
-    assert words.startswith("No setting in the searched ranges gives 40x40 at c1 (tried c1: padding 0-5")
+    assert words.startswith("No setting in the searched ranges gives 40x40 at c1 "
+                            "(tried c1: padding 0-5")
     assert "= 28" in words and words.endswith("The nearest sizes:")
     assert [b.text_label.text() for b in panel.solve_box.proposal_buttons()] == [
         "38x38: padding 5, kernel_size 1 \u2192 6x38x38"]
