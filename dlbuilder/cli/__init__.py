@@ -18,9 +18,7 @@ from dlbuilder.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     Parser,
-    UsageError,
-    fail,
-    load_engine,
+    args_and_engine,
 )
 from dlbuilder.cli.export import cmd_export
 from dlbuilder.cli.gui import cmd_gui, cmd_render
@@ -61,18 +59,12 @@ def _depth(text: str) -> int:
 
 
 def cmd_summary(argv: Sequence[str]) -> int:
-    as_json = "--json" in argv
-    try:
-        args = _summary_parser().parse_args(argv)
-    except UsageError as err:
-        return fail(str(err), as_json, [])
-    from dlbuilder.core.fileformat import GraphFileError
+    loaded = args_and_engine(_summary_parser(), argv)
+    if isinstance(loaded, int):
+        return loaded
+    args, engine = loaded
     from dlbuilder.core.summary import format_summary, summary_dict
 
-    try:
-        engine = load_engine(args.file)
-    except GraphFileError as err:
-        return fail(str(err), args.json, [str(p) for p in err.problems])
     if args.json:
         print(json.dumps(summary_dict(engine, args.depth)))
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,6 +33,23 @@ def load_engine(name: str) -> InferenceEngine:
     from dlbuilder.resources import find_graph_file
 
     return InferenceEngine(load_graph(find_graph_file(name), REGISTRY), REGISTRY)
+
+
+def args_and_engine(parser: Parser, argv: Sequence[str]
+                    ) -> tuple[argparse.Namespace, InferenceEngine] | int:
+    """Parse `argv` (which has FILE and --json) and load FILE: the arguments and the engine,
+    or the exit status once what is wrong has been said (as JSON with --json)."""
+    as_json = "--json" in argv
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as err:
+        return fail(str(err), as_json, [])
+    from dlbuilder.core.fileformat import GraphFileError
+
+    try:
+        return args, load_engine(args.file)
+    except GraphFileError as err:
+        return fail(str(err), args.json, [str(p) for p in err.problems])
 
 
 def fail(message: str, as_json: bool, problems: list[str]) -> int:

@@ -10,9 +10,8 @@ from dlbuilder.cli.common import (
     EXIT_GRAPH_ERRORS,
     EXIT_OK,
     Parser,
-    UsageError,
+    args_and_engine,
     fail,
-    load_engine,
 )
 
 if TYPE_CHECKING:
@@ -41,19 +40,13 @@ SHOWN_BROKEN = 3  # broken proposals the text lists
 
 
 def cmd_solve(argv: Sequence[str]) -> int:
-    as_json = "--json" in argv
-    try:
-        args = _solve_parser().parse_args(argv)
-    except UsageError as err:
-        return fail(str(err), as_json, [])
-    from dlbuilder.core.fileformat import GraphFileError
+    loaded = args_and_engine(_solve_parser(), argv)
+    if isinstance(loaded, int):
+        return loaded
+    args, engine = loaded
     from dlbuilder.core.solve import SolveError, parse_size, solve_size, spatial_axes
     from dlbuilder.core.solve_check import WholeFileCheck
 
-    try:
-        engine = load_engine(args.file)
-    except GraphFileError as err:
-        return fail(str(err), args.json, [str(p) for p in err.problems])
     try:
         scope, node, block = _find(engine, args.node)
         target = parse_size(args.size, spatial_axes(scope, node))

@@ -4,23 +4,15 @@ region drawn over the input (a sample image once data is chosen), following edit
 from __future__ import annotations
 
 import pytest
-from helpers import example_graph
 from PySide6.QtGui import QColor, QImage
 
 from dlbuilder.core.commands import SetParams
-from dlbuilder.gui.document import Document
-from dlbuilder.gui.panels.inspector import InspectorPanel
 from dlbuilder.gui.panels.receptive_view import centre_region
 
 
 @pytest.fixture
-def lenet(qtbot):
-    doc = Document(example_graph("lenet5"))
-    panel = InspectorPanel(doc)
-    qtbot.addWidget(panel)
-    panel.resize(320, 900)
-    panel.show()
-    return doc, panel
+def lenet(make_inspector):
+    return make_inspector("lenet5")
 
 
 def test_a_convolution_explains_and_draws_its_field(lenet) -> None:

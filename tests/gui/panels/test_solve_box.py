@@ -14,14 +14,8 @@ from dlbuilder.gui.panels.inspector import InspectorPanel
 
 
 @pytest.fixture
-def inspector(qtbot):
-    doc = Document(example_graph("lenet5"))
-    panel = InspectorPanel(doc)
-    qtbot.addWidget(panel)
-    panel.resize(340, 900)
-    panel.show()
-    settle()
-    return doc, panel
+def inspector(make_inspector):
+    return make_inspector("lenet5")
 
 
 def test_typing_a_size_lists_proposals_and_one_click_applies(inspector, qtbot) -> None:

@@ -13,20 +13,12 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem
 from dlbuilder.core.tuning import SetTrain
 from dlbuilder.gui.canvas.card_marks import LOCK_BODY, LOCK_SHACKLE
 from dlbuilder.gui.canvas.style import HEADER_H, NODE_H, NODE_W
-from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import theme_manager
-from dlbuilder.gui.panels.inspector import InspectorPanel
 
 
 @pytest.fixture
-def inspector(qtbot):
-    doc = Document(example_graph("resnet_cifar"))
-    panel = InspectorPanel(doc)
-    qtbot.addWidget(panel)
-    panel.resize(340, 900)
-    panel.show()
-    settle()
-    return doc, panel
+def inspector(make_inspector):
+    return make_inspector("resnet_cifar")
 
 
 def test_the_frozen_box_freezes_in_one_undoable_step(inspector) -> None:
