@@ -10,7 +10,8 @@ from PySide6.QtCore import Qt
 from dlbuilder.core.commands import SetParams
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import theme_manager
-from dlbuilder.gui.panels.inspector import InspectorPanel, split_formula
+from dlbuilder.gui.panels.inspector import InspectorPanel
+from dlbuilder.gui.panels.inspector_text import split_formula
 
 
 @pytest.fixture
