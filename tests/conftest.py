@@ -156,6 +156,27 @@ def make_window(qtbot, settings: QSettings, tmp_path: Path):
 
 
 @pytest.fixture
+def make_inspector(qtbot):
+    """`make_inspector("lenet5")`: a Document on the example and an InspectorPanel over it,
+    shown at the width of the window's dock and settled."""
+    from gui_helpers import settle
+    from helpers import example_graph
+
+    from dlbuilder.gui.document import Document
+    from dlbuilder.gui.panels.inspector import InspectorPanel
+
+    def make(example: str):
+        doc = Document(example_graph(example))
+        panel = InspectorPanel(doc)
+        qtbot.addWidget(panel)
+        panel.resize(340, 900)
+        panel.show()
+        settle()
+        return doc, panel
+    return make
+
+
+@pytest.fixture
 def make_view(qtbot):
     """A CanvasView factory over a Document of `graph`, 1000x700 and fitted."""
     from dlbuilder.gui.canvas import CanvasView, GraphScene
