@@ -56,6 +56,18 @@ def example_graph(name: str) -> Graph:
     return load_graph(find_graph_file(name), REGISTRY)
 
 
+def frozen_digits() -> Graph:
+    """digits_cnn with everything before its head frozen (4 layers: conv1, bn1, conv2, fc1)."""
+    from dlbuilder.core.tuning import set_train, upstream_with_weights
+
+    graph = example_graph("digits_cnn")
+    engine = engine_for(graph)
+    head = [n for n in graph.nodes() if graph.type_of(n) == "Linear"][-1]
+    set_train(upstream_with_weights(graph, head, lambda n: engine.info(n).params > 0),
+              {"frozen": True}).apply(graph)
+    return graph
+
+
 def flat_resnet_cifar() -> Graph:
     """resnet_cifar as it shipped before blocks: every layer a card of its own, wired by hand
     (block1_conv1 ... block2_proj, block2_add), for tests about flat residual graphs."""

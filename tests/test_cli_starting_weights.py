@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import helpers
 import pytest
 import torch
 from helpers import engine_for, example_graph
@@ -27,8 +28,6 @@ from dlbuilder.core.tuning import (
     fresh_frozen_warning,
     frozen_layers,
     frozen_params,
-    set_train,
-    upstream_with_weights,
 )
 from dlbuilder.layers import REGISTRY
 
@@ -57,12 +56,8 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 def frozen_digits(training: dict | None = None) -> Graph:
-    """digits_cnn with everything before its head frozen (4 layers: conv1, bn1, conv2, fc1)."""
-    graph = example_graph("digits_cnn")
-    engine = engine_for(graph)
-    head = [n for n in graph.nodes() if graph.type_of(n) == "Linear"][-1]
-    set_train(upstream_with_weights(graph, head, lambda n: engine.info(n).params > 0),
-              {"frozen": True}).apply(graph)
+    """helpers.frozen_digits, set to train one epoch on the CPU (and `training`)."""
+    graph = helpers.frozen_digits()
     graph.training.update({"epochs": 1, "device": "cpu", **(training or {})})
     return graph
 

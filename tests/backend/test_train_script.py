@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import torch
-from helpers import chain, engine_for, example_graph
+from helpers import chain, engine_for, example_graph, frozen_digits
 
 from dlbuilder.backend import optim
 from dlbuilder.backend.codegen import ClassNameError, export_code, quoted
@@ -37,7 +37,7 @@ from dlbuilder.cli import main
 from dlbuilder.core.block_commands import RenameBlock
 from dlbuilder.core.fileformat import save_graph
 from dlbuilder.core.graph import Graph
-from dlbuilder.core.tuning import SetTrain, Tuning, frozen_layers, set_train, upstream_with_weights
+from dlbuilder.core.tuning import SetTrain, Tuning, frozen_layers, set_train
 from dlbuilder.resources import example_names
 
 REPO = Path(__file__).resolve().parents[2]
@@ -114,15 +114,6 @@ def finetuned_resnet_cifar() -> Graph:
     SetTrain("block2", {"lr_scale": 0.1}).apply(graph)
     SetTrain("conv1", {"lr_scale": 0.5}).apply(graph.block("BasicBlockDown").graph)
     SetTrain("fc", {"lr_scale": 10}).apply(graph)
-    return graph
-
-
-def frozen_digits() -> Graph:
-    graph = example_graph("digits_cnn")
-    engine = engine_for(graph)
-    head = [n for n in graph.nodes() if graph.type_of(n) == "Linear"][-1]
-    set_train(upstream_with_weights(graph, head, lambda n: engine.info(n).params > 0),
-              {"frozen": True}).apply(graph)
     return graph
 
 

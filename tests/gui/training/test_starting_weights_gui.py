@@ -7,23 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import engine_for, example_graph
+from helpers import example_graph, frozen_digits
 
 from dlbuilder.core.fileformat import load_graph, save_graph
-from dlbuilder.core.tuning import set_train, upstream_with_weights
 from dlbuilder.gui.training import weights_files
 from dlbuilder.layers import REGISTRY
 
 WARNING = "frozen layers start from new random weights"
-
-
-def _frozen_digits():
-    graph = example_graph("digits_cnn")
-    engine = engine_for(graph)
-    head = [n for n in graph.nodes() if graph.type_of(n) == "Linear"][-1]
-    set_train(upstream_with_weights(graph, head, lambda n: engine.info(n).params > 0),
-              {"frozen": True}).apply(graph)
-    return graph
 
 
 def _open(make_window, path: Path):
@@ -36,7 +26,7 @@ def _open(make_window, path: Path):
 
 
 def test_opening_a_graph_says_which_weights_start_the_next_run(make_window, tmp_path):
-    graph = _frozen_digits()
+    graph = frozen_digits()
     graph.training["init_weights"] = "digits.pt"
     save_graph(graph, tmp_path / "g.json")
     (tmp_path / "digits.pt").write_bytes(b"weights")
@@ -49,7 +39,7 @@ def test_opening_a_graph_says_which_weights_start_the_next_run(make_window, tmp_
 
 
 def test_missing_named_weights_are_warned_about_and_block_start(make_window, tmp_path):
-    graph = _frozen_digits()
+    graph = frozen_digits()
     graph.training["init_weights"] = "digits.pt"
     save_graph(graph, tmp_path / "g.json")
     _window, panel = _open(make_window, tmp_path / "g.json")
@@ -63,7 +53,7 @@ def test_missing_named_weights_are_warned_about_and_block_start(make_window, tmp
 
 
 def test_frozen_layers_without_starting_weights_are_warned_about(make_window, tmp_path):
-    save_graph(_frozen_digits(), tmp_path / "g.json")
+    save_graph(frozen_digits(), tmp_path / "g.json")
     _window, panel = _open(make_window, tmp_path / "g.json")
     assert (f"4 {WARNING}: nothing of theirs will be learned; load starting weights or "
             "unfreeze them") in panel.weights_label.text()
@@ -111,7 +101,7 @@ def test_an_unsaved_graph_keeps_the_choice_for_the_session(make_window, tmp_path
 def test_save_as_into_another_folder_keeps_the_starting_weights(make_window, tmp_path):
     """A graph naming `digits.pt` beside its file, saved into another folder, names the same
     weights from there (the review found Save As left it pointing at nothing)."""
-    graph = _frozen_digits()
+    graph = frozen_digits()
     graph.training["init_weights"] = "digits.pt"
     save_graph(graph, tmp_path / "g.json")
     (tmp_path / "digits.pt").write_bytes(b"weights")
