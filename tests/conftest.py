@@ -13,7 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 import shiboken6
 from hypothesis import settings as hypothesis_settings
-from PySide6.QtCore import QEvent, QSettings, QStandardPaths
+from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import QApplication
 
 QStandardPaths.setTestModeEnabled(True)  # GUI tests never touch real settings, logs, recovery
@@ -147,15 +147,16 @@ def make_window(qtbot, settings: QSettings, tmp_path: Path):
         return window
 
     yield make
+    from dlbuilder.gui.app import delete_window
+
     for window in made:  # closed here, not by qtbot, so that no unsaved-changes prompt waits
         if not shiboken6.isValid(window):  # the test deleted it
             continue
         window.doc.undo_stack.setClean()
         window.close()
-        window.deleteLater()
-    # Deleted now, while every Python object of theirs lives (as the app does at its exit),
-    # not later by whichever collection or event loop comes first.
-    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        # deleted now, while every Python object of theirs lives (as the app does at its
+        # exit), not later by whichever collection or event loop comes first
+        delete_window(QApplication.instance(), window)
 
 
 @pytest.fixture

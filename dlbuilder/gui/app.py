@@ -151,7 +151,7 @@ def run_gui(options: GuiOptions) -> int:
     else:
         window.offer_recovery()
         code = app.exec()
-    _delete_window(app, window)
+    delete_window(app, window)
     return code
 
 
@@ -176,7 +176,7 @@ def _save_screenshot(app: QApplication, window: MainWindow, out: Path) -> int:
     return 0
 
 
-def _delete_window(app: QApplication, window: MainWindow) -> None:
+def delete_window(app: QApplication, window: MainWindow) -> None:
     """Close and delete the window while the application and every Python object of the
     window live. Left to the interpreter's exit (or a cyclic collection), its widgets could
     outlive the application or be destroyed after their Python side: a segmentation fault

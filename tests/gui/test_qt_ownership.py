@@ -16,8 +16,9 @@ def test_a_windows_document_and_scene_go_with_the_window_not_with_a_collection(
     """Deleting the window deletes the document (with its undo stack and steps) and the scene
     (with its cards) while every Python object of theirs lives: no collection is involved."""
     import shiboken6
-    from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QApplication
+
+    from dlbuilder.gui.app import delete_window
 
     window = make_window()
     doc, scene = window.doc, window.scene
@@ -27,9 +28,7 @@ def test_a_windows_document_and_scene_go_with_the_window_not_with_a_collection(
     gc.disable()
     try:
         window.doc.undo_stack.setClean()
-        window.close()
-        window.deleteLater()
-        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        delete_window(QApplication.instance(), window)
         assert not shiboken6.isValid(doc) and not shiboken6.isValid(scene)
     finally:
         if enabled:
