@@ -275,9 +275,7 @@ def layer_proposals(layer: SizeLayer, target: tuple[int, ...], distance: int,
 def _found(layer: SizeLayer, changes: dict[str, Any], shape: Shape, distance: int) -> Found:
     size = 0.0
     for name, raw in changes.items():
-        old, new = layer.p[name], raw
-        olds = old if isinstance(old, tuple) else (old, old)
-        news = new if isinstance(new, list) else (new, new)
+        olds, news = _per_axis(layer.p[name]), _per_axis(raw)
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool)
                       for v in (*olds, *news))
         size += sum(abs(a - b) for a, b in zip(news, olds, strict=True)) if numbers else 1
@@ -290,16 +288,20 @@ def _found(layer: SizeLayer, changes: dict[str, Any], shape: Shape, distance: in
                   Proposal(label, {layer.node: changes}, shape))
 
 
+def _per_axis(value: Any) -> tuple[Any, ...]:
+    """A setting per axis: a checked pair (tuple) or a proposal's (list) as it is, one value
+    for both axes."""
+    return tuple(value) if isinstance(value, tuple | list) else (value, value)
+
+
 def _skips_pixels(p: Params) -> bool:
     """Whether a stride longer than the (dilated) kernel leaves input pixels that no output
     sees: such a proposal comes after every other, however few changes it makes."""
-    def pair(value: Any) -> tuple[Any, Any]:
-        return tuple(value) if isinstance(value, tuple | list) else (value, value)
-
     if "stride" not in p or "kernel_size" not in p:
         return False
-    kernels, dilations = pair(p["kernel_size"]), pair(p.get("dilation", 1))
-    strides = pair(p["stride"]) if p["stride"] is not None else kernels  # pooling's default
+    kernels, dilations = _per_axis(p["kernel_size"]), _per_axis(p.get("dilation", 1))
+    # a pooling's stride left unset is its kernel
+    strides = _per_axis(p["stride"]) if p["stride"] is not None else kernels
     axes = zip(strides, kernels, dilations, strict=False)
     return any(isinstance(s, int) and isinstance(k, int) and isinstance(d, int)
                and s > d * (k - 1) + 1 for s, k, d in axes)
