@@ -113,4 +113,38 @@ class RunFinished(_Record):
     seconds: float
 
 
-Record = RunStarted | BatchEnd | EpochEnd | RunFinished
+@dataclass(frozen=True)
+class LayerHealth:
+    """One layer's training health over an epoch (see backend/health.py for how each figure
+    is measured and when a flag is raised). None where a figure does not apply: no gradient
+    for a layer without weights (or a frozen one), no dead share but for ReLU-like layers."""
+
+    path: tuple[str | int, ...]  # compiler.NodePath: ("layer1", 0, "conv1")
+    node: str  # the path as words: "layer1.0/conv1"
+    type: str  # the layer type: "Conv2d"
+    grad_norm: float | None
+    update_ratio: float | None
+    dead_share: float | None
+    act_mean: float | None
+    act_std: float | None
+    flags: tuple[str, ...]  # "vanishing", "exploding", "dead"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, None (JSON null) included: a reader sees which figures do not apply."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class HealthRecord(_Record):
+    """After an epoch's EpochEnd, when the run collects health: every layer's figures, in the
+    model's forward order."""
+
+    kind: ClassVar[str] = "health"
+    epoch: int
+    layers: tuple[LayerHealth, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"epoch": self.epoch, "layers": [layer.as_dict() for layer in self.layers]}
+
+
+Record = RunStarted | BatchEnd | EpochEnd | HealthRecord | RunFinished

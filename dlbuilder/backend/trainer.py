@@ -2,7 +2,7 @@
 
     trainer = Trainer(engine, data, settings, control=control)
     for record in trainer.run():      # RunStarted, BatchEnd..., EpochEnd, ..., RunFinished
-        ...
+        ...                           # (health=True: a HealthRecord after each EpochEnd)
     trainer.model                     # the best weights by then (see RunFinished)
 
 The command line, the GUI's worker thread and the tests all drive this one loop. `plan_run`
@@ -27,6 +27,7 @@ from dlbuilder.backend.controls import TrainControl
 from dlbuilder.backend.datasets import Dataset, load_dataset
 from dlbuilder.backend.finetune import NothingTrains, base_lr, tune
 from dlbuilder.backend.fit import fit_problems, result_node
+from dlbuilder.backend.health import HealthCollector
 from dlbuilder.backend.metrics import EarlyStopping, Scores, Task, evaluate, per_class_accuracy
 from dlbuilder.backend.optim import make_optimizer, make_scheduler, step_scheduler
 from dlbuilder.backend.plan import CompileError, ModelPlan, build_plan, loss_and_target
@@ -121,7 +122,8 @@ class Trainer:
 
     def __init__(self, run: RunPlan, *, control: TrainControl | None = None,
                  init_weights: str | os.PathLike[str] | None = None,
-                 checkpoint_dir: str | os.PathLike[str] | None = None) -> None:
+                 checkpoint_dir: str | os.PathLike[str] | None = None,
+                 health: bool = False) -> None:
         self.settings = s = run.settings
         self.data = run.data
         self.control = control or TrainControl()
@@ -150,6 +152,8 @@ class Trainer:
         self.tensors = {name: (x.to(self.device), y.to(self.device))
                         for name, (x, y) in self.data.splits().items()}
         self.eval_batch = max(s.batch_size, 256)
+        # health: per layer and epoch, a HealthRecord after the EpochEnd (backend/health.py)
+        self.health = HealthCollector(self.model, run.tuning) if health else None
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> Iterator[Record]:
@@ -183,6 +187,8 @@ class Trainer:
             lr = base_lr(optimizer)
             yield self._epoch_record(epoch, train_scores, val, lr, seconds, rate, stopping,
                                      improved)
+            if self.health is not None:
+                yield self.health.epoch_record(epoch)
             epoch_done = epoch
             step_scheduler(scheduler, monitored)
             if stopping.should_stop:
@@ -206,6 +212,8 @@ class Trainer:
         fill = self.data.preprocessing.blank().to(self.device) if s.augment_shift else None
         self.tuned.train_mode(model)
         sums, seen, paused = [0.0] * 4, 0, 0.0  # loss, hits, abs and squared errors
+        health = self.health
+        measured = health.measured(batches) if health is not None else frozenset()
         start = time.perf_counter()
         for batch in range(batches):
             paused += self.control.wait_while_paused()
@@ -215,7 +223,13 @@ class Trainer:
             xb, yb = train_x.index_select(0, index), train_y.index_select(0, index)
             if s.augment_shift or s.augment_flip:
                 xb = augment(xb, s.augment_shift, s.augment_flip, generator, fill)
-            out = self._train_forward(xb)
+            measuring = batch in measured
+            if measuring:  # the plain model: hooks on a compiled one would recompile it
+                health.watch()
+                out = model(xb)
+                health.after_forward()
+            else:
+                out = self._train_forward(xb)
             target = task.targets(xb, yb, out)
             loss = task.loss_fn(out, target)
             tallies = task.tallies(out, target, yb)
@@ -227,7 +241,11 @@ class Trainer:
                 self.first_loss = loss_value
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if measuring:
+                health.after_backward()
             optimizer.step()
+            if measuring:
+                health.after_step()
             step = [loss_value * len(index), *batch_sums]
             sums = [a + b for a, b in zip(sums, step, strict=True)]
             seen += len(index)

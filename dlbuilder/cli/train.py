@@ -84,6 +84,10 @@ def _parser() -> Parser:
     out.add_argument("--checkpoint-dir", metavar="DIR",
                      help="write best.pt and last.pt there after every epoch")
     out.add_argument("--metrics-json", metavar="OUT", help="write every epoch's metrics")
+    out.add_argument("--health", action="store_true",
+                     help="measure each layer's training health every epoch (gradient norm, "
+                          "update size, dead ReLUs, activation mean and spread); print the "
+                          "layers that look unhealthy and add it all to --metrics-json")
     out.add_argument("--no-runs", action="store_true",
                      help="do not keep this run beside the graph (FILE.runs/, which the "
                           "app's Runs tab lists)")
@@ -129,7 +133,7 @@ def _run(engine, settings, args) -> int:
         run = plan_run(engine, settings, progress=DownloadProgress(sys.stderr))
         control = TrainControl()
         trainer = Trainer(run, control=control, init_weights=start,
-                          checkpoint_dir=args.checkpoint_dir)
+                          checkpoint_dir=args.checkpoint_dir, health=args.health)
     except TrainError as err:
         print(f"dlbuilder train: {name}: cannot train:\n"
               + "\n".join(f"  {p}" for p in err.problems), file=sys.stderr)
@@ -155,7 +159,7 @@ def _run(engine, settings, args) -> int:
                     f"{err.strerror or err}", False, [])
     if not args.no_runs:
         _keep_run(trainer, run, engine, history, started, args.file)
-    code = _save(trainer, run, final, epochs, args)
+    code = _save(trainer, run, final, epochs, args, history.health)
     if code != EXIT_OK:
         return code
     if interrupted.pressed:
@@ -214,11 +218,22 @@ def _train(trainer, run, epochs: list[dict[str, Any]], history, source: str):
             bar.clear()
             epochs.append(record.as_dict())
             print(format_epoch(record), flush=True)
+        elif record.kind == "health":
+            _say_health(history.health[-1])
         else:
             bar.clear()
             final = record
     print(format_final(final), flush=True)
     return final
+
+
+def _say_health(record: dict[str, Any]) -> None:
+    """The layers an epoch's health flags, in one short line (nothing when none is)."""
+    from dlbuilder.backend.health import flagged_line
+
+    line = flagged_line(record)
+    if line:
+        print(f"  health: {line}", flush=True)
 
 
 def _keep_run(trainer, run, engine, history, started: str, name: str) -> None:
@@ -255,7 +270,8 @@ def _keep_run(trainer, run, engine, history, started: str, name: str) -> None:
     print(kept, file=sys.stderr)
 
 
-def _save(trainer, run, final, epochs: list[dict[str, Any]], args) -> int:
+def _save(trainer, run, final, epochs: list[dict[str, Any]], args,
+          health: list[dict[str, Any]]) -> int:
     from dlbuilder.backend.prepare import info_path, save_preprocessing
     from dlbuilder.backend.weights import save_weights
     from dlbuilder.core.fileformat import write_atomic
@@ -269,6 +285,8 @@ def _save(trainer, run, final, epochs: list[dict[str, Any]], args) -> int:
         if args.metrics_json:
             summary = {"epochs": epochs, "final": final.as_dict(),
                        "settings": run.settings.as_dict()}
+            if args.health:  # one record per epoch: {"epoch": 3, "layers": [...]}
+                summary["health"] = health
             write_atomic(Path(args.metrics_json), json.dumps(summary, indent=1) + "\n")
     except OSError as err:
         return fail(f"dlbuilder train: cannot write {err.filename}: {err.strerror or err}",

@@ -41,8 +41,11 @@ ROLES = ("layer", "input", "output", "probabilities")
 # "convolution" a learned filter sliding over a map (Conv2d, ConvTranspose2d), "dense" a
 # fully connected layer, "flatten" turns a map into a vector, "batch_norm" normalizes over the
 # batch with a learned shift, "dropout" zeroes values while training, "saturating" an
-# activation whose gradient vanishes at both ends (sigmoid, tanh).
-TRAITS = frozenset({"convolution", "dense", "flatten", "batch_norm", "dropout", "saturating"})
+# activation whose gradient vanishes at both ends (sigmoid, tanh), "rectifying" an activation
+# that is exactly 0, with a zero gradient, for every input below a point (ReLU, ReLU6, and the
+# hard gates of MobileNetV3): a unit kept there by every sample is dead (backend/health.py).
+TRAITS = frozenset({"convolution", "dense", "flatten", "batch_norm", "dropout", "saturating",
+                    "rectifying"})
 
 
 class Example(NamedTuple):

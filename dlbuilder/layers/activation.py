@@ -12,6 +12,7 @@ from dlbuilder.layers import receptive_maps as maps
 from dlbuilder.layers.common import IMG, float_param, int_param
 
 Curve = Callable[[float, Params], tuple[float, float]]
+_RECTIFYING = frozenset({"rectifying"})  # exactly 0 below a point: its units can die
 
 
 def _same(ins: list[Shape], p: Params) -> Shape:
@@ -83,7 +84,7 @@ def softmax_explain(ins: list[Shape], p: Params, out: Shape) -> list[str]:
 
 SPECS = (
     _simple("ReLU", "max(0, x): the default choice for hidden layers", lambda p: "max(0, x)",
-            curves.relu),
+            curves.relu, traits=_RECTIFYING),
     _simple("LeakyReLU", "x for x > 0, a small slope times x below",
             lambda p: f"x if x > 0, else {p['negative_slope']:g}*x", curves.leaky_relu,
             (float_param("negative_slope", 0.01, "slope for negative inputs"),), "slope",
@@ -111,14 +112,14 @@ SPECS = (
               receptive=maps.along_dim,
               examples=(([(10,)], {}), ([IMG], {"dim": -1}))),
     _simple("ReLU6", "ReLU capped at 6: robust in low precision (MobileNet)",
-            lambda p: "min(max(0, x), 6)", curves.relu6),
+            lambda p: "min(max(0, x), 6)", curves.relu6, traits=_RECTIFYING),
     _simple("SiLU", "x * sigmoid(x), also called swish: smooth, dips below zero (EfficientNet)",
             lambda p: "x / (1 + e^-x)", curves.silu, examples=(([(5,)], {}),)),
     _simple("Hardswish", "x * ReLU6(x + 3)/6: a cheap swish of straight pieces (MobileNetV3)",
-            lambda p: "x * min(max(0, x + 3), 6) / 6", curves.hardswish),
+            lambda p: "x * min(max(0, x + 3), 6) / 6", curves.hardswish, traits=_RECTIFYING),
     _simple("Hardsigmoid", "ReLU6(x + 3)/6: a cheap sigmoid, the gate of MobileNetV3's SE blocks",
             lambda p: "min(max(0, x + 3), 6) / 6", curves.hardsigmoid,
-            examples=(([(4, 9)], {}),)),
+            examples=(([(4, 9)], {}),), traits=_RECTIFYING),
     _simple("Mish", "x * tanh(softplus(x)): a smooth self-gated activation",
             lambda p: "x * tanh(ln(1 + e^x))", curves.mish),
     LayerSpec("PReLU", "activation", "a leaky ReLU whose negative slope is learned",

@@ -65,6 +65,7 @@ class RunHistory:
     epochs: list[dict[str, Any]] = field(default_factory=list)  # EpochEnd.as_dict() each
     finished: dict[str, Any] | None = None  # RunFinished.as_dict()
     last_batch: dict[str, Any] | None = None  # the newest BatchEnd.as_dict(): the progress
+    health: list[dict[str, Any]] = field(default_factory=list)  # HealthRecord.as_dict() each
     series: dict[str, Series] = field(default_factory=lambda: {n: Series() for n in SERIES})
     version: int = 0
 
@@ -73,7 +74,8 @@ class RunHistory:
         return int(self.started["batches_per_epoch"]) if self.started else 1
 
     def add(self, record: Any) -> None:
-        """Take one trainer record (RunStarted, BatchEnd, EpochEnd or RunFinished)."""
+        """Take one trainer record (RunStarted, BatchEnd, EpochEnd, HealthRecord or
+        RunFinished)."""
         kind = record.kind
         if kind == "batch":
             x = record.step / max(record.batches, 1)
@@ -83,6 +85,8 @@ class RunHistory:
             self.last_batch = record.as_dict()
         elif kind == "epoch":
             self._add_epoch(record.as_dict())
+        elif kind == "health":
+            self.health.append(record.as_dict())
         elif kind == "started":
             self.started = record.as_dict()
         elif kind == "finished":
@@ -104,7 +108,7 @@ class RunHistory:
         batches = {name: [self.arrays(name)[0].tolist(), self.arrays(name)[1].tolist()]
                    for name in BATCH_SERIES}
         return {"started": self.started, "epochs": self.epochs, "finished": self.finished,
-                "batches": batches}
+                "health": self.health, "batches": batches}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunHistory:
@@ -112,6 +116,10 @@ class RunHistory:
         history = cls(started=data.get("started"), finished=data.get("finished"))
         for values in data.get("epochs") or []:
             history._add_epoch(dict(values))
+        health = data.get("health") or []  # runs kept before health was collected have none
+        if not isinstance(health, list) or not all(isinstance(h, dict) for h in health):
+            raise ValueError("bad health records")
+        history.health = [dict(h) for h in health]
         for name, (xs, ys) in (data.get("batches") or {}).items():
             if name not in BATCH_SERIES or len(xs) != len(ys):
                 raise ValueError(f"bad batch series {name!r}")

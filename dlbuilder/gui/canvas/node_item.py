@@ -40,6 +40,7 @@ from dlbuilder.gui.canvas.style import (
 )
 
 if TYPE_CHECKING:
+    from dlbuilder.gui.canvas.card_health import HealthBadgeItem
     from dlbuilder.gui.canvas.scene import GraphScene
     from dlbuilder.gui.document import Document
 
@@ -113,6 +114,7 @@ class NodeItem(QGraphicsItem):
         self._shape_known = True
         self.tuning = TrainOptions()  # the node's own: frozen draws a lock, a rate its factor
         self._rate_text: tuple[QStaticText, QPointF] | None = None
+        self.health: HealthBadgeItem | None = None  # training health (card_health.py)
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneMouse
 from dlbuilder.core.changes import Change, by_node
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.placement import missing_positions, ui_position
+from dlbuilder.gui.canvas.card_health import show_health
 from dlbuilder.gui.canvas.card_index import CardIndex
 from dlbuilder.gui.canvas.node_item import NodeItem
 from dlbuilder.gui.canvas.style import GAP_X, GAP_Y, GRID, snap
@@ -44,6 +45,8 @@ class GraphScene(QGraphicsScene):
         self._cards: CardIndex[NodeItem] = CardIndex()
         self._dirty: list[QRectF] = []  # where cards left or landed: wires to re-route
         self._diagnostics: dict[str, tuple[Diagnostic, ...]] = {}
+        self._health: dict[str, list[dict]] = {}  # the last epoch's health, by top-level node
+        self._health_epoch: int | None = None
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         doc.changed.connect(self._on_doc_changed)
         doc.selection_changed.connect(self._on_doc_selection_changed)
@@ -86,6 +89,17 @@ class GraphScene(QGraphicsScene):
         for src, dst, port in graph.edges():
             self._add_wire_item(src, dst, port, graph.from_port(src, dst))
         self._apply_selection(self.doc.selection())
+        if self._health:
+            show_health(self.nodes, self._health, self.doc.scope.path, self._health_epoch)
+
+    def set_health(self, by_node: dict[str, list[dict]] | None, epoch: int | None = None
+                   ) -> None:
+        """Show training health on the cards: `by_node` holds the layers' figures of one epoch
+        (HealthRecord.as_dict()'s layers) by top-level node id (health.by_top_node); a block
+        instance's entry holds every layer inside it, so an opened block shows its own.
+        None clears. Kept until the next call, another graph, or a structural edit."""
+        self._health, self._health_epoch = dict(by_node or {}), epoch
+        show_health(self.nodes, self._health, self.doc.scope.path, epoch)
 
     def _add_node_item(self, node: str) -> NodeItem:
         item = NodeItem(self.doc, node, self._diagnostics.get(node, ()))
@@ -131,6 +145,9 @@ class GraphScene(QGraphicsScene):
         self.rebuild()
 
     def _on_doc_changed(self, change: Change) -> None:
+        if self._health and (change.replaced or change.structural or change.params_changed
+                             or change.blocks):  # the figures were of another network
+            self.set_health(None)
         if change.replaced:
             self.rebuild()
             return
