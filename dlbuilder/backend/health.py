@@ -161,6 +161,32 @@ def by_top_node(record: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def layer_series(records: list[dict[str, Any]], figure: str
+                 ) -> list[tuple[dict[str, Any], list[int], list[float]]]:
+    """Per layer (in the last record's forward order) that has `figure` in some epoch: the
+    layer's last entry, the epochs and the values (nan where an epoch lacks it)."""
+    if not records:
+        return []
+    epochs = [record["epoch"] for record in records]
+    values: dict[str, list[float]] = {}
+    last: dict[str, dict[str, Any]] = {}
+    for index, record in enumerate(records):
+        for layer in record["layers"]:
+            name = layer["node"]
+            if layer.get(figure) is None:
+                continue
+            values.setdefault(name, [math.nan] * len(records))[index] = float(layer[figure])
+            last[name] = layer
+    order = [layer["node"] for layer in records[-1]["layers"]]
+    order += [name for name in values if name not in order]
+    return [(last[name], epochs, values[name]) for name in order if name in values]
+
+
+def depth_profile(record: dict[str, Any], figure: str) -> list[dict[str, Any]]:
+    """An epoch's layers that have `figure`, first layer first: the figure against depth."""
+    return [layer for layer in record["layers"] if layer.get(figure) is not None]
+
+
 # -- the collector ------------------------------------------------------------------------------
 def layer_types(plan: ModelPlan) -> dict[NodePath, str]:
     """The layer type of every module node the plan builds (block instance runs left out)."""

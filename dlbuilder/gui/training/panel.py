@@ -53,6 +53,7 @@ class TrainingPanel(QWidget):
     training_changed = Signal(bool)  # a run started (True) or ended (False)
     message = Signal(str)  # for the status bar
     open_graph_requested = Signal(object)  # a run's graph snapshot (file dict) to open
+    health_changed = Signal(object)  # the last epoch's health (HealthRecord.as_dict()) or None
 
     def __init__(self, doc: Document, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
@@ -193,12 +194,14 @@ class TrainingPanel(QWidget):
         self._run_store = self.store  # where this run goes, even if the graph is saved elsewhere
         self.history = RunHistory()
         self.curves.set_history(self.history)
+        self.health.set_history(self.history)
+        self.health_changed.emit(None)  # the last run's badges go: they were of that run
         self.results.clear()
         self.header.reset()
         # the thread loads PyTorch when the panel is built; the first run waits for it
         self.header.show_message("Starting…" if self.session.is_warm else "Loading PyTorch…")
         self.say("")
-        self.tabs.setCurrentIndex(0)
+        self.tabs.setCurrentWidget(self.curves)
         self.session.start(self._job)
         self._header_timer.start()
         self._update_buttons()
@@ -256,6 +259,9 @@ class TrainingPanel(QWidget):
                 self.header.clock.start()
                 self.header.clock.pause(self.session.paused)  # paused while it was preparing
             self.history.add(record)
+            if record.kind == "health":  # once an epoch
+                self.health_changed.emit(self.history.health[-1])
+                self.health.refresh()
 
     def _on_session_evaluated(self, evaluation: Any) -> None:
         self.results.show_results(evaluation, self.history.finished)
@@ -288,7 +294,7 @@ class TrainingPanel(QWidget):
             self.header.show_message(self.header.line.text() + " · "
                                      + self.history.finished.get("message", ""))
             if outcome.reason == "completed":
-                self.tabs.setCurrentIndex(1)
+                self.tabs.setCurrentWidget(self.results)
         self._update_buttons()
         self.refresh_problems()
         self.training_changed.emit(False)
@@ -340,6 +346,8 @@ class TrainingPanel(QWidget):
         if not self.running:  # another graph: the last run's views belong to the old one
             self.history = RunHistory()
             self.curves.clear()
+            self.health.set_history(None)
+            self.health_changed.emit(None)
             self.results.clear()
             self.header.reset()
         self.say("")  # whatever it said was about the graph that has gone
@@ -401,6 +409,7 @@ class TrainingPanel(QWidget):
         self._store_of_example = self.doc.path is not None and is_example(self.doc.path)
         self.runs.set_store(self.store)
         self.compare.set_runs([])
+        self.health.set_runs([])
 
     def _runs_folder(self) -> Path:
         path = self.doc.path if self.doc.path is None or not is_example(self.doc.path) else None
@@ -453,6 +462,7 @@ class TrainingPanel(QWidget):
             self.say(str(err), error=True)
             return
         self.compare.set_runs(runs)
+        self.health.set_runs(runs)
 
     def _run_label(self, run_id: int) -> str:
         try:

@@ -1,5 +1,6 @@
 """The Training tab's widgets and their layout: the data and settings column with Start, Pause,
-Stop and the weights buttons; the progress header over the Curves, Results and Runs tabs."""
+Stop and the weights buttons; the progress header over the Curves, Health, Results and Runs
+tabs."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from dlbuilder.gui.training.data_panel import DataPanel
+from dlbuilder.gui.training.health_view import HealthWidget
 from dlbuilder.gui.training.plots import COMPARE_HINT, CurvesWidget
 from dlbuilder.gui.training.progress import ProgressHeaderWidget
 from dlbuilder.gui.training.results import ResultsPanel
@@ -123,6 +125,7 @@ def setup_ui(panel: Any) -> None:
 
     panel.header = ProgressHeaderWidget()
     panel.curves = CurvesWidget()
+    panel.health = HealthWidget()
     panel.results = ResultsPanel()
     panel.runs = RunsPanel()
     panel.compare = CurvesWidget(hint=COMPARE_HINT)
@@ -132,12 +135,13 @@ def setup_ui(panel: Any) -> None:
     runs_split.setSizes([500, 500])
     panel.runs_split = runs_split
     panel.tabs = QTabWidget()
-    panel.tabs.addTab(panel.curves, "Curves")
-    panel.tabs.addTab(panel.results, "Results")
-    panel.tabs.addTab(runs_split, "Runs")
-    panel.tabs.setTabToolTip(0, "Loss, accuracy and learning rate as the run goes on")
-    panel.tabs.setTabToolTip(1, "Accuracy, confusion matrix and sample predictions")
-    panel.tabs.setTabToolTip(2, "Every run of this graph; select several to compare them")
+    tabs = ((panel.curves, "Curves", "Loss, accuracy and learning rate as the run goes on"),
+            (panel.health, "Health", "Each layer's gradient, update size, dead ReLUs and "
+             "activations, epoch by epoch; the runs selected in Runs compared by depth"),
+            (panel.results, "Results", "Accuracy, confusion matrix and sample predictions"),
+            (runs_split, "Runs", "Every run of this graph; select several to compare them"))
+    for widget, title, tip in tabs:
+        panel.tabs.setTabToolTip(panel.tabs.addTab(widget, title), tip)
     right = QWidget()
     right_layout = QVBoxLayout(right)
     right_layout.setContentsMargins(0, 0, 0, 0)

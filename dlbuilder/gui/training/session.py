@@ -120,7 +120,8 @@ class TrainWorker(QObject):
         self.status_changed.emit("Preparing the data…")
         try:
             run = plan_run(engine, job.settings, dataset=job.dataset, progress=self._on_download)
-            trainer = Trainer(run, control=self.control, init_weights=job.init_weights)
+            trainer = Trainer(run, control=self.control, init_weights=job.init_weights,
+                              health=True)  # the app always shows health (Health tab, cards)
         except _StopDuringDownload:
             self.status_changed.emit("Stopped during the download; it resumes where it left "
                                      "off next time")

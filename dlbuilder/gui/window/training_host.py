@@ -33,6 +33,7 @@ class TrainingHostWidget(QWidget):
     message = Signal(str)
     open_graph_requested = Signal(object)
     sample_changed = Signal(object)  # the chosen data's first training image (QImage) or None
+    health_changed = Signal(object)  # the last epoch's health record (dict) or None
 
     def __init__(self, doc: Document, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
@@ -72,6 +73,7 @@ class TrainingHostWidget(QWidget):
             panel.training_changed.connect(self.training_changed)
             panel.message.connect(self.message)
             panel.open_graph_requested.connect(self.open_graph_requested)
+            panel.health_changed.connect(self.health_changed)
             self._layout.removeWidget(self._placeholder)
             self._placeholder.deleteLater()
             self._layout.addWidget(panel)
@@ -170,6 +172,7 @@ class TrainingWindowSide(QObject):
         self.host = window.training
         self.host.training_changed.connect(self._on_host_training_changed)
         self.host.open_graph_requested.connect(self._on_host_open_graph_requested)
+        self.host.health_changed.connect(self._on_host_health_changed)
         self._on_host_training_changed(False)  # the actions as no run leaves them
 
     def show_training(self) -> None:
@@ -210,6 +213,15 @@ class TrainingWindowSide(QObject):
             widget.setEnabled(not running)
         window.recent_menu.setEnabled(not running and bool(window.files.recent()))
         window.lock_banner.setVisible(running)
+
+    def _on_host_health_changed(self, record: dict[str, Any] | None) -> None:
+        """The cards show the last epoch's health (gui/canvas/card_health.py)."""
+        from dlbuilder.backend.health import by_top_node
+
+        if record is None:
+            self.window.scene.set_health(None)
+        else:
+            self.window.scene.set_health(by_top_node(record), record["epoch"])
 
     def _on_host_open_graph_requested(self, data: object) -> None:
         """Open a run's graph snapshot as a new, unsaved graph."""

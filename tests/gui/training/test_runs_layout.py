@@ -26,7 +26,7 @@ def test_names_accuracies_and_curve_controls_are_in_sight(qtbot, make_window, tm
     for _ in range(3):
         panel.store.add(graph_to_dict(window.doc.graph), {"epochs": 2}, RunHistory())
     panel.runs.refresh()
-    panel.tabs.setCurrentIndex(2)
+    panel.tabs.setCurrentWidget(panel.runs_split)
     panel.runs.select_runs(panel.runs.visible_runs())
     QApplication.processEvents()
     view = panel.runs.view
@@ -38,7 +38,7 @@ def test_names_accuracies_and_curve_controls_are_in_sight(qtbot, make_window, tm
     for widget in (smoothing, panel.compare.log_scale, panel.compare.csv_button,
                    panel.compare.png_button, *panel.runs.buttons.values()):
         assert whole(widget), (size, widget.text())
-    panel.tabs.setCurrentIndex(0)
+    panel.tabs.setCurrentWidget(panel.curves)
     QApplication.processEvents()
     for widget in (panel.curves.log_scale, panel.curves.csv_button, panel.curves.png_button):
         assert whole(widget), (size, "Curves tab", widget.text())
