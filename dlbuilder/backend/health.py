@@ -81,11 +81,12 @@ FIGURE_NAMES = {"grad_norm": "gradient norm", "update_ratio": "update / weight",
 
 
 def flag_rules() -> str:
-    """The thresholds in words, for tooltips and help."""
-    return (f"vanishing: a layer's gradient per weight is below {VANISHING:g} of the last "
-            f"layer's; exploding: above {EXPLODING:g}x the last layer's, or one step changes "
-            f"the weights by more than {UPDATE_EXPLODING:.0%}; dead: more than {DEAD:.0%} of "
-            "a ReLU's units are 0 for a whole batch")
+    """The thresholds in words, one flag a line, for tooltips and help."""
+    return "\n".join((
+        f"vanishing: a layer's gradient per weight is below {VANISHING:g} of the last layer's",
+        f"exploding: above {EXPLODING:g}x the last layer's, or one step changes the weights "
+        f"by more than {UPDATE_EXPLODING:.0%}",
+        f"dead: more than {DEAD:.0%} of a ReLU's units are 0 for a whole batch"))
 
 
 def layer_flags(figures: list[dict[str, Any]], sizes: list[int],
@@ -134,11 +135,22 @@ def flag_words(layer: dict[str, Any]) -> str:
     return ", ".join(words)
 
 
-def flagged_line(record: dict[str, Any]) -> str:
-    """The flagged layers of one epoch's record in a line ("" when none is flagged):
-    "c1 vanishing · relu3 dead 62%"."""
-    return " · ".join(f"{layer['node']} {flag_words(layer)}" for layer in record["layers"]
-                      if layer.get("flags"))
+def flagged_line(record: dict[str, Any], most: int = 3) -> str:
+    """The flagged layers of one epoch's record, in a short line ("" when none is flagged):
+    per flag its first `most` layers in forward order (the dead ones most dead first) and how
+    many more: "vanishing: stem, conv0, conv1 and 12 more · dead: relu3 99%"."""
+    parts = []
+    for flag in FLAGS:
+        layers = [layer for layer in record["layers"] if flag in (layer.get("flags") or ())]
+        if flag == "dead":
+            layers.sort(key=lambda layer: -(layer.get("dead_share") or 0.0))
+        if not layers:
+            continue
+        names = [layer["node"] + (f" {layer['dead_share']:.0%}" if flag == "dead" else "")
+                 for layer in layers[:most]]
+        more = f" and {len(layers) - most} more" if len(layers) > most else ""
+        parts.append(f"{flag}: {', '.join(names)}{more}")
+    return " · ".join(parts)
 
 
 def worst(layers: Iterable[dict[str, Any]]) -> dict[str, Any] | None:

@@ -202,8 +202,10 @@ def test_words_lines_and_grouping() -> None:
     record = {"epoch": 2, "layers": layers}
     assert health.flag_words(layers[1]) == "dead 62%"
     assert health.flag_words(layers[3]) == "exploding, dead 70%"
-    assert health.flagged_line(record) == ("c1 vanishing · b.0/r dead 62% · "
-                                           "f exploding, dead 70%")
+    assert health.flagged_line(record) == ("exploding: f · vanishing: c1 · "
+                                           "dead: f 70%, b.0/r 62%")
+    assert health.flagged_line(record, most=1) == ("exploding: f · vanishing: c1 · "
+                                                   "dead: f 70% and 1 more")
     assert health.flagged_line({"epoch": 1, "layers": [layers[2]]}) == ""
     assert health.worst(layers)["node"] == "f"
     assert health.worst(layers[:2])["node"] == "c1"

@@ -100,7 +100,8 @@ def test_train_health_goes_into_the_metrics_file_and_the_runs_store(tmp_path, ca
     # a short line after each epoch names the flagged layers, the first one leading
     lines = out.splitlines()
     said = [lines[i + 1] for i, line in enumerate(lines) if line.startswith("epoch ")]
-    assert all(line.startswith("  health: stem vanishing") for line in said)
+    assert all(line.startswith("  health: vanishing: stem, conv0, conv1 and ")
+               for line in said)
     assert RunStore(runs_beside(graph)).history(1).health == data["health"]
 
 

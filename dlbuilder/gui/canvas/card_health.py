@@ -134,8 +134,13 @@ class HealthBadgeItem(QGraphicsItem):
 
 
 def _on(fill: QColor) -> QColor:
-    """Black or white, whichever reads on `fill`."""
-    return QColor("#000000") if fill.lightnessF() > 0.55 else QColor("#ffffff")
+    """Black or white, whichever contrasts more with `fill` (WCAG's relative luminance)."""
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    luminance = (0.2126 * linear(fill.redF()) + 0.7152 * linear(fill.greenF())
+                 + 0.0722 * linear(fill.blueF()))
+    black, white = (luminance + 0.05) / 0.05, 1.05 / (luminance + 0.05)
+    return QColor("#000000") if black >= white else QColor("#ffffff")
 
 
 def show_health(cards: dict[str, NodeItem], by_node: dict[str, Layers],

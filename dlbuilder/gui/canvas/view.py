@@ -306,7 +306,9 @@ class CanvasView(PaletteDrops, QGraphicsView):
 
     def _hover_hint(self, pos: QPointF) -> None:
         node = self.graph_scene.node_at(pos, PORT_HIT)
-        self._hover_card(node.node if node is not None else None)
+        badge = node.health if node is not None else None  # training health: its own tooltip
+        on_badge = badge is not None and badge.sceneBoundingRect().contains(pos)
+        self._hover_card(node.node if node is not None and not on_badge else None)
         port = node.port_at(pos) if node is not None else None
         if port is None:
             self._restore_cursor()

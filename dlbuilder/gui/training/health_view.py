@@ -53,7 +53,10 @@ NO_HEALTH = ("These runs have no health figures: they were kept before health wa
              "or trained by `dlbuilder train` without --health")
 READOUT_TIP = ("Left: one line per layer, coloured by depth (dark: the first layer, light: the "
                "last). Right: the last epoch against depth, one line per run (the runs "
-               "selected in the Runs tab). Point at a line to name its layer. " + flag_rules())
+               "selected in the Runs tab). Point at a line to name its layer.\n"
+               + flag_rules())
+READOUT_IDLE = ("Colour follows depth: dark for the first layer, light for the last. Point at "
+                "a line to name its layer.")
 DEPTH_RANGES = {"light": (0.0, 0.85), "dark": (0.2, 1.0)}  # of viridis: readable on the base
 
 
@@ -110,18 +113,20 @@ class HealthWidget(QWidget):
         font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
         self.plots = {"epochs": parts.make_plot("", font, epoch_label=True, lr=True),
                       "depth": parts.make_plot("", font, epoch_label=False, lr=True)}
-        self.plots["depth"].setLabel("bottom", "layer (1: nearest the input)",
+        self.plots["depth"].setLabel("bottom", "layer, from the input",
                                      **{"font-size": f"{font.pointSizeF():g}pt"})
         for key, plot in self.plots.items():
             plot.setMinimumSize(160, 100)
             plot.setLogMode(y=True)
             plot.scene().sigMouseMoved.connect(
                 lambda pos, key=key: self._on_scene_mouse_moved(key, pos))
-        self._legend = parts.add_legend(self.plots["depth"], (-4, 4), font)
-        self.titles = {"epochs": QLabel(), "depth": QLabel("By depth, at the last epoch")}
-        self.readout = QLabel(" ")
+        # bottom right: a plain net's line rises to the top right, a residual one stays high
+        self._legend = parts.add_legend(self.plots["depth"], (-4, -4), font)
+        self.titles = {"epochs": QLabel(), "depth": QLabel("By depth, last epoch")}
+        self.readout = QLabel(READOUT_IDLE)
         self.readout.setToolTip(READOUT_TIP)
         self.readout.setWordWrap(True)
+        self.readout.setMinimumHeight(self.readout.fontMetrics().lineSpacing() * 2)
         self.readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._hint = QLabel(HINT)
         self._hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -230,8 +235,7 @@ class HealthWidget(QWidget):
             self._layers.append((item, layer, epochs, ys))
         run = self._label if self._history is not None and self._history.health else \
             next((label for label, h in self._runs if h.health), "")
-        self.titles["epochs"].setText(f"Per layer over epochs: {run}" if run else
-                                      "Per layer over epochs")
+        self.titles["epochs"].setText(f"Over epochs: {run}" if run else "Over epochs")
 
     def _draw_depth(self, compared: list[tuple[str, list[dict[str, Any]]]]) -> None:
         plot = self.plots["depth"]
@@ -340,7 +344,7 @@ class HealthWidget(QWidget):
         self.log_scale.setChecked(key in LOG_FIGURES)
         self.log_scale.setEnabled(key not in NO_LOG)
         self.log_scale.blockSignals(False)
-        self.readout.setText(" ")
+        self.readout.setText(READOUT_IDLE)
         self._draw()
 
     def _on_log_toggled(self, _checked: bool) -> None:

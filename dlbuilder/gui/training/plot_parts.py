@@ -126,15 +126,19 @@ class EpochAxisItem(pg.AxisItem):
 
 class ValueAxisItem(pg.AxisItem):
     """A y axis whose ticks show the values themselves (0.001, 5e-05), never an SI prefix or a
-    rounded-away 0: for the learning rate, which is small."""
+    rounded-away 0: for the learning rate, which is small, and the health figures (which may
+    be on a log scale)."""
 
     def __init__(self, orientation: str = "left") -> None:
         super().__init__(orientation)
         self.enableAutoSIPrefix(False)
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        if self.logMode:
-            return super().tickStrings(values, scale, spacing)
+        if self.logMode:  # within a decade, 1, 2 and 5 only: nine labels crowd a short axis
+            strings = super().tickStrings(values, scale, spacing)
+            kept = [text if round(10 ** (v - math.floor(v))) in (1, 2, 5, 10) else ""
+                    for v, text in zip(values, strings, strict=True)]
+            return kept if any(kept) else strings
         tiny = abs(spacing * scale) * 1e-6  # what is left of 0 after float arithmetic
         return [f"{0.0 if abs(v * scale) < tiny else v * scale:.3g}" for v in values]
 

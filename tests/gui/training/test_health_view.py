@@ -153,3 +153,13 @@ def test_both_themes_draw_every_line(widget) -> None:
     assert pens["light"] != pens["dark"]
     theme_manager().apply("light")
     assert np.isfinite(widget.layer_lines()["c1"][1]).all()
+
+
+def test_a_log_axis_labels_one_two_and_five_of_each_decade(widget) -> None:
+    axis = widget.plots["epochs"].getAxis("left")
+    assert axis.logMode
+    values = [math.log10(k / 10) for k in range(1, 10)]
+    labels = axis.tickStrings(values, 1.0, 0.1)
+    assert [text != "" for text in labels] == [k in (1, 2, 5) for k in range(1, 10)]
+    inside = [math.log10(0.3), math.log10(0.4)]  # no 1, 2 or 5 in sight: all of them
+    assert all(axis.tickStrings(inside, 1.0, 0.1))
