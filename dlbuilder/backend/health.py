@@ -98,14 +98,17 @@ def layer_flags(figures: list[dict[str, Any]], sizes: list[int],
            else f["grad_norm"] / math.sqrt(size)
            for f, size, cold in zip(figures, sizes, frozen, strict=True)]
     head = next((r for r in reversed(rms) if r is not None), None)
+    if head is not None and not (math.isfinite(head) and head > 0):
+        head = None  # nothing to measure against: only the absolute line holds
     out = []
     for f, r in zip(figures, rms, strict=True):
         flags = []
         ratio = f["update_ratio"]
-        if r is not None and (not r <= EXPLODING * head  # written so that nan explodes
+        relative = r is not None and head is not None
+        if r is not None and ((relative and not r <= EXPLODING * head)  # so nan explodes
                               or (ratio is not None and not ratio <= UPDATE_EXPLODING)):
             flags.append("exploding")
-        elif r is not None and r < VANISHING * head:
+        elif relative and r < VANISHING * head:
             flags.append("vanishing")
         if f["dead_share"] is not None and f["dead_share"] > DEAD:
             flags.append("dead")

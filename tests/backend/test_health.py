@@ -181,6 +181,10 @@ def test_a_huge_step_or_nan_explodes_even_the_head() -> None:
     assert flags == [("exploding",), ("exploding",), ()]
     flags = layer_flags([figures(math.nan), figures(1.0)], [10, 10], [False, False])
     assert flags == [("exploding",), ()]
+    # a head without gradient (all of it dead) is no yardstick: no relative flag at all
+    flags = layer_flags([figures(1e-9), figures(5.0), figures(0.0)], [10, 10, 10],
+                        [False] * 3)
+    assert flags == [(), (), ()]
 
 
 def test_dead_rectifiers_and_frozen_layers() -> None:
