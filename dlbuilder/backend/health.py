@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from dlbuilder.backend.module_names import NodePath, module_names
+from dlbuilder.backend.module_names import NodePath, module_names, path_text
 from dlbuilder.backend.records import HealthRecord, LayerHealth
 
 if TYPE_CHECKING:
@@ -117,17 +117,6 @@ def layer_flags(figures: list[dict[str, Any]], sizes: list[int],
 
 
 # -- words the CLI and the app share ----------------------------------------------------------
-def node_label(path: NodePath) -> str:
-    """A node path as words: ("layer1", 0, "conv1") -> "layer1.0/conv1"."""
-    words: list[str] = []
-    for part in path:
-        if isinstance(part, int):
-            words[-1] += f".{part}"
-        else:
-            words.append(part)
-    return "/".join(words)
-
-
 def flag_words(layer: dict[str, Any]) -> str:
     """A layer's flags as a card or a line says them: "vanishing", "dead 62%"; "" for none."""
     words = []
@@ -253,6 +242,7 @@ class HealthCollector:
         if registry is None:
             from dlbuilder.layers import REGISTRY as registry
         types = layer_types(model.plan)
+        self._known = frozenset(module_names(model.plan))  # whether instances repeat
         self.layers: list[_Layer] = []
         for path, module in node_modules(model).items():
             if path not in types:
@@ -362,7 +352,7 @@ class HealthCollector:
         figures = [{name: layer.mean(name) for name in FIGURES} for layer in self.layers]
         flags = layer_flags(figures, [layer.size for layer in self.layers],
                             [layer.frozen for layer in self.layers])
-        out = tuple(LayerHealth(layer.path, node_label(layer.path), layer.type,
+        out = tuple(LayerHealth(layer.path, path_text(layer.path, self._known), layer.type,
                                 values["grad_norm"], values["update_ratio"],
                                 values["dead_share"], values["act_mean"], values["act_std"],
                                 marks)

@@ -19,7 +19,7 @@ from train_helpers import blobs, mlp, of_kind, records
 from dlbuilder.backend import health
 from dlbuilder.backend.compiler import compile_graph, node_modules
 from dlbuilder.backend.datasets import Split, load_dataset
-from dlbuilder.backend.health import HealthCollector, layer_flags, layer_types, node_label
+from dlbuilder.backend.health import HealthCollector, layer_flags, layer_types
 from dlbuilder.backend.records import HealthRecord, LayerHealth
 from dlbuilder.backend.settings import resolve_settings
 from dlbuilder.backend.trainer import Trainer, plan_run
@@ -113,7 +113,7 @@ def test_figures_inside_block_instances_match_torch() -> None:
     for layer in record.layers:
         check_layer(layer, *seen[layer.path])
     inner = next(layer for layer in record.layers if layer.path == ("block1", 0, "conv1"))
-    assert inner.node == "block1.0/conv1" and inner.type == "Conv2d"
+    assert inner.node == "block1/conv1" and inner.type == "Conv2d"  # as the problems list
 
 
 def test_layer_types_follow_the_plan_into_blocks() -> None:
@@ -135,12 +135,6 @@ def test_the_record_as_dict_keeps_nulls_in_the_shared_form() -> None:
         "act_std": 0.9, "flags": ["vanishing"]}]}
     assert json.loads(json.dumps(data)) == data
     assert HealthRecord.kind == "health"
-
-
-def test_node_labels_name_runs_and_nesting() -> None:
-    assert node_label(("c1",)) == "c1"
-    assert node_label(("layer1", 0, "conv1")) == "layer1.0/conv1"
-    assert node_label(("layer2", 1, "downsample", 0, "0")) == "layer2.1/downsample.0/0"
 
 
 @pytest.mark.parametrize("batches", [1, 5, 26, 169, 1000])

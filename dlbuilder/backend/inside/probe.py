@@ -20,8 +20,7 @@ import torch
 from torch import nn
 
 from dlbuilder.backend.compiler import CompiledModel, node_modules, tap_nodes
-from dlbuilder.backend.inside.paths import find_path, path_text
-from dlbuilder.backend.module_names import NodePath
+from dlbuilder.backend.module_names import NodePath, find_path, path_text
 from dlbuilder.backend.plan import ModelPlan, build_plan, loss_and_target
 from dlbuilder.backend.predict import to_probabilities
 from dlbuilder.backend.preprocessing import Preprocessing, read_preprocessing
@@ -29,8 +28,8 @@ from dlbuilder.backend.weights import load_state, read_state_dict
 from dlbuilder.core.blocks import BLOCK
 from dlbuilder.core.graph import Graph
 from dlbuilder.core.inference import InferenceEngine
+from dlbuilder.layers.io import CLASS_LOSSES
 
-CLASS_LOSSES = ("CrossEntropyLoss", "NLLLoss")  # whose outputs become class probabilities
 CONVOLUTIONS = (nn.Conv2d, nn.ConvTranspose2d)
 
 

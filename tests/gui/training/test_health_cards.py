@@ -13,7 +13,8 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
 from dlbuilder.backend.compiler import compile_graph
-from dlbuilder.backend.health import by_top_node, layer_types, node_label
+from dlbuilder.backend.health import by_top_node, layer_types
+from dlbuilder.backend.module_names import path_text
 from dlbuilder.core.commands import SetParams, SetTraining
 from dlbuilder.gui.canvas.card_health import HealthBadgeItem
 from dlbuilder.gui.look.theme import current, theme_manager
@@ -29,12 +30,12 @@ def record(graph, epoch: int = 3, **special: dict[str, Any]) -> dict[str, Any]:
     for path, kind in types.items():
         rectifying = kind == "ReLU"
         weighted = kind in ("Conv2d", "Linear", "BatchNorm2d")
-        values = {"path": list(path), "node": node_label(path), "type": kind,
+        values = {"path": list(path), "node": path_text(path, types), "type": kind,
                   "grad_norm": 0.12 if weighted else None,
                   "update_ratio": 1e-3 if weighted else None,
                   "dead_share": 0.03 if rectifying else None, "act_mean": 0.1, "act_std": 0.9,
                   "flags": []}
-        values.update(special.get(node_label(path), {}))
+        values.update(special.get(path_text(path, types), {}))
         layers.append(values)
     return {"epoch": epoch, "layers": layers}
 
@@ -123,12 +124,12 @@ def test_a_block_instance_shows_its_worst_layer_and_opened_its_own(make_view) ->
     view = make_view(graph)
     scene, doc = view.graph_scene, view.doc
     scene.set_health(by_top_node(record(
-        graph, **{"block2.0/relu1": {"dead_share": 0.7, "flags": ["dead"]},
-                  "block2.0/conv2": {"grad_norm": 1e-9, "flags": ["vanishing"]},
-                  "block2.0/downsample.0/0": {"grad_norm": 7.0}})), 2)
+        graph, **{"block2/relu1": {"dead_share": 0.7, "flags": ["dead"]},
+                  "block2/conv2": {"grad_norm": 1e-9, "flags": ["vanishing"]},
+                  "block2/downsample/0": {"grad_norm": 7.0}})), 2)
     assert (badge(view, "block2").text, badge(view, "block2").warns) == ("vanishing", True)
     assert (badge(view, "block1").text, badge(view, "block1").warns) == ("", False)
-    assert "block2.0/relu1 (ReLU)" in badge(view, "block2").toolTip()
+    assert "block2/relu1 (ReLU)" in badge(view, "block2").toolTip()
     assert badge(view, "stem_conv").text == "\u2207 0.12"
     assert doc.open_block("block2")
     QApplication.processEvents()
@@ -136,7 +137,7 @@ def test_a_block_instance_shows_its_worst_layer_and_opened_its_own(make_view) ->
     assert badge(view, "conv2").text == "vanishing"
     assert badge(view, "conv1").text == "\u2207 0.12"
     assert badge(view, "downsample").text == ""  # an instance inside: its layers' worst
-    assert "downsample.0/0" in badge(view, "downsample").toolTip()
+    assert "downsample/0" in badge(view, "downsample").toolTip()
     doc.leave()
     QApplication.processEvents()
     assert badge(view, "block2").text == "vanishing"
