@@ -10,6 +10,8 @@ from the graph file is ever evaluated as code.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -28,10 +30,18 @@ def _same(value: Any) -> Any:
     return value
 
 
+Tap = Callable[[str, Any], None]
+
+
 class _Program:
     """A module's forward as steps over numbered slots: (submodule name or None, else the
-    function of the inputs, inputs, target, and for an operation with several outputs the
-    slot of each port, -1 for unread ones)."""
+    function of the inputs, inputs, target, for an operation with several outputs the slot
+    of each port (-1 for unread ones), and the node computed or None for a copy).
+
+    `tap`, when set (`tap_nodes`), is given each node's value as it is computed: how inline
+    operations, which have no module to hook, are read. Unset, it costs one test per step."""
+
+    tap: Tap | None = None
 
     def __init__(self, ops: tuple[Op, ...], inputs: tuple[str, ...], results: tuple[str, ...],
                  env: dict[str, Any]) -> None:
@@ -40,16 +50,17 @@ class _Program:
         def slot(var: str) -> int:
             return slots.setdefault(var, len(slots))
 
-        steps: list[tuple[str | None, Any, tuple[int, ...], int, tuple[int, ...]]] = []
+        steps: list[tuple[str | None, Any, tuple[int, ...], int, tuple[int, ...], str | None]] \
+            = []
         for op in ops:
             sources = tuple(slot(v) for v in op.sources)
             ports = tuple(-1 if v == UNUSED else slot(v) for v in op.unpack)
             if op.kind == "call":
-                steps.append((op.attr, None, sources, slot(op.target), ports))
+                steps.append((op.attr, None, sources, slot(op.target), ports, op.node))
                 continue
             function = _same if op.kind == "copy" else op_runner(op.kind,
                                                                  evaluate(op.args, env))
-            steps.append((None, function, sources, slot(op.target), ports))
+            steps.append((None, function, sources, slot(op.target), ports, op.node))
         self.steps = steps
         self.inputs = len(inputs)
         self.results = tuple(slot(var) for var in results)
@@ -58,9 +69,12 @@ class _Program:
     def run(self, modules: dict[str, nn.Module], inputs: tuple[Any, ...]) -> list[Any]:
         env: list[Any] = [None] * self.size
         env[:self.inputs] = inputs
-        for attr, function, sources, target, ports in self.steps:
+        tap = self.tap
+        for attr, function, sources, target, ports, node in self.steps:
             values = [env[s] for s in sources]
             value = modules[attr](*values) if attr is not None else function(*values)
+            if tap is not None and node is not None:
+                tap(node, value)
             if ports:
                 for port, part in zip(ports, value, strict=True):
                     if port >= 0:
@@ -165,3 +179,39 @@ def node_modules(model: CompiledModel) -> dict[NodePath, nn.Module]:
     instance runs are keyed too (`("layer1", 1)`: a path ending in its run); inline
     operations have no module."""
     return {path: model.get_submodule(name) for path, name in module_names(model.plan).items()}
+
+
+@contextmanager
+def tap_nodes(model: CompiledModel, record: Callable[[NodePath, Any], None]) -> Iterator[None]:
+    """While inside, each forward hands `record(path, value)` every node's value as it is
+    computed, keyed as `node_modules` keys them: submodules (forward hooks) and inline
+    operations (the programs' taps), at the top and inside every block instance; a block
+    instance's own path (`("layer1",)`) gets the instance's output. A node with several
+    outputs gives a tuple. Outside, forward runs as before, with nothing attached."""
+    modules = node_modules(model)
+    programs = [((), model._program)] + [
+        (path, module._program) for path, module in modules.items()
+        if isinstance(module, CompiledBlock)]
+    hooks = [module.register_forward_hook(_hook(record, path))
+             for path, module in modules.items()]
+    for prefix, program in programs:
+        program.tap = _prefixed(record, prefix)
+    try:
+        yield
+    finally:
+        for hook in hooks:
+            hook.remove()
+        for _, program in programs:
+            program.tap = None
+
+
+def _hook(record: Callable[[NodePath, Any], None], path: NodePath) -> Callable[..., None]:
+    def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+        record(path, output)
+    return hook
+
+
+def _prefixed(record: Callable[[NodePath, Any], None], prefix: NodePath) -> Tap:
+    def tap(node: str, value: Any) -> None:
+        record(prefix + (node,), value)
+    return tap

@@ -62,11 +62,17 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> None:
     The check comes first, so a file that does not fit leaves the model untouched.
     """
     path = Path(path)
-    state = read_state_dict(path)
-    problems = _mismatches(model.state_dict(), state, path.name)
+    load_state(model, read_state_dict(path), str(path), path.name)
+
+
+def load_state(model: nn.Module, state: Mapping[str, torch.Tensor], where: str,
+               file_name: str) -> None:
+    """Load a state_dict already read (from `where`, called `file_name` in the listing) as
+    `load_weights` does: every key or size that differs listed, the model untouched then."""
+    problems = _mismatches(model.state_dict(), state, file_name)
     if problems:
         raise WeightsError(
-            f"{path}: these weights do not fit this graph:\n"
+            f"{where}: these weights do not fit this graph:\n"
             + "\n".join(f"  {p}" for p in problems)
             + "\nThe keys are the layers' attribute names (the node ids made legal): layers "
               "renamed, added, removed or resized since the weights were saved no longer match. "
@@ -74,7 +80,7 @@ def load_weights(model: nn.Module, path: str | os.PathLike[str]) -> None:
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
-        raise WeightsError(f"{path}: cannot be loaded into this graph: {err}") from None
+        raise WeightsError(f"{where}: cannot be loaded into this graph: {err}") from None
 
 
 def load_starting_weights(model: nn.Module, path: str | os.PathLike[str]) -> list[str]:
