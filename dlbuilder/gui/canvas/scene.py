@@ -18,6 +18,7 @@ from dlbuilder.core.changes import Change, by_node
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.placement import missing_positions, ui_position
 from dlbuilder.gui.canvas.card_index import CardIndex
+from dlbuilder.gui.canvas.card_thumbs import CardThumb
 from dlbuilder.gui.canvas.node_item import NodeItem
 from dlbuilder.gui.canvas.style import GAP_X, GAP_Y, GRID, snap
 from dlbuilder.gui.canvas.wire_item import WireItem
@@ -227,6 +228,18 @@ class GraphScene(QGraphicsScene):
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         for item in self.items():
+            item.update()
+
+    def set_thumbnails(self, thumbs: dict[str, CardThumb]) -> None:
+        """Show each card's output under it (Look Inside's sample); cards not in `thumbs`
+        show none."""
+        for node, item in self.nodes.items():
+            thumb = thumbs.get(node)
+            if thumb is None and item.thumbnail is None:
+                continue
+            if (thumb is None) != (item.thumbnail is None):
+                item.prepareGeometryChange()  # the strip under the card comes or goes
+            item.thumbnail = thumb
             item.update()
 
     # -- selection -----------------------------------------------------------------------------

@@ -1,0 +1,131 @@
+"""A grid of small pictures (a layer's channels, a convolution's filters), as large as the room
+allows: each tile scaled up without smoothing, so a 4x4 map is 16 clear squares, with its
+caption under it while there is room, and its description on hover."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt
+from PySide6.QtGui import QFontMetrics, QHelpEvent, QImage, QPainter, QPaintEvent
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+
+from dlbuilder.gui.look.theme import current, theme_manager
+
+MIN_SIDE = 18  # a tile is never drawn smaller than this; with more tiles the grid scrolls
+MAX_SIDE = 160
+GAP = 4
+CAPTION_MIN_SIDE = 36  # captions are shown on tiles at least this large
+
+
+class TileGridWidget(QWidget):
+    """`set_tiles(images, captions, tips, columns)`: `columns` fixes the columns (a filter per
+    row, an input channel per column); without it, the grid picks the layout that makes the
+    tiles largest."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.images: list[QImage] = []
+        self.captions: list[str] = []
+        self.tips: list[str] = []
+        self.columns: int | None = None
+        policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+        theme_manager().changed.connect(self._on_theme_changed)
+
+    def set_tiles(self, images: Sequence[QImage], captions: Sequence[str] = (),
+                  tips: Sequence[str] = (), columns: int | None = None) -> None:
+        self.images = list(images)
+        self.captions = list(captions) if len(captions) == len(images) else []
+        self.tips = list(tips) if len(tips) == len(images) else []
+        self.columns = columns
+        self.updateGeometry()
+        self.update()
+
+    # -- layout --------------------------------------------------------------------------
+    def _caption_h(self, side: int) -> int:
+        if not self.captions or side < CAPTION_MIN_SIDE:
+            return 0
+        return QFontMetrics(self.font()).height()
+
+    def _aspect(self) -> float:
+        image = self.images[0] if self.images else None
+        return image.width() / image.height() if image is not None and image.height() else 1.0
+
+    def layout_for(self, width: int, height: int | None) -> tuple[int, int, int]:
+        """(columns, rows, tile height) that fit `width` (and `height`, when given) best."""
+        n = len(self.images)
+        if not n:
+            return 0, 0, 0
+        aspect = self._aspect()
+        choices = [self.columns] if self.columns else range(1, n + 1)
+        best = (1, n, MIN_SIDE)
+        for columns in choices:
+            rows = math.ceil(n / columns)
+            side = int((width - (columns - 1) * GAP) / columns / aspect)
+            if height is not None:
+                caption = QFontMetrics(self.font()).height() if self.captions else 0
+                side = min(side, int((height - (rows - 1) * GAP) / rows) - caption)
+            side = min(side, MAX_SIDE)
+            if side > best[2] or (self.columns and columns == self.columns):
+                best = (columns, rows, max(side, MIN_SIDE))
+        return best
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        """The height the tiles need at their smallest: the grid scrolls beyond it."""
+        columns, rows, _ = self.layout_for(width, None)
+        if not rows:
+            return 0
+        side = max(MIN_SIDE, min(int((width - (columns - 1) * GAP) / columns / self._aspect()),
+                                 MIN_SIDE * 2))
+        return rows * (side + self._caption_h(side)) + (rows - 1) * GAP
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 200)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(MIN_SIDE * 2, MIN_SIDE)
+
+    def tile_rect(self, index: int) -> QRect:
+        columns, _, side = self.layout_for(self.width(), self.height())
+        row, column = divmod(index, max(columns, 1))
+        width = round(side * self._aspect())
+        pitch_y = side + self._caption_h(side) + GAP
+        return QRect(column * (width + GAP), row * pitch_y, width, side)
+
+    def index_at(self, pos: QPoint) -> int | None:
+        return next((i for i in range(len(self.images)) if self.tile_rect(i).contains(pos)),
+                    None)
+
+    # -- painting and events -------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        theme = current()
+        painter.setPen(theme.color("muted"))
+        for i, image in enumerate(self.images):
+            rect = self.tile_rect(i)
+            if not rect.intersects(event.rect()):
+                continue
+            painter.drawImage(rect, image)  # no smoothing: pixels stay squares
+            caption_h = self._caption_h(rect.height())
+            if caption_h:
+                painter.drawText(QRect(rect.left(), rect.bottom() + 1, rect.width(), caption_h),
+                                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                                 self.captions[i])
+        painter.end()
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            index = self.index_at(event.pos())
+            if index is not None and self.tips:
+                QToolTip.showText(event.globalPos(), self.tips[index], self)
+                return True
+        return super().event(event)
+
+    def _on_theme_changed(self, _theme: object) -> None:
+        self.update()
