@@ -23,6 +23,7 @@ from dlbuilder.cli.common import (
 from dlbuilder.cli.export import cmd_export
 from dlbuilder.cli.gui import cmd_gui, cmd_render
 from dlbuilder.cli.importing import cmd_import
+from dlbuilder.cli.inspecting import cmd_inspect
 from dlbuilder.cli.predict import cmd_predict
 from dlbuilder.cli.solve import cmd_solve
 from dlbuilder.cli.train import cmd_train
@@ -78,6 +79,7 @@ SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "import": (cmd_import, "a PyTorch model (file.py:NAME) or ONNX file as a graph + weights"),
     "train": (cmd_train, "train a graph on a dataset, one line of metrics per epoch"),
     "predict": (cmd_predict, "classify images or an NPZ of samples with trained weights"),
+    "inspect": (cmd_inspect, "feature maps, filters and saliency of one sample (PNG or JSON)"),
     "render": (cmd_render, "draw a graph's canvas to a PNG or SVG image, without a window"),
     "solve": (cmd_solve, "the settings that give a layer the output size you want"),
 }
