@@ -192,6 +192,10 @@ class InsidePanel(QWidget):
         if name:
             self.pick_file(Path(name))
 
+    def look_at(self, raw: np.ndarray, true: int | None = None, words: str = "") -> None:
+        """Look at a raw sample given as it is (in the data's units and shape)."""
+        self._set_sample("given", np.asarray(raw), true, words or "a sample")
+
     def _set_sample(self, kind: str, value: Any, true: int | None, words: str) -> None:
         self.sample = (kind, value, true)
         self.sample_words = words

@@ -124,7 +124,7 @@ class InsideWorker(QObject):
         with self._lock:
             self._waiting = None  # made for the network before
         try:
-            self._probe, self._info = _load(source, serial)
+            self._probe, self._info = load_probe(source, serial)
         except Exception as err:  # noqa: BLE001 - every failure becomes a message
             self._probe = self._info = None
             self.failed.emit(_message(err, "cannot look into these weights"))
@@ -158,7 +158,7 @@ class InsideWorker(QObject):
             self.failed.emit(_message(err, "cannot look at this sample"))
 
 
-def _load(source: Source, serial: int) -> tuple[Any, ProbeInfo]:
+def load_probe(source: Source, serial: int) -> tuple[Any, ProbeInfo]:
     """The Probe for `source`, and what the GUI needs to know of it."""
     import torch
 
@@ -189,19 +189,20 @@ def _preprocessing(source: Source) -> Any:
     from dlbuilder.backend.settings import resolve_settings
 
     settings = resolve_settings(source.graph.get("training", {}))
-    shape = _input_shape(source.graph)
+    shape = _params_of(source.graph, "Input").get("shape")
+    target = str(_params_of(source.graph, "Output").get("target", "label"))
     data = source.dataset
-    if shape is None or int(np.prod(shape)) != int(np.prod(data.sample_shape)):
+    if not isinstance(shape, list) or int(np.prod(shape)) != int(np.prod(data.sample_shape)):
         return None
-    return fit_preprocessing(data, data.train.x, shape, settings.normalize)
+    return fit_preprocessing(data, data.train.x, tuple(int(n) for n in shape),
+                             settings.resolved_normalize(target))
 
 
-def _input_shape(graph: dict[str, Any]) -> tuple[int, ...] | None:
-    for node in graph.get("nodes", []):
-        if node.get("type") == "Input":
-            shape = node.get("params", {}).get("shape")
-            return tuple(int(n) for n in shape) if isinstance(shape, list) else None
-    return None
+def _params_of(graph: dict[str, Any], type_name: str) -> dict[str, Any]:
+    """The parameters of the graph's first node of `type_name` (empty when it has none)."""
+    node = next((n for n in graph.get("nodes", []) if n.get("type") == type_name), {})
+    params = node.get("params", {})
+    return params if isinstance(params, dict) else {}
 
 
 _STYLES: dict[int, tuple[Any, InkStyle]] = {}  # by the dataset's id (it is kept, so unique)
