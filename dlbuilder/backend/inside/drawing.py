@@ -33,9 +33,10 @@ BLANK = 0.05  # a drawing whose strongest pixel is under this holds no ink
 SUPERSAMPLE = 4  # the working resolution against the sample's, for the stroke correction
 MAX_RADIUS = 12  # working pixels: the most a stroke is thickened or thinned by, each side
 SAMPLES_MEASURED = 3000
-PASSES = 4  # of the conversion, each correcting the last one's scale and stroke
+PASSES = 3  # of the conversion, each correcting the last one's scale and stroke
 # close enough: the stroke measure moves by a few percent with sub-pixel placement alone
 STROKE_TOLERANCE, BOX_TOLERANCE = 0.08, 0.02
+STALLED = 0.8  # a pass whose error is not below this share of the best one's ends the search
 
 
 @dataclass(frozen=True)
@@ -183,61 +184,75 @@ def drawing_to_sample(canvas: np.ndarray, style: InkStyle) -> np.ndarray:
 def _place(canvas: np.ndarray, style: InkStyle) -> np.ndarray:
     """The drawing's ink at the sample's size, 0..1: scaled, its stroke corrected, centred.
 
-    The first pass predicts the scale and the stroke correction from the drawing; the
-    measures differ a little between resolutions (and the box is whole pixels), so up to
-    PASSES passes correct both from what the sample measures, and the closest is kept."""
+    The drawing is scaled so its box is the data's, to SUPERSAMPLE times the sample's size;
+    its stroke, measured there, gives the first correction. The measures differ a little
+    between resolutions (and with where a stroke falls on the pixels), so up to PASSES
+    passes correct the stroke and the scale from what the sample measures; the closest is
+    kept."""
     h, w = style.size
+    k = SUPERSAMPLE
     inked = canvas >= INK_THRESHOLD * float(canvas.max())
     rows, cols = np.flatnonzero(inked.any(axis=1)), np.flatnonzero(inked.any(axis=0))
     crop = canvas[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    first = ink_measures(crop)
-    box, stroke = float(first.box[0]), float(first.stroke[0])
-    span = box * max(crop.shape[0] / h, crop.shape[1] / w)  # the crop's box, in canvas px
-    scale = style.box / span  # sample pixels per canvas pixel
-    drawn = stroke * scale  # its stroke, in sample pixels
-    radius = (style.stroke - drawn) * SUPERSAMPLE / 2
+    mass = np.array([max(float(crop.sum()), 1e-12)])
+    extent = [float(np.diff(_ends(crop.sum(axis=axis)[None], mass), axis=0)[0, 0])
+              for axis in (1, 0)]
+    scale = style.box / max(extent[0] / h, extent[1] / w)  # sample pixels per canvas pixel
+    work = _scaled(crop, scale)
+    radius = (style.stroke - float(ink_measures(work).stroke[0]) / k) * k / 2
     best: tuple[float, np.ndarray] | None = None
     for _ in range(PASSES):
-        v = _render(crop, scale, radius, style)
+        v = _centred(_thicken(work, radius), style, k)
         measures = ink_measures(v)
         box, stroke = float(measures.box[0]), float(measures.stroke[0])
         if not np.isfinite(stroke):
             break
         stroke_error, box_error = abs(stroke / style.stroke - 1), abs(box / style.box - 1)
         error = stroke_error + box_error
+        if best is not None and error > STALLED * best[0]:
+            break  # no better (a blob, not a stroke: thinning it shortens it as much)
         if best is None or error < best[0]:
             best = (error, v)
         if stroke_error < STROKE_TOLERANCE and box_error < BOX_TOLERANCE:
             break
-        step = (style.stroke - stroke) * SUPERSAMPLE / 2  # a disc of r widens a stroke by 2r
+        step = (style.stroke - stroke) * k / 2  # a disc of r widens a stroke by 2r
         radius += step
-        # ... and its box as much: leave room for that when scaling; the box grows faster
-        # than the scale where a stroke's end crosses a pixel, so half steps, or it swings
-        scale *= np.sqrt((style.box - 2 * step / SUPERSAMPLE / max(h, w)) / box)
+        if box_error >= BOX_TOLERANCE:
+            # the thickening widens the box as much: leave room for that; the box grows
+            # faster than the scale where a stroke's end crosses a pixel: half steps
+            scale *= np.sqrt((style.box - 2 * step / k / max(h, w)) / box)
+            work = _scaled(crop, scale)
     return best[1] if best is not None else np.zeros((h, w), dtype=np.float32)
 
 
-def _render(crop: np.ndarray, scale: float, radius: float, style: InkStyle) -> np.ndarray:
-    """`crop` scaled by `scale` (sample pixels per canvas pixel), thickened by `radius`
-    working pixels, at the sample's size with its centre of mass on the data's."""
+def _scaled(crop: np.ndarray, scale: float) -> np.ndarray:
+    """`crop` scaled by `scale` (sample pixels per canvas pixel) to SUPERSAMPLE times the
+    sample's resolution, with a blank margin for thickening."""
     k = SUPERSAMPLE
-    margin = MAX_RADIUS + 1
     size = (round(crop.shape[0] * scale * k), round(crop.shape[1] * scale * k))
-    work = np.pad(_resample(crop, size), margin)
-    return _centred(_thicken(work, radius), style, k)
+    return np.pad(_resample(crop, size), MAX_RADIUS + 1)
 
 
 def _centred(work: np.ndarray, style: InkStyle, k: int) -> np.ndarray:
     """`work` (at k times the sample's resolution) down to the sample's size, its centre (of
     mass or of its box, as the data's) on the data's."""
     h, w = style.size
-    m = ink_measures(work)
-    if not np.isfinite(m.stroke[0]):
+    rows, cols = work.sum(axis=1), work.sum(axis=0)
+    mass = float(rows.sum())
+    if mass <= 0:
         return np.zeros((h, w), dtype=np.float32)
-    cy, cx = (m.box_y[0], m.box_x[0]) if style.centring == "box" else (m.mass_y[0], m.mass_x[0])
-    rows = _area(work, h, 1 / k, style.centre[0] * h - cy * work.shape[0] / k)
-    both = _area(rows.T, w, 1 / k, style.centre[1] * w - cx * work.shape[1] / k).T
+    cy, cx = (_middle(profile, mass) if style.centring == "box"
+              else float((profile * (np.arange(len(profile)) + 0.5)).sum()) / mass
+              for profile in (rows, cols))  # in work pixels
+    rows = _area(work, h, 1 / k, style.centre[0] * h - cy / k)
+    both = _area(rows.T, w, 1 / k, style.centre[1] * w - cx / k).T
     return np.clip(both, 0.0, 1.0).astype(np.float32)
+
+
+def _middle(profile: np.ndarray, mass: float) -> float:
+    """The middle of a profile's extent (as the box's centre is measured), in pixels."""
+    top, bottom = _ends(profile[None], np.array([mass]))
+    return float(top[0] + bottom[0]) / 2
 
 
 def _resample(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -253,7 +268,9 @@ def _area(image: np.ndarray, n_out: int, factor: float, offset: float) -> np.nda
     (blank where nothing does). By differences of the running sum, read between rows: no
     matrix products, which small arrays pay for in BLAS threads."""
     n_in = image.shape[0]
-    running = np.concatenate([np.zeros((1, *image.shape[1:])), np.cumsum(image, axis=0)])
+    running = np.empty((n_in + 1, *image.shape[1:]), dtype=np.float64)
+    running[0] = 0.0
+    np.cumsum(image, axis=0, out=running[1:])
     edges = np.clip((np.arange(n_out + 1) - offset) / factor, 0, n_in)
     below = np.minimum(edges.astype(np.int64), n_in - 1)
     part = (edges - below)[:, None]
@@ -263,7 +280,7 @@ def _area(image: np.ndarray, n_out: int, factor: float, offset: float) -> np.nda
 
 def _thicken(work: np.ndarray, radius: float) -> np.ndarray:
     """Grey dilation (radius > 0) or erosion (< 0) by a disc, to within a quarter pixel: the
-    fractional part blends with the next smaller disc."""
+    fractional part blends with the next larger one."""
     radius = float(np.clip(radius, -MAX_RADIUS, MAX_RADIUS))
     size = abs(radius)
     whole = int(np.floor(size))
@@ -276,14 +293,19 @@ def _thicken(work: np.ndarray, radius: float) -> np.ndarray:
 
 
 def _morph(image: np.ndarray, radius: int, grow: bool) -> np.ndarray:
-    if radius <= 0:
-        return image
+    """Grey dilation (`grow`) or erosion by `radius` pixels: steps of a 3x3 square and of a
+    3x3 cross taken in turn make an octagon, near enough a disc, at a few array operations a
+    step (a disc's own pixels would be radius squared of them)."""
     pick = np.maximum if grow else np.minimum
-    out = image.copy()
-    padded = np.pad(image, radius, constant_values=0.0)
-    h, w = image.shape
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            if (dy or dx) and dy * dy + dx * dx <= radius * radius + radius:
-                out = pick(out, padded[radius + dy:radius + dy + h, radius + dx:radius + dx + w])
+    out = image
+    for step in range(radius):
+        padded = np.pad(out, 1)  # blank around: ink never reaches the margins
+        centre = padded[1:-1, 1:-1]
+        if step % 2 == 0:  # the square, as a column of three then a row of three
+            column = pick(pick(padded[:-2], padded[1:-1]), padded[2:])
+            out = pick(pick(column[:, :-2], column[:, 1:-1]), column[:, 2:])
+        else:  # the cross
+            out = pick(pick(pick(centre, padded[:-2, 1:-1]), pick(padded[2:, 1:-1],
+                                                                  padded[1:-1, :-2])),
+                       padded[1:-1, 2:])
     return out

@@ -2,24 +2,28 @@
 few channels as small images (on the layer's common range, so a dark tile is a weak channel),
 a vector as bars, the input as its picture, the Output as its class probabilities.
 
-`thumb_data` (numpy only: the Look Inside thread makes it) picks the pixels; `CardThumb` turns
-them into images once, in the GUI thread, and paints them for the card (`NodeItem.thumbnail`,
-set by `GraphScene.set_thumbnails`). The strip fits in the gap the layout leaves under a card.
+`thumb_data` (numpy only: the Look Inside thread makes it) picks the pixels; `CardThumb`, a
+child item of the card (`NodeItem.thumbnail`, kept by `GraphScene.set_thumbnails`), turns them
+into images once per sample and paints them: the card's own cached picture is left alone, so a
+new sample repaints only the strips. The strip fits in the gap the layout leaves under a card.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QImage, QPainter, QPen
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from dlbuilder.backend.inside.tiles import to_bytes
 from dlbuilder.backend.module_names import NodePath
 from dlbuilder.gui.canvas import style
 from dlbuilder.gui.canvas.style import NODE_H, NODE_W, fonts
+from dlbuilder.gui.look.theme import current
 from dlbuilder.gui.widgets.images import array_image
 
 STRIP_TOP = NODE_H + 3  # under the card, clear of its selection outline's corner
@@ -27,6 +31,7 @@ STRIP_H = 32.0  # fits the gap the auto-layout leaves between rows (40)
 MAX_TILES = 5  # channels shown of a (C, H, W) output
 MAX_BARS = 64  # a longer vector is shown by its largest magnitude in each of 64 groups
 TEXT_W = 44.0  # room for "+27" or "7 97%" right of the tiles or bars
+INSET = 3.0  # the strip's margin round its picture
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,84 +78,141 @@ def output_thumb(look: Any) -> ThumbData | None:
 def _bars(values: np.ndarray) -> np.ndarray:
     """Values over their largest magnitude (-1..1), at most MAX_BARS of them."""
     values = np.asarray(values, dtype=np.float64)
-    if len(values) > MAX_BARS:
-        groups = np.array_split(values, MAX_BARS)
-        values = np.array([g[np.argmax(np.abs(g))] for g in groups])
+    if len(values) > MAX_BARS:  # groups of equal size (the last padded with zeros)
+        size = -(-len(values) // MAX_BARS)
+        groups = np.zeros(size * MAX_BARS)
+        groups[:len(values)] = values
+        groups = groups.reshape(MAX_BARS, size)
+        values = groups[np.arange(MAX_BARS), np.abs(groups).argmax(axis=1)]
     peak = float(np.abs(values).max()) if len(values) else 0.0
     return (values / peak if peak > 0 else np.zeros_like(values)).astype(np.float32)
 
 
-def strip_rect() -> QRectF:
-    """Where the strip is, in the card's coordinates."""
-    return QRectF(0, STRIP_TOP, NODE_W, STRIP_H)
+STRIP = QRectF(0, 0, NODE_W, STRIP_H)
 
 
-def with_strip(bounds: QRectF) -> QRectF:
-    """A card's bounding rectangle grown to hold the strip."""
-    return bounds.united(strip_rect().adjusted(-1, -1, 1, 1))
+class CardThumb(QGraphicsItem):
+    """The strip under a card (a child of its NodeItem, so repainting it leaves the card's
+    cached picture alone): a ThumbData drawn as one image, made once per sample and theme."""
 
-
-class CardThumb:
-    """A ThumbData ready to paint: its images made once."""
-
-    def __init__(self, data: ThumbData) -> None:
+    def __init__(self, card: QGraphicsItem, data: ThumbData) -> None:
+        super().__init__(card)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # a picture, not a control
+        self.setPos(0, STRIP_TOP)
         self.data = data
-        self.images: list[QImage] = []
-        if data.pixels is not None:
-            tiles = [data.pixels] if data.kind == "picture" else list(data.pixels)
-            self.images = [array_image(tile) for tile in tiles]
+        self.image: QImage | None = None
+        self.shown = 0  # channels (or pictures) in the image
+        self._made_for: str | None = None  # the theme the image was made in
+        self.set_data(data)
 
-    def paint(self, painter: QPainter, p: style.Paints, lod: float) -> None:
+    def set_data(self, data: ThumbData) -> None:
+        tip = _tooltip(data)
+        if tip != self.toolTip():
+            self.setToolTip(tip)
+        self.data = data
+        self._made_for = None
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return STRIP.adjusted(-1, -1, 1, 1)
+
+    def picture(self, p: style.Paints) -> QImage:
+        """The strip's content as one image: tiles side by side, or bars."""
+        if self.image is None or self._made_for != p.theme.name:
+            self.image, self.shown = _strip_image(self.data, p)
+            self._made_for = p.theme.name
+        return self.image
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < style.LOD_TEXT:  # a few pixels: nothing to read
             return
-        rect = strip_rect()
-        painter.setPen(QPen(p.border.color(), 1.0))
-        painter.setBrush(p.card)
-        painter.drawRoundedRect(rect, 4, 4)
-        inner = rect.adjusted(3, 3, -3, -3)
-        kind = self.data.kind
-        if kind in ("maps", "picture"):
-            self._paint_tiles(painter, inner, p)
+        p = style.paints(self.scene().theme() if self.scene() is not None else current())
+        painter.fillRect(STRIP, p.border.color())  # fills: cheaper than a stroked outline
+        painter.fillRect(STRIP.adjusted(1, 1, -1, -1), p.card)
+        inner = STRIP.adjusted(INSET, INSET, -INSET, -INSET)
+        image = self.picture(p)
+        width = inner.height() * image.width() / max(image.height(), 1)
+        painter.drawImage(QRectF(inner.left(), inner.top(), width, inner.height()), image)
+        words = f"+{self.data.channels - self.shown}" if self.data.kind == "maps" \
+            and self.data.channels > self.shown else self.data.label
+        if words:
+            _text(painter, QRectF(inner.left() + width + 3, inner.top(),
+                                  inner.right() - inner.left() - width - 3, inner.height()),
+                  words, p)
+
+
+def _strip_image(data: ThumbData, p: style.Paints) -> tuple[QImage, int]:
+    """(image, tiles in it): tiles on the strip's height side by side, TILE_GAP apart in the
+    card's colour, as many as fit beside the words; or bars."""
+    if data.kind == "picture" and data.pixels is not None:
+        return array_image(data.pixels), 1
+    if data.kind == "maps" and data.pixels is not None and len(data.pixels):
+        tiles = data.pixels
+        h, w = tiles.shape[1:3]
+        room = (STRIP_H - 2 * INSET) * w / h  # a tile's width on the strip
+        fits = int((NODE_W - 2 * INSET - TEXT_W + 2) // (room + 2))
+        shown = max(1, min(len(tiles), fits))
+        gap = max(1, round(2 * h / (STRIP_H - 2 * INSET)))
+        card = np.array(p.card.color().getRgb()[:3], dtype=np.uint8)
+        out = np.empty((h, shown * (w + gap) - gap, 3), dtype=np.uint8)
+        out[:] = card
+        for i in range(shown):
+            out[:, i * (w + gap):i * (w + gap) + w] = tiles[i][..., None]
+        return array_image(out), shown
+    return _bars_image(data, p), 0
+
+
+def _bars_image(data: ThumbData, p: style.Paints) -> QImage:
+    """Bars as pixels: a column group per value, up from the bottom (or both ways from the
+    middle for signed values), the predicted class in the selection colour; an indexed image
+    (card, bar, chosen bar), made by a few array operations."""
+    values = data.values if data.values is not None else np.zeros(0, dtype=np.float32)
+    classes = data.kind == "classes"
+    h = int(STRIP_H - 2 * INSET)
+    w = int(NODE_W - 2 * INSET - (TEXT_W if classes else 0))
+    index = np.zeros((h, w), dtype=np.uint8)
+    if len(values):
+        column, gaps = _columns(w, len(values))
+        value = values.astype(np.float64)[column]
+        rows = np.arange(h, dtype=np.float64)[:, None] + 0.5
+        if not classes and float(values.min()) < 0:  # signed: both ways from the middle
+            middle = h / 2
+            inked = (rows >= middle - np.maximum(value, 0) * middle) \
+                & (rows <= middle - np.minimum(value, 0) * middle)
         else:
-            self._paint_bars(painter, inner, p)
-
-    def _paint_tiles(self, painter: QPainter, inner: QRectF, p: style.Paints) -> None:
-        side = inner.height()
-        x = inner.left()
-        for image in self.images:
-            h, w = image.height(), image.width()
-            width = side * w / h if h else side
-            if x + width > inner.right() - (TEXT_W if self.data.channels else 0):
-                break
-            painter.drawImage(QRectF(x, inner.top(), width, side), image)
-            x += width + 2
-        more = self.data.channels - len(self.images)
-        if more > 0:
-            self._text(painter, QRectF(x, inner.top(), inner.right() - x, side), f"+{more}", p)
-
-    def _paint_bars(self, painter: QPainter, inner: QRectF, p: style.Paints) -> None:
-        values = self.data.values if self.data.values is not None else np.zeros(0)
-        classes = self.data.kind == "classes"
-        room = inner.adjusted(0, 0, -(TEXT_W if classes else 0), 0)
-        if not len(values):
-            return
-        pitch = room.width() / len(values)
-        zero = room.bottom() if classes or values.min() >= 0 else room.center().y()
-        span = room.height() if zero == room.bottom() else room.height() / 2
-        best = int(np.argmax(values)) if classes else -1
-        painter.setPen(Qt.PenStyle.NoPen)
-        for i, value in enumerate(values):
-            colour = p.selection_pen.color() if i == best else p.muted
-            painter.setBrush(colour)
-            top = zero - float(value) * span
-            painter.drawRect(QRectF(room.left() + i * pitch + pitch * 0.12, min(top, zero),
-                                    max(pitch * 0.76, 0.8), max(abs(zero - top), 0.6)))
+            inked = rows >= np.minimum(h - np.clip(value, 0, 1) * h, h - 1)
+        index[inked & gaps] = 1
         if classes:
-            self._text(painter, QRectF(room.right() + 2, inner.top(), TEXT_W - 2,
-                                       inner.height()), self.data.label, p)
+            index[inked & gaps & (column == int(np.argmax(values)))] = 2
+    image = QImage(index.data, w, h, w, QImage.Format.Format_Indexed8)
+    image.setColorTable([p.card.color().rgb(), p.muted.rgb(), p.selection_pen.color().rgb()])
+    return image.copy()
 
-    @staticmethod
-    def _text(painter: QPainter, rect: QRectF, text: str, p: style.Paints) -> None:
-        painter.setFont(fonts().small)
-        painter.setPen(p.muted)
-        painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+
+@functools.cache
+def _columns(width: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which value each pixel column shows, and which columns are not a bar's first (its
+    first column is the gap before it)."""
+    column = np.minimum((np.arange(width) * count) // width, count - 1)
+    first = np.concatenate([[True], column[1:] != column[:-1]])
+    return column, ~first[None, :]
+
+
+def _text(painter: QPainter, rect: QRectF, text: str, p: style.Paints) -> None:
+    painter.setFont(fonts().small)
+    painter.setPen(p.muted)
+    painter.drawText(rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+
+
+def _tooltip(data: ThumbData) -> str:
+    if data.kind == "maps":
+        shown = min(MAX_TILES, data.channels)
+        return (f"The output for Look Inside's sample: the first {shown} of {data.channels} "
+                "channels, on the layer's range (select the card for all of them)")
+    if data.kind == "classes":
+        return f"The network's answer for Look Inside's sample: {data.label}"
+    if data.kind == "picture":
+        return "Look Inside's sample, as the network sees it"
+    return "The output for Look Inside's sample, as bars (select the card for their values)"

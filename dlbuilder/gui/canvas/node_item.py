@@ -24,7 +24,7 @@ from dlbuilder.core.tuning import TrainOptions, node_options, tuning_lines
 from dlbuilder.gui.canvas import style
 from dlbuilder.gui.canvas.card_facts import CardFacts, card_facts
 from dlbuilder.gui.canvas.card_marks import paint_frozen_body, paint_tuning, rate_text
-from dlbuilder.gui.canvas.card_thumbs import CardThumb, with_strip
+from dlbuilder.gui.canvas.card_thumbs import CardThumb
 from dlbuilder.gui.canvas.expanded_item import ExpandedBlockItem
 from dlbuilder.gui.canvas.style import (
     BADGE_R,
@@ -114,7 +114,7 @@ class NodeItem(QGraphicsItem):
         self._shape_known = True
         self.tuning = TrainOptions()  # the node's own: frozen draws a lock, a rate its factor
         self._rate_text: tuple[QStaticText, QPointF] | None = None
-        self.thumbnail: CardThumb | None = None  # its output for Look Inside's sample, under it
+        self.thumbnail: CardThumb | None = None  # (a child) its output for Look Inside's sample
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -268,7 +268,7 @@ class NodeItem(QGraphicsItem):
 
     # -- geometry ------------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
-        return _BOUNDS if self.thumbnail is None else with_strip(_BOUNDS)
+        return _BOUNDS
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -361,8 +361,6 @@ class NodeItem(QGraphicsItem):
         scene: GraphScene = self.scene()
         p = paints(scene.theme())
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if self.thumbnail is not None:
-            self.thumbnail.paint(painter, p, lod)
         if lod < style.LOD_TEXT:
             self._paint_far(painter, p, lod)
             return

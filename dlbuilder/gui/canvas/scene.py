@@ -18,7 +18,7 @@ from dlbuilder.core.changes import Change, by_node
 from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.placement import missing_positions, ui_position
 from dlbuilder.gui.canvas.card_index import CardIndex
-from dlbuilder.gui.canvas.card_thumbs import CardThumb
+from dlbuilder.gui.canvas.card_thumbs import CardThumb, ThumbData
 from dlbuilder.gui.canvas.node_item import NodeItem
 from dlbuilder.gui.canvas.style import GAP_X, GAP_Y, GRID, snap
 from dlbuilder.gui.canvas.wire_item import WireItem
@@ -230,17 +230,19 @@ class GraphScene(QGraphicsScene):
         for item in self.items():
             item.update()
 
-    def set_thumbnails(self, thumbs: dict[str, CardThumb]) -> None:
-        """Show each card's output under it (Look Inside's sample); cards not in `thumbs`
-        show none."""
+    def set_thumbnails(self, thumbs: dict[str, ThumbData]) -> None:
+        """Show each card's output under it (Look Inside's sample); cards not in `thumbs`, and
+        block instances shown expanded, show none."""
         for node, item in self.nodes.items():
-            thumb = thumbs.get(node)
-            if thumb is None and item.thumbnail is None:
-                continue
-            if (thumb is None) != (item.thumbnail is None):
-                item.prepareGeometryChange()  # the strip under the card comes or goes
-            item.thumbnail = thumb
-            item.update()
+            data = thumbs.get(node) if item.expanded is None else None
+            if data is None:
+                if item.thumbnail is not None:
+                    self.removeItem(item.thumbnail)
+                    item.thumbnail = None
+            elif item.thumbnail is None:
+                item.thumbnail = CardThumb(item, data)
+            else:
+                item.thumbnail.set_data(data)
 
     # -- selection -----------------------------------------------------------------------------
     def _on_doc_selection_changed(self, nodes: tuple[str, ...]) -> None:

@@ -34,6 +34,7 @@ class BarsWidget(QWidget):
         self.highlight: int | None = None  # the predicted class
         self.marked: int | None = None  # the true class
         self._shown: list[int] = []  # the indices drawn as rows, in order
+        self._rows = 0
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumHeight(60)
         self.setFont(number_font())
@@ -54,7 +55,9 @@ class BarsWidget(QWidget):
             self._shown = top + ([marked] if marked is not None and marked not in top else [])
         else:
             self._shown = []
-        self.updateGeometry()
+        if len(self._shown) != self._rows:  # another height: the layout must know
+            self._rows = len(self._shown)
+            self.updateGeometry()
         self.update()
 
     @property

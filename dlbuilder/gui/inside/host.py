@@ -30,7 +30,7 @@ class InsideHostWidget(QWidget):
     """Holds the InsidePanel once built, and passes its signals on."""
 
     message = Signal(str)
-    thumbnails_changed = Signal(object)  # dict: card id -> CardThumb
+    thumbnails_changed = Signal(object)  # dict: card id -> ThumbData
     panel_built = Signal(object)  # the InsidePanel, once
 
     def __init__(self, doc: Document, training: Any, parent: QWidget | None = None) -> None:

@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QLabel,
     QScrollArea,
     QStackedWidget,
     QVBoxLayout,
@@ -24,7 +23,7 @@ from dlbuilder.gui.inside.bars import BarsWidget
 from dlbuilder.gui.inside.tile_grid import TileGridWidget
 from dlbuilder.gui.look.theme import current, theme_manager
 from dlbuilder.gui.widgets.images import array_image
-from dlbuilder.gui.widgets.labels import wrapped_label
+from dlbuilder.gui.widgets.labels import ReadoutLabel, wrapped_label
 
 HINT = "Select a layer on the canvas to see all its channels for this sample"
 ORDERS = (("index", "Channel order"), ("mean", "Strongest first"))
@@ -46,9 +45,8 @@ class LayerMapsWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.title_label = QLabel()
-        self.title_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.range_label = QLabel()
+        self.title_label = ReadoutLabel()
+        self.range_label = ReadoutLabel()
         self.range_label.setToolTip("The output's smallest and largest value for this sample "
                                     "(every tile is drawn on this one range: black the "
                                     "smallest, white the largest), and the share of values "

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from dlbuilder.backend.module_names import NodePath
 from dlbuilder.core.changes import Change
-from dlbuilder.gui.canvas.card_thumbs import CardThumb, input_thumb, output_thumb
+from dlbuilder.gui.canvas.card_thumbs import ThumbData, input_thumb, output_thumb
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.inside import sources
 from dlbuilder.gui.inside.panel_ui import PAGE_DRAW, TAB_FILTERS, TAB_SALIENCY, setup_ui
@@ -33,7 +33,7 @@ class InsidePanel(QWidget):
     """Everything of Look Inside, in one dock. `host` is the Training tab's host: its panel
     holds the data and the trained weights."""
 
-    thumbnails_changed = Signal(object)  # dict: card id -> CardThumb (empty: none)
+    thumbnails_changed = Signal(object)  # dict: card id -> ThumbData (empty: none)
     message = Signal(str)  # for the status bar
 
     def __init__(self, doc: Document, host: Any, parent: QWidget | None = None) -> None:
@@ -286,24 +286,24 @@ class InsidePanel(QWidget):
         if self.thumbnails_on:
             self.thumbnails_changed.emit(self.thumbnails(answer))
 
-    def thumbnails(self, answer: Answer) -> dict[str, CardThumb]:
+    def thumbnails(self, answer: Answer) -> dict[str, ThumbData]:
         """Each shown card's strip for `answer`: the Input's picture, the Output's classes,
         every other card's output."""
         info = self.session.info
         look = answer.look
-        out: dict[str, CardThumb] = {}
+        out: dict[str, ThumbData] = {}
         for node, path in self.card_paths().items():
             data = input_thumb(look) if info is not None and path == info.input_path \
                 else answer.thumbs.get(path)
             if data is not None:
-                out[node] = CardThumb(data)
+                out[node] = data
         if not self.doc.scope.trail:  # the Output cards of the top level: the answer
             role = self.doc.registry.role_of
             graph = self.doc.scope.graph
             data = output_thumb(look)
             for node in graph.nodes():
                 if data is not None and role(graph.type_of(node)) == "output":
-                    out[node] = CardThumb(data)
+                    out[node] = data
         return out
 
     def _show_layer(self, answer: Answer) -> None:

@@ -7,13 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from dlbuilder.gui.inside.bars import BarsWidget
 from dlbuilder.gui.inside.picture import PictureWidget
 from dlbuilder.gui.look.theme import current, theme_manager
-from dlbuilder.gui.widgets.labels import wrapped_label
+from dlbuilder.gui.widgets.labels import ReadoutLabel
 
 WAITING = "Pick a sample or draw one"
 
@@ -23,9 +22,7 @@ class PredictionWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.headline = QLabel(WAITING)
-        self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.headline.setWordWrap(True)
+        self.headline = ReadoutLabel(WAITING)
         self.input_picture = PictureWidget("as the network sees it", minimum=56)
         self.input_picture.setToolTip("The sample as it goes into the network, at the "
                                       "network's size (a drawing after it was made to look "
@@ -35,7 +32,7 @@ class PredictionWidget(QWidget):
         self.bars = BarsWidget()
         self.bars.setToolTip("The probability of each class; the true class, when known, is "
                              "outlined")
-        self.note_label = wrapped_label()
+        self.note_label = ReadoutLabel()
         pictures = QHBoxLayout()
         pictures.setContentsMargins(0, 0, 0, 0)
         pictures.addWidget(self.input_picture)

@@ -30,6 +30,10 @@ class TileGridWidget(QWidget):
         self.captions: list[str] = []
         self.tips: list[str] = []
         self.columns: int | None = None
+        self._layout_key: tuple = ()
+        self._shape: tuple = ()
+        self._line_h = QFontMetrics(self.font()).height()  # a caption's height
+        self._layout = (0, 0, 0)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
@@ -40,15 +44,23 @@ class TileGridWidget(QWidget):
         self.images = list(images)
         self.captions = list(captions) if len(captions) == len(images) else []
         self.tips = list(tips) if len(tips) == len(images) else []
+        shape = (len(self.images), columns, self._aspect(), bool(self.captions))
         self.columns = columns
-        self.updateGeometry()
+        if shape != self._shape:  # the same tiles anew (another sample): the same layout
+            self._shape = shape
+            self.updateGeometry()
         self.update()
 
     # -- layout --------------------------------------------------------------------------
     def _caption_h(self, side: int) -> int:
         if not self.captions or side < CAPTION_MIN_SIDE:
             return 0
-        return QFontMetrics(self.font()).height()
+        return self._line_h
+
+    def changeEvent(self, event: QEvent) -> None:  # Qt override
+        if event.type() == QEvent.Type.FontChange:
+            self._line_h = QFontMetrics(self.font()).height()
+        super().changeEvent(event)
 
     def _aspect(self) -> float:
         image = self.images[0] if self.images else None
@@ -66,7 +78,7 @@ class TileGridWidget(QWidget):
             rows = math.ceil(n / columns)
             side = int((width - (columns - 1) * GAP) / columns / aspect)
             if height is not None:
-                caption = QFontMetrics(self.font()).height() if self.captions else 0
+                caption = self._line_h if self.captions else 0
                 side = min(side, int((height - (rows - 1) * GAP) / rows) - caption)
             side = min(side, MAX_SIDE)
             if side > best[2] or (self.columns and columns == self.columns):
@@ -91,8 +103,17 @@ class TileGridWidget(QWidget):
     def minimumSizeHint(self) -> QSize:
         return QSize(MIN_SIDE * 2, MIN_SIDE)
 
+    def _current_layout(self) -> tuple[int, int, int]:
+        """layout_for the widget's size, remembered while the size and the tiles stay."""
+        key = (self.width(), self.height(), len(self.images), self.columns, bool(self.captions),
+               self._aspect())
+        if key != self._layout_key:
+            self._layout_key = key
+            self._layout = self.layout_for(self.width(), self.height())
+        return self._layout
+
     def tile_rect(self, index: int) -> QRect:
-        columns, _, side = self.layout_for(self.width(), self.height())
+        columns, _, side = self._current_layout()
         row, column = divmod(index, max(columns, 1))
         width = round(side * self._aspect())
         pitch_y = side + self._caption_h(side) + GAP

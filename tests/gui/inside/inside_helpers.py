@@ -104,3 +104,16 @@ def answered(panel: Any, condition: Any = None, seconds: float = WAIT_S) -> Any:
 def loaded(panel: Any, seconds: float = WAIT_S) -> Any:
     assert wait_for(lambda: panel.session.info is not None, seconds), "the probe did not load"
     return panel.session.info
+
+
+def strip_tiles(strip: Any) -> list[np.ndarray]:
+    """The tiles a card's strip draws, read back from its one image (grey tiles side by side,
+    gaps between them)."""
+    from dlbuilder.gui.canvas import style
+    from dlbuilder.gui.look.theme import current
+
+    pixels = image_pixels(strip.picture(style.paints(current())))
+    n = strip.shown
+    h, w = strip.data.pixels.shape[1:3]
+    gap = (pixels.shape[1] - n * w) // max(n - 1, 1)
+    return [pixels[:, i * (w + gap):i * (w + gap) + w, 0] for i in range(n)]

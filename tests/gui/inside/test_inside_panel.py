@@ -16,6 +16,7 @@ from inside_helpers import (
     reference,
     seeded_weights,
     softmax,
+    strip_tiles,
     wait_for,
 )
 from PySide6.QtCore import QPoint, Qt
@@ -76,9 +77,10 @@ def test_a_picked_sample_shows_the_networks_answer(digits_window):
     conv1 = hooked["conv1"]
     strip = window.scene.nodes["conv1"].thumbnail
     tiles = as_bytes(conv1, conv1.min(), conv1.max())
-    assert len(strip.images) == MAX_TILES
-    for image, tile in zip(strip.images, tiles, strict=False):
-        assert np.abs(image_pixels(image).astype(int) - tile).max() <= 1
+    shown = strip_tiles(strip)
+    assert len(shown) == MAX_TILES
+    for drawn, tile in zip(shown, tiles, strict=False):
+        assert np.abs(drawn.astype(int) - tile).max() <= 1
     assert window.scene.nodes["output"].thumbnail.data.kind == "classes"
     assert window.scene.nodes["input"].thumbnail.data.kind == "picture"
 
@@ -288,7 +290,7 @@ def test_inside_an_opened_block_the_cards_show_the_instances_maps(make_window):
     strip = window.scene.nodes["conv1"].thumbnail
     assert strip is not None and strip.data.channels == inner.shape[0]
     tiles = as_bytes(inner, inner.min(), inner.max())
-    assert np.abs(image_pixels(strip.images[0]).astype(int) - tiles[0]).max() <= 1
+    assert np.abs(strip_tiles(strip)[0].astype(int) - tiles[0]).max() <= 1
     assert "block2/conv1 (Conv2d)" in panel.maps.title_label.text()
 
 
