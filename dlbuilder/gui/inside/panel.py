@@ -98,7 +98,16 @@ class InsidePanel(QWidget):
         panel.data_panel.loaded_changed.connect(self._on_data_loaded_changed)
         panel.training_changed.connect(self._on_training_changed)
         self.picker.set_dataset(panel.data_panel.dataset())
-        if not self.use_last_run(quiet=True):
+        self.use_latest()
+
+    def use_latest(self) -> None:
+        """The newest trained weights there are: the last run's in this session, else the
+        newest run kept for the graph; random ones when there are none."""
+        if self.use_last_run(quiet=True):
+            return
+        store = self.training_panel().store
+        run_id = sources.newest_run(store)
+        if run_id is None or not self.use_run(store, run_id):
             self.use_untrained()
 
     # -- which weights ---------------------------------------------------------------------
@@ -160,8 +169,7 @@ class InsidePanel(QWidget):
         """The graph or the data changed: the same choice of weights, made again (untrained
         weights follow the graph; trained ones say whether it still is theirs)."""
         if self.kind == "last":
-            if not self.use_last_run(quiet=True):
-                self.use_untrained()
+            self.use_latest()
         elif self.kind == "run" and self._run is not None:
             if not self.use_run(*self._run):
                 self.use_untrained()
@@ -271,8 +279,7 @@ class InsidePanel(QWidget):
         self.answer = answer
         look = answer.look
         true = self.sample[2] if self.sample is not None else None
-        self.prediction.show_look(look, true)
-        self.prediction.note_label.setText(self.sample_words)
+        self.prediction.show_look(look, true, self.sample_words)
         self._show_layer(answer)
         if answer.filters is not None and answer.request.filters is not None:
             self.filters.show_filters(answer.request.filters, answer.filters)
@@ -336,8 +343,7 @@ class InsidePanel(QWidget):
     def _sample_from_tab(self) -> None:
         if self.source_tabs.currentIndex() == PAGE_DRAW:
             if self.pad.is_blank():
-                self.sample = None
-                self.prediction.clear("Draw a digit on the pad")
+                self._on_pad_cleared()
             else:
                 self._set_sample("drawing", self.pad.picture(), None, "your drawing")
             return

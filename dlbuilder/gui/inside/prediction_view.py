@@ -32,6 +32,9 @@ class PredictionWidget(QWidget):
         self.bars = BarsWidget()
         self.bars.setToolTip("The probability of each class; the true class, when known, is "
                              "outlined")
+        self.truth = ReadoutLabel()
+        self.truth.setToolTip("Whether the network is right about this sample")
+        self._truth_colour = ""
         self.note_label = ReadoutLabel()
         pictures = QHBoxLayout()
         pictures.setContentsMargins(0, 0, 0, 0)
@@ -41,6 +44,7 @@ class PredictionWidget(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
         layout.addWidget(self.headline)
+        layout.addWidget(self.truth)
         layout.addLayout(pictures, 2)
         layout.addWidget(self.bars, 3)
         layout.addWidget(self.note_label)
@@ -50,23 +54,27 @@ class PredictionWidget(QWidget):
 
     def clear(self, text: str = WAITING) -> None:
         self.headline.setText(text)
+        self.truth.setText("")
         self.input_picture.set_picture(None)
         self.reconstruction.setVisible(False)
         self.bars.set_values(None)
         self.note_label.setText("")
 
-    def show_look(self, look: Any, true_class: int | None = None) -> None:
-        """`look` a backend Look; `true_class` the sample's label, when it has one."""
+    def show_look(self, look: Any, true_class: int | None = None, words: str = "") -> None:
+        """`look` a backend Look; `true_class` the sample's label, when it has one; `words`
+        what the sample is ("train sample 1,729")."""
         self.input_picture.set_picture(look.picture)
         self.input_picture.setVisible(look.picture is not None)
         self.reconstruction.setVisible(look.reconstruction is not None)
+        self.truth.setText("")
+        self.note_label.setText(words)
         if look.reconstruction is not None:
             self.reconstruction.set_picture(look.reconstruction)
             error = float(np.mean((look.reconstruction.astype(np.float64)
                                    - look.picture.astype(np.float64)) ** 2)) / 255 ** 2 \
                 if look.picture is not None else None
-            self.headline.setText("<b>Reconstruction</b>" + (
-                f" · mean squared error {error:.4f}" if error is not None else ""))
+            self.headline.setText("<b>Reconstruction</b>")
+            self.truth.setText(f"mean squared error {error:.4f}" if error is not None else "")
             self.bars.set_values(None)
             self.bars.setVisible(False)
             return
@@ -74,12 +82,11 @@ class PredictionWidget(QWidget):
         if look.probabilities is not None:
             probs = look.probabilities
             best = int(np.argmax(probs))
-            truth = ""
+            self.headline.setText(f"<b>{look.classes[best]}</b> · {100 * float(probs[best]):.1f}%")
             if true_class is not None and true_class < len(look.classes):
                 verdict = "right" if true_class == best else "wrong"
-                truth = f" · true {look.classes[true_class]} ({verdict})"
-            self.headline.setText(f"<b>{look.classes[best]}</b> · "
-                                  f"{100 * float(probs[best]):.1f}%{truth}")
+                self.truth.setText(f"{verdict}: the true class is {look.classes[true_class]}")
+                self._verdict_colour(verdict == "right")
             self.bars.set_values(probs, look.classes, percent=True, highlight=best,
                                  marked=true_class)
             return
@@ -87,5 +94,13 @@ class PredictionWidget(QWidget):
         self.headline.setText(f"<b>Output</b> · {len(values)} values")
         self.bars.set_values(values)
 
+    def _verdict_colour(self, right: bool) -> None:
+        theme = current()
+        colour = theme.success if right else theme.error
+        if self._truth_colour != colour:
+            self._truth_colour = colour
+            self.truth.setStyleSheet(f"color: {colour};")
+
     def _on_theme_changed(self, theme: Any) -> None:
         self.note_label.setStyleSheet(f"color: {theme.muted};")
+        self._truth_colour = ""

@@ -56,6 +56,17 @@ def _changed_note(trained: dict[str, Any] | None, graph: Graph, what: str) -> st
             "it was trained on")
 
 
+def newest_run(store: RunStore | None) -> int | None:
+    """The newest run of `store` that kept its weights, or None."""
+    if store is None:
+        return None
+    try:
+        runs = sorted(store.summaries(), key=lambda summary: summary.id, reverse=True)
+        return next((r.id for r in runs if store.weights_path(r.id).is_file()), None)
+    except (RunStoreError, OSError):
+        return None
+
+
 def from_run(store: RunStore, run_id: int, graph: Graph, dataset: Any) -> Source:
     """A run of the Runs tab (RunStoreError when its graph cannot be read; FileNotFoundError
     when it kept no weights)."""

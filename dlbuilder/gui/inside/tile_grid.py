@@ -89,13 +89,15 @@ class TileGridWidget(QWidget):
         return True
 
     def heightForWidth(self, width: int) -> int:
-        """The height the tiles need at their smallest: the grid scrolls beyond it."""
-        columns, rows, _ = self.layout_for(width, None)
-        if not rows:
+        """The least height that holds every tile at MIN_SIDE: the grid scrolls only when
+        its room is smaller than that (a scroll area gives it its whole room otherwise)."""
+        n = len(self.images)
+        if not n:
             return 0
-        side = max(MIN_SIDE, min(int((width - (columns - 1) * GAP) / columns / self._aspect()),
-                                 MIN_SIDE * 2))
-        return rows * (side + self._caption_h(side)) + (rows - 1) * GAP
+        tile_w = MIN_SIDE * self._aspect()
+        columns = self.columns or max(1, int((width + GAP) // (tile_w + GAP)))
+        rows = math.ceil(n / min(columns, n))
+        return rows * (MIN_SIDE + self._caption_h(MIN_SIDE)) + (rows - 1) * GAP
 
     def sizeHint(self) -> QSize:
         return QSize(320, 200)

@@ -42,6 +42,7 @@ class ReadoutLabel(QWidget):
         super().__init__(parent)
         self._static = QStaticText()
         self._static.setTextFormat(Qt.TextFormat.AutoText)
+        self._static.setTextWidth(100_000)  # one line: rich text would wrap at a page width
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setText(text)
 

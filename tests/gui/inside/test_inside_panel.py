@@ -31,6 +31,13 @@ from dlbuilder.gui.inside.panel_ui import PAGE_DRAW
 from dlbuilder.gui.inside.sources import UNTRAINED
 
 
+@pytest.fixture(autouse=True)
+def own_runs(monkeypatch, tmp_path):
+    """The runs of these tests' graphs are kept in the test's own folder: the shared test
+    data folder holds runs of other tests (and sessions), which Look Inside would show."""
+    monkeypatch.setattr("dlbuilder.gui.training.panel.data_dir", lambda: tmp_path / "data")
+
+
 @pytest.fixture
 def digits_window(make_window, tmp_path):
     """digits_cnn in a window, Look Inside open on seeded weights saved with the digits'
@@ -187,6 +194,21 @@ def test_a_run_of_the_runs_tab_is_looked_into_from_its_button(digits_window):
     assert panel.kind == "run"
     label = next(s.label for s in store.summaries() if s.id == run_id)  # "run 1"
     assert panel.weights_label.text() == f"Weights: <b>{label}, 98.3% val</b>"
+
+
+def test_the_newest_kept_run_is_looked_into_at_first(make_window, tmp_path):
+    from run_helpers import make_history
+
+    window = make_window()
+    training = window.training.ensure_panel()
+    graph = graph_to_dict(window.doc.graph)
+    for accuracy, seed in ((0.5, 1), (0.9, 2)):
+        run_id = training.store.add(graph, {"dataset": "digits"},
+                                    make_history(val_accuracy=accuracy))
+        training.store.take_weights(run_id, seeded_weights(graph, tmp_path, None, seed))
+    panel = window.inside_side.show()
+    loaded(panel)
+    assert panel.kind == "run" and panel.weights_label.text().endswith("90.0% val</b>")
 
 
 def test_predictions_grid_and_confusion_cells_pick_their_dataset_samples(digits_window):
