@@ -126,7 +126,7 @@ class CardThumb(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < style.LOD_TEXT:  # a few pixels: nothing to read
+        if lod < style.LOD_SHAPE:  # a few pixels: nothing to see
             return
         p = style.paints(self.scene().theme() if self.scene() is not None else current())
         painter.fillRect(STRIP, p.border.color())  # fills: cheaper than a stroked outline
@@ -137,7 +137,7 @@ class CardThumb(QGraphicsItem):
         painter.drawImage(QRectF(inner.left(), inner.top(), width, inner.height()), image)
         words = f"+{self.data.channels - self.shown}" if self.data.kind == "maps" \
             and self.data.channels > self.shown else self.data.label
-        if words:
+        if words and lod >= style.LOD_TEXT:
             _text(painter, QRectF(inner.left() + width + 3, inner.top(),
                                   inner.right() - inner.left() - width - 3, inner.height()),
                   words, p)

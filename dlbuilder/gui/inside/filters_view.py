@@ -75,13 +75,15 @@ class FiltersWidget(QWidget):
         layout.addWidget(self.range_label)
         layout.addWidget(self.stack, 1)
         self.path: NodePath | None = None
+        self.paths: list[NodePath] = []  # the convolutions, in the combo's order
         theme_manager().changed.connect(self._on_theme_changed)
         self._on_theme_changed(current())
 
     def set_layers(self, paths: tuple[NodePath, ...], texts: dict[NodePath, str]) -> None:
+        self.paths = list(paths)
         self.layer_combo.clear()
         for path in paths:
-            self.layer_combo.addItem(texts.get(path, "/".join(map(str, path))), path)
+            self.layer_combo.addItem(texts.get(path, "/".join(map(str, path))))
         self.layer_combo.setVisible(bool(paths))
         if not paths:
             self.show_hint(NO_CONVOLUTION)
@@ -96,9 +98,8 @@ class FiltersWidget(QWidget):
     def show_filters(self, path: NodePath, tiles: Any) -> None:
         """`tiles` a backend FilterTiles."""
         self.path = path
-        index = self.layer_combo.findData(path)
-        if index >= 0:
-            self.layer_combo.setCurrentIndex(index)
+        if path in self.paths:
+            self.layer_combo.setCurrentIndex(self.paths.index(path))
         pixels = tiles.pixels
         out = len(pixels)
         inputs = 1 if tiles.rgb else pixels.shape[1]
@@ -115,20 +116,19 @@ class FiltersWidget(QWidget):
             images = [array_image(p) for p in pixels[:shown]]
             tips = [f"filter {i}" for i in range(shown)]
             captions = [str(i) for i in range(shown)]
-            columns = None
+            group = 1
         else:
             images = [array_image(p) for f in pixels[:shown] for p in f[:shown_inputs]]
             tips = [f"filter {i}, input channel {j}" for i in range(shown)
                     for j in range(shown_inputs)]
             captions = [f"{i}·{j}" for i in range(shown) for j in range(shown_inputs)]
-            columns = shown_inputs if shown_inputs > 1 else None
-        self.grid.set_tiles(images, captions, tips, columns)
+            group = shown_inputs
+        self.grid.set_tiles(images, captions, tips, group)
         self.stack.setCurrentIndex(1)
 
     def _on_layer_combo_activated(self, index: int) -> None:
-        path = self.layer_combo.itemData(index)
-        if path is not None:
-            self.layer_chosen.emit(tuple(path))
+        if 0 <= index < len(self.paths):
+            self.layer_chosen.emit(self.paths[index])
 
     def _on_theme_changed(self, theme: Any) -> None:
         self.range_label.setStyleSheet(f"color: {theme.muted};")

@@ -84,8 +84,9 @@ class DrawingPadWidget(QWidget):
         return QSize(112, 112)
 
     def pad_rect(self) -> QRectF:
+        """The square drawn in: as large as fits, at the top, centred across."""
         side = min(self.width(), self.height())
-        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+        return QRectF((self.width() - side) / 2, 0, side, side)
 
     def to_canvas(self, pos: QPointF) -> QPointF:
         rect = self.pad_rect()

@@ -26,7 +26,7 @@ from dlbuilder.gui.inside.worker import Answer, ProbeInfo, Request, Source
 from dlbuilder.gui.look.theme import current, theme_manager
 
 RELOAD_MS = 300  # after an edit, untrained weights follow the graph this much later
-NO_SAMPLE = "Pick a sample of the data, draw one, or drop an image file on the window"
+NO_SAMPLE = "No sample yet: pick, draw or drop one"
 
 
 class InsidePanel(QWidget):
@@ -263,12 +263,14 @@ class InsidePanel(QWidget):
         self.pad.set_style(info.style)
         self.source_tabs.setTabEnabled(PAGE_DRAW, info.style is not None)
         self.draw_note.setText(info.style_note or (
-            "Drawn digits are made to look like the training data: its size, stroke width "
-            "and centring" if info.style is not None else ""))
+            "Made to look like the training data" if info.style is not None else ""))
+        self.draw_note.setToolTip("A drawing is scaled, thickened or thinned and centred the "
+                                  "way the training samples are (measured on them)")
         self.filters.set_layers(info.convolutions, info.texts)
         self.saliency.set_choices(info.classes, info.image_layers, info.texts, info.default_cam)
         if not (info.classifier and info.image):
             self.saliency.show_hint()
+        self.layer = self._selected_path(tuple(self.doc.selection()))  # chosen before it loaded
         if self.sample is None:
             self._sample_from_tab()
         self.ask()
@@ -359,8 +361,12 @@ class InsidePanel(QWidget):
         self._set_sample("drawing", picture, None, "your drawing")
 
     def _on_pad_cleared(self) -> None:
+        """No sample: nothing of the last one stays on show."""
         self.sample = None
+        self.answer = None
         self.prediction.clear("Draw a digit on the pad")
+        self.maps.show_hint("Draw a digit to see what each layer makes of it")
+        self.saliency.show_hint("Draw a digit to see what drives the decision")
         self.thumbnails_changed.emit({})
 
     def _on_source_tabs_changed(self, _index: int) -> None:
@@ -377,9 +383,14 @@ class InsidePanel(QWidget):
         self.ask()
 
     def _on_doc_selection_changed(self, nodes: tuple[str, ...]) -> None:
+        self.set_layer(self._selected_path(nodes))
+
+    def _selected_path(self, nodes: tuple[str, ...]) -> NodePath | None:
+        """The one selected card's node path (None: none, several, or no output of its
+        own)."""
         paths = self.card_paths()
         chosen = [paths[n] for n in nodes if n in paths]
-        self.set_layer(chosen[0] if len(chosen) == 1 else None)
+        return chosen[0] if len(chosen) == 1 else None
 
     def _on_doc_scope_changed(self, _scope: object) -> None:
         self.layer = None

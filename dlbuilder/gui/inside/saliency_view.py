@@ -66,6 +66,7 @@ class SaliencyWidget(QWidget):
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.note_label)
         self._saliency: Any = None
+        self.layers: list[NodePath] = []  # Grad-CAM's choices, in the combo's order
         self._picture: np.ndarray | None = None
         self.class_combo.activated.connect(self._on_choice_activated)
         self.layer_combo.activated.connect(self._on_choice_activated)
@@ -100,11 +101,12 @@ class SaliencyWidget(QWidget):
         self.class_combo.addItem("the predicted class", PREDICTED)
         for i, name in enumerate(classes):
             self.class_combo.addItem(name, i)
+        self.layers = list(layers)
         self.layer_combo.clear()
         for path in layers:
-            self.layer_combo.addItem(texts.get(path, str(path)), path)
-        if default is not None and self.layer_combo.findData(default) >= 0:
-            self.layer_combo.setCurrentIndex(self.layer_combo.findData(default))
+            self.layer_combo.addItem(texts.get(path, str(path)))
+        if default in self.layers:
+            self.layer_combo.setCurrentIndex(self.layers.index(default))
         self.layer_combo.setEnabled(bool(layers))
         self._saliency = None
         self.stack.setCurrentIndex(0)
@@ -112,9 +114,9 @@ class SaliencyWidget(QWidget):
     def wanted(self) -> tuple[int | None, NodePath | None]:
         """(class index or None for the predicted one, Grad-CAM layer or None)."""
         chosen = self.class_combo.currentData()
-        layer = self.layer_combo.currentData()
+        index = self.layer_combo.currentIndex()
         return (None if chosen in (None, PREDICTED) else int(chosen),
-                tuple(layer) if layer is not None else None)
+                self.layers[index] if 0 <= index < len(self.layers) else None)
 
     # -- showing -------------------------------------------------------------------------
     def show_hint(self, text: str = NOT_IMAGES) -> None:

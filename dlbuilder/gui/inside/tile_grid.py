@@ -16,20 +16,21 @@ from dlbuilder.gui.look.theme import current, theme_manager
 MIN_SIDE = 18  # a tile is never drawn smaller than this; with more tiles the grid scrolls
 MAX_SIDE = 160
 GAP = 4
+GROUP_GAP = 8  # more between groups of tiles (one filter's from the next)
 CAPTION_MIN_SIDE = 36  # captions are shown on tiles at least this large
 
 
 class TileGridWidget(QWidget):
-    """`set_tiles(images, captions, tips, columns)`: `columns` fixes the columns (a filter per
-    row, an input channel per column); without it, the grid picks the layout that makes the
-    tiles largest."""
+    """`set_tiles(images, captions, tips, group)`: tiles come in groups of `group` kept on one
+    row, a little apart from the next group (a filter's input channels); the grid picks the
+    layout that makes the tiles largest."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.images: list[QImage] = []
         self.captions: list[str] = []
         self.tips: list[str] = []
-        self.columns: int | None = None
+        self.group = 1
         self._layout_key: tuple = ()
         self._shape: tuple = ()
         self._line_h = QFontMetrics(self.font()).height()  # a caption's height
@@ -40,12 +41,12 @@ class TileGridWidget(QWidget):
         theme_manager().changed.connect(self._on_theme_changed)
 
     def set_tiles(self, images: Sequence[QImage], captions: Sequence[str] = (),
-                  tips: Sequence[str] = (), columns: int | None = None) -> None:
+                  tips: Sequence[str] = (), group: int = 1) -> None:
         self.images = list(images)
         self.captions = list(captions) if len(captions) == len(images) else []
         self.tips = list(tips) if len(tips) == len(images) else []
-        shape = (len(self.images), columns, self._aspect(), bool(self.captions))
-        self.columns = columns
+        shape = (len(self.images), group, self._aspect(), bool(self.captions))
+        self.group = max(1, group)
         if shape != self._shape:  # the same tiles anew (another sample): the same layout
             self._shape = shape
             self.updateGeometry()
@@ -66,23 +67,27 @@ class TileGridWidget(QWidget):
         image = self.images[0] if self.images else None
         return image.width() / image.height() if image is not None and image.height() else 1.0
 
+    def _tile_width(self, width: int, columns: int) -> float:
+        """A tile's width when `columns` tiles share `width` (groups a little apart)."""
+        groups = columns // self.group
+        return (width - (columns - 1) * GAP - (groups - 1) * GROUP_GAP) / columns
+
     def layout_for(self, width: int, height: int | None) -> tuple[int, int, int]:
         """(columns, rows, tile height) that fit `width` (and `height`, when given) best."""
         n = len(self.images)
         if not n:
             return 0, 0, 0
         aspect = self._aspect()
-        choices = [self.columns] if self.columns else range(1, n + 1)
-        best = (1, n, MIN_SIDE)
-        for columns in choices:
+        best = (self.group, math.ceil(n / self.group), MIN_SIDE)
+        for columns in range(self.group, n + self.group, self.group):
             rows = math.ceil(n / columns)
-            side = int((width - (columns - 1) * GAP) / columns / aspect)
+            side = int(self._tile_width(width, columns) / aspect)
             if height is not None:
                 caption = self._line_h if self.captions else 0
                 side = min(side, int((height - (rows - 1) * GAP) / rows) - caption)
             side = min(side, MAX_SIDE)
-            if side > best[2] or (self.columns and columns == self.columns):
-                best = (columns, rows, max(side, MIN_SIDE))
+            if side > best[2]:
+                best = (columns, rows, side)
         return best
 
     def hasHeightForWidth(self) -> bool:
@@ -95,7 +100,8 @@ class TileGridWidget(QWidget):
         if not n:
             return 0
         tile_w = MIN_SIDE * self._aspect()
-        columns = self.columns or max(1, int((width + GAP) // (tile_w + GAP)))
+        fit = max(1, int((width + GAP) // (tile_w + GAP)))
+        columns = max(self.group, fit // self.group * self.group)
         rows = math.ceil(n / min(columns, n))
         return rows * (MIN_SIDE + self._caption_h(MIN_SIDE)) + (rows - 1) * GAP
 
@@ -107,7 +113,7 @@ class TileGridWidget(QWidget):
 
     def _current_layout(self) -> tuple[int, int, int]:
         """layout_for the widget's size, remembered while the size and the tiles stay."""
-        key = (self.width(), self.height(), len(self.images), self.columns, bool(self.captions),
+        key = (self.width(), self.height(), len(self.images), self.group, bool(self.captions),
                self._aspect())
         if key != self._layout_key:
             self._layout_key = key
@@ -119,7 +125,8 @@ class TileGridWidget(QWidget):
         row, column = divmod(index, max(columns, 1))
         width = round(side * self._aspect())
         pitch_y = side + self._caption_h(side) + GAP
-        return QRect(column * (width + GAP), row * pitch_y, width, side)
+        x = column * (width + GAP) + (column // self.group) * GROUP_GAP
+        return QRect(x, row * pitch_y, width, side)
 
     def index_at(self, pos: QPoint) -> int | None:
         return next((i for i in range(len(self.images)) if self.tile_rect(i).contains(pos)),

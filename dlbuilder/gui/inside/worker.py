@@ -226,8 +226,7 @@ def _style(dataset: Any, prep: Any) -> tuple[InkStyle, str]:
     h, w = prep.sample_shape[-2:]
     style = InkStyle(sample_shape=tuple(prep.sample_shape), scale=prep.scale or 1.0, box=0.7,
                      centre=(0.5, 0.5), stroke=max(h, w) / 14, ink=1.0, background=0.0)
-    return style, ("drawn in MNIST's manner (white on black, centred): the training data is "
-                   "not loaded to measure its own")
+    return style, "Drawn in MNIST's manner: no training data is loaded to measure"
 
 
 def answer(probe: Any, info: ProbeInfo, request: Request) -> Answer:

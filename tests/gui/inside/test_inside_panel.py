@@ -158,7 +158,8 @@ def test_saliency_and_filters_follow_their_tabs(digits_window):
     got = answered(panel, lambda a: a.filters is not None and a.request.filters == ("conv2",))
     w = model.get_submodule("conv2").weight.detach().numpy()
     grid = panel.filters.grid
-    assert len(grid.images) == 32 * 16 and grid.columns == 16  # a row per filter
+    assert len(grid.images) == 32 * 16 and grid.group == 16  # a filter's tiles together
+    assert panel.filters.layer_combo.currentText() == "conv2"
     assert np.abs(image_pixels(grid.images[16 + 3]).astype(int)
                   - as_bytes(w[1, 3], w.min(), w.max())).max() <= 1
 
