@@ -15,13 +15,26 @@ from dlbuilder.backend.prepare import Preprocessing
 
 @dataclass(frozen=True, eq=False)
 class Evaluation:
-    """`images` is (N, H, W) or (N, H, W, 3) uint8 for image data, None for features."""
+    """`images` is (N, H, W) or (N, H, W, 3) uint8 for image data, None for features.
+    `indices`: each sample's index in the dataset split it came from, `source` (the test
+    split for "test"; the training split, which the validation samples are drawn from, for
+    "val"); None: in order, 0..N-1."""
 
     split: str  # "test" or "val"
     classes: tuple[str, ...]
     labels: np.ndarray  # (N,) int64 true classes
     probabilities: np.ndarray  # (N, K) float32
     images: np.ndarray | None
+    indices: np.ndarray | None = None
+
+    @property
+    def source(self) -> str:
+        """The dataset split the samples are from: "test", or "train" for validation."""
+        return "test" if self.split == "test" else "train"
+
+    def dataset_index(self, sample: int) -> int:
+        """Sample `sample`'s index in the dataset's `source` split."""
+        return int(self.indices[sample]) if self.indices is not None else int(sample)
 
     @property
     def predicted(self) -> np.ndarray:
@@ -64,8 +77,9 @@ def display_images(x: torch.Tensor, prep: Preprocessing) -> np.ndarray:
 
 def evaluate_samples(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, split: str,
                      prep: Preprocessing, loss: str, kind: str,
-                     batch_size: int = 512) -> Evaluation:
-    """Run `model` over one prepared split (in eval mode, without autograd)."""
+                     batch_size: int = 512, indices: np.ndarray | None = None) -> Evaluation:
+    """Run `model` over one prepared split (in eval mode, without autograd); `indices` as
+    Evaluation keeps them."""
     was_training = model.training
     model.eval()
     outputs = []
@@ -80,4 +94,4 @@ def evaluate_samples(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, s
     images = (display_images(x, prep)
               if kind == "image" and len(prep.sample_shape) == 3 else None)
     return Evaluation(split, tuple(prep.classes), y.cpu().numpy().astype(np.int64),
-                      probabilities, images)
+                      probabilities, images, indices)

@@ -37,6 +37,7 @@ class PreparedData:
     test_y: torch.Tensor | None
     preprocessing: Preprocessing
     kind: str
+    val_index: np.ndarray | None = None  # each validation sample's index in the training split
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -117,4 +118,5 @@ def prepare_data(dataset: Dataset, *, val_split: float, seed: int, normalize: bo
         val_x, val_y = convert(dataset.train.x[val_idx], dataset.train.y[val_idx])
     if dataset.test is not None and len(dataset.test.y):
         test_x, test_y = convert(dataset.test.x, dataset.test.y)
-    return PreparedData(train_x, train_y, val_x, val_y, test_x, test_y, prep, dataset.kind)
+    return PreparedData(train_x, train_y, val_x, val_y, test_x, test_y, prep, dataset.kind,
+                        val_idx if len(val_idx) else None)

@@ -24,6 +24,7 @@ from dlbuilder.core.tuning import TrainOptions, node_options, tuning_lines
 from dlbuilder.gui.canvas import style
 from dlbuilder.gui.canvas.card_facts import CardFacts, card_facts
 from dlbuilder.gui.canvas.card_marks import paint_frozen_body, paint_tuning, rate_text
+from dlbuilder.gui.canvas.card_thumbs import CardThumb
 from dlbuilder.gui.canvas.expanded_item import ExpandedBlockItem
 from dlbuilder.gui.canvas.style import (
     BADGE_R,
@@ -115,6 +116,7 @@ class NodeItem(QGraphicsItem):
         self.tuning = TrainOptions()  # the node's own: frozen draws a lock, a rate its factor
         self._rate_text: tuple[QStaticText, QPointF] | None = None
         self.health: HealthBadgeItem | None = None  # training health (card_health.py)
+        self.thumbnail: CardThumb | None = None  # (a child) its output for Look Inside's sample
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)

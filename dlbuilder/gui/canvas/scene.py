@@ -19,6 +19,7 @@ from dlbuilder.core.diagnostics import Diagnostic
 from dlbuilder.core.placement import missing_positions, ui_position
 from dlbuilder.gui.canvas.card_health import show_health
 from dlbuilder.gui.canvas.card_index import CardIndex
+from dlbuilder.gui.canvas.card_thumbs import CardThumb, ThumbData
 from dlbuilder.gui.canvas.node_item import NodeItem
 from dlbuilder.gui.canvas.style import GAP_X, GAP_Y, GRID, snap
 from dlbuilder.gui.canvas.wire_item import WireItem
@@ -245,6 +246,20 @@ class GraphScene(QGraphicsScene):
     def _on_theme_changed(self, _theme: Theme) -> None:
         for item in self.items():
             item.update()
+
+    def set_thumbnails(self, thumbs: dict[str, ThumbData]) -> None:
+        """Show each card's output under it (Look Inside's sample); cards not in `thumbs`, and
+        block instances shown expanded, show none."""
+        for node, item in self.nodes.items():
+            data = thumbs.get(node) if item.expanded is None else None
+            if data is None:
+                if item.thumbnail is not None:
+                    self.removeItem(item.thumbnail)
+                    item.thumbnail = None
+            elif item.thumbnail is None:
+                item.thumbnail = CardThumb(item, data)
+            else:
+                item.thumbnail.set_data(data)
 
     # -- selection -----------------------------------------------------------------------------
     def _on_doc_selection_changed(self, nodes: tuple[str, ...]) -> None:

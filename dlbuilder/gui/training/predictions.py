@@ -324,6 +324,10 @@ class PredictionsGridWidget(QWidget):
     def shown_cell(self) -> tuple[int, int] | None:
         return self._cell
 
+    @property
+    def evaluation(self) -> Evaluation | None:
+        return self._evaluation
+
     def header_text(self) -> str:
         return self.header.text()
 

@@ -56,6 +56,7 @@ class RunsPanel(QWidget):
     selection_changed = Signal(object)  # list[int]: the selected run ids, in table order
     open_graph_requested = Signal(int)  # a run id: open the graph it trained
     weights_requested = Signal(int)  # a run id: load its trained weights into the model
+    inside_requested = Signal(int)  # a run id: look inside the network it trained
 
     def __init__(self, store: RunStore | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +88,9 @@ class RunsPanel(QWidget):
                                   self._on_open_action_triggered, "open")
         self.weights_action = action("Use weights", "Load this run's trained weights into the "
                                      "network", self._on_weights_action_triggered)
+        self.inside_action = action("Look Inside", "Look into this run's network: what each "
+                                    "layer makes of a sample, its filters, saliency",
+                                    self._on_inside_action_triggered)
         self.rename_action = action("Rename", "Give the selected run a name (F2)",
                                     self._on_rename_action_triggered, "rename")
         self.delete_action = action("Delete…", "Delete the selected runs with their curves and "
@@ -94,8 +98,8 @@ class RunsPanel(QWidget):
                                     "delete")
         self.delete_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
         self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.actions_in_order = (self.open_action, self.weights_action, self.rename_action,
-                                 self.delete_action)
+        self.actions_in_order = (self.open_action, self.weights_action, self.inside_action,
+                                 self.rename_action, self.delete_action)
 
     def _build(self) -> None:
         buttons = QHBoxLayout()
@@ -223,6 +227,7 @@ class RunsPanel(QWidget):
         self.delete_action.setEnabled(bool(selected))
         has_weights = one is not None and self._has_weights(one)
         self.weights_action.setEnabled(has_weights)
+        self.inside_action.setEnabled(has_weights)
         self.weights_action.setToolTip(
             "Load this run's trained weights into the network" if has_weights or one is None
             else "This run kept no weights file")
@@ -302,6 +307,11 @@ class RunsPanel(QWidget):
         run_id = self._single()
         if run_id is not None and self.weights_action.isEnabled():
             self.weights_requested.emit(run_id)
+
+    def _on_inside_action_triggered(self) -> None:
+        run_id = self._single()
+        if run_id is not None and self.inside_action.isEnabled():
+            self.inside_requested.emit(run_id)
 
     def _on_rename_action_triggered(self) -> None:
         run_id = self._single()

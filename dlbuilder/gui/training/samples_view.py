@@ -134,11 +134,17 @@ def thumbnail(image: QImage) -> QImage:
                         Qt.TransformationMode.FastTransformation)
 
 
+def first_of_each_class(data: Dataset) -> list[tuple[int, int]]:
+    """(class, training sample index) of the first sample of each of the first ten classes:
+    the samples the preview shows, in its order."""
+    classes, first = np.unique(data.train.y, return_index=True)
+    return [(int(c), int(i)) for c, i in zip(classes, first, strict=True)][:MAX_SAMPLES]
+
+
 def sample_images(data: Dataset) -> list[tuple[QImage, str]]:
     """(image, class name) for the first training sample of each of the first ten classes."""
-    classes, first = np.unique(data.train.y, return_index=True)
-    shown = [(int(c), int(i)) for c, i in zip(classes, first, strict=True)][:MAX_SAMPLES]
-    return [(to_qimage(data.train.x[i], data.scale), data.classes[c]) for c, i in shown]
+    return [(to_qimage(data.train.x[i], data.scale), data.classes[c])
+            for c, i in first_of_each_class(data)]
 
 
 def to_qimage(sample: np.ndarray, scale: float) -> QImage:

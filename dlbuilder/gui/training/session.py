@@ -153,8 +153,10 @@ class TrainWorker(QObject):
         if split is not None:
             x, y = trainer.tensors[split]
             loss, _ = loss_and_target(run.plan)
+            indices = run.data.val_index if split == "val" else None
             self.evaluated.emit(evaluate_samples(trainer.model, x, y, split,
-                                                 run.data.preprocessing, loss, run.data.kind))
+                                                 run.data.preprocessing, loss, run.data.kind,
+                                                 indices=indices))
         return Outcome(final.reason, job.weights_out)
 
     # -- sending -------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Labels the panels share: text that wraps to the panel's width, and a section's title."""
+"""Labels the panels share: text that wraps to the panel's width, a section's title, and a
+line read out many times a second."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSizePolicy
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFontMetrics, QPainter, QPaintEvent, QStaticText
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from dlbuilder.gui.look.theme import Theme, current
 
@@ -28,3 +30,36 @@ def section_label(text: str) -> QLabel:
     label.setObjectName("sectionLabel")
     label.setStyleSheet(section_style(current()))
     return label
+
+
+class ReadoutLabel(QWidget):
+    """One line of text that changes often (a value read out as it changes, many times a
+    second): unlike a QLabel, a new text never asks the layout for room (which would lay out
+    every panel up to the window), it only repaints the line; longer text is cut at the
+    edge. Rich text (<b>) as a QLabel takes it."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._static = QStaticText()
+        self._static.setTextFormat(Qt.TextFormat.AutoText)
+        self._static.setTextWidth(100_000)  # one line: rich text would wrap at a page width
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # QLabel's name, for its callers
+        if text != self._static.text():
+            self._static.setText(text)
+            self.update()
+
+    def text(self) -> str:
+        return self._static.text()
+
+    def sizeHint(self) -> QSize:
+        return QSize(120, QFontMetrics(self.font()).height() + 2)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.setClipRect(self.rect())
+        painter.drawStaticText(0, 1, self._static)
+        painter.end()

@@ -72,6 +72,10 @@ SPECS = (
     ActionSpec("stop", "S&top Training", "Stop the run after this batch, keeping the best weights",
                ("Shift+F5",), "stop"),
     ActionSpec("snap", "&Snap to Grid", "Snap moved layers to the grid", (), None, True),
+    ActionSpec("look_inside", "&Look Inside", "What the network makes of a sample: pick or "
+               "draw one, see each layer's output, the filters, saliency", ("F6",), None),
+    ActionSpec("card_maps", "Feature &Maps on Cards", "Under each card, its output for the "
+               "sample picked in Look Inside", (), None, True),
     ActionSpec("reset_layout", "Reset &Panels", "Put every panel back where it started", (),
                None),
     ActionSpec("shortcuts", "&Keyboard and Mouse", "The canvas gestures and shortcuts",

@@ -32,6 +32,7 @@ from dlbuilder.gui.document import Document
 from dlbuilder.gui.export.export_folder import export_folder, remember_export_folder
 from dlbuilder.gui.export.onnx_exporting import OnnxExportController
 from dlbuilder.gui.importing.import_worker import ONNX, PYTORCH
+from dlbuilder.gui.inside.host import InsideHostWidget, InsideWindowSide
 from dlbuilder.gui.look.icons import app_icon, icon
 from dlbuilder.gui.look.theme import THEME_NAMES, theme_manager
 from dlbuilder.gui.panels.block_shelf import (
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self.hint.setToolTip("Help ▸ Keyboard and Mouse lists every gesture")
         self.statusBar().addWidget(self.hint, 1)
         self.training_side = TrainingWindowSide(self)
+        self.inside_side = InsideWindowSide(self)
         self.import_side = ImportWindowSide(self)
         self._connect()
         self._default_state = self.saveState(STATE_VERSION)
@@ -156,6 +158,7 @@ class MainWindow(QMainWindow):
         self.code = CodePanel(doc, settings=self.settings)
         self.problems = ProblemsPanel(doc)
         self.training = TrainingHostWidget(doc, settings=self.settings)
+        self.inside = InsideHostWidget(doc, self.training)
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         bottom = Qt.DockWidgetArea.BottomDockWidgetArea
         self.docks = {
@@ -171,10 +174,14 @@ class MainWindow(QMainWindow):
                                    "What does not fit, with one-click fixes"),
             "training": self._dock("training", "Training", self.training, bottom,
                                    "Train the graph: data, settings, live curves, results, runs"),
+            "inside": self._dock("inside", "Look Inside", self.inside, bottom,
+                                 "What the network makes of a sample: each layer's output, "
+                                 "filters, saliency; draw a digit and watch it answer"),
         }
         self.tabifyDockWidget(self.docks["summary"], self.docks["code"])
         self.tabifyDockWidget(self.docks["code"], self.docks["problems"])
         self.tabifyDockWidget(self.docks["problems"], self.docks["training"])
+        self.tabifyDockWidget(self.docks["training"], self.docks["inside"])
         self.docks["summary"].raise_()
         self.docks["summary"].visibilityChanged.connect(self._on_summary_dock_visibility_changed)
         self.docks["training"].visibilityChanged.connect(
@@ -238,6 +245,8 @@ class MainWindow(QMainWindow):
         view.addActions([a["layout"], a["snap"]])
         view.addSeparator()
         view.addActions([a["open_block"], a["leave_block"]])
+        view.addSeparator()
+        view.addActions([a["look_inside"], a["card_maps"]])
         view.addSeparator()
         theme = view.addMenu("&Theme")
         self.theme_group = QActionGroup(self)
@@ -316,6 +325,7 @@ class MainWindow(QMainWindow):
         theme_manager().changed.connect(self._on_theme_changed)
         self.training.message.connect(self._show_message)
         self.training_side.message.connect(self._show_message)
+        self.inside_side.message.connect(self._show_message)
         self.import_side.message.connect(self.statusBar().showMessage)
 
     # -- settings ------------------------------------------------------------------------------
@@ -531,6 +541,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.training.shutdown()
+        self.inside.shutdown()
         self.save_settings()
         self.files.shutdown()
         event.accept()

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMessageBox, QVBoxLayout, QWidget
 
 from dlbuilder.core.changes import Change
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import Theme, current, theme_manager
+from dlbuilder.gui.widgets.loading import LoadingWidget
 
 if TYPE_CHECKING:
     from dlbuilder.gui.training.panel import TrainingPanel
@@ -34,6 +35,7 @@ class TrainingHostWidget(QWidget):
     open_graph_requested = Signal(object)
     sample_changed = Signal(object)  # the chosen data's first training image (QImage) or None
     health_changed = Signal(object)  # the last epoch's health record (dict) or None
+    panel_built = Signal(object)  # the TrainingPanel, once, when it is made
 
     def __init__(self, doc: Document, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
@@ -51,18 +53,8 @@ class TrainingHostWidget(QWidget):
 
     def _build_placeholder(self) -> QWidget:
         """What the tab shows while the panel loads (pyqtgraph, then PyTorch in its thread)."""
-        box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.addStretch(1)
-        self.loading_label = QLabel("Loading the training view and PyTorch…")
-        self.loading_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        bar = QProgressBar()
-        bar.setRange(0, 0)  # busy: how long the imports take is not known
-        bar.setTextVisible(False)
-        bar.setMaximumWidth(320)
-        layout.addWidget(self.loading_label)
-        layout.addWidget(bar, 0, Qt.AlignmentFlag.AlignHCenter)
-        layout.addStretch(2)
+        box = LoadingWidget("Loading the training view and PyTorch…")
+        self.loading_label = box.label
         return box
 
     def ensure_panel(self) -> TrainingPanel:
@@ -83,6 +75,7 @@ class TrainingHostWidget(QWidget):
             if self._starting_weights is not None:
                 panel.use_weights(*self._starting_weights)
                 self._starting_weights = None
+            self.panel_built.emit(panel)
         return self.panel
 
     def start_from(self, path: Path, label: str, graph: dict[str, Any]) -> None:

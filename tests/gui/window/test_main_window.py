@@ -244,7 +244,8 @@ def test_palette_and_quick_add_add_after_the_selection(make_window) -> None:
 def test_docks_are_tabs_below_and_sides(make_window) -> None:
     window = make_window()
     tabs = window.tabifiedDockWidgets(window.docks["summary"])
-    assert set(tabs) == {window.docks["code"], window.docks["problems"], window.docks["training"]}
+    assert set(tabs) == {window.docks[name] for name in ("code", "problems", "training",
+                                                         "inside")}
     assert all(isinstance(d, QDockWidget) and d.toolTip() for d in window.docks.values())
     for action in window.actions.values():
         assert action.toolTip()
