@@ -271,12 +271,7 @@ class HealthWidget(QWidget):
             parts.restyle(item, style)
 
     def _apply_theme(self, theme: Theme) -> None:
-        for plot in self.plots.values():
-            plot.setBackground(theme.base)
-            for side in ("bottom", "left"):
-                axis = plot.getAxis(side)
-                axis.setPen(theme.muted)
-                axis.setTextPen(theme.text)
+        parts.theme_plots(self.plots.values(), theme)
         self._legend.setBrush(pg.mkBrush(parts.faint(theme.base, 190)))
         self._legend.setPen(pg.mkPen(theme.card_border))
         parts.color_legend_text(self._legend, theme.text)

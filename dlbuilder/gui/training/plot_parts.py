@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -297,6 +297,16 @@ def add_legend(plot: pg.PlotWidget, offset: tuple[int, int], font: QFont) -> pg.
                             verSpacing=-6, horSpacing=8)
     legend.layout.setContentsMargins(2, 0, 6, 0)
     return legend
+
+
+def theme_plots(plots: Iterable[pg.PlotWidget], theme: Theme) -> None:
+    """The theme's background, axis lines and axis text on each plot."""
+    for plot in plots:
+        plot.setBackground(theme.base)
+        for side in ("bottom", "left"):
+            axis = plot.getAxis(side)
+            axis.setPen(theme.muted)
+            axis.setTextPen(theme.text)
 
 
 def color_legend_text(legend: pg.LegendItem, color: str) -> None:

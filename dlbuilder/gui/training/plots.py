@@ -408,12 +408,7 @@ class CurvesWidget(QWidget):
 
     # -- theme ------------------------------------------------------------------------------
     def _apply_theme(self, theme: Theme) -> None:
-        for plot in self.plots.values():
-            plot.setBackground(theme.base)
-            for side in ("bottom", "left"):
-                axis = plot.getAxis(side)
-                axis.setPen(theme.muted)
-                axis.setTextPen(theme.text)
+        parts.theme_plots(self.plots.values(), theme)
         for legend in self._legends.values():
             legend.setBrush(pg.mkBrush(parts.faint(theme.base, LEGEND_ALPHA)))
             legend.setPen(pg.mkPen(theme.card_border))
