@@ -11,24 +11,22 @@ torch is imported in the worker thread, so the window never waits for it.
 
 from __future__ import annotations
 
-import atexit
 import threading
 import time
 import traceback
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from dlbuilder.backend.inside.drawing import InkStyle, drawing_to_sample, ink_style
 from dlbuilder.backend.module_names import NodePath
 from dlbuilder.gui.canvas.card_thumbs import ThumbData, thumb_data
 from dlbuilder.gui.errors import write_log
+from dlbuilder.gui.widgets.threads import ThreadedSession
 
-JOIN_MS = 10_000  # how long closing waits for an answer in progress
 THUMB_NODES_MAX = 400  # more cards than this get no thumbnails (a picture nobody could read)
 
 
@@ -270,7 +268,7 @@ def _message(err: Exception, what: str) -> str:
     return f"Look Inside {what}: {type(err).__name__}: {err}.{logged}"
 
 
-class InsideSession(QObject):
+class InsideSession(ThreadedSession):
     """The GUI's handle on the Look Inside thread: load a Source, ask Requests, shut down.
     Signals are re-sent from the worker and arrive in the GUI thread."""
 
@@ -283,11 +281,7 @@ class InsideSession(QObject):
     _wake_posted = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thread = QThread()
-        self._thread.setObjectName("dlbuilder-look-inside")
-        self._worker = InsideWorker()
-        self._worker.moveToThread(self._thread)
+        super().__init__(InsideWorker(), "dlbuilder-look-inside", parent)
         self._load_posted.connect(self._worker.load)
         self._wake_posted.connect(self._worker.take)
         self._read_posted.connect(self._worker.read)
@@ -297,11 +291,8 @@ class InsideSession(QObject):
         self._worker.loaded.connect(self._on_worker_loaded)
         self._worker.answered.connect(self._on_worker_answered)
         self._worker.failed.connect(self._on_worker_failed)
-        self._thread.finished.connect(self._worker.deleteLater)
         self._serial = 0
         self.info: ProbeInfo | None = None
-        self._thread.start()
-        _LIVE.add(self)  # Qt aborts when a running QThread is destroyed: see shutdown()
 
     def load(self, source: Source) -> int:
         """Look into `source` from now on; answers for the network before are dropped."""
@@ -323,14 +314,6 @@ class InsideSession(QObject):
     def serial(self) -> int:
         return self._serial
 
-    def shutdown(self, wait_ms: int = JOIN_MS) -> bool:
-        """End the thread (after the answer in progress); True when it ended in time."""
-        try:
-            self._thread.quit()
-            return self._thread.wait(wait_ms)
-        except RuntimeError:  # Qt deleted the thread already (at interpreter exit)
-            return True
-
     @Slot(object)
     def _on_worker_loaded(self, info: ProbeInfo) -> None:
         if info.serial == self._serial:
@@ -350,13 +333,3 @@ class InsideSession(QObject):
     def _on_worker_sample_read(self, path: Path, raw: np.ndarray, notes: list[str]) -> None:
         self.sample_read.emit(path, raw, notes)
 
-
-_LIVE: weakref.WeakSet[InsideSession] = weakref.WeakSet()
-
-
-@atexit.register
-def _shut_down_live_sessions() -> None:
-    """A script that ends with the thread running (it never closed its window) would end in
-    Qt's abort as the thread's wrapper is freed."""
-    for session in list(_LIVE):
-        session.shutdown()

@@ -13,20 +13,19 @@ torch is imported in the worker thread, so the window never waits for it.
 
 from __future__ import annotations
 
-import atexit
 import os
 import time
 import traceback
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
 from dlbuilder.backend.controls import TrainControl
 from dlbuilder.backend.settings import TrainSettings
 from dlbuilder.gui.errors import write_log
+from dlbuilder.gui.widgets.threads import ThreadedSession
 
 BUNDLE_S = 0.05  # batch records go out at most 20 times a second
 JOIN_MS = 30_000  # how long closing waits for a batch to end
@@ -217,7 +216,7 @@ def _failure_message(err: Exception) -> str:
     return f"Training failed: {type(err).__name__}: {err}.{logged}"
 
 
-class TrainingSession(QObject):
+class TrainingSession(ThreadedSession):
     """The GUI's handle on the training thread: start, pause, resume, stop, shut down.
 
     Signals are re-sent from the worker and arrive in the GUI thread.
@@ -234,12 +233,8 @@ class TrainingSession(QObject):
     _warm_up_posted = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
         self.control = TrainControl()
-        self._thread = QThread()
-        self._thread.setObjectName("dlbuilder-training")
-        self._worker = TrainWorker(self.control)
-        self._worker.moveToThread(self._thread)
+        super().__init__(TrainWorker(self.control), "dlbuilder-training", parent)
         self._job_posted.connect(self._worker.run)
         self._warm_up_posted.connect(self._worker.warm_up)
         self._worker.warmed_up.connect(self._on_worker_warmed_up)
@@ -253,12 +248,7 @@ class TrainingSession(QObject):
                                (w.failed, self.failed)):
             source.connect(target)
         w.ended.connect(self._on_worker_ended)
-        self._thread.finished.connect(w.deleteLater)
         self._running = False
-        self._thread.start()
-        # Qt aborts the process when a running QThread is destroyed: the owner calls shutdown()
-        # (the window does as it closes), and so does the interpreter's exit for any other
-        _LIVE.add(self)
 
     @property
     def running(self) -> bool:
@@ -297,11 +287,7 @@ class TrainingSession(QObject):
     def shutdown(self, wait_ms: int = JOIN_MS) -> bool:
         """Stop the run and end the thread; True when it ended within `wait_ms`."""
         self.control.stop()
-        try:
-            self._thread.quit()
-            return self._thread.wait(wait_ms)
-        except RuntimeError:  # Qt deleted the thread already (at interpreter exit): it has ended
-            return True
+        return super().shutdown(wait_ms)
 
     @Slot(object)
     def _on_worker_ended(self, outcome: Outcome) -> None:
@@ -309,13 +295,3 @@ class TrainingSession(QObject):
         self.running_changed.emit(False)
         self.ended.emit(outcome)
 
-
-_LIVE: weakref.WeakSet[TrainingSession] = weakref.WeakSet()
-
-
-@atexit.register
-def _shut_down_live_sessions() -> None:
-    """A script that ends with a session's thread running (it never closed its window) would
-    otherwise end in Qt's abort as the thread's wrapper is freed."""
-    for session in list(_LIVE):
-        session.shutdown()
