@@ -13,7 +13,6 @@ from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QCursor, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -29,7 +28,6 @@ from dlbuilder.gui.canvas.scene import GraphScene
 from dlbuilder.gui.canvas.style import NODE_H, NODE_W
 from dlbuilder.gui.canvas.view import CanvasView
 from dlbuilder.gui.document import Document
-from dlbuilder.gui.export.export_folder import export_folder, remember_export_folder
 from dlbuilder.gui.export.onnx_exporting import OnnxExportController
 from dlbuilder.gui.importing.import_worker import ONNX, PYTORCH
 from dlbuilder.gui.inside.host import InsideHostWidget, InsideWindowSide
@@ -51,6 +49,7 @@ from dlbuilder.gui.panels.summary_panel import SummaryPanel
 from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.window.actions import SPECS, make_actions
 from dlbuilder.gui.window.banner import RecoveryBannerWidget
+from dlbuilder.gui.window.export_side import ExportWindowSide
 from dlbuilder.gui.window.file_ops import FileController
 from dlbuilder.gui.window.import_side import ImportWindowSide
 from dlbuilder.gui.window.recovery import RecoveryStore
@@ -113,6 +112,7 @@ class MainWindow(QMainWindow):
         self.training_side = TrainingWindowSide(self)
         self.inside_side = InsideWindowSide(self)
         self.import_side = ImportWindowSide(self)
+        self.export_side = ExportWindowSide(self)
         self._connect()
         self._default_state = self.saveState(STATE_VERSION)
         self._restore_settings()
@@ -285,11 +285,12 @@ class MainWindow(QMainWindow):
         a, view, doc = self.actions, self.view, self.doc
         triggers = {
             "new": self.files.new, "open": self.files.open_dialog, "save": self.files.save,
-            "save_as": self.files.save_as, "export_code": self._export_code,
-            "export_onnx": self._export_onnx,
+            "save_as": self.files.save_as, "export_code": self.export_side.export_code,
+            "export_onnx": self.export_side.export_onnx,
             "import_torch": lambda: self.import_side.ask(PYTORCH),
             "import_onnx": lambda: self.import_side.ask(ONNX),
-            "render": self._render_image, "quit": self.close, "reset_layout": self._reset_panels,
+            "render": self.export_side.render_image, "quit": self.close,
+            "reset_layout": self._reset_panels,
             "shortcuts": self._show_gestures, "about": self._show_about,
             "train": self.training_side.train, "pause": self.training.toggle_pause,
             "stop": self.training.stop,
@@ -317,8 +318,6 @@ class MainWindow(QMainWindow):
         self.palette.message.connect(self._show_message)
         self.inspector.save_requested.connect(self.palette.save_block)
         self.files.message.connect(self._show_message)
-        self.onnx.started.connect(self._on_onnx_started)
-        self.onnx.finished.connect(self._on_onnx_finished)
         self.files.recent_changed.connect(self._rebuild_recent)
         self.banner.recover_clicked.connect(self._on_banner_recover)
         self.banner.discard_clicked.connect(self._on_banner_discard)
@@ -326,6 +325,7 @@ class MainWindow(QMainWindow):
         self.training.message.connect(self._show_message)
         self.training_side.message.connect(self._show_message)
         self.inside_side.message.connect(self._show_message)
+        self.export_side.message.connect(self._show_message)
         self.import_side.message.connect(self.statusBar().showMessage)
 
     # -- settings ------------------------------------------------------------------------------
@@ -485,41 +485,6 @@ class MainWindow(QMainWindow):
         self.files.discard(recovered)
         self.banner.hide()
         self.offer_recovery()
-
-    def _export_code(self) -> None:
-        self.docks["code"].show()
-        self.docks["code"].raise_()
-        self.code.export_dialog()
-
-    def _export_onnx(self) -> None:
-        panel = self.training.panel  # trained weights, if the Training tab has some
-        self.onnx.export_dialog(self.doc, panel.weights if panel is not None else None)
-
-    def _on_onnx_started(self, text: str) -> None:
-        self.actions["export_onnx"].setEnabled(False)
-        self.statusBar().showMessage(text)  # until it is done
-
-    def _on_onnx_finished(self, _ok: bool, message: str) -> None:
-        self.actions["export_onnx"].setEnabled(True)
-        self._show_message(message)
-
-    def _render_image(self) -> None:
-        from dlbuilder.gui.export.render import render_graph
-
-        name = (self.doc.path.stem if self.doc.path else self.doc.graph.name) or "graph"
-        folder = export_folder(self.doc.path, self.settings)
-        path, _ = QFileDialog.getSaveFileName(self, "Save canvas as image",
-                                              str(folder / f"{name}.png"),
-                                              "PNG image (*.png);;SVG drawing (*.svg)")
-        if not path:
-            return
-        try:
-            render_graph(self.doc, Path(path), theme_manager().theme.name)
-        except (OSError, ValueError) as err:
-            self._show_message(f"Cannot save the image: {err}")
-            return
-        remember_export_folder(Path(path), self.settings)
-        self._show_message(f"Saved {path}")
 
     def _show_gestures(self) -> None:
         box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard and mouse", GESTURES,

@@ -319,7 +319,7 @@ def test_export_code_from_the_file_menu(make_window, tmp_path, monkeypatch) -> N
 
 def test_render_from_the_file_menu(make_window, tmp_path, monkeypatch) -> None:
     window = make_window()
-    monkeypatch.setattr("dlbuilder.gui.window.main_window.QFileDialog.getSaveFileName",
+    monkeypatch.setattr("dlbuilder.gui.window.export_side.QFileDialog.getSaveFileName",
                         lambda *a, **k: (str(tmp_path / "g.svg"), ""))
     window.actions["render"].trigger()
     assert "Conv2d" in (tmp_path / "g.svg").read_text()
