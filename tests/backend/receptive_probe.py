@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlbuilder.backend.compiler import CompiledModel, compile_graph
+from dlbuilder.backend.compiler import CompiledModel, compile_graph, tap_nodes
 from dlbuilder.core.inference import InferenceEngine
 
 
@@ -60,23 +60,16 @@ def monotone_model(engine: InferenceEngine) -> CompiledModel:
 
 
 def node_values(model: CompiledModel, x: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Every top-level node's value on the way through the compiled module's program."""
-    program = model._program
-    env: list = [None] * program.size
-    env[0] = x
+    """Every top-level node's value on the way through the compiled module (a node with
+    several outputs: its first), still attached to the graph of autograd."""
     values: dict[str, torch.Tensor] = {}
-    for op, (attr, function, sources, target, ports) in zip(model.plan.ops, program.steps,
-                                                             strict=True):
-        ins = [env[s] for s in sources]
-        value = model._modules[attr](*ins) if attr is not None else function(*ins)
-        if ports:
-            for port, part in zip(ports, value, strict=True):
-                if port >= 0:
-                    env[port] = part
-            value = value[0]
-        else:
-            env[target] = value
-        values[op.node] = value
+
+    def record(path: tuple, value: object) -> None:
+        if len(path) == 1:
+            values[path[0]] = value[0] if isinstance(value, tuple) else value
+
+    with tap_nodes(model, record):
+        model(x)
     return values
 
 

@@ -288,7 +288,7 @@ def test_every_menu_action_runs(make_window, tmp_path, monkeypatch) -> None:
     """Each action does its work or asks; none may raise (pytest-qt fails on a slot's error)."""
     window = make_window()
     dialogs = "dlbuilder.gui.{}.QFileDialog.{}"
-    for module in ("window.file_ops", "window.main_window", "panels.code_panel"):
+    for module in ("window.file_ops", "window.export_side", "panels.code_panel"):
         monkeypatch.setattr(dialogs.format(module, "getSaveFileName"), lambda *a, **k: ("", ""))
         monkeypatch.setattr(dialogs.format(module, "getOpenFileName"), lambda *a, **k: ("", ""))
     monkeypatch.setattr(QMessageBox, "about", lambda *a, **k: None)
