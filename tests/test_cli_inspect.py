@@ -209,15 +209,21 @@ def test_without_weights_it_refuses_unless_untrained(capsys):
     assert "untrained: random weights (seed 0)" in out.splitlines()[0]
 
 
-def test_an_image_file_gives_what_predict_gives(weights, capsys, tmp_path):
+def test_an_image_file_as_is_gives_what_predict_gives(weights, capsys, tmp_path):
+    """--as-is: resized only, as `predict` reads it; by default prepared like the digits."""
     pil = pytest.importorskip("PIL.Image")
     raw, _ = val_sample(4)
     image = (raw[0].astype(np.uint16) * 255 // 16).astype(np.uint8)
     pil.fromarray(image, mode="L").save(tmp_path / "digit.png")
-    code, out, _ = run(capsys, "inspect", "digits_cnn", "--weights", str(weights), "--sample",
-                       str(tmp_path / "digit.png"), "--json")
-    assert code == 0
+    code, out, err = run(capsys, "inspect", "digits_cnn", "--weights", str(weights),
+                         "--sample", str(tmp_path / "digit.png"), "--json")
+    assert code == 0 and "digit.png: prepared like the training data: centred" in err
+    prepared = json.loads(out)
+    code, out, err = run(capsys, "inspect", "digits_cnn", "--weights", str(weights),
+                         "--sample", str(tmp_path / "digit.png"), "--json", "--as-is")
+    assert code == 0 and "prepared" not in err
     report = json.loads(out)
+    assert report["top"] != prepared["top"]
     assert report["sample"]["name"] == "digit.png" and report["sample"]["label"] is None
     code, out, _ = run(capsys, "predict", "digits_cnn", "--weights", str(weights),
                        str(tmp_path / "digit.png"), "--top", "5", "--json")

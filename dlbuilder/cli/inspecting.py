@@ -37,6 +37,10 @@ def _parser() -> Parser:
     p.add_argument("--sample", required=True, metavar="IMAGE|INDEX",
                    help="an image file (or .npz: its first sample), or a sample's index in "
                         "the graph's dataset")
+    p.add_argument("--as-is", action="store_true",
+                   help="look at an image file as it is (resized only); by default, where "
+                        "the training samples are ink on a plain background, it is inverted "
+                        "to their polarity if need be and centred like them")
     p.add_argument("--split", choices=SPLITS,
                    help="the split INDEX counts in (default test, else val where the dataset "
                         "has no test split)")
@@ -135,9 +139,9 @@ def _inspect(engine, args: argparse.Namespace) -> dict[str, Any]:
     from dlbuilder.backend.inside.probe import Probe
 
     prep, dataset, settings = _preparation(engine, args)
-    sample = _sample(args, prep, dataset, settings)
     torch.manual_seed(args.seed)  # --untrained's weights; loaded weights replace them
     probe = Probe(engine, args.weights, prep)
+    sample = _sample(args, probe.preprocessing, dataset, settings)
     look = probe.look(sample.raw)
     layers = _layers(probe, look, args.layer)
     saliency = None
@@ -232,9 +236,11 @@ def _saliency_dict(probe, look, saliency) -> dict[str, Any]:
 
 
 def _preparation(engine, args: argparse.Namespace):
-    """(preprocessing, dataset or None, settings): the dataset is loaded only when the
-    sample is an index or the preprocessing must be fitted again."""
-    from dlbuilder.backend.datasets import load_dataset
+    """(preprocessing or None, dataset or None, settings). The dataset is loaded (downloaded
+    if need be) when the sample is an index or the preprocessing must be fitted again for
+    weights; for an image file it is only read where it is at hand, to fit random weights'
+    preprocessing and to prepare the image like it. None: the Input's shape, scaled 0..1."""
+    from dlbuilder.backend.datasets import DatasetError, load_dataset
     from dlbuilder.backend.preprocessing import info_path, read_preprocessing
     from dlbuilder.backend.settings import resolve_settings
     from dlbuilder.backend.trainer import plan_run
@@ -244,59 +250,71 @@ def _preparation(engine, args: argparse.Namespace):
                                 {"dataset": args.dataset, "data_dir": args.data_dir})
     prep = read_preprocessing(args.weights) if args.weights else None
     dataset = None
-    if prep is None or args.sample.isdigit():
+    if args.sample.isdigit() or (prep is None and args.weights):
         dataset = load_dataset(settings.dataset, settings.data_dir,
                                progress=DownloadProgress(sys.stderr))
-    if prep is None:
-        if args.weights:
-            print(f"note: {info_path(args.weights)} (the preprocessing saved with the weights) "
-                  f"is missing; fitting it again on {settings.dataset} with the graph's "
-                  "training settings", file=sys.stderr)
+    elif prep is None or not args.as_is:
+        try:
+            dataset = load_dataset(settings.dataset, settings.data_dir, download=False)
+        except DatasetError:
+            dataset = None
+    if prep is None and args.weights:
+        print(f"note: {info_path(args.weights)} (the preprocessing saved with the weights) "
+              f"is missing; fitting it again on {settings.dataset} with the graph's "
+              "training settings", file=sys.stderr)
+    if prep is None and dataset is not None:
         prep = plan_run(engine, settings, dataset=dataset).data.preprocessing
+    elif prep is None:
+        print(f"note: {settings.dataset} is not at hand, so {args.sample} is only scaled to "
+              "0..1 on the Input's shape", file=sys.stderr)
     return prep, dataset, settings
 
 
 def _sample(args: argparse.Namespace, prep, dataset, settings) -> Sample:
     if not args.sample.isdigit():
-        from dlbuilder.backend.predict import read_samples
+        return _file_sample(args, prep, dataset)
+    from dlbuilder.backend.inside.samples import data_splits
 
-        names, raw, notes = read_samples([args.sample], prep)
-        if len(raw) == 0:
-            raise ValueError(f"{args.sample} holds no samples")
+    splits = data_splits(dataset, settings.val_split, settings.seed)
+    split = args.split or next(iter(splits), "train")
+    if split not in splits:
+        raise ValueError(f"{dataset.name} has no {split} split" + (
+            " (val_split is 0)" if split == "val" else "") + "; use --split "
+            + " or ".join(splits))
+    rows, index = splits[split], int(args.sample)
+    if index >= len(rows):
+        raise ValueError(f"sample {index} is out of range: the {split} split of "
+                         f"{dataset.name} has {len(rows)} samples (0 to {len(rows) - 1})")
+    raw, label = rows.sample(index)
+    return Sample(raw, f"{split}[{index}]", dataset.classes[label], index, split)
+
+
+def _file_sample(args: argparse.Namespace, prep, dataset) -> Sample:
+    """An image file (prepared like the training data unless --as-is) or an NPZ's first."""
+    from pathlib import Path
+
+    from dlbuilder.backend.datasets.images import IMAGE_SUFFIXES
+    from dlbuilder.backend.inside.samples import data_style, read_image_sample
+    from dlbuilder.backend.predict import read_samples
+
+    if Path(args.sample).suffix.lower() in IMAGE_SUFFIXES and prep.sample_shape:
+        style = None if args.as_is else data_style(dataset, prep.sample_shape)
+        if not args.as_is and dataset is None:
+            print(f"note: the training data is not at hand to compare {args.sample} with, so "
+                  "it is used as it is", file=sys.stderr)
+        raw, notes = read_image_sample(args.sample, prep, style, not args.as_is)
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
-        if len(raw) > 1:
-            print(f"note: {args.sample} holds {len(raw)} samples; looking at the first",
-                  file=sys.stderr)
-        return Sample(raw[0], names[0])
-    return _indexed(dataset, settings, args.split, int(args.sample))
-
-
-def _indexed(dataset, settings, split: str | None, index: int) -> Sample:
-    """Sample `index` of a split: the test split, or the validation or training part the
-    trainer splits off with the graph's val_split and seed."""
-    from dlbuilder.backend.prepare import stratified_split
-
-    has_test = dataset.test is not None and len(dataset.test) > 0
-    split = split or ("test" if has_test else "val")
-    if split == "test":
-        if not has_test:
-            raise ValueError(f"{dataset.name} has no test split; use --split val or train")
-        x, y, rows = dataset.test.x, dataset.test.y, None
-    else:
-        train_rows, val_rows = stratified_split(dataset.train.y, settings.val_split,
-                                                settings.seed)
-        rows = val_rows if split == "val" else train_rows
-        if not len(rows):
-            raise ValueError(f"{dataset.name} has no validation split (val_split is 0); use "
-                             "--split train")
-        x, y = dataset.train.x, dataset.train.y
-    count = len(y) if rows is None else len(rows)
-    if index >= count:
-        raise ValueError(f"sample {index} is out of range: the {split} split of "
-                         f"{dataset.name} has {count} samples (0 to {count - 1})")
-    row = index if rows is None else int(rows[index])
-    return Sample(x[row], f"{split}[{index}]", dataset.classes[int(y[row])], index, split)
+        return Sample(raw, Path(args.sample).name)
+    names, raws, notes = read_samples([args.sample], prep)
+    if len(raws) == 0:
+        raise ValueError(f"{args.sample} holds no samples")
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if len(raws) > 1:
+        print(f"note: {args.sample} holds {len(raws)} samples; looking at the first",
+              file=sys.stderr)
+    return Sample(raws[0], names[0])
 
 
 def _layers(probe, look, layer: str | None) -> list:

@@ -124,10 +124,10 @@ def _decode(image: ModuleType, files: Files, mode: str, size: tuple[int, int]) -
 
 
 def read_image(path: str | Path, channels: int,
-               size: tuple[int, int]) -> tuple[np.ndarray, tuple[int, int]]:
-    """One image for prediction, as (channels, height, width) uint8 at `size` (width, height),
-    and its original (width, height): the caller says when it was resized, since a network
-    only takes the size it was trained on."""
+               size: tuple[int, int] | None) -> tuple[np.ndarray, tuple[int, int]]:
+    """One image for prediction, as (channels, height, width) uint8 at `size` (width, height;
+    None: as it is), and its original (width, height): the caller says when it was resized,
+    since a network only takes the size it was trained on."""
     image = _pillow()
     path = Path(path)
     try:
@@ -136,7 +136,7 @@ def read_image(path: str | Path, channels: int,
             converted = im.convert("L" if channels == 1 else "RGB")
     except (OSError, ValueError, SyntaxError, image.DecompressionBombError) as error:
         raise _unreadable(path, error) from error
-    if converted.size != tuple(size):
+    if size is not None and converted.size != tuple(size):
         converted = converted.resize(tuple(size), getattr(image, "Resampling", image).LANCZOS)
     pixels = np.asarray(converted, dtype=np.uint8)
     return (pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)).copy(), original

@@ -37,6 +37,9 @@ PASSES = 3  # of the conversion, each correcting the last one's scale and stroke
 # close enough: the stroke measure moves by a few percent with sub-pixel placement alone
 STROKE_TOLERANCE, BOX_TOLERANCE = 0.08, 0.02
 STALLED = 0.8  # a pass whose error is not below this share of the best one's ends the search
+# ink on a plain background: this share of the samples' border pixels (at least) lies within
+# PLAIN_LEVEL of the ink's contrast from the background (MNIST, the digits; not CIFAR's photos)
+INK_LIKE_SHARE, PLAIN_LEVEL = 0.6, 0.1
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ class InkStyle:
     ink: float  # the ink's value, as a fraction of `scale`
     background: float  # the background's value, as a fraction of `scale`
     centring: str = "mass"  # what sits at `centre`: the centre of "mass" or of the "box"
+    plain: float = 1.0  # the share of the border's pixels at the background's level
+
+    @property
+    def ink_like(self) -> bool:
+        """Ink on a plain background: pictures of such things are prepared like drawings."""
+        return self.plain >= INK_LIKE_SHARE
 
     @property
     def bright_ink(self) -> bool:
@@ -92,6 +101,7 @@ def ink_style(dataset_x: np.ndarray, scale: float, *, limit: int = SAMPLES_MEASU
     ink = high if high - background >= background - low else low
     if abs(ink - background) < 1e-6:
         raise ValueError("the samples are blank: there is no ink to measure")
+    plain = float(np.mean(np.abs(border - background) <= PLAIN_LEVEL * abs(ink - background)))
     m = ink_measures(np.clip((grey - background) / (ink - background), 0.0, 1.0))
     inked = np.isfinite(m.stroke)
     if not inked.any():
@@ -101,7 +111,7 @@ def ink_style(dataset_x: np.ndarray, scale: float, *, limit: int = SAMPLES_MEASU
     cy, cx = (m.box_y, m.box_x) if by_box else (m.mass_y, m.mass_x)
     return InkStyle(sample_shape=sample_shape, scale=float(scale), box=_median(m.box),
                     centre=(_median(cy), _median(cx)), stroke=_median(m.stroke), ink=ink,
-                    background=background, centring="box" if by_box else "mass")
+                    background=background, centring="box" if by_box else "mass", plain=plain)
 
 
 def _spread(values: np.ndarray) -> float:
@@ -179,6 +189,25 @@ def drawing_to_sample(canvas: np.ndarray, style: InkStyle) -> np.ndarray:
     if len(shape) == 3:
         raw = np.repeat(raw[None], shape[0], axis=0)
     return raw.astype(np.float32).reshape(shape)
+
+
+def picture_to_sample(picture: np.ndarray, style: InkStyle) -> tuple[np.ndarray, bool]:
+    """A picture of ink on paper (h, w), grey 0..1 at any size (an image file's), as a raw
+    sample like the training data's, and whether its ink was inverted: the background is its
+    border's median; ink is what differs from it, made a drawing (ink high) and placed as a
+    drawing is (`drawing_to_sample`). Inverted: the picture's background is light where the
+    data's is dark, or the other way round."""
+    grey = np.asarray(picture, dtype=np.float32)
+    if grey.ndim != 2 or not grey.size:
+        raise ValueError(f"a picture is one grey image (h, w), got shape {list(grey.shape)}")
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    light_paper = float(np.median(border)) >= 0.5
+    ink = 1.0 - grey if light_paper else grey
+    paper = float(np.median(1.0 - border if light_paper else border))
+    contrast = float(ink.max()) - paper
+    canvas = np.clip((ink - paper) / contrast, 0.0, 1.0) if contrast > BLANK else \
+        np.zeros_like(ink)
+    return drawing_to_sample(canvas, style), light_paper == style.bright_ink
 
 
 def _place(canvas: np.ndarray, style: InkStyle) -> np.ndarray:

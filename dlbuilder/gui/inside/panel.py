@@ -52,6 +52,7 @@ class InsidePanel(QWidget):
         self.answer: Answer | None = None
         self._file: Path | None = None  # the weights file chosen, for kind "file"
         self._run: tuple[Any, int] | None = None  # (store, run id), for kind "run"
+        self.image: Path | None = None  # the image file looked at, while it is
         setup_ui(self)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
@@ -72,6 +73,7 @@ class InsidePanel(QWidget):
         self.pad.cleared.connect(self._on_pad_cleared)
         self.clear_button.clicked.connect(self.pad.clear)
         self.open_button.clicked.connect(self.open_image_dialog)
+        self.prepare_check.toggled.connect(self._on_prepare_check_toggled)
         self.source_tabs.currentChanged.connect(self._on_source_tabs_changed)
         self.view_tabs.currentChanged.connect(self._on_view_tabs_changed)
         self.maps.order_changed.connect(self._on_maps_order_changed)
@@ -190,8 +192,10 @@ class InsidePanel(QWidget):
         return self.picker.show_list(title, split, indices)
 
     def pick_file(self, path: Path) -> None:
-        """Look at an image file (read in the worker, prepared as the training data)."""
-        self.session.read(Path(path))
+        """Look at an image file (read in the worker, prepared like the training data unless
+        the user says otherwise)."""
+        self.image = Path(path)
+        self.session.read(self.image, self.prepare_check.isChecked())
 
     def open_image_dialog(self) -> None:
         folder = self.doc.path.parent if self.doc.path is not None else Path.home()
@@ -368,6 +372,10 @@ class InsidePanel(QWidget):
         self.maps.show_hint("Draw a digit to see what each layer makes of it")
         self.saliency.show_hint("Draw a digit to see what drives the decision")
         self.thumbnails_changed.emit({})
+
+    def _on_prepare_check_toggled(self, _on: bool) -> None:
+        if self.image is not None and self.sample is not None and self.sample[0] == "file":
+            self.pick_file(self.image)
 
     def _on_source_tabs_changed(self, _index: int) -> None:
         self._sample_from_tab()

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -104,7 +105,15 @@ def _left_column(panel: Any) -> QWidget:
     data = QVBoxLayout(data_page)
     data.setContentsMargins(4, 4, 4, 4)
     data.addWidget(panel.picker, 1)
-    data.addWidget(panel.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+    panel.prepare_check = QCheckBox("Prepare like the training data")
+    panel.prepare_check.setChecked(True)
+    panel.prepare_check.setToolTip(
+        "Where the training samples are ink on a plain background, an image file's ink is "
+        "inverted to theirs if need be and it is centred like them; off: as it is (resized)")
+    files = QHBoxLayout()
+    files.addWidget(panel.open_button)
+    files.addWidget(panel.prepare_check, 1)
+    data.addLayout(files)
     panel.pad = DrawingPadWidget()
     panel.clear_button = QPushButton("Clear")
     panel.clear_button.setToolTip("Wipe the pad")

@@ -130,19 +130,22 @@ class InsideWorker(QObject):
         self.loaded.emit(self._info)
 
     @Slot(object)
-    def read(self, path: Path) -> None:
-        """An image file as a raw sample, prepared as the loaded network's data."""
-        if self._probe is None:
+    def read(self, job: tuple[Path, bool]) -> None:
+        """An image file as a raw sample for the loaded network: prepared like its training
+        data (where that is ink on a plain background, and `prepare`), else only resized."""
+        path, prepare = job
+        if self._probe is None or self._info is None:
             self.failed.emit("Look Inside cannot read the image yet: the network is not loaded")
             return
         try:
-            from dlbuilder.backend.predict import read_samples
+            from dlbuilder.backend.inside.samples import read_image_sample
 
-            _, raw, notes = read_samples([path], self._probe.preprocessing)
+            measured = self._info.style if not self._info.style_note else None
+            raw, notes = read_image_sample(path, self._probe.preprocessing, measured, prepare)
         except Exception as err:  # noqa: BLE001 - every failure becomes a message
             self.failed.emit(_message(err, f"cannot read {Path(path).name}"))
             return
-        self.sample_read.emit(Path(path), raw[0], list(notes))
+        self.sample_read.emit(Path(path), raw, list(notes))
 
     @Slot()
     def take(self) -> None:
@@ -301,9 +304,10 @@ class InsideSession(ThreadedSession):
         self._load_posted.emit((source, self._serial))
         return self._serial
 
-    def read(self, path: Path) -> None:
-        """Read an image file as a sample (`sample_read`, or `failed` saying why not)."""
-        self._read_posted.emit(Path(path))
+    def read(self, path: Path, prepare: bool = True) -> None:
+        """Read an image file as a sample (`sample_read`, or `failed` saying why not),
+        prepared like the training data where `prepare` (see InsideWorker.read)."""
+        self._read_posted.emit((Path(path), bool(prepare)))
 
     def ask(self, request: Request) -> None:
         """Answer `request` as soon as the worker is free (replacing one still waiting)."""

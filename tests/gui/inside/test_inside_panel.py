@@ -239,19 +239,26 @@ def test_predictions_grid_and_confusion_cells_pick_their_dataset_samples(digits_
     assert panel.picker.listed is not None and panel.picker.index == found[2][0]
 
 
-def test_an_image_file_dropped_on_the_window_is_looked_at(digits_window, tmp_path):
+def test_an_image_file_dropped_on_the_window_is_prepared_like_the_data(
+        digits_window, tmp_path, capsys):
+    """A training digit photographed dark on light: inverted and centred like the digits
+    (the CLI's `inspect` gives the same answer), or, unticked, looked at as it is."""
+    import json
+
     from PIL import Image
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
     from PySide6.QtWidgets import QApplication
 
+    from dlbuilder.backend.inside.samples import PREPARED, data_style, read_image_sample
     from dlbuilder.backend.predict import read_samples
+    from dlbuilder.cli import main
 
     window, panel, model, prep = digits_window
-    picture = np.zeros((32, 32), np.uint8)
-    picture[4:28, 14:19] = 255
-    path = tmp_path / "one.png"
-    Image.fromarray(picture).save(path)
+    data = panel.picker.dataset
+    digit = 1.0 - np.kron(data.train.x[7, 0] / data.scale, np.ones((12, 12)))
+    path = tmp_path / "seven.png"
+    Image.fromarray((np.pad(digit, 24, constant_values=1.0) * 255).astype(np.uint8)).save(path)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     at = QPointF(400, 300)
@@ -260,11 +267,25 @@ def test_an_image_file_dropped_on_the_window_is_looked_at(digits_window, tmp_pat
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
     QApplication.sendEvent(window, QDropEvent(at, Qt.DropAction.CopyAction, mime, buttons, keys))
-    _, raw, _ = read_samples([path], prep)
-    look = answered(panel, lambda a: np.array_equal(a.look.raw, raw[0])).look
-    logits, _ = reference(model, prep.apply(raw))
+    raw, _ = read_image_sample(path, prep, data_style(data, data.sample_shape))
+    look = answered(panel, lambda a: np.array_equal(a.look.raw, raw)).look
+    logits, _ = reference(model, prep.apply(raw[None]))
     assert np.allclose(look.probabilities, softmax(logits), atol=1e-6)
-    assert "one.png" in panel.prediction.note_label.text()
+    assert "seven.png" in panel.prediction.note_label.text()
+    assert f"{PREPARED}: inverted, centred" in panel.prediction.note_label.text()
+    graph = tmp_path / "digits.json"
+    graph.write_text(json.dumps(graph_to_dict(window.doc.graph)))
+    weights = panel.source.weights
+    assert main(["inspect", str(graph), "--weights", str(weights), "--sample", str(path),
+                 "--top", "10", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    cli = {t["class"]: t["probability"] for t in report["top"]}
+    assert np.allclose([cli[c] for c in look.classes], look.probabilities, atol=1e-6)
+    panel.prepare_check.setChecked(False)
+    _, plain, _ = read_samples([path], prep)
+    assert not np.array_equal(plain[0], raw)
+    answered(panel, lambda a: np.array_equal(a.look.raw, plain[0]))
+    assert PREPARED not in panel.prediction.note_label.text()
 
 
 def test_closing_the_window_ends_the_look_inside_thread(make_window):
