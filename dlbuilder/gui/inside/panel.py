@@ -52,6 +52,8 @@ class InsidePanel(QWidget):
         self.answer: Answer | None = None
         self._file: Path | None = None  # the weights file chosen, for kind "file"
         self._run: tuple[Any, int] | None = None  # (store, run id), for kind "run"
+        # a choice of weights being loaded: (source, kind, file, run), taken once loaded
+        self._pending: tuple[Source, str, Path | None, tuple[Any, int] | None] | None = None
         self.image: Path | None = None  # the image file looked at, while it is
         setup_ui(self)
         self._reload_timer = QTimer(self)
@@ -67,6 +69,7 @@ class InsidePanel(QWidget):
         s.loaded.connect(self._on_session_loaded)
         s.answered.connect(self._on_session_answered)
         s.failed.connect(self._on_session_failed)
+        s.load_failed.connect(self._on_session_load_failed)
         s.sample_read.connect(self._on_session_sample_read)
         self.picker.picked.connect(self._on_picker_picked)
         self.pad.drawn.connect(self._on_pad_drawn)
@@ -121,8 +124,7 @@ class InsidePanel(QWidget):
             if not quiet:
                 self.message.emit("There are no trained weights yet: train the graph (F5)")
             return False
-        self.kind = "last"
-        self._load(source)
+        self._load(source, "last")
         return True
 
     def use_run(self, store: Any, run_id: int) -> bool:
@@ -133,17 +135,15 @@ class InsidePanel(QWidget):
         except (RunStoreError, OSError) as err:
             self.message.emit(f"Look Inside cannot use run {run_id}: {err}")
             return False
-        self.kind, self._run = "run", (store, run_id)
-        self._load(source)
+        self._load(source, "run", run=(store, run_id))
         return True
 
     def use_file(self, path: Path) -> None:
-        self.kind, self._file = "file", Path(path)
-        self._load(sources.from_file(Path(path), self.doc.graph, self.dataset()))
+        self._load(sources.from_file(Path(path), self.doc.graph, self.dataset()), "file",
+                   file=Path(path))
 
     def use_untrained(self) -> None:
-        self.kind = "untrained"
-        self._load(sources.untrained(self.doc.graph, self.dataset()))
+        self._load(sources.untrained(self.doc.graph, self.dataset()), "untrained")
 
     def load_weights_dialog(self) -> None:
         folder = self.doc.path.parent if self.doc.path is not None else Path.home()
@@ -152,20 +152,33 @@ class InsidePanel(QWidget):
         if name:
             self.use_file(Path(name))
 
-    def _load(self, source: Source) -> None:
+    def _load(self, source: Source, kind: str, *, file: Path | None = None,
+              run: tuple[Any, int] | None = None) -> None:
         """Look into `source` (the network it names is loaded again only when it differs from
-        the one loaded: an edit that leaves the network as it was costs nothing)."""
-        same = self.source is not None and _same_network(self.source, source)
+        the one loaded: an edit that leaves the network as it was costs nothing). Weights the
+        user chose (a file, a run) become the dock's once they load: weights that do not fit
+        are refused and the ones before kept (see _on_session_load_failed)."""
+        self.last_action.setEnabled(self.training_panel().weights.trained is not None)
+        choice = (source, kind, file or self._file, run or self._run)
+        if self.source is not None and _same_network(self.source, source):
+            self._pending = None
+            self._take(choice)
+            return
+        self._pending = choice
+        if kind not in ("file", "run") or self.source is None:
+            self._take(choice)
+        self.answer = None
+        self.prediction.clear("Loading the network…")
+        self.session.load(source)
+
+    def _take(self, choice: tuple[Source, str, Path | None, tuple[Any, int] | None]) -> None:
+        """Make a choice of weights the dock's, and say so."""
+        source, self.kind, self._file, self._run = choice
         self.source = source
         self.weights_label.setText(f"Weights: <b>{source.label}</b>")
         self.weights_note.setText(source.note)
         self.weights_note.setVisible(bool(source.note))
-        self.last_action.setEnabled(self.training_panel().weights.trained is not None)
-        if same:
-            return
-        self.answer = None
-        self.prediction.clear("Loading the network…")
-        self.session.load(source)
+        self.weights_error.hide()
 
     def _refresh_source(self) -> None:
         """The graph or the data changed: the same choice of weights, made again (untrained
@@ -264,6 +277,9 @@ class InsidePanel(QWidget):
 
     # -- answers ---------------------------------------------------------------------------
     def _on_session_loaded(self, info: ProbeInfo) -> None:
+        if self._pending is not None and self._pending[0] is info.source:
+            self._take(self._pending)
+            self._pending = None
         self.pad.set_style(info.style)
         self.source_tabs.setTabEnabled(PAGE_DRAW, info.style is not None)
         self.draw_note.setText(info.style_note or (
@@ -335,6 +351,19 @@ class InsidePanel(QWidget):
         self.maps.show_layer(path, f"{info.texts.get(path, path)} ({kind})", output,
                              answer.tiles, info.classes if classes else (),
                              percent=kind == "Softmax")
+
+    def _on_session_load_failed(self, text: str) -> None:
+        """Weights the user chose that cannot be looked into are refused, saying why in full,
+        and the ones before are loaded again; any other network's failure is shown."""
+        pending, self._pending = self._pending, None
+        if pending is None or pending[0] is self.source or self.source is None:
+            self._on_session_failed(text)
+            return
+        self.weights_error.setText(f"Not loaded: {text}")
+        self.weights_error.show()
+        self.message.emit(f"Look Inside kept {self.source.label}: {text.splitlines()[0]}")
+        self.prediction.clear("Loading the network…")
+        self.session.load(self.source)
 
     def _on_session_failed(self, text: str) -> None:
         self.prediction.clear(text)
@@ -426,6 +455,7 @@ class InsidePanel(QWidget):
 
     def _on_theme_changed(self, theme: Any) -> None:
         self.weights_note.setStyleSheet(f"color: {theme.warning};")
+        self.weights_error.setStyleSheet(f"color: {theme.error};")
         self.draw_note.setStyleSheet(f"color: {theme.muted};")
 
     def shutdown(self) -> bool:

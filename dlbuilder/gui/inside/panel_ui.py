@@ -69,6 +69,9 @@ def _weights_row(panel: Any) -> QWidget:
     panel.weights_label.setWordWrap(True)
     panel.weights_note = wrapped_label()
     panel.weights_note.hide()
+    panel.weights_error = wrapped_label()
+    panel.weights_error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    panel.weights_error.hide()
     menu = QMenu(panel)
     panel.last_action = QAction("The last run's", panel)
     panel.last_action.setToolTip("The weights the last training run left (the Training tab's)")
@@ -94,6 +97,7 @@ def _weights_row(panel: Any) -> QWidget:
     row.addWidget(panel.weights_button, 0, Qt.AlignmentFlag.AlignTop)
     column.addLayout(row)
     column.addWidget(panel.weights_note)
+    column.addWidget(panel.weights_error)
     return box
 
 

@@ -99,6 +99,7 @@ class InsideWorker(QObject):
     loaded = Signal(object)  # ProbeInfo
     answered = Signal(object)  # Answer
     failed = Signal(str)  # a message for the user
+    load_failed = Signal(str)  # the network could not be loaded: why, for the user
     sample_read = Signal(object, object, object)  # path, raw sample, notes (list of str)
 
     def __init__(self) -> None:
@@ -125,7 +126,7 @@ class InsideWorker(QObject):
             self._probe, self._info = load_probe(source, serial)
         except Exception as err:  # noqa: BLE001 - every failure becomes a message
             self._probe = self._info = None
-            self.failed.emit(_message(err, "cannot look into these weights"))
+            self.load_failed.emit(_message(err, "cannot look into these weights"))
             return
         self.loaded.emit(self._info)
 
@@ -278,6 +279,7 @@ class InsideSession(ThreadedSession):
     loaded = Signal(object)  # ProbeInfo
     answered = Signal(object)  # Answer
     failed = Signal(str)
+    load_failed = Signal(str)
     sample_read = Signal(object, object, object)  # path, raw sample, notes
     _load_posted = Signal(object)
     _read_posted = Signal(object)
@@ -294,6 +296,7 @@ class InsideSession(ThreadedSession):
         self._worker.loaded.connect(self._on_worker_loaded)
         self._worker.answered.connect(self._on_worker_answered)
         self._worker.failed.connect(self._on_worker_failed)
+        self._worker.load_failed.connect(self._on_worker_load_failed)
         self._serial = 0
         self.info: ProbeInfo | None = None
 
@@ -332,6 +335,10 @@ class InsideSession(ThreadedSession):
     @Slot(str)
     def _on_worker_failed(self, text: str) -> None:
         self.failed.emit(text)
+
+    @Slot(str)
+    def _on_worker_load_failed(self, text: str) -> None:
+        self.load_failed.emit(text)
 
     @Slot(object, object, object)
     def _on_worker_sample_read(self, path: Path, raw: np.ndarray, notes: list[str]) -> None:

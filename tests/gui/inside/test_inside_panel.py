@@ -385,3 +385,34 @@ def _state_of(panel):
 
 def _prepared(panel, raw):
     return panel.session._worker._probe.preprocessing.apply(raw[None])
+
+
+def test_weights_of_another_graph_are_refused_and_the_ones_before_kept(digits_window,
+                                                                        tmp_path):
+    """Load weights… with lenet5's weights on digits_cnn: said in full, like `inspect`, and
+    the dock keeps looking into the weights it had (label, network and answers)."""
+    from helpers import example_graph
+
+    from dlbuilder.backend.inside.probe import Probe
+    from dlbuilder.backend.weights import WeightsError
+
+    window, panel, model, prep = digits_window
+    data = panel.picker.dataset
+    before = panel.source
+    other = seeded_weights(graph_to_dict(example_graph("lenet5")), tmp_path, name="lenet.pt")
+    with pytest.raises(WeightsError) as refused:
+        Probe(graph_to_dict(window.doc.graph), other)  # what inspect says
+    panel.use_file(other)
+    assert wait_for(lambda: panel.weights_error.isVisible()), "no refusal shown"
+    assert str(refused.value) in panel.weights_error.text()  # in full, not cut off
+    assert panel.weights_error.wordWrap()
+    assert panel.weights_label.text().endswith("<b>model.pt</b>")
+    assert panel.source is before and panel.kind == "file" and panel._file == before.weights
+    loaded(panel)
+    assert panel.pick_sample("train", 3)
+    look = answered(panel, lambda a: np.array_equal(a.look.raw, data.train.x[3])).look
+    logits, _ = reference(model, prep.apply(data.train.x[3][None]))
+    assert np.allclose(look.probabilities, softmax(logits), atol=1e-6)
+    panel.use_file(before.weights)  # weights that fit: taken, the refusal gone
+    loaded(panel)
+    assert not panel.weights_error.isVisible()
