@@ -180,7 +180,7 @@ def test_the_session_answers_the_last_of_many_and_its_thread_ends(qtbot, digits,
 def test_a_graph_that_cannot_be_compiled_is_said_so(qtbot):
     session = InsideSession()
     failed = []
-    session.failed.connect(failed.append)
+    session.load_failed.connect(failed.append)
     graph = example("digits_cnn")
     graph["nodes"][1]["params"]["kernel_size"] = 30  # larger than the 8x8 input
     try:
