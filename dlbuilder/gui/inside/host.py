@@ -121,9 +121,9 @@ class InsideWindowSide(QObject):
         self.links.samples_requested.connect(self._on_links_samples_requested)
         self.links.run_requested.connect(self._on_links_run_requested)
 
-    def _on_links_sample_requested(self, split: str, index: int) -> None:
-        if not self.show().pick_sample(split, index):
-            self.message.emit(f"Look Inside has no {split} sample {index:,} in its data")
+    def _on_links_sample_requested(self, array: str, row: int) -> None:
+        if not self.show().pick_row(array, row):
+            self.message.emit(f"Look Inside has no sample {row:,} of the {array} data")
 
     def _on_links_samples_requested(self, title: str, split: str, indices: np.ndarray) -> None:
         self.show().show_samples(title, split, indices)

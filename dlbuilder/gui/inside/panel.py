@@ -16,6 +16,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from dlbuilder.backend.inside.samples import find_row
 from dlbuilder.backend.module_names import NodePath
 from dlbuilder.core.changes import Change
 from dlbuilder.gui.canvas.card_thumbs import ThumbData, input_thumb, output_thumb
@@ -102,8 +103,18 @@ class InsidePanel(QWidget):
         panel = self.training_panel()
         panel.data_panel.loaded_changed.connect(self._on_data_loaded_changed)
         panel.training_changed.connect(self._on_training_changed)
-        self.picker.set_dataset(panel.data_panel.dataset())
+        self._set_picker_data(panel.data_panel.dataset())
         self.use_latest()
+
+    def _set_picker_data(self, dataset: Any) -> None:
+        """The data to pick from, split as the graph's run splits it."""
+        from dlbuilder.backend.settings import SettingsError, resolve_settings
+
+        try:
+            settings = resolve_settings(self.doc.graph.training)
+        except SettingsError:
+            settings = resolve_settings({})
+        self.picker.set_dataset(dataset, settings.val_split, settings.seed)
 
     def use_latest(self) -> None:
         """The newest trained weights there are: the last run's in this session, else the
@@ -195,14 +206,26 @@ class InsidePanel(QWidget):
 
     # -- samples ---------------------------------------------------------------------------
     def pick_sample(self, split: str, index: int) -> bool:
-        """Look at sample `index` of the data's `split` ("train" or "test")."""
+        """Look at sample `index` of `split` ("test", "val" or "train", as inspect counts)."""
         self.source_tabs.setCurrentIndex(0)
         return self.picker.pick(split, index)
 
-    def show_samples(self, title: str, split: str, indices: np.ndarray) -> bool:
-        """Walk through these samples (a confusion cell's), from the first."""
+    def pick_row(self, array: str, row: int) -> bool:
+        """Look at row `row` of the dataset's `array` ("test", or "train": the training
+        array the validation split is drawn from), named by the split it is in."""
+        found = find_row(self.picker.splits, array, row)
+        return found is not None and self.pick_sample(*found)
+
+    def show_samples(self, title: str, array: str, rows: np.ndarray) -> bool:
+        """Walk through these rows of the dataset's `array` (a confusion cell's), from the
+        first, in the split the first is in."""
+        found = [find_row(self.picker.splits, array, int(row)) for row in rows]
+        found = [f for f in found if f is not None]
+        if not found:
+            return False
+        split = found[0][0]
         self.source_tabs.setCurrentIndex(0)
-        return self.picker.show_list(title, split, indices)
+        return self.picker.show_list(title, split, np.array([i for s, i in found if s == split]))
 
     def pick_file(self, path: Path) -> None:
         """Look at an image file (read in the worker, prepared like the training data unless
@@ -384,8 +407,7 @@ class InsidePanel(QWidget):
             return
         picked = self.picker.sample()
         if picked is not None:
-            split, index = self.picker.split, self.picker.index
-            self._set_sample("data", picked[0], picked[1], f"{split} sample {index:,}")
+            self._set_sample("data", picked[0], picked[1], self.picker.name())
 
     def _on_picker_picked(self, _split: str, _index: int) -> None:
         self._sample_from_tab()
@@ -444,7 +466,7 @@ class InsidePanel(QWidget):
         self._refresh_source()
 
     def _on_data_loaded_changed(self, dataset: Any) -> None:
-        self.picker.set_dataset(dataset)
+        self._set_picker_data(dataset)
         self.sample = None if self.sample is not None and self.sample[0] == "data" \
             else self.sample
         self._refresh_source()

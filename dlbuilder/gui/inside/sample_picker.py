@@ -1,6 +1,10 @@
 """Picking a sample of the training data: a split and an index with Previous and Next, and a
 strip of the neighbouring samples to click. A list of samples (a confusion-matrix cell's, the
-predictions grid's) can take the split's place: then Previous and Next walk through it."""
+predictions grid's) can take the split's place: then Previous and Next walk through it.
+
+The splits are the run's (backend.inside.samples.data_splits): test where the dataset has
+one, the validation split the run holds out (its val_split and seed), and the rest of the
+training data; `val[5]` is the sample `dlbuilder inspect --split val --sample 5` looks at."""
 
 from __future__ import annotations
 
@@ -21,11 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from dlbuilder.backend.inside.samples import SplitRows, data_splits
 from dlbuilder.gui.look.theme import current, theme_manager
 from dlbuilder.gui.training.samples_view import thumbnail, to_qimage
 from dlbuilder.gui.widgets.labels import wrapped_label
 
-SPLITS = (("train", "Training"), ("test", "Test"))
+SPLITS = (("test", "Test"), ("val", "Validation"), ("train", "Training"))
 STRIP = 9  # samples in the strip
 THUMB = 32
 NO_DATA = ("No training data is loaded: choose it in the Training tab, or draw a sample, "
@@ -94,6 +99,7 @@ class SamplePickerWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.dataset: Any = None
+        self.splits: dict[str, SplitRows] = {}
         self.split = "train"
         self.index = 0
         self.listed: tuple[str, np.ndarray] | None = None  # (title, indices) walked instead
@@ -147,9 +153,11 @@ class SamplePickerWidget(QWidget):
         self._on_theme_changed(current())
 
     # -- public --------------------------------------------------------------------------
-    def set_dataset(self, dataset: Any) -> None:
-        """The data to pick from (a backend Dataset of images or features, or None)."""
+    def set_dataset(self, dataset: Any, val_split: float = 0.0, seed: int = 0) -> None:
+        """The data to pick from (a backend Dataset of images or features, or None), split as
+        a run with `val_split` and `seed` splits it; the first split (test, else val) shown."""
         self.dataset = dataset
+        self.splits = data_splits(dataset, val_split, seed) if dataset is not None else {}
         self.listed = None
         self.split_combo.clear()
         for key, text in SPLITS:
@@ -160,7 +168,7 @@ class SamplePickerWidget(QWidget):
                        self.strip):
             widget.setEnabled(has)
         self.note_label.setVisible(not has)
-        self.split, self.index = "train", 0
+        self.split, self.index = next(iter(self.splits), "train"), 0
         self._show()
 
     def sample(self) -> tuple[np.ndarray, int] | None:
@@ -168,10 +176,15 @@ class SamplePickerWidget(QWidget):
         split = self._split(self.split)
         if split is None or not 0 <= self.index < len(split):
             return None
-        return split.x[self.index], int(split.y[self.index])
+        return split.sample(self.index)
+
+    def name(self) -> str:
+        """The current sample as `dlbuilder inspect` names it: "val[5]"."""
+        return f"{self.split}[{self.index}]"
 
     def pick(self, split: str, index: int) -> bool:
-        """Show sample `index` of `split` ("train" or "test") and say it was picked."""
+        """Show sample `index` of `split` ("test", "val" or "train") and say it was
+        picked."""
         data = self._split(split)
         if data is None or not 0 <= index < len(data):
             return False
@@ -201,11 +214,8 @@ class SamplePickerWidget(QWidget):
             self.pick(self.split, (self.index + delta) % len(data))
 
     # -- showing -------------------------------------------------------------------------
-    def _split(self, key: str) -> Any:
-        if self.dataset is None:
-            return None
-        split = self.dataset.train if key == "train" else self.dataset.test
-        return split if split is not None and len(split) else None
+    def _split(self, key: str) -> SplitRows | None:
+        return self.splits.get(key)
 
     def _show(self) -> None:
         data = self._split(self.split)
@@ -241,7 +251,7 @@ class SamplePickerWidget(QWidget):
         self._strip_indices = [int(order[p]) if order is not None else p for p in positions]
         images = []
         if self.dataset.kind == "image":
-            images = [thumbnail(to_qimage(data.x[i], self.dataset.scale))
+            images = [thumbnail(to_qimage(data.sample(i)[0], self.dataset.scale))
                       for i in self._strip_indices]
         self.strip.setVisible(bool(images))
         self.strip.set_images(images, position - first)

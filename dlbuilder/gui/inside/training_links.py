@@ -21,8 +21,9 @@ MENU_TEXT = "Look Inside"
 class TrainingLinks(QObject):
     """The menus and double-clicks on `panel`'s (a TrainingPanel's) samples and runs."""
 
-    sample_requested = Signal(str, int)  # split ("train" or "test"), index in it
-    samples_requested = Signal(str, str, object)  # title, split, indices (np.ndarray)
+    # the dataset's array ("train": the training data val is drawn from, or "test") and rows
+    sample_requested = Signal(str, int)  # array, row
+    samples_requested = Signal(str, str, object)  # title, array, rows (np.ndarray)
     run_requested = Signal(object, int)  # RunStore, run id
 
     def __init__(self, panel: Any) -> None:

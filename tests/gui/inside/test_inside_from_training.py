@@ -12,6 +12,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from dlbuilder.backend.datasets import load_dataset
+from dlbuilder.backend.inside.samples import find_row
 from dlbuilder.backend.prepare import prepare_data
 from dlbuilder.core.commands import SetTraining
 from dlbuilder.gui.training.samples_view import first_of_each_class
@@ -48,7 +49,8 @@ def test_a_double_click_on_the_data_preview_looks_at_that_sample(make_window):
     assert panel is not None and window.docks["inside"].isVisible()
     data = training.data_panel.dataset()
     index = first_of_each_class(data)[3][1]
-    assert (panel.picker.split, panel.picker.index) == ("train", index)
+    assert (panel.picker.split, panel.picker.index) == find_row(panel.picker.splits, "train",
+                                                                 index)
     loaded(panel)
     look = answered(panel, lambda a: np.array_equal(a.look.raw, data.train.x[index])).look
     assert panel.prediction.bars.marked == 3 and look.probabilities is not None
@@ -76,7 +78,8 @@ def test_after_a_run_its_weights_answer_for_its_wrong_predictions(make_window, t
     view.doubleClicked.emit(view.model().index(0, 0))
     data = training.data_panel.dataset()
     index = evaluation.dataset_index(first)
-    assert (panel.picker.split, panel.picker.index) == ("train", index)
+    assert (panel.picker.split, panel.picker.index) == find_row(panel.picker.splits, "train",
+                                                                 index)
     assert int(data.train.y[index]) == int(evaluation.labels[first])
     look = answered(panel, lambda a: np.array_equal(a.look.raw, data.train.x[index])).look
     # the run's own evaluation said the same of this sample

@@ -23,6 +23,7 @@ from PySide6.QtCore import QPoint, Qt
 
 from dlbuilder.backend.datasets import load_dataset
 from dlbuilder.backend.inside.drawing import drawing_to_sample
+from dlbuilder.backend.inside.samples import find_row
 from dlbuilder.backend.prepare import fit_preprocessing
 from dlbuilder.core.commands import SetParams
 from dlbuilder.core.fileformat import graph_to_dict
@@ -69,15 +70,15 @@ def test_the_dock_is_built_when_first_shown_and_says_whose_weights(make_window):
 
 def test_a_picked_sample_shows_the_networks_answer(digits_window):
     window, panel, model, prep = digits_window
-    data = panel.picker.dataset
     assert panel.pick_sample("train", 17)
-    look = answered(panel, lambda a: np.array_equal(a.look.raw, data.train.x[17])).look
-    logits, hooked = reference(model, prep.apply(data.train.x[17][None]))
+    raw, true = panel.picker.splits["train"].sample(17)
+    look = answered(panel, lambda a: np.array_equal(a.look.raw, raw)).look
+    logits, hooked = reference(model, prep.apply(raw[None]))
     expected = softmax(logits)
     bars = panel.prediction.bars
     assert np.allclose(bars.values, expected, atol=1e-6)
     assert bars.highlight == int(np.argmax(expected))
-    assert bars.marked == int(data.train.y[17])  # the true class
+    assert bars.marked == true
     assert panel.prediction.input_picture.pixels is look.picture
     assert panel.weights_label.text().endswith("<b>model.pt</b>")
     # the strips under the cards: conv1's first channels, the Output's classes
@@ -229,14 +230,18 @@ def test_predictions_grid_and_confusion_cells_pick_their_dataset_samples(digits_
     first = view.model().index(0, 0)
     view.doubleClicked.emit(first)
     shown = int(evaluation.wrong_first()[0])
-    assert (panel.picker.split, panel.picker.index) == ("train", int(chosen[shown]))
+    found = find_row(panel.picker.splits, "train", int(chosen[shown]))
+    assert (panel.picker.split, panel.picker.index) == found
+    assert panel.sample_words == f"{found[0]}[{found[1]}]"  # as inspect names it
     answered(panel, lambda a: np.array_equal(a.look.raw, data.train.x[chosen[shown]]))
     cell = (int(labels[1]), 5)
     found = links.cell_samples(cell)
     order = evaluation.wrong_first(*cell)
     assert found[1] == "train" and list(found[2]) == [int(chosen[i]) for i in order]
     links.samples_requested.emit(*found)
-    assert panel.picker.listed is not None and panel.picker.index == found[2][0]
+    first = find_row(panel.picker.splits, "train", int(found[2][0]))
+    assert panel.picker.listed is not None
+    assert (panel.picker.split, panel.picker.index) == first
 
 
 def test_an_image_file_dropped_on_the_window_is_prepared_like_the_data(
@@ -416,3 +421,36 @@ def test_weights_of_another_graph_are_refused_and_the_ones_before_kept(digits_wi
     panel.use_file(before.weights)  # weights that fit: taken, the refusal gone
     loaded(panel)
     assert not panel.weights_error.isVisible()
+
+
+def test_the_app_and_inspect_count_a_splits_samples_alike(digits_window, tmp_path, capsys):
+    """The digits have no test split: the dock offers the run's validation split first (the
+    graph's val_split and seed), then the rest; its val[5] is `inspect --sample 5`'s."""
+    import json
+
+    from dlbuilder.backend.prepare import stratified_split
+    from dlbuilder.backend.settings import resolve_settings
+    from dlbuilder.cli import main
+
+    window, panel, model, prep = digits_window
+    data = panel.picker.dataset
+    settings = resolve_settings(window.doc.graph.training)
+    train_rows, val_rows = stratified_split(data.train.y, settings.val_split, settings.seed)
+    combo = panel.picker.split_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == ["val", "train"]
+    assert combo.itemText(0) == f"Validation ({len(val_rows):,})"
+    assert panel.picker.split == "val"  # the default, as inspect's
+    assert panel.pick_sample("val", 5)
+    look = answered(panel, lambda a: np.array_equal(a.look.raw, data.train.x[val_rows[5]])).look
+    assert panel.sample_words == "val[5]"
+    graph = tmp_path / "digits.json"
+    graph.write_text(json.dumps(graph_to_dict(window.doc.graph)))
+    assert main(["inspect", str(graph), "--weights", str(panel.source.weights), "--sample",
+                 "5", "--top", "10", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["sample"]["name"] == "val[5]"
+    assert report["sample"]["label"] == data.classes[int(data.train.y[val_rows[5]])]
+    cli = {t["class"]: t["probability"] for t in report["top"]}
+    assert np.allclose([cli[c] for c in look.classes], look.probabilities, atol=1e-6)
+    assert panel.pick_sample("train", 7)
+    answered(panel, lambda a: np.array_equal(a.look.raw, data.train.x[train_rows[7]]))
