@@ -290,3 +290,42 @@ def test_trained_weights_see_the_digits(tmp_path, capsys):
         report = json.loads(out)
         right += report["top"][0]["class"] == report["sample"]["label"]
     assert right >= 16
+
+
+def test_an_image_on_untrained_weights_needs_no_dataset(capsys, tmp_path, monkeypatch):
+    """resnet_cifar --untrained on a picture: CIFAR-10 is not in the (empty) cache and is not
+    downloaded; the picture is scaled to 0..1 on the Input's shape, and that is said once."""
+    pil = pytest.importorskip("PIL.Image")
+    fetched = []
+    monkeypatch.setattr("dlbuilder.backend.datasets.fetch_dataset",
+                        lambda *a, **k: fetched.append(a) or 1 / 0)
+    rng = np.random.default_rng(0)
+    picture = rng.integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    pil.fromarray(picture).save(tmp_path / "car.png")
+    code, out, err = run(capsys, "inspect", "resnet_cifar", "--untrained", "--sample",
+                         str(tmp_path / "car.png"), "--json")
+    assert code == 0 and not fetched
+    assert err.count("is not at hand") == 1
+    assert "scaled to 0..1 on the Input's shape" in err
+    report = json.loads(out)
+    assert report["sample"]["name"] == "car.png"
+    # the network got the picture / 255, nothing more (the same seeded random weights)
+    from dlbuilder.backend.inside.probe import Probe
+
+    torch.manual_seed(0)
+    probe = Probe(InferenceEngine(example_graph("resnet_cifar"), REGISTRY))
+    look = probe.look(picture.transpose(2, 0, 1).astype(np.float32) / 255)
+    assert [t["class"] for t in report["top"]] == [c for c, _ in look.top(5)]
+    assert np.allclose([t["probability"] for t in report["top"]],
+                       [p for _, p in look.top(5)], atol=1e-6)
+
+
+def test_a_dataset_that_cannot_be_had_is_said_once(capsys, monkeypatch):
+    from dlbuilder.backend.datasets import DatasetError
+
+    def refuse(*_args, **_kwargs):
+        raise DatasetError("could not download cifar-10-binary.tar.gz for cifar10")
+
+    monkeypatch.setattr("dlbuilder.backend.datasets.fetch_dataset", refuse)
+    code, _, err = run(capsys, "inspect", "resnet_cifar", "--untrained", "--sample", "3")
+    assert code != 0 and err.count("could not download") == 1

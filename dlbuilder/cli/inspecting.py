@@ -265,8 +265,8 @@ def _preparation(engine, args: argparse.Namespace):
     if prep is None and dataset is not None:
         prep = plan_run(engine, settings, dataset=dataset).data.preprocessing
     elif prep is None:
-        print(f"note: {settings.dataset} is not at hand, so {args.sample} is only scaled to "
-              "0..1 on the Input's shape", file=sys.stderr)
+        print(f"note: {settings.dataset} is not at hand: {args.sample} is used as it is, "
+              "scaled to 0..1 on the Input's shape", file=sys.stderr)
     return prep, dataset, settings
 
 
@@ -299,7 +299,7 @@ def _file_sample(args: argparse.Namespace, prep, dataset) -> Sample:
 
     if Path(args.sample).suffix.lower() in IMAGE_SUFFIXES and prep.sample_shape:
         style = None if args.as_is else data_style(dataset, prep.sample_shape)
-        if not args.as_is and dataset is None:
+        if not args.as_is and dataset is None and args.weights:
             print(f"note: the training data is not at hand to compare {args.sample} with, so "
                   "it is used as it is", file=sys.stderr)
         raw, notes = read_image_sample(args.sample, prep, style, not args.as_is)
