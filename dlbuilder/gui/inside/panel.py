@@ -22,7 +22,13 @@ from dlbuilder.core.changes import Change
 from dlbuilder.gui.canvas.card_thumbs import ThumbData, input_thumb, output_thumb
 from dlbuilder.gui.document import Document
 from dlbuilder.gui.inside import sources
-from dlbuilder.gui.inside.panel_ui import PAGE_DRAW, TAB_FILTERS, TAB_SALIENCY, setup_ui
+from dlbuilder.gui.inside.panel_ui import (
+    PAGE_DATA,
+    PAGE_DRAW,
+    TAB_FILTERS,
+    TAB_SALIENCY,
+    setup_ui,
+)
 from dlbuilder.gui.inside.worker import Answer, ProbeInfo, Request, Source
 from dlbuilder.gui.look.theme import current, theme_manager
 
@@ -56,6 +62,7 @@ class InsidePanel(QWidget):
         # a choice of weights being loaded: (source, kind, file, run), taken once loaded
         self._pending: tuple[Source, str, Path | None, tuple[Any, int] | None] | None = None
         self.image: Path | None = None  # the image file looked at, while it is
+        self._file_sample: tuple[np.ndarray, str] | None = None  # its raw sample, its words
         setup_ui(self)
         self._reload_timer = QTimer(self)
         self._reload_timer.setSingleShot(True)
@@ -393,9 +400,13 @@ class InsidePanel(QWidget):
         self.message.emit(text.splitlines()[0])
 
     def _on_session_sample_read(self, path: Path, raw: np.ndarray, notes: list[str]) -> None:
-        self.source_tabs.setCurrentIndex(0)
-        self._set_sample("file", raw, None, f"{path.name}" + (f" ({'; '.join(notes)})"
-                                                              if notes else ""))
+        self.image = Path(path)
+        self._file_sample = (raw, path.name + (f" ({'; '.join(notes)})" if notes else ""))
+        self.picker.show_file(path.name)
+        if self.source_tabs.currentIndex() != PAGE_DATA:
+            self.source_tabs.setCurrentIndex(PAGE_DATA)  # says it, showing the file
+        else:
+            self._sample_from_tab()
 
     # -- the user's choices ----------------------------------------------------------------
     def _sample_from_tab(self) -> None:
@@ -405,11 +416,15 @@ class InsidePanel(QWidget):
             else:
                 self._set_sample("drawing", self.pad.picture(), None, "your drawing")
             return
+        if self._file_sample is not None:
+            self._set_sample("file", self._file_sample[0], None, self._file_sample[1])
+            return
         picked = self.picker.sample()
         if picked is not None:
             self._set_sample("data", picked[0], picked[1], self.picker.name())
 
     def _on_picker_picked(self, _split: str, _index: int) -> None:
+        self.image = self._file_sample = None  # a sample of the data instead of the file
         self._sample_from_tab()
 
     def _on_pad_drawn(self, picture: np.ndarray) -> None:

@@ -8,6 +8,7 @@ training data; `val[5]` is the sample `dlbuilder inspect --split val --sample 5`
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -103,6 +104,7 @@ class SamplePickerWidget(QWidget):
         self.split = "train"
         self.index = 0
         self.listed: tuple[str, np.ndarray] | None = None  # (title, indices) walked instead
+        self.file_name: str | None = None  # an image file looked at instead of a sample
         self._strip_indices: list[int] = []
         self._build()
         self.set_dataset(None)
@@ -124,6 +126,7 @@ class SamplePickerWidget(QWidget):
         self.all_button.setToolTip("Walk through the whole split again")
         self.strip = SampleStripWidget()
         self.truth_label = QLabel()
+        self.truth_label.setWordWrap(True)
         self.note_label = wrapped_label(NO_DATA)
         row = QHBoxLayout()
         row.setSpacing(4)
@@ -190,6 +193,7 @@ class SamplePickerWidget(QWidget):
             return False
         if self.listed is not None and index not in self.listed[1]:
             self.listed = None
+        self.file_name = None
         self.split, self.index = split, int(index)
         self._show()
         self.picked.emit(self.split, self.index)
@@ -202,6 +206,11 @@ class SamplePickerWidget(QWidget):
         self.listed = (title, np.asarray(indices, dtype=np.int64))
         self.split = split
         return self.pick(split, int(indices[0]))
+
+    def show_file(self, name: str | None) -> None:
+        """Say an image file is what is looked at (None: the picked sample again)."""
+        self.file_name = name
+        self._show()
 
     def step(self, delta: int) -> None:
         if self.listed is not None:
@@ -227,8 +236,8 @@ class SamplePickerWidget(QWidget):
         self.index_spin.setValue(self.index)
         self.index_spin.blockSignals(False)
         listed = self.listed
-        self.list_label.setVisible(listed is not None)
-        self.all_button.setVisible(listed is not None)
+        self.list_label.setVisible(listed is not None and self.file_name is None)
+        self.all_button.setVisible(listed is not None and self.file_name is None)
         if listed is not None:
             where = int(np.flatnonzero(listed[1] == self.index)[0]) + 1
             self.list_label.setText(f"{listed[0]}: {where} of {len(listed[1]):,}")
@@ -236,10 +245,15 @@ class SamplePickerWidget(QWidget):
         if sample is None:
             self.truth_label.setText("")
             self.strip.set_images([], -1)
-            return
-        name = self.dataset.classes[sample[1]] if sample[1] < len(self.dataset.classes) else "?"
-        self.truth_label.setText(f"True class: <b>{name}</b>")
-        self._show_strip(data)
+        else:
+            classes = self.dataset.classes
+            name = classes[sample[1]] if sample[1] < len(classes) else "?"
+            self.truth_label.setText(f"True class: <b>{name}</b>")
+            self._show_strip(data)
+        if self.file_name is not None:  # the split stays to go back to; nothing of it marked
+            self.truth_label.setText(f"Looking at the image file <b>{escape(self.file_name)}"
+                                     "</b>: no true class")
+            self.strip.set_images(self.strip.images, -1)
 
     def _show_strip(self, data: Any) -> None:
         order = self.listed[1] if self.listed is not None else None

@@ -454,3 +454,33 @@ def test_the_app_and_inspect_count_a_splits_samples_alike(digits_window, tmp_pat
     assert np.allclose([cli[c] for c in look.classes], look.probabilities, atol=1e-6)
     assert panel.pick_sample("train", 7)
     answered(panel, lambda a: np.array_equal(a.look.raw, data.train.x[train_rows[7]]))
+
+
+def test_the_sample_panel_shows_the_image_file_looked_at(digits_window, tmp_path):
+    """After Open image…, the Data page names the file, with no true class and no sample of
+    the data marked; the Data tab keeps it; picking a sample of the data looks at that."""
+    from PIL import Image
+
+    window, panel, _, _ = digits_window
+    data = panel.picker.dataset
+    cell = np.array([int(r) for r in panel.picker.splits["val"].rows[:3]])
+    assert panel.show_samples("True 3, predicted 5", "train", cell)
+    assert panel.picker.list_label.isVisibleTo(panel.picker)
+    path = tmp_path / "dot.png"
+    Image.fromarray(np.pad(np.full((10, 10), 255, np.uint8), 20)).save(path)
+    panel.pick_file(path)
+    look = answered(panel, lambda a: a.request.raw is not None
+                    and not any(np.array_equal(a.look.raw, data.train.x[r]) for r in cell)).look
+    picker = panel.picker
+    assert "dot.png" in picker.truth_label.text() and "True class" not in picker.truth_label.text()
+    assert picker.strip.current == -1 and not picker.list_label.isVisibleTo(picker)
+    assert panel.prediction.bars.marked is None  # no true class marked on the bars
+    panel.source_tabs.setCurrentIndex(PAGE_DRAW)
+    panel.source_tabs.setCurrentIndex(0)  # back to the Data tab: still the file
+    assert panel.sample[0] == "file" and np.array_equal(panel.sample[1], look.raw)
+    assert "dot.png" in picker.truth_label.text()
+    assert panel.pick_sample("val", 2)
+    raw, true = picker.splits["val"].sample(2)
+    answered(panel, lambda a: np.array_equal(a.look.raw, raw))
+    assert picker.truth_label.text() == f"True class: <b>{data.classes[true]}</b>"
+    assert picker.strip.current >= 0
