@@ -196,7 +196,7 @@ class InsidePanel(QWidget):
         self.weights_label.setText(f"Weights: <b>{source.label}</b>")
         self.weights_note.setText(source.note)
         self.weights_note.setVisible(bool(source.note))
-        self.weights_error.hide()
+        self.weights_error_area.hide()
 
     def _refresh_source(self) -> None:
         """The graph or the data changed: the same choice of weights, made again (untrained
@@ -390,7 +390,7 @@ class InsidePanel(QWidget):
             self._on_session_failed(text)
             return
         self.weights_error.setText(f"Not loaded: {text}")
-        self.weights_error.show()
+        self.weights_error_area.show()
         self.message.emit(f"Look Inside kept {self.source.label}: {text.splitlines()[0]}")
         self.prediction.clear("Loading the network…")
         self.session.load(self.source)
@@ -402,7 +402,7 @@ class InsidePanel(QWidget):
     def _on_session_sample_read(self, path: Path, raw: np.ndarray, notes: list[str]) -> None:
         self.image = Path(path)
         self._file_sample = (raw, path.name + (f" ({'; '.join(notes)})" if notes else ""))
-        self.picker.show_file(path.name)
+        self.picker.show_file(path.name, [note.removeprefix(f"{path.name}: ") for note in notes])
         if self.source_tabs.currentIndex() != PAGE_DATA:
             self.source_tabs.setCurrentIndex(PAGE_DATA)  # says it, showing the file
         else:

@@ -10,10 +10,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QCheckBox,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QToolButton,
@@ -31,6 +33,7 @@ from dlbuilder.gui.widgets.labels import wrapped_label
 
 PAGE_DATA, PAGE_DRAW = 0, 1
 TAB_LAYER, TAB_FILTERS, TAB_SALIENCY = 0, 1, 2
+ERROR_HEIGHT = 130  # pixels: a refusal's message scrolls beyond this
 
 
 def setup_ui(panel: Any) -> None:
@@ -71,7 +74,12 @@ def _weights_row(panel: Any) -> QWidget:
     panel.weights_note.hide()
     panel.weights_error = wrapped_label()
     panel.weights_error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    panel.weights_error.hide()
+    panel.weights_error_area = QScrollArea()  # the whole message, however little room
+    panel.weights_error_area.setWidget(panel.weights_error)
+    panel.weights_error_area.setWidgetResizable(True)
+    panel.weights_error_area.setFrameShape(QFrame.Shape.NoFrame)
+    panel.weights_error_area.setMaximumHeight(ERROR_HEIGHT)
+    panel.weights_error_area.hide()
     menu = QMenu(panel)
     panel.last_action = QAction("The last run's", panel)
     panel.last_action.setToolTip("The weights the last training run left (the Training tab's)")
@@ -97,7 +105,7 @@ def _weights_row(panel: Any) -> QWidget:
     row.addWidget(panel.weights_button, 0, Qt.AlignmentFlag.AlignTop)
     column.addLayout(row)
     column.addWidget(panel.weights_note)
-    column.addWidget(panel.weights_error)
+    column.addWidget(panel.weights_error_area)
     return box
 
 
@@ -114,10 +122,8 @@ def _left_column(panel: Any) -> QWidget:
     panel.prepare_check.setToolTip(
         "Where the training samples are ink on a plain background, an image file's ink is "
         "inverted to theirs if need be and it is centred like them; off: as it is (resized)")
-    files = QHBoxLayout()
-    files.addWidget(panel.open_button)
-    files.addWidget(panel.prepare_check, 1)
-    data.addLayout(files)
+    data.addWidget(panel.open_button, 0, Qt.AlignmentFlag.AlignLeft)
+    data.addWidget(panel.prepare_check)
     panel.pad = DrawingPadWidget()
     panel.clear_button = QPushButton("Clear")
     panel.clear_button.setToolTip("Wipe the pad")

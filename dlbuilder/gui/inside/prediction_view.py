@@ -68,6 +68,7 @@ class PredictionWidget(QWidget):
         self.reconstruction.setVisible(look.reconstruction is not None)
         self.truth.setText("")
         self.note_label.setText(words)
+        self.note_label.setToolTip(words)  # a long one is cut at the edge
         if look.reconstruction is not None:
             self.reconstruction.set_picture(look.reconstruction)
             error = float(np.mean((look.reconstruction.astype(np.float64)

@@ -105,6 +105,7 @@ class SamplePickerWidget(QWidget):
         self.index = 0
         self.listed: tuple[str, np.ndarray] | None = None  # (title, indices) walked instead
         self.file_name: str | None = None  # an image file looked at instead of a sample
+        self.file_notes: list[str] = []  # what was done to it: "resized from 100x100 ..."
         self._strip_indices: list[int] = []
         self._build()
         self.set_dataset(None)
@@ -207,9 +208,11 @@ class SamplePickerWidget(QWidget):
         self.split = split
         return self.pick(split, int(indices[0]))
 
-    def show_file(self, name: str | None) -> None:
-        """Say an image file is what is looked at (None: the picked sample again)."""
+    def show_file(self, name: str | None, notes: list[str] | None = None) -> None:
+        """Say an image file is what is looked at, and what was done to it (None: the picked
+        sample again)."""
         self.file_name = name
+        self.file_notes = list(notes or [])
         self._show()
 
     def step(self, delta: int) -> None:
@@ -251,8 +254,9 @@ class SamplePickerWidget(QWidget):
             self.truth_label.setText(f"True class: <b>{name}</b>")
             self._show_strip(data)
         if self.file_name is not None:  # the split stays to go back to; nothing of it marked
+            notes = "".join(f"<br>{escape(note)}" for note in self.file_notes)
             self.truth_label.setText(f"Looking at the image file <b>{escape(self.file_name)}"
-                                     "</b>: no true class")
+                                     f"</b>: no true class{notes}")
             self.strip.set_images(self.strip.images, -1)
 
     def _show_strip(self, data: Any) -> None:

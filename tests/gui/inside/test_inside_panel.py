@@ -408,7 +408,7 @@ def test_weights_of_another_graph_are_refused_and_the_ones_before_kept(digits_wi
     with pytest.raises(WeightsError) as refused:
         Probe(graph_to_dict(window.doc.graph), other)  # what inspect says
     panel.use_file(other)
-    assert wait_for(lambda: panel.weights_error.isVisible()), "no refusal shown"
+    assert wait_for(lambda: panel.weights_error_area.isVisible()), "no refusal shown"
     assert str(refused.value) in panel.weights_error.text()  # in full, not cut off
     assert panel.weights_error.wordWrap()
     assert panel.weights_label.text().endswith("<b>model.pt</b>")
@@ -420,7 +420,7 @@ def test_weights_of_another_graph_are_refused_and_the_ones_before_kept(digits_wi
     assert np.allclose(look.probabilities, softmax(logits), atol=1e-6)
     panel.use_file(before.weights)  # weights that fit: taken, the refusal gone
     loaded(panel)
-    assert not panel.weights_error.isVisible()
+    assert not panel.weights_error_area.isVisible()
 
 
 def test_the_app_and_inspect_count_a_splits_samples_alike(digits_window, tmp_path, capsys):
