@@ -240,6 +240,9 @@ def test_an_image_file_as_is_gives_what_predict_gives(weights, capsys, tmp_path)
     (["--sample", "5000", "--split", "train"], "sample 5000 is out of range: the train split "
                                                "of digits has 1617 samples"),
     (["--sample", "x.gif"], "x.gif"),
+    (["--sample", "-1"], "--sample -1: a sample's index must be 0 or more"),
+    (["--order", "mean"], "--order orders one layer's channels: give --layer"),
+    (["--cam-layer", "conv2"], "--cam-layer is Grad-CAM's layer: give --saliency CLASS too"),
 ])
 def test_bad_requests_say_what_is_wrong(weights, capsys, args, words):
     argv = ["inspect", "digits_cnn", "--weights", str(weights), "--sample", "0", *args]
@@ -329,3 +332,27 @@ def test_a_dataset_that_cannot_be_had_is_said_once(capsys, monkeypatch):
     monkeypatch.setattr("dlbuilder.backend.datasets.fetch_dataset", refuse)
     code, _, err = run(capsys, "inspect", "resnet_cifar", "--untrained", "--sample", "3")
     assert code != 0 and err.count("could not download") == 1
+
+
+def test_the_output_layer_is_what_it_passes_on(weights, capsys):
+    code, out, _ = run(capsys, "inspect", "digits_cnn", "--weights", str(weights), "--sample",
+                       "0", "--layer", "output", "--json")
+    assert code == 0
+    code, fc2, _ = run(capsys, "inspect", "digits_cnn", "--weights", str(weights), "--sample",
+                       "0", "--layer", "fc2", "--json")
+    assert json.loads(out)["layers"] == json.loads(fc2)["layers"]
+    assert json.loads(out)["layers"][0]["id"] == "fc2"
+
+
+def test_saliency_on_an_autoencoder_says_it_needs_a_classifier(capsys, tmp_path):
+    np.savez(tmp_path / "s.npz", x=np.zeros((1, 1, 28, 28), np.float32))
+    code, _, err = run(capsys, "inspect", "conv_autoencoder", "--untrained", "--sample",
+                       str(tmp_path / "s.npz"), "--saliency", "1")
+    assert code == 2 and "saliency needs a classifier" in err
+
+
+def test_a_missing_weights_file_is_said_first(capsys, tmp_path):
+    code, _, err = run(capsys, "inspect", "digits_cnn", "--weights", str(tmp_path / "no.pt"),
+                       "--sample", "0")
+    assert code == 2 and err.startswith(f"dlbuilder inspect: {tmp_path / 'no.pt'}: no such "
+                                        "weights file")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,8 +51,9 @@ def _parser() -> Parser:
                    help="one layer's maps (all its channels); inside blocks the ids down to "
                         "it: layer1/conv1, a repeat's run after a dot: layer1.1/conv1. "
                         "Default: every layer")
-    p.add_argument("--order", choices=("index", "mean"), default="index",
-                   help="channel order: index, or mean (strongest first)")
+    p.add_argument("--order", choices=("index", "mean"),
+                   help="--layer's channel order: index (the default), or mean (strongest "
+                        "first)")
     p.add_argument("--saliency", metavar="CLASS",
                    help="add what drove CLASS's score (a class name or index): input "
                         "gradients and Grad-CAM over the image")
@@ -122,6 +124,15 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError(f"dlbuilder inspect: {args.output} must end in .png")
     if args.split is not None and not args.sample.isdigit():
         raise UsageError("dlbuilder inspect: --split applies to a sample given by index")
+    if args.sample.startswith("-") and args.sample[1:].isdigit():
+        raise UsageError(f"dlbuilder inspect: --sample {args.sample}: a sample's index must be "
+                         "0 or more")
+    if args.order is not None and args.layer is None:
+        raise UsageError("dlbuilder inspect: --order orders one layer's channels: give --layer")
+    if args.cam_layer is not None and args.saliency is None:
+        raise UsageError("dlbuilder inspect: --cam-layer is Grad-CAM's layer: give --saliency "
+                         "CLASS too")
+    args.order = args.order or "index"
 
 
 def _words(err: BaseException) -> str:
@@ -179,6 +190,10 @@ def _class_index(probe, text: str) -> int:
     """A class name, else an index; a ProbeError (a ValueError) lists the classes."""
     from dlbuilder.backend.inside.probe import ProbeError
 
+    if not probe.classifier:
+        raise ProbeError(f"--saliency: {probe.plan.name} gives "
+                         f"{list(probe.plan.output_shape)} (target {probe.target!r}), not class "
+                         "scores: saliency needs a classifier")
     if text in probe.classes:
         return probe.classes.index(text)
     if text.isdigit() and int(text) < len(probe.classes):
@@ -248,6 +263,8 @@ def _preparation(engine, args: argparse.Namespace):
 
     settings = resolve_settings(engine.graph.training,
                                 {"dataset": args.dataset, "data_dir": args.data_dir})
+    if args.weights and not os.path.isfile(args.weights):
+        raise FileNotFoundError(f"{args.weights}: no such weights file")
     prep = read_preprocessing(args.weights) if args.weights else None
     dataset = None
     if args.sample.isdigit() or (prep is None and args.weights):

@@ -167,6 +167,10 @@ class Probe:
         """The node `text` names (`conv1`, `layer1.1/conv1`, `layer1/1/conv1`), or a
         ProbeError listing the ones there are."""
         found = find_path(text, self.shapes())
+        graph = self.engine.graph
+        if found is None and text in graph.nodes() \
+                and self.engine.registry.role_of(graph.type_of(text)) == "output":
+            return self.result_path()  # an Output's value is its input's
         if found is None:
             names = ", ".join(self.text(p) for p in self.shapes())
             raise ProbeError(f"no node {text!r} in {self.plan.name}; the nodes are: {names}")
@@ -202,7 +206,7 @@ class Probe:
         if self.target == "input":
             reconstruction = self._picture(self._unprepared(out[0]))
         return Look(raw=raw, input=outputs[self.input_path], outputs=outputs,
-                    result=self._result_path(), probabilities=probabilities,
+                    result=self.result_path(), probabilities=probabilities,
                     classes=self.classes, picture=self._picture(raw / self.preprocessing.scale),
                     reconstruction=reconstruction, ports=ports)
 
@@ -305,7 +309,8 @@ class Probe:
             out[path] = value
         return out
 
-    def _result_path(self) -> NodePath:
+    def result_path(self) -> NodePath:
+        """The node whose output the network returns (what its Output node passes on)."""
         result = self.plan.result
         for op in reversed(self.plan.ops):
             if op.node is not None and (op.target == result or result in op.unpack):

@@ -463,6 +463,11 @@ class InsidePanel(QWidget):
         """The one selected card's node path (None: none, several, or no output of its
         own)."""
         paths = self.card_paths()
+        info = self.session.info
+        if info is not None and not self.doc.scope.trail:  # an Output card: the answer
+            graph, role = self.doc.graph, self.doc.registry.role_of
+            paths.update({n: info.result for n in graph.nodes()
+                          if role(graph.type_of(n)) == "output" and info.result is not None})
         chosen = [paths[n] for n in nodes if n in paths]
         return chosen[0] if len(chosen) == 1 else None
 

@@ -64,6 +64,7 @@ class ProbeInfo:
     image: bool  # samples are pictures (1 or 3 channels)
     style: InkStyle | None  # how drawn samples are made to look; None: not images
     style_note: str  # where the style came from, when not from the training data
+    result: NodePath | None = None  # the node the network's answer is (an Output's input)
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,7 +179,7 @@ def load_probe(source: Source, serial: int) -> tuple[Any, ProbeInfo]:
         input_path=probe.input_path, image_layers=tuple(probe.image_layers()),
         convolutions=tuple(probe.convolutions()), default_cam=probe.default_cam_layer(),
         classifier=probe.classifier, target=probe.target, sample_shape=prep.sample_shape,
-        image=image, style=style, style_note=note)
+        image=image, style=style, style_note=note, result=probe.result_path())
     return probe, info
 
 

@@ -95,11 +95,11 @@ def test_a_picked_sample_shows_the_networks_answer(digits_window):
 
 def test_selecting_a_card_shows_all_its_channels(digits_window):
     window, panel, model, prep = digits_window
-    data = panel.picker.dataset
     panel.pick_sample("train", 4)
+    raw, _ = panel.picker.splits["train"].sample(4)
     window.doc.select(["relu2"])
     answered(panel, lambda a: a.request.layer == ("relu2",))
-    _, hooked = reference(model, prep.apply(data.train.x[4][None]))
+    _, hooked = reference(model, prep.apply(raw[None]))
     relu2 = hooked["relu2"]
     grid = panel.maps.grid
     assert len(grid.images) == 32 and grid.captions[:3] == ["0", "1", "2"]
@@ -114,6 +114,12 @@ def test_selecting_a_card_shows_all_its_channels(digits_window):
     means = relu2.reshape(32, -1).mean(axis=1)
     assert grid.captions[0] == str(int(np.argmax(means)))
     window.doc.select(["fc2"])  # a vector: the last layer's outputs, by class name
+    answered(panel, lambda a: a.request.layer == ("fc2",))
+    assert panel.maps.bars.labels == tuple(str(i) for i in range(10))
+    assert np.allclose(panel.maps.bars.values, hooked["fc2"], atol=1e-5)
+    window.doc.select(["fc1"])
+    answered(panel, lambda a: a.request.layer == ("fc1",))
+    window.doc.select(["output"])  # the Output card: the answer it passes on, fc2's
     answered(panel, lambda a: a.request.layer == ("fc2",))
     assert panel.maps.bars.labels == tuple(str(i) for i in range(10))
     assert np.allclose(panel.maps.bars.values, hooked["fc2"], atol=1e-5)
