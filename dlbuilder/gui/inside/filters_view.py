@@ -47,6 +47,7 @@ class FiltersWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.layer_combo = QComboBox()
+        self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.layer_combo.setToolTip("Which convolution's filters to show (selecting one on "
                                     "the canvas shows its own)")
         self.layer_combo.activated.connect(self._on_layer_combo_activated)

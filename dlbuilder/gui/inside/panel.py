@@ -33,7 +33,7 @@ from dlbuilder.gui.inside.worker import Answer, ProbeInfo, Request, Source
 from dlbuilder.gui.look.theme import current, theme_manager
 
 RELOAD_MS = 300  # after an edit, untrained weights follow the graph this much later
-NO_SAMPLE = "No sample yet: pick, draw or drop one"
+NO_SAMPLE = "No sample yet"  # the Data and Draw pages say how to get one
 
 
 class InsidePanel(QWidget):

@@ -33,7 +33,7 @@ from dlbuilder.gui.widgets.labels import wrapped_label
 
 PAGE_DATA, PAGE_DRAW = 0, 1
 TAB_LAYER, TAB_FILTERS, TAB_SALIENCY = 0, 1, 2
-ERROR_HEIGHT = 130  # pixels: a refusal's message scrolls beyond this
+ERROR_HEIGHT = 100  # pixels: a refusal's message scrolls beyond this
 
 
 def setup_ui(panel: Any) -> None:

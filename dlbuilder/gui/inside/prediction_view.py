@@ -54,6 +54,7 @@ class PredictionWidget(QWidget):
 
     def clear(self, text: str = WAITING) -> None:
         self.headline.setText(text)
+        self.headline.setToolTip(text)  # a long one is cut at the edge
         self.truth.setText("")
         self.input_picture.set_picture(None)
         self.reconstruction.setVisible(False)
@@ -87,6 +88,7 @@ class PredictionWidget(QWidget):
             if true_class is not None and true_class < len(look.classes):
                 verdict = "right" if true_class == best else "wrong"
                 self.truth.setText(f"{verdict}: the true class is {look.classes[true_class]}")
+                self.truth.setToolTip(self.truth.text())
                 self._verdict_colour(verdict == "right")
             self.bars.set_values(probs, look.classes, percent=True, highlight=best,
                                  marked=true_class)

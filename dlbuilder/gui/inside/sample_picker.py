@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPoint, QRect, QSize, Signal
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -131,7 +131,8 @@ class SamplePickerWidget(QWidget):
         self.note_label = wrapped_label(NO_DATA)
         row = QHBoxLayout()
         row.setSpacing(4)
-        row.addWidget(self.split_combo, 1)
+        self.split_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.split_combo.setSizePolicy(QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         row.addWidget(self.prev_button)
         row.addWidget(self.index_spin, 1)
         row.addWidget(self.next_button)
@@ -141,6 +142,7 @@ class SamplePickerWidget(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
+        layout.addWidget(self.split_combo, 0, Qt.AlignmentFlag.AlignLeft)  # all its text
         layout.addLayout(row)
         layout.addLayout(listed)
         layout.addWidget(self.strip)
@@ -170,7 +172,7 @@ class SamplePickerWidget(QWidget):
         has = dataset is not None
         for widget in (self.split_combo, self.index_spin, self.prev_button, self.next_button,
                        self.strip):
-            widget.setEnabled(has)
+            widget.setVisible(has)  # without data, room for the note saying how to get it
         self.note_label.setVisible(not has)
         self.split, self.index = next(iter(self.splits), "train"), 0
         self._show()
