@@ -145,6 +145,30 @@ def flagged_line(record: dict[str, Any], most: int = 3) -> str:
     return " · ".join(parts)
 
 
+def stall_cause(record: dict[str, Any], most: int = 2) -> str:
+    """Why a run whose loss did not fall may not have learned, as its last health record
+    tells ("" when it does not): most learning layers vanishing, or most rectifying layers
+    dead. Said at the end of a run instead of blaming the learning rate."""
+    layers = record["layers"]
+    learning = [layer for layer in layers if layer.get("grad_norm") is not None]
+    rectifying = [layer for layer in layers if layer.get("dead_share") is not None]
+    vanishing = [layer for layer in learning if "vanishing" in (layer.get("flags") or ())]
+    dead = [layer for layer in rectifying if "dead" in (layer.get("flags") or ())]
+    if learning and len(vanishing) * 2 > len(learning):
+        return (f"{len(vanishing)} of {len(learning)} layers get vanishing gradients "
+                f"({_first_names(vanishing, most)}): a deep plain stack learns slowly; skip "
+                f"connections (residual blocks) or BatchNorm help")
+    if rectifying and len(dead) * 2 > len(rectifying):
+        return (f"{len(dead)} of {len(rectifying)} ReLU layers are mostly dead "
+                f"({_first_names(dead, most)}): a lower learning rate, LeakyReLU or "
+                f"BatchNorm help")
+    return ""
+
+
+def _first_names(layers: list[dict[str, Any]], most: int) -> str:
+    return ", ".join(layer["node"] for layer in layers[:most]) + (" ..." * (len(layers) > most))
+
+
 def worst(layers: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
     """The layer that looks worst (by FLAGS' order; the most dead among the dead), or None
     when none is flagged."""

@@ -27,12 +27,19 @@ from dlbuilder.backend.controls import TrainControl
 from dlbuilder.backend.datasets import Dataset, load_dataset
 from dlbuilder.backend.finetune import NothingTrains, base_lr, tune
 from dlbuilder.backend.fit import fit_problems, result_node
-from dlbuilder.backend.health import HealthCollector
+from dlbuilder.backend.health import HealthCollector, stall_cause
 from dlbuilder.backend.metrics import EarlyStopping, Scores, Task, evaluate, per_class_accuracy
 from dlbuilder.backend.optim import make_optimizer, make_scheduler, step_scheduler
 from dlbuilder.backend.plan import CompileError, ModelPlan, build_plan, loss_and_target
 from dlbuilder.backend.prepare import PreparedData, prepare_data, save_preprocessing
-from dlbuilder.backend.records import BatchEnd, EpochEnd, Record, RunFinished, RunStarted
+from dlbuilder.backend.records import (
+    BatchEnd,
+    EpochEnd,
+    HealthRecord,
+    Record,
+    RunFinished,
+    RunStarted,
+)
 from dlbuilder.backend.settings import TrainSettings
 from dlbuilder.backend.weights import load_starting_weights, save_state
 from dlbuilder.core.inference import InferenceEngine
@@ -40,6 +47,8 @@ from dlbuilder.core.tuning import Tuning
 from dlbuilder.layers.io import CLASS_LOSSES
 
 State = dict[str, torch.Tensor]
+# a training loss within this share of its first batch's neither rose nor fell
+LOSS_NOISE = 0.02
 
 
 class TrainError(ValueError):
@@ -154,6 +163,7 @@ class Trainer:
         self.eval_batch = max(s.batch_size, 256)
         # health: per layer and epoch, a HealthRecord after the EpochEnd (backend/health.py)
         self.health = HealthCollector(self.model, run.tuning) if health else None
+        self.last_health: HealthRecord | None = None  # the newest, to explain a stalled loss
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> Iterator[Record]:
@@ -188,7 +198,8 @@ class Trainer:
             yield self._epoch_record(epoch, train_scores, val, lr, seconds, rate, stopping,
                                      improved)
             if self.health is not None:
-                yield self.health.epoch_record(epoch)
+                self.last_health = self.health.epoch_record(epoch)
+                yield self.last_health
             epoch_done = epoch
             step_scheduler(scheduler, monitored)
             if stopping.should_stop:
@@ -201,6 +212,20 @@ class Trainer:
                 break
         yield self._finish(reason, message, epoch_done, stopping, last_train,
                            time.perf_counter() - started)
+
+    def _loss_note(self, first: float, last: float) -> str:
+        """What the message adds when the training loss did not fall (finite, so not caught as
+        diverged): the cause the last health record shows, else, for a rise, the learning
+        rate; "" when the loss fell."""
+        if last < first - LOSS_NOISE * abs(first):
+            return ""
+        rose = last > first + LOSS_NOISE * abs(first)
+        said = (f"; the training loss rose from {first:.3g} to {last:.3g}" if rose
+                else f"; the training loss did not fall ({first:.3g} to {last:.3g})")
+        cause = stall_cause(self.last_health.as_dict()) if self.last_health else ""
+        if cause:
+            return f"{said}: {cause}"
+        return f"{said}: a learning rate of {self.settings.lr:g} may be too high" if rose else said
 
     def _epoch(self, epoch: int, batches: int, optimizer: torch.optim.Optimizer,
                generator: torch.Generator):
@@ -316,11 +341,8 @@ class Trainer:
         per_class = per_class_accuracy(matrix) if matrix else None
         if not message:
             message = f"finished {epochs_run} epoch{'s' * (epochs_run != 1)}"
-        if train_loss is not None and self.first_loss is not None \
-                and train_loss > self.first_loss:  # finite, so not caught as diverged
-            message += (f"; the training loss rose from {self.first_loss:.3g} to "
-                        f"{train_loss:.3g}: a learning rate of {self.settings.lr:g} may be too "
-                        f"high")
+        if train_loss is not None and self.first_loss is not None:
+            message += self._loss_note(self.first_loss, train_loss)
         return RunFinished(
             reason, message, epochs_run, stopping.best_epoch, stopping.monitor,
             stopping.best_value, train_loss, val and val.loss, val and val.accuracy,

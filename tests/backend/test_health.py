@@ -289,3 +289,69 @@ def test_a_plain_deep_net_starves_its_first_layers_a_residual_one_does_not() -> 
         else:
             assert "stem" in flagged
     assert share[False] < share[True] / 100
+
+
+# -- the run's last words ---------------------------------------------------------------------
+
+
+def _layer(node: str, grad: float | None, dead: float | None, *flags: str) -> dict:
+    return {"node": node, "grad_norm": grad, "dead_share": dead, "flags": list(flags)}
+
+
+def test_a_stall_is_blamed_on_vanishing_or_dead_layers_only_when_most_are() -> None:
+    vanishing = [_layer(f"c{i}", 1e-6, None, "vanishing") for i in range(3)]
+    record = {"layers": [*vanishing, _layer("relu", None, 0.1), _layer("fc", 1.0, None)]}
+    cause = health.stall_cause(record)
+    assert cause.startswith("3 of 4 layers get vanishing gradients (c0, c1 ...)")
+    assert "skip connections" in cause
+    half = {"layers": vanishing[:2] + [_layer("c2", 1.0, None), _layer("fc", 1.0, None)]}
+    assert health.stall_cause(half) == ""  # two of four is not most
+    dead = {"layers": [_layer("fc", 1.0, None), _layer("r1", None, 0.9, "dead"),
+                       _layer("r2", None, 0.2)]}
+    assert health.stall_cause(dead) == ""  # one of two is not most
+    dead["layers"][2] = _layer("r2", None, 0.7, "dead")
+    assert health.stall_cause(dead).startswith("2 of 2 ReLU layers are mostly dead (r1, r2)")
+
+
+def test_the_loss_note_compares_with_a_tolerance_and_prefers_health() -> None:
+    trainer = Trainer(plan_run(mlp(), resolve_settings({}, {"device": "cpu", "lr": 0.01}),
+                               dataset=blobs()))
+    assert trainer._loss_note(2.3, 1.0) == ""
+    assert trainer._loss_note(2.30, 2.31) == "; the training loss did not fall (2.3 to 2.31)"
+    assert trainer._loss_note(2.3, 3.0) == ("; the training loss rose from 2.3 to 3: "
+                                            "a learning rate of 0.01 may be too high")
+    vanishing = LayerHealth(("c",), "c", "Conv2d", 1e-6, 1e-6, None, 0.0, 1.0, ("vanishing",))
+    head = replace(vanishing, path=("fc",), node="fc", type="Linear", flags=())
+    trainer.last_health = HealthRecord(1, (vanishing, replace(vanishing, node="d"), head))
+    assert trainer._loss_note(2.3, 3.0) == ("; the training loss rose from 2.3 to 3: 2 of 3 "
+                                            "layers get vanishing gradients (c, d): a deep plain "
+                                            "stack learns slowly; skip connections (residual "
+                                            "blocks) or BatchNorm help")
+    trainer.last_health = HealthRecord(1, (head,))
+    assert trainer._loss_note(2.3, 2.31).endswith("(2.3 to 2.31)")
+
+
+@pytest.mark.slow
+def test_a_plain_deep_net_that_does_not_learn_is_told_why() -> None:
+    """The reviewer's case: an 18-layer plain stack on digits at lr 0.01 does not learn; with
+    health the message names the vanishing layers, not the learning rate; without, it is
+    as before."""
+    data = load_dataset("digits")
+    data = replace(data, train=Split(data.train.x[:320], data.train.y[:320]), test=None)
+    settings = resolve_settings({}, {"epochs": 2, "device": "cpu", "seed": 0, "lr": 0.01,
+                                     "dataset": "digits", "val_split": 0})
+    messages = {}
+    for with_health in (True, False):
+        run = plan_run(engine_for(deep_net(16, False)), settings, dataset=data)
+        items = records(Trainer(run, health=with_health))
+        messages[with_health] = items[-1].message
+        if with_health:
+            last = of_kind(items, "health")[-1]
+            learning = [layer for layer in last.layers if layer.grad_norm is not None]
+            flagged = [layer for layer in learning if "vanishing" in layer.flags]
+            assert len(learning) == 18 and len(flagged) * 2 > len(learning)
+    assert f"{len(flagged)} of 18 layers get vanishing gradients (stem, conv0 ...)" \
+        in messages[True]
+    assert "learning rate" not in messages[True]
+    assert "vanishing" not in messages[False]
+    assert messages[True].split(";")[0] == messages[False].split(";")[0] == "finished 2 epochs"
