@@ -201,7 +201,8 @@ class TrainingPanel(QWidget):
         # the thread loads PyTorch when the panel is built; the first run waits for it
         self.header.show_message("Starting…" if self.session.is_warm else "Loading PyTorch…")
         self.say("")
-        self.tabs.setCurrentWidget(self.curves)
+        if self.tabs.currentWidget() is not self.health:  # one watching health keeps it
+            self.tabs.setCurrentWidget(self.curves)
         self.session.start(self._job)
         self._header_timer.start()
         self._update_buttons()
@@ -293,8 +294,8 @@ class TrainingPanel(QWidget):
                 self.results.show_results(None, self.history.finished)
             self.header.show_message(self.header.line.text() + " · "
                                      + self.history.finished.get("message", ""))
-            if outcome.reason == "completed":
-                self.tabs.setCurrentWidget(self.results)
+            if outcome.reason == "completed" and self.tabs.currentWidget() is self.curves:
+                self.tabs.setCurrentWidget(self.results)  # never away from Health or Runs
         self._update_buttons()
         self.refresh_problems()
         self.training_changed.emit(False)

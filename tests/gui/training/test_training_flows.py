@@ -200,3 +200,23 @@ def test_settings_edited_in_the_form_go_to_the_file_as_one_undo_step(qtbot, trai
     assert window.doc.graph.training["lr"] == 0.01 and window.doc.modified
     window.doc.undo_stack.undo()
     assert window.doc.graph.training == before
+
+
+@pytest.mark.slow
+def test_the_end_of_a_run_shows_results_only_to_one_watching_the_curves(qtbot, trainable):
+    window, panel = trainable(epochs=1)
+    qtbot.waitUntil(lambda: panel.data_panel.dataset() is not None, timeout=10_000)
+    for watching, shown in ((panel.curves, panel.results), (panel.health, panel.health),
+                            (panel.runs_split, panel.runs_split)):
+        panel.tabs.setCurrentWidget(panel.results)  # the last run's results: a run leaves
+        assert panel.start()
+        assert panel.tabs.currentWidget() is panel.curves
+        panel.tabs.setCurrentWidget(watching)
+        finish(qtbot, panel)
+        assert panel.history.finished["reason"] == "completed"
+        assert panel.tabs.currentWidget() is shown
+    panel.tabs.setCurrentWidget(panel.health)
+    assert panel.start()
+    assert panel.tabs.currentWidget() is panel.health  # watching health: it stays
+    finish(qtbot, panel)
+    assert panel.tabs.currentWidget() is panel.health
