@@ -76,6 +76,22 @@ def test_the_store_keeps_health_and_reads_runs_kept_without_it(tmp_path: Path) -
         store.history(old)
 
 
+def test_the_store_gives_the_newest_run_s_last_health_and_its_graph(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "tiny.runs")
+    assert store.last_health() is None  # no store yet
+    store.add(graph_dict(), {"epochs": 1}, make_history())
+    assert store.last_health() is None  # runs, none with health
+    older, newer = history_with_health(2), history_with_health(3)
+    store.add(graph_dict(), {"epochs": 2}, older)
+    changed = {**graph_dict(), "nodes": graph_dict()["nodes"][:-1]}
+    store.add(changed, {"epochs": 3}, newer)
+    store.add(graph_dict(), {"epochs": 1}, make_history())  # the newest kept none
+    record, graph = store.last_health()
+    assert record == newer.health[-1] and record["epoch"] == 3
+    assert graph == changed
+    assert store.last_health(newest=1) is None  # only so many are read
+
+
 def train(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     code = main(["train", *args])
     return code, capsys.readouterr().out

@@ -234,6 +234,24 @@ class RunStore:
             raise RunStoreError(f"{self.path}: the curves of run {run_id} are damaged: "
                                 f"{err}") from None
 
+    def last_health(self, newest: int = 5) -> tuple[dict, dict] | None:
+        """The last health record of the newest run (of the `newest` last kept) that collected
+        health, and the graph it trained; None when none did. For the cards of a graph just
+        opened (the curves are not read)."""
+        if not self._exists():
+            return None
+        with self._connect() as db:
+            rows = db.execute("SELECT id, history FROM runs ORDER BY id DESC LIMIT ?",
+                              (newest,)).fetchall()
+        for run_id, text in rows:
+            try:
+                health = json.loads(text).get("health")
+            except (ValueError, AttributeError):
+                continue  # a damaged run: the older ones may serve
+            if isinstance(health, list) and health and isinstance(health[-1], dict):
+                return health[-1], self.graph(run_id)
+        return None
+
     def graph(self, run_id: int) -> dict:
         """The graph as it was when the run trained, as the graph file's dict."""
         with self._connect() as db:

@@ -9,13 +9,14 @@ ends. Scene selection and document selection follow each other without echoing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneMouseEvent
 
 from dlbuilder.core.changes import Change, by_node
 from dlbuilder.core.diagnostics import Diagnostic
+from dlbuilder.core.graph import Graph
 from dlbuilder.core.placement import missing_positions, ui_position
 from dlbuilder.gui.canvas.card_health import show_health
 from dlbuilder.gui.canvas.card_index import CardIndex
@@ -48,6 +49,7 @@ class GraphScene(QGraphicsScene):
         self._diagnostics: dict[str, tuple[Diagnostic, ...]] = {}
         self._health: dict[str, list[dict]] = {}  # the last epoch's health, by top-level node
         self._health_epoch: int | None = None
+        self._health_fits: Callable[[Graph], bool] | None = None  # see set_health
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         doc.changed.connect(self._on_doc_changed)
         doc.selection_changed.connect(self._on_doc_selection_changed)
@@ -91,16 +93,24 @@ class GraphScene(QGraphicsScene):
             self._add_wire_item(src, dst, port, graph.from_port(src, dst))
         self._apply_selection(self.doc.selection())
         if self._health:
-            show_health(self.nodes, self._health, self.doc.scope.path, self._health_epoch)
+            self._show_health()
 
-    def set_health(self, by_node: dict[str, list[dict]] | None, epoch: int | None = None
-                   ) -> None:
+    def set_health(self, by_node: dict[str, list[dict]] | None, epoch: int | None = None,
+                   fits: Callable[[Graph], bool] | None = None) -> None:
         """Show training health on the cards: `by_node` holds the layers' figures of one epoch
         (HealthRecord.as_dict()'s layers) by top-level node id (health.by_top_node); a block
         instance's entry holds every layer inside it, so an opened block shows its own.
-        None clears. Kept until the next call, another graph, or a structural edit."""
+        None clears. Kept until the next call or another graph. Without `fits` a structural
+        edit drops them; with it (whether the document's graph is the one measured) they are
+        hidden while the graph differs and shown again when it is the same (an undo)."""
         self._health, self._health_epoch = dict(by_node or {}), epoch
-        show_health(self.nodes, self._health, self.doc.scope.path, epoch)
+        self._health_fits = fits if by_node else None
+        self._show_health()
+
+    def _show_health(self) -> None:
+        fits = self._health_fits
+        shown = self._health if fits is None or fits(self.doc.graph) else {}
+        show_health(self.nodes, shown, self.doc.scope.path, self._health_epoch)
 
     def _add_node_item(self, node: str) -> NodeItem:
         item = NodeItem(self.doc, node, self._diagnostics.get(node, ()))
@@ -146,8 +156,9 @@ class GraphScene(QGraphicsScene):
         self.rebuild()
 
     def _on_doc_changed(self, change: Change) -> None:
-        if self._health and (change.replaced or change.structural or change.params_changed
-                             or change.blocks):  # the figures were of another network
+        # the figures may be of another network now: dropped, or shown only where it `fits`
+        network = change.structural or change.params_changed or change.blocks
+        if self._health and (change.replaced or (network and self._health_fits is None)):
             self.set_health(None)
         if change.replaced:
             self.rebuild()
@@ -184,6 +195,8 @@ class GraphScene(QGraphicsScene):
                 self._follow_model_position(self.nodes[node])
         self._place_unplaced()
         self._flush_reroute()
+        if self._health and network:  # after the cards came and went
+            self._show_health()
 
     def _renumber_ports(self, node: str) -> None:
         """Wires into `node` follow its inputs' ports (a removed input moves the later up)."""

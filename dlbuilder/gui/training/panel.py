@@ -53,7 +53,8 @@ class TrainingPanel(QWidget):
     training_changed = Signal(bool)  # a run started (True) or ended (False)
     message = Signal(str)  # for the status bar
     open_graph_requested = Signal(object)  # a run's graph snapshot (file dict) to open
-    health_changed = Signal(object)  # the last epoch's health (HealthRecord.as_dict()) or None
+    # (the last epoch's health (HealthRecord.as_dict()), the graph dict it measured) or None
+    health_changed = Signal(object)
 
     def __init__(self, doc: Document, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
@@ -261,7 +262,7 @@ class TrainingPanel(QWidget):
                 self.header.clock.pause(self.session.paused)  # paused while it was preparing
             self.history.add(record)
             if record.kind == "health":  # once an epoch
-                self.health_changed.emit(self.history.health[-1])
+                self.health_changed.emit((self.history.health[-1], self._job.graph))
                 self.health.refresh()
 
     def _on_session_evaluated(self, evaluation: Any) -> None:
@@ -411,6 +412,18 @@ class TrainingPanel(QWidget):
         self.runs.set_store(self.store)
         self.compare.set_runs([])
         self.health.set_runs([])
+        self.show_kept_health()
+
+    def show_kept_health(self) -> None:
+        """Between runs, the cards show the last health the graph's newest runs kept, if any
+        (health_changed; the window shows it while the graph is the one measured)."""
+        if self.running or self.store is None:
+            return
+        try:
+            kept = self.store.last_health()
+        except RunStoreError:
+            kept = None
+        self.health_changed.emit(kept)
 
     def _runs_folder(self) -> Path:
         path = self.doc.path if self.doc.path is None or not is_example(self.doc.path) else None

@@ -160,13 +160,16 @@ def export_with_weights_dialog(parent: QWidget, weights: WeightsChoice, doc: Any
 
 
 def same_network(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two graph file dicts hold the same layers, settings and wires (positions,
-    names and training settings aside): then the same weights fit both."""
+    """Whether two graph file dicts hold the same layers, settings and wires, their blocks'
+    included (positions, names and training settings aside): then the same weights fit both."""
     def network(data: dict[str, Any]) -> tuple[list[Any], list[Any]]:
         nodes = [(n["id"], n["type"], n.get("params", {})) for n in data.get("nodes", [])]
         edges = [(e["from"], e["to"], e.get("to_port")) for e in data.get("edges", [])]
         return nodes, edges
-    return network(a) == network(b)
+
+    def blocks(data: dict[str, Any]) -> list[Any]:
+        return [(b["name"], b.get("params", []), network(b)) for b in data.get("blocks", [])]
+    return network(a) == network(b) and blocks(a) == blocks(b)
 
 
 def export_with_weights(engine: InferenceEngine, weights: WeightsChoice, target: Path) -> str:

@@ -34,7 +34,7 @@ class TrainingHostWidget(QWidget):
     message = Signal(str)
     open_graph_requested = Signal(object)
     sample_changed = Signal(object)  # the chosen data's first training image (QImage) or None
-    health_changed = Signal(object)  # the last epoch's health record (dict) or None
+    health_changed = Signal(object)  # (the last epoch's health record, its graph) or None
     panel_built = Signal(object)  # the TrainingPanel, once, when it is made
 
     def __init__(self, doc: Document, parent: QWidget | None = None,
@@ -66,6 +66,7 @@ class TrainingHostWidget(QWidget):
             panel.message.connect(self.message)
             panel.open_graph_requested.connect(self.open_graph_requested)
             panel.health_changed.connect(self.health_changed)
+            panel.show_kept_health()  # what it found on being built, before this connection
             self._layout.removeWidget(self._placeholder)
             self._placeholder.deleteLater()
             self._layout.addWidget(panel)
@@ -207,14 +208,19 @@ class TrainingWindowSide(QObject):
         window.recent_menu.setEnabled(not running and bool(window.files.recent()))
         window.lock_banner.setVisible(running)
 
-    def _on_host_health_changed(self, record: dict[str, Any] | None) -> None:
-        """The cards show the last epoch's health (gui/canvas/card_health.py)."""
+    def _on_host_health_changed(self, measured: tuple[dict, dict] | None) -> None:
+        """The cards show the last epoch's health (gui/canvas/card_health.py) while the graph
+        is the one measured (`measured`: the record and that graph's file dict)."""
         from dlbuilder.backend.health import by_top_node
+        from dlbuilder.core.fileformat import graph_to_dict
+        from dlbuilder.gui.training.weights_files import same_network
 
-        if record is None:
+        if measured is None:
             self.window.scene.set_health(None)
-        else:
-            self.window.scene.set_health(by_top_node(record), record["epoch"])
+            return
+        record, trained = measured
+        self.window.scene.set_health(by_top_node(record), record["epoch"],
+                                     lambda graph: same_network(trained, graph_to_dict(graph)))
 
     def _on_host_open_graph_requested(self, data: object) -> None:
         """Open a run's graph snapshot as a new, unsaved graph."""

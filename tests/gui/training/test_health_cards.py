@@ -11,13 +11,16 @@ from helpers import example_graph
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication
+from run_helpers import make_history
 
 from dlbuilder.backend.compiler import compile_graph
 from dlbuilder.backend.health import by_top_node, layer_types
 from dlbuilder.backend.module_names import path_text
-from dlbuilder.core.commands import SetParams, SetTraining
+from dlbuilder.core.commands import RemoveNode, SetParams, SetTraining
+from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.gui.canvas.card_health import HealthBadgeItem
 from dlbuilder.gui.look.theme import current, theme_manager
+from dlbuilder.gui.training.weights_files import same_network
 
 RUN_S = 120_000
 
@@ -119,6 +122,26 @@ def test_badges_go_with_structural_edits_and_another_graph_not_with_moves(make_v
     assert all(item.health is None for item in scene.nodes.values())
 
 
+def test_badges_that_know_their_graph_come_back_when_it_is_the_same_again(make_view) -> None:
+    graph = example_graph("digits_cnn")
+    view = make_view(graph)
+    doc, scene = view.doc, view.graph_scene
+    trained = graph_to_dict(doc.graph)
+    scene.set_health(by_top_node(record(graph)), 2,
+                     lambda now: same_network(trained, graph_to_dict(now)))
+    assert badge(view, "conv1") is not None
+    doc.push(SetParams("conv1", {"out_channels": 8}))
+    assert all(item.health is None for item in scene.nodes.values())
+    doc.undo_stack.undo()  # back to the graph measured
+    assert badge(view, "conv1") is not None and badge(view, "fc2") is not None
+    doc.push(RemoveNode("relu1"))
+    assert all(item.health is None for item in scene.nodes.values())
+    doc.undo_stack.undo()  # the card comes back, and its badge with it
+    assert badge(view, "relu1") is not None and badge(view, "relu1").text.startswith("dead ")
+    doc.replace(example_graph("digits_cnn"))  # another graph, even the same network
+    assert all(item.health is None for item in scene.nodes.values())
+
+
 def test_a_block_instance_shows_its_worst_layer_and_opened_its_own(make_view) -> None:
     graph = example_graph("resnet_cifar")
     view = make_view(graph)
@@ -176,3 +199,35 @@ def test_a_run_in_the_window_puts_health_on_cards_and_in_the_health_tab(qtbot, m
     assert scene.nodes["conv1"].health is not None  # kept after the run
     window.doc.push(SetParams("fc1", {"out_features": 32}))
     assert scene.nodes["conv1"].health is None
+
+
+@pytest.mark.slow
+def test_a_graph_reopened_shows_the_health_its_newest_run_kept(make_window, tmp_path) -> None:
+    """The runs store of a saved graph holds a run with health (the app's or `train
+    --health`'s): opening the graph again puts that run's last record on the cards; a run of
+    a graph since changed shows nothing until the graph is that one again."""
+    window = make_window()
+    path = tmp_path / "digits.json"
+    window.doc.save(path)
+    window.show_training()
+    panel = window.training.panel
+    history = make_history(2)
+    history.health = [record(window.doc.graph, 1),
+                      record(window.doc.graph, 2, conv2={"flags": ["vanishing"],
+                                                         "grad_norm": 1e-9})]
+    changed = graph_to_dict(window.doc.graph)
+    changed["nodes"][1]["params"] = {**changed["nodes"][1]["params"], "out_channels": 8}
+    assert changed["nodes"][1]["id"] == "conv1"
+    panel.store.add(graph_to_dict(window.doc.graph), {"epochs": 2}, history)
+    assert window.files.open(path, ask=False)
+    scene = window.scene
+    assert (scene.nodes["conv2"].health.text, scene.nodes["conv2"].health.warns) == \
+        ("vanishing", True)
+    assert "epoch 2" in scene.nodes["conv1"].health.toolTip()
+    panel.store.add(changed, {"epochs": 2}, history)  # the newest run: conv1 had 8 channels
+    assert window.files.open(path, ask=False)
+    assert all(item.health is None for item in scene.nodes.values())
+    window.doc.push(SetParams("conv1", {"out_channels": 8}))
+    assert scene.nodes["conv2"].health.text == "vanishing"
+    window.doc.undo_stack.undo()
+    assert all(item.health is None for item in scene.nodes.values())
