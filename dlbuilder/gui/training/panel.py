@@ -27,7 +27,6 @@ from dlbuilder.backend.runs.store import (
     copy_runs,
     has_runs,
     move_runs,
-    runs_folder,
 )
 from dlbuilder.backend.settings import resolve_settings
 from dlbuilder.core.changes import Change
@@ -38,6 +37,7 @@ from dlbuilder.gui.document import Document
 from dlbuilder.gui.look.theme import current, theme_manager
 from dlbuilder.gui.paths import data_dir
 from dlbuilder.gui.training.data_folders import DataFolders
+from dlbuilder.gui.training.kept_runs import doc_runs_folder, kept_health
 from dlbuilder.gui.training.panel_ui import setup_ui
 from dlbuilder.gui.training.session import Job, Outcome, TrainingSession, torch_threads
 from dlbuilder.gui.training.weights_box import WeightsBox
@@ -419,15 +419,10 @@ class TrainingPanel(QWidget):
         (health_changed; the window shows it while the graph is the one measured)."""
         if self.running or self.store is None:
             return
-        try:
-            kept = self.store.last_health()
-        except RunStoreError:
-            kept = None
-        self.health_changed.emit(kept)
+        self.health_changed.emit(kept_health(self.store))
 
     def _runs_folder(self) -> Path:
-        path = self.doc.path if self.doc.path is None or not is_example(self.doc.path) else None
-        return runs_folder(path, self.doc.graph.name, data_dir())
+        return doc_runs_folder(self.doc)
 
     def _show_training(self, training: dict[str, Any]) -> None:
         """Show the graph's training section and Input shape; skipped when neither changed

@@ -98,6 +98,16 @@ class TrainingHostWidget(QWidget):
     def _on_doc_changed(self, change: Change) -> None:
         if change.replaced:  # they were the old graph's
             self._starting_weights = None
+            if self.panel is None:  # else the panel says what its runs kept
+                QTimer.singleShot(0, self, self._on_kept_health_timer_timeout)
+
+    def _on_kept_health_timer_timeout(self) -> None:
+        """Before the panel is built: the cards show the health the graph's runs kept."""
+        if self.panel is None:
+            from dlbuilder.backend.runs.store import RunStore
+            from dlbuilder.gui.training.kept_runs import doc_runs_folder, kept_health
+
+            self.health_changed.emit(kept_health(RunStore(doc_runs_folder(self.doc))))
 
     def start_soon(self) -> None:
         """Start a run (F5). The first time, the loading state is painted before the panel is

@@ -16,10 +16,12 @@ from run_helpers import make_history
 from dlbuilder.backend.compiler import compile_graph
 from dlbuilder.backend.health import by_top_node, layer_types
 from dlbuilder.backend.module_names import path_text
+from dlbuilder.backend.runs.store import RunStore
 from dlbuilder.core.commands import RemoveNode, SetParams, SetTraining
 from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.gui.canvas.card_health import HealthBadgeItem
 from dlbuilder.gui.look.theme import current, theme_manager
+from dlbuilder.gui.training.kept_runs import doc_runs_folder
 from dlbuilder.gui.training.weights_files import same_network
 
 RUN_S = 120_000
@@ -231,3 +233,19 @@ def test_a_graph_reopened_shows_the_health_its_newest_run_kept(make_window, tmp_
     assert scene.nodes["conv2"].health.text == "vanishing"
     window.doc.undo_stack.undo()
     assert all(item.health is None for item in scene.nodes.values())
+
+
+def test_health_kept_shows_before_the_training_tab_is_ever_built(qtbot, make_window,
+                                                                 tmp_path) -> None:
+    window = make_window()
+    path = tmp_path / "digits.json"
+    window.doc.save(path)
+    assert window.training.panel is None  # the tab was never shown: no PyTorch, no panel
+    history = make_history(1)
+    history.health = [record(window.doc.graph, 1, relu1={"dead_share": 0.8,
+                                                         "flags": ["dead"]})]
+    RunStore(doc_runs_folder(window.doc)).add(graph_to_dict(window.doc.graph), {}, history)
+    assert window.files.open(path, ask=False)
+    qtbot.waitUntil(lambda: window.scene.nodes["relu1"].health is not None, timeout=5_000)
+    assert window.scene.nodes["relu1"].health.text == "dead 80%"
+    assert window.training.panel is None
