@@ -210,6 +210,15 @@ def layer_series(records: list[dict[str, Any]], figure: str
     return [(last[name], epochs, values[name]) for name in order if name in values]
 
 
+def is_normalization(type_name: str) -> bool:
+    """Whether a layer type normalizes (BatchNorm, LayerNorm...): its few weights (a scale and
+    a shift per channel) get gradients on another scale than a convolution's, so plots of
+    weight figures leave it out unless asked."""
+    from dlbuilder.layers import REGISTRY
+
+    return type_name in REGISTRY and REGISTRY.get(type_name).category == "normalization"
+
+
 def depth_profile(record: dict[str, Any], figure: str) -> list[dict[str, Any]]:
     """An epoch's layers that have `figure`, first layer first: the figure against depth."""
     return [layer for layer in record["layers"] if layer.get(figure) is not None]

@@ -38,6 +38,7 @@ from dlbuilder.backend.health import (
     depth_profile,
     flag_rules,
     flag_words,
+    is_normalization,
     layer_series,
 )
 from dlbuilder.backend.runs.history import RunHistory
@@ -57,6 +58,9 @@ READOUT_TIP = ("Left: one line per layer, coloured by depth (dark: the first lay
                + flag_rules())
 READOUT_IDLE = ("Colour follows depth: dark for the first layer, light for the last. Point at "
                 "a line to name its layer.")
+NAMED_DEPTHS = 10  # up to so many layers, the by-depth plot's ticks are their names
+NORM_TIP = ("Show normalization layers (BatchNorm...) too: their few weights get gradients "
+            "and steps on another scale than a convolution's, which reads as dips")
 DEPTH_RANGES = {"light": (0.0, 0.85), "dark": (0.2, 1.0)}  # of viridis: readable on the base
 
 
@@ -89,6 +93,7 @@ class HealthWidget(QWidget):
         self._layers: list[tuple[pg.PlotDataItem, dict[str, Any], list[int], np.ndarray]] = []
         self._profiles: list[tuple[pg.PlotDataItem, str, list[dict[str, Any]], np.ndarray]] = []
         self._hovered: pg.PlotDataItem | None = None
+        self._ends: list[tuple[pg.TextItem, int]] = []  # the first and last layers' names
         self._at: tuple[str, QPointF] | None = None
         self.draw_count = 0
         self._build()
@@ -109,20 +114,26 @@ class HealthWidget(QWidget):
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setChecked(True)
         self.log_scale.toggled.connect(self._on_log_toggled)
+        self.norm_layers = QCheckBox("Normalization layers")
+        self.norm_layers.setToolTip(NORM_TIP)
+        self.norm_layers.toggled.connect(self._on_log_toggled)
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
         self.plots = {"epochs": parts.make_plot("", font, epoch_label=True, lr=True),
                       "depth": parts.make_plot("", font, epoch_label=False, lr=True)}
-        self.plots["depth"].setLabel("bottom", "layer, from the input",
-                                     **{"font-size": f"{font.pointSizeF():g}pt"})
+        self._axis_css = {"font-size": f"{font.pointSizeF():g}pt"}
+        self.plots["depth"].setLabel("bottom", "layer, from the input", **self._axis_css)
         for key, plot in self.plots.items():
+            # the figure is named in the titles above: a y title crowded the ticks in a small
+            # window, and was cut short
+            plot.getAxis("left").showLabel(False)
             plot.setMinimumSize(160, 100)
             plot.setLogMode(y=True)
             plot.scene().sigMouseMoved.connect(
                 lambda pos, key=key: self._on_scene_mouse_moved(key, pos))
         # bottom right: a plain net's line rises to the top right, a residual one stays high
         self._legend = parts.add_legend(self.plots["depth"], (-4, -4), font)
-        self.titles = {"epochs": QLabel(), "depth": QLabel("By depth, last epoch")}
+        self.titles = {"epochs": QLabel(), "depth": QLabel()}
         self.readout = QLabel(READOUT_IDLE)
         self.readout.setToolTip(READOUT_TIP)
         self.readout.setWordWrap(True)
@@ -135,6 +146,7 @@ class HealthWidget(QWidget):
         bar.addWidget(QLabel("Figure"))
         bar.addWidget(self.figure)
         bar.addWidget(self.log_scale)
+        bar.addWidget(self.norm_layers)
         bar.addStretch(1)
         page = QWidget()
         row = QHBoxLayout(page)
@@ -180,6 +192,15 @@ class HealthWidget(QWidget):
         """The right plot's lines as drawn, by run label."""
         return {label: item.getOriginalDataset() for item, label, _, _ in self._profiles}
 
+    def end_labels(self) -> list[tuple[str, tuple[float, float]]]:
+        """The names at the lines' right ends, and where (in the view's units)."""
+        return [(text.toPlainText(), (text.pos().x(), text.pos().y())) for text, _ in self._ends]
+
+    def depth_ticks(self) -> list[str] | None:
+        """The by-depth plot's tick names, None when its ticks are numbers."""
+        ticks = self.plots["depth"].getAxis("bottom")._tickLevels
+        return [name for _, name in ticks[0]] if ticks else None
+
     # -- drawing ----------------------------------------------------------------------------
     def _key(self) -> str:
         return self.figure.currentData()
@@ -202,7 +223,8 @@ class HealthWidget(QWidget):
     def _state(self) -> tuple[Any, ...]:
         histories = [self._history] + [h for _, h in self._runs]
         return (tuple((id(h), len(h.health)) if h is not None else None for h in histories),
-                tuple(label for label, _ in self._runs), self._key(), self._log())
+                tuple(label for label, _ in self._runs), self._key(), self._log(),
+                self.norm_layers.isChecked())
 
     def _draw(self) -> None:
         self.draw_count += 1
@@ -213,8 +235,6 @@ class HealthWidget(QWidget):
         self._hint.setText(NO_HEALTH if self._runs and not compared else HINT)
         for plot in self.plots.values():
             plot.setLogMode(y=self._log())
-            plot.setLabel("left", FIGURE_NAMES[self._key()]
-                          + (" (%)" if self._key() == "dead_share" else ""))
         self._draw_epochs(followed)
         self._draw_depth(compared)
         self._restyle(current())
@@ -229,13 +249,44 @@ class HealthWidget(QWidget):
         self._layers = []
         key, log = self._key(), self._log()
         for layer, epochs, values in layer_series(records, key):
+            if not self._shown(layer):
+                continue
             item = parts.make_curve(plot, False)
             ys = shown_values(values, key, log)
             parts.set_points(item, np.asarray(epochs, float), ys)
             self._layers.append((item, layer, epochs, ys))
         run = self._label if self._history is not None and self._history.health else \
             next((label for label, h in self._runs if h.health), "")
-        self.titles["epochs"].setText(f"Over epochs: {run}" if run else "Over epochs")
+        figure = self._figure_title()
+        self.titles["epochs"].setText(f"{figure} over epochs: {run}" if run
+                                      else f"{figure} over epochs")
+        self._label_ends(plot)
+
+    def _figure_title(self) -> str:
+        key = self._key()
+        return FIGURE_NAMES[key].capitalize() + (" (%)" if key == "dead_share" else "")
+
+    def _shown(self, layer: dict[str, Any]) -> bool:
+        """Whether a layer is drawn: normalization layers only when asked (weight figures)."""
+        return self._key() not in LOG_FIGURES or self.norm_layers.isChecked() \
+            or not is_normalization(layer["type"])
+
+    def _label_ends(self, plot: pg.PlotWidget) -> None:
+        """The first and last layers' names at their lines' right ends: which end is which."""
+        for text, _ in self._ends:
+            plot.removeItem(text)
+        self._ends = []
+        picks = sorted({0, len(self._layers) - 1}) if self._layers else []
+        for index in picks:
+            _, layer, epochs, ys = self._layers[index]
+            finite = np.flatnonzero(np.isfinite(ys))
+            if not len(finite):
+                continue
+            y = ys[finite[-1]]
+            text = pg.TextItem(layer["node"], anchor=(1.0, 0.5))  # left of its end, inside
+            text.setPos(float(epochs[finite[-1]]), math.log10(y) if self._log() else float(y))
+            plot.addItem(text)
+            self._ends.append((text, index))
 
     def _draw_depth(self, compared: list[tuple[str, list[dict[str, Any]]]]) -> None:
         plot = self.plots["depth"]
@@ -245,13 +296,20 @@ class HealthWidget(QWidget):
         self._legend.clear()
         key, log = self._key(), self._log()
         for label, records in compared:
-            layers = depth_profile(records[-1], key)
+            layers = [layer for layer in depth_profile(records[-1], key) if self._shown(layer)]
             item = parts.make_curve(plot, False)
             ys = shown_values([layer[key] for layer in layers], key, log)
             parts.set_points(item, np.arange(1, len(layers) + 1, dtype=float), ys)
             self._profiles.append((item, label, layers, ys))
             self._legend.addItem(item, label)
         self._legend.setVisible(bool(self._profiles))
+        names = {tuple(layer["node"] for layer in layers) for _, _, layers, _ in self._profiles}
+        named = len(names) == 1 and 0 < len(next(iter(names))) <= NAMED_DEPTHS
+        plot.getAxis("bottom").setTicks(
+            [list(enumerate(next(iter(names)), start=1))] if named else None)
+        plot.setLabel("bottom", "layer, from the input" if not named else "layer",
+                      **self._axis_css)
+        self.titles["depth"].setText(f"{self._figure_title()} by depth, last epoch")
 
     # -- theme ------------------------------------------------------------------------------
     def _restyle(self, theme: Theme) -> None:
@@ -264,6 +322,11 @@ class HealthWidget(QWidget):
             parts.restyle(item, {"pen": pg.mkPen(colour, width=width), "symbol": "o",
                                  "symbolSize": 5, "symbolPen": pg.mkPen(colour),
                                  "symbolBrush": pg.mkBrush(colour)})
+            for text, end in self._ends:
+                if end == index:
+                    text.setColor(theme.text)
+                    text.fill = pg.mkBrush(parts.faint(theme.base, 200))  # over the lines
+                    text.update()
         for index, (item, *_rest) in enumerate(self._profiles):
             style = parts.run_style(index, "val", theme)
             if item is self._hovered:
@@ -338,6 +401,7 @@ class HealthWidget(QWidget):
         self.log_scale.blockSignals(True)
         self.log_scale.setChecked(key in LOG_FIGURES)
         self.log_scale.setEnabled(key not in NO_LOG)
+        self.norm_layers.setEnabled(key in LOG_FIGURES)
         self.log_scale.blockSignals(False)
         self.readout.setText(READOUT_IDLE)
         self._draw()

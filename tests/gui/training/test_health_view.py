@@ -163,3 +163,42 @@ def test_a_log_axis_labels_one_two_and_five_of_each_decade(widget) -> None:
     assert [text != "" for text in labels] == [k in (1, 2, 5) for k in range(1, 10)]
     inside = [math.log10(0.3), math.log10(0.4)]  # no 1, 2 or 5 in sight: all of them
     assert all(axis.tickStrings(inside, 1.0, 0.1))
+
+
+def test_normalization_layers_are_left_out_of_weight_figures_unless_asked(widget) -> None:
+    h = RunHistory()
+    kinds = (("c1", "Conv2d", 1e-3), ("bn1", "BatchNorm2d", 1e-7), ("fc", "Linear", 1e-1))
+    for epoch in (1, 2):
+        h.add(HealthRecord(epoch, tuple(
+            LayerHealth((n,), n, k, g, g, None, 0.0, 1.0, ()) for n, k, g in kinds)))
+    widget.set_history(h)
+    assert list(widget.layer_lines()) == ["c1", "fc"]
+    xs, ys = widget.depth_lines()["this run"]
+    assert list(ys) == pytest.approx([1e-3, 1e-1])  # no dip at the BatchNorm
+    assert widget.depth_ticks() == ["c1", "fc"]  # few layers: named
+    widget.norm_layers.setChecked(True)
+    assert list(widget.layer_lines()) == ["c1", "bn1", "fc"]
+    assert list(widget.depth_lines()["this run"][1]) == pytest.approx([1e-3, 1e-7, 1e-1])
+    choose(widget, "act_std")  # not a weight figure: every layer, the box off
+    assert not widget.norm_layers.isEnabled()
+    assert list(widget.layer_lines()) == ["c1", "bn1", "fc"]
+
+
+def test_the_first_and_last_layers_are_named_at_their_lines_ends(widget) -> None:
+    widget.set_history(history())
+    ends = widget.end_labels()
+    lines = widget.layer_lines()
+    assert [name for name, _ in ends] == ["c1", "fc"]
+    for name, (x, y) in ends:
+        xs, ys = lines[name]
+        assert x == xs[-1] and y == pytest.approx(math.log10(ys[-1]))  # the view's log units
+    assert widget.titles["epochs"].text().startswith("Gradient norm over epochs")
+    assert not widget.plots["epochs"].getAxis("left").label.isVisible()
+
+
+def test_many_layers_are_numbered_not_named(widget) -> None:
+    h = RunHistory()
+    h.add(HealthRecord(1, tuple(LayerHealth((f"c{i}",), f"c{i}", "Conv2d", 0.1, 0.1, None,
+                                            0.0, 1.0, ()) for i in range(12))))
+    widget.set_history(h)
+    assert widget.depth_ticks() is None
