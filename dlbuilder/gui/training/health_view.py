@@ -114,7 +114,7 @@ class HealthWidget(QWidget):
         self.log_scale = QCheckBox("Log scale")
         self.log_scale.setChecked(True)
         self.log_scale.toggled.connect(self._on_log_toggled)
-        self.norm_layers = QCheckBox("Normalization layers")
+        self.norm_layers = QCheckBox("Norm layers")
         self.norm_layers.setToolTip(NORM_TIP)
         self.norm_layers.toggled.connect(self._on_log_toggled)
         font = QFont(self.font())

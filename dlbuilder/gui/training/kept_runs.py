@@ -13,11 +13,11 @@ from dlbuilder.gui.paths import data_dir
 from dlbuilder.resources import is_example
 
 
-def doc_runs_folder(doc: Document) -> Path:
-    """The folder of the document's runs: beside its file, or under the data folder for a
-    graph never saved and for a shipped example (which is read-only)."""
+def doc_runs_folder(doc: Document, data: Path | None = None) -> Path:
+    """The folder of the document's runs: beside its file, or under the data folder (`data`,
+    by default the app's) for a graph never saved and for a shipped example (read-only)."""
     path = doc.path if doc.path is None or not is_example(doc.path) else None
-    return runs_folder(path, doc.graph.name, data_dir())
+    return runs_folder(path, doc.graph.name, data if data is not None else data_dir())
 
 
 def kept_health(store: RunStore) -> tuple[dict[str, Any], dict[str, Any]] | None:

@@ -422,7 +422,7 @@ class TrainingPanel(QWidget):
         self.health_changed.emit(kept_health(self.store))
 
     def _runs_folder(self) -> Path:
-        return doc_runs_folder(self.doc)
+        return doc_runs_folder(self.doc, data_dir())
 
     def _show_training(self, training: dict[str, Any]) -> None:
         """Show the graph's training section and Input shape; skipped when neither changed

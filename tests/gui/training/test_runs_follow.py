@@ -15,7 +15,6 @@ from dlbuilder.backend.runs.store import DB_NAME, RunStore
 from dlbuilder.core.fileformat import graph_to_dict
 from dlbuilder.core.graph import Graph
 from dlbuilder.gui import paths
-from dlbuilder.gui.training import kept_runs
 from dlbuilder.gui.training import panel as panel_module
 from dlbuilder.gui.window.recovery import Recovered, RecoveryStore
 from dlbuilder.resources import examples_dir
@@ -47,7 +46,6 @@ def window(make_window, monkeypatch, tmp_path):
 def unsaved_area(monkeypatch, root: Path) -> Path:
     """Unsaved graphs' (and examples') runs go under `root` from now on."""
     monkeypatch.setattr(panel_module, "data_dir", lambda: root)
-    monkeypatch.setattr(kept_runs, "data_dir", lambda: root)  # where the panel's runs go
     return root / "runs"
 
 
