@@ -9,17 +9,13 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
     QLabel,
-    QScrollArea,
-    QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from dlbuilder.backend.module_names import NodePath
 from dlbuilder.gui.inside.maps_view import range_text
-from dlbuilder.gui.inside.tile_grid import TileGridWidget
+from dlbuilder.gui.inside.tile_grid import TileGridWidget, view_layout
 from dlbuilder.gui.look.theme import current, theme_manager
 from dlbuilder.gui.widgets.images import array_image
 from dlbuilder.gui.widgets.labels import wrapped_label
@@ -57,24 +53,10 @@ class FiltersWidget(QWidget):
                                     "tile is drawn on this range (black the smallest, white "
                                     "the largest)")
         self.grid = TileGridWidget()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(self.grid)
         self.hint_label = wrapped_label(NO_CONVOLUTION)
         self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.hint_label)
-        self.stack.addWidget(scroll)
-        top = QHBoxLayout()
-        top.addWidget(self.layer_combo)
-        top.addWidget(self.title_label, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        layout.addLayout(top)
-        layout.addWidget(self.range_label)
-        layout.addWidget(self.stack, 1)
+        self.stack = view_layout(self, [(self.layer_combo, 0), (self.title_label, 1)],
+                                 self.range_label, self.grid, [self.hint_label])
         self.path: NodePath | None = None
         self.paths: list[NodePath] = []  # the convolutions, in the combo's order
         theme_manager().changed.connect(self._on_theme_changed)

@@ -10,17 +10,13 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QHBoxLayout,
-    QScrollArea,
-    QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
 from dlbuilder.backend.inside.stats import output_stats
 from dlbuilder.backend.module_names import NodePath
 from dlbuilder.gui.inside.bars import BarsWidget
-from dlbuilder.gui.inside.tile_grid import TileGridWidget
+from dlbuilder.gui.inside.tile_grid import TileGridWidget, view_layout
 from dlbuilder.gui.look.theme import current, theme_manager
 from dlbuilder.gui.widgets.images import array_image
 from dlbuilder.gui.widgets.labels import ReadoutLabel, wrapped_label
@@ -58,25 +54,11 @@ class LayerMapsWidget(QWidget):
                                     "(highest mean) first")
         self.order_combo.currentIndexChanged.connect(self._on_order_combo_changed)
         self.grid = TileGridWidget()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setWidget(self.grid)
         self.bars = BarsWidget()
         self.hint_label = wrapped_label(HINT)
         self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.stack = QStackedWidget()
-        for page in (self.hint_label, scroll, self.bars):
-            self.stack.addWidget(page)
-        top = QHBoxLayout()
-        top.addWidget(self.title_label, 1)
-        top.addWidget(self.order_combo)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.setSpacing(4)
-        layout.addLayout(top)
-        layout.addWidget(self.range_label)
-        layout.addWidget(self.stack, 1)
+        self.stack = view_layout(self, [(self.title_label, 1), (self.order_combo, 0)],
+                                 self.range_label, self.grid, [self.hint_label, self.bars])
         self.path: NodePath | None = None
         theme_manager().changed.connect(self._on_theme_changed)
         self._on_theme_changed(current())

@@ -9,7 +9,15 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QFontMetrics, QHelpEvent, QImage, QPainter, QPaintEvent
-from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
 
 from dlbuilder.gui.look.theme import current, theme_manager
 
@@ -159,3 +167,26 @@ class TileGridWidget(QWidget):
 
     def _on_theme_changed(self, _theme: object) -> None:
         self.update()
+
+
+def view_layout(owner: QWidget, top: list[tuple[QWidget, int]], range_label: QWidget,
+                grid: TileGridWidget, pages: list[QWidget]) -> QStackedWidget:
+    """The layer and filter views' layout: a row of `top` widgets (with their stretch) over
+    the range line over a stack of pages: `pages[0]` (a hint), the grid scrolled, the rest."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(grid)
+    stack = QStackedWidget()
+    for page in [pages[0], scroll, *pages[1:]]:
+        stack.addWidget(page)
+    row = QHBoxLayout()
+    for widget, stretch in top:
+        row.addWidget(widget, stretch)
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.setSpacing(4)
+    layout.addLayout(row)
+    layout.addWidget(range_label)
+    layout.addWidget(stack, 1)
+    return stack
