@@ -93,3 +93,10 @@ def read_preprocessing(weights: str | os.PathLike[str]) -> Preprocessing | None:
     if not path.exists():
         return None
     return Preprocessing.from_json(path.read_text(encoding="utf-8"), str(path))
+
+
+def refit_note(weights: str | os.PathLike[str], dataset: str) -> str:
+    """What the command line says when the preprocessing beside `weights` is missing and is
+    fitted again on `dataset` (`predict` and `inspect` both do)."""
+    return (f"note: {info_path(weights)} (the preprocessing saved with the weights) is missing; "
+            f"fitting it again on {dataset} with the graph's training settings")

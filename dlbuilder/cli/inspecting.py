@@ -256,7 +256,7 @@ def _preparation(engine, args: argparse.Namespace):
     weights; for an image file it is only read where it is at hand, to fit random weights'
     preprocessing and to prepare the image like it. None: the Input's shape, scaled 0..1."""
     from dlbuilder.backend.datasets import DatasetError, load_dataset
-    from dlbuilder.backend.preprocessing import info_path, read_preprocessing
+    from dlbuilder.backend.preprocessing import read_preprocessing, refit_note
     from dlbuilder.backend.settings import resolve_settings
     from dlbuilder.backend.trainer import plan_run
     from dlbuilder.cli.progress import DownloadProgress
@@ -276,9 +276,7 @@ def _preparation(engine, args: argparse.Namespace):
         except DatasetError:
             dataset = None
     if prep is None and args.weights:
-        print(f"note: {info_path(args.weights)} (the preprocessing saved with the weights) "
-              f"is missing; fitting it again on {settings.dataset} with the graph's "
-              "training settings", file=sys.stderr)
+        print(refit_note(args.weights, settings.dataset), file=sys.stderr)
     if prep is None and dataset is not None:
         prep = plan_run(engine, settings, dataset=dataset).data.preprocessing
     elif prep is None:

@@ -77,7 +77,7 @@ def cmd_predict(argv: Sequence[str]) -> int:
 
 def _preprocessing(engine, weights: str):
     """Saved beside the weights, or fitted again from the graph's training settings."""
-    from dlbuilder.backend.prepare import info_path, read_preprocessing
+    from dlbuilder.backend.preprocessing import read_preprocessing, refit_note
     from dlbuilder.backend.settings import resolve_settings
     from dlbuilder.backend.trainer import TrainError, plan_run
 
@@ -85,9 +85,7 @@ def _preprocessing(engine, weights: str):
     if saved is not None:
         return saved
     settings = resolve_settings(engine.graph.training)
-    print(f"note: {info_path(weights)} (the preprocessing saved with the weights) is missing; "
-          f"fitting it again on {settings.dataset} with the graph's training settings",
-          file=sys.stderr)
+    print(refit_note(weights, settings.dataset), file=sys.stderr)
     try:
         return plan_run(engine, settings).data.preprocessing
     except TrainError as err:
